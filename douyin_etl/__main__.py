@@ -1,0 +1,3 @@
+from douyin_etl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,112 @@
+"""One CLI: ``python -m douyin_etl <command>`` (also installed as ``douyin-etl``).
+
+Each command is a thin wrapper: parse arguments, call the function that owns the work, print a
+short human summary. Logic lives in the modules named in each handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from douyin_etl import config
+
+log = logging.getLogger("douyin_etl")
+
+
+def _date(s: str) -> date:
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {s!r}") from None
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from douyin_etl.simulator import generate_world
+
+    summary = generate_world(
+        out=Path(args.out), seed=args.seed, start=args.start, days=args.days,
+        shops=args.shops, orders_per_day=args.orders_per_day,
+    )
+    print(summary)
+    return 0
+
+
+def _cmd_serve_mock(args: argparse.Namespace) -> int:
+    from douyin_etl.mock_api import FaultConfig, serve
+
+    faults = FaultConfig.from_spec(args.faults)
+    serve(world=Path(args.world), host=args.host, port=args.port, app_key=args.app_key,
+          app_secret=args.app_secret, faults=faults)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from douyin_etl.pipeline import run_range
+
+    result = run_range(args.start, args.end, full_refresh=args.full_refresh)
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from douyin_etl.pipeline import demo
+
+    return demo(days=args.days, shops=args.shops, orders_per_day=args.orders_per_day, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="douyin-etl", description=__doc__.splitlines()[0])
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("simulate", help="generate a seeded, deterministic merchant world")
+    s.add_argument("--seed", type=int, default=7)
+    s.add_argument("--start", type=_date, default=date(2026, 10, 1))
+    s.add_argument("--days", type=int, default=30)
+    s.add_argument("--shops", type=int, default=2)
+    s.add_argument("--orders-per-day", type=int, default=300)
+    s.add_argument("--out", default=str(config.world_dir()))
+    s.set_defaults(func=_cmd_simulate)
+
+    s = sub.add_parser("serve-mock", help="serve a world through the mock Doudian Open API")
+    s.add_argument("--world", default=str(config.world_dir()))
+    s.add_argument("--host", default=config.DEMO_API_HOST)
+    s.add_argument("--port", type=int, default=config.DEMO_API_PORT)
+    s.add_argument("--app-key", default=config.DEMO_APP_KEY)
+    s.add_argument("--app-secret", default=config.DEMO_APP_SECRET)
+    s.add_argument("--faults", default="", help="e.g. 'rate_limit=0.1,server_error=0.05,slow_ms=50,duplicates=0.1,mutate=0.05'")
+    s.set_defaults(func=_cmd_serve_mock)
+
+    s = sub.add_parser("run", help="run the daily pipeline for a range of business days, no scheduler")
+    s.add_argument("--start", type=_date, required=True)
+    s.add_argument("--end", type=_date, required=True)
+    s.add_argument("--full-refresh", action="store_true")
+    s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("demo", help="generate a world, serve it, run everything, print where to look")
+    s.add_argument("--days", type=int, default=30)
+    s.add_argument("--shops", type=int, default=2)
+    s.add_argument("--orders-per-day", type=int, default=300)
+    s.add_argument("--seed", type=int, default=7)
+    s.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""File drops: specs of every file merchants download and 3PLs send, and their ingestion."""
