@@ -58,6 +58,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo(days=args.days, shops=args.shops, orders_per_day=args.orders_per_day, seed=args.seed)
 
 
+def _cmd_query(args: argparse.Namespace) -> int:
+    from douyin_etl.access.query import WarehouseMissing, render, run_query
+
+    try:
+        columns, rows = run_query(args.sql)
+    except WarehouseMissing as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(render(columns, rows, args.format))
+    return 0
+
+
+def _cmd_airflow(args: argparse.Namespace) -> int:
+    from douyin_etl.orchestration.local_airflow import standalone
+
+    return standalone(port=args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="douyin-etl", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -93,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--orders-per-day", type=int, default=300)
     s.add_argument("--seed", type=int, default=7)
     s.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("query", help="read-only SQL on the published warehouse")
+    s.add_argument("sql")
+    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.set_defaults(func=_cmd_query)
+
+    s = sub.add_parser("airflow", help="start Airflow standalone on 127.0.0.1 with this project's DAGs")
+    s.add_argument("--port", type=int, default=8080)
+    s.set_defaults(func=_cmd_airflow)
     return p
 
 

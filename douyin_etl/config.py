@@ -12,6 +12,8 @@ Environment variables (all optional; defaults serve the embedded demo):
 | DOUYIN_DROPS_DIR | $DOUYIN_WORLD_DIR/drops | where downloaded and 3PL files arrive, one folder per business day |
 | DOUYIN_API_BASE_URL / DOUYIN_APP_KEY / DOUYIN_APP_SECRET | demo mock on loopback | Open API access outside Airflow |
 | DOUYIN_API_QPS | 50 | client-side rate limit (requests/s) |
+| DOUYIN_SHOP_IDS | (empty: the app's default shop) | comma list of shop ids the Open API extraction covers |
+| DOUYIN_TRACKING | all | logistics_track extraction: `all` (one call per waybill) or `none` |
 | DOUYIN_LOOKBACK_DAYS | 3 | days re-extracted before the interval to catch late updates |
 
 Inside Airflow the Open API credentials come from the connection `doudian_default`
@@ -79,6 +81,17 @@ def lookback_days() -> int:
 
 def api_qps() -> float:
     return float(os.environ.get("DOUYIN_API_QPS", "50"))
+
+
+def doudian_shop_ids() -> list[str]:
+    return [s.strip() for s in os.environ.get("DOUYIN_SHOP_IDS", "").split(",") if s.strip()]
+
+
+def doudian_tracking() -> str:
+    value = os.environ.get("DOUYIN_TRACKING", "all").strip().lower()
+    if value not in ("all", "none"):
+        raise ValueError(f"DOUYIN_TRACKING must be 'all' or 'none', got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

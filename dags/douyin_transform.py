@@ -1,0 +1,47 @@
+"""Airflow DAG ``transform_warehouse``: data-triggered by the landed-entity Assets of the extract DAGs.
+
+landing gate -> dbt build into the audit copy -> mart gate -> publish -> report.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import dag
+
+from douyin_etl.orchestration import airflow_tasks as t
+from douyin_etl.orchestration import schedules as s
+
+DOC = """
+### transform_warehouse
+Builds the marts from the raw lake with **write-audit-publish** and publishes them atomically.
+
+* **Schedule**: the Assets of every landed entity (all of them must have a new event), i.e. it runs
+  once the three extract DAGs have landed a business day. The business days and partitions come from
+  the triggering events' extras. Trigger manually with conf `{"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}`.
+* **landing_gate** → **build_audit** (copy the warehouse, `dbt build` as a subprocess into the copy)
+  → **mart_gate** → **publish** (atomic swap) → **report** (always written, also for failed runs).
+* Single writer: warehouse tasks run in pool `warehouse_writer` (1 slot), `max_active_runs=1`.
+  Create the pool once: `airflow pools set warehouse_writer 1 "single DuckDB writer"`.
+* A failed gate leaves the published warehouse untouched; the report says what failed.
+"""
+
+
+@dag(
+    dag_id="transform_warehouse",
+    schedule=s.all_assets(),
+    start_date=s.start_date(),
+    catchup=False,
+    max_active_runs=1,
+    default_args=s.DEFAULT_ARGS,
+    tags=["douyin", "transform", "warehouse"],
+    doc_md=DOC,
+)
+def transform_warehouse() -> None:
+    plan = t.plan_from_assets.override(task_id="plan")()
+    gate = t.landing_gate(plan)
+    build = t.build_audit(plan, gate)
+    checked = t.mart_gate(plan, build)
+    published = t.publish(plan, build, checked)
+    published >> t.report()
+
+
+transform_warehouse()

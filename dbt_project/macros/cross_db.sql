@@ -1,0 +1,125 @@
+{#-
+  Engine-specific SQL lives only here, behind adapter.dispatch(name, 'douyin').
+  Each macro has a default__ (ANSI-ish / PostgreSQL-like) and a duckdb__ implementation;
+  a spark__ one can be added beside them without touching any model.
+-#}
+
+{#- unix seconds (BIGINT, 0 = not happened) -> TIMESTAMP WITH TIME ZONE (null when 0 or null) -#}
+{% macro unix_to_timestamptz(unix_seconds) -%}
+    {{ return(adapter.dispatch('unix_to_timestamptz', 'douyin')(unix_seconds)) }}
+{%- endmacro %}
+
+{% macro default__unix_to_timestamptz(unix_seconds) -%}
+    case when {{ unix_seconds }} > 0
+         then cast('1970-01-01 00:00:00+00' as timestamp with time zone) + {{ unix_seconds }} * interval '1 second' end
+{%- endmacro %}
+
+{% macro duckdb__unix_to_timestamptz(unix_seconds) -%}
+    case when {{ unix_seconds }} > 0 then to_timestamp({{ unix_seconds }}) end
+{%- endmacro %}
+
+{#- an instant (TIMESTAMPTZ) -> its Asia/Shanghai business date (DATE) -#}
+{% macro business_date(instant) -%}
+    {{ return(adapter.dispatch('business_date', 'douyin')(instant)) }}
+{%- endmacro %}
+
+{% macro default__business_date(instant) -%}
+    cast(({{ instant }}) at time zone 'Asia/Shanghai' as date)
+{%- endmacro %}
+
+{% macro duckdb__business_date(instant) -%}
+    cast(timezone('Asia/Shanghai', {{ instant }}) as date)
+{%- endmacro %}
+
+{#- the Asia/Shanghai local wall-clock time of an instant (TIMESTAMP without zone) -#}
+{% macro business_local_time(instant) -%}
+    {{ return(adapter.dispatch('business_local_time', 'douyin')(instant)) }}
+{%- endmacro %}
+
+{% macro default__business_local_time(instant) -%}
+    (({{ instant }}) at time zone 'Asia/Shanghai')
+{%- endmacro %}
+
+{% macro duckdb__business_local_time(instant) -%}
+    timezone('Asia/Shanghai', {{ instant }})
+{%- endmacro %}
+
+{#- the instant 00:00 Asia/Shanghai of a business date -#}
+{% macro business_day_start(day) -%}
+    {{ return(adapter.dispatch('business_day_start', 'douyin')(day)) }}
+{%- endmacro %}
+
+{% macro default__business_day_start(day) -%}
+    (cast({{ day }} as timestamp) at time zone 'Asia/Shanghai')
+{%- endmacro %}
+
+{% macro duckdb__business_day_start(day) -%}
+    timezone('Asia/Shanghai', cast({{ day }} as timestamp))
+{%- endmacro %}
+
+{#- a scalar field of a JSON text column, as text; path is a JSONPath like '$[0].warehouse_id' -#}
+{% macro json_text(json_column, path) -%}
+    {{ return(adapter.dispatch('json_text', 'douyin')(json_column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_text(json_column, path) -%}
+    json_value({{ json_column }}, '{{ path }}')
+{%- endmacro %}
+
+{% macro duckdb__json_text(json_column, path) -%}
+    json_extract_string({{ json_column }}, '{{ path }}')
+{%- endmacro %}
+
+{#- pseudonymous key: lowercase hex md5 of a text value (buyer_key = md5(doudian_open_id)) -#}
+{% macro hash_key(text_value) -%}
+    {{ return(adapter.dispatch('hash_key', 'douyin')(text_value)) }}
+{%- endmacro %}
+
+{% macro default__hash_key(text_value) -%}
+    md5(cast({{ text_value }} as {{ dbt.type_string() }}))
+{%- endmacro %}
+
+{% macro duckdb__hash_key(text_value) -%}
+    case when nullif({{ text_value }}, '') is not null then md5(cast({{ text_value }} as varchar)) end
+{%- endmacro %}
+
+{#- integer fen -> yuan DECIMAL(18,2), exact (no floating point on the way) -#}
+{% macro fen_to_yuan(fen) -%}
+    {{ return(adapter.dispatch('fen_to_yuan', 'douyin')(fen)) }}
+{%- endmacro %}
+
+{% macro default__fen_to_yuan(fen) -%}
+    cast(cast({{ fen }} as decimal(20, 2)) * cast(0.01 as decimal(3, 2)) as decimal(18, 2))
+{%- endmacro %}
+
+{% macro duckdb__fen_to_yuan(fen) -%}
+    cast(cast({{ fen }} as decimal(18, 0)) * 0.01::decimal(3, 2) as decimal(18, 2))
+{%- endmacro %}
+
+{#- round_half_up(amount_fen × rate_bp / 10000): exactly douyin_etl.money.rate_of (half away from zero) -#}
+{% macro fee_of(amount_fen, rate_bp) -%}
+    {{ return(adapter.dispatch('fee_of', 'douyin')(amount_fen, rate_bp)) }}
+{%- endmacro %}
+
+{% macro default__fee_of(amount_fen, rate_bp) -%}
+    cast(sign({{ amount_fen }}) * sign({{ rate_bp }})
+         * floor((abs(cast({{ amount_fen }} as decimal(38, 0)) * abs({{ rate_bp }})) + 5000) / 10000) as bigint)
+{%- endmacro %}
+
+{% macro duckdb__fee_of(amount_fen, rate_bp) -%}
+    cast(sign({{ amount_fen }}) * sign({{ rate_bp }})
+         * ((abs(cast({{ amount_fen }} as hugeint)) * abs({{ rate_bp }}) + 5000) // 10000) as bigint)
+{%- endmacro %}
+
+{#- a = b where two nulls are equal -#}
+{% macro null_safe_equal(left, right) -%}
+    {{ return(adapter.dispatch('null_safe_equal', 'douyin')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__null_safe_equal(left, right) -%}
+    ({{ left }} is not distinct from {{ right }})
+{%- endmacro %}
+
+{% macro duckdb__null_safe_equal(left, right) -%}
+    ({{ left }} is not distinct from {{ right }})
+{%- endmacro %}

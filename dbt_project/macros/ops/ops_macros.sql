@@ -1,0 +1,34 @@
+{#- A one-column relation `day` (DATE) of every day from start_day to end_day inclusive.
+    start_day / end_day are SQL expressions of type DATE (scalar subqueries allowed).
+    Engine-specific, so dispatched ('douyin'): default__ (PostgreSQL-like generate_series) and duckdb__. -#}
+{% macro ops_day_series(start_day, end_day) -%}
+    {{ return(adapter.dispatch('ops_day_series', 'douyin')(start_day, end_day)) }}
+{%- endmacro %}
+
+{% macro default__ops_day_series(start_day, end_day) -%}
+    select cast(series.day as date) as day
+    from generate_series(cast({{ start_day }} as timestamp), cast({{ end_day }} as timestamp), interval '1 day') as series(day)
+{%- endmacro %}
+
+{% macro duckdb__ops_day_series(start_day, end_day) -%}
+    select cast(series.day as date) as day
+    from range(cast({{ start_day }} as timestamp), cast({{ end_day }} as timestamp) + interval 1 day, interval 1 day) as series(day)
+{%- endmacro %}
+
+{#- Ratio of two numbers as DOUBLE, null when the denominator is 0 or null (rates in marts). -#}
+{% macro ops_ratio(numerator, denominator) -%}
+    (cast({{ numerator }} as {{ ops_type_double() }}) / nullif(cast({{ denominator }} as {{ ops_type_double() }}), 0))
+{%- endmacro %}
+
+{#- The 8-byte floating point type for rates and averages (dbt.type_float() is a 4-byte REAL on DuckDB). -#}
+{% macro ops_type_double() -%}
+    {{ return(adapter.dispatch('ops_type_double', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__ops_type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro duckdb__ops_type_double() -%}
+    double
+{%- endmacro %}

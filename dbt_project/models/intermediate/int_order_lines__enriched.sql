@@ -1,0 +1,105 @@
+-- One row per SKU order line (paid or not), with its parent order's buyer, its channel and the
+-- alliance (精选联盟) rates that settle it. Grain: sku_order_id.
+--
+-- Channel (docs/sources.md, one per line, this precedence): alliance if c_biz = 2; else live if
+-- the line has a room id; else video if it has a video id; else search if send_pay = 1; else card.
+--
+-- changed_dt: the newest lake partition day (dt) among the line, its after-sales and its
+-- alliance order: incremental marts reprocess lines whose changed_dt falls in their lookback.
+with sku_orders as (
+
+    select * from {{ ref('stg_doudian__sku_order') }}
+
+),
+
+shop_orders as (
+
+    select * from {{ ref('stg_doudian__shop_order') }}
+
+),
+
+alliance_orders as (
+
+    select * from {{ ref('stg_doudian__alliance_order') }}
+
+),
+
+after_sale_changes as (
+
+    select
+        sku_order_id,
+        max(source_dt) as last_after_sale_dt
+    from {{ ref('stg_doudian__after_sale') }}
+    group by sku_order_id
+
+),
+
+enriched as (
+
+    select
+        sku_orders.sku_order_id,
+        sku_orders.shop_order_id,
+        sku_orders.shop_id,
+        sku_orders.product_id,
+        sku_orders.product_name,
+        sku_orders.sku_id,
+        sku_orders.sku_code,
+        sku_orders.first_cid,
+        sku_orders.second_cid,
+        shop_orders.buyer_key,
+        shop_orders.receiver_province,
+        sku_orders.created_at,
+        sku_orders.pay_at,
+        sku_orders.pay_date,
+        sku_orders.pay_at is not null                                  as is_paid,
+        case
+            when sku_orders.c_biz = 2 then 'alliance'
+            when sku_orders.room_id is not null then 'live'
+            when sku_orders.video_id is not null then 'video'
+            when sku_orders.send_pay = 1 then 'search'
+            else 'card'
+        end                                                            as channel,
+        sku_orders.c_biz,
+        sku_orders.send_pay,
+        sku_orders.theme_type,
+        coalesce(sku_orders.author_id, alliance_orders.author_id)      as author_id,
+        sku_orders.author_name,
+        sku_orders.room_id,
+        sku_orders.video_id,
+        sku_orders.item_num,
+        sku_orders.origin_fen,
+        sku_orders.pay_fen,
+        sku_orders.promo_fen,
+        sku_orders.promo_shop_fen,
+        sku_orders.promo_platform_fen,
+        sku_orders.promo_talent_fen,
+        coalesce(alliance_orders.commission_rate_bp, 0)                as commission_rate_bp,
+        coalesce(alliance_orders.colonel_service_rate_bp, 0)           as colonel_service_rate_bp,
+        alliance_orders.sku_order_id is not null                       as has_alliance_order,
+        sku_orders.warehouse_id,
+        sku_orders.ship_at,
+        sku_orders.exp_ship_at,
+        sku_orders.receipt_at,
+        sku_orders.confirm_receipt_at,
+        sku_orders.confirm_receipt_date,
+        sku_orders.finish_at,
+        sku_orders.updated_at,
+        sku_orders.order_status,
+        sku_orders.source_dt,
+        greatest(
+            sku_orders.source_dt,
+            coalesce(after_sale_changes.last_after_sale_dt, sku_orders.source_dt),
+            coalesce(alliance_orders.source_dt, sku_orders.source_dt)
+        )                                                              as changed_dt
+
+    from sku_orders
+    left join shop_orders
+        on sku_orders.shop_order_id = shop_orders.shop_order_id
+    left join alliance_orders
+        on sku_orders.sku_order_id = alliance_orders.sku_order_id
+    left join after_sale_changes
+        on sku_orders.sku_order_id = after_sale_changes.sku_order_id
+
+)
+
+select * from enriched

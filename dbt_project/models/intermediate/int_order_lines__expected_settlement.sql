@@ -1,0 +1,95 @@
+-- What the platform should settle for each paid SKU order line, as of the run's business day
+-- (docs/sources.md "Reconciliation rules", exactly):
+--   base                = pay - refund_before          (refund_before: partial, type 6, before settlement)
+--   expected_settle_fen = base + promo_platform + promo_talent
+--                         - fee_of(base, platform rate of first_cid)      (seed platform_fee_rates)
+--                         - fee_of(base, commission_rate_bp)              (alliance order, else 0)
+--                         - fee_of(base, colonel_service_rate_bp)         (alliance order, else 0)
+--   expected_net_fen    = expected_settle_fen - refunds that succeeded after settlement
+--   due date            = confirm receipt date + settle_delay_days; overdue when due + settle_grace_days < as_of
+-- Grain: sku_order_id (paid lines only).
+with order_lines as (
+
+    select * from {{ ref('int_order_lines__enriched') }}
+    where is_paid
+      and pay_date <= {{ as_of_date() }}
+
+),
+
+fee_rates as (
+
+    select
+        cast(first_cid as {{ dbt.type_string() }}) as first_cid,
+        cast(platform_fee_rate_bp as integer)      as platform_fee_rate_bp
+    from {{ ref('platform_fee_rates') }}
+
+),
+
+refunds as (
+
+    select * from {{ ref('int_refunds__allocated_to_lines') }}
+
+),
+
+based as (
+
+    select
+        order_lines.sku_order_id,
+        order_lines.shop_order_id,
+        order_lines.shop_id,
+        order_lines.product_id,
+        order_lines.sku_id,
+        order_lines.first_cid,
+        order_lines.channel,
+        order_lines.pay_date,
+        order_lines.confirm_receipt_date,
+        order_lines.pay_fen,
+        order_lines.promo_platform_fen,
+        order_lines.promo_talent_fen,
+        coalesce(fee_rates.platform_fee_rate_bp, 0)                          as platform_fee_rate_bp,
+        fee_rates.platform_fee_rate_bp is not null                           as has_platform_fee_rate,
+        order_lines.commission_rate_bp,
+        order_lines.colonel_service_rate_bp,
+        coalesce(refunds.refund_fen, 0)                                      as refund_fen,
+        coalesce(refunds.partial_refund_before_settle_fen, 0)                as refund_before_fen,
+        coalesce(refunds.refund_after_settle_fen, 0)                         as refund_after_fen,
+        coalesce(refunds.is_fully_refunded_before_settlement, false)         as is_fully_refunded_before_settlement,
+        order_lines.pay_fen - coalesce(refunds.partial_refund_before_settle_fen, 0) as settle_base_fen
+    from order_lines
+    left join fee_rates
+        on order_lines.first_cid = fee_rates.first_cid
+    left join refunds
+        on order_lines.sku_order_id = refunds.sku_order_id
+
+),
+
+fees as (
+
+    select
+        based.*,
+        {{ fee_of('settle_base_fen', 'platform_fee_rate_bp') }}             as expected_platform_fee_fen,
+        {{ fee_of('settle_base_fen', 'commission_rate_bp') }}               as expected_commission_fen,
+        {{ fee_of('settle_base_fen', 'colonel_service_rate_bp') }}          as expected_colonel_fee_fen
+    from based
+
+),
+
+expected as (
+
+    select
+        fees.*,
+        settle_base_fen + promo_platform_fen + promo_talent_fen
+            - expected_platform_fee_fen - expected_commission_fen - expected_colonel_fee_fen
+                                                                             as expected_settle_fen,
+        settle_base_fen + promo_platform_fen + promo_talent_fen
+            - expected_platform_fee_fen - expected_commission_fen - expected_colonel_fee_fen
+            - refund_after_fen                                               as expected_net_fen,
+        cast({{ dbt.dateadd('day', var('settle_delay_days'), 'confirm_receipt_date') }} as date)
+                                                                             as settle_due_date,
+        cast({{ dbt.dateadd('day', var('settle_delay_days') + var('settle_grace_days'), 'confirm_receipt_date') }} as date)
+            < {{ as_of_date() }}                                             as is_settlement_overdue
+    from fees
+
+)
+
+select * from expected

@@ -1,0 +1,234 @@
+-- Contribution-margin components per shop x product x business day, in fen, each dated by its
+-- own event (accrual): sales, subsidies and the platform's fees by the pay day (fees are the
+-- expected fees of the lines paid that day, int_order_lines__expected_settlement); refunds by the
+-- refund day; COGS = unit cost in force on the pay day x units sold, less the same unit cost x
+-- units returned (types 0 and 2) on the return day; ad spend (Qianchuan stat_cost) by stat day,
+-- allocated to the shop's products by their GMV share that day (no GMV that day: product_id null);
+-- freight (carrier invoices) by ship day, split over the waybill's shipped lines by units
+-- (waybills not found in the 3PL shipments: product_id null). Allocations are exact to the fen
+-- (largest share takes the remainder). Grain: shop_id x product_id (nullable) x date_day.
+with lines as (
+
+    select * from {{ ref('int_order_lines__expected_settlement') }}
+
+),
+
+costed as (
+
+    select * from {{ ref('int_order_lines__costed') }}
+
+),
+
+enriched as (
+
+    select sku_order_id, shop_id, product_id, item_num, promo_platform_fen, promo_talent_fen
+    from {{ ref('int_order_lines__enriched') }}
+
+),
+
+sold as (
+
+    select
+        lines.shop_id,
+        lines.product_id,
+        lines.pay_date                                                as date_day,
+        sum(lines.pay_fen)                                            as gmv_fen,
+        sum(lines.promo_platform_fen + lines.promo_talent_fen)        as subsidy_fen,
+        sum(lines.expected_platform_fee_fen)                          as platform_fee_fen,
+        sum(lines.expected_commission_fen)                            as commission_fen,
+        sum(lines.expected_colonel_fee_fen)                           as colonel_fee_fen,
+        sum(coalesce(costed.unit_cost_fen, 0) * costed.item_num)      as cogs_sold_fen
+    from lines
+    left join costed
+        on lines.sku_order_id = costed.sku_order_id
+    group by lines.shop_id, lines.product_id, lines.pay_date
+
+),
+
+refunded as (
+
+    select
+        after_sales.shop_id,
+        enriched.product_id,
+        after_sales.refund_date                                       as date_day,
+        sum(after_sales.refund_fen)                                   as refund_fen
+    from {{ ref('stg_doudian__after_sale') }} as after_sales
+    left join enriched
+        on after_sales.sku_order_id = enriched.sku_order_id
+    where after_sales.is_refund_success
+      and after_sales.refund_date <= {{ as_of_date() }}
+    group by after_sales.shop_id, enriched.product_id, after_sales.refund_date
+
+),
+
+returned as (
+
+    select
+        shop_id,
+        product_id,
+        last_return_date                                              as date_day,
+        sum(coalesce(unit_cost_fen, 0) * returned_units)              as cogs_returned_fen
+    from costed
+    where returned_units > 0 and last_return_date <= {{ as_of_date() }}
+    group by shop_id, product_id, last_return_date
+
+),
+
+ad_spend as (
+
+    select shop_id, stat_date as date_day, sum(stat_cost_fen) as ad_spend_fen
+    from {{ ref('stg_doudian__ad_report') }}
+    where stat_date <= {{ as_of_date() }}
+    group by shop_id, stat_date
+
+),
+
+ad_shares as (
+
+    select
+        ad_spend.shop_id,
+        sold.product_id,
+        ad_spend.date_day,
+        ad_spend.ad_spend_fen,
+        sold.gmv_fen,
+        sum(sold.gmv_fen) over (partition by ad_spend.shop_id, ad_spend.date_day)          as shop_gmv_fen,
+        row_number() over (partition by ad_spend.shop_id, ad_spend.date_day
+                           order by sold.gmv_fen desc, sold.product_id)                     as share_rank
+    from ad_spend
+    left join sold
+        on ad_spend.shop_id = sold.shop_id and ad_spend.date_day = sold.date_day and sold.gmv_fen > 0
+
+),
+
+ad_floor as (
+
+    select
+        ad_shares.*,
+        case when shop_gmv_fen > 0
+             then cast(floor(cast(ad_spend_fen as decimal(38, 6)) * gmv_fen / shop_gmv_fen) as {{ dbt.type_bigint() }})
+             else ad_spend_fen end                                                         as floor_fen
+    from ad_shares
+
+),
+
+ad_allocated as (
+
+    select
+        shop_id,
+        product_id,
+        date_day,
+        floor_fen + case when share_rank = 1
+                         then ad_spend_fen - sum(floor_fen) over (partition by shop_id, date_day)
+                         else 0 end                                                        as ad_spend_fen
+    from ad_floor
+
+),
+
+freight_lines as (
+
+    select
+        freight.tracking_no,
+        freight.ship_date                                                                  as date_day,
+        freight.freight_fen,
+        coalesce(enriched.shop_id, shop_orders.shop_id)                                    as shop_id,
+        enriched.product_id,
+        coalesce(shipments.quantity, 0)                                                    as units,
+        sum(coalesce(shipments.quantity, 0)) over (partition by freight.tracking_no)       as waybill_units,
+        row_number() over (partition by freight.tracking_no
+                           order by shipments.quantity desc, shipments.sku_order_id)       as share_rank
+    from {{ ref('stg_carrier__freight_invoice') }} as freight
+    left join {{ ref('stg_wms__shipment') }} as shipments
+        on freight.tracking_no = shipments.tracking_no
+    left join enriched
+        on shipments.sku_order_id = enriched.sku_order_id
+    left join {{ ref('stg_doudian__shop_order') }} as shop_orders
+        on shipments.shop_order_id = shop_orders.shop_order_id
+    where freight.ship_date <= {{ as_of_date() }}
+
+),
+
+freight_floor as (
+
+    select
+        freight_lines.*,
+        case when waybill_units > 0
+             then cast(floor(cast(freight_fen as decimal(38, 6)) * units / waybill_units) as {{ dbt.type_bigint() }})
+             else freight_fen end                                                          as floor_fen
+    from freight_lines
+
+),
+
+freight_allocated as (
+
+    select
+        shop_id,
+        product_id,
+        date_day,
+        sum(floor_fen + case when share_rank = 1
+                             then freight_fen - floor_sum else 0 end)                      as freight_fen
+    from (
+        select freight_floor.*, sum(floor_fen) over (partition by tracking_no) as floor_sum
+        from freight_floor
+    ) as with_sums
+    group by shop_id, product_id, date_day
+
+),
+
+keys as (
+
+    select shop_id, product_id, date_day from sold
+    union
+    select shop_id, product_id, date_day from refunded
+    union
+    select shop_id, product_id, date_day from returned
+    union
+    select shop_id, product_id, date_day from ad_allocated
+    union
+    select shop_id, product_id, date_day from freight_allocated
+
+),
+
+ad_by_key as (
+
+    select shop_id, product_id, date_day, sum(ad_spend_fen) as ad_spend_fen
+    from ad_allocated
+    group by shop_id, product_id, date_day
+
+),
+
+final as (
+
+    select
+        keys.shop_id,
+        keys.product_id,
+        keys.date_day,
+        coalesce(sold.gmv_fen, 0)                    as gmv_fen,
+        coalesce(sold.subsidy_fen, 0)                as subsidy_fen,
+        coalesce(refunded.refund_fen, 0)             as refund_fen,
+        coalesce(sold.platform_fee_fen, 0)           as platform_fee_fen,
+        coalesce(sold.commission_fen, 0)             as commission_fen,
+        coalesce(sold.colonel_fee_fen, 0)            as colonel_fee_fen,
+        coalesce(ad_by_key.ad_spend_fen, 0)          as ad_spend_fen,
+        coalesce(freight_allocated.freight_fen, 0)   as freight_fen,
+        coalesce(sold.cogs_sold_fen, 0)              as cogs_sold_fen,
+        coalesce(returned.cogs_returned_fen, 0)      as cogs_returned_fen
+    from keys
+    left join sold
+        on keys.shop_id = sold.shop_id and keys.date_day = sold.date_day
+        and {{ null_safe_equal('keys.product_id', 'sold.product_id') }}
+    left join refunded
+        on keys.shop_id = refunded.shop_id and keys.date_day = refunded.date_day
+        and {{ null_safe_equal('keys.product_id', 'refunded.product_id') }}
+    left join returned
+        on keys.shop_id = returned.shop_id and keys.date_day = returned.date_day
+        and {{ null_safe_equal('keys.product_id', 'returned.product_id') }}
+    left join ad_by_key
+        on keys.shop_id = ad_by_key.shop_id and keys.date_day = ad_by_key.date_day
+        and {{ null_safe_equal('keys.product_id', 'ad_by_key.product_id') }}
+    left join freight_allocated
+        on keys.shop_id = freight_allocated.shop_id and keys.date_day = freight_allocated.date_day
+        and {{ null_safe_equal('keys.product_id', 'freight_allocated.product_id') }}
+
+)
+
+select * from final

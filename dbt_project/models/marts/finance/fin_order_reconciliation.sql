@@ -1,0 +1,114 @@
+-- Per paid SKU order line, as of the run's business day (var as_of_date, default the latest pay
+-- date): what was paid, refunded, expected to settle and settled, each fee expected vs settled,
+-- the difference in fen, and a status with a reason: exactly the contract's rules
+-- (docs/sources.md "Reconciliation rules"), first match wins:
+--   refunded                              fully refunded before any settlement, no settlement rows
+--   discrepancy / duplicate_settlement    more than one 已结算 (trade_type 0) row
+--   discrepancy / refund_not_reversed     a refund succeeded after settlement, no reversal row
+--   discrepancy / fee_mismatch            Σ settle_amount <> expected_net_fen
+--   settled                               settlement rows exist and match
+--   discrepancy / missing_settlement      no settlement and overdue (due + grace < as_of)
+--   pending                               otherwise
+with expected as (
+
+    select * from {{ ref('int_order_lines__expected_settlement') }}
+
+),
+
+settlements as (
+
+    select * from {{ ref('int_settlements__matched_to_lines') }}
+
+),
+
+joined as (
+
+    select
+        expected.*,
+        coalesce(settlements.settlement_rows, 0)              as settlement_rows,
+        coalesce(settlements.settle_rows, 0)                  as settle_rows,
+        coalesce(settlements.reversal_rows, 0)                as reversal_rows,
+        coalesce(settlements.settled_fen, 0)                  as settled_fen,
+        coalesce(settlements.reversal_fen, 0)                 as reversal_fen,
+        settlements.first_settle_date,
+        coalesce(settlements.platform_service_fee_fen, 0)     as settled_platform_fee_fen,
+        coalesce(settlements.commission_fen, 0)               as settled_commission_fen,
+        coalesce(settlements.colonel_service_fee_fen, 0)      as settled_colonel_fee_fen
+    from expected
+    left join settlements
+        on expected.sku_order_id = settlements.sku_order_id
+
+),
+
+classified as (
+
+    select
+        joined.*,
+        case
+            when is_fully_refunded_before_settlement and settlement_rows = 0 then 'refunded'
+            when settle_rows > 1 then 'discrepancy'
+            when refund_after_fen > 0 and reversal_rows = 0 then 'discrepancy'
+            when settlement_rows > 0 and settled_fen <> expected_net_fen then 'discrepancy'
+            when settlement_rows > 0 then 'settled'
+            when is_settlement_overdue then 'discrepancy'
+            else 'pending'
+        end as status,
+        case
+            when is_fully_refunded_before_settlement and settlement_rows = 0 then null
+            when settle_rows > 1 then 'duplicate_settlement'
+            when refund_after_fen > 0 and reversal_rows = 0 then 'refund_not_reversed'
+            when settlement_rows > 0 and settled_fen <> expected_net_fen then 'fee_mismatch'
+            when settlement_rows > 0 then null
+            when is_settlement_overdue then 'missing_settlement'
+        end as reason
+    from joined
+
+),
+
+final as (
+
+    select
+        sku_order_id,
+        shop_order_id,
+        shop_id,
+        product_id,
+        sku_id,
+        channel,
+        pay_date,
+        confirm_receipt_date,
+        settle_due_date,
+        first_settle_date,
+        {{ as_of_date() }}                                         as as_of_date,
+        status,
+        reason,
+        cast(pay_fen as {{ dbt.type_bigint() }})                    as pay_fen,
+        cast(refund_fen as {{ dbt.type_bigint() }})                 as refund_fen,
+        cast(refund_before_fen as {{ dbt.type_bigint() }})          as refund_before_settle_fen,
+        cast(refund_after_fen as {{ dbt.type_bigint() }})           as refund_after_settle_fen,
+        cast(promo_platform_fen as {{ dbt.type_bigint() }})         as promo_platform_fen,
+        cast(promo_talent_fen as {{ dbt.type_bigint() }})           as promo_talent_fen,
+        platform_fee_rate_bp,
+        commission_rate_bp,
+        colonel_service_rate_bp,
+        cast(expected_platform_fee_fen as {{ dbt.type_bigint() }})  as expected_platform_fee_fen,
+        cast(expected_commission_fen as {{ dbt.type_bigint() }})    as expected_commission_fen,
+        cast(expected_colonel_fee_fen as {{ dbt.type_bigint() }})   as expected_colonel_fee_fen,
+        cast(settled_platform_fee_fen as {{ dbt.type_bigint() }})   as settled_platform_fee_fen,
+        cast(settled_commission_fen as {{ dbt.type_bigint() }})     as settled_commission_fen,
+        cast(settled_colonel_fee_fen as {{ dbt.type_bigint() }})    as settled_colonel_fee_fen,
+        cast(expected_settle_fen as {{ dbt.type_bigint() }})        as expected_settle_fen,
+        cast(expected_net_fen as {{ dbt.type_bigint() }})           as expected_net_fen,
+        cast(settled_fen as {{ dbt.type_bigint() }})                as settled_fen,
+        cast(case when status in ('pending', 'refunded') then 0 else settled_fen - expected_net_fen end
+             as {{ dbt.type_bigint() }})                            as difference_fen,
+        cast(settlement_rows as {{ dbt.type_bigint() }})            as settlement_rows,
+        cast(settle_rows as {{ dbt.type_bigint() }})                as settle_rows,
+        cast(reversal_rows as {{ dbt.type_bigint() }})              as reversal_rows,
+        {{ fen_to_yuan('pay_fen') }}                                as pay_yuan,
+        {{ fen_to_yuan('expected_net_fen') }}                       as expected_net_yuan,
+        {{ fen_to_yuan('settled_fen') }}                            as settled_yuan
+    from classified
+
+)
+
+select * from final

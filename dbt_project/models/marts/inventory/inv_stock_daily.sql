@@ -1,0 +1,58 @@
+-- Stock per SKU x warehouse x business day (Asia/Shanghai), from the reconciled stock ledger.
+-- Incremental: each run rebuilds the days from incremental_cutoff() (var lookback_days before the
+-- run's as_of_date, else before the newest day already built) onwards. Closing stock is cumulative,
+-- so a movement file that arrives later than the lookback needs a --full-refresh.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['stock_date', 'warehouse_id', 'sku_id'],
+        on_schema_change='fail'
+    )
+}}
+with ledger as (
+
+    select * from {{ ref('int_stock__ledger') }}
+    {% if is_incremental() %}
+    where ledger_date >= {{ incremental_cutoff('stock_date') }}
+    {% endif %}
+
+),
+
+demand as (
+
+    select ledger_date, warehouse_id, sku_id, units_sold
+    from {{ ref('int_inventory__daily_demand') }}
+
+),
+
+skus as (
+
+    select sku_id, product_id, shop_id from {{ ref('stg_doudian__sku') }}
+
+)
+
+select
+    cast(ledger.ledger_date as date)                                  as stock_date,
+    cast(ledger.warehouse_id as {{ dbt.type_string() }})              as warehouse_id,
+    cast(ledger.sku_id as {{ dbt.type_string() }})                    as sku_id,
+    cast(skus.product_id as {{ dbt.type_string() }})                  as product_id,
+    cast(skus.shop_id as {{ dbt.type_string() }})                     as shop_id,
+    cast(ledger.opening_qty as {{ dbt.type_bigint() }})               as opening_qty,
+    cast(ledger.receipt_qty as {{ dbt.type_bigint() }})               as receipt_qty,
+    cast(ledger.return_qty as {{ dbt.type_bigint() }})                as return_qty,
+    cast(ledger.shipment_qty as {{ dbt.type_bigint() }})              as shipment_qty,
+    cast(ledger.closing_qty as {{ dbt.type_bigint() }})               as closing_qty,
+    cast(ledger.locked_qty as {{ dbt.type_bigint() }})                as locked_qty,
+    cast(ledger.available_qty as {{ dbt.type_bigint() }})             as available_qty,
+    cast(coalesce(demand.units_sold, 0) as {{ dbt.type_bigint() }})   as units_sold,
+    cast(ledger.snapshot_closing_qty as {{ dbt.type_bigint() }})      as snapshot_closing_qty,
+    cast(ledger.closing_diff_qty as {{ dbt.type_bigint() }})          as closing_diff_qty,
+    ledger.has_snapshot                                               as has_snapshot
+from ledger
+left join demand
+    on ledger.ledger_date = demand.ledger_date
+    and ledger.warehouse_id = demand.warehouse_id
+    and ledger.sku_id = demand.sku_id
+left join skus
+    on ledger.sku_id = skus.sku_id

@@ -1,0 +1,33 @@
+-- Fulfilment per shop x pay date x warehouse x carrier (Asia/Shanghai business days), over paid
+-- SKU order lines (int_fulfilment__lines). Rates are DOUBLE fractions (0-1).
+--   ship_within_48h_rate (48小时发货率, as the 抖店 dashboard): lines shipped by their deadline
+--       (pay + 48 h, or the promised ship time for presale) / lines due to ship
+--   on_time_delivery_rate: lines delivered by the 3PL's promised time / delivered lines
+--   avg_delivery_days: ship -> delivery (logistics_receipt_time), in days
+-- Lines not shipped yet carry carrier 'unshipped'.
+with lines as (
+
+    select * from {{ ref('int_fulfilment__lines') }}
+
+)
+
+select
+    cast(shop_id as {{ dbt.type_string() }})                                    as shop_id,
+    cast(pay_date as date)                                                      as pay_date,
+    cast(coalesce(warehouse_id, 'unknown') as {{ dbt.type_string() }})          as warehouse_id,
+    cast(carrier as {{ dbt.type_string() }})                                    as carrier,
+    cast(count(*) as {{ dbt.type_bigint() }})                                   as paid_lines,
+    cast(sum(case when is_due_to_ship then 1 else 0 end) as {{ dbt.type_bigint() }})        as lines_due_to_ship,
+    cast(sum(case when is_shipped_within_48h then 1 else 0 end) as {{ dbt.type_bigint() }}) as shipped_within_48h_lines,
+    cast(sum(case when is_48h_miss then 1 else 0 end) as {{ dbt.type_bigint() }})           as missed_48h_lines,
+    cast({{ ops_ratio('sum(case when is_shipped_within_48h then 1 else 0 end)',
+                      'sum(case when is_due_to_ship then 1 else 0 end)') }} as {{ ops_type_double() }}) as ship_within_48h_rate,
+    cast(sum(case when ship_at is not null then 1 else 0 end) as {{ dbt.type_bigint() }})   as shipped_lines,
+    cast(sum(case when is_delivered then 1 else 0 end) as {{ dbt.type_bigint() }})          as delivered_lines,
+    cast(sum(case when is_delivered_on_time then 1 else 0 end) as {{ dbt.type_bigint() }})  as delivered_on_time_lines,
+    cast({{ ops_ratio('sum(case when is_delivered_on_time then 1 else 0 end)',
+                      'sum(case when is_delivered then 1 else 0 end)') }} as {{ ops_type_double() }}) as on_time_delivery_rate,
+    cast(avg(ship_hours) as {{ ops_type_double() }})                             as avg_ship_hours,
+    cast(avg(delivery_days) as {{ ops_type_double() }})                          as avg_delivery_days
+from lines
+group by shop_id, pay_date, coalesce(warehouse_id, 'unknown'), carrier

@@ -1,0 +1,84 @@
+-- One row per paid shop (parent) order: its lines rolled up, its buyer's order sequence.
+-- main_channel = the channel of the order's largest line by pay amount (ties: lowest line id).
+with order_lines as (
+
+    select * from {{ ref('fct_order_lines') }}
+    where is_paid
+
+),
+
+shop_orders as (
+
+    select * from {{ ref('stg_doudian__shop_order') }}
+
+),
+
+main_lines as (
+
+    select shop_order_id, channel as main_channel
+    from (
+        select
+            shop_order_id,
+            channel,
+            row_number() over (partition by shop_order_id order by pay_yuan desc, sku_order_id) as line_rank
+        from order_lines
+    ) as ranked
+    where line_rank = 1
+
+),
+
+rolled_up as (
+
+    select
+        shop_order_id,
+        min(shop_id)                                   as shop_id,
+        min(buyer_key)                                 as buyer_key,
+        min(pay_at)                                    as pay_at,
+        min(pay_date)                                  as pay_date,
+        count(*)                                       as sku_order_count,
+        sum(item_num)                                  as item_num,
+        sum(origin_yuan)                               as origin_yuan,
+        sum(pay_yuan)                                  as gmv_yuan,
+        sum(promo_shop_yuan)                           as promo_shop_yuan,
+        sum(promo_platform_yuan)                       as promo_platform_yuan,
+        sum(promo_talent_yuan)                         as promo_talent_yuan,
+        sum(refund_yuan)                               as refund_yuan,
+        count(distinct channel)                        as channel_count
+    from order_lines
+    group by shop_order_id
+
+),
+
+final as (
+
+    select
+        rolled_up.shop_order_id,
+        rolled_up.shop_id,
+        rolled_up.buyer_key,
+        rolled_up.pay_at,
+        rolled_up.pay_date,
+        main_lines.main_channel,
+        cast(rolled_up.channel_count as {{ dbt.type_bigint() }})        as channel_count,
+        cast(rolled_up.sku_order_count as {{ dbt.type_bigint() }})      as sku_order_count,
+        cast(rolled_up.item_num as {{ dbt.type_bigint() }})             as item_num,
+        cast(rolled_up.origin_yuan as decimal(18, 2))                   as origin_yuan,
+        cast(rolled_up.gmv_yuan as decimal(18, 2))                      as gmv_yuan,
+        {{ fen_to_yuan('shop_orders.post_fen') }}                       as post_yuan,
+        cast(rolled_up.promo_shop_yuan as decimal(18, 2))               as promo_shop_yuan,
+        cast(rolled_up.promo_platform_yuan as decimal(18, 2))           as promo_platform_yuan,
+        cast(rolled_up.promo_talent_yuan as decimal(18, 2))             as promo_talent_yuan,
+        cast(rolled_up.refund_yuan as decimal(18, 2))                   as refund_yuan,
+        shop_orders.receiver_province,
+        cast(row_number() over (
+            partition by rolled_up.shop_id, rolled_up.buyer_key
+            order by rolled_up.pay_at, rolled_up.shop_order_id
+        ) as {{ dbt.type_bigint() }})                                   as buyer_order_seq
+    from rolled_up
+    left join main_lines
+        on rolled_up.shop_order_id = main_lines.shop_order_id
+    left join shop_orders
+        on rolled_up.shop_order_id = shop_orders.shop_order_id
+
+)
+
+select * from final

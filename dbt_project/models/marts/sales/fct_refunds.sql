@@ -1,0 +1,51 @@
+-- One row per successful refund (after-sale status 12, refund status 3), dated by the refund's
+-- success time (refund_date, Asia/Shanghai): the finance view of refunds. pay_date lets the
+-- cohort view attribute refunds back to the order's pay day.
+with refunds as (
+
+    select * from {{ ref('stg_doudian__after_sale') }}
+    where is_refund_success
+
+),
+
+order_lines as (
+
+    select * from {{ ref('int_order_lines__enriched') }}
+
+),
+
+settlements as (
+
+    select sku_order_id, first_settle_at
+    from {{ ref('int_settlements__matched_to_lines') }}
+
+),
+
+final as (
+
+    select
+        refunds.aftersale_id,
+        refunds.sku_order_id,
+        refunds.shop_order_id,
+        refunds.shop_id,
+        order_lines.product_id,
+        order_lines.sku_id,
+        order_lines.channel,
+        order_lines.author_id,
+        cast(refunds.aftersale_type as integer)                         as aftersale_type,
+        refunds.aftersale_type in (0, 1, 2)                             as is_full_refund,
+        refunds.refunded_at,
+        refunds.refund_date,
+        order_lines.pay_date,
+        {{ fen_to_yuan('refunds.refund_fen') }}                          as refund_yuan,
+        cast(refunds.aftersale_num as {{ dbt.type_bigint() }})          as aftersale_num,
+        coalesce(settlements.first_settle_at < refunds.refunded_at, false) as is_after_settlement
+    from refunds
+    left join order_lines
+        on refunds.sku_order_id = order_lines.sku_order_id
+    left join settlements
+        on refunds.sku_order_id = settlements.sku_order_id
+
+)
+
+select * from final

@@ -1,0 +1,55 @@
+-- One row per shop x buyer (buyer_key): first and last paid order, monthly cohort, order count,
+-- GMV, and whether the buyer paid again within 30 / 90 days of their first order (repurchase).
+-- is_repeat_buyer: more than one paid order. repurchased_within_*d is null while the window has
+-- not yet fully elapsed before the run's as-of day (too early to tell), so cohort rates stay honest.
+with orders as (
+
+    select * from {{ ref('fct_orders') }}
+    where buyer_key is not null
+
+),
+
+firsts as (
+
+    select
+        shop_id,
+        buyer_key,
+        min(pay_date)                                                     as first_pay_date,
+        max(pay_date)                                                     as last_pay_date,
+        count(*)                                                          as paid_orders,
+        sum(gmv_yuan)                                                     as gmv_yuan,
+        sum(refund_yuan)                                                  as refund_yuan,
+        min(case when buyer_order_seq = 2 then pay_date end)              as second_pay_date
+    from orders
+    group by shop_id, buyer_key
+
+),
+
+final as (
+
+    select
+        shop_id,
+        buyer_key,
+        first_pay_date,
+        cast({{ dbt.date_trunc('month', 'first_pay_date') }} as date)     as cohort_month,
+        last_pay_date,
+        second_pay_date,
+        cast(paid_orders as {{ dbt.type_bigint() }})                      as paid_orders,
+        cast(gmv_yuan as decimal(18, 2))                                  as gmv_yuan,
+        cast(refund_yuan as decimal(18, 2))                               as refund_yuan,
+        paid_orders > 1                                                   as is_repeat_buyer,
+        case
+            when second_pay_date is not null
+                 and second_pay_date <= cast({{ dbt.dateadd('day', 30, 'first_pay_date') }} as date) then true
+            when cast({{ dbt.dateadd('day', 30, 'first_pay_date') }} as date) <= {{ as_of_date() }} then false
+        end                                                               as repurchased_within_30d,
+        case
+            when second_pay_date is not null
+                 and second_pay_date <= cast({{ dbt.dateadd('day', 90, 'first_pay_date') }} as date) then true
+            when cast({{ dbt.dateadd('day', 90, 'first_pay_date') }} as date) <= {{ as_of_date() }} then false
+        end                                                               as repurchased_within_90d
+    from firsts
+
+)
+
+select * from final

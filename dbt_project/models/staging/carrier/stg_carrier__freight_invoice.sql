@@ -1,0 +1,32 @@
+-- 运费账单: one row per waybill (latest file wins); billed weight in grams, freight in fen.
+-- `carrier` is the carrier code from the file name, `carrier_name` the 快递公司 column.
+with source as (
+
+    select * from {{ source('carrier', 'freight_invoice') }}
+
+),
+
+latest as (
+
+    {{ latest_version('source', 'tracking_no', 'dt desc, _source_ref desc') }}
+
+),
+
+renamed as (
+
+    select
+        cast(tracking_no as {{ dbt.type_string() }}) as tracking_no,
+        cast(carrier as {{ dbt.type_string() }}) as carrier,
+        cast(carrier_name as {{ dbt.type_string() }}) as carrier_name,
+        cast(ship_date as date) as ship_date,
+        cast(warehouse_id as {{ dbt.type_string() }}) as warehouse_id,
+        cast(billed_weight_g as {{ dbt.type_bigint() }}) as billed_weight_g,
+        cast(freight_fen as {{ dbt.type_bigint() }}) as freight_fen,
+        cast(dest_province as {{ dbt.type_string() }}) as dest_province,
+        cast(dt as date) as source_dt,
+        cast(_source_ref as {{ dbt.type_string() }}) as source_ref
+    from latest
+
+)
+
+select * from renamed

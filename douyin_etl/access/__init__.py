@@ -1,0 +1,1 @@
+"""How people reach the published warehouse: read-only SQL, exports, status."""

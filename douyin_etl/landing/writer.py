@@ -1,0 +1,339 @@
+"""Write one landed partition: ``<lake>/raw/<source>/<entity>/dt=YYYY-MM-DD/``.
+
+Usage::
+
+    with PartitionWriter("settlement_bill", date(2026, 3, 1), run_id, schema=spec.landed_schema()) as w:
+        for batch in batches:
+            w.write_records(batch)          # each batch -> one scratch Parquet part (bounded memory)
+        w.add_source({"name": "结算账单_1001_20260301.csv", "sha256": "…", "rows": 120})
+    # clean exit: de-duplicated by the entity key (last written wins), sorted by key, renamed into place
+
+The partition holds ``part-00000.parquet`` and ``_manifest.json``. Only data lives in the Parquet
+(plus ``_source_ref``: file + row or API method + page), so landing the same data twice gives the
+same bytes; run-specific facts (run_id, extracted_at, code version, sources) live in the manifest.
+A partition with zero records is still written, typed, so downstream readers always resolve.
+
+Values: ``datetime`` (aware; naive ones are read as Asia/Shanghai), ``date``, ``Decimal``, ``int``,
+``float``, ``bool``, ``str`` and ``dict``/``list`` (stored as JSON text). Types come from ``schema``
+(DuckDB type names) or are inferred from the first non-null Python value of a column.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import shutil
+import subprocess
+import tempfile
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import duckdb
+
+import douyin_etl
+from douyin_etl import config
+from douyin_etl.entities import get as get_entity
+from douyin_etl.storage import Storage
+from douyin_etl.timeutil import utc_now
+
+log = logging.getLogger(__name__)
+
+PART_NAME = "part-00000.parquet"
+MANIFEST_NAME = "_manifest.json"
+SOURCE_REF = "_source_ref"
+_SEQ = "_seq"  # scratch-only ordering column: batch × row, used to keep the last written version
+_BATCH_STRIDE = 1_000_000_000
+
+
+class LandingError(RuntimeError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def code_version() -> dict[str, str | None]:
+    """Package version and git commit of the code doing the landing (commit None outside a checkout)."""
+    commit: str | None = None
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=config.PROJECT_DIR, capture_output=True,
+                             text=True, timeout=5, check=False)
+        if out.returncode == 0:
+            commit = out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"version": douyin_etl.__version__, "git_commit": commit}
+
+
+def _infer_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, int):
+        return "BIGINT"
+    if isinstance(value, float):
+        return "DOUBLE"
+    if isinstance(value, Decimal):
+        return "DECIMAL(38,6)"
+    if isinstance(value, datetime):
+        return "TIMESTAMPTZ"
+    if isinstance(value, date):
+        return "DATE"
+    return "VARCHAR"
+
+
+def _text(value: Any) -> str | None:
+    """The text form of a value that DuckDB casts back to its column type exactly."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class PartitionWriter:
+    """Land one entity × business day atomically. See the module docstring."""
+
+    def __init__(self, entity: str, dt: date, run_id: str, storage: Storage | None = None,
+                 schema: dict[str, str] | None = None) -> None:
+        self.entity = get_entity(entity)
+        self.dt = dt
+        self.run_id = run_id
+        self.storage = storage or Storage.lake()
+        self.schema: dict[str, str] = dict(schema or {})
+        self._declared = set(self.schema)
+        self.sources: list[dict[str, Any]] = []
+        self.drift: list[str] = []
+        self.manifest: dict[str, Any] | None = None
+        self._scratch = Path(tempfile.mkdtemp(prefix=f"douyin-landing-{entity}-"))
+        self._parts: list[Path] = []
+        self._in_parts: set[str] = set()  # columns present in at least one scratch part
+        self._untyped: dict[str, None] = {}  # columns seen only with null values so far
+        self._rows_written = 0
+        self._done = False
+
+    # -- paths -------------------------------------------------------------------------------
+    @property
+    def final_dir(self) -> str:
+        return self.storage.path(self.entity.landing_dir, f"dt={self.dt.isoformat()}")
+
+    # -- context manager -----------------------------------------------------------------------
+    def __enter__(self) -> "PartitionWriter":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            if not self._done:
+                self.commit()
+        else:
+            self.abort()
+
+    # -- writing -----------------------------------------------------------------------------
+    def add_source(self, source: dict[str, Any]) -> None:
+        """Record one request or file (name, sha256, rows, …) in the manifest."""
+        self._check_open()
+        self.sources.append(dict(source))
+
+    def add_drift(self, note: str) -> None:
+        """Record a schema-drift note (extra/missing/renamed columns) in the manifest."""
+        self._check_open()
+        if note not in self.drift:
+            self.drift.append(note)
+
+    def write_records(self, records: list[dict[str, Any]]) -> None:
+        """Stream one batch to a scratch Parquet part; memory holds one batch at a time."""
+        self._check_open()
+        if not records:
+            return
+        known = self.schema.keys()
+        for rec in records:
+            if rec.keys() <= known:
+                continue
+            for name, value in rec.items():
+                if name not in self.schema:
+                    if value is None:
+                        self._untyped.setdefault(name, None)
+                        continue
+                    self.schema[name] = _infer_type(value)
+                    if self._declared and name != SOURCE_REF:
+                        self.add_drift(f"column {name!r} not in the declared schema; landed as {self.schema[name]}")
+        columns = self._columns()
+        batch_no = len(self._parts)
+        ndjson = self._scratch / f"batch-{batch_no:05d}.ndjson"
+        seq0 = batch_no * _BATCH_STRIDE
+        dumps = json.JSONEncoder(ensure_ascii=False).encode
+        text = _text
+        with ndjson.open("w", encoding="utf-8") as fh:  # one JSON array of texts per row, then _seq
+            for i, rec in enumerate(records):
+                get = rec.get
+                row = [v if v is None or type(v) is str else text(v) for v in map(get, columns)]
+                row.append(str(seq0 + i))
+                fh.write(dumps(row))
+                fh.write("\n")
+        part = self._scratch / f"part-{batch_no:05d}.parquet"
+        select = ", ".join(f"CAST(j[{j + 1}] AS {self.schema.get(name, 'VARCHAR')}) AS {_q(name)}"
+                           for j, name in enumerate(columns))
+        con = self._connect()
+        try:
+            con.execute(
+                f"COPY (SELECT {select}, CAST(j[{len(columns) + 1}] AS BIGINT) AS {_SEQ} FROM read_json("
+                f"{_lit(str(ndjson))}, format='newline_delimited', records='false', columns={{'j': 'VARCHAR[]'}})) "
+                f"TO {_lit(str(part))} (FORMAT parquet)"
+            )
+        except duckdb.Error as exc:
+            raise LandingError(
+                f"{self.entity.name} dt={self.dt}: a batch does not fit the declared column types ({exc}); "
+                "fix the extractor's conversion or the schema"
+            ) from exc
+        finally:
+            con.close()
+            ndjson.unlink(missing_ok=True)
+        self._parts.append(part)
+        self._in_parts.update(columns)
+        self._rows_written += len(records)
+
+    # -- finishing -----------------------------------------------------------------------------
+    def commit(self) -> dict[str, Any]:
+        """De-duplicate, sort, write the final Parquet and manifest, and rename into place."""
+        self._check_open()
+        storage_tmp: str | None = None
+        try:
+            columns = self._final_columns()
+            local_out = self._scratch / PART_NAME
+            con = self._connect(threads=1)
+            try:
+                rows, dupes = self._write_final(con, columns, local_out)
+                described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_lit(str(local_out))})").fetchall()
+                pmin, pmax = self._partition_range(con, local_out, columns)
+            finally:
+                con.close()
+            manifest = {
+                "entity": self.entity.name,
+                "source": self.entity.source,
+                "dt": self.dt.isoformat(),
+                "run_id": self.run_id,
+                "key": list(self.entity.key),
+                "rows": rows,
+                "rows_written": self._rows_written,
+                "duplicates_removed": dupes,
+                "partition_field": self.entity.partition_field,
+                "partition_min": pmin,
+                "partition_max": pmax,
+                "sources": self.sources,
+                "extracted_at": utc_now().isoformat(),
+                "code_version": code_version(),
+                "columns": [{"name": r[0], "type": r[1]} for r in described],
+                "drift": self.drift,
+            }
+            storage_tmp = self.storage.temp_dir_for(self.final_dir)
+            target = posixpath.join(storage_tmp, PART_NAME)
+            if self.storage.is_local:
+                shutil.move(str(local_out), target)
+            else:
+                self.storage.fs.put(str(local_out), target)
+            self.storage.write_json(posixpath.join(storage_tmp, MANIFEST_NAME), manifest)
+            self.storage.replace_dir(storage_tmp, self.final_dir)
+            storage_tmp = None
+            self.manifest = manifest
+            log.info("landed %s dt=%s: %d rows (%d duplicates removed) -> %s",
+                     self.entity.name, self.dt, rows, dupes, self.final_dir)
+            return manifest
+        finally:
+            if storage_tmp is not None:
+                self.storage.remove(storage_tmp)
+            self._cleanup()
+
+    def abort(self) -> None:
+        """Drop everything written so far; the lake is unchanged."""
+        if not self._done:
+            log.warning("aborted landing %s dt=%s (run %s); previous partition left as it was",
+                        self.entity.name, self.dt, self.run_id)
+            self._cleanup()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._done:
+            raise LandingError(f"writer for {self.entity.name} dt={self.dt} is already committed or aborted")
+
+    def _cleanup(self) -> None:
+        self._done = True
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _columns(self) -> list[str]:
+        cols = [c for c in self.schema if c != SOURCE_REF]
+        return cols + [SOURCE_REF]
+
+    def _final_columns(self) -> list[str]:
+        """Declared/inferred columns, then columns only ever seen empty (VARCHAR), then ``_source_ref``."""
+        for name in self._untyped:
+            if name not in self.schema and name != SOURCE_REF:
+                self.schema[name] = "VARCHAR"
+        return self._columns()
+
+    def _connect(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        con.execute(f"SET TimeZone={_lit(config.BUSINESS_TZ)}")
+        con.execute(f"SET temp_directory={_lit(str(self._scratch / 'duckdb_tmp'))}")
+        if threads:
+            con.execute(f"SET threads={threads}")
+        return con
+
+    def _write_final(self, con: duckdb.DuckDBPyConnection, columns: list[str], out: Path) -> tuple[int, int]:
+        select_cols = ", ".join(_q(c) for c in columns)
+        if not self._parts:
+            typed = ", ".join(f"CAST(NULL AS {self.schema.get(c, 'VARCHAR')}) AS {_q(c)}" for c in columns)
+            con.execute(f"COPY (SELECT {typed} WHERE false) TO {_lit(str(out))} (FORMAT parquet, COMPRESSION zstd)")
+            return 0, 0
+        parts = "[" + ", ".join(_lit(str(p)) for p in self._parts) + "]"
+        # Parts written before a column first appeared lack it: cast the union to the final types.
+        casted = ", ".join(f"CAST({_q(c) if c in self._in_parts else 'NULL'} AS {self.schema.get(c, 'VARCHAR')}) AS {_q(c)}"
+                           for c in columns)
+        keys = [k for k in self.entity.key if k in columns]
+        missing = [k for k in self.entity.key if k not in columns]
+        if missing:
+            raise LandingError(f"{self.entity.name} dt={self.dt}: records lack key column(s) {missing}; "
+                               f"every record must carry the entity key {list(self.entity.key)}")
+        any_null = " OR ".join(f"{_q(k)} IS NULL" for k in keys)
+        partition_by = ", ".join(_q(k) for k in keys) + f", CASE WHEN {any_null} THEN {_SEQ} END"
+        order_by = ", ".join(f"{_q(k)} NULLS LAST" for k in keys) + f", {_q(SOURCE_REF)} NULLS LAST"
+        con.execute(f"CREATE TEMP VIEW parts AS SELECT {casted}, {_SEQ} FROM read_parquet({parts}, union_by_name=true)")
+        con.execute(
+            f"COPY (SELECT {select_cols} FROM (SELECT *, row_number() OVER (PARTITION BY {partition_by} "
+            f"ORDER BY {_SEQ} DESC) AS _rn FROM parts) WHERE _rn = 1 ORDER BY {order_by}) "
+            f"TO {_lit(str(out))} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        (rows,) = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(out))})").fetchone()
+        return int(rows), self._rows_written - int(rows)
+
+    def _partition_range(self, con: duckdb.DuckDBPyConnection, out: Path, columns: list[str]) -> tuple[Any, Any]:
+        field = self.entity.partition_field
+        if not field or field not in columns:
+            return None, None
+        lo, hi = con.execute(f"SELECT min({_q(field)}), max({_q(field)}) FROM read_parquet({_lit(str(out))})").fetchone()
+        return _text(lo), _text(hi)
+
+
+__all__ = ["PartitionWriter", "LandingError", "code_version", "PART_NAME", "MANIFEST_NAME", "SOURCE_REF"]

@@ -1,0 +1,95 @@
+"""Fault injection of the mock Open API: described by ``FaultConfig``, decided deterministically.
+
+Spec string (CLI ``serve-mock --faults``), all off by default::
+
+    rate_limit=0.1,server_error=0.05,slow=0.1,slow_ms=200,latency_ms=50,qps=20,
+    duplicates=0.1,mutate=0.05,token_ttl=604800,seed=1
+
+- ``rate_limit``  share of requests answered with the platform's rate-limit error envelope
+- ``qps``         a real QPS limit (token bucket, one second of burst); excess requests get the same error
+- ``server_error`` share of requests answered with HTTP 500/502/503
+- ``slow`` / ``slow_ms`` share of requests delayed by ``slow_ms`` (``slow`` defaults to 0.1 when only
+  ``slow_ms`` is given)
+- ``latency_ms``  fixed latency added to every request
+- ``duplicates``  share of pages (after the first) that repeat the previous page's last record
+- ``mutate``      share of pages that also carry an older version of a record that belongs to a later
+  page (lower update time, one field changed): the record is seen twice, the later version is the
+  latest, as when a record changes between page fetches
+- ``token_ttl``   access-token lifetime in seconds (default 7 days, as the platform)
+- ``seed``        every decision is a pure function of (seed, fault, request, attempt number), so a
+  run is reproducible whatever the thread interleaving
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    rate_limit: float = 0.0
+    server_error: float = 0.0
+    slow: float = 0.0
+    slow_ms: int = 0
+    latency_ms: int = 0
+    qps: float = 0.0
+    duplicates: float = 0.0
+    mutate: float = 0.0
+    token_ttl: int = 7 * 86400
+    seed: int = 0
+
+    @classmethod
+    def from_spec(cls, spec: str | None) -> "FaultConfig":
+        """Parse 'rate_limit=0.1,slow_ms=200,seed=1' (empty -> no faults). Unknown keys are an error."""
+        known = {f.name: f.type for f in fields(cls)}
+        values: dict[str, float | int] = {}
+        for item in (spec or "").replace(";", ",").split(","):
+            item = item.strip()
+            if not item:
+                continue
+            name, sep, raw = item.partition("=")
+            name = name.strip()
+            if not sep or name not in known:
+                raise ValueError(f"bad fault {item!r} in {spec!r}; use key=value with keys: {', '.join(known)}")
+            try:
+                values[name] = int(raw) if known[name] in ("int", int) else float(raw)
+            except ValueError:
+                raise ValueError(f"fault {name!r} needs a number, got {raw!r}") from None
+        if values.get("slow_ms") and "slow" not in values:
+            values["slow"] = 0.1
+        cfg = cls(**values)  # type: ignore[arg-type]
+        for name in ("rate_limit", "server_error", "slow", "duplicates", "mutate"):
+            p = getattr(cfg, name)
+            if not 0 <= p <= 1:
+                raise ValueError(f"fault {name!r} is a probability in [0, 1], got {p}")
+        return cfg
+
+    @property
+    def any(self) -> bool:
+        return any(getattr(self, n) for n in ("rate_limit", "server_error", "slow", "latency_ms", "qps",
+                                               "duplicates", "mutate"))
+
+
+class FaultDice:
+    """Deterministic decisions: ``roll(kind, key, attempt)`` depends only on the seed and its arguments."""
+
+    def __init__(self, cfg: FaultConfig) -> None:
+        self.cfg = cfg
+        self._attempts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def attempt(self, request_key: str) -> int:
+        """How many times this exact request was seen before (0 the first time)."""
+        with self._lock:
+            n = self._attempts[request_key]
+            self._attempts[request_key] += 1
+            return n
+
+    def rng(self, kind: str, key: str, attempt: int = 0) -> random.Random:
+        return random.Random(f"{self.cfg.seed}|{kind}|{key}|{attempt}")
+
+    def hit(self, kind: str, p: float, key: str, attempt: int = 0) -> bool:
+        return p > 0 and self.rng(kind, key, attempt).random() < p

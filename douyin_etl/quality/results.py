@@ -1,0 +1,117 @@
+"""Results of the quality gates: one ``CheckResult`` per expectation × partition, a ``GateResult`` per gate."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+SEVERITIES = ("error", "warning")
+
+
+def jsonable(value: Any) -> Any:
+    """Make a value from pandas/numpy/DuckDB safe for JSON (and readable in the report)."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, (str,)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        try:
+            return jsonable(value.item())
+        except (ValueError, TypeError):
+            pass
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.isoformat()
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
+
+
+@dataclass
+class CheckResult:
+    suite: str
+    expectation_type: str
+    severity: str
+    success: bool
+    entity: str | None = None
+    dt: str | None = None
+    column: str | None = None
+    description: str | None = None
+    observed_value: Any = None
+    element_count: int | None = None
+    unexpected_count: int | None = None
+    unexpected_percent: float | None = None
+    examples: list[dict[str, Any]] = field(default_factory=list)  # at most 5 failing rows
+    exception: str | None = None
+    quarantined: int = 0
+    batch: str | None = None  # rows | schema (landing); rows (marts)
+
+    @property
+    def blocking(self) -> bool:
+        return not self.success and self.severity == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+
+@dataclass
+class GateResult:
+    gate: str  # landing | mart
+    run_id: str
+    checks: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+    rows_validated: int = 0
+    partitions: int = 0
+    quarantined: int = 0
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # small informational frames
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.blocking for c in self.checks)
+
+    @property
+    def blocking(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.blocking]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [c for c in self.checks if not c.success and c.severity == "warning"]
+
+    def summary(self) -> str:
+        failed = self.blocking
+        text = (f"{self.gate} gate {'passed' if self.ok else 'BLOCKED'}: {len(self.checks)} checks, "
+                f"{len(failed)} blocking, {len(self.warnings)} warnings, {self.rows_validated:,} rows, "
+                f"{self.quarantined} rows quarantined, {self.seconds:.1f} s")
+        for c in failed[:10]:
+            where = " ".join(x for x in (c.entity, c.dt) if x)
+            text += (f"\n  - {c.suite} {where}: {c.expectation_type}({c.column or ''}) "
+                     f"{c.description or ''} unexpected={c.unexpected_count} observed={c.observed_value} "
+                     f"{c.exception or ''}")
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"gate": self.gate, "run_id": self.run_id, "ok": self.ok, "seconds": round(self.seconds, 3),
+                "rows_validated": self.rows_validated, "partitions": self.partitions,
+                "quarantined": self.quarantined, "blocking": len(self.blocking), "warnings": len(self.warnings),
+                "checks": [c.to_dict() for c in self.checks], "tables": jsonable(self.tables)}

@@ -1,0 +1,266 @@
+"""Generate the landing suites ``expectations/landing/<entity>.json`` from a compact spec.
+
+The JSON files are the reviewed artefact (GX 1.x ExpectationSuite JSON, diffable in code review);
+this module is how they are (re)written: ``python -m douyin_etl.quality.suitegen``. Edit ``RULES``
+below (or a JSON file by hand) to change a check. File entities take their columns and DuckDB types
+from ``douyin_etl.sources.files.specs`` (the one home of file formats); API entities list theirs here.
+
+Every expectation carries ``meta.severity`` (``error`` blocks the run, ``warning`` is reported) and
+``meta.batch``: ``schema`` (a one-row frame column -> DuckDB type), or ``rows`` (the partition's rows,
+chunked, sorted by the entity key). Suite ``meta.derived_columns`` are SQL expressions the gate
+computes per row before validation (``{dt}`` = the partition's business day).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from douyin_etl import config
+from douyin_etl.entities import ENTITIES
+from douyin_etl.sources.files.specs import SPECS
+
+log = logging.getLogger(__name__)
+
+INT = ["BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"]
+ID = ["VARCHAR"]
+TEXT = ["VARCHAR"]
+DATE = ["DATE"]
+TSTZ = ["TIMESTAMP WITH TIME ZONE"]
+DOUBLE = ["DOUBLE", "FLOAT", "DECIMAL", *INT]
+
+
+# DuckDB's DESCRIBE spells some types differently from the DDL alias used in specs.py.
+_DESCRIBED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
+
+
+@dataclass
+class Rules:
+    columns: dict[str, list[str]] = field(default_factory=dict)  # API entities: column -> accepted DuckDB types
+    not_null: list[str] = field(default_factory=list)
+    enums: dict[str, tuple[list[Any], str]] = field(default_factory=dict)  # column -> (values, severity)
+    min0: list[str] = field(default_factory=list)  # money / counts that must be >= 0
+    min1: list[str] = field(default_factory=list)  # quantities that must be >= 1
+    equal0: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # derived -> (SQL, severity, description)
+    day_severity: str = "error"  # event time inside the partition's business day
+    notes: str = ""
+
+
+def _api(names: str, types: list[str]) -> dict[str, list[str]]:
+    return {n.strip(): types for n in names.split(",") if n.strip()}
+
+
+_ORDER_MONEY = "order_amount, pay_amount, post_amount, promotion_amount, promotion_shop_amount, promotion_platform_amount, promotion_talent_amount"
+_LINE_MONEY = "origin_amount, sum_amount, pay_amount, promotion_amount, promotion_shop_amount, promotion_platform_amount, promotion_talent_amount"
+
+RULES: dict[str, Rules] = {
+    "shop_order": Rules(
+        columns={**_api("order_id, shop_id, doudian_open_id", ID),
+                 **_api("order_status, create_time, pay_time, update_time, " + _ORDER_MONEY, INT)},
+        not_null=["shop_id", "order_status", "create_time", "update_time", "pay_amount"],
+        enums={"order_status": ([1, 105, 2, 101, 3, 4, 5], "warning")},
+        min0=[c.strip() for c in _ORDER_MONEY.split(",")] + ["pay_time"],
+        equal0={"_promotion_split_diff_fen": (
+            "promotion_amount - (promotion_shop_amount + promotion_platform_amount + promotion_talent_amount)",
+            "error", "promotion_amount = shop + platform + talent funded promotions (fen)")},
+    ),
+    "sku_order": Rules(
+        columns={**_api("order_id, parent_order_id, shop_id, product_id, sku_id", ID),
+                 **_api("item_num, order_status, create_time, pay_time, update_time, c_biz, " + _LINE_MONEY, INT)},
+        not_null=["parent_order_id", "shop_id", "product_id", "sku_id", "item_num", "pay_amount", "origin_amount",
+                  "update_time"],
+        enums={"c_biz": ([2, 8], "warning")},
+        min0=[c.strip() for c in _LINE_MONEY.split(",")] + ["pay_time"],
+        min1=["item_num"],
+        equal0={"_pay_identity_diff_fen": ("pay_amount - (origin_amount - promotion_amount)", "error",
+                                           "pay_amount = origin_amount - promotion_amount (fen)")},
+        day_severity="warning",
+        notes="sku_order is partitioned by its PARENT order's update_time, so a line's own update_time may "
+              "fall on an earlier day: the day check only warns.",
+    ),
+    "after_sale": Rules(
+        columns={**_api("aftersale_id, related_id, shop_id", ID),
+                 **_api("aftersale_type, aftersale_status, refund_status, apply_time, update_time, refund_time, refund_amount", INT)},
+        not_null=["related_id", "aftersale_type", "aftersale_status", "refund_status", "update_time", "refund_amount"],
+        enums={"aftersale_type": ([0, 1, 2, 3, 6, 7], "error"),
+               "aftersale_status": ([6, 7, 11, 12, 27, 28], "warning"),
+               "refund_status": ([1, 2, 3, 4, 5], "warning")},
+        min0=["refund_amount", "refund_time"],
+    ),
+    "product": Rules(
+        columns={**_api("product_id, shop_id", ID), **_api("status, market_price, discount_price", INT)},
+        not_null=["shop_id"],
+        min0=["market_price", "discount_price"],
+    ),
+    "sku": Rules(
+        columns={**_api("id, product_id, shop_id", ID), **_api("price, stock_num", INT)},
+        not_null=["product_id", "price"],
+        min0=["price", "stock_num"],
+    ),
+    "alliance_order": Rules(
+        columns={**_api("order_id, shop_id, product_id, author_id", ID),
+                 **_api("total_pay_amount, commission_rate_bp, estimated_comission, real_comission, update_time", INT)},
+        not_null=["shop_id", "total_pay_amount", "commission_rate_bp", "update_time"],
+        min0=["total_pay_amount", "commission_rate_bp", "estimated_comission", "real_comission"],
+    ),
+    "ad_report": Rules(
+        columns={**_api("advertiser_id, shop_id, marketing_goal", ID), "stat_date": DATE,
+                 **_api("stat_cost, show_cnt, click_cnt, pay_order_count, pay_order_amount", INT)},
+        not_null=["shop_id", "stat_cost"],
+        enums={"marketing_goal": (["LIVE_PROM_GOODS", "VIDEO_PROM_GOODS"], "error")},
+        min0=["stat_cost", "show_cnt", "click_cnt", "pay_order_count", "pay_order_amount"],
+    ),
+    "logistics_track": Rules(
+        columns={**_api("track_no, express", ID), **_api("node_seq, timestamp, ship_time", INT)},
+        not_null=["timestamp", "ship_time"],
+        min0=["node_seq"],
+    ),
+    # -- files: columns and types come from specs.py; these add the semantics ---------------
+    "settlement_bill": Rules(
+        enums={"trade_type": ([0, 1], "error")},
+        min0=["real_pay_amount", "platform_service_fee", "commission", "colonel_service_fee", "total_outcome"],
+        equal0={
+            "_settle_identity_diff_fen": (
+                "CASE WHEN trade_type = 0 THEN total_income - total_outcome - settle_amount ELSE 0 END", "error",
+                "settled rows: settle_amount = total_income - total_outcome (fen)"),
+            "_income_identity_diff_fen": (
+                "total_income - (real_pay_amount - refund_before_settle + platform_coupon + author_coupon"
+                " + zt_pay_promotion + zr_pay_promotion)", "error",
+                "total_income = real_pay - refund_before_settle + platform/author/zt/zr subsidies (fen)"),
+            "_outcome_identity_diff_fen": (
+                "total_outcome - (platform_service_fee + commission + good_learn_channel_fee + colonel_service_fee"
+                " + channel_promotion_fee + other_sharing_amount)", "error",
+                "total_outcome = sum of the six fees (fen)"),
+            "_reversal_sign_violation": (
+                "CASE WHEN trade_type = 1 AND settle_amount > 0 THEN 1 ELSE 0 END", "error",
+                "a reversal (结算后退款) never has a positive settle_amount"),
+        },
+    ),
+    "fund_flow": Rules(
+        enums={"fund_flow": ([0, 1], "error"), "account_bill_desc_tag": ([1, 2, 3, 11, 20], "warning")},
+        min0=["account_amount"],
+    ),
+    "freight_invoice": Rules(min0=["freight_fen"], min1=["billed_weight_g"]),
+    "product_cost": Rules(min0=["unit_cost_fen"]),
+    "creator": Rules(enums={"tier": (["head", "mid", "long_tail"], "error")}, min0=["followers", "commission_rate_bp"]),
+    "live_session": Rules(
+        min0=["watch_pv", "viewers", "avg_watch_seconds", "new_followers", "comments"],
+        equal0={"_session_ends_before_start": ("CASE WHEN end_time < start_time THEN 1 ELSE 0 END", "warning",
+                                               "a live session ends after it starts")},
+    ),
+    "short_video": Rules(min0=["plays", "completed_plays", "likes", "comments", "shares"],
+                         equal0={"_completed_over_plays": ("CASE WHEN completed_plays > plays THEN 1 ELSE 0 END",
+                                                           "warning", "completed plays <= plays")}),
+    "traffic_funnel": Rules(
+        enums={"channel": (["live", "video", "card", "search", "alliance"], "error")},
+        min0=["exposures", "clicks", "add_to_carts", "orders", "pays"],
+        equal0={"_funnel_not_monotone": ("CASE WHEN clicks > exposures OR pays > orders THEN 1 ELSE 0 END",
+                                         "warning", "clicks <= exposures and pays <= orders")},
+    ),
+    "warehouse": Rules(enums={"warehouse_type": ([0, 1, 2], "warning")}, min0=["lead_time_days"]),
+    "shipment": Rules(
+        enums={"carrier": (["shunfeng", "zhongtong", "yuantong", "yunda", "jtexpress", "ems"], "warning")},
+        min1=["quantity"],
+    ),
+    "stock_snapshot": Rules(
+        min0=["opening_qty", "inbound_qty", "outbound_qty", "return_qty", "closing_qty", "locked_qty"],
+        equal0={"_stock_balance_diff": ("closing_qty - (opening_qty + inbound_qty + return_qty - outbound_qty)",
+                                        "error", "closing = opening + inbound + return - outbound (units)")},
+    ),
+    "purchase_receipt": Rules(min0=["unit_cost_fen"], min1=["quantity"]),
+}
+
+
+def _business_date_sql(column: str, types: list[str]) -> str:
+    """SQL for the Asia/Shanghai business day of ``column`` (explicit zone at every cast)."""
+    tz = config.BUSINESS_TZ
+    if types == DATE:
+        return f'"{column}"'
+    if types == TSTZ:
+        return f"CAST(timezone('{tz}', \"{column}\") AS DATE)"
+    return f"CAST(timezone('{tz}', to_timestamp(\"{column}\")) AS DATE)"
+
+
+def _exp(type_: str, severity: str, batch: str, description: str, **kwargs: Any) -> dict[str, Any]:
+    return {"type": type_, "kwargs": kwargs, "meta": {"severity": severity, "batch": batch, "description": description}}
+
+
+def build_suite(entity_name: str) -> dict[str, Any]:
+    entity = ENTITIES[entity_name]
+    rules = RULES.get(entity_name, Rules())
+    spec = SPECS.get(entity_name)
+    if spec is not None:
+        columns = {c: [_DESCRIBED.get(t, t)] for c, t in spec.landed_schema().items()}
+        required = [c.name for c in spec.columns if c.required and not c.nullable] + spec.file_columns
+        required_cols = [c.name for c in spec.columns if c.required] + spec.file_columns
+    else:
+        columns = rules.columns
+        required = list(rules.not_null)
+        required_cols = list(columns)
+    key = list(entity.key)
+    exps: list[dict[str, Any]] = []
+    exps.append(_exp("expect_table_columns_to_match_set", "error", "schema",
+                     "every required column is present (extra columns are allowed)",
+                     column_set=sorted(set(required_cols) | set(key)), exact_match=False))
+    for col, types in columns.items():
+        if col in required_cols or col in key:
+            exps.append(_exp("expect_column_values_to_be_in_set", "error", "schema",
+                             f"{col} lands as {' or '.join(types[:2])}{'…' if len(types) > 2 else ''}",
+                             column=col, value_set=types))
+    exps.append(_exp("expect_table_row_count_to_be_between", "error", "rows", "row count of the partition (observed)",
+                     min_value=0))
+    for col in key:
+        exps.append(_exp("expect_column_values_to_not_be_null", "error", "rows", f"key column {col} is set", column=col))
+    if len(key) == 1:
+        exps.append(_exp("expect_column_values_to_be_unique", "error", "rows", f"one row per {key[0]}", column=key[0]))
+    else:
+        exps.append(_exp("expect_compound_columns_to_be_unique", "error", "rows", f"one row per {' × '.join(key)}",
+                         column_list=key))
+    for col in dict.fromkeys(c for c in required if c not in key):
+        exps.append(_exp("expect_column_values_to_not_be_null", "error", "rows", f"{col} is required", column=col))
+    for col, (values, severity) in rules.enums.items():
+        exps.append(_exp("expect_column_values_to_be_in_set", severity, "rows", f"{col} is a known code",
+                         column=col, value_set=values))
+    for col in rules.min0:
+        exps.append(_exp("expect_column_values_to_be_between", "error", "rows", f"{col} >= 0", column=col, min_value=0))
+    for col in rules.min1:
+        exps.append(_exp("expect_column_values_to_be_between", "error", "rows", f"{col} >= 1", column=col, min_value=1))
+    derived: dict[str, str] = {}
+    for name, (sql, severity, description) in rules.equal0.items():
+        derived[name] = sql
+        exps.append(_exp("expect_column_values_to_be_between", severity, "rows", description,
+                         column=name, min_value=0, max_value=0))
+    if entity.partition_field:
+        types = columns.get(entity.partition_field, INT)
+        derived["_partition_day_offset"] = (
+            f"date_diff('day', DATE '{{dt}}', {_business_date_sql(entity.partition_field, types)})")
+        exps.append(_exp("expect_column_values_to_be_between", rules.day_severity, "rows",
+                         f"{entity.partition_field} falls on the partition's business day ({config.BUSINESS_TZ})",
+                         column="_partition_day_offset", min_value=0, max_value=0))
+    return {
+        "name": f"landing.{entity_name}",
+        "expectations": exps,
+        "meta": {"entity": entity_name, "source": entity.source, "key": key, "derived_columns": derived,
+                 "generated_by": "douyin_etl.quality.suitegen", "notes": rules.notes or entity.description},
+        "notes": None,
+    }
+
+
+def write_all(out_dir: Path | None = None) -> list[Path]:
+    out_dir = out_dir or config.EXPECTATIONS_DIR / "landing"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in ENTITIES:
+        path = out_dir / f"{name}.json"
+        path.write_text(json.dumps(build_suite(name), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    for p in write_all():
+        log.info("wrote %s", p)

@@ -1,0 +1,55 @@
+"""Every behaviour rate of the simulated world, in one place (a frozen dataclass).
+
+Rates are probabilities per eligible unit (order, line, settled line, …). Anomaly rates are small
+(≈0.5–2 %) and chosen so a 10-day × 200-orders/day world shows every anomaly kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    # -- orders --------------------------------------------------------------------------------
+    pay_rate: float = 0.93  # created orders that get paid (the rest stay unpaid / are cancelled)
+    extra_line_rate: float = 0.28  # chance of one more SKU line (geometric, ≤ 4 lines)
+    channel_weights: tuple[float, ...] = (0.22, 0.26, 0.16, 0.16, 0.20)  # alliance, live, video, search, card
+    shop_promo_rate: float = 0.40
+    platform_promo_rate: float = 0.20
+    talent_promo_rate: float = 0.30  # of creator-attributed lines (alliance, creators' rooms)
+    post_amount_rate: float = 0.12  # orders with a buyer-paid shipping fee
+    # -- fulfilment ---------------------------------------------------------------------------
+    sla_miss_rate: float = 0.015  # paid orders shipped 48–72 h after payment
+    # -- after-sales (per paid line, mutually exclusive) ------------------------------------
+    refund_before_ship_rate: float = 0.03  # type 2
+    return_refund_rate: float = 0.05  # type 0
+    refund_after_ship_rate: float = 0.02  # type 1
+    exchange_rate: float = 0.01  # type 3
+    price_protect_rate: float = 0.015  # type 6 (partial refund 10–30 %)
+    resend_rate: float = 0.008  # type 7
+    aftersale_success_rate: float = 0.85
+    # -- settlement / finance ---------------------------------------------------------------
+    colonel_rate: float = 0.30  # alliance lines with a 招商 (colonel) service fee
+    shipping_insurance_rate: float = 0.20  # settled lines with a shipping-insurance deduction
+    withdraw_every_days: int = 7
+    # -- injected anomalies (recorded in truth/anomalies.csv) -------------------------------
+    late_update_rate: float = 0.015  # orders touched again 2–6 days after their last event
+    refund_after_settlement_rate: float = 0.015  # settled lines refunded later, reversal row written
+    refund_not_reversed_rate: float = 0.01  # settled lines refunded later, reversal row missing
+    missing_settlement_rate: float = 0.015  # overdue lines with no settlement at all
+    fee_mismatch_rate: float = 0.015  # settlement with a wrong platform service fee
+    duplicate_settlement_rate: float = 0.01  # settlement row written twice (two request_no)
+    duplicate_fund_flow_rate: float = 0.015  # fund-flow row repeated in the file drop
+    # -- catalogue dynamics ------------------------------------------------------------------
+    price_change_rate: float = 0.02  # SKUs whose price changes on a given day
+    cost_change_rate: float = 0.01  # SKUs whose unit cost changes on a given day
+    new_creator_rate: float = 0.12  # per shop per day: a new creator joins
+    # -- output ------------------------------------------------------------------------------
+    write_exports: bool = True  # 订单导出 / 售后导出 noise files (not landed by the pipeline)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT = Behaviour()

@@ -1,0 +1,201 @@
+"""Settlement (结算), reversals, fund flows and alliance commissions of one creation day's lines,
+with the injected finance anomalies, and the per-line reconciliation truth (contract rules).
+
+Fees: ``fee_of(base, bp)`` is ``douyin_etl.money.rate_of`` vectorised for non-negative bases
+(round half up of base × bp / 10000); a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from douyin_etl.simulator.behaviour import Behaviour
+from douyin_etl.simulator.orders import ALLIANCE, D, H, DayOrders
+
+SETTLE_DELAY_DAYS = 7
+GRACE_DAYS = 3
+SHANGHAI_OFFSET = 8 * H
+
+
+def fee_of(base: np.ndarray, bp: np.ndarray) -> np.ndarray:
+    """round_half_up(base × bp / 10000) for base ≥ 0 (same as money.rate_of)."""
+    return (base.astype(np.int64) * bp.astype(np.int64) + 5000) // 10000
+
+
+def day_no(t: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of the Asia/Shanghai business day of unix time ``t``."""
+    return (t + SHANGHAI_OFFSET) // D
+
+
+# Injected kinds drawn per eligible line, mutually exclusive.
+LINE_KINDS = ("missing_settlement", "fee_mismatch", "duplicate_settlement", "refund_after_settlement",
+              "refund_not_reversed")
+
+
+@dataclass
+class AnomalyLog:
+    """Injected anomalies so far (kind, key, detail) and how many of each kind."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    count: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str, keys: np.ndarray, details: list[str]) -> None:
+        for k, d in zip(keys, details):
+            self.rows.append((kind, str(k), d))
+        self.count[kind] = self.count.get(kind, 0) + len(keys)
+
+
+def pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, kind: str, log: AnomalyLog,
+         taken: np.ndarray) -> np.ndarray:
+    """Mask of lines chosen for ``kind`` among ``eligible`` & not ``taken``; at least one per world
+    (the first day with an eligible line gets one), so short worlds show every kind."""
+    free = eligible & ~taken
+    chosen = free & (rng.random(len(free)) < rate)
+    if log.count.get(kind, 0) == 0 and not chosen.any() and free.any():
+        chosen[rng.choice(np.flatnonzero(free))] = True
+    taken |= chosen
+    return chosen
+
+
+def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: int, last_day_no: int,
+               platform_bp: np.ndarray, commission_bp: np.ndarray, log: AnomalyLog) -> dict[str, dict[str, np.ndarray]]:
+    """Settlement rows, fund-flow rows, alliance orders and reconciliation truth for the day's lines.
+
+    Mutates ``day.l`` for injected refunds after settlement (after-sale fields) and returns tables
+    (dicts of arrays): ``settlement``, ``fund_flow``, ``alliance``, ``recon``.
+    """
+    l = day.l
+    n = len(l["line_id"])
+    alliance = l["channel"] == ALLIANCE
+    comm_bp = np.where(alliance, commission_bp, 0)
+    colonel_bp = np.where(alliance & (rng.random(n) < beh.colonel_rate), rng.choice([100, 150, 200, 300], n), 0)
+    # settlement timing: due 7 days after confirm receipt, paid early that business day
+    has_confirm = l["confirm"] > 0
+    due_day = np.where(has_confirm, day_no(l["confirm"]) + SETTLE_DELAY_DAYS, 0)
+    settle_t = np.where(has_confirm, due_day * D - SHANGHAI_OFFSET + rng.integers(1 * H, 6 * H, n), 0)
+    settleable = has_confirm & ~l["full_refund"] & l["paid"]
+    settled = settleable & (settle_t < now)
+    overdue = settleable & (due_day + GRACE_DAYS < last_day_no)
+    # partial refunds (type 6) that succeeded before settlement reduce the base
+    partial_ok = (l["as_type"] == 6) & (l["refund_time"] > 0)
+    refund_before = np.where(partial_ok, l["refund_amount"], 0)
+    base = l["pay_amount"] - refund_before
+    f_plat, f_comm, f_col = fee_of(base, platform_bp), fee_of(base, comm_bp), fee_of(base, colonel_bp)
+    expected = base + l["p_plat"] + l["p_tal"] - f_plat - f_comm - f_col
+
+    # -- injected anomalies (disjoint; only observable ones) -----------------------------------
+    taken = np.zeros(n, dtype=bool)
+    clean = settled & (l["as_type"] < 0)
+    missing = pick(rng, clean, beh.missing_settlement_rate, "missing_settlement", log, taken)
+    mismatch = pick(rng, clean, beh.fee_mismatch_rate, "fee_mismatch", log, taken)
+    dup = pick(rng, clean, beh.duplicate_settlement_rate, "duplicate_settlement", log, taken)
+    ras = pick(rng, clean, beh.refund_after_settlement_rate, "refund_after_settlement", log, taken)
+    rnr = pick(rng, clean, beh.refund_not_reversed_rate, "refund_not_reversed", log, taken)
+    late_refund = ras | rnr
+    if late_refund.any():  # a refund-only (type 1, full) or price protection (type 6) after settlement
+        idx = np.flatnonzero(late_refund)
+        st = settle_t[idx]
+        span = np.minimum(now - st, 6 * D)
+        apply = st + (span * rng.uniform(0.1, 0.6, len(idx))).astype(np.int64)
+        done = apply + np.minimum(((now - apply) * rng.uniform(0.2, 0.9, len(idx))).astype(np.int64), 3 * D)
+        typ = np.where(rng.random(len(idx)) < 0.7, 1, 6)
+        amount = np.where(typ == 1, l["pay_amount"][idx], np.rint(l["pay_amount"][idx] * rng.uniform(0.1, 0.3, len(idx))).astype(np.int64))
+        l["as_type"][idx], l["as_apply"][idx], l["as_done"][idx], l["as_update"][idx] = typ, apply, done, done
+        l["as_status"][idx], l["refund_status"][idx], l["refund_amount"][idx], l["refund_time"][idx] = 12, 3, amount, done
+        l["as_success"][idx] = True
+    refund_after = np.where(late_refund, l["refund_amount"], 0)
+    fee_delta = np.where(mismatch, rng.choice([-300, -100, 100, 200, 500], n), 0)
+
+    # -- settlement rows: normal (k=1), duplicate (k=2), reversal (k=3) ------------------------
+    normal = settled & ~missing
+    plat_fee_row = f_plat + fee_delta
+    rows = []
+    for k, mask, t in ((1, normal, settle_t), (2, dup, np.minimum(settle_t + rng.integers(60, 3600, n), now - 1)),
+                       (3, ras, l["refund_time"])):
+        idx = np.flatnonzero(mask)
+        rows.append((np.full(len(idx), k), idx, t[idx]))
+    kk = np.concatenate([r[0] for r in rows]).astype(np.int64)
+    li = np.concatenate([r[1] for r in rows]).astype(np.int64)
+    tt = np.concatenate([r[2] for r in rows]).astype(np.int64)
+    rev = kk == 3
+    z = np.zeros(len(li), dtype=np.int64)
+
+    def col(a: np.ndarray) -> np.ndarray:
+        return np.where(rev, 0, a[li])
+
+    total_income = col(l["pay_amount"] - refund_before + l["p_plat"] + l["p_tal"])
+    total_outcome = col(plat_fee_row + f_comm + f_col)
+    settlement = dict(
+        line=li, k=kk, settle_time=tt, real_pay_amount=col(l["pay_amount"]), refund_before_settle=col(refund_before),
+        platform_coupon=col(l["p_plat"]), author_coupon=col(l["p_tal"]), platform_service_fee=col(plat_fee_row),
+        commission=col(f_comm), colonel_service_fee=col(f_col), total_income=total_income, total_outcome=total_outcome,
+        settle_amount=np.where(rev, -l["refund_amount"][li], total_income - total_outcome), zero=z,
+        flow_type=np.where(alliance[li], 3, 4),
+    )
+    # -- fund flows: credits for settlements, debits for reversals, shipping-insurance deductions
+    ins = normal & (rng.random(n) < beh.shipping_insurance_rate)
+    ins_idx = np.flatnonzero(ins)
+    ff_k = np.concatenate([kk, np.full(len(ins_idx), 4)])
+    ff_li = np.concatenate([li, ins_idx])
+    ff_t = np.concatenate([tt + np.where(rev, 60, 30), settle_t[ins_idx] + 3600]).astype(np.int64)
+    ff_t = np.minimum(ff_t, now - 1)
+    n_ins = len(ins_idx)
+    fund_flow = dict(
+        line=ff_li, k=ff_k, bill_time=ff_t,
+        direction=np.concatenate([np.where(rev, 1, 0), np.ones(n_ins, np.int64)]),
+        account_amount=np.concatenate([np.abs(settlement["settle_amount"]), rng.choice([50, 80, 120, 180], n_ins)]),
+        tag=np.concatenate([np.where(rev, 2, 3), np.full(n_ins, 20)]),
+        pay_amount=np.concatenate([settlement["real_pay_amount"], np.zeros(n_ins, np.int64)]),
+        promotion_amount=np.concatenate([settlement["platform_coupon"] + settlement["author_coupon"], np.zeros(n_ins, np.int64)]),
+        refund_amount=np.concatenate([np.where(rev, l["refund_amount"][li], settlement["refund_before_settle"]), np.zeros(n_ins, np.int64)]),
+        platform_service_fee=np.concatenate([settlement["platform_service_fee"], np.zeros(n_ins, np.int64)]),
+        commission=np.concatenate([settlement["commission"], np.zeros(n_ins, np.int64)]),
+        colonel_service_fee=np.concatenate([settlement["colonel_service_fee"], np.zeros(n_ins, np.int64)]),
+    )
+    # -- alliance orders ------------------------------------------------------------------------
+    a_idx = np.flatnonzero(alliance & l["paid"])
+    a_settle = np.where(normal, settle_t, 0)[a_idx]
+    a_refunded = (l["full_refund"] | (late_refund & (l["as_type"] == 1)))[a_idx]
+    a_status = np.where(a_refunded, "REFUND", np.where(a_settle > 0, "SETTLE", np.where(l["confirm"][a_idx] > 0, "CONFIRM", "PAY_SUCC")))
+    a_update = np.maximum.reduce([l["pay"][a_idx], l["confirm"][a_idx], a_settle, l["refund_time"][a_idx]])
+    alliance_t = dict(line=a_idx, commission_rate_bp=comm_bp[a_idx], colonel_service_rate_bp=colonel_bp[a_idx],
+                      estimated_comission=fee_of(l["pay_amount"][a_idx], comm_bp[a_idx]),
+                      real_comission=np.where(a_settle > 0, f_comm[a_idx], 0), settle_time=a_settle,
+                      order_status=a_status, update_time=a_update)
+    # -- reconciliation truth (contract rules, first match wins) --------------------------------
+    p = np.flatnonzero(l["paid"])
+    settled_fen = np.zeros(n, dtype=np.int64)
+    np.add.at(settled_fen, li, settlement["settle_amount"])
+    n_settle_rows = np.bincount(li, minlength=n)
+    has_rows = n_settle_rows > 0
+    refunded = l["full_refund"] & ~has_rows
+    exp_settle = np.where(refunded, 0, expected)
+    exp_net = exp_settle - refund_after
+    status = np.full(n, "pending", dtype=object)
+    reason = np.full(n, None, dtype=object)
+    rules = [
+        (refunded, "refunded", None),
+        (dup, "discrepancy", "duplicate_settlement"),
+        (rnr, "discrepancy", "refund_not_reversed"),
+        (has_rows & (settled_fen != exp_net), "discrepancy", "fee_mismatch"),
+        (has_rows, "settled", None),
+        (~has_rows & overdue, "discrepancy", "missing_settlement"),
+    ]
+    decided = np.zeros(n, dtype=bool)
+    for mask, s, r in rules:
+        hit = mask & ~decided
+        status[hit] = s
+        reason[hit] = r
+        decided |= hit
+    recon = dict(line=p, expected_settle_fen=exp_settle[p], settled_fen=settled_fen[p], status=status[p], reason=reason[p])
+    # anomaly details
+    ids = l["line_id"]
+    log.add("missing_settlement", ids[missing], [f"due {int(d)} overdue={bool(o)}" for d, o in zip(due_day[missing], overdue[missing])])
+    log.add("fee_mismatch", ids[mismatch], [f"platform_service_fee off by {int(x)} fen" for x in fee_delta[mismatch]])
+    log.add("duplicate_settlement", ids[dup], ["settlement row written twice (two request_no)"] * int(dup.sum()))
+    log.add("refund_after_settlement", ids[ras], [f"refund {int(x)} fen after settlement, reversed" for x in l["refund_amount"][ras]])
+    log.add("refund_not_reversed", ids[rnr], [f"refund {int(x)} fen after settlement, no reversal row" for x in l["refund_amount"][rnr]])
+    return dict(settlement=settlement, fund_flow=fund_flow, alliance=alliance_t, recon=recon,
+                line_extra=dict(due_day=due_day, settle_time=np.where(normal, settle_t, 0)))

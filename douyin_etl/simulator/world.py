@@ -1,0 +1,581 @@
+"""``generate_world``: the day loop that streams a seeded merchant world to disk.
+
+Per business day: catalogue changes → content (live sessions, videos) → the day's orders with their
+whole (future) lifecycle → settlement and fund flows → Parquet of every platform entity (a file per
+partition it touches, named after the creation day) → logistics of the day's shipments → the day's
+file drops → truth accumulators. Memory holds the catalogue and the pending shipments/returns only;
+the day's settlement and fund-flow drops are read back from the partitions already written.
+The whole tree is written into a temporary sibling of ``out`` and renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from douyin_etl.simulator import platform_sql as q
+from douyin_etl.simulator.behaviour import DEFAULT, Behaviour
+from douyin_etl.simulator.catalog import ADVERTISER_BASE, PROVINCES, Catalog, build_catalog
+from douyin_etl.simulator.content import ContentState, DayContent
+from douyin_etl.simulator.finance import AnomalyLog, day_no, settle_day
+from douyin_etl.simulator.orders import CHANNEL_NAMES, LIVE, VIDEO, D, H, DayOrders, generate_orders, order_rollup
+from douyin_etl.simulator.sink import ParquetSink
+from douyin_etl.timeutil import day_bounds_unix
+
+log = logging.getLogger(__name__)
+
+SIMULATOR_VERSION = "1"
+PLATFORM_ENTITIES = ("shop_order", "sku_order", "after_sale", "alliance_order", "ad_report", "settlement_bill",
+                     "fund_flow", "logistics_track", "product", "sku", "sku_stock")
+_WEEKDAY = np.array([0.95, 0.93, 0.95, 0.98, 1.05, 1.12, 1.10])  # Monday .. Sunday
+
+
+@dataclass
+class WorldSummary:
+    out: Path
+    days: int
+    shops: int
+    rows: dict[str, int] = field(default_factory=dict)
+    drop_files: int = 0
+    drop_rows: int = 0
+    bytes_on_disk: int = 0
+    seconds: float = 0.0
+    orders: int = 0
+
+    @property
+    def orders_per_second(self) -> float:
+        return self.orders / self.seconds if self.seconds else 0.0
+
+    def __str__(self) -> str:
+        main = ", ".join(f"{k} {v:,}" for k, v in self.rows.items() if v)
+        return (f"world {self.out}: {self.days} days × {self.shops} shops, {self.orders:,} shop orders in "
+                f"{self.seconds:.1f} s ({self.orders_per_second:,.0f} orders/s), "
+                f"{self.bytes_on_disk / 1e6:,.1f} MB ({self.bytes_on_disk / max(1, self.days) / 1e6:,.2f} MB/day)\n"
+                f"  platform rows: {main}\n  drops: {self.drop_files:,} files, {self.drop_rows:,} rows")
+
+
+def _load_logistics():
+    try:
+        from douyin_etl.simulator.logistics import LogisticsSim
+        return LogisticsSim
+    except ImportError:  # H1b's module missing: no logistics frames, a minimal assignment
+        log.warning("douyin_etl.simulator.logistics not importable: logistics frames skipped")
+        return None
+
+
+def _load_drops():
+    try:
+        from douyin_etl.simulator import drops
+        return drops
+    except ImportError:
+        log.warning("douyin_etl.simulator.drops not importable: file drops skipped")
+        return None
+
+
+def _s(a: np.ndarray) -> np.ndarray:
+    """int64 ids -> str array for pandas frames."""
+    return np.asarray(a, dtype=np.int64).astype(str)
+
+
+class World:
+    """State of one generation run (catalogue, content, logistics, truth accumulators)."""
+
+    def __init__(self, root: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int,
+                 beh: Behaviour) -> None:
+        self.root, self.seed, self.start, self.days, self.beh = root, seed, start, days, beh
+        self.orders_per_day = orders_per_day
+        self.last = start + timedelta(days=days - 1)
+        self.now = day_bounds_unix(self.last)[1]
+        self.start_no = int(day_no(np.int64(day_bounds_unix(start)[0])))
+        self.last_no = self.start_no + days - 1
+        self.cat: Catalog = build_catalog(np.random.default_rng([seed, 1]), start, shops, orders_per_day)
+        self.content = ContentState(self.cat)
+        for k in range(-7, 0):
+            self.content.publish(np.random.default_rng([seed, 2, k + 7]), k, day_bounds_unix(start)[0] + k * D)
+        self.sink = ParquetSink(root)
+        self.anomalies = AnomalyLog()
+        self.seq = 0
+        n = self.cat.n_shops
+        self.t_gmv, self.t_refund = np.zeros((n, days), np.int64), np.zeros((n, days), np.int64)
+        self.t_orders, self.t_buyers, self.t_lines = (np.zeros((n, days), np.int64) for _ in range(3))
+        self.pending_ship: dict[int, list[pd.DataFrame]] = {}
+        self.pending_return: dict[int, list[pd.DataFrame]] = {}
+        self.balance = np.zeros(n, np.int64)
+        self.last_withdraw = np.full(n, -10**6, np.int64)
+        self.drop_counts: dict[str, int] = {}
+        self.rows: dict[str, int] = {e: 0 for e in PLATFORM_ENTITIES}
+        self.n_orders = 0
+        self.last_stock: pd.DataFrame | None = None
+        self.drops = _load_drops()
+        Sim = _load_logistics()
+        self.logistics = Sim(seed, start, self._sku_frame(), end=self.last) if Sim else None
+        self._register_catalog()
+
+    # -- catalogue tables ------------------------------------------------------------------------
+    def _sku_frame(self) -> pd.DataFrame:
+        c = self.cat
+        return pd.DataFrame({"sku_id": _s(c.s_id), "product_id": _s(c.p_id[c.s_product]), "shop_id": _s(c.shop_ids[c.s_shop]),
+                             "code": c.s_code, "unit_cost_fen": c.s_cost.copy(), "weight_g": c.s_weight_g})
+
+    def _register_catalog(self) -> None:
+        c = self.cat
+        self.sink.register("CS", pd.DataFrame({"idx": np.arange(len(c.s_id)), "sku_id": c.s_id, "code": c.s_code,
+                                               "spec1": c.s_spec1, "spec2": c.s_spec2}))
+        self.sink.register("CP", pd.DataFrame({"idx": np.arange(len(c.p_id)), "product_id": c.p_id, "name": c.p_name,
+                                               "first_cid": c.p_first_cid, "second_cid": c.p_second_cid}))
+        self.sink.register("PV", pd.DataFrame({"idx": np.arange(len(PROVINCES)), "name": PROVINCES,
+                                               "code": [str(11 + i) for i in range(len(PROVINCES))],
+                                               "city": [p[:2] + "市" for p in PROVINCES]}))
+
+    def _register_authors(self) -> None:
+        c = self.cat
+        self.sink.register("AU", pd.DataFrame({"idx": np.arange(len(c.a_id)), "author_id": np.array(c.a_id, np.int64),
+                                               "name": c.a_name, "short_id": 1_000_000_000 + np.arange(len(c.a_id))}))
+
+    # -- the day ---------------------------------------------------------------------------------
+    def run_day(self, i: int) -> None:
+        day = self.start + timedelta(days=i)
+        day_start = day_bounds_unix(day)[0]
+        rng = np.random.default_rng([self.seed, 3, i])
+        frames: dict[str, pd.DataFrame] = {}
+        frames["product_cost"] = self._catalog_changes(rng, i, day, day_start)
+        frames["creator"] = self._creators(rng, i, day)
+        self._register_authors()
+        content = self.content.day(rng, i, day_start)
+        mean = self.orders_per_day * _WEEKDAY[day.weekday()]
+        orders = generate_orders(rng, self.cat, content, self.beh, day_start, self.now, mean, self.seq)
+        m = len(orders.o["order_id"])
+        self.seq += m
+        self.n_orders += m
+        l = orders.l
+        a_comm = np.asarray(self.cat.a_commission_bp, np.int64)
+        fin = settle_day(rng, orders, self.beh, self.now, self.last_no,
+                         self.cat.platform_rate_bp(self.cat.p_first_cid[l["product"]]),
+                         np.where(l["author"] >= 0, a_comm[np.maximum(l["author"], 0)], 0), self.anomalies)
+        order_rollup(orders, self.now)
+        self._late_updates(rng, orders)
+        self._sla(orders)
+        wl = self._assign(orders)
+        self._write_platform(orders, fin, wl, day)
+        self._exports(day)
+        self._queue_logistics(orders, wl)
+        frames.update(self._content_frames(content, day))
+        frames["traffic_funnel"] = self._funnel(rng, orders, day)
+        self._ad_report(rng, orders, content, day, i)
+        self._truth(orders, i)
+        self._recon_part(orders, fin, i)
+        if self.logistics is not None:
+            if i == 0:
+                frames["warehouse"] = self.logistics.warehouses()
+            lf = self.logistics.day(day, self._take(self.pending_ship, i, q_cols=None),
+                                    self._take(self.pending_return, i, q_cols=None))
+            track = lf.pop("logistics_track")
+            if len(track):
+                self.sink.register("LT", track)
+                self.sink.copy_partitioned("logistics_track", f"SELECT *, {q.dt('ship_time')} AS dt FROM LT ORDER BY track_no, node_seq",
+                                           f"c-{day:%Y%m%d}")
+                self.rows["logistics_track"] += len(track)
+            if "stock_snapshot" in lf and len(lf["stock_snapshot"]):
+                self.last_stock = lf["stock_snapshot"]
+            frames.update(lf)
+        frames["settlement_bill"] = self._read_day("settlement_bill", day)
+        frames["fund_flow"] = self._fund_flow_drop(rng, day, i)
+        if self.drops is not None:
+            written = self.drops.write_day(self.root, day, {k: v for k, v in frames.items() if v is not None}, self.seed)
+            self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
+
+    def _take(self, pending: dict[int, list[pd.DataFrame]], i: int, q_cols) -> pd.DataFrame | None:
+        parts = pending.pop(i, [])
+        return pd.concat(parts, ignore_index=True) if parts else None
+
+    # -- catalogue dynamics -------------------------------------------------------------------
+    def _catalog_changes(self, rng: np.random.Generator, i: int, day: date, day_start: int) -> pd.DataFrame:
+        c = self.cat
+        n = len(c.s_id)
+        if i == 0:
+            changed = np.ones(n, bool)
+        else:
+            pc = rng.random(n) < self.beh.price_change_rate
+            c.s_price[pc] = np.maximum(100, (c.s_price[pc] * rng.uniform(0.88, 1.12, int(pc.sum()))).astype(np.int64) // 10 * 10)
+            c.s_price_changed[pc] = day_start + int(rng.integers(0, 6 * H))
+            changed = rng.random(n) < self.beh.cost_change_rate
+            c.s_cost[changed] = np.maximum(50, (c.s_cost[changed] * rng.uniform(0.95, 1.08, int(changed.sum()))).astype(np.int64))
+            if self.logistics is not None and changed.any():
+                self.logistics.update_costs(pd.DataFrame({"sku_id": _s(c.s_id[changed]), "unit_cost_fen": c.s_cost[changed]}))
+        idx = np.flatnonzero(changed)
+        return pd.DataFrame({"product_id": _s(c.p_id[c.s_product[idx]]), "sku_id": _s(c.s_id[idx]),
+                             "code": [c.s_code[k] for k in idx], "unit_cost_fen": c.s_cost[idx].copy(),
+                             "effective_date": [day] * len(idx)})
+
+    def _creators(self, rng: np.random.Generator, i: int, day: date) -> pd.DataFrame:
+        c = self.cat
+        if i > 0:
+            for shop in range(c.n_shops):
+                if rng.random() < self.beh.new_creator_rate:
+                    c.add_author(rng, shop, creator=True, since=day)
+        idx = [k for k in range(len(c.a_id)) if c.a_is_creator[k] and (i == 0 or c.a_since[k] == day)]
+        return pd.DataFrame({"author_id": [str(c.a_id[k]) for k in idx], "author_name": [c.a_name[k] for k in idx],
+                             "followers": [c.a_followers[k] for k in idx], "tier": [c.a_tier[k] for k in idx],
+                             "commission_rate_bp": [c.a_commission_bp[k] for k in idx],
+                             "since_date": [c.a_since[k] for k in idx],
+                             "shop_id": [str(c.shop_ids[c.a_shop[k]]) for k in idx]})
+
+    # -- anomalies on orders ----------------------------------------------------------------------
+    def _late_updates(self, rng: np.random.Generator, orders: DayOrders) -> None:
+        o = orders.o
+        room = self.now - o["last_event"]
+        eligible = o["paid"] & (room > int(1.5 * D))
+        chosen = eligible & (rng.random(len(room)) < self.beh.late_update_rate)
+        if self.anomalies.count.get("late_update", 0) == 0 and not chosen.any() and eligible.any():
+            chosen[rng.choice(np.flatnonzero(eligible))] = True
+        idx = np.flatnonzero(chosen)
+        bump = D + (rng.random(len(idx)) * np.minimum(4 * D, room[idx] - D - 60)).astype(np.int64)
+        o["update"][idx] = o["last_event"][idx] + bump
+        self.anomalies.add("late_update", o["order_id"][idx],
+                           [f"update_time {int(a)} -> {int(b)} ({int(b - a) // 3600} h after the last event)"
+                            for a, b in zip(o["last_event"][idx], o["update"][idx])])
+        orders.l["o_update"] = o["update"][orders.l["order_idx"]]
+
+    def _sla(self, orders: DayOrders) -> None:
+        l = orders.l
+        miss = (l["ship"] > 0) & (l["ship"] - l["pay"] > 48 * H)
+        self.anomalies.add("sla_miss", l["line_id"][miss],
+                           [f"shipped {int(x) / 3600:.1f} h after payment" for x in (l["ship"] - l["pay"])[miss]])
+
+    # -- logistics ------------------------------------------------------------------------------
+    def _assign(self, orders: DayOrders) -> pd.DataFrame:
+        l, o = orders.l, orders.o
+        p = np.flatnonzero(l["paid"])
+        lines = pd.DataFrame({"order_id": _s(l["line_id"][p]), "parent_order_id": _s(l["parent_id"][p]),
+                              "shop_id": _s(self.cat.shop_ids[l["shop"][p]]), "sku_id": _s(self.cat.s_id[l["sku"][p]]),
+                              "item_num": l["item_num"][p], "province": PROVINCES[o["province"][l["order_idx"][p]]]})
+        if self.logistics is not None:
+            wl = self.logistics.assign(lines)
+        else:
+            wl = pd.DataFrame({"order_id": lines["order_id"], "warehouse_id": "WH01", "carrier": "zhongtong",
+                               "tracking_no": "7531" + lines["parent_order_id"].str[-11:]})
+        wl = wl.copy()
+        wl["line_id"] = l["line_id"][p]
+        wl["province"] = lines["province"].to_numpy()
+        return wl
+
+    def _queue_logistics(self, orders: DayOrders, wl: pd.DataFrame) -> None:
+        l = orders.l
+        p = np.flatnonzero(l["paid"])
+        ship = l["ship"][p]
+        s = ship > 0
+        shipped = pd.DataFrame({
+            "order_id": wl["order_id"].to_numpy()[s], "parent_order_id": _s(l["parent_id"][p][s]),
+            "shop_id": _s(self.cat.shop_ids[l["shop"][p][s]]), "sku_id": _s(self.cat.s_id[l["sku"][p][s]]),
+            "item_num": l["item_num"][p][s], "warehouse_id": wl["warehouse_id"].to_numpy()[s],
+            "carrier": wl["carrier"].to_numpy()[s], "tracking_no": wl["tracking_no"].to_numpy()[s],
+            "ship_time": ship[s], "logistics_receipt_time": l["receipt"][p][s], "exp_ship_time": l["exp_ship"][p][s],
+            "province": wl["province"].to_numpy()[s]})
+        ship_day = day_no(ship[s]) - self.start_no
+        for d in np.unique(ship_day):
+            self.pending_ship.setdefault(int(d), []).append(shipped[ship_day == d].reset_index(drop=True))
+        # goods back in stock when a return (type 0) is refunded
+        r = l["full_refund"][p] & (l["as_type"][p] == 0)
+        if r.any():
+            ret = pd.DataFrame({"sku_id": _s(self.cat.s_id[l["sku"][p][r]]), "warehouse_id": wl["warehouse_id"].to_numpy()[r],
+                                "quantity": l["item_num"][p][r]})
+            rday = day_no(l["refund_time"][p][r]) - self.start_no
+            for d in np.unique(rday):
+                self.pending_return.setdefault(int(d), []).append(ret[rday == d].reset_index(drop=True))
+
+    # -- platform parquet -------------------------------------------------------------------------
+    def _write_platform(self, orders: DayOrders, fin: dict, wl: pd.DataFrame, day: date) -> None:
+        o, l = dict(orders.o), dict(orders.l)
+        o["create_t"], o["update_t"] = o.pop("create"), o.pop("update")
+        o["shop_id"] = self.cat.shop_ids[o["shop"]]
+        l["create_t"] = l.pop("create")
+        l["shop_id"] = self.cat.shop_ids[l["shop"]]
+        l["i"] = np.arange(len(l["line_id"]))
+        for k in ("paid", "full_refund", "as_success"):
+            l[k] = l[k].astype(np.int8)
+        o["paid"], o["sla"] = o["paid"].astype(np.int8), o["sla"].astype(np.int8)
+        self.sink.register("O", pd.DataFrame(o))
+        self.sink.register("L", pd.DataFrame(l))
+        self.sink.register("WL", wl[["line_id", "warehouse_id", "carrier", "tracking_no"]])
+        self.sink.register("SB", pd.DataFrame(fin["settlement"]))
+        self.sink.register("FF", pd.DataFrame(fin["fund_flow"]))
+        self.sink.register("AL", pd.DataFrame(fin["alliance"]))
+        tag = f"c-{day:%Y%m%d}"
+        for entity, sql in (("shop_order", q.SHOP_ORDER), ("sku_order", q.SKU_ORDER), ("after_sale", q.AFTER_SALE),
+                            ("alliance_order", q.ALLIANCE_ORDER), ("settlement_bill", q.SETTLEMENT_BILL),
+                            ("fund_flow", q.FUND_FLOW)):
+            self.sink.copy_partitioned(entity, sql, tag)
+        self.rows["shop_order"] += len(o["order_id"])
+        self.rows["sku_order"] += len(l["line_id"])
+        self.rows["after_sale"] += int((l["as_type"] >= 0).sum())
+        self.rows["alliance_order"] += len(fin["alliance"]["line"])
+        self.rows["settlement_bill"] += len(fin["settlement"]["line"])
+        self.rows["fund_flow"] += len(fin["fund_flow"]["line"])
+
+    def _exports(self, day: date) -> None:
+        """订单导出 / 售后导出 noise files of the day's new orders (final state), when H1b's writer offers them."""
+        if not self.beh.write_exports or self.drops is None or not hasattr(self.drops, "write_exports"):
+            return
+        so = self.sink.df(f"SELECT * EXCLUDE (dt) FROM ({q.SKU_ORDER})")
+        af = self.sink.df(f"SELECT * EXCLUDE (dt) FROM ({q.AFTER_SALE})")
+        written = self.drops.write_exports(self.root, day, so, af, self.seed)
+        self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
+
+    def _read_day(self, entity: str, day: date, cols: str = "*") -> pd.DataFrame | None:
+        part = self.root / "platform" / entity / f"dt={day.isoformat()}"
+        if not part.exists():
+            return None
+        key = {"settlement_bill": "request_no", "fund_flow": "account_trade_no"}[entity]
+        return self.sink.df(f"SELECT {cols} FROM read_parquet('{part.as_posix()}/*.parquet') ORDER BY {key}")
+
+    def _fund_flow_drop(self, rng: np.random.Generator, day: date, i: int) -> pd.DataFrame | None:
+        """The day's fund flows (+ withdrawals, written to the platform too) with injected duplicates."""
+        ff = self._read_day("fund_flow", day)
+        n = self.cat.n_shops
+        if ff is not None:
+            shop_idx = ff["shop_id"].astype(np.int64).to_numpy() - int(self.cat.shop_ids[0])
+            sign = np.where(ff["fund_flow"].to_numpy() == 0, 1, -1)
+            self.balance += np.bincount(shop_idx, weights=sign * ff["account_amount"].to_numpy(), minlength=n).astype(np.int64)
+        # a shop withdraws 90 % of its balance once money is there, then every ``withdraw_every_days``
+        amount = (np.maximum(self.balance, 0) * 0.9).astype(np.int64) // 100 * 100
+        s = np.flatnonzero((amount > 0) & (i - self.last_withdraw >= self.beh.withdraw_every_days))
+        if len(s):
+            self.last_withdraw[s] = i
+            if True:
+                t0 = day_bounds_unix(day)[0]
+                w = pd.DataFrame({"bill_time": (t0 + 10 * H + s * 60).astype(np.int64),
+                                  "account_trade_no": [f"TX{self.cat.shop_ids[k]}{day:%Y%m%d}" for k in s],
+                                  "account_amount": amount[s].astype(np.int64), "shop_id": [str(self.cat.shop_ids[k]) for k in s]})
+                self.balance[s] -= amount[s]
+                self.sink.register("WD", w)
+                self.sink.copy_partitioned("fund_flow", q.WITHDRAWAL,
+                                           f"w-{day:%Y%m%d}")
+                self.rows["fund_flow"] += len(w)
+                ff = self._read_day("fund_flow", day)
+        if ff is None:
+            return None
+        dup = rng.random(len(ff)) < self.beh.duplicate_fund_flow_rate
+        if self.anomalies.count.get("duplicate_fund_flow", 0) == 0 and not dup.any() and len(ff):
+            dup[int(rng.integers(len(ff)))] = True
+        self.anomalies.add("duplicate_fund_flow", ff["account_trade_no"].to_numpy()[dup],
+                           [f"row repeated in 动账明细 of {day.isoformat()}"] * int(dup.sum()))
+        out = pd.concat([ff, ff[dup]], ignore_index=True).sort_values(["bill_time", "account_trade_no"], kind="stable")
+        for c in ("pay_amount", "post_amount", "promotion_amount", "refund_amount", "platform_service_fee", "commission",
+                  "colonel_service_fee", "channel_fee"):
+            out[c] = out[c].astype("Int64")
+        return out.reset_index(drop=True)
+
+    # -- content, funnel, ads ---------------------------------------------------------------------
+    def _content_frames(self, c: DayContent, day: date) -> dict[str, pd.DataFrame]:
+        a_id = np.asarray(self.cat.a_id, np.int64)
+        names = np.asarray(self.cat.a_name, dtype=object)
+        live = pd.DataFrame({"room_id": _s(c.room_id), "anchor_id": _s(a_id[c.room_anchor]), "anchor_name": names[c.room_anchor],
+                             "start_time": c.room_start, "end_time": c.room_end, "watch_pv": c.room_watch_pv,
+                             "viewers": c.room_viewers, "avg_watch_seconds": c.room_avg_watch,
+                             "new_followers": c.room_new_followers, "comments": c.room_comments,
+                             "shop_id": _s(self.cat.shop_ids[c.room_shop])}).sort_values("room_id")
+        video = pd.DataFrame({"stat_date": [day] * len(c.vid_id), "video_id": _s(c.vid_id), "author_id": _s(a_id[c.vid_author]),
+                              "publish_time": c.vid_publish, "plays": c.vid_plays, "completed_plays": c.vid_completed,
+                              "likes": c.vid_likes, "comments": c.vid_comments, "shares": c.vid_shares,
+                              "shop_id": _s(self.cat.shop_ids[c.vid_shop])}).sort_values("video_id")
+        return {"live_session": live.reset_index(drop=True), "short_video": video.reset_index(drop=True)}
+
+    def _funnel(self, rng: np.random.Generator, orders: DayOrders, day: date) -> pd.DataFrame:
+        l = orders.l
+        key = l["product"] * 8 + l["channel"]
+        keys, inv = np.unique(key, return_inverse=True)
+        lines = np.bincount(inv, minlength=len(keys))
+        pays = np.bincount(inv, weights=l["paid"], minlength=len(keys)).astype(np.int64)
+        k = len(keys)
+        atc = lines + rng.poisson(lines * 1.5 + 1)
+        clicks = atc + rng.poisson(atc * 4.0 + 2)
+        exposures = clicks + rng.poisson(clicks * 20.0 + 10)
+        prod = keys // 8
+        return pd.DataFrame({"stat_date": [day] * k, "product_id": _s(self.cat.p_id[prod]), "channel": CHANNEL_NAMES[keys % 8],
+                             "exposures": exposures, "clicks": clicks, "add_to_carts": atc, "orders": lines, "pays": pays,
+                             "shop_id": _s(self.cat.shop_ids[self.cat.p_shop[prod]])})
+
+    def _ad_report(self, rng: np.random.Generator, orders: DayOrders, content: DayContent, day: date, i: int) -> None:
+        l = orders.l
+        rows = []
+        for shop in range(self.cat.n_shops):
+            for goal, ch, active in (("LIVE_PROM_GOODS", LIVE, (content.room_shop == shop).any()),
+                                     ("VIDEO_PROM_GOODS", VIDEO, (content.vid_shop == shop).any())):
+                if not active:
+                    continue
+                m = (l["shop"] == shop) & (l["channel"] == ch) & l["paid"]
+                gmv, cnt = int(l["pay_amount"][m].sum()), int(m.sum())
+                share = rng.uniform(0.3, 0.6)
+                cost = int(gmv * rng.uniform(0.08, 0.2)) + int(rng.integers(5000, 20000))
+                show = int(cost * rng.uniform(0.8, 2.0))
+                clicks = int(show * rng.uniform(0.01, 0.04))
+                plays = int(show * rng.uniform(0.5, 0.9)) if ch == VIDEO else 0
+                rows.append((ADVERTISER_BASE + shop, int(self.cat.shop_ids[shop]), goal, cost, show, clicks, int(cnt * share),
+                             int(gmv * share), int(gmv * share * rng.uniform(1.05, 1.2)), int(clicks * rng.uniform(0.01, 0.05)),
+                             plays, round(float(rng.uniform(0.05, 0.35)), 4) if plays else 0.0))
+        if not rows:
+            return
+        a = pd.DataFrame(rows, columns=["advertiser_id", "shop_id", "marketing_goal", "cost", "show_cnt", "click_cnt",
+                                        "pay_order_count", "pay_amt", "create_amt", "dy_follow", "total_play", "play_over_rate"])
+        a["stat_date"] = pd.Timestamp(day)
+        self.sink.register("AD", a)
+        yuan = "CAST(CAST({c} AS DECIMAL(18,0)) * 0.01 AS DECIMAL(18,2))"
+        self.sink.copy_partitioned("ad_report", f"""
+            SELECT advertiser_id::VARCHAR AS advertiser_id, shop_id::VARCHAR AS shop_id, CAST(stat_date AS DATE) AS stat_date,
+                   marketing_goal, {yuan.format(c='cost')} AS stat_cost, show_cnt, click_cnt, pay_order_count,
+                   {yuan.format(c='pay_amt')} AS pay_order_amount, {yuan.format(c='create_amt')} AS create_order_amount,
+                   dy_follow, total_play, play_over_rate, CAST(stat_date AS DATE) AS dt
+            FROM AD ORDER BY advertiser_id, marketing_goal""", f"c-{day:%Y%m%d}")
+        self.rows["ad_report"] += len(a)
+
+    # -- truth ------------------------------------------------------------------------------------
+    def _truth(self, orders: DayOrders, i: int) -> None:
+        o, l = orders.o, orders.l
+        n = self.cat.n_shops
+        p = l["paid"]
+        self.t_gmv[:, i] += np.bincount(l["shop"][p], weights=l["pay_amount"][p], minlength=n).astype(np.int64)
+        self.t_lines[:, i] += np.bincount(l["shop"][p], minlength=n)
+        self.t_orders[:, i] += np.bincount(o["shop"][o["paid"]], minlength=n)
+        self.t_buyers[:, i] += np.bincount(np.unique(o["buyer"][o["paid"]]) // 1_000_000_000, minlength=n)
+        r = l["refund_time"] > 0
+        rday = day_no(l["refund_time"][r]) - self.start_no
+        np.add.at(self.t_refund, (l["shop"][r], rday), l["refund_amount"][r])
+
+    def _recon_part(self, orders: DayOrders, fin: dict, i: int) -> None:
+        l, r = orders.l, fin["recon"]
+        p = r["line"]
+        part = pd.DataFrame({"sku_order_id": _s(l["line_id"][p]), "shop_id": _s(self.cat.shop_ids[l["shop"][p]]),
+                             "pay_amount": l["pay_amount"][p], "expected_settle_fen": r["expected_settle_fen"],
+                             "settled_fen": r["settled_fen"], "status": r["status"].astype(str),
+                             "reason": pd.Series(r["reason"], dtype=object)})
+        self.sink.register("RC", part)
+        self.sink.copy_file("SELECT * FROM RC ORDER BY sku_order_id", self.root / "_parts" / f"recon-{i:05d}.parquet")
+
+    # -- the end ----------------------------------------------------------------------------------
+    def finish(self, shops: int, orders_per_day: int) -> None:
+        c = self.cat
+        truth = self.root / "truth"
+        truth.mkdir(parents=True, exist_ok=True)
+        parts = self.root / "_parts"
+        if parts.exists():
+            self.sink.copy_file(f"SELECT * FROM read_parquet('{parts.as_posix()}/*.parquet') ORDER BY sku_order_id",
+                                truth / "reconciliation.parquet")
+            shutil.rmtree(parts)
+        dates = [self.start + timedelta(days=d) for d in range(self.days)]
+        ds = pd.DataFrame({
+            "shop_id": np.repeat(_s(c.shop_ids), self.days), "date": [d.isoformat() for d in dates] * c.n_shops,
+            "gmv_fen": self.t_gmv.ravel(), "refund_fen": self.t_refund.ravel(),
+            "net_sales_fen": (self.t_gmv - self.t_refund).ravel(), "orders": self.t_orders.ravel(),
+            "buyers": self.t_buyers.ravel(), "sku_orders": self.t_lines.ravel()})
+        ds.to_csv(truth / "daily_sales.csv", index=False, lineterminator="\n")
+        an = pd.DataFrame(self.anomalies.rows, columns=["kind", "key", "detail"]).sort_values(["kind", "key"], kind="stable")
+        an.to_csv(truth / "anomalies.csv", index=False, lineterminator="\n")
+        self._final_catalog()
+        files = {}
+        for f in sorted((self.root / "platform").rglob("*.parquet")):
+            rel = f.relative_to(self.root).as_posix()
+            files[rel] = int(self.sink.con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')").fetchone()[0])
+        per_entity = {e: sum(v for k, v in files.items() if k.split("/")[1] == e) for e in PLATFORM_ENTITIES}
+        self.rows = per_entity
+        counts = {"entities": per_entity, "files": {**files, **self.drop_counts},
+                  "anomalies": dict(sorted(an["kind"].value_counts().items())),
+                  "totals": {"shop_orders": int(self.n_orders), "paid_sku_orders": int(self.t_lines.sum()),
+                             "gmv_fen": int(self.t_gmv.sum()), "refund_fen": int(self.t_refund.sum()),
+                             "drop_files": len(self.drop_counts), "drop_rows": int(sum(self.drop_counts.values()))}}
+        (truth / "counts.json").write_text(json.dumps(counts, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        world = {"seed": self.seed, "start": self.start.isoformat(), "end": self.last.isoformat(), "days": self.days,
+                 "shops": [{"shop_id": str(c.shop_ids[k]), "shop_name": c.shop_names[k],
+                            "advertiser_id": str(ADVERTISER_BASE + k)} for k in range(c.n_shops)],
+                 "orders_per_day": orders_per_day, "simulator_version": SIMULATOR_VERSION,
+                 "code_version": _code_version(), "now_unix": self.now, "behaviour": self.beh.as_dict(),
+                 "platform_fee_rates_bp": {str(k): v[1] for k, v in sorted(c.fee_rates.items())},
+                 "settle_delay_days": 7, "grace_days": 3, "business_tz": "Asia/Shanghai"}
+        (self.root / "world.json").write_text(json.dumps(world, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    def _final_catalog(self) -> None:
+        c = self.cat
+        stock = np.full(len(c.s_id), 0, np.int64)
+        stock_map = [dict() for _ in range(len(c.s_id))]
+        if self.last_stock is not None:
+            pos = {int(s): k for k, s in enumerate(c.s_id)}
+            for sku, wh, qty in zip(self.last_stock["sku_id"], self.last_stock["warehouse_id"], self.last_stock["closing_qty"]):
+                k = pos.get(int(sku))
+                if k is not None:
+                    stock[k] += int(qty)
+                    stock_map[k][str(wh)] = int(qty)
+        first_names = {cid: name for cid, (name, _) in c.fee_rates.items()}
+        prod_update = np.zeros(len(c.p_id), np.int64)
+        np.maximum.at(prod_update, c.s_product, c.s_price_changed)
+        pmin = np.full(len(c.p_id), np.iinfo(np.int64).max)
+        np.minimum.at(pmin, c.s_product, c.s_price)
+        pmax = np.zeros(len(c.p_id), np.int64)
+        np.maximum.at(pmax, c.s_product, c.s_price)
+        product = pd.DataFrame({
+            "product_id": _s(c.p_id), "shop_id": _s(c.shop_ids[c.p_shop]), "name": c.p_name, "status": 0, "check_status": 3,
+            "market_price": (pmax * 13 // 10) // 100 * 100, "discount_price": pmin, "first_cid": c.p_first_cid,
+            "second_cid": c.p_second_cid, "first_cid_cname": [first_names[int(x)] for x in c.p_first_cid],
+            "second_cid_cname": c.p_second_name, "create_time": c.p_create, "update_time": np.maximum(prod_update, c.p_create),
+            "outer_product_id": [f"P{int(x) % 10_000_000:07d}" for x in c.p_id],
+            "cos_ratio": 2000})
+        sku = pd.DataFrame({
+            "id": _s(c.s_id), "product_id": _s(c.p_id[c.s_product]), "shop_id": _s(c.shop_ids[c.s_shop]), "price": c.s_price,
+            "stock_num": stock, "prehold_stock_num": 0, "prom_stock_num": 0, "code": c.s_code, "spec_detail_name1": c.s_spec1,
+            "spec_detail_name2": c.s_spec2, "spec_detail_name3": "", "sku_type": 0})
+        sku_stock = pd.DataFrame({
+            "sku_id": _s(c.s_id), "shop_id": _s(c.shop_ids[c.s_shop]), "code": c.s_code, "stock_num": stock,
+            "prehold_stock_num": 0, "stock_num_map": [json.dumps(m, sort_keys=True) for m in stock_map],
+            "prehold_stock_map": "{}", "normal_stock_num": stock, "channel_stock_num": 0})
+        for name, frame, key in (("product", product, "product_id"), ("sku", sku, "id"), ("sku_stock", sku_stock, "sku_id")):
+            self.sink.register("FC", frame)
+            self.sink.copy_file(f"SELECT * FROM FC ORDER BY {key}", self.root / "platform" / name / f"{name}.parquet")
+
+
+def _code_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("douyin-etl")
+    except Exception:  # not installed as a distribution
+        return "0+unknown"
+
+
+def generate_world(out: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int,
+                   behaviour: Behaviour = DEFAULT) -> WorldSummary:
+    """Generate a deterministic world into ``out`` (replaced atomically). ``orders_per_day``: mean number of
+    shop orders created per day across all shops (weekday-seasonal, Poisson)."""
+    if days < 1 or shops < 1 or orders_per_day < 1:
+        raise ValueError(f"days, shops and orders_per_day must be ≥ 1 (got {days}, {shops}, {orders_per_day})")
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".tmp-{uuid.uuid4().hex}-{out.name}"
+    tmp.mkdir()
+    try:
+        w = World(tmp, seed, start, days, shops, orders_per_day, behaviour)
+        for i in range(days):
+            w.run_day(i)
+            log.debug("simulated %s", start + timedelta(days=i))
+        w.finish(shops, orders_per_day)
+        w.sink.close()
+        if out.exists():
+            old = out.parent / f".old-{uuid.uuid4().hex}-{out.name}"
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    return WorldSummary(out=out, days=days, shops=shops, rows=w.rows, drop_files=len(w.drop_counts),
+                        drop_rows=int(sum(w.drop_counts.values())), bytes_on_disk=size,
+                        seconds=time.perf_counter() - t0, orders=w.n_orders)

@@ -1,0 +1,339 @@
+"""Ingest one entity's dropped files of one business day into its landed partition.
+
+``ingest_entity("settlement_bill", date(2026, 3, 1), run_id)`` finds ``<drops>/2026-03-01/`` files
+matching the entity's ``FileSpec`` (``specs.py``), reads each (CSV in UTF-8/BOM/GBK, or XLSX),
+maps headers (and aliases) to canonical names, converts every cell by its ``ctype``, and lands all
+the day's files into one partition through ``PartitionWriter``. Generic: nothing here knows an
+entity; a new file format is a new spec.
+
+- A bad row (a cell that does not convert, a wrong number of cells) is quarantined with file, row
+  number (header = row 1), column, value and reason, and is not landed.
+- A bad file raises ``FileIngestError`` (missing required column, undecodable, unreadable, empty,
+  truncated, or more bad rows than ``quarantine.threshold(entity)``); nothing is landed then.
+- Drift: columns are matched by header, so order does not matter; unknown columns are kept as JSON
+  text in ``_extra`` and reported in the manifest's ``drift`` (and logged); renamed columns match
+  through ``Column.aliases`` or are reported missing.
+- Idempotent: the same files (by sha256) as the landed manifest -> no-op; the same content already
+  landed on another day, or twice under two names -> skipped and reported (checksum ledger).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from douyin_etl import config
+from douyin_etl.landing.quarantine import Quarantine, threshold
+from douyin_etl.landing.reader import read_manifest
+from douyin_etl.landing.writer import SOURCE_REF, PartitionWriter
+from douyin_etl.sources.files.convert import CONVERTERS, clean
+from douyin_etl.sources.files.errors import CellError, FileIngestError
+from douyin_etl.sources.files.ledger import Ledger
+from douyin_etl.sources.files.read import Table, file_sha256, open_table
+from douyin_etl.sources.files.specs import SPECS, Column, FileSpec
+from douyin_etl.storage import Storage
+
+log = logging.getLogger(__name__)
+
+EXTRA = "_extra"
+BATCH_ROWS = 20_000
+_EXAMPLES = 5
+
+__all__ = ["ingest_entity", "FileIngestError", "landed_schema", "EXTRA"]
+
+
+def _norm(header: Any) -> str:
+    """Header as compared: NFKC (full-width brackets -> ASCII), no spaces, case-folded."""
+    text = "" if header is None else str(header)
+    return "".join(unicodedata.normalize("NFKC", text).split()).lstrip("\ufeff").casefold()
+
+
+def landed_schema(spec: FileSpec) -> dict[str, str]:
+    """Columns and DuckDB types of the entity's landed Parquet (``_source_ref`` is added by the writer)."""
+    return spec.landed_schema() | {EXTRA: "VARCHAR"}
+
+
+@dataclass
+class FileResult:
+    entry: dict[str, Any]
+    bad_rows: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Mapping:
+    """Which file column feeds which canonical column, built from the header row."""
+    columns: list[tuple[int, Column]]  # (cell index, spec column)
+    extras: list[tuple[int, str]]  # (cell index, original header) not in the spec
+    headers: list[str]  # original header texts, for raw records
+    drift: list[str]
+
+
+def _map_header(spec: FileSpec, table: Table) -> _Mapping:
+    name = table.path.name
+    lookup: dict[str, Column] = {}
+    for header, col in spec.by_header.items():
+        lookup[_norm(header)] = col
+        lookup.setdefault(_norm(col.name), col)  # canonical names are accepted too
+    headers = ["" if h is None else str(h).strip().lstrip("\ufeff") for h in table.header]
+    while headers and headers[-1] == "":
+        headers.pop()
+    used: dict[str, int] = {}
+    columns: list[tuple[int, Column]] = []
+    extras: list[tuple[int, str]] = []
+    drift: list[str] = []
+    for i, h in enumerate(headers):
+        col = lookup.get(_norm(h)) if h else None
+        if col is None:
+            extras.append((i, h or f"column_{i + 1}"))
+            continue
+        if col.name in used:
+            raise FileIngestError(name, f"column {col.header} ({col.name}) appears twice (cells {used[col.name] + 1} "
+                                        f"and {i + 1})", "remove the duplicate column from the file")
+        used[col.name] = i
+        columns.append((i, col))
+        if _norm(h) != _norm(col.header):
+            drift.append(f"{name}: header {h!r} matched {col.header} ({col.name}) through an alias")
+    missing = [c for c in spec.columns if c.name not in used and c.required]
+    if missing:
+        cols = ", ".join(f"{c.header} ({c.name})" for c in missing)
+        raise FileIngestError(name, f"missing required column(s) {cols}; found headers: {', '.join(headers)}",
+                              "re-export the file with these columns, or if the platform renamed a header, add the "
+                              "new header to Column.aliases in douyin_etl/sources/files/specs.py")
+    for c in spec.columns:
+        if c.name not in used:
+            drift.append(f"{name}: optional column {c.header} ({c.name}) absent; landed as null")
+    if extras:
+        drift.append(f"{name}: unknown column(s) {', '.join(h for _, h in extras)} kept in {EXTRA}")
+        log.warning("%s: unknown column(s) %s kept in %s (schema drift)", name, [h for _, h in extras], EXTRA)
+    order = [c.name for _, c in columns]
+    expected = [c.name for c in spec.columns if c.name in used]
+    if order != expected:
+        drift.append(f"{name}: columns in a different order than the spec (matched by header)")
+    return _Mapping(columns, extras, headers, drift)
+
+
+def _raw_record(headers: list[str], cells: list[Any]) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for i, cell in enumerate(cells):
+        key = headers[i] if i < len(headers) and headers[i] else f"column_{i + 1}"
+        raw[key] = cell if cell is None or isinstance(cell, (str, int, float, bool)) else str(cell)
+    return raw
+
+
+def _bad(reason: str, column: str | None, value: Any, ref: str, headers: list[str], cells: list[Any]) -> dict[str, Any]:
+    return {"reason": reason, "column": column, "value": None if value is None else str(value),
+            "source_ref": ref, "raw": _raw_record(headers, cells)}
+
+
+def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter) -> FileResult:
+    started = time.monotonic()
+    table = open_table(path)
+    mapping = _map_header(spec, table)
+    match = spec.match(path.name)
+    groups = {k: v for k, v in (match.groupdict() if match else {}).items()}
+    drift = list(mapping.drift)
+    if groups.get("file_date") and groups["file_date"] != dt.strftime("%Y%m%d"):
+        drift.append(f"{path.name}: file date {groups['file_date']} differs from its drop folder {dt}")
+    width = len(mapping.headers)
+    plan = [(i, col, CONVERTERS[col.ctype], col.ctype == "str") for i, col in mapping.columns]
+    absent = {c.name: None for c in spec.columns if c.name not in {col.name for _, col in mapping.columns}}
+    bad_rows: list[dict[str, Any]] = []
+    batch: list[dict[str, Any]] = []
+    data_rows = blank_rows = landed = 0
+    pending: tuple[int, list[Any]] | None = None  # one row of look-ahead: the last row may be truncated
+
+    def handle(n: int, cells: list[Any], is_last: bool) -> None:
+        nonlocal data_rows, landed
+        data_rows += 1
+        ref = f"{path.name}:{n}"
+        if len(cells) < width and table.format == "csv":
+            if is_last:
+                raise FileIngestError(path.name, f"truncated: the last row ({n}) has {len(cells)} of {width} cells",
+                                      "re-download the file; it was cut off during export or transfer")
+            bad_rows.append(_bad(f"row has {len(cells)} cells, the header has {width}", None, None, ref,
+                                 mapping.headers, cells))
+            return
+        if len(cells) > width and any(clean(c, "str") is not None for c in cells[width:]):
+            bad_rows.append(_bad(f"row has more cells than the header ({width})", None, None, ref,
+                                 mapping.headers, cells))
+            return
+        rec: dict[str, Any] = dict(absent)
+        for i, col, conv, is_text in plan:
+            raw = cells[i] if i < len(cells) else None
+            if type(raw) is str:  # fast path of clean() for the common CSV cell
+                value = raw.strip()
+                if not value:
+                    value = None
+                elif not is_text and value[0] in "'=":
+                    value = clean(value, col.ctype)
+            else:
+                value = clean(raw, col.ctype)
+            if value is None:
+                if not col.nullable:
+                    bad_rows.append(_bad("required value is empty", col.name, raw, ref, mapping.headers, cells))
+                    return
+                rec[col.name] = None
+                continue
+            try:
+                rec[col.name] = conv(value, col)
+            except CellError as exc:
+                bad_rows.append(_bad(exc.reason, col.name, raw, ref, mapping.headers, cells))
+                return
+        for k, v in groups.items():
+            rec.setdefault(k, v)
+        if mapping.extras:
+            extra = {h: cells[i] for i, h in mapping.extras if i < len(cells) and clean(cells[i], "str") is not None}
+            rec[EXTRA] = json.dumps(extra, ensure_ascii=False, sort_keys=True, default=str) if extra else None
+        else:
+            rec[EXTRA] = None
+        rec[SOURCE_REF] = ref
+        batch.append(rec)
+        landed += 1
+        if len(batch) >= BATCH_ROWS:
+            writer.write_records(batch)
+            batch.clear()
+
+    for n, cells in table.rows:
+        if not cells or all(c is None or (isinstance(c, str) and c.strip() == "") for c in cells):
+            blank_rows += 1
+            continue
+        if pending is not None:
+            handle(*pending, is_last=False)
+        pending = (n, cells)
+    if pending is not None:
+        handle(*pending, is_last=True)
+    if batch:
+        writer.write_records(batch)
+
+    limit = threshold(spec.entity)
+    if data_rows and len(bad_rows) / data_rows > limit:
+        examples = "; ".join(f"row {b['source_ref'].rsplit(':', 1)[1]} {b['column'] or ''} {b['value']!r}: {b['reason']}"
+                             for b in bad_rows[:_EXAMPLES])
+        raise FileIngestError(
+            path.name,
+            f"{len(bad_rows)} of {data_rows} rows are bad ({len(bad_rows) / data_rows:.1%} > threshold {limit:.1%}); "
+            f"e.g. {examples}",
+            f"correct the file and drop it again, or raise DOUYIN_QUARANTINE_THRESHOLD__{spec.entity.upper()} "
+            "to quarantine these rows instead")
+    seconds = time.monotonic() - started
+    entry = {
+        "name": path.name, "sha256": table.sha256, "bytes": table.size, "format": table.format,
+        "encoding": table.encoding, "rows": data_rows, "landed_rows": landed, "quarantined_rows": len(bad_rows),
+        "blank_rows": blank_rows, "status": "landed", "seconds": round(seconds, 3),
+    }
+    log.info("%s: %d rows (%s, %s), %d landed, %d quarantined", path.name, data_rows, table.format,
+             table.encoding or "-", landed, len(bad_rows))
+    return FileResult(entry, bad_rows, drift)
+
+
+def _day_files(spec: FileSpec, day_dir: Path) -> list[Path]:
+    if not day_dir.is_dir():
+        return []
+    return sorted((p for p in day_dir.iterdir() if p.is_file() and spec.match(p.name)), key=lambda p: p.name)
+
+
+def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = None,
+                  storage: Storage | None = None) -> dict[str, Any]:
+    """Land every file of ``entity`` dropped for business day ``dt``; see the module docstring.
+
+    Returns ``{entity, dt, files, rows, quarantined, skipped, seconds, rows_per_s, …}`` where
+    ``files`` counts landed files, ``rows`` the partition's rows (after de-duplication by key),
+    ``rows_read`` the data rows in the files and ``skipped`` lists ``{name, reason}``.
+    """
+    started = time.monotonic()
+    try:
+        spec = SPECS[entity]
+    except KeyError:
+        raise KeyError(f"{entity!r} is not a file entity; file entities: {', '.join(sorted(SPECS))}") from None
+    st = storage or Storage.lake()
+    day_dir = Path(drops_dir or config.drops_dir()) / dt.isoformat()
+    ledger = Ledger(st)
+
+    included: list[tuple[Path, str]] = []
+    skipped: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for path in _day_files(spec, day_dir):
+        sha = file_sha256(path)
+        if sha in seen:
+            skipped.append({"name": path.name, "sha256": sha, "status": "skipped",
+                            "reason": f"same content as {seen[sha]} in the same folder"})
+            continue
+        prior = ledger.lookup(entity, sha)
+        if prior and prior.get("dt") != dt.isoformat() and _still_landed(entity, prior, sha, st):
+            skipped.append({"name": path.name, "sha256": sha, "status": "skipped",
+                            "reason": f"same content already landed in dt={prior['dt']} as {prior['name']}"})
+            continue
+        seen[sha] = path.name
+        included.append((path, sha))
+    for s in skipped:
+        log.warning("%s %s: skipped, %s", entity, s["name"], s["reason"])
+
+    manifest = read_manifest(entity, dt, st)
+    if manifest is not None and _same_files(manifest, included, skipped):
+        seconds = time.monotonic() - started
+        log.info("%s dt=%s: the same %d file(s) are already landed; nothing to do", entity, dt, len(included))
+        return _summary(entity, dt, manifest, included, skipped, quarantined=0, seconds=seconds, unchanged=True)
+
+    quarantine = Quarantine(run_id, st)
+    bad: list[dict[str, Any]] = []
+    with PartitionWriter(entity, dt, run_id, storage=st, schema=landed_schema(spec)) as writer:
+        for path, _sha in included:
+            result = _ingest_file(spec, path, dt, writer)
+            writer.add_source(result.entry)
+            for note in result.drift:
+                writer.add_drift(note)
+            bad.extend(result.bad_rows)
+        for s in skipped:
+            writer.add_source(s)
+    manifest = writer.manifest or {}
+    if bad:
+        quarantine.add(entity, dt, bad)
+    for src in manifest.get("sources", []):
+        if src.get("status") == "landed":
+            ledger.record(entity, src["sha256"], dt, src["name"], run_id, src["rows"])
+    seconds = time.monotonic() - started
+    summary = _summary(entity, dt, manifest, included, skipped, quarantined=len(bad), seconds=seconds, unchanged=False)
+    log.info("%s dt=%s: %d file(s), %d rows landed, %d quarantined, %d skipped in %.2f s",
+             entity, dt, summary["files"], summary["rows"], len(bad), len(skipped), seconds)
+    return summary
+
+
+def _still_landed(entity: str, prior: dict[str, Any], sha: str, st: Storage) -> bool:
+    """The ledger's partition still lists this content (a rebuilt day may have dropped it)."""
+    m = read_manifest(entity, date.fromisoformat(prior["dt"]), st)
+    return bool(m) and any(s.get("sha256") == sha and s.get("status") == "landed" for s in m.get("sources", []))
+
+
+def _same_files(manifest: dict[str, Any], included: list[tuple[Path, str]], skipped: list[dict[str, Any]]) -> bool:
+    landed = sorted((s["name"], s["sha256"]) for s in manifest.get("sources", []) if s.get("status") == "landed")
+    before_skipped = sorted((s["name"], s["sha256"]) for s in manifest.get("sources", []) if s.get("status") == "skipped")
+    return (landed == sorted((p.name, sha) for p, sha in included)
+            and before_skipped == sorted((s["name"], s["sha256"]) for s in skipped))
+
+
+def _summary(entity: str, dt: date, manifest: dict[str, Any], included: list[tuple[Path, str]],
+             skipped: list[dict[str, Any]], quarantined: int, seconds: float, unchanged: bool) -> dict[str, Any]:
+    sources = [s for s in manifest.get("sources", []) if s.get("status") == "landed"]
+    rows_read = sum(int(s.get("rows", 0)) for s in sources)
+    return {
+        "entity": entity,
+        "dt": dt.isoformat(),
+        "files": len(included),
+        "rows": int(manifest.get("rows", 0)),
+        "rows_read": rows_read,
+        "duplicates_removed": int(manifest.get("duplicates_removed", 0)),
+        "quarantined": quarantined,
+        "skipped": [{"name": s["name"], "reason": s["reason"]} for s in skipped],
+        "encodings": {s["name"]: s.get("encoding") for s in sources},
+        "drift": list(manifest.get("drift", [])),
+        "unchanged": unchanged,
+        "seconds": round(seconds, 3),
+        "rows_per_s": round(rows_read / seconds, 1) if seconds > 0 and not unchanged else 0.0,
+    }

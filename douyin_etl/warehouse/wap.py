@@ -1,0 +1,229 @@
+"""Write-audit-publish for the DuckDB warehouse.
+
+The published warehouse (``config.warehouse_path()``) is only ever replaced whole, by an atomic
+``os.replace`` of a fully written, fsynced copy, so a reader sees either the old version or the new
+one, never a half-written file:
+
+1. ``prepare_audit(run_id)`` claims the writer lease (see ``lock``) and copies the published file to
+   ``<state_dir>/runs/<run_id>/audit.duckdb`` (incremental models continue from it), or creates a new
+   file written with ``storage_compatibility_version='v1.4.0'`` so DuckDB 1.4 tools (older CLI,
+   DBeaver's JDBC) can open it. dbt builds into the audit copy; the gates read it.
+2. ``publish(audit_path, run_id, meta)`` records the version in ``_meta.publish_log`` inside the
+   audit file, CHECKPOINTs and closes it (no ``.wal`` left), copies it to a temporary sibling of the
+   published path, fsyncs, ``os.replace``-s it onto the published path, fsyncs the directory, writes
+   ``douyin.version.json`` beside it and releases the lease. Readers that opened the old file keep
+   the old inode; new readers get the new version.
+3. A failed gate never calls ``publish``: the published file stays byte-identical, the audit copy
+   stays for inspection, and the run calls ``release_lease(run_id)`` (or the lease expires).
+
+Old audit copies are pruned after each publish: the newest ``DOUYIN_KEEP_AUDIT_RUNS`` (default 5)
+stay. A crash in the middle of publish leaves at most a ``.tmp-*`` file beside the warehouse, swept on
+the next publish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import duckdb
+
+from douyin_etl import config
+from douyin_etl.warehouse.lock import FileLock, WarehouseLocked, claim_lease, read_lease, release_lease
+
+log = logging.getLogger(__name__)
+
+STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
+COPY_CHUNK_BYTES = 8 * 1024 * 1024
+_after_chunk: Callable[[], None] | None = None  # test hook: called after each copied chunk
+
+__all__ = ["PublishResult", "prepare_audit", "publish", "release_lease", "run_dir", "audit_path_for",
+           "version_path", "WarehouseLocked", "prune_audits", "read_version"]
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    run_id: str
+    path: Path
+    version_path: Path
+    published_at: str
+    size: int
+    sha256: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"], d["version_path"] = str(self.path), str(self.version_path)
+        return d
+
+
+def run_dir(run_id: str) -> Path:
+    if not run_id or "/" in run_id or run_id in (".", ".."):
+        raise ValueError(f"run_id {run_id!r} must be a non-empty name without '/'")
+    return config.state_dir() / "runs" / run_id
+
+
+def audit_path_for(run_id: str) -> Path:
+    return run_dir(run_id) / "audit.duckdb"
+
+
+def version_path(published: Path | None = None) -> Path:
+    published = published or config.warehouse_path()
+    return published.with_name(published.stem + ".version.json")
+
+
+def read_version(published: Path | None = None) -> dict | None:
+    try:
+        return json.loads(version_path(published).read_text())
+    except FileNotFoundError:
+        return None
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_fsync(src: Path, dst: Path) -> str:
+    """Copy ``src`` to ``dst`` (new file), fsync it, return its sha256."""
+    digest = hashlib.sha256()
+    with open(src, "rb") as fin, open(dst, "xb") as fout:
+        while True:
+            chunk = fin.read(COPY_CHUNK_BYTES)
+            if not chunk:
+                break
+            digest.update(chunk)
+            fout.write(chunk)
+            if _after_chunk is not None:
+                _after_chunk()
+        fout.flush()
+        os.fsync(fout.fileno())
+    return digest.hexdigest()
+
+
+def _sweep_temp(published: Path) -> int:
+    removed = 0
+    for leftover in published.parent.glob(f".tmp-*-{published.name}"):
+        leftover.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("removed %d leftover temp file(s) of an interrupted publish beside %s", removed, published)
+    return removed
+
+
+def prepare_audit(run_id: str, *, lock_timeout: float = 600.0) -> Path:
+    """Claim the writer lease for ``run_id`` and return a fresh audit copy of the published warehouse.
+
+    Raises ``WarehouseLocked`` when another run holds the lease (it names the run and what to do).
+    """
+    published = config.warehouse_path()
+    audit = audit_path_for(run_id)
+    audit.parent.mkdir(parents=True, exist_ok=True)
+    published.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(published, timeout=lock_timeout):
+        claim_lease(published, run_id)
+        for stale in (audit, audit.with_name(audit.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        if published.exists():
+            tmp = audit.with_name(f".tmp-{os.getpid()}-{audit.name}")
+            tmp.unlink(missing_ok=True)
+            shutil.copyfile(published, tmp)
+            os.replace(tmp, audit)
+            log.info("audit copy of %s for run %s: %s", published, run_id, audit)
+        else:
+            con = duckdb.connect(str(audit), config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION})
+            con.execute("CHECKPOINT")
+            con.close()
+            log.info("new audit warehouse for run %s (no published version yet): %s", run_id, audit)
+    return audit
+
+
+def _record_version(audit_path: Path, run_id: str, published_at: str, meta: dict | None) -> None:
+    con = duckdb.connect(str(audit_path))
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS _meta")
+        con.execute("CREATE TABLE IF NOT EXISTS _meta.publish_log ("
+                    "run_id VARCHAR NOT NULL, published_at TIMESTAMPTZ NOT NULL, meta JSON)")
+        con.execute("DELETE FROM _meta.publish_log WHERE run_id = ?", [run_id])  # a retried publish
+        con.execute("INSERT INTO _meta.publish_log VALUES (?, ?::TIMESTAMPTZ, ?)",
+                    [run_id, published_at, json.dumps(meta or {}, ensure_ascii=False, sort_keys=True, default=str)])
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    wal = audit_path.with_name(audit_path.name + ".wal")
+    if wal.exists():
+        raise RuntimeError(f"{wal} still exists after CHECKPOINT and close; another process has {audit_path} open?")
+
+
+def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_timeout: float = 600.0,
+            keep_audits: int | None = None) -> PublishResult:
+    """Atomically replace the published warehouse with ``audit_path`` (see the module docstring)."""
+    started = time.monotonic()
+    audit_path = Path(audit_path)
+    if not audit_path.exists():
+        raise FileNotFoundError(f"audit warehouse {audit_path} does not exist; run prepare_audit({run_id!r}) and dbt first")
+    published = config.warehouse_path()
+    published.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(published, timeout=lock_timeout):
+        lease = read_lease(published)
+        if lease is not None and lease.run_id != run_id:
+            raise WarehouseLocked(f"run {lease.run_id!r} holds the writer lease of {published}; run {run_id!r} "
+                                  "cannot publish (it would overwrite that run's version). Rerun this interval.")
+        _sweep_temp(published)
+        published_at = datetime.now(timezone.utc).isoformat()
+        _record_version(audit_path, run_id, published_at, meta)
+        tmp = published.with_name(f".tmp-{os.getpid()}-{published.name}")
+        try:
+            sha = _copy_fsync(audit_path, tmp)
+            size = tmp.stat().st_size
+            os.replace(tmp, published)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(published.parent)
+        vpath = version_path(published)
+        vtmp = vpath.with_name(f".tmp-{os.getpid()}-{vpath.name}")
+        vtmp.write_text(json.dumps({"run_id": run_id, "published_at": published_at, "size": size, "sha256": sha,
+                                    "path": str(published)}, indent=2))
+        os.replace(vtmp, vpath)
+        if lease is not None:
+            from douyin_etl.warehouse.lock import lease_path_for
+
+            lease_path_for(published).unlink(missing_ok=True)
+    result = PublishResult(run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3))
+    log.info("published run %s: %s (%d bytes, sha256 %s…) in %.2f s", run_id, published, size, sha[:12], result.seconds)
+    prune_audits(keep=keep_audits, protect=run_id)
+    return result
+
+
+def prune_audits(keep: int | None = None, protect: str | None = None) -> list[Path]:
+    """Delete all but the newest ``keep`` audit copies (reports stay). Returns the deleted paths."""
+    keep = int(os.environ.get("DOUYIN_KEEP_AUDIT_RUNS", "5")) if keep is None else keep
+    runs = config.state_dir() / "runs"
+    audits = sorted(runs.glob("*/audit.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed: list[Path] = []
+    for audit in audits[keep:]:
+        if audit.parent.name == protect:
+            continue
+        audit.unlink(missing_ok=True)
+        audit.with_name(audit.name + ".wal").unlink(missing_ok=True)
+        removed.append(audit)
+    if removed:
+        log.info("pruned %d old audit copies (keeping %d)", len(removed), keep)
+    return removed
+
+
+def abandon(run_id: str) -> bool:
+    """A run that will not publish (failed gate): release its writer lease, keep its audit copy."""
+    return release_lease(config.warehouse_path(), run_id)

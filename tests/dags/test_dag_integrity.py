@@ -1,0 +1,141 @@
+"""Every DAG file imports, and every DAG follows the house rules (owner, retries, docs, schedule)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from douyin_etl import entities
+
+SH = ZoneInfo("Asia/Shanghai")
+EXPECTED = {"extract_platform", "extract_logistics", "extract_finance", "transform_warehouse", "douyin_daily"}
+
+
+def test_every_dag_file_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert EXPECTED <= set(dagbag.dags)
+    files = {Path(d.fileloc).name for d in dagbag.dags.values()}
+    on_disk = {p.name for p in Path(dagbag.dag_folder).glob("*.py")}
+    assert on_disk <= files, f"files without a DAG: {on_disk - files}"
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_house_rules(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    assert dag.doc_md and len(dag.doc_md) > 200
+    assert "douyin" in dag.tags and len(dag.tags) >= 2
+    assert dag.max_active_runs == 1
+    for t in dag.tasks:
+        assert t.owner == "data-eng", t.task_id
+        assert t.doc_md or t.doc, f"{dag_id}.{t.task_id} has no docstring"
+        if t.task_id != "report":
+            assert t.retries >= 2, t.task_id
+            assert t.retry_exponential_backoff, t.task_id
+            assert t.max_retry_delay is not None and t.max_retry_delay <= timedelta(hours=1)
+    # acyclic: a topological sort covers every task
+    assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_warehouse_writers_share_the_single_slot_pool(dagbag):
+    for dag_id in ("transform_warehouse", "douyin_daily"):
+        dag = dagbag.dags[dag_id]
+        for tid in ("build_audit", "mart_gate", "publish"):
+            assert dag.get_task(tid).pool == "warehouse_writer"
+        assert dag.get_task("report").trigger_rule == "all_done"
+        # report is the only leaf, so a failed step fails the run through it
+        assert [t.task_id for t in dag.tasks if not t.downstream_list] == ["report"]
+
+
+@pytest.mark.parametrize("family", ["platform", "logistics", "finance"])
+def test_extract_dag_maps_one_task_per_entity_and_emits_its_assets(dagbag, family):
+    dag = dagbag.dags[f"extract_{family}"]
+    assert dag.catchup is True
+    mapped: list[str] = []
+    for tid in ("extract_entity", "extract_dependent"):
+        if tid in dag.task_dict:
+            mapped += dag.get_task(tid)._get_specified_expand_input().value["entity"]
+    assert sorted(mapped) == sorted(e.name for e in entities.by_family(family))  # each entity exactly once
+    if family == "logistics":  # logistics_track reads the day's landed shipments
+        assert dag.get_task("extract_dependent")._get_specified_expand_input().value["entity"] == ["logistics_track"]
+        assert "extract_entity" in dag.get_task("extract_dependent").upstream_task_ids
+    announce = dag.get_task("announce_landed")
+    assert sorted(a.uri for a in announce.outlets) == sorted(e.asset_uri for e in entities.by_family(family))
+
+
+@pytest.mark.parametrize("dag_id", ["extract_platform", "extract_logistics", "extract_finance", "douyin_daily"])
+def test_timetable_covers_one_shanghai_business_day(dagbag, dag_id):
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    dag = dagbag.dags[dag_id]
+    timetable = coerce_to_core_timetable(dag.timetable)
+    # the run at 2026-10-02 00:00+08 covers business day 2026-10-01
+    info = timetable.infer_manual_data_interval(run_after=datetime(2026, 10, 2, 0, 0, tzinfo=SH))
+    assert info.start == datetime(2026, 10, 1, 0, 0, tzinfo=SH)
+    assert info.end == datetime(2026, 10, 2, 0, 0, tzinfo=SH)
+    assert dag.start_date == datetime(2026, 10, 2, tzinfo=SH)  # first trigger; covers DOUYIN_START_DATE
+    first = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=_restriction(dag))
+    assert first.data_interval.start.astimezone(SH) == datetime(2026, 10, 1, tzinfo=SH)
+    assert first.data_interval.end - first.data_interval.start == timedelta(days=1)
+
+
+def _restriction(dag):
+    from airflow.timetables.base import TimeRestriction
+
+    return TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
+
+
+def test_transform_is_triggered_by_every_landed_entity(dagbag):
+    dag = dagbag.dags["transform_warehouse"]
+    uris = {a.uri for a in dag.timetable.asset_condition.objects}
+    assert uris == {e.asset_uri for e in entities.ENTITIES.values()}
+
+
+def test_business_day_of_a_run_is_its_interval_start_in_shanghai():
+    from douyin_etl.orchestration.schedules import business_day, safe_run_id
+
+    utc = ZoneInfo("UTC")
+    assert business_day(datetime(2026, 10, 1, 16, 0, tzinfo=utc)).isoformat() == "2026-10-02"
+    assert business_day(datetime(2026, 10, 1, 15, 59, tzinfo=utc)).isoformat() == "2026-10-01"
+    assert safe_run_id("manual__2026-10-02T00:00:00+08:00") == "manual__2026-10-02T00_00_00_08_00"
+
+
+def test_windows_lookback_for_event_api_entities_only(monkeypatch):
+    from datetime import date
+
+    from douyin_etl.orchestration import windows
+
+    monkeypatch.setenv("DOUYIN_LOOKBACK_DAYS", "2")
+    d = date(2026, 10, 5)
+    assert windows.days_for("shop_order", d) == [date(2026, 10, 3), date(2026, 10, 4), d]
+    assert windows.days_for("product", d) == [d]  # snapshot
+    assert windows.days_for("settlement_bill", d) == [d]  # file
+    assert windows.days_for_range("after_sale", d, date(2026, 10, 6)) == [d, date(2026, 10, 6)]
+    assert windows.days_for_range("shipment", d, d) == [d]
+    with pytest.raises(ValueError, match="before start"):
+        windows.days_for_range("shipment", d, date(2026, 10, 4))
+    names = [e.name for e in entities.by_family("logistics")]
+    st = windows.stages(names)
+    assert st[-1] == ["logistics_track"] and "shipment" in st[0]
+    assert windows.stages(list(entities.ENTITIES))[-1] == ["logistics_track"]
+
+
+def test_dag_files_parse_fast():
+    import subprocess
+    import sys
+    import time
+
+    code = ("from airflow.dag_processing.dagbag import DagBag; import os;"
+            "b=DagBag(dag_folder=os.environ['AIRFLOW__CORE__DAGS_FOLDER']); assert not b.import_errors")
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    assert time.monotonic() - t0 < 30
+    # heavy modules are imported inside tasks, never at parse time
+    probe = ("import sys; from airflow.dag_processing.dagbag import DagBag; import os;"
+             "DagBag(dag_folder=os.environ['AIRFLOW__CORE__DAGS_FOLDER']);"
+             "heavy=[m for m in ('duckdb','great_expectations','dbt','pandas','douyin_etl.warehouse.wap',"
+             "'douyin_etl.sources.doudian.extract') if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
+    assert "duckdb" not in out and "great_expectations" not in out and "douyin_etl.warehouse" not in out, out

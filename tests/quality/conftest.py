@@ -1,0 +1,73 @@
+"""Fixtures of the quality-gate tests: a throwaway lake/state per test, and a partition builder."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pytest
+
+from douyin_etl.entities import get as get_entity
+from douyin_etl.sources.files.specs import SPECS
+
+DT = date(2026, 10, 3)
+
+
+@pytest.fixture
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DOUYIN_LAKE_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("DOUYIN_STATE_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DOUYIN_WAREHOUSE", str(tmp_path / "warehouse" / "douyin.duckdb"))
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "false")
+    return tmp_path / "lake"
+
+
+def _default(col: str, ctype: str, dt: date) -> str:
+    if ctype in ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"):
+        return f"TIMESTAMPTZ '{dt} 09:00:00+08:00' + to_minutes(i % 600)"
+    if ctype == "DATE":
+        return f"DATE '{dt}'"
+    if ctype in ("BIGINT", "INTEGER"):
+        return "0"
+    return f"'{col}-' || i"
+
+
+def fund_flow_columns(dt: date = DT) -> dict[str, str]:
+    """A clean fund_flow partition (SQL expression per column over row number ``i``)."""
+    cols = {c: _default(c, t, dt) for c, t in SPECS["fund_flow"].landed_schema().items()}
+    cols.update({
+        "account_trade_no": "'T' || lpad(i::VARCHAR, 8, '0')",
+        "fund_flow": "i % 2",
+        "account_amount": "100 + i",
+        "account_bill_desc_tag": "3",
+        "shop_id": "'1001'",
+        "file_date": f"'{dt:%Y%m%d}'",
+    })
+    return cols
+
+
+WritePartition = Callable[..., Path]
+
+
+@pytest.fixture
+def write_partition(lake: Path) -> WritePartition:
+    """write_partition(entity, dt, columns: {name: SQL over i}, rows, overrides={...}) -> the partition dir."""
+
+    def _write(entity: str, dt: date, columns: dict[str, str], rows: int, overrides: dict[str, str] | None = None,
+               part: str = "part-00000.parquet") -> Path:
+        e = get_entity(entity)
+        schema = SPECS[entity].landed_schema() if entity in SPECS else {}
+        cols = {**columns, **(overrides or {})}
+        select = ", ".join(f"CAST({expr} AS {schema[name]}) AS \"{name}\"" if name in schema else f"{expr} AS \"{name}\""
+                           for name, expr in cols.items())
+        select += ", 'drop/file.csv#' || (i + 2) AS _source_ref"
+        pdir = lake / e.landing_dir / f"dt={dt.isoformat()}"
+        pdir.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect()
+        con.execute(f"COPY (SELECT {select} FROM range({rows}) t(i)) TO '{pdir / part}' (FORMAT parquet)")
+        con.close()
+        return pdir
+
+    return _write

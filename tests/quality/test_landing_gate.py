@@ -1,0 +1,155 @@
+"""The landing gate on small hand-built partitions: observed values, severities, quarantine, chunking."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pytest
+
+from conftest import DT, fund_flow_columns  # type: ignore[import-not-found]
+from douyin_etl.quality.gates import run_landing_gate
+
+
+def _check(gate, column=None, type_=None, entity="fund_flow", batch="rows"):
+    found = [c for c in gate.checks if c.entity == entity and (column is None or c.column == column)
+             and (batch is None or c.batch == batch)
+             and (type_ is None or c.expectation_type == type_)]
+    assert len(found) == 1, [(c.expectation_type, c.column) for c in found]
+    return found[0]
+
+
+def test_clean_partition_passes_with_observed_row_count(lake, write_partition):
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=250)
+    gate = run_landing_gate("clean", {"fund_flow": [DT]})
+    assert gate.ok, gate.summary()
+    assert [c for c in gate.checks if not c.success] == []
+    rc = _check(gate, type_="expect_table_row_count_to_be_between")
+    assert rc.observed_value == 250 and rc.success
+    amount = _check(gate, column="account_amount", type_="expect_column_values_to_be_between")
+    assert amount.element_count == 250 and amount.unexpected_count == 0
+    assert gate.rows_validated == 250 and gate.partitions == 1 and gate.quarantined == 0
+
+
+def test_three_duplicate_keys_fail_uniqueness_with_count_3(lake, write_partition):
+    # rows 10, 11, 12 share one account_trade_no
+    key = "CASE WHEN i IN (10, 11, 12) THEN 'DUP' ELSE 'T' || lpad(i::VARCHAR, 8, '0') END"
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=100, overrides={"account_trade_no": key})
+    gate = run_landing_gate("dups", {"fund_flow": [DT]})
+    unique = _check(gate, type_="expect_column_values_to_be_unique")
+    assert not unique.success and unique.unexpected_count == 3 and unique.element_count == 100
+    assert {e["account_trade_no"] for e in unique.examples} == {"DUP"}
+    assert not gate.ok and unique in gate.blocking
+
+
+def test_negative_amount_fails_with_that_row_as_example_and_is_quarantined(lake, write_partition):
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=50,
+                    overrides={"account_amount": "CASE WHEN i = 7 THEN -1234 ELSE 100 END"})
+    gate = run_landing_gate("neg", {"fund_flow": [DT]})
+    amount = _check(gate, column="account_amount", type_="expect_column_values_to_be_between")
+    assert not amount.success and amount.unexpected_count == 1
+    assert amount.examples == [{"_row": 7, "account_trade_no": "T00000007", "_source_ref": "drop/file.csv#9",
+                                "account_amount": -1234}]
+    assert amount.observed_value["values"] == [-1234]
+    assert not gate.ok and gate.quarantined == 1
+    q = lake / "quarantine" / "backoffice" / "fund_flow" / f"dt={DT}" / "neg.parquet"
+    rows = duckdb.sql(f"SELECT reason, \"column\", value, source_ref, raw FROM '{q}'").fetchall()
+    assert len(rows) == 1
+    reason, column, value, source_ref, raw = rows[0]
+    assert column == "account_amount" and value == "-1234" and source_ref == "drop/file.csv#9"
+    assert "account_amount >= 0" in reason and '"account_trade_no": "T00000007"' in raw
+
+
+def test_warning_reports_but_does_not_block(lake, write_partition):
+    # account_bill_desc_tag 99 is not a known code: a warning in the reviewed suite
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=20,
+                    overrides={"account_bill_desc_tag": "CASE WHEN i < 2 THEN 99 ELSE 3 END"})
+    gate = run_landing_gate("warn", {"fund_flow": [DT]})
+    tag = _check(gate, column="account_bill_desc_tag", type_="expect_column_values_to_be_in_set")
+    assert tag.severity == "warning" and not tag.success and tag.unexpected_count == 2
+    assert gate.ok and gate.warnings == [tag] and gate.blocking == []
+    assert gate.quarantined == 0  # warnings are reported, not quarantined
+
+
+def test_event_time_outside_business_day_blocks(lake, write_partition):
+    # 2026-10-03 23:30 UTC is 2026-10-04 07:30 in Asia/Shanghai: the next business day
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=10,
+                    overrides={"bill_time": "CASE WHEN i = 4 THEN TIMESTAMPTZ '2026-10-03 23:30:00+00' "
+                                            "ELSE TIMESTAMPTZ '2026-10-03 00:30:00+08' END"})
+    gate = run_landing_gate("day", {"fund_flow": [DT]})
+    day = _check(gate, column="_partition_day_offset")
+    assert not day.success and day.unexpected_count == 1 and day.observed_value["values"] == [1]
+    assert not gate.ok
+
+
+def test_settlement_fen_identity(lake, write_partition):
+    cols = {c: "0" for c in ("settle_amount", "total_income", "real_pay_amount", "refund_before_settle",
+                             "platform_coupon", "author_coupon", "zt_pay_promotion", "zr_pay_promotion",
+                             "platform_service_fee", "commission", "good_learn_channel_fee", "colonel_service_fee",
+                             "channel_promotion_fee", "other_sharing_amount", "total_outcome")}
+    cols.update({"settle_time": f"TIMESTAMPTZ '{DT} 12:00:00+08'", "request_no": "'R' || i", "shop_order_id": "'P' || i",
+                 "order_id": "'S' || i", "product_id": "'G1'", "trade_type": "0", "shop_id": "'1001'",
+                 "file_date": f"'{DT:%Y%m%d}'", "other_sharing_desc": "NULL", "remark": "NULL",
+                 "real_pay_amount": "10000", "total_income": "10000", "platform_service_fee": "500",
+                 "total_outcome": "500", "settle_amount": "CASE WHEN i = 3 THEN 9400 ELSE 9500 END"})
+    write_partition("settlement_bill", DT, cols, rows=30)
+    gate = run_landing_gate("fen", {"settlement_bill": [DT]})
+    ident = _check(gate, column="_settle_identity_diff_fen", entity="settlement_bill")
+    assert not ident.success and ident.unexpected_count == 1 and ident.observed_value["values"] == [100]
+    assert ident.examples[0]["request_no"] == "R3"
+    # the example shows the columns the identity is made of
+    assert ident.examples[0]["settle_amount"] == 9400 and ident.examples[0]["total_income"] == 10000
+    others = [c for c in gate.checks if not c.success and c is not ident]
+    assert others == [], [(c.expectation_type, c.column) for c in others]
+
+
+def test_schema_missing_column_and_wrong_type(lake, write_partition):
+    cols = fund_flow_columns()
+    del cols["account_type"]
+    cols["account_amount"] = "CAST(100 AS DOUBLE)"  # a float snuck in: money must be integer fen
+    pdir = write_partition("fund_flow", DT, {k: v for k, v in cols.items() if k != "account_amount"}, rows=5)
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT *, 1.5::DOUBLE AS account_amount FROM '{pdir}/part-00000.parquet') "
+                f"TO '{pdir}/part-00000.parquet' (FORMAT parquet)")
+    con.close()
+    gate = run_landing_gate("schema", {"fund_flow": [DT]})
+    cols_check = _check(gate, type_="expect_table_columns_to_match_set", batch="schema")
+    assert not cols_check.success
+    type_check = _check(gate, column="account_amount", type_="expect_column_values_to_be_in_set", batch="schema")
+    assert not type_check.success and type_check.observed_value["values"] == ["DOUBLE"]
+    assert not gate.ok
+
+
+def test_missing_partition_blocks_with_a_clear_message(lake):
+    gate = run_landing_gate("none", {"fund_flow": [DT]})
+    assert not gate.ok
+    [c] = gate.checks
+    assert c.expectation_type == "partition_landed" and "never landed" in c.exception and "fund_flow" in c.exception
+
+
+def test_chunked_equals_one_batch(lake, write_partition):
+    # duplicates that straddle chunk boundaries, nulls, negatives, a wrong day, across 2 partitions
+    key = "CASE WHEN i % 17 IN (0, 1, 2) THEN 'K' || (i // 17) ELSE 'T' || lpad(i::VARCHAR, 6, '0') END"
+    for dt in (DT, DT + timedelta(days=1)):
+        write_partition("fund_flow", dt, fund_flow_columns(dt), rows=120, overrides={
+            "account_trade_no": key,
+            "account_amount": "CASE WHEN i % 31 = 0 THEN -i ELSE i END",
+            "account_type": "CASE WHEN i % 43 = 0 THEN NULL ELSE 'main' END",
+        })
+    parts = {"fund_flow": [DT, DT + timedelta(days=1)]}
+    whole = run_landing_gate("whole", parts, max_rows=1_000_000, quarantine=False)
+    chunked = run_landing_gate("chunked", parts, max_rows=9, quarantine=False)
+
+    def view(g):
+        return [(c.dt, c.expectation_type, c.column, c.success, c.element_count, c.unexpected_count,
+                 str(c.observed_value) if c.unexpected_count is None else None) for c in g.checks]
+
+    assert view(chunked) == view(whole)
+    unique = [c for c in whole.checks if c.expectation_type == "expect_column_values_to_be_unique"]
+    keys = [f"K{i // 17}" if i % 17 in (0, 1, 2) else f"T{i}" for i in range(120)]
+    duplicated_rows = sum(1 for k in keys if keys.count(k) > 1)
+    assert duplicated_rows == 21  # 7 full groups of 3 (K0..K6); K7 has one row (i = 119)
+    assert [c.unexpected_count for c in unique] == [duplicated_rows, duplicated_rows]
+    negatives = [c for c in whole.checks if c.column == "account_amount" and c.batch == "rows"]
+    assert [c.unexpected_count for c in negatives] == [3, 3]  # i = 31, 62, 93 (i = 0 gives -0)
+    assert whole.rows_validated == chunked.rows_validated == 240

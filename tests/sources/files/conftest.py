@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from douyin_etl.sources.files.specs import SPECS
+from douyin_etl.storage import Storage
+
+
+@pytest.fixture
+def lake(tmp_path, monkeypatch) -> Storage:
+    root = tmp_path / "lake"
+    monkeypatch.setenv("DOUYIN_LAKE_DIR", str(root))
+    monkeypatch.delenv("DOUYIN_QUARANTINE_THRESHOLD", raising=False)
+    for name in SPECS:
+        monkeypatch.delenv(f"DOUYIN_QUARANTINE_THRESHOLD__{name.upper()}", raising=False)
+    return Storage(str(root))
+
+
+@pytest.fixture
+def drops(tmp_path, monkeypatch) -> Path:
+    d = tmp_path / "drops"
+    d.mkdir()
+    monkeypatch.setenv("DOUYIN_DROPS_DIR", str(d))
+    return d
