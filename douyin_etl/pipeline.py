@@ -141,6 +141,8 @@ def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str
 
 # -- demo ------------------------------------------------------------------------------------
 DEMO_START = date(2026, 10, 1)
+SAMPLE_QUERY = ("select shop_id, date_day, sum(gmv_yuan) as gmv_yuan from sales.sales_daily "
+                "group by all order by all limit 10")
 
 
 def _world_matches(world: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int) -> bool:
@@ -250,6 +252,7 @@ def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 
           f"(total {time.monotonic() - t0:.0f} s)")
     print(f"  warehouse: {wh}")
     print(f"  report:    {report}  (report.html beside it)")
-    print("  try:      .venv/bin/python -c \"import duckdb; print(duckdb.connect('%s', read_only=True)"
-          ".sql('select * from information_schema.tables where table_schema like \\'mart%%\\''))\"" % wh)
+    print(f"  sample:    {SAMPLE_QUERY}")
+    print(f"  e.g.       .venv/bin/python -c \"import duckdb; duckdb.connect('{wh}', read_only=True)"
+          f".sql('{SAMPLE_QUERY}').show()\"")
     return 0 if ok else 1

@@ -59,6 +59,14 @@ def threshold(entity: str) -> float:
     return DEFAULT_THRESHOLD
 
 
+def _q(name: str) -> str:
+    return '"' + name + '"'
+
+
+def _identity(row: dict[str, Any]) -> tuple:
+    return (row["source_ref"], row["reason"], row["column"], row["value"], row["raw"])
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -84,12 +92,19 @@ class Quarantine:
         """
         if not rows:
             return None
-        now = utc_now().isoformat()
-        bucket = self._rows[(entity, dt)]
         for r in rows:
             if not r.get("reason"):
                 raise ValueError(f"quarantine row without a reason for {entity} dt={dt}: {r!r}")
-            bucket.append({
+        now = utc_now().isoformat()
+        target = self.path(entity, dt)
+        if (entity, dt) not in self._rows:
+            # Another step of the same run (ingestion, then a gate) or a retry may have written this
+            # file already: keep its rows, so the file is the union, without repeats.
+            self._rows[(entity, dt)] = self._read(target)
+        bucket = self._rows[(entity, dt)]
+        seen = {_identity(b) for b in bucket}
+        for r in rows:
+            item = {
                 "raw": json.dumps(r.get("raw"), ensure_ascii=False, sort_keys=True, default=str),
                 "reason": str(r["reason"]),
                 "column": _text(r.get("column")),
@@ -97,14 +112,29 @@ class Quarantine:
                 "source_ref": _text(r.get("source_ref")),
                 "run_id": self.run_id,
                 "quarantined_at": now,
-            })
-        target = self.path(entity, dt)
+            }
+            if _identity(item) not in seen:
+                seen.add(_identity(item))
+                bucket.append(item)
         self._write(bucket, target)
         log.warning("quarantined %d row(s) of %s dt=%s -> %s", len(rows), entity, dt, target)
         return target
 
     def summary(self) -> list[dict[str, Any]]:
         return summary(self.run_id, self.storage)
+
+    def _read(self, target: str) -> list[dict[str, Any]]:
+        if not self.storage.exists(target):
+            return []
+        con = duckdb.connect()
+        try:
+            self.storage.duckdb_register(con)
+            cur = con.execute(f"SELECT {', '.join(_q(c) for c in COLUMNS[:-1])}, "
+                              f"strftime(quarantined_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') "
+                              f"FROM read_parquet('{target}', hive_partitioning = false)")
+            return [dict(zip(COLUMNS, row)) for row in cur.fetchall()]
+        finally:
+            con.close()
 
     def _write(self, rows: list[dict[str, Any]], target: str) -> None:
         scratch = Path(tempfile.mkdtemp(prefix="douyin-quarantine-"))

@@ -106,6 +106,7 @@ class MockApp:
         self.bucket = TokenBucket(self.faults.qps) if self.faults.qps > 0 else None
         self._tokens: dict[str, Token] = {}
         self._refresh: dict[str, str] = {}  # refresh_token -> shop_id
+        self._windows: dict[tuple, list[dict[str, Any]]] = {}  # recent windows' rows (paging re-reads them)
         self._lock = threading.Lock()
         self._stats: dict[str, Counter[str]] = {"requests": Counter(), "faults": Counter(), "errors": Counter()}
         self._handlers: dict[str, Callable[[dict[str, Any], str], Any]] = {
@@ -264,6 +265,21 @@ class MockApp:
 
     # -- listings (windowed, paged) ----------------------------------------------------------
     def _window_rows(self, ep: Endpoint, entity: str, params: dict[str, Any], shop_id: str) -> list[dict[str, Any]]:
+        """The shop's rows of the request's window, sorted for paging; cached per (entity, shop, window)."""
+        window = tuple(params.get(p) for p in ((ep.window.start_param, ep.window.end_param) if ep.window else ()))
+        key = (entity, shop_id, window)
+        with self._lock:
+            hit = self._windows.get(key)
+        if hit is not None:
+            return hit
+        rows = self._select_rows(ep, entity, params, shop_id)
+        with self._lock:
+            if len(self._windows) >= 256:
+                self._windows.pop(next(iter(self._windows)))
+            self._windows[key] = rows
+        return rows
+
+    def _select_rows(self, ep: Endpoint, entity: str, params: dict[str, Any], shop_id: str) -> list[dict[str, Any]]:
         if ep.window is None:
             rows = self.world.snapshot(entity)
         else:

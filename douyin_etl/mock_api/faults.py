@@ -22,6 +22,7 @@ Spec string (CLI ``serve-mock --faults``), all off by default::
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from collections import Counter
@@ -88,8 +89,12 @@ class FaultDice:
             self._attempts[request_key] += 1
             return n
 
+    def _digest(self, kind: str, key: str, attempt: int) -> bytes:
+        return hashlib.sha256(f"{self.cfg.seed}|{kind}|{key}|{attempt}".encode("utf-8")).digest()
+
     def rng(self, kind: str, key: str, attempt: int = 0) -> random.Random:
-        return random.Random(f"{self.cfg.seed}|{kind}|{key}|{attempt}")
+        return random.Random(int.from_bytes(self._digest(kind, key, attempt)[:8], "big"))
 
     def hit(self, kind: str, p: float, key: str, attempt: int = 0) -> bool:
-        return p > 0 and self.rng(kind, key, attempt).random() < p
+        """True with probability ``p``: a uniform draw from a hash of (seed, kind, key, attempt)."""
+        return p > 0 and int.from_bytes(self._digest(kind, key, attempt)[:8], "big") / 2**64 < p

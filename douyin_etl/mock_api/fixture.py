@@ -72,7 +72,7 @@ def build_fixture_world(out: Path, *, seed: int = 1, start: date = date(2026, 10
                              "first_cid": 20000 + p % 3, "second_cid": 21000 + p, "first_cid_cname": "美妆",
                              "second_cid_cname": "面膜", "create_time": day_bounds_unix(start)[0] - 86400 * 30,
                              "update_time": day_bounds_unix(start)[0] - 86400 * (p % 5), "outer_product_id": f"OP{p}",
-                             "cos_ratio": 0.2})
+                             "cos_ratio": 2000})
             for k in range(2):
                 sid = f"{pid}{k}"
                 skus.append({"id": sid, "product_id": pid, "shop_id": s, "price": 9900 + p * 100 + k * 500,
@@ -133,7 +133,7 @@ def build_fixture_world(out: Path, *, seed: int = 1, start: date = date(2026, 10
                                          "author_account": "达人一号", "short_id": "123", "total_pay_amount": origin - promo,
                                          "commission_rate_bp": 2000, "colonel_service_rate_bp": 0,
                                          "estimated_comission": (origin - promo) // 5, "real_comission": 0,
-                                         "order_status": 1, "alliance_biz_type": 1, "create_time": create,
+                                         "order_status": "PAY_SUCC", "alliance_biz_type": 1, "create_time": create,
                                          "update_time": update, "settle_time": 0})
                 lines.extend(order_lines)
                 pay_amount = sum(l["pay_amount"] for l in order_lines)

@@ -8,6 +8,7 @@ results of each step.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from datetime import date, timedelta
@@ -23,9 +24,26 @@ log = logging.getLogger(__name__)
 
 
 def task(fn=None, **kwargs: Any):
-    """``airflow.sdk.task`` with the function's docstring as the task's ``doc_md`` (mapped tasks too)."""
+    """``airflow.sdk.task`` with the function's docstring as the task's ``doc_md`` (mapped tasks too).
+
+    A ``StepError`` that retrying cannot fix (``retryable=False``: a gate or dbt test failed) fails the
+    task at once (``AirflowFailException``) instead of using up its retries.
+    """
     def wrap(f):
-        return _airflow_task(doc_md=inspect.cleandoc(f.__doc__ or ""), **kwargs)(f)
+        @functools.wraps(f)
+        def run(*args: Any, **kw: Any):
+            from douyin_etl.orchestration.steps import StepError
+
+            try:
+                return f(*args, **kw)
+            except StepError as exc:
+                if exc.retryable:
+                    raise
+                from airflow.sdk.exceptions import AirflowFailException
+
+                raise AirflowFailException(str(exc)) from exc
+
+        return _airflow_task(doc_md=inspect.cleandoc(f.__doc__ or ""), **kwargs)(run)
 
     return wrap(fn) if fn is not None else wrap
 

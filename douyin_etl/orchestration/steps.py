@@ -36,7 +36,15 @@ STEP_ORDER = ("extract", "landing_gate", "build_audit", "mart_gate", "publish")
 
 
 class StepError(RuntimeError):
-    """A pipeline step failed; the message names the step, the culprit and the next thing to do."""
+    """A pipeline step failed; the message names the step, the culprit and the next thing to do.
+
+    ``retryable=False`` when retrying cannot help (a gate or a dbt test said the data is wrong):
+    the Airflow task then fails at once instead of burning its retries.
+    """
+
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -218,7 +226,8 @@ def landing_gate(run_id: str, partitions: dict[str, list[date]] | dict[str, list
     _record(run_id, "landing_gate", "ok" if result["ok"] else "blocked", time.monotonic() - t0, result)
     if not result["ok"]:
         raise StepError(f"landing gate failed for run {run_id}: {_gate_failure_text(result)}. Nothing was "
-                        f"published; see the run report, fix the source (or its quarantine) and rerun.")
+                        f"published; see the run report, fix the source (or its quarantine) and rerun.",
+                        retryable=False)
     return result
 
 
@@ -238,7 +247,7 @@ def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str) -> dict:
     _record(run_id, "mart_gate", "ok" if result["ok"] else "blocked", time.monotonic() - t0, result)
     if not result["ok"]:
         raise StepError(f"mart gate failed for run {run_id} on {audit_path}: {_gate_failure_text(result)}. "
-                        f"The published warehouse is unchanged; fix and rerun.")
+                        f"The published warehouse is unchanged; fix and rerun.", retryable=False)
     return result
 
 
@@ -262,7 +271,8 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False) -> d
     if not ok:
         raise StepError(f"dbt build into the audit copy {audit_path} failed for run {run_id}: "
                         f"{_gate_failure_text(out['dbt'] if isinstance(out['dbt'], dict) else {})}; "
-                        f"see {dbt_dir}/dbt.log and run_results.json. The published warehouse is unchanged.")
+                        f"see {dbt_dir}/dbt.log and run_results.json. The published warehouse is unchanged.",
+                        retryable=not getattr(result, "failures", None))  # failing models/tests: data, not luck
     return out
 
 

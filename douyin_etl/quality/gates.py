@@ -41,12 +41,13 @@ from douyin_etl import config
 from douyin_etl.entities import get as get_entity
 from douyin_etl.quality.results import CheckResult, GateResult, jsonable
 from douyin_etl.quality.suites import Suite, SuiteError, landing_suite, mart_suites, substitute
-from douyin_etl.quality.validator import Accumulator, Validator
+from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Validator
 from douyin_etl.storage import Storage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["run_landing_gate", "run_mart_gate", "validate_partition", "key_chunks", "reconciliation_counts"]
+__all__ = ["run_landing_gate", "run_mart_gate", "validate_entity", "validate_partition", "key_chunks",
+           "reconciliation_counts"]
 
 
 def chunk_rows() -> int:
@@ -85,7 +86,7 @@ def key_chunks(result: duckdb.DuckDBPyConnection, key: list[str], max_rows: int)
         return frame
 
     while True:
-        piece = result.fetch_df_chunk(vectors)
+        piece = result.fetch_df_chunk(vectors, date_as_object=True)
         if len(piece) == 0:
             break
         for start in range(0, len(piece), max_rows):
@@ -130,39 +131,41 @@ def _connect(storage: Storage | None = None, db_path: Path | None = None) -> duc
 
 
 def _accumulate(validator: Validator, suite: Suite, batch: str, frames: Iterator[pd.DataFrame],
-                parameters: dict[str, Any], example_columns: list[str],
-                collect_rows: bool = False, derived_refs: dict[str, list[str]] | None = None
-                ) -> tuple[list[Accumulator], int]:
-    configs = suite.configs(batch)
+                parameters: dict[str, Any], example_columns: list[str], collect_rows: bool = False,
+                derived_refs: dict[str, list[str]] | None = None, configs: list[dict[str, Any]] | None = None,
+                gx_suite: Any = None) -> tuple[list[Accumulator], int]:
+    configs = suite.configs(batch) if configs is None else configs
     refs = derived_refs or {}
     accs = [Accumulator(c, example_columns=example_columns + refs.get(c.get("kwargs", {}).get("column", ""), []),
                         collect_rows=collect_rows and c.get("meta", {}).get("severity", "error") == "error")
             for c in configs]
     rows = 0
     if not configs:
-        for _ in frames:
-            pass
-        return accs, 0
-    gx_suite = suite.gx_suite(batch)
+        for df in frames:
+            rows += len(df)
+        return accs, rows
+    gx_suite = gx_suite if gx_suite is not None else suite.gx_suite(batch)
     for df in frames:
         rows += len(df)
         for acc, res in zip(accs, validator.validate(df, gx_suite, parameters)):
-            acc.add(res, df, keep_index=quarantine_cap())
+            acc.add(res, df, keep_rows=quarantine_cap())
     return accs, rows
 
 
 def _check(suite: Suite, acc: Accumulator, entity: str | None, dt: date | None,
-           parameters: dict[str, Any]) -> CheckResult:
-    cols = acc.kwargs.get("column") or (",".join(acc.kwargs.get("column_list", [])) or None)
+           parameters: dict[str, Any], group: Any = None) -> CheckResult:
+    success, t = acc.result_for(group, parameters)
+    cols = acc.kwargs.get("column") or (",".join(c for c in acc.kwargs.get("column_list", []) if c != GROUP_COLUMN) or None)
     return CheckResult(
-        suite=suite.name, expectation_type=acc.type, severity=acc.meta.get("severity", "error"),
-        success=acc.success(parameters), entity=entity, dt=dt.isoformat() if dt else None, column=cols,
-        description=acc.meta.get("description"), observed_value=acc.observed_value(),
-        element_count=acc.element_count if acc.is_map or acc.observed is not None else None,
-        unexpected_count=acc.unexpected_count if acc.is_map else None,
-        unexpected_percent=(round(100.0 * acc.unexpected_count / acc.element_count, 4)
-                            if acc.is_map and acc.element_count else None),
-        examples=acc.examples[:5], exception=acc.exception, batch=acc.meta.get("batch", "rows"))
+        suite=suite.name, expectation_type=acc.meta.get("reviewed_type", acc.type), severity=acc.meta.get("severity", "error"),
+        success=success, entity=entity, dt=dt.isoformat() if dt else None, column=cols,
+        description=acc.meta.get("description"), observed_value=acc.observed_value(t),
+        element_count=t.element_count if acc.is_map or t.observed is not None else None,
+        unexpected_count=t.unexpected_count if acc.is_map else None,
+        unexpected_percent=(round(100.0 * t.unexpected_count / t.element_count, 4)
+                            if acc.is_map and t.element_count else None),
+        examples=[{k: v for k, v in e.items() if k != GROUP_COLUMN} for e in t.examples[:5]],
+        exception=acc.exception, batch=acc.meta.get("batch", "rows"))
 
 
 def _failed(suite: str, what: str, message: str, entity: str | None = None, dt: date | None = None) -> CheckResult:
@@ -170,88 +173,165 @@ def _failed(suite: str, what: str, message: str, entity: str | None = None, dt: 
                        dt=dt.isoformat() if dt else None, exception=message)
 
 
-def validate_partition(validator: Validator, entity: str, dt: date, *, storage: Storage | None = None,
-                       max_rows: int | None = None) -> tuple[list[CheckResult], int, dict[int, list[dict]]]:
-    """Validate one landed partition against ``expectations/landing/<entity>.json``.
+def _per_partition(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows expectations as validated on a frame holding several partitions.
 
-    Returns (checks, rows validated, {row number: quarantine records} for error-severity row failures).
+    Uniqueness is per partition (an order updated on two days is legitimately in two partitions), so
+    a uniqueness expectation becomes compound uniqueness over (``_gate_dt``, key…). Everything else
+    is row by row and unchanged. ``meta.reviewed_type`` keeps the reviewed name for the report.
+    """
+    out = []
+    for c in configs:
+        kwargs = dict(c.get("kwargs", {}))
+        if c["type"] == "expect_column_values_to_be_unique":
+            out.append({"type": "expect_compound_columns_to_be_unique",
+                        "kwargs": {"column_list": [GROUP_COLUMN, kwargs.pop("column")], **kwargs},
+                        "meta": {**c.get("meta", {}), "reviewed_type": c["type"]}})
+        elif c["type"] == "expect_compound_columns_to_be_unique":
+            out.append({"type": c["type"], "kwargs": {**kwargs, "column_list": [GROUP_COLUMN, *kwargs["column_list"]]},
+                        "meta": dict(c.get("meta", {}))})
+        else:
+            out.append(c)
+    return out
+
+
+def _gx_suite_of(suite: Suite, configs: list[dict[str, Any]], tag: str) -> Any:
+    key = f"_gx_{tag}"
+    if key not in suite._gx:
+        import great_expectations as gx
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+        suite._gx[key] = gx.ExpectationSuite(name=f"{suite.name}.{tag}", expectations=[
+            ExpectationConfiguration(type=c["type"], kwargs=dict(c.get("kwargs", {})),
+                                     meta={**c.get("meta", {}), "_index": i}).to_domain_obj()
+            for i, c in enumerate(configs)])
+    return suite._gx[key]
+
+
+def validate_entity(validator: Validator, entity: str, dts: list[date], *, storage: Storage | None = None,
+                    max_rows: int | None = None) -> tuple[list[CheckResult], int, dict[date, list[dict]]]:
+    """Validate the landed partitions ``dts`` of ``entity`` against ``expectations/landing/<entity>.json``.
+
+    All partitions are read in one DuckDB query (each row tagged with its partition's day), ordered by
+    (day, key) and validated in key-aligned chunks, so GX's per-call overhead is paid per chunk, not
+    per partition; results are split back per partition. Returns (checks per partition, rows
+    validated, {dt: quarantine records} of rows failing error-severity checks).
     """
     storage = storage or Storage.lake()
+    dts = sorted(set(dts))
     suite_name = f"landing.{entity}"
     try:
         suite = landing_suite(entity)
     except SuiteError as exc:
-        return [_failed(suite_name, "suite", str(exc), entity, dt)], 0, {}
-    pdir, files = _partition_files(storage, entity, dt)
-    if not files:
-        return [_failed(suite.name, "partition_landed",
-                        f"no Parquet in {pdir}: the partition was never landed; rerun extraction for {entity} {dt}",
-                        entity, dt)], 0, {}
-    params = {**suite.parameters(), "dt": dt.isoformat()}
-    key = list(suite.meta.get("key") or get_entity(entity).key)
-    con = _connect(storage)
+        return [_failed(suite_name, "suite", str(exc), entity, dt) for dt in dts], 0, {}
     checks: list[CheckResult] = []
-    bad_rows: dict[int, list[dict]] = {}
+    present: dict[date, tuple[str, list[str]]] = {}
+    for dt in dts:
+        pdir, files = _partition_files(storage, entity, dt)
+        if files:
+            present[dt] = (pdir, files)
+        else:
+            checks.append(_failed(suite.name, "partition_landed",
+                                  f"no Parquet in {pdir}: the partition was never landed; rerun extraction for "
+                                  f"{entity} {dt}", entity, dt))
+    if not present:
+        return checks, 0, {}
+    params = suite.parameters()
+    key = list(suite.meta.get("key") or get_entity(entity).key)
+    derived = suite.meta.get("derived_columns") or {}
+    con = _connect(storage)
+    bad_rows: dict[date, list[dict]] = {}
     rows = 0
     try:
-        source = f"read_parquet({_sql_list(files)}, union_by_name = true)"
-        try:
-            described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        except duckdb.Error as exc:
-            return [_failed(suite.name, "read_partition", f"cannot read {pdir}: {exc}", entity, dt)], 0, {}
-        schema_df = pd.DataFrame([{name: ctype for name, ctype, *_ in described}])
-        accs, _ = _accumulate(validator, suite, "schema", iter([schema_df]), params, [])
-        checks += [_check(suite, a, entity, dt, params) for a in accs]
-        present = set(schema_df.columns)
-        missing_key = [k for k in key if k not in present]
-        if missing_key:
-            checks.append(_failed(suite.name, "read_partition",
-                                  f"key column(s) {missing_key} missing in {pdir}; rows not validated", entity, dt))
+        # -- schema: one GX validation per distinct schema (partitions written alike share it) ----
+        readable: dict[date, tuple[str, list[str]]] = {}
+        signatures: dict[tuple, list[date]] = {}
+        for dt, (pdir, files) in present.items():
+            try:
+                described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_list(files)}, union_by_name = true)").fetchall()
+            except duckdb.Error as exc:
+                checks.append(_failed(suite.name, "read_partition", f"cannot read {pdir}: {exc}", entity, dt))
+                continue
+            signature = tuple((name, ctype) for name, ctype, *_ in described)
+            signatures.setdefault(signature, []).append(dt)
+            readable[dt] = (pdir, files)
+        columns_of: dict[date, set[str]] = {}
+        for signature, group_dts in signatures.items():
+            schema_df = pd.DataFrame([dict(signature)])
+            accs, _ = _accumulate(validator, suite, "schema", iter([schema_df]), params, [])
+            for dt in group_dts:
+                checks += [_check(suite, a, entity, dt, params) for a in accs]
+                columns_of[dt] = set(schema_df.columns)
+        # -- rows: every readable partition that has the key columns, in one ordered stream -----
+        usable = []
+        for dt in sorted(readable):
+            missing_key = [k for k in key if k not in columns_of[dt]]
+            if missing_key:
+                checks.append(_failed(suite.name, "read_partition", f"key column(s) {missing_key} missing in "
+                                      f"{readable[dt][0]}; rows not validated", entity, dt))
+            else:
+                usable.append(dt)
+        if not usable:
             return checks, 0, {}
-        derived = suite.meta.get("derived_columns") or {}
-        select = ["*"] + [f"({substitute(sql, {'dt': dt.isoformat()}, suite.name)}) AS {_quote(n)}"
+        parts = " UNION ALL BY NAME ".join(
+            f"SELECT *, DATE '{dt.isoformat()}' AS {GROUP_COLUMN} FROM read_parquet({_sql_list(readable[dt][1])}, "
+            "union_by_name = true)" for dt in usable)
+        select = ["*"] + [f"({substitute(sql, {'dt': GROUP_COLUMN}, suite.name)}) AS {_quote(n)}"
                           for n, sql in derived.items()]
-        order = ", ".join(_quote(k) for k in key)
-        query = f"SELECT {', '.join(select)} FROM {source} ORDER BY {order}"
+        order_key = [GROUP_COLUMN, *key]
+        query = f"SELECT {', '.join(select)} FROM ({parts}) ORDER BY {', '.join(_quote(k) for k in order_key)}"
         try:
             result = con.execute(query)
         except duckdb.Error as exc:
-            checks.append(_failed(suite.name, "read_partition",
-                                  f"cannot evaluate {suite.path.name} on {pdir}: {exc}", entity, dt))
+            for dt in usable:
+                checks.append(_failed(suite.name, "read_partition",
+                                      f"cannot evaluate {suite.path.name} on {readable[dt][0]}: {exc}", entity, dt))
             return checks, 0, {}
-        example_cols = key + (["_source_ref"] if "_source_ref" in present else [])
-        frames = key_chunks(result, key, max_rows or chunk_rows())
-        # examples of a derived check also show the columns its expression is made of
-        refs = {n: [c for c in schema_df.columns if re.search(rf"\b{re.escape(c)}\b", sql) and c != n]
+        all_columns = set().union(*(columns_of[dt] for dt in usable))
+        example_cols = key + (["_source_ref"] if "_source_ref" in all_columns else [])
+        refs = {n: [c for c in sorted(all_columns) if re.search(rf"\b{re.escape(c)}\b", sql) and c != n]
                 for n, sql in derived.items()}
+        configs = _per_partition(suite.configs("rows"))
+        frames = key_chunks(result, order_key, max_rows or chunk_rows())
         accs, rows = _accumulate(validator, suite, "rows", frames, params, example_cols, collect_rows=True,
-                                 derived_refs=refs)
-        for acc in accs:
-            check = _check(suite, acc, entity, dt, params)
-            checks.append(check)
-            for i, row in acc.failing_rows:
-                value = row.get(acc.kwargs["column"]) if "column" in acc.kwargs else {
-                    c: row.get(c) for c in acc.kwargs.get("column_list", [])}
-                bad_rows.setdefault(i, []).append({
-                    "reason": f"{suite.name}: {acc.type} failed ({check.description or check.column})",
-                    "column": check.column, "value": jsonable(value),
-                    "source_ref": row.get("_source_ref") or f"{pdir} (row {i} in key order)",
-                    "raw": {k: jsonable(v) for k, v in row.items() if k not in derived},
-                })
-            check.quarantined = len(acc.failing_rows)
+                                 derived_refs=refs, configs=configs, gx_suite=_gx_suite_of(suite, configs, "rows_by_dt"))
+        for dt in usable:
+            group = dt
+            for acc in accs:
+                check = _check(suite, acc, entity, dt, params, group=group)
+                checks.append(check)
+                t = acc.tallies.get(group)
+                if t is None or not t.failing_rows:
+                    continue
+                for i, row in t.failing_rows:
+                    value = row.get(acc.kwargs["column"]) if "column" in acc.kwargs else {
+                        c: row.get(c) for c in acc.kwargs.get("column_list", []) if c != GROUP_COLUMN}
+                    bad_rows.setdefault(dt, []).append({
+                        "reason": f"{suite.name}: {check.expectation_type} failed ({check.description or check.column})",
+                        "column": check.column, "value": jsonable(value),
+                        "source_ref": row.get("_source_ref") or f"{readable[dt][0]} (row {i} in key order)",
+                        "raw": {k: jsonable(v) for k, v in row.items() if k not in derived and k != GROUP_COLUMN},
+                    })
+                check.quarantined = len(t.failing_rows)
     finally:
         con.close()
     return checks, rows, bad_rows
 
 
-def _quarantine(run_id: str, entity: str, dt: date, bad_rows: dict[int, list[dict]], storage: Storage) -> int:
-    records = [rec for i in sorted(bad_rows) for rec in bad_rows[i]]
+def validate_partition(validator: Validator, entity: str, dt: date, *, storage: Storage | None = None,
+                       max_rows: int | None = None) -> tuple[list[CheckResult], int, list[dict]]:
+    """One partition (see ``validate_entity``)."""
+    checks, rows, bad = validate_entity(validator, entity, [dt], storage=storage, max_rows=max_rows)
+    return checks, rows, bad.get(dt, [])
+
+
+def _quarantine(run_id: str, entity: str, dt: date, records: list[dict], storage: Storage) -> int:
     if not records:
         return 0
     from douyin_etl.landing.quarantine import Quarantine
 
     Quarantine(run_id, storage).add(entity, dt, records)
-    return len(bad_rows)
+    return len({r["source_ref"] for r in records})
 
 
 def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage: Storage | None = None,
@@ -262,17 +342,21 @@ def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage:
     gate = GateResult("landing", run_id)
     validator = Validator()
     for entity in sorted(partitions):
-        for dt in sorted(set(partitions[entity])):
-            t0 = time.monotonic()
-            checks, rows, bad_rows = validate_partition(validator, entity, dt, storage=storage, max_rows=max_rows)
-            gate.checks += checks
-            gate.rows_validated += rows
-            gate.partitions += 1
-            if quarantine and bad_rows:
-                gate.quarantined += _quarantine(run_id, entity, dt, bad_rows, storage)
-            failed = [c for c in checks if c.blocking]
-            log.log(logging.ERROR if failed else logging.INFO, "landing gate %s dt=%s: %d rows, %d checks, %d blocking (%.2f s)",
-                    entity, dt, rows, len(checks), len(failed), time.monotonic() - t0)
+        dts = sorted(set(partitions[entity]))
+        if not dts:
+            continue
+        t0 = time.monotonic()
+        checks, rows, bad_rows = validate_entity(validator, entity, dts, storage=storage, max_rows=max_rows)
+        gate.checks += checks
+        gate.rows_validated += rows
+        gate.partitions += len(dts)
+        if quarantine:
+            for dt, records in sorted(bad_rows.items()):
+                gate.quarantined += _quarantine(run_id, entity, dt, records, storage)
+        failed = [c for c in checks if c.blocking]
+        log.log(logging.ERROR if failed else logging.INFO,
+                "landing gate %s (%d partitions %s..%s): %d rows, %d checks, %d blocking (%.2f s)",
+                entity, len(dts), dts[0], dts[-1], rows, len(checks), len(failed), time.monotonic() - t0)
     gate.seconds = time.monotonic() - started
     (log.info if gate.ok else log.error)("%s", gate.summary())
     return gate
@@ -313,7 +397,7 @@ def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, storage: Storage |
                 continue
             sql = substitute(suite.meta["sql"], {"lake": storage.root, "as_of": as_of.isoformat(), **params}, suite.name)
             try:
-                df = con.execute(sql).df()
+                df = con.execute(sql).df(date_as_object=True)
             except duckdb.Error as exc:
                 gate.checks.append(_failed(suite.name, "query", f"{suite.path.name}: {exc}"))
                 continue
@@ -323,7 +407,7 @@ def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, storage: Storage |
             example_cols = list(suite.meta.get("example_columns") or df.columns[:6])
             accs, rows = _accumulate(validator, suite, "rows", iter([df]), params, example_cols)
             gate.rows_validated += rows
-            gate.checks += [_check(suite, a, None, None, params) for a in accs]
+            gate.checks += [_check(suite, a, None, None, params, group=None) for a in accs]
     finally:
         con.close()
     gate.seconds = time.monotonic() - started

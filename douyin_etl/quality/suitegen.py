@@ -8,7 +8,7 @@ from ``douyin_etl.sources.files.specs`` (the one home of file formats); API enti
 Every expectation carries ``meta.severity`` (``error`` blocks the run, ``warning`` is reported) and
 ``meta.batch``: ``schema`` (a one-row frame column -> DuckDB type), or ``rows`` (the partition's rows,
 chunked, sorted by the entity key). Suite ``meta.derived_columns`` are SQL expressions the gate
-computes per row before validation (``{dt}`` = the partition's business day).
+computes per row before validation (``{dt}`` = the row's partition day, a DATE expression).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from douyin_etl import config
 from douyin_etl.entities import ENTITIES
+from douyin_etl.sources.doudian.endpoints import LANDED_SCHEMAS
 from douyin_etl.sources.files.specs import SPECS
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,13 @@ DOUBLE = ["DOUBLE", "FLOAT", "DECIMAL", *INT]
 
 # DuckDB's DESCRIBE spells some types differently from the DDL alias used in specs.py.
 _DESCRIBED = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
+
+
+def _accepted(landed_type: str) -> list[str]:
+    """Types accepted for a column landed as ``landed_type``: any integer width for an integer (a code
+    or an amount in fen stays exact in any of them), otherwise exactly the landed type (a DOUBLE or
+    DECIMAL where fen are expected means yuan were not converted)."""
+    return INT if landed_type in INT else [landed_type]
 
 
 @dataclass
@@ -177,9 +185,9 @@ RULES: dict[str, Rules] = {
 def _business_date_sql(column: str, types: list[str]) -> str:
     """SQL for the Asia/Shanghai business day of ``column`` (explicit zone at every cast)."""
     tz = config.BUSINESS_TZ
-    if types == DATE:
+    if types == DATE or types == ["DATE"]:
         return f'"{column}"'
-    if types == TSTZ:
+    if types == TSTZ or types == ["TIMESTAMP WITH TIME ZONE"]:
         return f"CAST(timezone('{tz}', \"{column}\") AS DATE)"
     return f"CAST(timezone('{tz}', to_timestamp(\"{column}\")) AS DATE)"
 
@@ -193,9 +201,13 @@ def build_suite(entity_name: str) -> dict[str, Any]:
     rules = RULES.get(entity_name, Rules())
     spec = SPECS.get(entity_name)
     if spec is not None:
-        columns = {c: [_DESCRIBED.get(t, t)] for c, t in spec.landed_schema().items()}
+        columns = {c: _accepted(_DESCRIBED.get(t, t)) for c, t in spec.landed_schema().items()}
         required = [c.name for c in spec.columns if c.required and not c.nullable] + spec.file_columns
         required_cols = [c.name for c in spec.columns if c.required] + spec.file_columns
+    elif entity_name in LANDED_SCHEMAS:  # the extractor's landed types: the one home of API columns
+        columns = {c: _accepted(t) for c, t in LANDED_SCHEMAS[entity_name].items()}
+        required = list(rules.not_null)
+        required_cols = list(columns)
     else:
         columns = rules.columns
         required = list(rules.not_null)
@@ -236,7 +248,7 @@ def build_suite(entity_name: str) -> dict[str, Any]:
     if entity.partition_field:
         types = columns.get(entity.partition_field, INT)
         derived["_partition_day_offset"] = (
-            f"date_diff('day', DATE '{{dt}}', {_business_date_sql(entity.partition_field, types)})")
+            f"date_diff('day', {{dt}}, {_business_date_sql(entity.partition_field, types)})")
         exps.append(_exp("expect_column_values_to_be_between", rules.day_severity, "rows",
                          f"{entity.partition_field} falls on the partition's business day ({config.BUSINESS_TZ})",
                          column="_partition_day_offset", min_value=0, max_value=0))

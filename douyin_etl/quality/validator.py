@@ -72,22 +72,37 @@ def _exception_text(res: Any) -> str | None:
 
 
 @dataclass
-class Accumulator:
-    """Combined result of one expectation over all chunks of one partition (or one frame)."""
+class Tally:
+    """One expectation's combined result for one partition (``dt``) or one frame (``dt=None``)."""
 
-    config: dict[str, Any]
-    example_columns: list[str] = field(default_factory=list)
     element_count: int = 0
     unexpected_count: int = 0
     missing_count: int = 0
     observed: Any = None
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    failing_rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+GROUP_COLUMN = "_gate_dt"  # partition of each row when several partitions share a frame
+
+
+@dataclass
+class Accumulator:
+    """Combined result of one expectation over all chunks, split by partition (the ``_gate_dt`` column).
+
+    Map expectations add element/unexpected/missing counts per partition (the failing row numbers
+    tell which partition a failure belongs to); ``expect_table_row_count_to_be_between`` adds row
+    counts; other (table-level) results are shared by every partition in the frame.
+    """
+
+    config: dict[str, Any]
+    example_columns: list[str] = field(default_factory=list)
+    collect_rows: bool = False  # keep failing rows (error severity) for quarantine
+    tallies: dict[Any, Tally] = field(default_factory=dict)
+    shared: Tally = field(default_factory=Tally)  # table-level observed value (schema / mart frames)
     chunk_success: bool = True
     exception: str | None = None
-    examples: list[dict[str, Any]] = field(default_factory=list)
-    collect_rows: bool = False  # keep failing rows (error severity) for quarantine
-    failing_rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     is_map: bool = False
-    chunks: int = 0
 
     @property
     def type(self) -> str:
@@ -101,62 +116,85 @@ class Accumulator:
     def meta(self) -> dict[str, Any]:
         return self.config.get("meta", {})
 
-    def add(self, res: Any, df: pd.DataFrame, keep_index: int) -> None:
-        self.chunks += 1
+    def tally(self, group: Any) -> Tally:
+        return self.tallies.setdefault(group, Tally())
+
+    def add(self, res: Any, df: pd.DataFrame, keep_rows: int) -> None:
         r = res.result or {}
         exc = _exception_text(res)
         if exc:
             self.exception = self.exception or exc
         if not res.success:
             self.chunk_success = False
+        if GROUP_COLUMN in df.columns:
+            groups = df[GROUP_COLUMN]
+            sizes = groups.value_counts().to_dict() if len(df) else {}
+        else:  # one frame, one result (marts, schema frames)
+            groups = pd.Series([None] * len(df), index=df.index, dtype=object)
+            sizes = {None: len(df)} if len(df) else {}
         if "unexpected_count" in r:
             self.is_map = True
-            self.element_count += int(r.get("element_count") or 0)
-            self.unexpected_count += int(r.get("unexpected_count") or 0)
-            self.missing_count += int(r.get("missing_count") or 0)
+            for g, n in sizes.items():
+                self.tally(g).element_count += int(n)
+            col = self.kwargs.get("column")
+            if col in df.columns and self.type != "expect_column_values_to_not_be_null":
+                for i in df.index[df[col].isna().to_numpy()]:
+                    self.tally(groups.at[i]).missing_count += 1
             idx = r.get("unexpected_index_list") or []
-            if idx and not isinstance(idx[0], dict):
-                if self.collect_rows and len(self.failing_rows) < keep_index:
-                    for i in idx[: keep_index - len(self.failing_rows)]:
-                        self.failing_rows.append((int(i), df.loc[i].to_dict()))
-                if len(self.examples) < MAX_EXAMPLES:
-                    cols = [c for c in dict.fromkeys(self.example_columns + _columns_of(self.kwargs)) if c in df.columns]
-                    for i in idx[: MAX_EXAMPLES - len(self.examples)]:
-                        self.examples.append({"_row": jsonable(i), **{c: jsonable(df.at[i, c]) for c in cols}})
-            elif len(self.examples) < MAX_EXAMPLES:
-                for v in (r.get("partial_unexpected_list") or [])[: MAX_EXAMPLES - len(self.examples)]:
-                    self.examples.append(v if isinstance(v, dict) else {"value": jsonable(v)})
+            if idx and isinstance(idx[0], dict):  # GX gives dicts when index columns are named; not used here
+                idx = []
+            if len(idx) != int(r.get("unexpected_count") or 0):
+                # cannot attribute failures to partitions: count them on the frame's first group
+                first = next(iter(sizes), None)
+                self.tally(first).unexpected_count += int(r.get("unexpected_count") or 0)
+                return
+            cols = [c for c in dict.fromkeys(self.example_columns + _columns_of(self.kwargs)) if c in df.columns]
+            for i in idx:
+                t = self.tally(groups.at[i])
+                t.unexpected_count += 1
+                if len(t.examples) < MAX_EXAMPLES:
+                    t.examples.append({"_row": jsonable(i), **{c: jsonable(df.at[i, c]) for c in cols}})
+                if self.collect_rows and len(t.failing_rows) < keep_rows:
+                    t.failing_rows.append((int(i), df.loc[i].to_dict()))
         elif self.type == "expect_table_row_count_to_be_between":
-            self.observed = (self.observed or 0) + int(r.get("observed_value") or 0)
-            self.element_count = self.observed
+            for g, n in sizes.items():
+                t = self.tally(g)
+                t.element_count += int(n)
+                t.observed = (t.observed or 0) + int(n)
         else:
-            self.observed = r.get("observed_value")
-            if not res.success and "details" in r:
-                self.examples = [jsonable(r["details"])]
+            self.shared.observed = r.get("observed_value")
             if not res.success and r.get("partial_unexpected_list"):
-                self.examples = [{"value": jsonable(v)} for v in r["partial_unexpected_list"][:MAX_EXAMPLES]]
+                self.shared.examples = [{"value": jsonable(v)} for v in r["partial_unexpected_list"][:MAX_EXAMPLES]]
+            elif not res.success and "details" in r:
+                self.shared.examples = [jsonable(r["details"])]
 
-    def success(self, parameters: dict[str, Any] | None = None) -> bool:
-        if self.exception:
-            return False
-        if self.is_map:
-            mostly = self.kwargs.get("mostly", 1.0)
-            if mostly >= 1.0:
-                return self.unexpected_count == 0
-            nonmissing = self.element_count - self.missing_count
-            return nonmissing == 0 or (nonmissing - self.unexpected_count) / nonmissing >= mostly
+    def result_for(self, group: Any, parameters: dict[str, Any] | None = None) -> tuple[bool, Tally]:
+        """(success, tally) of one partition (``group``); a partition without rows gets an empty tally."""
         if self.type == "expect_table_row_count_to_be_between":
+            t = self.tallies.get(group) or Tally(observed=0)
             lo = _param(self.kwargs.get("min_value"), parameters)
             hi = _param(self.kwargs.get("max_value"), parameters)
-            n = self.observed or 0
-            return (lo is None or n >= lo) and (hi is None or n <= hi)
-        return self.chunk_success
-
-    def observed_value(self) -> Any:
+            n = t.observed or 0
+            t.observed = n
+            return not self.exception and (lo is None or n >= lo) and (hi is None or n <= hi), t
         if self.is_map:
-            return {"unexpected": self.unexpected_count, "rows": self.element_count,
-                    "values": [e.get(_columns_of(self.kwargs)[0]) if _columns_of(self.kwargs) else e for e in self.examples]}
-        return jsonable(self.observed)
+            t = self.tallies.get(group) or Tally()
+            if self.exception:
+                return False, t
+            mostly = self.kwargs.get("mostly", 1.0)
+            if mostly >= 1.0:
+                return t.unexpected_count == 0, t
+            nonmissing = t.element_count - t.missing_count
+            return nonmissing == 0 or (nonmissing - t.unexpected_count) / nonmissing >= mostly, t
+        # table-level results (schema frames, mart frames) and expectations that raised
+        return self.chunk_success and not self.exception, self.shared
+
+    def observed_value(self, t: Tally) -> Any:
+        if self.is_map:
+            cols = _columns_of(self.kwargs)
+            return {"unexpected": t.unexpected_count, "rows": t.element_count,
+                    "values": [e.get(cols[0]) if len(cols) == 1 else {c: e.get(c) for c in cols} for e in t.examples]}
+        return jsonable(t.observed)
 
 
 def _param(value: Any, parameters: dict[str, Any] | None) -> Any:

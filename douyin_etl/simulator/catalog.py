@@ -7,11 +7,13 @@ Platform service fee rates are read from ``dbt_project/seeds/platform_fee_rates.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from douyin_etl import config
 
@@ -32,6 +34,8 @@ _SPEC1 = ["标准", "升级", "礼盒", "尝鲜"]
 _SPEC2 = ["红色", "黑色", "白色", "蓝色", "灰色"]
 PROVINCES = np.array(["广东省", "浙江省", "江苏省", "上海市", "北京市", "四川省", "山东省", "湖北省",
                       "河南省", "福建省", "湖南省", "陕西省"])
+PROVINCE_CITIES = np.array(["广州市", "杭州市", "南京市", "上海市", "北京市", "成都市", "济南市", "武汉市",
+                            "郑州市", "福州市", "长沙市", "西安市"])
 PROVINCE_W = np.array([16, 13, 12, 8, 7, 8, 8, 6, 7, 6, 5, 4], dtype=float)
 TIERS = np.array(["head", "mid", "long_tail"])
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -190,10 +194,49 @@ def build_catalog(rng: np.random.Generator, start: date, shops: int, orders_per_
         for _ in range(2):
             cat.add_author(rng, shop, creator=False, since=start)
         for _ in range(6 + min(20, per_shop_orders // 200)):
-            cat.add_author(rng, shop, creator=True, since=start)
+            cat.add_author(rng, shop, creator=True, since=start - timedelta(days=int(rng.integers(10, 400))))
     return cat
 
 
 def _main_weights(cids: np.ndarray, main: int) -> np.ndarray:
     w = np.where(cids == main, 4.0, 1.0)
     return w / w.sum()
+
+
+def final_frames(c: Catalog, last_stock: pd.DataFrame | None = None) -> dict[str, tuple[pd.DataFrame, str]]:
+    """Final state of ``product``, ``sku`` and ``sku_stock`` (name -> (frame, sort key)); stock from the
+    last 3PL stock snapshot (closing quantity per SKU × warehouse) when there is one."""
+    def s(a: np.ndarray) -> np.ndarray:
+        return np.asarray(a, dtype=np.int64).astype(str)
+
+    stock = np.zeros(len(c.s_id), np.int64)
+    stock_map: list[dict[str, int]] = [{} for _ in range(len(c.s_id))]
+    if last_stock is not None and len(last_stock):
+        pos = {int(x): k for k, x in enumerate(c.s_id)}
+        for sku, wh, qty in zip(last_stock["sku_id"], last_stock["warehouse_id"], last_stock["closing_qty"]):
+            k = pos.get(int(sku))
+            if k is not None:
+                stock[k] += int(qty)
+                stock_map[k][str(wh)] = int(qty)
+    first_names = {cid: name for cid, (name, _) in c.fee_rates.items()}
+    prod_update = np.zeros(len(c.p_id), np.int64)
+    np.maximum.at(prod_update, c.s_product, c.s_price_changed)
+    pmin = np.full(len(c.p_id), np.iinfo(np.int64).max)
+    np.minimum.at(pmin, c.s_product, c.s_price)
+    pmax = np.zeros(len(c.p_id), np.int64)
+    np.maximum.at(pmax, c.s_product, c.s_price)
+    product = pd.DataFrame({
+        "product_id": s(c.p_id), "shop_id": s(c.shop_ids[c.p_shop]), "name": c.p_name, "status": 0, "check_status": 3,
+        "market_price": (pmax * 13 // 10) // 100 * 100, "discount_price": pmin, "first_cid": c.p_first_cid,
+        "second_cid": c.p_second_cid, "first_cid_cname": [first_names[int(x)] for x in c.p_first_cid],
+        "second_cid_cname": c.p_second_name, "create_time": c.p_create, "update_time": np.maximum(prod_update, c.p_create),
+        "outer_product_id": [f"P{int(x) % 10_000_000:07d}" for x in c.p_id], "cos_ratio": 2000})
+    sku = pd.DataFrame({
+        "id": s(c.s_id), "product_id": s(c.p_id[c.s_product]), "shop_id": s(c.shop_ids[c.s_shop]), "price": c.s_price,
+        "stock_num": stock, "prehold_stock_num": 0, "prom_stock_num": 0, "code": c.s_code, "spec_detail_name1": c.s_spec1,
+        "spec_detail_name2": c.s_spec2, "spec_detail_name3": "", "sku_type": 0})
+    sku_stock = pd.DataFrame({
+        "sku_id": s(c.s_id), "shop_id": s(c.shop_ids[c.s_shop]), "code": c.s_code, "stock_num": stock,
+        "prehold_stock_num": 0, "stock_num_map": [json.dumps(m, sort_keys=True) for m in stock_map],
+        "prehold_stock_map": "{}", "normal_stock_num": stock, "channel_stock_num": 0})
+    return {"product": (product, "product_id"), "sku": (sku, "id"), "sku_stock": (sku_stock, "sku_id")}

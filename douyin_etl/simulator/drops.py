@@ -20,6 +20,7 @@ to a temporary sibling and renamed into place.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import logging
@@ -36,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from douyin_etl.entities import ENTITIES
+from douyin_etl.simulator.logistics import CARRIER_NAMES  # carrier code -> name printed on invoices
 from douyin_etl.sources.files.specs import SPECS, Column, FileSpec
 from douyin_etl.timeutil import SHANGHAI
 
@@ -43,7 +45,6 @@ log = logging.getLogger(__name__)
 
 # Sources whose partners (3PL warehouses, carriers) write their own date formats.
 _PARTNER_SOURCES = frozenset({"wms", "carrier"})
-_TS_FMT = {False: "%Y-%m-%d %H:%M:%S", True: "%Y/%m/%d %H:%M"}
 _DATE_FMT = {False: "%Y-%m-%d", True: "%Y/%m/%d"}
 
 # Choices and their weights (out of 100), picked per (seed, entity, group) from a hash.
@@ -55,11 +56,6 @@ _THOUSANDS_SHARE = 40
 _XLSX_FIXED = datetime(2020, 1, 1, 0, 0, 0)
 _ZIP_DATE_TIME = (2020, 1, 1, 0, 0, 0)
 
-# Carrier code -> the Chinese company name carriers print on their invoices.
-CARRIER_NAMES: dict[str, str] = {
-    "shunfeng": "顺丰速运", "zhongtong": "中通快递", "yuantong": "圆通速递", "yunda": "韵达快递",
-    "jtexpress": "极兔速递", "ems": "中国邮政EMS",
-}
 
 
 class DropWriteError(ValueError):
@@ -121,11 +117,44 @@ def _is_null(series: pd.Series) -> np.ndarray:
     return pd.isna(series).to_numpy()
 
 
-def _ints(spec: FileSpec, col: Column, series: pd.Series, null: np.ndarray) -> list[int | None]:
+def _int_array(spec: FileSpec, col: Column, series: pd.Series, null: np.ndarray) -> np.ndarray:
+    """Integer values as int64 (empty cells as 0; ``null`` says which)."""
     try:
-        return [None if n else int(v) for v, n in zip(series.tolist(), null)]
+        arr = pd.to_numeric(series.where(~null, 0), errors="raise").to_numpy()
     except (TypeError, ValueError) as exc:
         raise DropWriteError(f"{spec.entity}.{col.name}: expected integers ({col.ctype}), got {exc}") from None
+    if arr.dtype.kind == "f" and (~np.isfinite(arr) | (arr != np.round(arr))).any():
+        row = int(np.flatnonzero(~np.isfinite(arr) | (arr != np.round(arr)))[0])
+        raise DropWriteError(f"{spec.entity}.{col.name}: {arr[row]!r} at row {row} is not an integer "
+                             f"({col.ctype}: money in fen, weights in grams, rates in basis points)")
+    return arr.astype(np.int64)
+
+
+_TWO_DIGITS = np.array([f"{i:02d}" for i in range(100)], dtype=object)
+
+
+def _int_text(a: np.ndarray, thousands: bool) -> np.ndarray:
+    out = a.astype(str).astype(object)
+    if thousands:
+        big = np.abs(a) >= 1000
+        if big.any():
+            out[big] = [f"{x:,}" for x in a[big].tolist()]
+    return out
+
+
+def _yuan_text(a: np.ndarray, thousands: bool) -> np.ndarray:
+    """Fen -> yuan text with two decimals, exact (integer arithmetic only)."""
+    m = np.abs(a)
+    out = _int_text(m // 100, thousands) + "." + _TWO_DIGITS[m % 100]
+    neg = a < 0
+    if neg.any():
+        out[neg] = "-" + out[neg]
+    return out
+
+
+def _blank(out: np.ndarray, null: np.ndarray) -> list[str]:
+    out[null] = ""
+    return out.tolist()
 
 
 def _check_nulls(spec: FileSpec, col: Column, null: np.ndarray) -> None:
@@ -133,12 +162,6 @@ def _check_nulls(spec: FileSpec, col: Column, null: np.ndarray) -> None:
         row = int(np.flatnonzero(null)[0])
         raise DropWriteError(f"{spec.entity}.{col.name} ({col.header}) is empty at row {row} but the spec "
                              f"does not allow empty cells; fill it or mark the column nullable in specs.py")
-
-
-def _fmt_yuan(v: int, thousands: bool) -> str:
-    q, r = divmod(-v if v < 0 else v, 100)
-    sign = "-" if v < 0 else ""
-    return f"{sign}{q:,}.{r:02d}" if thousands else f"{sign}{q}.{r:02d}"
 
 
 def _fmt_bp(v: int) -> str:
@@ -149,6 +172,19 @@ def _fmt_bp(v: int) -> str:
 def _fmt_kg(v: int) -> str:
     q, r = divmod(v, 1000)
     return str(q) if r == 0 else f"{q}.{r:03d}".rstrip("0")
+
+
+def _local_time_text(unix: np.ndarray, partner: bool) -> np.ndarray:
+    """Unix seconds -> Asia/Shanghai wall-clock text, vectorised (tz conversion by pandas, text by numpy).
+
+    ``YYYY-MM-DD HH:MM:SS``, or ``YYYY/MM/DD HH:MM`` for partner (3PL/carrier) files.
+    """
+    local = pd.to_datetime(unix, unit="s", utc=True).tz_convert(SHANGHAI).tz_localize(None)
+    text = np.datetime_as_string(local.to_numpy().astype("datetime64[s]"), unit="m" if partner else "s")
+    text = np.strings.replace(text, "T", " ")
+    if partner:
+        text = np.strings.replace(text, "-", "/")
+    return text.astype(object)
 
 
 def _format_column(spec: FileSpec, col: Column, series: pd.Series, style: FileStyle) -> list[Any]:
@@ -163,13 +199,14 @@ def _format_column(spec: FileSpec, col: Column, series: pd.Series, style: FileSt
         _check_nulls(spec, col, null)
         out = np.full(len(series), "", dtype=object)
         if (~null).any():
-            local = pd.to_datetime(num[~null].astype("int64"), unit="s", utc=True).dt.tz_convert(SHANGHAI)
-            out[~null] = local.dt.strftime(_TS_FMT[style.partner_dates]).to_numpy(dtype=object)
+            out[~null] = _local_time_text(num[~null].astype("int64").to_numpy(), style.partner_dates)
         return out.tolist()
     _check_nulls(spec, col, null)
     if ctype == "id":
         if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
             text = pd.Series(series.where(~null, 0).astype("int64").astype(str).to_numpy(dtype=object))
+        elif pd.api.types.is_string_dtype(series.dtype) and not null.any():
+            text = pd.Series(series.to_numpy(dtype=object), dtype=object)
         else:
             text = pd.Series([v if isinstance(v, str) else str(int(v)) if isinstance(v, (int, np.integer)) else str(v)
                               for v in series.where(~null, "").tolist()], dtype=object)
@@ -179,21 +216,22 @@ def _format_column(spec: FileSpec, col: Column, series: pd.Series, style: FileSt
             text[digits] = style.id_prefix + text[digits]
         return text.tolist()
     if ctype == "str":
+        if pd.api.types.is_string_dtype(series.dtype) and not null.any():
+            return series.to_numpy(dtype=object).tolist()
         return ["" if n else str(v) for v, n in zip(series.tolist(), null)]
     if ctype == "int":
-        ints = _ints(spec, col, series, null)
-        if style.fmt == "xlsx":
-            return ints
-        if style.thousands:
-            return ["" if v is None else f"{v:,}" for v in ints]
-        return ["" if v is None else str(v) for v in ints]
+        ints = _int_array(spec, col, series, null)
+        if style.fmt == "xlsx":  # numeric cells
+            obj = ints.astype(object)
+            obj[null] = None
+            return obj.tolist()
+        return _blank(_int_text(ints, style.thousands), null)
     if ctype == "fen":
-        th = style.thousands
-        return ["" if v is None else _fmt_yuan(v, th) for v in _ints(spec, col, series, null)]
+        return _blank(_yuan_text(_int_array(spec, col, series, null), style.thousands), null)
     if ctype == "bp":
-        return ["" if v is None else _fmt_bp(v) for v in _ints(spec, col, series, null)]
+        return _blank(np.array([_fmt_bp(v) for v in _int_array(spec, col, series, null).tolist()], dtype=object), null)
     if ctype == "grams":
-        return ["" if v is None else _fmt_kg(v) for v in _ints(spec, col, series, null)]
+        return _blank(np.array([_fmt_kg(v) for v in _int_array(spec, col, series, null).tolist()], dtype=object), null)
     if ctype == "date":
         out = np.full(len(series), "", dtype=object)
         if (~null).any():
@@ -240,13 +278,15 @@ def csv_bytes(header: list[str], columns: list[list[Any]], encoding: str) -> byt
     return text.encode(encoding)
 
 
-def xlsx_bytes(header: list[str], columns: list[list[Any]], sheet_title: str = "Sheet1") -> bytes:
-    """An XLSX workbook with fixed document dates and zip timestamps (byte-identical output).
+_SHEET_XML = "xl/worksheets/sheet1.xml"
 
-    The package (content types, styles, workbook, properties) is written by openpyxl in write-only
-    mode; the rows of ``sheetData`` are rendered here in the same XML openpyxl writes (inline strings,
-    numbers as ``t="n"``, no cell for None) because openpyxl's per-cell serialiser takes ~8 µs a cell
-    (a 30k-row settlement bill would take 5 s instead of 0.3 s).
+
+@functools.lru_cache(maxsize=1)
+def _xlsx_skeleton() -> tuple[tuple[tuple[str, bytes], ...], str, str]:
+    """The package parts openpyxl (write-only mode) writes for a one-sheet workbook, made once.
+
+    Returns (zip entries in openpyxl's order, sheet XML before ``<sheetData>``, after ``</sheetData>``).
+    Document properties carry a fixed created/modified date.
     """
     from openpyxl import Workbook
     from openpyxl.writer.excel import ExcelWriter
@@ -255,24 +295,45 @@ def xlsx_bytes(header: list[str], columns: list[list[Any]], sheet_title: str = "
     wb.properties.created = _XLSX_FIXED
     wb.properties.modified = _XLSX_FIXED
     wb.properties.creator = "douyin_etl"
-    ws = wb.create_sheet(sheet_title)
-    ws.append(header)
+    wb.create_sheet("Sheet1").append(["x"])
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(wb, archive).save()  # not save_workbook(): that stamps "modified" with now
-    sheet_name = "xl/worksheets/sheet1.xml"
     with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as z:
-        sheet = z.read(sheet_name).decode("utf-8")
-    head, sep, tail = sheet.partition("</sheetData>")
-    if not sep:
-        raise RuntimeError("unexpected openpyxl sheet XML: no </sheetData>")
-    body = _sheet_rows(columns, first_row=2)
-    # A <dimension> lets read-only readers pad short rows (cells of None are not written).
+        entries = tuple((i.filename, z.read(i.filename)) for i in z.infolist())
+    sheet = dict(entries)[_SHEET_XML].decode("utf-8")
+    head, sep1, rest = sheet.partition("<sheetData>")
+    _, sep2, tail = rest.partition("</sheetData>")
+    if not (sep1 and sep2 and "<sheetViews>" in head):
+        raise RuntimeError("unexpected openpyxl sheet XML; cannot build XLSX drops with this openpyxl version")
+    return entries, head, tail
+
+
+def xlsx_bytes(header: list[str], columns: list[list[Any]]) -> bytes:
+    """An XLSX workbook (one sheet) with fixed document dates and zip timestamps: byte-identical output.
+
+    The package (content types, styles, theme, workbook, properties) is openpyxl's own, written once in
+    write-only mode; the rows of ``sheetData`` are rendered here in the XML openpyxl writes (inline
+    strings, numbers as ``t="n"``) because openpyxl's per-cell serialiser takes ~8 µs a cell (a 30k-row
+    settlement bill would take 5 s instead of 0.3 s). Empty cells are written as ``<c/>`` and the
+    sheet has a ``<dimension>``, so read-only readers see full-width rows.
+    """
+    entries, head, tail = _xlsx_skeleton()
     n_rows = 1 + (len(columns[0]) if columns else 0)
     dim = f'<dimension ref="A1:{_col_letter(max(len(header), 1) - 1)}{n_rows}" />'
-    if "<dimension" not in head:
-        head = head.replace("<sheetViews>", dim + "<sheetViews>", 1)
-    return _normalise_zip(raw.getvalue(), {sheet_name: (head + body + sep + tail).encode("utf-8")})
+    header_row = '<row r="1">' + "".join(
+        f'<c r="{_col_letter(i)}1" t="inlineStr"><is><t>{_xml_text(h)}</t></is></c>' for i, h in enumerate(header)
+    ) + "</row>"
+    sheet = (head.replace("<sheetViews>", dim + "<sheetViews>", 1) + "<sheetData>" + header_row
+             + _sheet_rows(columns, first_row=2) + "</sheetData>" + tail)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for name, data in entries:
+            zi = zipfile.ZipInfo(name, date_time=_ZIP_DATE_TIME)  # zipfile would stamp the current time
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            zout.writestr(zi, sheet.encode("utf-8") if name == _SHEET_XML else data)
+    return out.getvalue()
 
 
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -296,13 +357,14 @@ def _col_letter(i: int) -> str:
 
 def _column_cells(values: list[Any]) -> list[str]:
     """The ``<c>`` element of every value of one column (no ``r``: readers count cells in order)."""
-    if all(v is None or isinstance(v, str) for v in values):
+    first = next((v for v in values if v is not None and v != ""), "")
+    if isinstance(first, str):  # a column is homogeneous: text (with None/"" for empty) or numbers
         texts = ["" if v is None else v for v in values]
         joined = "".join(texts)
         if any(ch in joined for ch in "&<>") or _ILLEGAL_XML.search(joined):
             texts = [_xml_text(t) for t in texts]
         cells = ['<c t="inlineStr"><is><t>' + t + "</t></is></c>" if t else "<c/>" for t in texts]
-        if any(t[:1].isspace() or t[-1:].isspace() for t in texts):
+        if any(w in joined for w in " \t\n\r"):  # maybe leading/trailing whitespace (e.g. tab-protected ids)
             cells = [c.replace("<t>", '<t xml:space="preserve">', 1) if t != t.strip() else c
                      for c, t in zip(cells, texts)]
         return cells
@@ -325,20 +387,6 @@ def _sheet_rows(columns: list[list[Any]], first_row: int) -> str:
                    for r, cells in enumerate(zip(*per_column), start=first_row))
 
 
-def _normalise_zip(data: bytes, replace: dict[str, bytes] | None = None) -> bytes:
-    """Rewrite a zip with a fixed date_time on every entry (zipfile stamps the current time)."""
-    replace = replace or {}
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE_TIME)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            payload = replace.get(info.filename)
-            zout.writestr(zi, zin.read(info.filename) if payload is None else payload)
-    return out.getvalue()
-
-
 # -- the day writer ----------------------------------------------------------------------------
 
 def _group_columns(spec: FileSpec) -> list[str]:
@@ -347,7 +395,7 @@ def _group_columns(spec: FileSpec) -> list[str]:
 
 def _with_defaults(spec: FileSpec, frame: pd.DataFrame) -> pd.DataFrame:
     """Fill derivable file-name groups and optional columns; fail clearly on missing required ones."""
-    frame = frame.copy()
+    frame = frame.reset_index(drop=True)
     if "warehouse_code" in spec.file_columns and "warehouse_code" not in frame and "warehouse_id" in frame:
         frame["warehouse_code"] = frame["warehouse_id"]
     if spec.entity == "freight_invoice" and "carrier_name" not in frame and "carrier" in frame:
@@ -430,7 +478,7 @@ def _x(header: str, name: str, ctype: str = "str", **kw: Any) -> Column:
     return Column(header, name, ctype, required=False, nullable=True, **kw)  # type: ignore[arg-type]
 
 
-_ORDER_STATUS_WORDS = {1: "待支付", 2: "待发货", 3: "已发货", 4: "已取消", 5: "已完成", 101: "部分发货", 105: "已支付"}
+_ORDER_STATUS_WORDS = {1: "待支付", 2: "待发货", 3: "已发货", 4: "已关闭", 5: "已完成", 101: "部分发货", 105: "已支付"}
 _AFTERSALE_TYPE_WORDS = {0: "退货退款", 1: "已发货仅退款", 2: "未发货仅退款", 3: "换货", 6: "价保", 7: "补寄"}
 _AFTERSALE_STATUS_WORDS = {6: "待商家处理", 7: "待买家退货", 11: "待退款", 12: "售后成功", 27: "商家拒绝", 28: "售后关闭"}
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
@@ -483,6 +531,16 @@ def _enum_text(series: pd.Series | None, words: dict[int, str], n: int) -> pd.Se
     return pd.to_numeric(series, errors="coerce").map(words)
 
 
+def _traffic_source(so: pd.DataFrame) -> pd.Series | None:
+    """流量来源 by the contract's channel precedence (alliance, live, video, search, card)."""
+    if not {"c_biz", "room_id_str", "video_id", "send_pay"} <= set(so.columns):
+        return None
+    blank = lambda c: so[c].fillna("").astype(str).isin(["", "0"])  # noqa: E731
+    return pd.Series(np.select(
+        [so["c_biz"].eq(2), ~blank("room_id_str"), ~blank("video_id"), so["send_pay"].eq(1)],
+        ["精选联盟", "直播", "短视频", "搜索"], default="商品卡"), index=so.index)
+
+
 def write_exports(out: Path, day: date, sku_orders: pd.DataFrame, after_sales: pd.DataFrame,
                   seed: int) -> dict[str, int]:
     """订单导出 / 售后导出 files of ``day`` per shop (realistic noise; ingestion ignores these names).
@@ -509,6 +567,7 @@ def write_exports(out: Path, day: date, sku_orders: pd.DataFrame, after_sales: p
         frame["order_type"] = "普通订单"
         frame["anxin"] = "否"
         frame["order_status_text"] = _enum_text(col("order_status"), _ORDER_STATUS_WORDS, len(so))
+        frame["traffic_source"] = _traffic_source(so)
         for t in ("create_time", "pay_time", "ship_time", "finish_time", "exp_ship_time"):
             if t in frame:
                 frame[t] = pd.to_numeric(frame[t], errors="coerce").where(lambda v: v > 0)

@@ -8,6 +8,7 @@ Fees: ``fee_of(base, bp)`` is ``douyin_etl.money.rate_of`` vectorised for non-ne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -22,6 +23,10 @@ SHANGHAI_OFFSET = 8 * H
 def fee_of(base: np.ndarray, bp: np.ndarray) -> np.ndarray:
     """round_half_up(base × bp / 10000) for base ≥ 0 (same as money.rate_of)."""
     return (base.astype(np.int64) * bp.astype(np.int64) + 5000) // 10000
+
+
+def _iso(day_number: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=int(day_number))).isoformat()
 
 
 def day_no(t: np.ndarray) -> np.ndarray:
@@ -48,13 +53,16 @@ class AnomalyLog:
 
 
 def pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, kind: str, log: AnomalyLog,
-         taken: np.ndarray) -> np.ndarray:
+         taken: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
     """Mask of lines chosen for ``kind`` among ``eligible`` & not ``taken``; at least one per world
-    (the first day with an eligible line gets one), so short worlds show every kind."""
+    (the first day with an eligible line — else a ``fallback`` line — gets one), so short worlds show
+    every kind."""
     free = eligible & ~taken
     chosen = free & (rng.random(len(free)) < rate)
-    if log.count.get(kind, 0) == 0 and not chosen.any() and free.any():
-        chosen[rng.choice(np.flatnonzero(free))] = True
+    if log.count.get(kind, 0) == 0 and not chosen.any():
+        pool = free if free.any() else (fallback & ~taken if fallback is not None else free)
+        if pool.any():
+            chosen[rng.choice(np.flatnonzero(pool))] = True
     taken |= chosen
     return chosen
 
@@ -88,7 +96,9 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
     # -- injected anomalies (disjoint; only observable ones) -----------------------------------
     taken = np.zeros(n, dtype=bool)
     clean = settled & (l["as_type"] < 0)
-    missing = pick(rng, clean, beh.missing_settlement_rate, "missing_settlement", log, taken)
+    # missing settlements are injected where they are observable (overdue); a world too short for any
+    # overdue line still gets one due-but-unsettled line (reconciled as pending)
+    missing = pick(rng, clean & overdue, beh.missing_settlement_rate, "missing_settlement", log, taken, fallback=clean)
     mismatch = pick(rng, clean, beh.fee_mismatch_rate, "fee_mismatch", log, taken)
     dup = pick(rng, clean, beh.duplicate_settlement_rate, "duplicate_settlement", log, taken)
     ras = pick(rng, clean, beh.refund_after_settlement_rate, "refund_after_settlement", log, taken)
@@ -192,7 +202,7 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
     recon = dict(line=p, expected_settle_fen=exp_settle[p], settled_fen=settled_fen[p], status=status[p], reason=reason[p])
     # anomaly details
     ids = l["line_id"]
-    log.add("missing_settlement", ids[missing], [f"due {int(d)} overdue={bool(o)}" for d, o in zip(due_day[missing], overdue[missing])])
+    log.add("missing_settlement", ids[missing], [f"due {_iso(d)}, overdue={bool(o)}" for d, o in zip(due_day[missing], overdue[missing])])
     log.add("fee_mismatch", ids[mismatch], [f"platform_service_fee off by {int(x)} fen" for x in fee_delta[mismatch]])
     log.add("duplicate_settlement", ids[dup], ["settlement row written twice (two request_no)"] * int(dup.sum()))
     log.add("refund_after_settlement", ids[ras], [f"refund {int(x)} fen after settlement, reversed" for x in l["refund_amount"][ras]])

@@ -417,13 +417,13 @@ class LogisticsSim:
         r["supplier"] = self._supplier[r["sku"].to_numpy()]
         r["warehouse_id"] = self._wh["warehouse_id"].to_numpy()[r["wh"].to_numpy()]
         r = r.sort_values(["warehouse_id", "emergency", "supplier", "sku"], kind="stable").reset_index(drop=True)
-        # One receipt per warehouse × supplier × kind: regular ones at 10:00+, emergency ones at 07:00+.
+        # One receipt per warehouse × supplier × kind: emergency ones 07:00–12:45, regular ones 13:00–18:45.
         grp = r.groupby(["warehouse_id", "emergency", "supplier"], sort=False).ngroup().to_numpy()
         ymd = day.strftime("%Y%m%d")
         start, _ = day_bounds_unix(day)
-        base = np.where(r["emergency"].to_numpy(), 7 * 3600, 10 * 3600)
+        base = np.where(r["emergency"].to_numpy(), 7 * 3600, 13 * 3600)
         r["receipt_id"] = [f"RK{ymd}{g + 1:04d}" for g in grp]
-        r["receipt_time"] = start + base + (grp % 40) * 900
+        r["receipt_time"] = start + base + (grp % 24) * 900
         r["sku_id"] = self._skus["sku_id"].to_numpy()[r["sku"].to_numpy()]
         r["unit_cost_fen"] = self._skus["unit_cost_fen"].to_numpy()[r["sku"].to_numpy()]
         r["warehouse_code"] = r["warehouse_id"]

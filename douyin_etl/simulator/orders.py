@@ -197,7 +197,7 @@ def generate_orders(rng: np.random.Generator, cat: Catalog, content: DayContent,
     return DayOrders(o=o, l=l)
 
 
-def order_rollup(day: DayOrders, now: int) -> None:
+def order_rollup(day: DayOrders) -> None:
     """Shop-order fields from their lines: money sums, status, ship/finish/update times (in place)."""
     o, l = day.o, day.l
     m = len(o["order_id"])
@@ -221,7 +221,7 @@ def order_rollup(day: DayOrders, now: int) -> None:
     n_lines = np.bincount(lo, minlength=m)
     st = l["status"]
     n4, n5 = np.bincount(lo, weights=st == 4, minlength=m), np.bincount(lo, weights=st == 5, minlength=m)
-    n3, n2 = np.bincount(lo, weights=st == 3, minlength=m), np.bincount(lo, weights=st == 2, minlength=m)
+    n2 = np.bincount(lo, weights=st == 2, minlength=m)
     live = n_lines - n4
     status = np.where(~o["paid"], np.where(o["cancel"] > 0, 4, 1),
                       np.where(live == 0, 4, np.where(n5 == live, 5, np.where(n2 == live, 2,
@@ -233,4 +233,3 @@ def order_rollup(day: DayOrders, now: int) -> None:
                               smax(l["confirm"]), smax(l["finish"]), smax(l["as_apply"]), smax(l["as_update"])])
     o["last_event"] = last
     o["update"] = last.copy()
-    del n3

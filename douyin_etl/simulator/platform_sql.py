@@ -3,7 +3,8 @@
 Registered tables: ``L`` (SKU lines of a creation day, with ``o_update``), ``O`` (shop orders),
 ``WL`` (warehouse/carrier/waybill per line), ``SB`` (settlement rows), ``FF`` (fund-flow rows),
 ``AL`` (alliance lines), and the catalogue ``CS`` (SKUs), ``CP`` (products), ``AU`` (authors), ``PV``
-(provinces). Every query has a ``dt`` DATE column (the partition) and is ordered by the entity key.
+(provinces), ``CN`` (carrier names), ``WH`` (warehouse types). Every query has a ``dt`` DATE column
+(the partition) and is ordered by the entity key.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ WITH ship AS (
          list(L.line_id::VARCHAR ORDER BY L.line_id) AS ids
   FROM L JOIN WL ON WL.line_id = L.line_id WHERE L.ship > 0 GROUP BY ALL),
 li AS (
-  SELECT parent_id, to_json(list({{'tracking_no': tracking_no, 'company': carrier, 'company_name': carrier,
+  SELECT parent_id, to_json(list({{'tracking_no': tracking_no, 'company': carrier, 'company_name': coalesce(CN.name, carrier),
          'ship_time': ship_time, 'delivery_id': tracking_no,
          'product_info': list_transform(ids, lambda x: {{'sku_order_id': x}})}} ORDER BY tracking_no))::VARCHAR AS info
-  FROM ship GROUP BY parent_id)
+  FROM ship LEFT JOIN CN USING (carrier) GROUP BY parent_id)
 SELECT O.order_id::VARCHAR AS order_id, O.shop_id::VARCHAR AS shop_id, O.status AS order_status,
        O.status AS main_status, O.create_t AS create_time, O.pay AS pay_time, O.update_t AS update_time,
        O.finish AS finish_time, O.ship AS ship_time, O.exp_ship AS exp_ship_time,
@@ -67,12 +68,12 @@ SELECT L.line_id::VARCHAR AS order_id, L.parent_id::VARCHAR AS parent_order_id, 
        CASE WHEN L.room > 0 THEN 'live' WHEN L.video > 0 THEN 'video' ELSE '' END AS ad_env_type,
        CASE L.channel WHEN 3 THEN 1 WHEN 4 THEN 2 ELSE 0 END AS send_pay, 0 AS trade_type,
        CASE WHEN WL.warehouse_id IS NULL THEN '[]' ELSE to_json([{{'warehouse_id': WL.warehouse_id,
-            'out_warehouse_id': WL.warehouse_id, 'warehouse_type': 0}}])::VARCHAR END AS inventory_list,
+            'out_warehouse_id': WL.warehouse_id, 'warehouse_type': coalesce(WH.warehouse_type, 0)}}])::VARCHAR END AS inventory_list,
        CASE WHEN L.as_type >= 0 THEN to_json({{'after_sale_status': L.as_status, 'after_sale_type': L.as_type,
             'refund_status': L.refund_status}})::VARCHAR ELSE '{{}}' END AS after_sale_info,
        {dt('L.o_update')} AS dt
 FROM L JOIN CS ON CS.idx = L.sku JOIN CP ON CP.idx = L.product LEFT JOIN AU ON AU.idx = L.author
-LEFT JOIN WL ON WL.line_id = L.line_id
+LEFT JOIN WL ON WL.line_id = L.line_id LEFT JOIN WH ON WH.warehouse_id = WL.warehouse_id
 ORDER BY L.line_id
 """
 
@@ -158,4 +159,16 @@ SELECT bill_time, account_trade_no, 1::BIGINT AS fund_flow, account_amount, '聚
        shop_id, 4 AS biz_type, '' AS after_sale_service_no, NULL::BIGINT AS author_coupon_subsidy,
        {dt('bill_time')} AS dt
 FROM WD ORDER BY account_trade_no
+"""
+
+_YUAN = "CAST(CAST({c} AS DECIMAL(18,0)) * 0.01 AS DECIMAL(18,2))"  # fen -> yuan, exact
+
+# Qianchuan report rows (``AD``: reports.AD_COLUMNS); money as yuan DECIMAL(18,2), as the API speaks it.
+AD_REPORT = f"""
+SELECT advertiser_id, shop_id, CAST(stat_date AS DATE) AS stat_date, marketing_goal,
+       {_YUAN.format(c='cost_fen')} AS stat_cost, show_cnt::BIGINT AS show_cnt, click_cnt::BIGINT AS click_cnt,
+       pay_order_count::BIGINT AS pay_order_count, {_YUAN.format(c='pay_order_fen')} AS pay_order_amount,
+       {_YUAN.format(c='create_order_fen')} AS create_order_amount, dy_follow::BIGINT AS dy_follow,
+       total_play::BIGINT AS total_play, play_over_rate::DOUBLE AS play_over_rate, CAST(stat_date AS DATE) AS dt
+FROM AD ORDER BY advertiser_id, marketing_goal
 """

@@ -15,6 +15,7 @@ import logging
 import shutil
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,12 +24,14 @@ import numpy as np
 import pandas as pd
 
 from douyin_etl.simulator import platform_sql as q
+from douyin_etl.simulator import reports
 from douyin_etl.simulator.behaviour import DEFAULT, Behaviour
-from douyin_etl.simulator.catalog import ADVERTISER_BASE, PROVINCES, Catalog, build_catalog
-from douyin_etl.simulator.content import ContentState, DayContent
-from douyin_etl.simulator.finance import AnomalyLog, day_no, settle_day
-from douyin_etl.simulator.orders import CHANNEL_NAMES, LIVE, VIDEO, D, H, DayOrders, generate_orders, order_rollup
+from douyin_etl.simulator.catalog import ADVERTISER_BASE, PROVINCE_CITIES, PROVINCES, Catalog, build_catalog, final_frames
+from douyin_etl.simulator.content import ContentState
+from douyin_etl.simulator.finance import GRACE_DAYS, SETTLE_DELAY_DAYS, day_no, settle_day
+from douyin_etl.simulator.orders import D, H, DayOrders, generate_orders, order_rollup
 from douyin_etl.simulator.sink import ParquetSink
+from douyin_etl.simulator.truth import TruthBook
 from douyin_etl.timeutil import day_bounds_unix
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,12 @@ class WorldSummary:
                 f"{self.seconds:.1f} s ({self.orders_per_second:,.0f} orders/s), "
                 f"{self.bytes_on_disk / 1e6:,.1f} MB ({self.bytes_on_disk / max(1, self.days) / 1e6:,.2f} MB/day)\n"
                 f"  platform rows: {main}\n  drops: {self.drop_files:,} files, {self.drop_rows:,} rows")
+
+
+CARRIER_NAMES: dict[str, str] = {
+    "shunfeng": "顺丰速运", "zhongtong": "中通快递", "yuantong": "圆通速递", "yunda": "韵达快递",
+    "jtexpress": "极兔速递", "ems": "中国邮政EMS",
+}
 
 
 def _load_logistics():
@@ -102,11 +111,10 @@ class World:
         for k in range(-7, 0):
             self.content.publish(np.random.default_rng([seed, 2, k + 7]), k, day_bounds_unix(start)[0] + k * D)
         self.sink = ParquetSink(root)
-        self.anomalies = AnomalyLog()
+        self.truth = TruthBook(root, self.sink, self.cat.shop_ids, start, days)
+        self.anomalies = self.truth.anomalies
         self.seq = 0
         n = self.cat.n_shops
-        self.t_gmv, self.t_refund = np.zeros((n, days), np.int64), np.zeros((n, days), np.int64)
-        self.t_orders, self.t_buyers, self.t_lines = (np.zeros((n, days), np.int64) for _ in range(3))
         self.pending_ship: dict[int, list[pd.DataFrame]] = {}
         self.pending_return: dict[int, list[pd.DataFrame]] = {}
         self.balance = np.zeros(n, np.int64)
@@ -134,7 +142,10 @@ class World:
                                                "first_cid": c.p_first_cid, "second_cid": c.p_second_cid}))
         self.sink.register("PV", pd.DataFrame({"idx": np.arange(len(PROVINCES)), "name": PROVINCES,
                                                "code": [str(11 + i) for i in range(len(PROVINCES))],
-                                               "city": [p[:2] + "市" for p in PROVINCES]}))
+                                               "city": PROVINCE_CITIES}))
+        self.sink.register("CN", pd.DataFrame({"carrier": list(CARRIER_NAMES), "name": list(CARRIER_NAMES.values())}))
+        wh = self.logistics.warehouses() if self.logistics is not None else pd.DataFrame({"warehouse_id": ["WH01"], "warehouse_type": [0]})
+        self.sink.register("WH", wh[["warehouse_id", "warehouse_type"]].astype({"warehouse_type": "int64"}))
 
     def _register_authors(self) -> None:
         c = self.cat
@@ -145,39 +156,37 @@ class World:
     def run_day(self, i: int) -> None:
         day = self.start + timedelta(days=i)
         day_start = day_bounds_unix(day)[0]
-        rng = np.random.default_rng([self.seed, 3, i])
         frames: dict[str, pd.DataFrame] = {}
-        frames["product_cost"] = self._catalog_changes(rng, i, day, day_start)
-        frames["creator"] = self._creators(rng, i, day)
+        frames["product_cost"] = self._catalog_changes(self._rng(i, "catalog"), i, day, day_start)
+        frames["creator"] = self._creators(self._rng(i, "creators"), i, day)
         self._register_authors()
-        content = self.content.day(rng, i, day_start)
+        content = self.content.day(self._rng(i, "content"), i, day_start)
         mean = self.orders_per_day * _WEEKDAY[day.weekday()]
-        orders = generate_orders(rng, self.cat, content, self.beh, day_start, self.now, mean, self.seq)
+        orders = generate_orders(self._rng(i, "orders"), self.cat, content, self.beh, day_start, self.now, mean, self.seq)
         m = len(orders.o["order_id"])
         self.seq += m
         self.n_orders += m
         l = orders.l
         a_comm = np.asarray(self.cat.a_commission_bp, np.int64)
-        fin = settle_day(rng, orders, self.beh, self.now, self.last_no,
+        fin = settle_day(self._rng(i, "finance"), orders, self.beh, self.now, self.last_no,
                          self.cat.platform_rate_bp(self.cat.p_first_cid[l["product"]]),
                          np.where(l["author"] >= 0, a_comm[np.maximum(l["author"], 0)], 0), self.anomalies)
-        order_rollup(orders, self.now)
-        self._late_updates(rng, orders)
+        order_rollup(orders)
+        self._late_updates(self._rng(i, "late_update"), orders)
         self._sla(orders)
         wl = self._assign(orders)
         self._write_platform(orders, fin, wl, day)
         self._exports(day)
         self._queue_logistics(orders, wl)
-        frames.update(self._content_frames(content, day))
-        frames["traffic_funnel"] = self._funnel(rng, orders, day)
-        self._ad_report(rng, orders, content, day, i)
-        self._truth(orders, i)
-        self._recon_part(orders, fin, i)
+        frames.update(reports.content_frames(self.cat, content, day))
+        frames["traffic_funnel"] = reports.funnel_frame(self._rng(i, "funnel"), self.cat, orders.l, day)
+        self._write_ad_report(reports.ad_report_frame(self._rng(i, "ads"), self.cat, orders.l, content, day), day)
+        self.truth.add_day(orders, fin["recon"], i)
         if self.logistics is not None:
             if i == 0:
                 frames["warehouse"] = self.logistics.warehouses()
-            lf = self.logistics.day(day, self._take(self.pending_ship, i, q_cols=None),
-                                    self._take(self.pending_return, i, q_cols=None))
+            lf = self.logistics.day(day, self._take(self.pending_ship, i),
+                                    self._take(self.pending_return, i))
             track = lf.pop("logistics_track")
             if len(track):
                 self.sink.register("LT", track)
@@ -188,12 +197,24 @@ class World:
                 self.last_stock = lf["stock_snapshot"]
             frames.update(lf)
         frames["settlement_bill"] = self._read_day("settlement_bill", day)
-        frames["fund_flow"] = self._fund_flow_drop(rng, day, i)
+        frames["fund_flow"] = self._fund_flow_drop(self._rng(i, "fund_flow"), day, i)
+        self.truth.flush_anomalies()
         if self.drops is not None:
             written = self.drops.write_day(self.root, day, {k: v for k, v in frames.items() if v is not None}, self.seed)
             self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
 
-    def _take(self, pending: dict[int, list[pd.DataFrame]], i: int, q_cols) -> pd.DataFrame | None:
+    def _rng(self, i: int, step: str) -> np.random.Generator:
+        """An independent random stream per (seed, day, step): changing one step leaves the others alone."""
+        return np.random.default_rng([self.seed, 3, i, zlib.crc32(step.encode())])
+
+    def _write_ad_report(self, ads: pd.DataFrame, day: date) -> None:
+        if not len(ads):
+            return
+        self.sink.register("AD", ads)
+        self.sink.copy_partitioned("ad_report", q.AD_REPORT, f"c-{day:%Y%m%d}")
+        self.rows["ad_report"] += len(ads)
+
+    def _take(self, pending: dict[int, list[pd.DataFrame]], i: int) -> pd.DataFrame | None:
         parts = pending.pop(i, [])
         return pd.concat(parts, ignore_index=True) if parts else None
 
@@ -375,169 +396,28 @@ class World:
         return out.reset_index(drop=True)
 
     # -- content, funnel, ads ---------------------------------------------------------------------
-    def _content_frames(self, c: DayContent, day: date) -> dict[str, pd.DataFrame]:
-        a_id = np.asarray(self.cat.a_id, np.int64)
-        names = np.asarray(self.cat.a_name, dtype=object)
-        live = pd.DataFrame({"room_id": _s(c.room_id), "anchor_id": _s(a_id[c.room_anchor]), "anchor_name": names[c.room_anchor],
-                             "start_time": c.room_start, "end_time": c.room_end, "watch_pv": c.room_watch_pv,
-                             "viewers": c.room_viewers, "avg_watch_seconds": c.room_avg_watch,
-                             "new_followers": c.room_new_followers, "comments": c.room_comments,
-                             "shop_id": _s(self.cat.shop_ids[c.room_shop])}).sort_values("room_id")
-        video = pd.DataFrame({"stat_date": [day] * len(c.vid_id), "video_id": _s(c.vid_id), "author_id": _s(a_id[c.vid_author]),
-                              "publish_time": c.vid_publish, "plays": c.vid_plays, "completed_plays": c.vid_completed,
-                              "likes": c.vid_likes, "comments": c.vid_comments, "shares": c.vid_shares,
-                              "shop_id": _s(self.cat.shop_ids[c.vid_shop])}).sort_values("video_id")
-        return {"live_session": live.reset_index(drop=True), "short_video": video.reset_index(drop=True)}
-
-    def _funnel(self, rng: np.random.Generator, orders: DayOrders, day: date) -> pd.DataFrame:
-        l = orders.l
-        key = l["product"] * 8 + l["channel"]
-        keys, inv = np.unique(key, return_inverse=True)
-        lines = np.bincount(inv, minlength=len(keys))
-        pays = np.bincount(inv, weights=l["paid"], minlength=len(keys)).astype(np.int64)
-        k = len(keys)
-        atc = lines + rng.poisson(lines * 1.5 + 1)
-        clicks = atc + rng.poisson(atc * 4.0 + 2)
-        exposures = clicks + rng.poisson(clicks * 20.0 + 10)
-        prod = keys // 8
-        return pd.DataFrame({"stat_date": [day] * k, "product_id": _s(self.cat.p_id[prod]), "channel": CHANNEL_NAMES[keys % 8],
-                             "exposures": exposures, "clicks": clicks, "add_to_carts": atc, "orders": lines, "pays": pays,
-                             "shop_id": _s(self.cat.shop_ids[self.cat.p_shop[prod]])})
-
-    def _ad_report(self, rng: np.random.Generator, orders: DayOrders, content: DayContent, day: date, i: int) -> None:
-        l = orders.l
-        rows = []
-        for shop in range(self.cat.n_shops):
-            for goal, ch, active in (("LIVE_PROM_GOODS", LIVE, (content.room_shop == shop).any()),
-                                     ("VIDEO_PROM_GOODS", VIDEO, (content.vid_shop == shop).any())):
-                if not active:
-                    continue
-                m = (l["shop"] == shop) & (l["channel"] == ch) & l["paid"]
-                gmv, cnt = int(l["pay_amount"][m].sum()), int(m.sum())
-                share = rng.uniform(0.3, 0.6)
-                cost = int(gmv * rng.uniform(0.08, 0.2)) + int(rng.integers(5000, 20000))
-                show = int(cost * rng.uniform(0.8, 2.0))
-                clicks = int(show * rng.uniform(0.01, 0.04))
-                plays = int(show * rng.uniform(0.5, 0.9)) if ch == VIDEO else 0
-                rows.append((ADVERTISER_BASE + shop, int(self.cat.shop_ids[shop]), goal, cost, show, clicks, int(cnt * share),
-                             int(gmv * share), int(gmv * share * rng.uniform(1.05, 1.2)), int(clicks * rng.uniform(0.01, 0.05)),
-                             plays, round(float(rng.uniform(0.05, 0.35)), 4) if plays else 0.0))
-        if not rows:
-            return
-        a = pd.DataFrame(rows, columns=["advertiser_id", "shop_id", "marketing_goal", "cost", "show_cnt", "click_cnt",
-                                        "pay_order_count", "pay_amt", "create_amt", "dy_follow", "total_play", "play_over_rate"])
-        a["stat_date"] = pd.Timestamp(day)
-        self.sink.register("AD", a)
-        yuan = "CAST(CAST({c} AS DECIMAL(18,0)) * 0.01 AS DECIMAL(18,2))"
-        self.sink.copy_partitioned("ad_report", f"""
-            SELECT advertiser_id::VARCHAR AS advertiser_id, shop_id::VARCHAR AS shop_id, CAST(stat_date AS DATE) AS stat_date,
-                   marketing_goal, {yuan.format(c='cost')} AS stat_cost, show_cnt, click_cnt, pay_order_count,
-                   {yuan.format(c='pay_amt')} AS pay_order_amount, {yuan.format(c='create_amt')} AS create_order_amount,
-                   dy_follow, total_play, play_over_rate, CAST(stat_date AS DATE) AS dt
-            FROM AD ORDER BY advertiser_id, marketing_goal""", f"c-{day:%Y%m%d}")
-        self.rows["ad_report"] += len(a)
-
-    # -- truth ------------------------------------------------------------------------------------
-    def _truth(self, orders: DayOrders, i: int) -> None:
-        o, l = orders.o, orders.l
-        n = self.cat.n_shops
-        p = l["paid"]
-        self.t_gmv[:, i] += np.bincount(l["shop"][p], weights=l["pay_amount"][p], minlength=n).astype(np.int64)
-        self.t_lines[:, i] += np.bincount(l["shop"][p], minlength=n)
-        self.t_orders[:, i] += np.bincount(o["shop"][o["paid"]], minlength=n)
-        self.t_buyers[:, i] += np.bincount(np.unique(o["buyer"][o["paid"]]) // 1_000_000_000, minlength=n)
-        r = l["refund_time"] > 0
-        rday = day_no(l["refund_time"][r]) - self.start_no
-        np.add.at(self.t_refund, (l["shop"][r], rday), l["refund_amount"][r])
-
-    def _recon_part(self, orders: DayOrders, fin: dict, i: int) -> None:
-        l, r = orders.l, fin["recon"]
-        p = r["line"]
-        part = pd.DataFrame({"sku_order_id": _s(l["line_id"][p]), "shop_id": _s(self.cat.shop_ids[l["shop"][p]]),
-                             "pay_amount": l["pay_amount"][p], "expected_settle_fen": r["expected_settle_fen"],
-                             "settled_fen": r["settled_fen"], "status": r["status"].astype(str),
-                             "reason": pd.Series(r["reason"], dtype=object)})
-        self.sink.register("RC", part)
-        self.sink.copy_file("SELECT * FROM RC ORDER BY sku_order_id", self.root / "_parts" / f"recon-{i:05d}.parquet")
-
     # -- the end ----------------------------------------------------------------------------------
-    def finish(self, shops: int, orders_per_day: int) -> None:
+    def finish(self, orders_per_day: int) -> None:
         c = self.cat
-        truth = self.root / "truth"
-        truth.mkdir(parents=True, exist_ok=True)
-        parts = self.root / "_parts"
-        if parts.exists():
-            self.sink.copy_file(f"SELECT * FROM read_parquet('{parts.as_posix()}/*.parquet') ORDER BY sku_order_id",
-                                truth / "reconciliation.parquet")
-            shutil.rmtree(parts)
-        dates = [self.start + timedelta(days=d) for d in range(self.days)]
-        ds = pd.DataFrame({
-            "shop_id": np.repeat(_s(c.shop_ids), self.days), "date": [d.isoformat() for d in dates] * c.n_shops,
-            "gmv_fen": self.t_gmv.ravel(), "refund_fen": self.t_refund.ravel(),
-            "net_sales_fen": (self.t_gmv - self.t_refund).ravel(), "orders": self.t_orders.ravel(),
-            "buyers": self.t_buyers.ravel(), "sku_orders": self.t_lines.ravel()})
-        ds.to_csv(truth / "daily_sales.csv", index=False, lineterminator="\n")
-        an = pd.DataFrame(self.anomalies.rows, columns=["kind", "key", "detail"]).sort_values(["kind", "key"], kind="stable")
-        an.to_csv(truth / "anomalies.csv", index=False, lineterminator="\n")
-        self._final_catalog()
+        for name, (frame, key) in final_frames(self.cat, self.last_stock).items():
+            self.sink.register("FC", frame)
+            self.sink.copy_file(f"SELECT * FROM FC ORDER BY {key}", self.root / "platform" / name / f"{name}.parquet")
         files = {}
         for f in sorted((self.root / "platform").rglob("*.parquet")):
             rel = f.relative_to(self.root).as_posix()
             files[rel] = int(self.sink.con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')").fetchone()[0])
-        per_entity = {e: sum(v for k, v in files.items() if k.split("/")[1] == e) for e in PLATFORM_ENTITIES}
-        self.rows = per_entity
-        counts = {"entities": per_entity, "files": {**files, **self.drop_counts},
-                  "anomalies": dict(sorted(an["kind"].value_counts().items())),
-                  "totals": {"shop_orders": int(self.n_orders), "paid_sku_orders": int(self.t_lines.sum()),
-                             "gmv_fen": int(self.t_gmv.sum()), "refund_fen": int(self.t_refund.sum()),
-                             "drop_files": len(self.drop_counts), "drop_rows": int(sum(self.drop_counts.values()))}}
-        (truth / "counts.json").write_text(json.dumps(counts, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        self.rows = {e: sum(v for k, v in files.items() if k.split("/")[1] == e) for e in PLATFORM_ENTITIES}
+        self.truth.write({"entities": self.rows, "files": {**files, **self.drop_counts},
+                          "totals": {"shop_orders": int(self.n_orders), "drop_files": len(self.drop_counts),
+                                     "drop_rows": int(sum(self.drop_counts.values()))}})
         world = {"seed": self.seed, "start": self.start.isoformat(), "end": self.last.isoformat(), "days": self.days,
                  "shops": [{"shop_id": str(c.shop_ids[k]), "shop_name": c.shop_names[k],
                             "advertiser_id": str(ADVERTISER_BASE + k)} for k in range(c.n_shops)],
                  "orders_per_day": orders_per_day, "simulator_version": SIMULATOR_VERSION,
                  "code_version": _code_version(), "now_unix": self.now, "behaviour": self.beh.as_dict(),
                  "platform_fee_rates_bp": {str(k): v[1] for k, v in sorted(c.fee_rates.items())},
-                 "settle_delay_days": 7, "grace_days": 3, "business_tz": "Asia/Shanghai"}
+                 "settle_delay_days": SETTLE_DELAY_DAYS, "grace_days": GRACE_DAYS, "business_tz": "Asia/Shanghai"}
         (self.root / "world.json").write_text(json.dumps(world, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-    def _final_catalog(self) -> None:
-        c = self.cat
-        stock = np.full(len(c.s_id), 0, np.int64)
-        stock_map = [dict() for _ in range(len(c.s_id))]
-        if self.last_stock is not None:
-            pos = {int(s): k for k, s in enumerate(c.s_id)}
-            for sku, wh, qty in zip(self.last_stock["sku_id"], self.last_stock["warehouse_id"], self.last_stock["closing_qty"]):
-                k = pos.get(int(sku))
-                if k is not None:
-                    stock[k] += int(qty)
-                    stock_map[k][str(wh)] = int(qty)
-        first_names = {cid: name for cid, (name, _) in c.fee_rates.items()}
-        prod_update = np.zeros(len(c.p_id), np.int64)
-        np.maximum.at(prod_update, c.s_product, c.s_price_changed)
-        pmin = np.full(len(c.p_id), np.iinfo(np.int64).max)
-        np.minimum.at(pmin, c.s_product, c.s_price)
-        pmax = np.zeros(len(c.p_id), np.int64)
-        np.maximum.at(pmax, c.s_product, c.s_price)
-        product = pd.DataFrame({
-            "product_id": _s(c.p_id), "shop_id": _s(c.shop_ids[c.p_shop]), "name": c.p_name, "status": 0, "check_status": 3,
-            "market_price": (pmax * 13 // 10) // 100 * 100, "discount_price": pmin, "first_cid": c.p_first_cid,
-            "second_cid": c.p_second_cid, "first_cid_cname": [first_names[int(x)] for x in c.p_first_cid],
-            "second_cid_cname": c.p_second_name, "create_time": c.p_create, "update_time": np.maximum(prod_update, c.p_create),
-            "outer_product_id": [f"P{int(x) % 10_000_000:07d}" for x in c.p_id],
-            "cos_ratio": 2000})
-        sku = pd.DataFrame({
-            "id": _s(c.s_id), "product_id": _s(c.p_id[c.s_product]), "shop_id": _s(c.shop_ids[c.s_shop]), "price": c.s_price,
-            "stock_num": stock, "prehold_stock_num": 0, "prom_stock_num": 0, "code": c.s_code, "spec_detail_name1": c.s_spec1,
-            "spec_detail_name2": c.s_spec2, "spec_detail_name3": "", "sku_type": 0})
-        sku_stock = pd.DataFrame({
-            "sku_id": _s(c.s_id), "shop_id": _s(c.shop_ids[c.s_shop]), "code": c.s_code, "stock_num": stock,
-            "prehold_stock_num": 0, "stock_num_map": [json.dumps(m, sort_keys=True) for m in stock_map],
-            "prehold_stock_map": "{}", "normal_stock_num": stock, "channel_stock_num": 0})
-        for name, frame, key in (("product", product, "product_id"), ("sku", sku, "id"), ("sku_stock", sku_stock, "sku_id")):
-            self.sink.register("FC", frame)
-            self.sink.copy_file(f"SELECT * FROM FC ORDER BY {key}", self.root / "platform" / name / f"{name}.parquet")
-
 
 def _code_version() -> str:
     try:
@@ -563,7 +443,7 @@ def generate_world(out: Path, seed: int, start: date, days: int, shops: int, ord
         for i in range(days):
             w.run_day(i)
             log.debug("simulated %s", start + timedelta(days=i))
-        w.finish(shops, orders_per_day)
+        w.finish(orders_per_day)
         w.sink.close()
         if out.exists():
             old = out.parent / f".old-{uuid.uuid4().hex}-{out.name}"

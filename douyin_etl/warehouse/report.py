@@ -16,7 +16,6 @@ import html
 import json
 import os
 import time
-import traceback
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -77,10 +76,8 @@ class RunRecord:
         self.rows.setdefault(entity, {})[layer] = self.rows.get(entity, {}).get(layer, 0) + int(rows)
 
     def add_error(self, where: str, exc: BaseException | str) -> None:
-        if isinstance(exc, BaseException):
-            self.errors.append(f"{where}: {type(exc).__name__}: {exc}\n{''.join(traceback.format_exception_only(exc)).strip()}")
-        else:
-            self.errors.append(f"{where}: {exc}")
+        text = f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else str(exc)
+        self.errors.append(f"{where}: {text}")
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -134,7 +131,8 @@ def _badge(status: Any) -> str:
     return f'<span class="badge {html.escape(s)}">{html.escape(str(status))}</span>'
 
 
-def _table(headers: list[str], rows: list[list[Any]], raw_cols: set[int] = frozenset()) -> str:  # type: ignore[assignment]
+def _table(headers: list[str], rows: list[list[Any]], raw_cols: set[int] = frozenset(),  # type: ignore[assignment]
+           group_digits: bool = True) -> str:
     if not rows:
         return '<p class="muted">none</p>'
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
@@ -144,7 +142,7 @@ def _table(headers: list[str], rows: list[list[Any]], raw_cols: set[int] = froze
         for i, v in enumerate(r):
             if i in raw_cols:
                 cells.append(f"<td>{v}</td>")
-            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            elif isinstance(v, (int, float)) and not isinstance(v, bool) and group_digits:
                 cells.append(f'<td class="num">{v:,}</td>' if isinstance(v, int) else f'<td class="num">{v:,.3f}</td>')
             else:
                 cells.append(f"<td>{_e(v)}</td>")
@@ -160,7 +158,7 @@ def _examples(examples: list[dict[str, Any]]) -> str:
         for k in ex:
             if k not in cols:
                 cols.append(k)
-    return _table(cols, [[ex.get(c) for c in cols] for ex in examples])
+    return _table(cols, [[ex.get(c) for c in cols] for ex in examples], group_digits=False)  # ids stay as they are
 
 
 def _gate_html(name: str, gate: dict[str, Any]) -> str:

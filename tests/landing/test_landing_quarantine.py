@@ -67,3 +67,10 @@ def test_threshold_env(monkeypatch):
         threshold("fund_flow")
     with pytest.raises(KeyError):
         threshold("nope")
+
+
+def test_same_run_from_two_steps_unions_without_repeats(lake):
+    Quarantine("run-1", lake).add("settlement_bill", DT, [_row("a", 2), _row("a", 3)])  # e.g. ingestion
+    Quarantine("run-1", lake).add("settlement_bill", DT, [_row("b", 2), _row("a", 3)])  # e.g. a gate / a retry
+    got = [(s["reason"], s["rows"]) for s in summary("run-1", lake)]
+    assert got == [("a", 2), ("b", 1)]

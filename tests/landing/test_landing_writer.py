@@ -135,3 +135,40 @@ def test_large_batches_stream(lake):
     assert m["rows"] == 30_000 and m["duplicates_removed"] == 10
     (total,) = duckdb.connect().execute(f"SELECT sum(settle_amount) FROM '{_part(lake)}'").fetchone()
     assert total == sum(range(30_000))
+
+
+def test_non_local_storage_uploads_through_fsspec():
+    """memory:// stands in for s3://: the writer lands through Storage, readers and DuckDB read it back."""
+    import uuid
+
+    from douyin_etl.storage import Storage
+
+    st = Storage(f"memory://lake-{uuid.uuid4().hex}")
+    for run in ("r1", "r2"):
+        with PartitionWriter("settlement_bill", DT, run, storage=st, schema=SCHEMA) as w:
+            w.write_records([_rec("a", 9, 100, "f.csv:2"), _rec("a", 9, 101, "f.csv:3")])
+    part = reader.partition_dir("settlement_bill", DT, st)
+    assert sorted(st.listdir(part)) == ["_manifest.json", "part-00000.parquet"]
+    assert reader.read_manifest("settlement_bill", DT, st)["run_id"] == "r2"
+    assert reader.list_partitions("settlement_bill", st) == [DT]
+    con = duckdb.connect()
+    st.duckdb_register(con)
+    got = con.execute(f"SELECT request_no, settle_amount, dt FROM read_parquet('{reader.parquet_glob('settlement_bill', st)}', "
+                      "hive_partitioning=true)").fetchall()
+    assert got == [("a", 101, DT)]
+    assert not [n for n in st.listdir(st.path("raw/backoffice/settlement_bill")) if n.startswith(".")]
+
+
+def test_scratch_files_cleaned_after_commit_and_abort(lake, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    _land(lake, "r", [[_rec("a", 9, 1, "f:2")], [_rec("b", 9, 1, "f:3")]])
+    with pytest.raises(ValueError):
+        with PartitionWriter("settlement_bill", DT, "r2", storage=lake, schema=SCHEMA) as w:
+            w.write_records([_rec("c", 9, 1, "f:4")])
+            raise ValueError("stop")
+    PartitionWriter("settlement_bill", DT, "never-used", storage=lake, schema=SCHEMA)  # creates nothing
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("douyin-landing-settlement")] == []

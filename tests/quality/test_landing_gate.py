@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import duckdb
 import pytest
 
-from conftest import DT, fund_flow_columns  # type: ignore[import-not-found]
-from douyin_etl.quality.gates import run_landing_gate
+from gate_helpers import DT, fund_flow_columns  # type: ignore[import-not-found]
+from douyin_etl.quality.gates import key_chunks, run_landing_gate
 
 
 def _check(gate, column=None, type_=None, entity="fund_flow", batch="rows"):
@@ -138,7 +138,7 @@ def test_chunked_equals_one_batch(lake, write_partition):
         })
     parts = {"fund_flow": [DT, DT + timedelta(days=1)]}
     whole = run_landing_gate("whole", parts, max_rows=1_000_000, quarantine=False)
-    chunked = run_landing_gate("chunked", parts, max_rows=9, quarantine=False)
+    chunked = run_landing_gate("chunked", parts, max_rows=20, quarantine=False)  # K6 straddles row 20
 
     def view(g):
         return [(c.dt, c.expectation_type, c.column, c.success, c.element_count, c.unexpected_count,
@@ -150,6 +150,31 @@ def test_chunked_equals_one_batch(lake, write_partition):
     duplicated_rows = sum(1 for k in keys if keys.count(k) > 1)
     assert duplicated_rows == 21  # 7 full groups of 3 (K0..K6); K7 has one row (i = 119)
     assert [c.unexpected_count for c in unique] == [duplicated_rows, duplicated_rows]
-    negatives = [c for c in whole.checks if c.column == "account_amount" and c.batch == "rows"]
+    negatives = [c for c in whole.checks if c.column == "account_amount" and c.batch == "rows"
+                 and c.expectation_type == "expect_column_values_to_be_between"]
     assert [c.unexpected_count for c in negatives] == [3, 3]  # i = 31, 62, 93 (i = 0 gives -0)
     assert whole.rows_validated == chunked.rows_validated == 240
+
+
+def test_key_chunks_never_split_a_key():
+    con = duckdb.connect()
+    # keys with 1..5 rows each, in key order
+    result = con.execute("SELECT k, j FROM (SELECT 'k' || lpad((i % 23)::VARCHAR, 2, '0') AS k, i AS j "
+                         "FROM range(60) t(i) WHERE i % 23 < (i // 23) + 1 + (i % 5)) ORDER BY k")
+    frames = list(key_chunks(result, ["k"], 4))
+    total = con.execute("SELECT count(*) FROM (SELECT 'k' || lpad((i % 23)::VARCHAR, 2, '0') AS k FROM range(60) t(i) "
+                        "WHERE i % 23 < (i // 23) + 1 + (i % 5))").fetchone()[0]
+    assert sum(len(f) for f in frames) == total and len(frames) > 3
+    seen: dict[str, int] = {}
+    for n, f in enumerate(frames):
+        for k in set(f["k"]):
+            assert k not in seen, f"key {k} split across frames {seen[k]} and {n}"
+            seen[k] = n
+    # row numbers continue across frames, so failing rows can be found again
+    assert [f.index[0] for f in frames] == [sum(len(g) for g in frames[:n]) for n in range(len(frames))]
+
+
+def test_key_chunks_of_an_empty_result_yields_one_typed_frame():
+    con = duckdb.connect()
+    frames = list(key_chunks(con.execute("SELECT 1::BIGINT AS k WHERE false"), ["k"], 10))
+    assert len(frames) == 1 and len(frames[0]) == 0 and list(frames[0].columns) == ["k"]

@@ -72,7 +72,7 @@ def _run(days: int = 14, per_day: int = 300, seed: int = 3, spike_day: int | Non
 
 
 @pytest.fixture(scope="module")
-def world():
+def sim_run():
     return _run()
 
 
@@ -85,8 +85,8 @@ def test_warehouses_master():
     assert wh["lead_time_days"].between(3, 14).all()
 
 
-def test_assign_one_waybill_per_parent_and_warehouse(world):
-    _, _, _, lines = world
+def test_assign_one_waybill_per_parent_and_warehouse(sim_run):
+    _, _, _, lines = sim_run
     assert set(lines["carrier"]) <= set(CARRIERS) and len(set(lines["carrier"])) >= 3
     per_pair = lines.groupby(["parent_order_id", "warehouse_id"])["tracking_no"].nunique()
     assert (per_pair == 1).all()
@@ -115,8 +115,8 @@ def test_assign_is_deterministic_and_batch_independent():
     assert LogisticsSim(6, START, skus).assign(lines)["tracking_no"].tolist() != a["tracking_no"].tolist()
 
 
-def test_stock_ledger_balances_never_negative(world):
-    _, skus, frames, _ = world
+def test_stock_ledger_balances_never_negative(sim_run):
+    _, skus, frames, _ = sim_run
     prev = None
     for day, f in frames.items():
         s = f["stock_snapshot"]
@@ -133,8 +133,8 @@ def test_stock_ledger_balances_never_negative(world):
     assert total_locked > 0  # paid, not yet shipped lines lock stock
 
 
-def test_outbound_equals_shipments_and_inbound_equals_receipts(world):
-    _, _, frames, _ = world
+def test_outbound_equals_shipments_and_inbound_equals_receipts(sim_run):
+    _, _, frames, _ = sim_run
     n_receipts = 0
     for day, f in frames.items():
         s = f["stock_snapshot"].set_index(["sku_id", "warehouse_id"])
@@ -155,19 +155,19 @@ def test_outbound_equals_shipments_and_inbound_equals_receipts(world):
     assert n_receipts > 0  # the reorder policy placed orders that arrived within the window
 
 
-def test_reorder_receipt_arrives_after_lead_time_and_costs_match(world):
-    sim, skus, frames, _ = world
+def test_reorder_receipt_arrives_after_lead_time_and_costs_match(sim_run):
+    sim, skus, frames, _ = sim_run
     cost = skus.set_index("sku_id")["unit_cost_fen"]
     rec = pd.concat([f["purchase_receipt"] for f in frames.values()], ignore_index=True)
     assert (rec["unit_cost_fen"].to_numpy() == cost.loc[rec["sku_id"]].to_numpy()).all()
     assert rec["supplier"].str.len().gt(0).all() and rec["quantity"].gt(0).all()
-    # Regular receipts (10:00 onwards) never arrive before the warehouse's lead time has passed.
+    # Regular receipts (13:00 onwards) never arrive before the warehouse's lead time has passed.
     lead = sim.warehouses().set_index("warehouse_id")["lead_time_days"]
     days = rec["receipt_time"].map(unix_to_business_date)
     hour = (rec["receipt_time"] - days.map(lambda d: day_bounds_unix(d)[0])) // 3600
-    regular = rec[hour >= 10]
+    regular = rec[hour >= 13]
     assert len(regular) > 0
-    assert ((days[hour >= 10] - START).map(lambda t: t.days) >= lead.loc[regular["warehouse_id"]].to_numpy()).all()
+    assert ((days[hour >= 13] - START).map(lambda t: t.days) >= lead.loc[regular["warehouse_id"]].to_numpy()).all()
 
 
 def test_emergency_receipt_keeps_closing_non_negative():
@@ -178,14 +178,14 @@ def test_emergency_receipt_keeps_closing_non_negative():
     short = s[s["opening_qty"] < s["outbound_qty"]]
     assert len(short) > 0  # the spike outran the stock somewhere
     rec = spike["purchase_receipt"]
-    emergency = rec[rec["receipt_time"].map(lambda t: (t - day_bounds_unix(START + timedelta(days=4))[0]) < 10 * 3600)]
+    emergency = rec[rec["receipt_time"].map(lambda t: (t - day_bounds_unix(START + timedelta(days=4))[0]) < 13 * 3600)]
     got = emergency.groupby(["sku_id", "warehouse_id"])["quantity"].sum()
     for (sku, wh), row in short.set_index(["sku_id", "warehouse_id"]).iterrows():
         assert got.loc[(sku, wh)] >= row["outbound_qty"] - row["opening_qty"] - row["return_qty"]
 
 
-def test_every_shipped_waybill_invoiced_exactly_once(world):
-    sim, skus, frames, _ = world
+def test_every_shipped_waybill_invoiced_exactly_once(sim_run):
+    sim, skus, frames, _ = sim_run
     shipped = pd.concat([f["_shipped"] for f in frames.values()], ignore_index=True)
     inv = pd.concat([f["freight_invoice"] for f in frames.values()], ignore_index=True)
     assert inv["tracking_no"].is_unique
@@ -226,8 +226,8 @@ def test_freight_tariff_figures():
     assert inv.loc["SF1", "carrier_name"] == "顺丰速运"
 
 
-def test_shipment_frame(world):
-    _, _, frames, _ = world
+def test_shipment_frame(sim_run):
+    _, _, frames, _ = sim_run
     for day, f in frames.items():
         sh, src = f["shipment"], f["_shipped"]
         assert len(sh) == len(src) and set(sh["sku_order_id"]) == set(src["order_id"])
@@ -243,8 +243,8 @@ def test_shipment_frame(world):
         assert sh["ship_time"].map(unix_to_business_date).eq(day).all()
 
 
-def test_logistics_track_nodes(world):
-    _, _, frames, _ = world
+def test_logistics_track_nodes(sim_run):
+    _, _, frames, _ = sim_run
     f = frames[START + timedelta(days=3)]
     t, src = f["logistics_track"], f["_shipped"]
     assert list(t.columns) == ["track_no", "express", "node_seq", "content", "timestamp", "state",
@@ -290,11 +290,11 @@ def test_unknown_sku_is_a_clear_error():
                                  "item_num": [1], "province": ["广东省"]}))
 
 
-def test_frames_write_as_drops(tmp_path, world):
+def test_frames_write_as_drops(tmp_path, sim_run):
     """The sim's frames are exactly what the drop writer needs (spec columns + file-name groups)."""
     from douyin_etl.simulator import drops
 
-    sim, _, frames, _ = world
+    sim, _, frames, _ = sim_run
     day = START + timedelta(days=5)
     f = {k: v for k, v in frames[day].items() if not k.startswith("_") and k != "logistics_track"}
     f["warehouse"] = sim.warehouses()

@@ -3,8 +3,9 @@
 --                     (exp_ship_at) is later is measured against that promise instead.
 --   is_due_to_ship:   shipped, or its deadline has passed by the end of the run's business day,
 --                     and not closed before shipping (cancelled / fully refunded before shipping).
---   is_shipped_within_48h / is_48h_miss: among lines due to ship, shipped by the deadline or not
---                     (an overdue line that never shipped is a miss).
+--   is_shipped_within_48h / is_48h_miss: among lines due to ship, shipped by the deadline or not;
+--                     a miss is either shipped late (is_shipped_late) or still not shipped after
+--                     the deadline (is_overdue_unshipped).
 -- Ship time: the platform's ship_time, else the 3PL outbound time. Delivery: the platform's
 -- logistics_receipt_time, else the 3PL 签收时间; on time when delivered by the 3PL's promised time.
 with lines as (
@@ -83,6 +84,8 @@ select
     promised_delivery_at,
     is_due_to_ship,
     is_due_to_ship and ship_at is not null and ship_at <= ship_deadline_at as is_shipped_within_48h,
+    is_due_to_ship and ship_at is not null and ship_at > ship_deadline_at as is_shipped_late,
+    is_due_to_ship and ship_at is null                                    as is_overdue_unshipped,
     is_due_to_ship and (ship_at is null or ship_at > ship_deadline_at)   as is_48h_miss,
     delivered_at is not null                                              as is_delivered,
     delivered_at is not null and promised_delivery_at is not null

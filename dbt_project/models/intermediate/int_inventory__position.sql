@@ -54,10 +54,20 @@ last_sale as (
 
 current_stock as (
 
-    select demand.warehouse_id, demand.sku_id, demand.closing_qty, demand.available_qty
-    from demand
-    inner join as_of
-        on demand.ledger_date = as_of.as_of_date
+    -- the latest ledger day on or before the as-of day (the as-of day itself once its files landed)
+    select warehouse_id, sku_id, closing_qty, available_qty
+    from (
+        select
+            demand.warehouse_id,
+            demand.sku_id,
+            demand.closing_qty,
+            demand.available_qty,
+            row_number() over (partition by demand.warehouse_id, demand.sku_id order by demand.ledger_date desc) as day_rank
+        from demand
+        cross join as_of
+        where demand.ledger_date <= as_of.as_of_date
+    ) as ranked
+    where day_rank = 1
 
 ),
 

@@ -5,6 +5,7 @@
 --                         - fee_of(base, platform rate of first_cid)      (seed platform_fee_rates)
 --                         - fee_of(base, commission_rate_bp)              (alliance order, else 0)
 --                         - fee_of(base, colonel_service_rate_bp)         (alliance order, else 0)
+--   a line fully refunded (type 0/1/2) before settlement expects nothing (0): no settlement at all
 --   expected_net_fen    = expected_settle_fen - refunds that succeeded after settlement
 --   due date            = confirm receipt date + settle_delay_days; overdue when due + settle_grace_days < as_of
 -- Grain: sku_order_id (paid lines only).
@@ -54,7 +55,13 @@ based as (
         coalesce(refunds.partial_refund_before_settle_fen, 0)                as refund_before_fen,
         coalesce(refunds.refund_after_settle_fen, 0)                         as refund_after_fen,
         coalesce(refunds.is_fully_refunded_before_settlement, false)         as is_fully_refunded_before_settlement,
-        order_lines.pay_fen - coalesce(refunds.partial_refund_before_settle_fen, 0) as settle_base_fen
+        -- a full refund before settlement means no settlement at all: nothing is expected
+        case when coalesce(refunds.is_fully_refunded_before_settlement, false) then 0
+             else order_lines.pay_fen - coalesce(refunds.partial_refund_before_settle_fen, 0)
+        end                                                                  as settle_base_fen,
+        case when coalesce(refunds.is_fully_refunded_before_settlement, false) then 0
+             else order_lines.promo_platform_fen + order_lines.promo_talent_fen
+        end                                                                  as settle_subsidy_fen
     from order_lines
     left join fee_rates
         on order_lines.first_cid = fee_rates.first_cid
@@ -78,10 +85,10 @@ expected as (
 
     select
         fees.*,
-        settle_base_fen + promo_platform_fen + promo_talent_fen
+        settle_base_fen + settle_subsidy_fen
             - expected_platform_fee_fen - expected_commission_fen - expected_colonel_fee_fen
                                                                              as expected_settle_fen,
-        settle_base_fen + promo_platform_fen + promo_talent_fen
+        settle_base_fen + settle_subsidy_fen
             - expected_platform_fee_fen - expected_commission_fen - expected_colonel_fee_fen
             - refund_after_fen                                               as expected_net_fen,
         cast({{ dbt.dateadd('day', var('settle_delay_days'), 'confirm_receipt_date') }} as date)

@@ -68,14 +68,14 @@ LANDED_SCHEMAS: dict[str, dict[str, str]] = {
     "product": _schema(
         "product_id:V shop_id:V name:V status:I check_status:I market_price:B discount_price:B first_cid:B "
         "second_cid:B first_cid_cname:V second_cid_cname:V create_time:B update_time:B outer_product_id:V "
-        "cos_ratio:D"),
+        "cos_ratio:B"),
     "sku": _schema(
         "id:V product_id:V shop_id:V price:B stock_num:B prehold_stock_num:B prom_stock_num:B code:V "
         "spec_detail_name1:V spec_detail_name2:V spec_detail_name3:V sku_type:I"),
     "alliance_order": _schema(
         "order_id:V shop_id:V product_id:V author_id:V author_account:V short_id:V total_pay_amount:B "
         "commission_rate_bp:I colonel_service_rate_bp:I estimated_comission:B real_comission:B "
-        "order_status:I alliance_biz_type:I create_time:B update_time:B settle_time:B"),
+        "order_status:V alliance_biz_type:I create_time:B update_time:B settle_time:B"),
     "ad_report": _schema(
         "advertiser_id:V shop_id:V stat_date:DT marketing_goal:V stat_cost:B show_cnt:B click_cnt:B "
         "pay_order_count:B pay_order_amount:B create_order_amount:B dy_follow:B total_play:B "

@@ -15,8 +15,9 @@ route of every waybill shipped on ``dt``.
   from the landed 3PL shipment partition of ``dt`` and from ``logistics_info`` of the landed shop orders
   (partitions ``dt`` and later), one call each; ``ship_time`` is copied onto every route node.
 - Concurrency: a small thread pool (``workers``) over independent units (shop × window piece,
-  advertiser × goal, waybill), all bounded by the shared client-side rate limiter. Pages of one
-  query are fetched in order; records repeated across pages keep the latest version.
+  advertiser × goal, waybill), all bounded by the shared client-side rate limiter; page-based pages
+  after the first are fetched concurrently by the client and processed in page order. Records repeated
+  across pages keep the latest version (update_time, then the last fetched).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 ClientFactory = Callable[[str | None], DoudianClient]
 ALIASES = {"sku_order": "shop_order"}  # entity -> the entity whose extraction lands it
 DEFAULT_WORKERS = 4
+BATCH_ROWS = 5000  # rows buffered before a write to the landing writer (bounds memory)
 
 
 def default_client_factory(shop_id: str | None) -> DoudianClient:
@@ -234,16 +236,21 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
         try:
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"extract-{entity}") as pool:
                 futures = {pool.submit(u.run, clients[u.shop]): u for u in units}
+                buffers: dict[str, list[dict[str, Any]]] = {e: [] for e in outputs}
                 for fut in as_completed(futures):
                     rows_by_entity, source = fut.result()
                     for e in outputs:
                         batch = rows_by_entity.get(e, [])
-                        writers[e].write_records(batch)
+                        buffers[e].extend(batch)
                         totals.rows[e] += len(batch)
                         writers[e].add_source(source)
+                        if len(buffers[e]) >= BATCH_ROWS:  # small units (waybills) are written in batches
+                            writers[e].write_records(buffers[e])
+                            buffers[e] = []
                     totals.pages += int(source.get("pages", 1))
                     totals.repeats += int(source.get("repeats_removed", 0))
             for e in outputs:
+                writers[e].write_records(buffers[e])
                 writers[e].commit()
         except BaseException:
             for w in writers.values():

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from douyin_etl.money import MoneyError, yuan_to_fen
@@ -88,15 +89,23 @@ def to_int(value: Any, col: Column) -> int:
     return int(number)
 
 
+@lru_cache(maxsize=65536)  # amounts repeat a lot (0.00, list prices): the cache halves the cost
+def _plain_fen(text: str) -> int | None:
+    m = _PLAIN_YUAN.match(text)
+    if not m:
+        return None
+    sign, whole, frac = m.groups()
+    fen = int(whole.replace(",", "")) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
+    return -fen if sign else fen
+
+
 def to_fen(value: Any, col: Column) -> int:
     """Yuan -> fen, exactly. Plain ``[-]1,234.56`` text takes an integer fast path (same result as
     ``douyin_etl.money.yuan_to_fen``, which handles everything else: ¥, spaces, errors)."""
     if type(value) is str:
-        m = _PLAIN_YUAN.match(value)
-        if m:
-            sign, whole, frac = m.groups()
-            fen = int(whole.replace(",", "")) * 100 + (int(frac.ljust(2, "0")) if frac else 0)
-            return -fen if sign else fen
+        fen = _plain_fen(value)
+        if fen is not None:
+            return fen
     if isinstance(value, bool):
         raise CellError("expected a yuan amount, found a boolean")
     try:

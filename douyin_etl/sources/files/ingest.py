@@ -45,7 +45,7 @@ EXTRA = "_extra"
 BATCH_ROWS = 20_000
 _EXAMPLES = 5
 
-__all__ = ["ingest_entity", "FileIngestError", "landed_schema", "EXTRA"]
+__all__ = ["ingest_entity", "scan_day", "FileIngestError", "landed_schema", "EXTRA"]
 
 
 def _norm(header: Any) -> str:
@@ -132,9 +132,9 @@ def _bad(reason: str, column: str | None, value: Any, ref: str, headers: list[st
             "source_ref": ref, "raw": _raw_record(headers, cells)}
 
 
-def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter) -> FileResult:
+def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, sha256: str | None = None) -> FileResult:
     started = time.monotonic()
-    table = open_table(path)
+    table = open_table(path, sha256)
     mapping = _map_header(spec, table)
     match = spec.match(path.name)
     groups = {k: v for k, v in (match.groupdict() if match else {}).items()}
@@ -228,6 +228,8 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter) 
         "encoding": table.encoding, "rows": data_rows, "landed_rows": landed, "quarantined_rows": len(bad_rows),
         "blank_rows": blank_rows, "status": "landed", "seconds": round(seconds, 3),
     }
+    if table.format == "csv":
+        entry["final_newline"] = not table.truncated_hint
     log.info("%s: %d rows (%s, %s), %d landed, %d quarantined", path.name, data_rows, table.format,
              table.encoding or "-", landed, len(bad_rows))
     return FileResult(entry, bad_rows, drift)
@@ -239,13 +241,30 @@ def _day_files(spec: FileSpec, day_dir: Path) -> list[Path]:
     return sorted((p for p in day_dir.iterdir() if p.is_file() and spec.match(p.name)), key=lambda p: p.name)
 
 
+def scan_day(dt: date, drops_dir: Path | None = None) -> dict[str, list[str]]:
+    """File names in ``<drops>/YYYY-MM-DD/`` by entity; names matching no spec under ``"_unmatched"``
+    (e.g. the hand-reconciliation exports 订单导出/售后导出, or a renamed export worth a look)."""
+    day_dir = Path(drops_dir or config.drops_dir()) / dt.isoformat()
+    out: dict[str, list[str]] = {}
+    if not day_dir.is_dir():
+        return out
+    for p in sorted(day_dir.iterdir(), key=lambda p: p.name):
+        if not p.is_file() or p.name.startswith("."):
+            continue
+        spec = next((sp for sp in SPECS.values() if sp.match(p.name)), None)
+        out.setdefault(spec.entity if spec else "_unmatched", []).append(p.name)
+    return out
+
+
 def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = None,
                   storage: Storage | None = None) -> dict[str, Any]:
     """Land every file of ``entity`` dropped for business day ``dt``; see the module docstring.
 
     Returns ``{entity, dt, files, rows, quarantined, skipped, seconds, rows_per_s, …}`` where
     ``files`` counts landed files, ``rows`` the partition's rows (after de-duplication by key),
-    ``rows_read`` the data rows in the files and ``skipped`` lists ``{name, reason}``.
+    ``rows_read`` the data rows in the files, ``quarantined`` the rows this call quarantined (0 when
+    ``unchanged``: the same files were already landed, see ``quarantined_in_partition`` and
+    ``run_id``), and ``skipped`` lists ``{name, reason}``.
     """
     started = time.monotonic()
     try:
@@ -279,13 +298,13 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
     if manifest is not None and _same_files(manifest, included, skipped):
         seconds = time.monotonic() - started
         log.info("%s dt=%s: the same %d file(s) are already landed; nothing to do", entity, dt, len(included))
-        return _summary(entity, dt, manifest, included, skipped, quarantined=0, seconds=seconds, unchanged=True)
+        return _summary(entity, dt, manifest, included, skipped, seconds=seconds, unchanged=True)
 
     quarantine = Quarantine(run_id, st)
     bad: list[dict[str, Any]] = []
     with PartitionWriter(entity, dt, run_id, storage=st, schema=landed_schema(spec)) as writer:
-        for path, _sha in included:
-            result = _ingest_file(spec, path, dt, writer)
+        for path, sha in included:
+            result = _ingest_file(spec, path, dt, writer, sha)
             writer.add_source(result.entry)
             for note in result.drift:
                 writer.add_drift(note)
@@ -299,7 +318,8 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
         if src.get("status") == "landed":
             ledger.record(entity, src["sha256"], dt, src["name"], run_id, src["rows"])
     seconds = time.monotonic() - started
-    summary = _summary(entity, dt, manifest, included, skipped, quarantined=len(bad), seconds=seconds, unchanged=False)
+    summary = _summary(entity, dt, manifest, included, skipped, seconds=seconds, unchanged=False)
+    summary["quarantined"] = len(bad)
     log.info("%s dt=%s: %d file(s), %d rows landed, %d quarantined, %d skipped in %.2f s",
              entity, dt, summary["files"], summary["rows"], len(bad), len(skipped), seconds)
     return summary
@@ -319,9 +339,12 @@ def _same_files(manifest: dict[str, Any], included: list[tuple[Path, str]], skip
 
 
 def _summary(entity: str, dt: date, manifest: dict[str, Any], included: list[tuple[Path, str]],
-             skipped: list[dict[str, Any]], quarantined: int, seconds: float, unchanged: bool) -> dict[str, Any]:
+             skipped: list[dict[str, Any]], seconds: float, unchanged: bool) -> dict[str, Any]:
+    """``quarantined``: rows this call quarantined (0 when unchanged); ``quarantined_in_partition``:
+    bad rows of the partition's files, quarantined by the run that built it (``manifest.run_id``)."""
     sources = [s for s in manifest.get("sources", []) if s.get("status") == "landed"]
     rows_read = sum(int(s.get("rows", 0)) for s in sources)
+    quarantined = sum(int(s.get("quarantined_rows", 0)) for s in sources)
     return {
         "entity": entity,
         "dt": dt.isoformat(),
@@ -329,7 +352,9 @@ def _summary(entity: str, dt: date, manifest: dict[str, Any], included: list[tup
         "rows": int(manifest.get("rows", 0)),
         "rows_read": rows_read,
         "duplicates_removed": int(manifest.get("duplicates_removed", 0)),
-        "quarantined": quarantined,
+        "quarantined": 0,
+        "quarantined_in_partition": quarantined,
+        "run_id": manifest.get("run_id"),
         "skipped": [{"name": s["name"], "reason": s["reason"]} for s in skipped],
         "encodings": {s["name"]: s.get("encoding") for s in sources},
         "drift": list(manifest.get("drift", [])),

@@ -105,12 +105,14 @@ def _blank(cells: list[Any]) -> bool:
     return all(c is None or (isinstance(c, str) and c.strip() == "") for c in cells)
 
 
-def open_table(path: Path) -> Table:
-    """Facts and a streaming row iterator of ``path``; raises ``FileIngestError`` for bad files."""
+def open_table(path: Path, sha256: str | None = None) -> Table:
+    """Facts and a streaming row iterator of ``path``; raises ``FileIngestError`` for bad files.
+
+    ``sha256``: the file's checksum when the caller already computed it."""
     size = path.stat().st_size
     if size == 0:
         raise FileIngestError(path.name, "empty file (0 bytes)", "re-download the file; the export did not complete")
-    sha = file_sha256(path)
+    sha = sha256 or file_sha256(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
         encoding = detect_encoding(path)

@@ -128,7 +128,7 @@ def test_non_retryable_errors_name_the_cause(mock):
 
 def test_mock_qps_limit_is_answered_with_rate_limit_errors_and_the_client_recovers(world):
     with faulty(world, "qps=20") as m:
-        c = make_client(m, qps=1000)  # client limiter far above the gateway's limit
+        c = make_client(m, qps=1000, backoff_base=0.05, backoff_max=1.0)  # limiter far above the gateway limit
         with ThreadPoolExecutor(4) as pool:
             results = list(pool.map(lambda i: c.call("sku.list", {"page": i % 3, "size": 5}), range(40)))
         assert all(len(r["data"]) == 5 for r in results)

@@ -103,3 +103,22 @@ def test_int_and_enum():
 
 def test_text_keeps_apostrophe():
     assert convert("'quoted' name", col("str")) == "'quoted' name"
+
+
+def test_fen_fast_path_agrees_with_money_module():
+    from douyin_etl.money import yuan_to_fen
+
+    samples = [f"{sign}{w}{sep}{f}" for sign in ("", "-") for w in ("0", "7", "12", "999", "1,000", "12,345,678")
+               for sep, f in ((".", "5"), (".", "05"), (".", "50"), ("", ""))]
+    for text in samples:
+        assert convert(text, col("fen")) == yuan_to_fen(text), text
+    for bad in ("1,23.45", "1,2345", "12.", ".5", "1.2.3"):
+        try:
+            want = yuan_to_fen(bad)
+        except ValueError:
+            want = "error"
+        try:
+            got = convert(bad, col("fen"))
+        except CellError:
+            got = "error"
+        assert got == want, bad

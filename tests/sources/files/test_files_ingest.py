@@ -13,7 +13,7 @@ from files_helpers import SETTLEMENT_HEADERS, settlement_row, write_csv
 
 from douyin_etl.landing import reader
 from douyin_etl.sources.files.errors import FileIngestError
-from douyin_etl.sources.files.ingest import ingest_entity
+from douyin_etl.sources.files.ingest import ingest_entity, scan_day
 from douyin_etl.timeutil import SHANGHAI
 
 DT = date(2026, 3, 1)
@@ -76,7 +76,7 @@ def test_xlsx_freight_invoice(lake, drops):
     day.mkdir(parents=True)
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(["运单号", "快递公司", "发货日期", "计费重量(kg)", "运费(元)", "目的省", "仓库编码"])
+    ws.append(["运单号", "快递公司", "发货日期", "计费重量（kg）", "运费(元)", "目的省", " 仓库编码 "])  # full-width, spaces
     ws.append(["'SF1234567890123", "顺丰", datetime(2026, 3, 1), 1.234, 0.29, "浙江", "WH01"])
     ws.append(["SF1234567890124", "顺丰", "2026/03/01", "2", "1,234.56", None, "WH02"])
     ws.append(["SF1234567890125", "顺丰", "20260301", 0.5, 12, "广东", "WH01"])
@@ -91,6 +91,7 @@ def test_xlsx_freight_invoice(lake, drops):
         ("SF1234567890125", DT, 500, 1200, "广东", "shunfeng", "运费账单_shunfeng_20260301.xlsx:4"),
     ]
     assert reader.read_manifest("freight_invoice", DT, lake)["sources"][0]["format"] == "xlsx"
+    assert scan_day(DT) == {"freight_invoice": ["运费账单_shunfeng_20260301.xlsx"]}
 
 
 def test_bad_row_quarantined_not_landed(lake, drops, monkeypatch):
@@ -100,6 +101,10 @@ def test_bad_row_quarantined_not_landed(lake, drops, monkeypatch):
                                    settlement_row(4, 结算单号="")])
     s = ingest_entity("settlement_bill", DT, "run-q")
     assert s["rows"] == 2 and s["quarantined"] == 2 and s["rows_read"] == 4
+    again = ingest_entity("settlement_bill", DT, "run-q2")
+    assert again["unchanged"] and again["quarantined"] == 0 and again["quarantined_in_partition"] == 2
+    assert again["run_id"] == "run-q"  # whose quarantine holds them
+    assert _quarantine(lake, "settlement_bill", "run-q2") == []  # and not quarantined twice
     assert _select(lake, "settlement_bill", "SELECT request_no FROM t ORDER BY 1") == [("R00001",), ("R00003",)]
     q = _quarantine(lake, "settlement_bill", "run-q")
     assert [(r[0], r[1], r[2], r[3]) for r in q] == [
@@ -246,3 +251,18 @@ def test_rerun_is_noop_and_duplicate_content_skipped(lake, drops):
     s3 = ingest_entity("settlement_bill", DT, "r6")
     assert s3["rows"] == 2 and len(s3["skipped"]) == 1 and "same content as" in s3["skipped"][0]["reason"]
     assert Path(lake.path("_meta", "ingested", "settlement_bill")).is_dir()
+
+
+def test_ragged_middle_row_is_quarantined(lake, drops, monkeypatch):
+    monkeypatch.setenv("DOUYIN_QUARANTINE_THRESHOLD", "0.5")
+    name = "结算账单_1001_20260301.csv"
+    path = write_csv(drops / DAY / name, [settlement_row(1), settlement_row(2), settlement_row(3)])
+    lines = path.read_bytes().decode("utf-8").split("\r\n")
+    lines[2] = lines[2].rsplit(",", 3)[0]  # row 3 loses its last 3 cells
+    lines.insert(3, lines[3] + ",extra")  # and a new row 4 has one cell too many
+    path.write_bytes("\r\n".join(lines).encode("utf-8"))
+    s = ingest_entity("settlement_bill", DT, "r")
+    assert s["rows"] == 2 and s["quarantined"] == 2
+    q = _quarantine(lake, "settlement_bill", "r")
+    assert [(r[0], r[3]) for r in q] == [(f"{name}:3", "row has 20 cells, the header has 23"),
+                                         (f"{name}:4", "row has more cells than the header (23)")]

@@ -36,17 +36,15 @@ def test_generated_drops_ingest_cleanly(world, tmp_path, monkeypatch):
             expected[(spec.entity, Path(rel).parent.name)] += n
     assert expected, "the generated world has no file drops"
     landed_files: dict[str, int] = {}
-    days = sorted(date.fromisoformat(p.name) for p in (world / "drops").iterdir())
-    dup_total = 0
-    for day in days:
-        for entity in SPECS:
-            s = ingest_entity(entity, day, "sim", drops_dir=world / "drops", storage=lake)
-            assert s["quarantined"] == 0 and s["skipped"] == [], (entity, day, s)
-            assert s["rows_read"] == expected[(entity, day.isoformat())], (entity, day)
-            assert s["rows"] + s["duplicates_removed"] == s["rows_read"], (entity, day)
-            dup_total += s["duplicates_removed"]
-            for src in reader.read_manifest(entity, day, lake)["sources"]:
-                landed_files[f"drops/{day.isoformat()}/{src['name']}"] = src["rows"]
+    # every (entity, day) with files, plus one day without files for every entity (empty partitions)
+    pairs = sorted({(e, date.fromisoformat(d)) for e, d in expected} | {(e, date(2026, 3, 2)) for e in SPECS})
+    for entity, day in pairs:
+        s = ingest_entity(entity, day, "sim", drops_dir=world / "drops", storage=lake)
+        assert s["quarantined"] == 0 and s["skipped"] == [], (entity, day, s)
+        assert s["rows_read"] == expected[(entity, day.isoformat())], (entity, day)
+        assert s["rows"] + s["duplicates_removed"] == s["rows_read"], (entity, day)
+        for src in reader.read_manifest(entity, day, lake)["sources"]:
+            landed_files[f"drops/{day.isoformat()}/{src['name']}"] = src["rows"]
     spec_files = {k: v for k, v in counts.items() if spec_for_file(Path(k).name)}
     assert landed_files == spec_files  # every dropped spec file landed, each with its row count
     assert {e for e, _ in expected} >= {"settlement_bill", "fund_flow", "shipment", "stock_snapshot"}

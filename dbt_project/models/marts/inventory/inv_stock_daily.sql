@@ -1,7 +1,9 @@
 -- Stock per SKU x warehouse x business day (Asia/Shanghai), from the reconciled stock ledger.
 -- Incremental: each run rebuilds the days from incremental_cutoff() (var lookback_days before the
--- run's as_of_date, else before the newest day already built) onwards. Closing stock is cumulative,
--- so a movement file that arrives later than the lookback needs a --full-refresh.
+-- run's as_of_date, else before the newest day already built) onwards, extended back to the pay day
+-- of any order line that landed (changed_dt) within the lookback, so units_sold stays right when a
+-- line lands late. Closing stock is cumulative, so a 3PL file that arrives later than the lookback
+-- needs a --full-refresh.
 {{
     config(
         materialized='incremental',
@@ -10,11 +12,18 @@
         on_schema_change='fail'
     )
 }}
+-- depends_on: {{ ref('int_order_lines__enriched') }}
+{%- set cutoff = incremental_cutoff('stock_date') %}
 with ledger as (
 
     select * from {{ ref('int_stock__ledger') }}
     {% if is_incremental() %}
-    where ledger_date >= {{ incremental_cutoff('stock_date') }}
+    -- the lookback, extended back to the pay day of any line that changed (landed) within it
+    where ledger_date >= (
+        select least({{ cutoff }}, coalesce(min(pay_date), {{ cutoff }}))
+        from {{ ref('int_order_lines__enriched') }}
+        where is_paid and changed_dt >= {{ cutoff }}
+    )
     {% endif %}
 
 ),

@@ -20,6 +20,8 @@ select
     cast(sum(case when is_due_to_ship then 1 else 0 end) as {{ dbt.type_bigint() }})        as lines_due_to_ship,
     cast(sum(case when is_shipped_within_48h then 1 else 0 end) as {{ dbt.type_bigint() }}) as shipped_within_48h_lines,
     cast(sum(case when is_48h_miss then 1 else 0 end) as {{ dbt.type_bigint() }})           as missed_48h_lines,
+    cast(sum(case when is_shipped_late then 1 else 0 end) as {{ dbt.type_bigint() }})       as shipped_late_lines,
+    cast(sum(case when is_overdue_unshipped then 1 else 0 end) as {{ dbt.type_bigint() }})  as overdue_unshipped_lines,
     cast({{ ops_ratio('sum(case when is_shipped_within_48h then 1 else 0 end)',
                       'sum(case when is_due_to_ship then 1 else 0 end)') }} as {{ ops_type_double() }}) as ship_within_48h_rate,
     cast(sum(case when ship_at is not null then 1 else 0 end) as {{ dbt.type_bigint() }})   as shipped_lines,

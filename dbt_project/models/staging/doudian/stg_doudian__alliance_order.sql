@@ -26,7 +26,7 @@ renamed as (
         cast(colonel_service_rate_bp as integer)                     as colonel_service_rate_bp,
         cast(estimated_comission as {{ dbt.type_bigint() }})                              as estimated_commission_fen,
         cast(real_comission as {{ dbt.type_bigint() }})                                   as real_commission_fen,
-        cast(order_status as integer)                                as alliance_order_status,
+        cast(order_status as {{ dbt.type_string() }})                as alliance_order_status,
         cast(alliance_biz_type as integer)                           as alliance_biz_type,
         {{ unix_to_timestamptz('create_time') }}                     as created_at,
         {{ unix_to_timestamptz('update_time') }}                     as updated_at,

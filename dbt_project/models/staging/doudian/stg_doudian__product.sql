@@ -28,7 +28,7 @@ renamed as (
         {{ unix_to_timestamptz('create_time') }}                     as created_at,
         {{ unix_to_timestamptz('update_time') }}                     as updated_at,
         cast(nullif(cast(outer_product_id as {{ dbt.type_string() }}), '') as {{ dbt.type_string() }})         as outer_product_id,
-        cos_ratio,
+        cast(cos_ratio as {{ dbt.type_bigint() }})                   as cos_ratio_bp,
         cast(dt as date)                                             as snapshot_date
     from latest
 

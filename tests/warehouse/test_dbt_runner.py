@@ -1,0 +1,76 @@
+"""The dbt subprocess runner on a throwaway one-model project (not the real marts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from douyin_etl.warehouse import wap
+from douyin_etl.warehouse.dbt_runner import DbtError, run_dbt
+
+PROFILE = """tiny:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{ env_var('DOUYIN_DBT_DB_PATH') }}"
+      threads: 1
+"""
+
+
+@pytest.fixture
+def tiny_project(tmp_path: Path) -> Path:
+    project = tmp_path / "tiny"
+    (project / "models").mkdir(parents=True)
+    (project / "tests").mkdir()
+    (project / "dbt_project.yml").write_text(
+        "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: tiny\nvars:\n  n: 3\n"
+        "models:\n  tiny:\n    +materialized: table\n")
+    (project / "profiles.yml").write_text(PROFILE)
+    (project / "models" / "numbers.sql").write_text(
+        "select range as i, '{{ env_var('DOUYIN_LAKE_DIR') }}' as lake from range({{ var('n') }})")
+    (project / "tests" / "no_big_numbers.sql").write_text("select * from {{ ref('numbers') }} where i >= 5")
+    return project
+
+
+def test_build_runs_in_a_subprocess_and_parses_results(tiny_project: Path, wh_env, tmp_path: Path):
+    audit = wap.prepare_audit("dbt-ok")  # created in the DuckDB 1.4 storage format
+    run_dir = tmp_path / "run1"
+    res = run_dbt(["build"], db_path=audit, vars={"n": 4}, run_dir=run_dir, project_dir=tiny_project)
+    assert res.ok and res.returncode == 0, res.summary()
+    by_id = {n.unique_id: n for n in res.nodes}
+    model = by_id["model.tiny.numbers"]
+    assert model.status == "success" and model.execution_time > 0 and model.started_at
+    assert [n.status for n in res.nodes if n.resource_type == "test"] == ["pass"]
+    assert (run_dir / "run_results.json").exists() and (run_dir / "dbt.log").read_text().count("numbers") >= 1
+    assert (run_dir / "target" / "manifest.json").exists()  # per-run target path
+    assert res.failures == [] and res.counts() == {"success": 1, "pass": 1}
+    con = duckdb.connect(str(audit), read_only=True)
+    assert con.execute("select count(*), max(lake) from numbers").fetchone() == (4, str(wh_env["lake"]))
+    con.close()
+    head = audit.read_bytes()[:20]
+    assert int.from_bytes(head[12:20], "little") == 67  # dbt-duckdb kept the v1.4.0 storage format
+
+
+def test_a_failing_test_returns_ok_false_with_the_failing_node(tiny_project: Path, wh_env, tmp_path: Path):
+    db = tmp_path / "t.duckdb"
+    res = run_dbt(["build"], db_path=db, vars={"n": 8}, run_dir=tmp_path / "run2", project_dir=tiny_project)
+    assert not res.ok and res.returncode == 1
+    [failure] = res.failures
+    assert failure["unique_id"].startswith("test.tiny.no_big_numbers") and failure["status"] == "fail"
+    assert failure["failures"] == 3  # i = 5, 6, 7
+    assert "no_big_numbers" in str(DbtError(res)) and str(res.log_path) in str(DbtError(res))
+
+
+def test_a_compile_error_is_reported_with_the_model_message(tiny_project: Path, wh_env, tmp_path: Path):
+    (tiny_project / "models" / "broken.sql").write_text("select * from does_not_exist_anywhere")
+    res = run_dbt(["run", "--select", "broken"], db_path=tmp_path / "b.duckdb", run_dir=tmp_path / "run4",
+                  project_dir=tiny_project)
+    assert not res.ok
+    [failure] = res.failures
+    assert failure["unique_id"] == "model.tiny.broken" and "does_not_exist_anywhere" in failure["message"]
+    summary = json.loads(json.dumps(res.summary()))
+    assert summary["ok"] is False and summary["counts"] == {"error": 1}
