@@ -7,7 +7,7 @@ Environment variables (all optional; defaults serve the embedded demo):
 | DOUYIN_HOME | the checkout (parent of this package) | base for the relative defaults below |
 | DOUYIN_LAKE_DIR | $DOUYIN_HOME/lake | landing lake root (local path or s3://bucket/prefix) |
 | DOUYIN_WAREHOUSE | $DOUYIN_HOME/warehouse/douyin.duckdb | the published warehouse analysts open read-only |
-| DOUYIN_STATE_DIR | $DOUYIN_HOME/var | run reports, audit copies, token cache, ingest ledger |
+| DOUYIN_STATE_DIR | $DOUYIN_HOME/var | run reports, audit copies, the local Airflow home |
 | DOUYIN_WORLD_DIR | $DOUYIN_HOME/var/world | simulated world the mock API serves (demo only) |
 | DOUYIN_DROPS_DIR | $DOUYIN_WORLD_DIR/drops | where downloaded and 3PL files arrive, one folder per business day |
 | DOUYIN_API_BASE_URL / DOUYIN_APP_KEY / DOUYIN_APP_SECRET | demo mock on loopback | Open API access outside Airflow |

@@ -41,7 +41,7 @@ from douyin_etl import config
 from douyin_etl.entities import get as get_entity
 from douyin_etl.quality.results import CheckResult, GateResult, jsonable
 from douyin_etl.quality.suites import Suite, SuiteError, landing_suite, mart_suites, substitute
-from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Validator
+from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Validator, frame_groups
 from douyin_etl.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -147,8 +147,9 @@ def _accumulate(validator: Validator, suite: Suite, batch: str, frames: Iterator
     gx_suite = gx_suite if gx_suite is not None else suite.gx_suite(batch)
     for df in frames:
         rows += len(df)
+        grouping = frame_groups(df)
         for acc, res in zip(accs, validator.validate(df, gx_suite, parameters)):
-            acc.add(res, df, keep_rows=quarantine_cap())
+            acc.add(res, df, keep_rows=quarantine_cap(), grouping=grouping)
     return accs, rows
 
 

@@ -145,12 +145,11 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
         flow_type=np.where(alliance[li], 3, 4),
     )
     # -- fund flows: credits for settlements, debits for reversals, shipping-insurance deductions
-    ins = normal & (rng.random(n) < beh.shipping_insurance_rate)
+    ins = normal & (rng.random(n) < beh.shipping_insurance_rate) & (settle_t + 3600 < now)
     ins_idx = np.flatnonzero(ins)
     ff_k = np.concatenate([kk, np.full(len(ins_idx), 4)])
     ff_li = np.concatenate([li, ins_idx])
-    ff_t = np.concatenate([tt + np.where(rev, 60, 30), settle_t[ins_idx] + 3600]).astype(np.int64)
-    ff_t = np.minimum(ff_t, now - 1)
+    ff_t = np.concatenate([np.minimum(tt + np.where(rev, 60, 30), now - 1), settle_t[ins_idx] + 3600]).astype(np.int64)
     n_ins = len(ins_idx)
     fund_flow = dict(
         line=ff_li, k=ff_k, bill_time=ff_t,

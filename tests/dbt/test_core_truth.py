@@ -164,3 +164,24 @@ def test_mart_money_types(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     assert yuan and fen
     assert [x for x in yuan if x[2] != "DECIMAL(18,2)"] == []
     assert [x for x in fen if x[2] != "BIGINT"] == []
+
+
+def test_every_core_view_evaluates_fully(dbt_world_lake: tuple[Path, Path, Path]) -> None:
+    """Views are lazy: a bad cast in a column no mart selects would pass the build. Read them all."""
+    _, _, db = dbt_world_lake
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        views = [(s, t) for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ('staging', 'intermediate') and table_type = 'VIEW'").fetchall()
+            if any(t == m for m in CORE_MODELS)]
+        assert len(views) >= 15
+        errors = []
+        for schema, view in views:
+            try:
+                con.execute(f"select * from {schema}.{view}").fetchall()
+            except duckdb.Error as exc:
+                errors.append(f"{schema}.{view}: {exc}")
+    finally:
+        con.close()
+    assert errors == []
