@@ -19,7 +19,7 @@ What blocks (the rule finance signed up to)
 - A missing partition, an unreadable file or a missing column is an error (the check says which).
 
 Memory stays bounded: a partition is read by DuckDB ordered by the entity key and handed to GX in
-chunks of about ``DOUYIN_GATE_CHUNK_ROWS`` (200,000) rows that never split a key, so uniqueness
+chunks of about ``DOUYIN_GATE_CHUNK_ROWS`` (100,000) rows that never split a key, so uniqueness
 per chunk adds up to uniqueness per partition, and counts add (``validator.Accumulator``).
 """
 
@@ -51,7 +51,7 @@ __all__ = ["run_landing_gate", "run_mart_gate", "validate_entity", "validate_par
 
 
 def chunk_rows() -> int:
-    return int(os.environ.get("DOUYIN_GATE_CHUNK_ROWS", "200000"))
+    return int(os.environ.get("DOUYIN_GATE_CHUNK_ROWS", "100000"))
 
 
 def quarantine_cap() -> int:

@@ -68,11 +68,9 @@ def test_orders_and_lines_land_exactly_the_worlds_partition(world, clean_lake):
 
 def test_landed_types_and_json_text(clean_lake):
     lake, _ = clean_lake
-    types = dict(duckdb.sql(f"DESCRIBE SELECT * FROM {landed(lake, 'shop_order')}").fetchall()[i][:2]
-                 for i in range(3))
     cols = {r[0]: r[1] for r in duckdb.sql(f"DESCRIBE SELECT * FROM {landed(lake, 'shop_order')}").fetchall()}
     assert cols["order_id"] == "VARCHAR" and cols["update_time"] == "BIGINT" and cols["order_status"] == "INTEGER"
-    assert cols["post_addr"] == "VARCHAR" and "_source_ref" in cols and types
+    assert cols["post_addr"] == "VARCHAR" and "_source_ref" in cols
     addr, refs = duckdb.sql(f"SELECT post_addr, _source_ref FROM {landed(lake, 'shop_order')} LIMIT 1").fetchall()[0]
     assert json.loads(addr)["province"]["name"] == "上海" and addr == json.dumps(json.loads(addr), sort_keys=True,
                                                                               ensure_ascii=False, separators=(",", ":"))
