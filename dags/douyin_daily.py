@@ -25,7 +25,8 @@ The whole daily run for business day D (data interval [D 00:00+08, D+1 00:00+08)
 
 Use either this DAG or the `extract_*` + `transform_warehouse` pair (both are paused on creation);
 this one emits no Assets, so it never triggers `transform_warehouse`. `catchup=True` from
-`DOUYIN_START_DATE`; `max_active_runs=1`.
+`DOUYIN_START_DATE`; `max_active_runs=1`. Backfill business days A..B:
+`airflow backfill create --dag-id douyin_daily --from-date A --to-date B+1`.
 """
 
 

@@ -17,8 +17,11 @@ DOC = """
 Lands the **{family}** entities ({names}) for one **Asia/Shanghai business day** into the raw lake
 (`<lake>/raw/<source>/<entity>/dt=YYYY-MM-DD/`).
 
-* **Data interval** = one business day: the run at D+1 00:00+08 covers [D 00:00+08, D+1 00:00+08).
-  `catchup=True` from `DOUYIN_START_DATE` (default 2026-10-01); `airflow backfill create` works.
+* **Data interval** = one business day: the run triggered at D+1 00:00+08 covers
+  [D 00:00+08, D+1 00:00+08); its logical date is D 00:00+08. `catchup=True` from the first business
+  day `DOUYIN_START_DATE` (default 2026-10-01).
+* **Backfill** business days A..B (inclusive): `airflow backfill create --dag-id extract_{family}
+  --from-date A --to-date B+1` (the bounds are trigger times; add `--dry-run` to list the runs first).
 * Event-partitioned Open API entities re-land dt in [D − `DOUYIN_LOOKBACK_DAYS`, D] (late updates);
   snapshots and file drops land dt = D. Every partition is replaced atomically: reruns are idempotent.
 * One mapped task per entity; retries with exponential backoff. Entities that read another entity's
@@ -45,7 +48,7 @@ def build_extract_dag(family: str):
     )
     def extract_family_dag() -> None:
         landed = t.extract_stages(names)
-        t.announce_landed.override(outlets=s.family_assets(family))(landed)
+        landed[-1] >> t.announce_landed.override(outlets=s.family_assets(family))(names)
 
     return extract_family_dag()
 

@@ -76,6 +76,40 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     return standalone(port=args.port)
 
 
+def _cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from douyin_etl.access.status import collect_status, render_status
+
+    st = collect_status(limit=args.limit)
+    print(json.dumps(st, ensure_ascii=False, indent=1, default=str) if args.json else render_status(st))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from douyin_etl.access.exports import ExportError, export_finance
+    from douyin_etl.access.query import WarehouseMissing
+
+    try:
+        result = export_finance(args.period, shops=args.shop, tables=args.tables, fmt=args.format,
+                                out_dir=Path(args.out) if args.out else None, chinese_headers=args.chinese_headers)
+    except (WarehouseMissing, ExportError, KeyError) as exc:
+        print(exc.args[0] if isinstance(exc, KeyError) else exc, file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 0
+
+
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from douyin_etl.access.docs_server import DocsError, serve_docs
+
+    try:
+        return serve_docs(args.port, generate=not args.no_generate, compile=not args.no_compile)
+    except DocsError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="douyin-etl", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -120,6 +154,26 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("airflow", help="start Airflow standalone on 127.0.0.1 with this project's DAGs")
     s.add_argument("--port", type=int, default=8080)
     s.set_defaults(func=_cmd_airflow)
+
+    s = sub.add_parser("status", help="recent runs, the published version, freshness per mart (read-only)")
+    s.add_argument("--limit", type=int, default=10, help="how many recent runs to list")
+    s.add_argument("--json", action="store_true", help="print the status as JSON")
+    s.set_defaults(func=_cmd_status)
+
+    s = sub.add_parser("export", help="finance export of a period from the published warehouse (xlsx/csv/parquet)")
+    s.add_argument("--period", required=True, help="YYYY-MM, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (business days)")
+    s.add_argument("--shop", action="append", help="shop id; repeatable or a comma list (default: all shops)")
+    s.add_argument("--tables", action="append", help="comma list of reconciliation,settlements,fees,pnl (default: all)")
+    s.add_argument("--format", choices=["xlsx", "csv", "parquet"], default="xlsx")
+    s.add_argument("--chinese-headers", action="store_true", help="中文 column headers")
+    s.add_argument("--out", help="output directory (default: <state_dir>/exports)")
+    s.set_defaults(func=_cmd_export)
+
+    s = sub.add_parser("docs", help="generate dbt docs and serve them with the run reports on 127.0.0.1")
+    s.add_argument("--port", type=int, default=8081)
+    s.add_argument("--no-generate", action="store_true", help="serve the last generated dbt docs")
+    s.add_argument("--no-compile", action="store_true", help="dbt docs generate --no-compile (faster)")
+    s.set_defaults(func=_cmd_docs)
     return p
 
 

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MARTS_DIR = config.DBT_PROJECT_DIR / "models" / "marts"
 SCHEMA_ORDER = ("sales", "finance", "inventory", "performance")
 # Business-date column used for freshness and period filters, by preference (first present wins).
-BUSINESS_DATE_COLUMNS = ("date_day", "refund_date", "pay_date", "settle_date", "stat_date", "stock_date", "movement_date",
+BUSINESS_DATE_COLUMNS = ("date_day", "refund_date", "settle_date", "pay_date", "stat_date", "stock_date", "movement_date",
                          "live_date", "bill_date", "alert_date", "as_of_date", "last_pay_date", "snapshot_date")
 # Tables whose dates are not "data up to" (a calendar spanning years): no freshness.
 NO_FRESHNESS = frozenset({"dim_date"})

@@ -77,27 +77,31 @@ def extract_entity(entity: str, **context: Any) -> dict:
 
 
 @task
-def announce_landed(results: list, **context: Any) -> dict:
+def announce_landed(names: list[str], **context: Any) -> dict:
     """Emit one Asset event per landed entity (extra: business day, partitions, rows).
 
-    Runs once every entity of the family has landed; the events trigger ``transform_warehouse``.
+    Runs once every entity of the family has landed (it reads their step records, not XCom); the
+    events trigger ``transform_warehouse``.
     """
+    from douyin_etl.orchestration import steps
+
     day = s.business_day(context.get("data_interval_start"), context.get("logical_date"))
+    run_id = s.safe_run_id(context["run_id"])
+    recorded = steps.read_steps(run_id)
+    rows: dict[str, int] = {n: 0 for n in names}
+    days: dict[str, list[str]] = {n: [] for n in names}
+    for n in names:
+        details = (recorded.get(f"extract.{n}") or {}).get("details") or {}
+        days[n] = details.get("days") or [day.isoformat()]
+        for landed, count in (details.get("landed") or {}).items():  # shop_order lands sku_order too
+            if landed in rows:
+                rows[landed] += int(count)
     events = context["outlet_events"]
-    summary: dict[str, int] = {}
-    flat = [r for group in results for r in (group if isinstance(group, (list, tuple)) else list(group))]
-    for r in flat:
-        extra = {"entity": r["entity"], "dt": day.isoformat(), "days": r["days"], "rows": r["rows"],
-                 "run_id": s.safe_run_id(context["run_id"])}
-        events[s.entity_asset(r["entity"])].extra = extra
-        summary[r["entity"]] = r["rows"]
-    for r in flat:  # entities landed by another entity's extraction (shop_order lands sku_order)
-        for other, n in (r.get("landed") or {}).items():
-            if other != r["entity"] and other in summary:
-                summary[other] += n
-                events[s.entity_asset(other)].extra = {**events[s.entity_asset(other)].extra, "rows": summary[other]}
-    log.info("landed for %s: %s", day, summary)
-    return {"dt": day.isoformat(), "rows": summary}
+    for n in names:
+        events[s.entity_asset(n)].extra = {"entity": n, "dt": day.isoformat(), "days": days[n], "rows": rows[n],
+                                           "run_id": run_id}
+    log.info("landed for %s: %s", day, rows)
+    return {"dt": day.isoformat(), "rows": rows}
 
 
 @task

@@ -110,8 +110,34 @@ class GateResult:
                      f"{c.exception or ''}")
         return text
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, detail: bool = False) -> dict[str, Any]:
+        """JSON-ready result. Failing checks are listed one by one (with examples); passing checks are
+        collapsed per suite × expectation × column (partitions, rows, first..last day) unless ``detail``,
+        which keeps the result small enough for XCom and the run report even over many partitions."""
+        if detail:
+            checks = [c.to_dict() for c in self.checks]
+        else:
+            checks = [c.to_dict() for c in self.checks if not c.success]
+            passing: dict[tuple, dict[str, Any]] = {}
+            for c in self.checks:
+                if not c.success:
+                    continue
+                k = (c.suite, c.batch, c.expectation_type, c.column, c.description)
+                item = passing.setdefault(k, {
+                    "suite": c.suite, "entity": c.entity, "batch": c.batch, "expectation_type": c.expectation_type,
+                    "column": c.column, "description": c.description, "severity": c.severity, "success": True,
+                    "partitions": 0, "element_count": 0, "dt": None, "_days": []})
+                item["partitions"] += 1
+                item["element_count"] += int(c.element_count or 0)
+                if c.dt:
+                    item["_days"].append(c.dt)
+                if c.expectation_type == "expect_table_row_count_to_be_between":
+                    item["observed_value"] = item["element_count"]
+            for item in passing.values():
+                days = sorted(item.pop("_days"))
+                item["dt"] = (days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}") if days else None
+                checks.append(item)
         return {"gate": self.gate, "run_id": self.run_id, "ok": self.ok, "seconds": round(self.seconds, 3),
                 "rows_validated": self.rows_validated, "partitions": self.partitions,
                 "quarantined": self.quarantined, "blocking": len(self.blocking), "warnings": len(self.warnings),
-                "checks": [c.to_dict() for c in self.checks], "tables": jsonable(self.tables)}
+                "summary": self.summary(), "checks": checks, "tables": jsonable(self.tables)}

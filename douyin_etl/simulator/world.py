@@ -182,26 +182,30 @@ class World:
         frames["traffic_funnel"] = reports.funnel_frame(self._rng(i, "funnel"), self.cat, orders.l, day)
         self._write_ad_report(reports.ad_report_frame(self._rng(i, "ads"), self.cat, orders.l, content, day), day)
         self.truth.add_day(orders, fin["recon"], i)
-        if self.logistics is not None:
-            if i == 0:
-                frames["warehouse"] = self.logistics.warehouses()
-            lf = self.logistics.day(day, self._take(self.pending_ship, i),
-                                    self._take(self.pending_return, i))
-            track = lf.pop("logistics_track")
-            if len(track):
-                self.sink.register("LT", track)
-                self.sink.copy_partitioned("logistics_track", f"SELECT *, {q.dt('ship_time')} AS dt FROM LT ORDER BY track_no, node_seq",
-                                           f"c-{day:%Y%m%d}")
-                self.rows["logistics_track"] += len(track)
-            if "stock_snapshot" in lf and len(lf["stock_snapshot"]):
-                self.last_stock = lf["stock_snapshot"]
-            frames.update(lf)
+        frames.update(self._logistics_day(day, i))
         frames["settlement_bill"] = self._read_day("settlement_bill", day)
         frames["fund_flow"] = self._fund_flow_drop(self._rng(i, "fund_flow"), day, i)
         self.truth.flush_anomalies()
         if self.drops is not None:
             written = self.drops.write_day(self.root, day, {k: v for k, v in frames.items() if v is not None}, self.seed)
             self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
+
+    def _logistics_day(self, day: date, i: int) -> dict[str, pd.DataFrame]:
+        """H1b's logistics frames of the day's shipments and returns; logistics_track goes to the platform."""
+        if self.logistics is None:
+            return {}
+        lf = self.logistics.day(day, self._take(self.pending_ship, i), self._take(self.pending_return, i))
+        if i == 0:
+            lf["warehouse"] = self.logistics.warehouses()
+        track = lf.pop("logistics_track")
+        if len(track):
+            self.sink.register("LT", track)
+            self.sink.copy_partitioned("logistics_track", f"SELECT *, {q.dt('ship_time')} AS dt FROM LT ORDER BY track_no, node_seq",
+                                       f"c-{day:%Y%m%d}")
+            self.rows["logistics_track"] += len(track)
+        if len(lf.get("stock_snapshot", ())):
+            self.last_stock = lf["stock_snapshot"]
+        return lf
 
     def _rng(self, i: int, step: str) -> np.random.Generator:
         """An independent random stream per (seed, day, step): changing one step leaves the others alone."""

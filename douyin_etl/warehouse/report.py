@@ -161,6 +161,16 @@ def _examples(examples: list[dict[str, Any]]) -> str:
     return _table(cols, [[ex.get(c) for c in cols] for ex in examples], group_digits=False)  # ids stay as they are
 
 
+def _observed(value: Any) -> Any:
+    """Map expectations report {unexpected, rows, values}: say it in words."""
+    if isinstance(value, dict) and "unexpected" in value:
+        text = f"{value['unexpected']:,} of {value.get('rows', 0):,} rows unexpected"
+        if value.get("values"):
+            text += ": " + ", ".join(json.dumps(v, ensure_ascii=False, default=str) for v in value["values"][:5])
+        return text
+    return value
+
+
 def _gate_html(name: str, gate: dict[str, Any]) -> str:
     checks = gate.get("checks", [])
     failing = [c for c in checks if not c.get("success")]
@@ -170,7 +180,7 @@ def _gate_html(name: str, gate: dict[str, Any]) -> str:
     rows = []
     for c in failing + [c for c in checks if c.get("success")][: max(0, 40 - len(failing))]:
         rows.append([_badge("success" if c.get("success") else c.get("severity")), c.get("suite"), c.get("dt"),
-                     c.get("expectation_type"), c.get("column"), c.get("observed_value"),
+                     c.get("expectation_type"), c.get("column"), _observed(c.get("observed_value")),
                      c.get("unexpected_count"), c.get("element_count"), c.get("description") or c.get("exception")])
     parts.append(_table(["result", "suite", "dt", "expectation", "column", "observed", "unexpected", "rows", "note"],
                         rows, raw_cols={0}))

@@ -95,6 +95,20 @@ def test_lands_the_expected_partitions(lake_a, world):
             dropped = {d for d in DAYS if any((world / "drops" / d.isoformat()).glob("*"))}
             assert got <= expected and got, e.name
             assert dropped <= expected
+    # one Asset event per landed entity, with the business day and rows in its extra
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        found = session.execute(select(AssetModel.uri, AssetEvent.extra).join(
+            AssetEvent, AssetEvent.asset_id == AssetModel.id)).all()
+    by_uri: dict[str, list[dict]] = {}
+    for uri, extra in found:
+        by_uri.setdefault(uri, []).append(extra)
+    assert set(by_uri) >= {e.asset_uri for e in entities.ENTITIES.values()}
+    sku = [x for x in by_uri[entities.get("sku_order").asset_uri] if x.get("dt") == DAYS[1].isoformat()]
+    assert sku and sku[0]["rows"] > 0 and sku[0]["days"] == [DAYS[0].isoformat(), DAYS[1].isoformat()]
     # the day's orders arrived: shop orders updated on day 2 landed in dt=day 2
     n, _ = sum_of(lake_a, "shop_order", "pay_amount", f"dt = DATE '{DAYS[1]}'")
     assert n > 0

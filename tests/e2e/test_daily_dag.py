@@ -85,35 +85,34 @@ def test_daily_dag_publishes_one_business_day(world, env):
     assert [s["name"] for s in report["steps"]] == ["extract", "landing_gate", "build_audit", "mart_gate", "publish"]
 
 
-def test_a_blocking_mart_gate_publishes_nothing_and_reports(world, env, monkeypatch):
+def test_a_blocking_gate_publishes_nothing_fails_fast_and_reports(world, env, monkeypatch):
     from douyin_etl import config
     from douyin_etl.orchestration import steps
     from douyin_etl.orchestration.schedules import safe_run_id
+    import douyin_etl.quality.gates as gates
+    from douyin_etl.quality.results import GateResult
 
     published = config.warehouse_path()
     before = published.read_bytes() if published.exists() else None
-    # a mart check that can never pass: an expectations dir with one impossible check
-    marts = Path(os.environ["DOUYIN_STATE_DIR"]).parent / "expectations"
-    import douyin_etl.quality.gates as gates
 
-    def blocked(db_path, run_id, as_of, **kw):
-        from douyin_etl.quality.results import CheckResult, GateResult
-
-        g = GateResult("mart", run_id)
-        g.checks.append(gates._failed("marts", "impossible", "test: this gate always blocks"))
+    def blocked(run_id, partitions, **kw):  # the real gate's signature; one blocking check
+        g = GateResult("landing", run_id)
+        g.checks.append(gates._failed("landing", "impossible", "test: this gate always blocks"))
         return g
 
-    monkeypatch.setattr(gates, "run_mart_gate", blocked)
+    monkeypatch.setattr(gates, "run_landing_gate", blocked)
     run = _daily_run(world)
     states = {ti.task_id: ti for ti in run.get_task_instances() if ti.map_index < 0}
     assert str(run.state).endswith("failed")
-    assert str(states["mart_gate"].state).endswith("failed")
-    assert states["mart_gate"].try_number == 1  # a data problem is not retried
-    assert str(states["publish"].state).endswith("upstream_failed")
+    assert str(states["landing_gate"].state).endswith("failed")
+    assert states["landing_gate"].try_number == 1  # a data problem is not retried
+    for tid in ("build_audit", "mart_gate", "publish"):
+        assert str(states[tid].state).endswith("upstream_failed"), tid
+    assert str(states["report"].state).endswith("failed")  # the report ran, then failed the run
     assert (published.read_bytes() if published.exists() else None) == before
     report = json.loads((steps.run_dir(safe_run_id(run.run_id)) / "report.json").read_text(encoding="utf-8"))
-    assert report["status"] == "blocked" and report["gates"]["mart"]["ok"] is False
-    assert marts  # (unused path kept out of the repo)
+    assert report["status"] == "blocked" and report["gates"]["landing"]["ok"] is False
+    assert report["rows"]["sku_order"]["landed"] > 0
 
 
 def config_tz():

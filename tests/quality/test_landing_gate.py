@@ -45,14 +45,19 @@ def test_three_duplicate_keys_fail_uniqueness_with_count_3(lake, write_partition
 def test_negative_amount_fails_with_that_row_as_example_and_is_quarantined(lake, write_partition):
     write_partition("fund_flow", DT, fund_flow_columns(), rows=50,
                     overrides={"account_amount": "CASE WHEN i = 7 THEN -1234 ELSE 100 END"})
+    # ingestion of the same run already quarantined an unparseable row of this day: it must survive
+    from douyin_etl.landing.quarantine import Quarantine
+    ingest_q = Quarantine("neg").add("fund_flow", DT, [{"reason": "not a yuan amount", "column": "account_amount",
+                                                         "value": "1.234", "source_ref": "f.csv#3", "raw": {}}])
     gate = run_landing_gate("neg", {"fund_flow": [DT]})
+    assert duckdb.sql(f"SELECT reason FROM '{ingest_q}'").fetchall() == [("not a yuan amount",)]
     amount = _check(gate, column="account_amount", type_="expect_column_values_to_be_between")
     assert not amount.success and amount.unexpected_count == 1
     assert amount.examples == [{"_row": 7, "account_trade_no": "T00000007", "_source_ref": "drop/file.csv#9",
                                 "account_amount": -1234}]
     assert amount.observed_value["values"] == [-1234]
     assert not gate.ok and gate.quarantined == 1
-    q = lake / "quarantine" / "backoffice" / "fund_flow" / f"dt={DT}" / "neg.parquet"
+    q = lake / "quarantine" / "backoffice" / "fund_flow" / f"dt={DT}" / "neg-landing-gate.parquet"
     rows = duckdb.sql(f"SELECT reason, \"column\", value, source_ref, raw FROM '{q}'").fetchall()
     assert len(rows) == 1
     reason, column, value, source_ref, raw = rows[0]
@@ -178,3 +183,49 @@ def test_key_chunks_of_an_empty_result_yields_one_typed_frame():
     con = duckdb.connect()
     frames = list(key_chunks(con.execute("SELECT 1::BIGINT AS k WHERE false"), ["k"], 10))
     assert len(frames) == 1 and len(frames[0]) == 0 and list(frames[0].columns) == ["k"]
+
+
+def test_a_reviewed_mostly_tolerance_lets_few_rows_through_but_quarantines_them(lake, write_partition, tmp_path,
+                                                                                 monkeypatch):
+    import json
+    import shutil
+
+    from douyin_etl import config
+
+    custom = tmp_path / "expectations"
+    shutil.copytree(config.EXPECTATIONS_DIR, custom)
+    path = custom / "landing" / "fund_flow.json"
+    suite = json.loads(path.read_text())
+    for e in suite["expectations"]:
+        if e["kwargs"].get("column") == "account_amount" and e["type"] == "expect_column_values_to_be_between":
+            e["kwargs"]["mostly"] = 0.95
+    path.write_text(json.dumps(suite))
+    monkeypatch.setenv("DOUYIN_EXPECTATIONS_DIR", str(custom))
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=40,
+                    overrides={"account_amount": "CASE WHEN i IN (3, 9) THEN -1 ELSE 100 END"})
+    gate = run_landing_gate("mostly", {"fund_flow": [DT]})
+    amount = _check(gate, column="account_amount", type_="expect_column_values_to_be_between")
+    assert amount.success and amount.unexpected_count == 2  # 2/40 = 5 % bad, within the reviewed 5 %
+    assert gate.ok and gate.quarantined == 2  # let through, but on record
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=40,
+                    overrides={"account_amount": "CASE WHEN i IN (3, 9, 27) THEN -1 ELSE 100 END"})
+    gate = run_landing_gate("mostly2", {"fund_flow": [DT]})
+    amount = _check(gate, column="account_amount", type_="expect_column_values_to_be_between")
+    assert not amount.success and amount.unexpected_count == 3 and not gate.ok  # 7.5 % > 5 %: blocks
+
+
+def test_to_dict_lists_failures_and_collapses_passing_checks(lake, write_partition):
+    import json
+
+    for d in (DT, DT + timedelta(days=1)):
+        write_partition("fund_flow", d, fund_flow_columns(d), rows=30,
+                        overrides={"account_amount": "CASE WHEN i = 2 THEN -5 ELSE 1 END"} if d == DT else None)
+    gate = run_landing_gate("dict", {"fund_flow": [DT, DT + timedelta(days=1)]})
+    d = json.loads(json.dumps(gate.to_dict()))
+    failing = [c for c in d["checks"] if not c["success"]]
+    assert [(c["dt"], c["column"], c["unexpected_count"]) for c in failing] == [(DT.isoformat(), "account_amount", 1)]
+    assert failing[0]["examples"][0]["account_amount"] == -5
+    rc = [c for c in d["checks"] if c["expectation_type"] == "expect_table_row_count_to_be_between"]
+    assert rc == [{**rc[0], "partitions": 2, "observed_value": 60, "dt": f"{DT}..{DT + timedelta(days=1)}"}]
+    assert len(d["checks"]) < len(gate.checks) / 1.5 and d["blocking"] == 1 and "BLOCKED" in d["summary"]
+    assert len(gate.to_dict(detail=True)["checks"]) == len(gate.checks)

@@ -55,22 +55,18 @@ def test_build_runs_in_a_subprocess_and_parses_results(tiny_project: Path, wh_en
     assert int.from_bytes(head[12:20], "little") == 67  # dbt-duckdb kept the v1.4.0 storage format
 
 
-def test_a_failing_test_returns_ok_false_with_the_failing_node(tiny_project: Path, wh_env, tmp_path: Path):
+def test_failures_return_ok_false_with_the_failing_nodes_and_messages(tiny_project: Path, wh_env, tmp_path: Path):
+    # one build, two kinds of failure: a data test that finds rows, a model that does not compile
+    (tiny_project / "models" / "broken.sql").write_text("select * from does_not_exist_anywhere")
     db = tmp_path / "t.duckdb"
     res = run_dbt(["build"], db_path=db, vars={"n": 8}, run_dir=tmp_path / "run2", project_dir=tiny_project)
     assert not res.ok and res.returncode == 1
-    [failure] = res.failures
-    assert failure["unique_id"].startswith("test.tiny.no_big_numbers") and failure["status"] == "fail"
-    assert failure["failures"] == 3  # i = 5, 6, 7
-    assert "no_big_numbers" in str(DbtError(res)) and str(res.log_path) in str(DbtError(res))
-
-
-def test_a_compile_error_is_reported_with_the_model_message(tiny_project: Path, wh_env, tmp_path: Path):
-    (tiny_project / "models" / "broken.sql").write_text("select * from does_not_exist_anywhere")
-    res = run_dbt(["run", "--select", "broken"], db_path=tmp_path / "b.duckdb", run_dir=tmp_path / "run4",
-                  project_dir=tiny_project)
-    assert not res.ok
-    [failure] = res.failures
-    assert failure["unique_id"] == "model.tiny.broken" and "does_not_exist_anywhere" in failure["message"]
-    summary = json.loads(json.dumps(res.summary()))
-    assert summary["ok"] is False and summary["counts"] == {"error": 1}
+    failures = {f["unique_id"].split(".")[2]: f for f in res.failures}
+    assert set(failures) == {"no_big_numbers", "broken"}
+    assert failures["no_big_numbers"]["status"] == "fail" and failures["no_big_numbers"]["failures"] == 3  # i = 5, 6, 7
+    assert failures["broken"]["status"] == "error" and "does_not_exist_anywhere" in failures["broken"]["message"]
+    assert res.counts() == {"success": 1, "fail": 1, "error": 1}
+    err = str(DbtError(res))
+    assert "no_big_numbers" in err and str(res.log_path) in err
+    summary = json.loads(json.dumps(res.summary()))  # JSON-ready for the run report
+    assert summary["ok"] is False and len(summary["failures"]) == 2

@@ -1,3 +1,6 @@
+{{ config(materialized='table') }}
+-- A table, not a view: a dozen models (and the default as_of_date) read it; computing the
+-- latest versions of every line once per build is what keeps the build linear.
 -- One row per SKU order line (paid or not), with its parent order's buyer, its channel and the
 -- alliance (精选联盟) rates that settle it. Grain: sku_order_id.
 --

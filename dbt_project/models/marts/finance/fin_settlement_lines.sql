@@ -8,12 +8,18 @@
 }}
 -- One row per settlement bill row (结算账单, request_no): settled (trade_type 0) or reversed
 -- after a refund (trade_type 1). Exact fen figures plus yuan. Incremental: rows from lake
--- partitions (file days) within lookback_days of the run are replaced by request_no.
+-- partitions (file days) within lookback_days of the run, and rows whose order line changed in
+-- that window (a line can land after its bill), are replaced by request_no.
 with settlement_bills as (
 
     select * from {{ ref('stg_backoffice__settlement_bill') }}
     {% if is_incremental() %}
     where source_dt >= {{ incremental_cutoff('source_dt') }}
+       -- and bills whose order line (re)landed since: their line columns change
+       or sku_order_id in (
+           select sku_order_id from {{ ref('int_order_lines__enriched') }}
+           where changed_dt >= {{ incremental_cutoff('source_dt') }}
+       )
     {% endif %}
 
 ),
