@@ -162,6 +162,7 @@ def render_markdown(catalog: list[ModelDoc] | None = None) -> str:
     lines = ["| table | grain (unique keys) | business date | description |", "| --- | --- | --- | --- |"]
     for d in catalog:
         first = re.split(r"(?<=\.)\s+(?=[A-Z])", d.description, maxsplit=1)[0]
+        first = first if len(first) <= 180 else first[:177].rsplit(" ", 1)[0] + " …"
         lines.append(f"| `{d.relation}` | {', '.join(d.keys) or '—'} | {d.business_date_column or '—'} | {_md(first)} |")
     for d in catalog:
         lines += ["", f"#### `{d.relation}`", "", _md(d.description), "",

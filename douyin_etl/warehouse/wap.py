@@ -37,7 +37,8 @@ from typing import Any, Callable
 import duckdb
 
 from douyin_etl import config
-from douyin_etl.warehouse.lock import FileLock, WarehouseLocked, claim_lease, read_lease, release_lease
+from douyin_etl.warehouse.lock import (FileLock, WarehouseLocked, claim_lease, lease_path_for, read_lease,
+                                       release_lease)
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +199,6 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
                                     "path": str(published)}, indent=2))
         os.replace(vtmp, vpath)
         if lease is not None:
-            from douyin_etl.warehouse.lock import lease_path_for
-
             lease_path_for(published).unlink(missing_ok=True)
     result = PublishResult(run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3))
     log.info("published run %s: %s (%d bytes, sha256 %s…) in %.2f s", run_id, published, size, sha[:12], result.seconds)

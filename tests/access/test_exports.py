@@ -179,3 +179,21 @@ def test_cli_export(access_env, tmp_path, capsys):
     ws = wb["reconciliation 订单对账"]
     assert next(ws.iter_rows(max_row=1, values_only=True))[:3] == ("子订单号", "订单号", "店铺ID")
     assert main(["export", "--period", "2026-99"]) == 2
+
+
+def test_finance_guide_tie_outs(published, mart, tmp_path):
+    """The tie-outs docs/finance-guide.md promises, on the exported month and on the marts."""
+    result = export_finance(_month(published), fmt="parquet", tables=["settlements", "fees", "pnl"],
+                            out_dir=tmp_path, warehouse=published.warehouse)
+    t = {x.name: x.totals for x in result.tables}
+    assert t["settlements"]["settle_fen"] == t["fees"]["net_settlement_fen"] != 0  # bills = fee breakdown
+    (gmv,), = mart(published, f"SELECT sum(gmv_yuan) FROM sales.sales_daily WHERE date_day BETWEEN "
+                              f"DATE '{result.period.start}' AND DATE '{result.period.end}'")
+    assert t["pnl"]["gmv_yuan"] == gmv  # P&L GMV = sales GMV
+    (recon, matched), = mart(published, "SELECT (SELECT sum(settled_fen) FROM finance.fin_order_reconciliation), "
+                                        "(SELECT sum(settle_fen) FROM finance.fin_settlement_lines WHERE is_matched_to_line)")
+    assert recon == matched  # bills = reconciliation (all dates)
+    flows = dict(mart(published, "SELECT movement_kind, sum(signed_fen) FROM finance.fin_fund_flow GROUP BY 1"))
+    bills = dict(mart(published, "SELECT trade_type, sum(settle_fen) FROM finance.fin_settlement_lines GROUP BY 1"))
+    assert flows["order_settlement"] == bills[0]  # bills = account movements
+    assert flows.get("refund_after_settlement", 0) == bills.get(1, 0)
