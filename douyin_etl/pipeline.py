@@ -248,8 +248,13 @@ def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 
     run_id = safe_run_id(run.run_id)
     report = steps.run_dir(run_id) / "report.json"
     wh = config.warehouse_path()
-    print(f"transform_warehouse {'published' if ok else 'FAILED'} in {time.monotonic() - t2:.0f} s "
+    recorded = steps.read_steps(run_id)
+    print(f"transform_warehouse {steps.run_status(recorded).upper()} in {time.monotonic() - t2:.0f} s "
           f"(total {time.monotonic() - t0:.0f} s)")
+    for name, rec in recorded.items():
+        if rec.get("status") not in ("ok", None):
+            details = rec.get("details") or {}
+            print(f"  {name} {rec['status']}: {str(details.get('summary') or details.get('error') or '')[:1500]}")
     print(f"  warehouse: {wh}")
     print(f"  report:    {report}  (report.html beside it)")
     print(f"  sample:    {SAMPLE_QUERY}")

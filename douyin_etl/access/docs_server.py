@@ -16,6 +16,7 @@ import json
 import logging
 import mimetypes
 import shutil
+import signal
 import tempfile
 from functools import partial
 from http import HTTPStatus
@@ -184,6 +185,11 @@ def serve_docs(port: int = 8081, *, host: str = "127.0.0.1", generate: bool = Tr
     url = f"http://{server.server_address[0]}:{server.server_address[1]}/"
     log.info("serving dbt docs and run reports at %s (Ctrl-C to stop)", url)
     print(f"docs: {url}", flush=True)
+
+    def _stop(signum, frame):  # SIGTERM (service managers, kill) stops as cleanly as Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

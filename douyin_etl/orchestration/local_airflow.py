@@ -96,3 +96,27 @@ def load_dags() -> dict:
 def run_dag(dag, logical_date, conf: dict | None = None):
     """``dag.test()`` one run at ``logical_date`` (in process, no scheduler); returns the DagRun."""
     return dag.test(logical_date=logical_date, run_conf=conf)
+
+
+def standalone(home: Path | None = None, port: int = 8080) -> int:
+    """Run ``airflow standalone`` on 127.0.0.1 with this project's DAGs, pool and settings (blocks).
+
+    Login ``admin``; the password is in ``<home>/simple_auth_manager_passwords.json.generated``.
+    Ctrl-C stops every component (SIGINT; SIGTERM would leave children running).
+    """
+    home = Path(home or config.state_dir() / "airflow")
+    prepare(home)
+    env = config.tool_env() | airflow_env(home) | {
+        "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+    }
+    cmd = [str(Path(sys.executable).parent / "airflow"), "standalone"]
+    log.info("airflow standalone on http://127.0.0.1:%d (home %s); Ctrl-C to stop", port, home)
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        import signal
+
+        proc.send_signal(signal.SIGINT)
+        return proc.wait(timeout=30)

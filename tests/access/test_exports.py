@@ -104,6 +104,10 @@ def test_xlsx_workbook(published, mart, tmp_path):
         sid = ws.cell(2, header.index("shop_id") + 1)
         assert sid.data_type == "s"  # ids stay text (no float rounding of long ids)
         assert ws.column_dimensions["A"].width >= 8
+        if spec.name == "settlements":  # instants are Asia/Shanghai local: their date is the business date
+            at, day = header.index("settle_at") + 1, header.index("settle_date") + 1
+            assert all(ws.cell(i, at).value.date() == ws.cell(i, day).value.date() for i in range(2, rows + 2))
+            assert "trade_type" not in totals  # codes and rates are not summed
     assert checked_money >= 20
     # the column sheet describes every exported column with its Chinese header and unit
     cols = list(wb[COLUMNS_SHEET].iter_rows(min_row=2, values_only=True))

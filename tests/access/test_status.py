@@ -29,7 +29,17 @@ def test_status_of_a_published_warehouse(access_env, mart):
     assert not any(t.startswith(("staging.", "intermediate.", "_meta.")) for t in marts)
     text = render_status(st)
     assert access_env.run_id in text and "published=yes" in text and "landing: blocked (1/2 failing)" in text
-    assert f"finance.fin_pnl_daily" in text and latest.isoformat() in text
+    assert "finance.fin_pnl_daily" in text and latest.isoformat() in text
+
+
+def test_cli_status_json(access_env, capsys):
+    import json
+
+    from douyin_etl.cli import main
+
+    assert main(["status", "--json", "--limit", "1"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert len(st["runs"]) == 1 and st["version"]["run_id"] == access_env.run_id
 
 
 def test_status_before_anything_is_published(tmp_path, monkeypatch, capsys):

@@ -137,6 +137,11 @@ def test_pnl_components_equal_their_sources(dbt_world_lake: tuple[Path, Path, Pa
     assert row[:3] == (ads, gmv, refunds)
     product = query(db, "select sum(contribution_margin_fen), cast(sum(ad_spend_yuan) * 100 as bigint) from finance.fin_pnl_product_daily")[0]
     assert product == (row[3], ads)
+    # freight: every carrier invoice lands in the P&L exactly once, attributed to a shop and a product
+    freight = query(db, """select (select sum(freight_fen) from staging.stg_carrier__freight_invoice),
+                                   (select cast(sum(freight_yuan) * 100 as bigint) from finance.fin_pnl_daily),
+                                   (select count(*) from finance.fin_pnl_product_daily where product_id is null and freight_yuan <> 0)""")[0]
+    assert freight[0] > 0 and freight[1] == freight[0] and freight[2] == 0
     # COGS: every paid line has a unit cost from the merchant's cost sheets
     assert query(db, "select count(*) from sales.fct_order_lines where is_paid and unit_cost_yuan is null") == [(0,)]
 
