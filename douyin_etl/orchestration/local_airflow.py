@@ -109,6 +109,8 @@ def standalone(home: Path | None = None, port: int = 8080) -> int:
     env = config.tool_env() | airflow_env(home) | {
         "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        # standalone starts its components as `airflow …` from PATH: put this venv first
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     cmd = [str(Path(sys.executable).parent / "airflow"), "standalone"]
     log.info("airflow standalone on http://127.0.0.1:%d (home %s); Ctrl-C to stop", port, home)

@@ -6,7 +6,6 @@ import csv
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -183,6 +182,8 @@ def test_cli_export(access_env, tmp_path, capsys):
     ws = wb["reconciliation 订单对账"]
     assert next(ws.iter_rows(max_row=1, values_only=True))[:3] == ("子订单号", "订单号", "店铺ID")
     assert main(["export", "--period", "2026-99"]) == 2
+    assert main(["export", "--period", _month(access_env), "--tables", "ledger", "--out", str(tmp_path)]) == 2
+    assert "choose from reconciliation, settlements, fees, pnl" in capsys.readouterr().err
 
 
 def test_finance_guide_tie_outs(published, mart, tmp_path):

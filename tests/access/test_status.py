@@ -49,6 +49,11 @@ def test_status_before_anything_is_published(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DOUYIN_WAREHOUSE", str(tmp_path / "warehouse" / "douyin.duckdb"))
     st = collect_status()
     assert st["published"] is False and st["runs"] == [] and st["marts"] == []
+    broken = tmp_path / "var" / "runs" / "half-written"
+    broken.mkdir(parents=True)
+    (broken / "report.json").write_text("{not json", encoding="utf-8")
+    assert [(r["run_id"], r["status"]) for r in collect_status()["runs"]] == [("half-written", "unreadable")]
+    (broken / "report.json").unlink()
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "Published warehouse: none yet" in out and "douyin-etl run --start" in out

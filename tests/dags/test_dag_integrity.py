@@ -139,3 +139,18 @@ def test_dag_files_parse_fast():
              "'douyin_etl.sources.doudian.extract') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
     assert "duckdb" not in out and "great_expectations" not in out and "douyin_etl.warehouse" not in out, out
+
+
+@pytest.mark.parametrize("dag_id", ["extract_platform", "douyin_daily"])
+def test_backfill_window_yields_one_run_per_business_day(dagbag, dag_id):
+    """What ``airflow backfill create --from-date A --to-date B+1`` schedules: business days A..B."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    utc = ZoneInfo("UTC")
+    dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags[dag_id]))
+    infos = list(dag.iter_dagrun_infos_between(datetime(2026, 10, 5, tzinfo=utc), datetime(2026, 10, 8, tzinfo=utc)))
+    days = [i.data_interval.start.astimezone(SH).date().isoformat() for i in infos]
+    assert days == ["2026-10-05", "2026-10-06", "2026-10-07"]
+    for i in infos:
+        assert i.data_interval.end - i.data_interval.start == timedelta(days=1)
+        assert i.logical_date == i.data_interval.start  # logical date = the business day, 00:00+08

@@ -29,7 +29,7 @@ CORE_MODELS = (
     "int_order_lines__expected_settlement", "int_order_lines__costed", "int_sku_costs__historized",
     "int_sku_prices__historized", "int_pnl_components__product_daily",
     "fct_order_lines", "fct_orders", "fct_refunds", "dim_products", "dim_skus", "dim_sku_prices", "dim_shops",
-    "dim_creators", "dim_date", "sales_daily", "sales_customers", "fin_settlement_lines",
+    "dim_creators", "dim_date", "sales_daily", "sales_customers", "sales_cohorts_monthly", "fin_settlement_lines",
     "fin_order_reconciliation", "fin_fund_flow", "fin_withdrawals", "fin_fee_breakdown_daily", "fin_pnl_daily",
     "fin_pnl_product_daily", "platform_fee_rates", "snap_sku_prices",
 )

@@ -15,8 +15,13 @@ from douyin_etl.storage import Storage
 D = date(2026, 10, 2)
 
 
-def test_no_secret_in_logs_or_landed_files(world, tmp_path, caplog):
+def test_no_secret_in_logs_or_landed_files(world, tmp_path, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
+    # Airflow's logging config (loaded by other tests in the same session) quiets httpx: undo that here
+    for name in ("httpx", "httpcore", "douyin_etl"):
+        caplog.set_level(logging.DEBUG, logger=name)
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
     spec = "rate_limit=0.2,server_error=0.1,duplicates=0.3,seed=21"
     with MockServer(world, faults=FaultConfig.from_spec(spec)) as m:
         factory = lambda shop: make_client(m, shop)  # noqa: E731

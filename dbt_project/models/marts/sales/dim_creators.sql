@@ -32,7 +32,7 @@ keys as (
 final as (
 
     select
-        keys.shop_id || '-' || keys.author_id                         as creator_key,
+        {{ dbt.concat(["keys.shop_id", "'-'", "keys.author_id"]) }} as creator_key,
         keys.shop_id,
         keys.author_id,
         coalesce(creators.author_name, line_creators.author_name)     as author_name,

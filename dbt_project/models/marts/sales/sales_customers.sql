@@ -1,7 +1,8 @@
 -- One row per shop x buyer (buyer_key): first and last paid order, monthly cohort, order count,
 -- GMV, and whether the buyer paid again within 30 / 90 days of their first order (repurchase).
--- is_repeat_buyer: more than one paid order. repurchased_within_*d is null while the window has
--- not yet fully elapsed before the run's as-of day (too early to tell), so cohort rates stay honest.
+-- is_repeat_buyer: more than one paid order. repurchased_within_*d: true once a second order
+-- falls in the window, false when the window elapsed without one, null while it is too early to
+-- tell. Cohort rates use only buyers with has_*d_elapsed (else early repurchasers bias them up).
 with orders as (
 
     select * from {{ ref('fct_orders') }}
@@ -38,6 +39,8 @@ final as (
         cast(gmv_yuan as decimal(18, 2))                                  as gmv_yuan,
         cast(refund_yuan as decimal(18, 2))                               as refund_yuan,
         paid_orders > 1                                                   as is_repeat_buyer,
+        cast({{ dbt.dateadd('day', 30, 'first_pay_date') }} as date) <= {{ as_of_date() }} as has_30d_elapsed,
+        cast({{ dbt.dateadd('day', 90, 'first_pay_date') }} as date) <= {{ as_of_date() }} as has_90d_elapsed,
         case
             when second_pay_date is not null
                  and second_pay_date <= cast({{ dbt.dateadd('day', 30, 'first_pay_date') }} as date) then true

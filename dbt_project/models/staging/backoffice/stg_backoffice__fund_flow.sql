@@ -27,7 +27,7 @@ renamed as (
     select
         cast(account_trade_no as {{ dbt.type_string() }})                                 as account_trade_no,
         cast(shop_id as {{ dbt.type_string() }})                                          as shop_id,
-        cast(bill_time as timestamp with time zone)                  as bill_at,
+        bill_time                                                    as bill_at,
         {{ business_date('bill_time') }}                             as bill_date,
         cast(fund_flow as integer)                                   as fund_flow,
         case cast(fund_flow as integer) when 0 then 'in' when 1 then 'out' end as direction,

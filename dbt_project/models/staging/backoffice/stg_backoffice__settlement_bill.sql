@@ -21,7 +21,7 @@ renamed as (
         cast(order_id as {{ dbt.type_string() }})                                         as sku_order_id,
         cast(product_id as {{ dbt.type_string() }})                                       as product_id,
         cast(trade_type as integer)                                  as trade_type,
-        cast(settle_time as timestamp with time zone)                as settle_at,
+        settle_time                                                  as settle_at,
         {{ business_date('settle_time') }}                           as settle_date,
         cast(settle_amount as {{ dbt.type_bigint() }})                                    as settle_fen,
         cast(total_income as {{ dbt.type_bigint() }})                                     as total_income_fen,
