@@ -117,6 +117,8 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
         l["as_success"][idx] = True
     refund_after = np.where(late_refund, l["refund_amount"], 0)
     fee_delta = np.where(mismatch, rng.choice([-300, -100, 100, 200, 500], n), 0)
+    # an overcharge or an undercharge, but never a negative fee (the platform never pays fees out)
+    fee_delta = np.where(f_plat + fee_delta < 0, -fee_delta, fee_delta)
 
     # -- settlement rows: normal (k=1), duplicate (k=2), reversal (k=3) ------------------------
     normal = settled & ~missing

@@ -1,0 +1,210 @@
+"""One benchmark step, run in its own process by ``bench.measure``: ``python -m bench.child STEP ctx.json out.json``.
+
+Each step calls the pipeline's own step functions (``douyin_etl.orchestration.steps`` / ``pipeline``) and
+writes ``{"own_s": seconds inside the step call, "rows": …, …}``; ``own_s`` excludes interpreter start and
+imports done before the call, so child wall − own_s is the per-task process overhead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger("bench.child")
+
+STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def step(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    STEPS[fn.__name__] = fn
+    return fn
+
+
+def _d(s: str) -> date:
+    return date.fromisoformat(s)
+
+
+def _landed_total(extracted: dict[str, dict]) -> tuple[int, dict[str, int], int]:
+    per: dict[str, int] = {}
+    quarantined = 0
+    for r in extracted.values():
+        for other, n in (r.get("landed") or {}).items():
+            per[other] = per.get(other, 0) + int(n)
+        quarantined += int(r.get("quarantined") or 0)
+    return sum(per.values()), per, quarantined
+
+
+@step
+def generate(ctx: dict[str, Any]) -> dict[str, Any]:
+    from douyin_etl.pipeline import _world_matches
+    from douyin_etl.simulator import generate_world
+
+    world = Path(ctx["world"])
+    if ctx.get("reuse_world") and _world_matches(world, ctx["seed"], _d(ctx["start"]), ctx["days"], ctx["shops"],
+                                                 ctx["orders_per_day"]):
+        meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
+        return {"reused": True, "rows": int(sum((meta.get("rows") or {}).values()) or 0),
+                "orders": int(meta.get("orders") or 0)}
+    s = generate_world(out=world, seed=ctx["seed"], start=_d(ctx["start"]), days=ctx["days"], shops=ctx["shops"],
+                       orders_per_day=ctx["orders_per_day"])
+    return {"reused": False, "rows": int(sum(s.rows.values())), "orders": int(s.orders),
+            "bytes_on_disk": int(s.bytes_on_disk), "table_rows": dict(s.rows)}
+
+
+def _extract(ctx: dict[str, Any], run_id: str, start: date, end: date) -> dict[str, Any]:
+    from douyin_etl import config
+    from douyin_etl.mock_api import MockServer
+    from douyin_etl.orchestration import steps
+    from douyin_etl.orchestration.local_airflow import api_connection_env
+    from douyin_etl.pipeline import extract_range
+    import os
+
+    steps.begin_run(run_id, {"run_id": run_id, "start": start.isoformat(), "end": end.isoformat(),
+                             "source": "bench"})
+    with MockServer(Path(ctx["world"])) as mock:
+        os.environ.update(api_connection_env(mock.base_url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
+        t0 = time.perf_counter()
+        out = extract_range(start, end, run_id, drops_dir=Path(ctx["world"]) / "drops")
+        own = time.perf_counter() - t0
+        requests = int(sum(mock.stats.get("requests", {}).values()))
+    rows, per, quarantined = _landed_total(out)
+    per_entity_s = {k: float(v.get("seconds") or 0.0) for k, v in out.items()}
+    return {"own_s": own, "rows": rows, "landed": per, "quarantined": quarantined, "api_requests": requests,
+            "entity_seconds": per_entity_s}
+
+
+@step
+def extract(ctx: dict[str, Any]) -> dict[str, Any]:
+    return _extract(ctx, ctx["run_id"], _d(ctx["full_start"]), _d(ctx["full_end"]))
+
+
+@step
+def extract_incr(ctx: dict[str, Any]) -> dict[str, Any]:
+    return _extract(ctx, ctx["incr_run_id"], _d(ctx["incr_day"]), _d(ctx["incr_day"]))
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    r = fn()
+    return r, time.perf_counter() - t0
+
+
+@step
+def landing_gate(ctx: dict[str, Any]) -> dict[str, Any]:
+    from douyin_etl.orchestration import steps, windows
+
+    parts = windows.partitions_for_range(_d(ctx["full_start"]), _d(ctx["full_end"]))
+    r, own = _timed(lambda: steps.landing_gate(ctx["run_id"], parts))
+    return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+
+
+def _build(ctx: dict[str, Any], run_id: str, as_of: str, full_refresh: bool) -> dict[str, Any]:
+    from douyin_etl.orchestration import steps
+
+    r, own = _timed(lambda: steps.build_audit(run_id, _d(as_of), full_refresh=full_refresh))
+    dbt = r.get("dbt") or {}
+    target = steps.run_dir(run_id) / "dbt" / "target"
+    return {"own_s": own, "audit_path": r["audit_path"], "dbt_elapsed_s": dbt.get("elapsed"),
+            "counts": dbt.get("counts"), "target_dir": str(target),
+            "run_results": dbt.get("run_results")}
+
+
+@step
+def dbt_full(ctx: dict[str, Any]) -> dict[str, Any]:
+    return _build(ctx, ctx["run_id"], ctx["full_end"], True)
+
+
+@step
+def dbt_incr(ctx: dict[str, Any]) -> dict[str, Any]:
+    return _build(ctx, ctx["incr_run_id"], ctx["incr_day"], False)
+
+
+@step
+def mart_gate(ctx: dict[str, Any]) -> dict[str, Any]:
+    from douyin_etl.orchestration import steps
+
+    r, own = _timed(lambda: steps.mart_gate(ctx["audit_path"], ctx["run_id"], _d(ctx["full_end"])))
+    return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+
+
+@step
+def publish(ctx: dict[str, Any]) -> dict[str, Any]:
+    from douyin_etl.orchestration import steps
+
+    r, own = _timed(lambda: steps.publish(ctx["audit_path"], ctx["run_id"], meta={
+        "run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"], "source": "bench"}))
+    steps.report(ctx["run_id"], ctx["full_start"], ctx["full_end"])
+    return {"own_s": own, "published": r["published"]}
+
+
+@step
+def extract_rate_limited(ctx: dict[str, Any]) -> dict[str, Any]:
+    """H2's ``douyin_etl.mock_api.bench`` protocol run on this world's last day, under latency + a QPS limit."""
+    from douyin_etl.mock_api.bench import _run
+
+    world = Path(ctx["world"])
+    meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
+    shops = [str(s["shop_id"] if isinstance(s, dict) else s) for s in meta["shops"]]
+    qps = float(ctx["qps"])
+    t0 = time.perf_counter()
+    out = _run(world, Path(ctx["work"]) / "lake-ratelimit", f"latency_ms={ctx['latency_ms']},qps={qps:g}", qps,
+               list(ctx["rate_entities"]), [_d(ctx["incr_day"])], shops, int(ctx["workers"]))
+    own = time.perf_counter() - t0
+    ents = {k: v for k, v in out.items() if k != "mock_faults"}
+    records = sum(v["records"] for v in ents.values())
+    requests = sum(v["requests"] for v in ents.values())
+    secs = sum(v["seconds"] for v in ents.values())
+    return {"own_s": own, "rows": records, "per_entity": ents, "mock_faults": out.get("mock_faults"),
+            "records": records, "requests": requests, "seconds": secs,
+            "records_per_s": records / secs if secs else 0.0, "requests_per_s": requests / secs if secs else 0.0,
+            "qps": qps, "latency_ms": ctx["latency_ms"],
+            "qps_utilisation": (requests / secs / qps) if secs and qps else 0.0}
+
+
+@step
+def dbt_direct(ctx: dict[str, Any]) -> dict[str, Any]:
+    from bench.dbt_direct import run_direct
+
+    return run_direct(Path(ctx["target_dir"]), Path(ctx["audit_path"]), Path(ctx["work"]) / "direct")
+
+
+@step
+def airflow_transform(ctx: dict[str, Any]) -> dict[str, Any]:
+    """``transform_warehouse`` through Airflow (``dag.test``) over the full range: landed → published."""
+    from douyin_etl.orchestration import local_airflow, steps
+    from douyin_etl.orchestration.schedules import safe_run_id
+    from douyin_etl.pipeline import transform_through_airflow
+
+    local_airflow.prepare(Path(ctx["work"]) / "airflow")
+    t0 = time.perf_counter()
+    run = transform_through_airflow(_d(ctx["full_start"]), _d(ctx["full_end"]))
+    own = time.perf_counter() - t0
+    rid = safe_run_id(run.run_id)
+    recorded = steps.read_steps(rid)
+    step_s = {k: float(v.get("seconds") or 0.0) for k, v in recorded.items()}
+    return {"own_s": own, "state": str(run.state), "run_id": rid, "step_seconds": step_s,
+            "status": steps.run_status(recorded)}
+
+
+def main(argv: list[str]) -> int:
+    name, ctx_path, out_path = argv
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx = json.loads(Path(ctx_path).read_text(encoding="utf-8"))
+    if name not in STEPS:
+        raise SystemExit(f"unknown benchmark step {name!r}; known: {', '.join(STEPS)}")
+    t0 = time.perf_counter()
+    result = STEPS[name](ctx)
+    result.setdefault("own_s", time.perf_counter() - t0)
+    tmp = Path(out_path).with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, default=str, indent=1), encoding="utf-8")
+    tmp.replace(out_path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,305 @@
+"""``python -m bench.run --sf 1`` (``make bench SF=1``): benchmark the pipeline at a scale factor.
+
+Every step runs in its own child process (``bench.measure``: wall time, peak RSS of the process tree):
+
+    generate        the simulated world (shops × days × orders/day, ``bench.scales``)
+    extract         every entity over all days but the last, via the mock Open API (no added latency,
+                    client QPS unbounded: the pipeline's own cost) and the file drops
+    landing_gate    quality gate over the landed partitions
+    dbt_full        ``dbt build --full-refresh`` into the audit copy
+    dbt_direct      the same compiled SQL replayed in one DuckDB connection (dbt-overhead baseline; not a step)
+    mart_gate       quality gate over the marts
+    publish         atomic swap + run report
+    extract_incr    the last day (one more business day)
+    dbt_incr        incremental ``dbt build`` for that day on top of the published warehouse
+    extract_rate_limited   H2's mock-API bench: records/s and QPS utilisation with latency_ms=50 and a QPS limit
+    airflow_transform      (``--airflow``) landed → published through Airflow's ``transform_warehouse``
+
+Prints a table with the targets (✓/✗) and writes ``bench/results/<sf>-<UTC timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import scales
+from bench.measure import StepMeasure, run_step
+
+log = logging.getLogger("bench.run")
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+LANDED_TO_PUBLISHED = ("landing_gate", "dbt_full", "mart_gate", "publish")
+PIPELINE_STEPS = ("generate", "extract", *LANDED_TO_PUBLISHED, "extract_incr", "dbt_incr")
+
+# targets (issue 6)
+SF100_MINUTES, SF100_RSS_GB = 10.0, 4.0
+MIN_QPS_UTILISATION, MAX_DBT_OVERHEAD, MAX_ORCH_OVERHEAD, MAX_INCR_SHARE = 0.90, 1.3, 0.20, 0.05
+
+
+def bench_env(work: Path, world: Path, shops: list[str] | None, qps: float) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DOUYIN_LAKE_DIR": str(work / "lake"), "DOUYIN_STATE_DIR": str(work / "state"),
+        "DOUYIN_WAREHOUSE": str(work / "warehouse" / "douyin.duckdb"), "DOUYIN_WORLD_DIR": str(world),
+        "DOUYIN_DROPS_DIR": str(world / "drops"), "DOUYIN_LOOKBACK_DAYS": "0",
+        "DOUYIN_API_QPS": f"{qps:g}", "AIRFLOW_HOME": str(work / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false", "GX_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    })
+    if shops:
+        env["DOUYIN_SHOP_IDS"] = ",".join(shops)
+    return env
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 4) if a is not None and b else None
+
+
+def compute(measures: dict[str, StepMeasure], scale: scales.Scale, prior: dict | None = None) -> dict[str, Any]:
+    """Ratios, throughput and target checks from the step measures."""
+    m = {k: v for k, v in measures.items()}
+    rows_landed = int(m["extract"].result.get("rows", 0)) + int(m["extract_incr"].result.get("rows", 0))
+    pipe = [m[k] for k in PIPELINE_STEPS if k in m]
+    total_wall = sum(x.wall_s for x in pipe)
+    l2p = [m[k] for k in LANDED_TO_PUBLISHED]
+    l2p_wall = sum(x.wall_s for x in l2p)
+    l2p_own = sum(float(x.result.get("own_s") or 0) for x in l2p)
+    out: dict[str, Any] = {
+        "total_wall_s": round(total_wall, 2),
+        "total_peak_rss_mb": max(x.peak_rss_mb for x in pipe),
+        "rows_landed": rows_landed,
+        "orders": int(m["generate"].result.get("orders") or 0),
+        "rows_per_s_total": round(rows_landed / total_wall, 1) if total_wall else None,
+        "landed_to_published_wall_s": round(l2p_wall, 2),
+        "landed_to_published_own_s": round(l2p_own, 2),
+    }
+    direct = m["dbt_direct"].result
+    out["dbt_overhead"] = _ratio(m["dbt_full"].result.get("dbt_elapsed_s"), direct.get("own_s"))
+    out["dbt_overhead_models_only"] = _ratio(direct.get("dbt_node_seconds", {}).get("models"), direct.get("models_s"))
+    # process-per-step runner: child wall (interpreter, imports, records) vs the steps' own compute
+    out["orchestration_overhead_process"] = round(l2p_wall / l2p_own - 1, 4) if l2p_own else None
+    if "airflow_transform" in m:
+        af = m["airflow_transform"].result
+        own = sum(v for k, v in (af.get("step_seconds") or {}).items()
+                  if k in ("landing_gate", "build_audit", "mart_gate", "publish"))
+        out["airflow_landed_to_published_s"] = round(float(af.get("own_s") or 0), 2)
+        out["airflow_steps_own_s"] = round(own, 2)
+        out["orchestration_overhead_airflow"] = round(float(af["own_s"]) / own - 1, 4) if own else None
+    out["orchestration_overhead"] = out.get("orchestration_overhead_airflow", out["orchestration_overhead_process"])
+    out["incremental_over_full"] = _ratio(m["dbt_incr"].result.get("dbt_elapsed_s"), m["dbt_full"].result.get("dbt_elapsed_s"))
+    out["incremental_over_full_wall"] = _ratio(m["dbt_incr"].wall_s, m["dbt_full"].wall_s)
+    rl = m["extract_rate_limited"].result
+    out["extract_rate_limited"] = {k: rl.get(k) for k in ("records", "requests", "seconds", "records_per_s",
+                                                           "requests_per_s", "qps", "latency_ms", "qps_utilisation")}
+    if prior:
+        out["growth_vs"] = prior["scale"]["name"]
+        p_rows = prior["derived"]["rows_landed"]
+        p_wall = prior["derived"]["total_wall_s"]
+        out["growth_time"] = _ratio(total_wall, p_wall)
+        out["growth_rows"] = _ratio(rows_landed, p_rows)
+        out["growth_time_per_row"] = _ratio(out["growth_time"], out["growth_rows"])
+    return out
+
+
+def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]]:
+    """Each target: name, measured value, limit, ok (None = not measurable in this run)."""
+    t: list[dict[str, Any]] = []
+
+    def add(name: str, value: Any, limit: str, ok: bool | None, note: str = "") -> None:
+        t.append({"target": name, "value": value, "limit": limit, "ok": ok, "note": note})
+
+    l2p = derived["landed_to_published_wall_s"]
+    if scale.name == "100":
+        add("SF100 landed→published", f"{l2p / 60:.1f} min", f"≤ {SF100_MINUTES:g} min", l2p / 60 <= SF100_MINUTES)
+        add("SF100 peak RSS", f"{derived['total_peak_rss_mb'] / 1024:.2f} GB", f"≤ {SF100_RSS_GB:g} GB",
+            derived["total_peak_rss_mb"] / 1024 <= SF100_RSS_GB)
+    else:
+        est = derived.get("sf100_estimate") or {}
+        add("SF100 landed→published (extrapolated)", f"{est.get('landed_to_published_min', float('nan')):.1f} min",
+            f"≤ {SF100_MINUTES:g} min", None if not est else est["landed_to_published_min"] <= SF100_MINUTES,
+            "linear in rows from this run")
+    u = derived["extract_rate_limited"].get("qps_utilisation") or 0.0
+    add("extraction QPS utilisation", f"{u:.0%}", f"≥ {MIN_QPS_UTILISATION:.0%}", u >= MIN_QPS_UTILISATION,
+        f"latency {derived['extract_rate_limited'].get('latency_ms')} ms, qps {derived['extract_rate_limited'].get('qps')}")
+    d = derived.get("dbt_overhead")
+    add("dbt overhead (build ÷ direct SQL)", d, f"≤ {MAX_DBT_OVERHEAD}", None if d is None else d <= MAX_DBT_OVERHEAD)
+    o = derived.get("orchestration_overhead")
+    add("orchestration overhead", None if o is None else f"{o:.0%}", f"≤ {MAX_ORCH_OVERHEAD:.0%}",
+        None if o is None else o <= MAX_ORCH_OVERHEAD,
+        "Airflow transform_warehouse" if "orchestration_overhead_airflow" in derived else "process per step")
+    i = derived.get("incremental_over_full")
+    add("incremental day ÷ full build", None if i is None else f"{i:.1%}", f"≤ {MAX_INCR_SHARE:.0%}",
+        None if i is None else i <= MAX_INCR_SHARE)
+    g = derived.get("growth_time_per_row")
+    add("growth (time ratio ÷ rows ratio)", g, "≤ 1.0 (linear)", None if g is None else g <= 1.0,
+        f"vs SF {derived.get('growth_vs')}" if g is not None else "needs an earlier smaller-scale result")
+    return t
+
+
+def sf100_estimate(derived: dict[str, Any], measures: dict[str, StepMeasure], scale: scales.Scale) -> dict[str, Any]:
+    factor = scales.SCALES["100"].expected_orders / max(scale.expected_orders, 1)
+    return {"factor": round(factor, 1),
+            "landed_to_published_min": round(derived["landed_to_published_wall_s"] * factor / 60, 1),
+            "generate_min": round(measures["generate"].wall_s * factor / 60, 1),
+            "extract_min": round(measures["extract"].wall_s * factor / 60, 1),
+            "note": "linear extrapolation in orders; fixed costs (imports, dbt parse) make it pessimistic"}
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def render(doc: dict[str, Any]) -> str:
+    lines = [f"SF {doc['scale']['name']}: {doc['scale']['shops']} shops × {doc['scale']['days']} days × "
+             f"{doc['scale']['orders_per_shop_day']:,} orders/shop/day ({doc['derived']['orders']:,} orders, "
+             f"{doc['derived']['rows_landed']:,} rows landed) on {doc['machine']['cpus']} CPUs, "
+             f"{doc['machine']['mem_gb']} GB",
+             f"{'step':<22}{'wall s':>10}{'own s':>10}{'peak RSS MB':>13}{'rows':>12}{'rows/s':>12}"]
+    for name, s in doc["steps"].items():
+        rows = s["result"].get("rows")
+        rps = rows / s["wall_s"] if rows and s["wall_s"] else None
+        lines.append(f"{name:<22}{_fmt(s['wall_s']):>10}{_fmt(s['result'].get('own_s')):>10}"
+                     f"{_fmt(s['peak_rss_mb']):>13}{_fmt(rows):>12}{_fmt(rps):>12}")
+    d = doc["derived"]
+    lines.append(f"{'whole pipeline':<22}{_fmt(d['total_wall_s']):>10}{'':>10}{_fmt(d['total_peak_rss_mb']):>13}"
+                 f"{_fmt(d['rows_landed']):>12}{_fmt(d['rows_per_s_total']):>12}")
+    rl = d["extract_rate_limited"]
+    lines.append(f"rate-limited extraction: {_fmt(rl['records_per_s'])} records/s, {_fmt(rl['requests_per_s'])} req/s "
+                 f"at qps {rl['qps']:g}, latency {rl['latency_ms']} ms")
+    lines.append("ratios: " + ", ".join(f"{k} {_fmt(d.get(k))}" for k in (
+        "dbt_overhead", "dbt_overhead_models_only", "orchestration_overhead_process", "orchestration_overhead_airflow",
+        "incremental_over_full", "growth_time_per_row") if k in d))
+    lines.append(f"dbt profile: {doc['dbt_settings']}")
+    lines.append("targets:")
+    for t in doc["targets"]:
+        mark = {True: "✓", False: "✗", None: "?"}[t["ok"]]
+        lines.append(f"  {mark} {t['target']}: {_fmt(t['value'])} (target {t['limit']}){'  — ' + t['note'] if t['note'] else ''}")
+    return "\n".join(lines)
+
+
+def _latest_prior(scale: scales.Scale, results_dir: Path) -> dict | None:
+    """The newest result of the next smaller pipeline scale (growth ratio), if one exists."""
+    order = ["smoke", "0.1", "1", "10", "100"]
+    smaller = order[:order.index(scale.name)]
+    for name in reversed(smaller):
+        found = sorted(results_dir.glob(f"{name}-*.json"))
+        if found:
+            return json.loads(found[-1].read_text(encoding="utf-8"))
+    return None
+
+
+def machine() -> dict[str, Any]:
+    import psutil
+
+    return {"cpus": os.cpu_count(), "mem_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": sys.version.split()[0], "load_avg_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run(sf: str, *, work: Path | None = None, world: Path | None = None, results_dir: Path = RESULTS_DIR,
+        qps: float = 20.0, latency_ms: int = 50, workers: int = 4, airflow: bool = True, keep: bool = False,
+        rate_entities: tuple[str, ...] = ("shop_order",)) -> dict[str, Any]:
+    """Run the benchmark at scale ``sf``; return the result document (also written as JSON)."""
+    from bench.dbt_direct import profile_settings
+
+    scale = scales.get(sf)
+    own_work = work is None
+    work = Path(work or tempfile.mkdtemp(prefix=f"douyin-bench-{scale.name}-"))
+    work.mkdir(parents=True, exist_ok=True)
+    world = Path(world) if world else work / "world"
+    start = scale.start
+    full_end = start + timedelta(days=scale.days - 2)
+    incr_day = start + timedelta(days=scale.days - 1)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    ctx: dict[str, Any] = {
+        "world": str(world), "work": str(work), "seed": scale.seed, "start": start.isoformat(), "days": scale.days,
+        "shops": scale.shops, "orders_per_day": scale.orders_per_day, "reuse_world": world != work / "world",
+        "full_start": start.isoformat(), "full_end": full_end.isoformat(), "incr_day": incr_day.isoformat(),
+        "run_id": f"bench_full_{scale.name}_{stamp}".replace(".", "_"),
+        "incr_run_id": f"bench_incr_{scale.name}_{stamp}".replace(".", "_"),
+        "qps": qps, "latency_ms": latency_ms, "workers": workers, "rate_entities": list(rate_entities),
+    }
+    steps_dir = work / "steps"
+    measures: dict[str, StepMeasure] = {}
+    doc: dict[str, Any] = {"scale": scale.to_dict(), "machine": machine(), "started_at": stamp, "work": str(work)}
+    try:
+        env = bench_env(work, world, None, 100_000)
+
+        def go(name: str, **extra: Any) -> StepMeasure:
+            print(f"[bench SF {scale.name}] {name} …", flush=True)
+            measures[name] = run_step(name, {**ctx, **extra}, steps_dir, env)
+            print(f"[bench SF {scale.name}] {name}: {measures[name].wall_s:.1f} s, "
+                  f"{measures[name].peak_rss_mb:.0f} MB", flush=True)
+            return measures[name]
+
+        go("generate")
+        shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]]
+        env = bench_env(work, world, shops, 100_000)
+        go("extract")
+        go("landing_gate")
+        full = go("dbt_full")
+        go("dbt_direct", target_dir=full.result["target_dir"], audit_path=full.result["audit_path"])
+        go("mart_gate", audit_path=full.result["audit_path"])
+        go("publish", audit_path=full.result["audit_path"])
+        go("extract_incr")
+        go("dbt_incr")
+        go("extract_rate_limited")
+        if airflow:
+            go("airflow_transform")
+        doc["steps"] = {k: v.to_dict() for k, v in measures.items()}
+        prior = _latest_prior(scale, results_dir)
+        derived = compute(measures, scale, prior)
+        if scale.name != "100":
+            derived["sf100_estimate"] = sf100_estimate(derived, measures, scale)
+        doc["derived"] = derived
+        doc["dbt_settings"] = profile_settings()
+        doc["targets"] = targets(derived, scale)
+        doc["finished_at"] = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        doc["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+        results_dir.mkdir(parents=True, exist_ok=True)
+        out = results_dir / f"{scale.name}-{stamp}.json"
+        tmp = out.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(out)
+        doc["results_path"] = str(out)
+        return doc
+    finally:
+        if own_work and not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sf", default="1", help=f"scale factor: {', '.join(scales.SCALES)} (0.01 = smoke)")
+    p.add_argument("--work", type=Path, help="working directory (default: a temp dir, removed afterwards)")
+    p.add_argument("--world", type=Path, help="reuse this world directory when its parameters match (else generate it there)")
+    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    p.add_argument("--qps", type=float, default=20.0, help="mock gateway QPS limit = client DOUYIN_API_QPS for the rate-limited run")
+    p.add_argument("--latency-ms", type=int, default=50)
+    p.add_argument("--workers", type=int, default=4)
+    p.add_argument("--no-airflow", action="store_true", help="skip landed→published through Airflow")
+    p.add_argument("--keep", action="store_true", help="keep the temp working directory")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    doc = run(args.sf, work=args.work, world=args.world, results_dir=args.results_dir, qps=args.qps,
+              latency_ms=args.latency_ms, workers=args.workers, airflow=not args.no_airflow, keep=args.keep)
+    print(render(doc))
+    print(f"results: {doc['results_path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
