@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: install demo test test-fast bench airflow clean
+.PHONY: install demo test test-fast bench airflow dashboard clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: install
 
 airflow: install
 	$(PY) -m douyin_etl airflow
+
+## Read-only operator dashboard over the published warehouse on http://127.0.0.1:8501/.
+dashboard: install
+	$(PY) -m douyin_etl dashboard
 
 clean:
 	rm -rf var lake warehouse .pytest_cache

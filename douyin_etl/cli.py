@@ -110,6 +110,12 @@ def _cmd_docs(args: argparse.Namespace) -> int:
         return 1
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from douyin_etl.dashboard.server import serve_dashboard
+
+    return serve_dashboard(args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="douyin-etl", description=__doc__.splitlines()[0])
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -174,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-generate", action="store_true", help="serve the last generated dbt docs")
     s.add_argument("--no-compile", action="store_true", help="dbt docs generate --no-compile (faster)")
     s.set_defaults(func=_cmd_docs)
+
+    s = sub.add_parser("dashboard", help="read-only operator dashboard over the published marts on 127.0.0.1")
+    s.add_argument("--port", type=int, default=8501)
+    s.set_defaults(func=_cmd_dashboard)
     return p
 
 

@@ -238,6 +238,9 @@ def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str) -> dict:
     t0 = time.monotonic()
     from douyin_etl.quality.gates import reconciliation_counts
 
+    from douyin_etl.warehouse.wap import touch_lease
+
+    touch_lease(run_id, "mart_gate")  # heartbeat of the writer lease (raises when another run took it over)
     gate = run_mart_gate(Path(audit_path), run_id, _as_date(as_of))
     result = _gate_dict(gate)
     try:

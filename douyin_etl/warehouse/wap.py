@@ -13,6 +13,8 @@ one, never a half-written file:
    published path, fsyncs, ``os.replace``-s it onto the published path, fsyncs the directory, writes
    ``douyin.version.json`` beside it and releases the lease. Readers that opened the old file keep
    the old inode; new readers get the new version.
+   Before the rename, still inside the file lock, it verifies that ``run_id`` holds the writer lease
+   (a run whose stale lease was taken over by another run fails with a message saying so).
 3. A failed gate never calls ``publish``: the published file stays byte-identical, the audit copy
    stays for inspection, and the run calls ``release_lease(run_id)`` (or the lease expires).
 
@@ -38,7 +40,7 @@ import duckdb
 
 from douyin_etl import config
 from douyin_etl.warehouse.lock import (FileLock, WarehouseLocked, claim_lease, lease_path_for, read_lease,
-                                       release_lease)
+                                       refresh_lease, release_lease, verify_lease)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ COPY_CHUNK_BYTES = 8 * 1024 * 1024
 _after_chunk: Callable[[], None] | None = None  # test hook: called after each copied chunk
 
 __all__ = ["PublishResult", "prepare_audit", "publish", "release_lease", "run_dir", "audit_path_for",
-           "version_path", "WarehouseLocked", "prune_audits", "read_version"]
+           "version_path", "WarehouseLocked", "prune_audits", "read_version", "touch_lease"]
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def prepare_audit(run_id: str, *, lock_timeout: float = 600.0) -> Path:
     audit.parent.mkdir(parents=True, exist_ok=True)
     published.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(published, timeout=lock_timeout):
-        claim_lease(published, run_id)
+        claim_lease(published, run_id, step="prepare_audit")
         for stale in (audit, audit.with_name(audit.name + ".wal")):
             stale.unlink(missing_ok=True)
         if published.exists():
@@ -178,9 +180,12 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
     published.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(published, timeout=lock_timeout):
         lease = read_lease(published)
-        if lease is not None and lease.run_id != run_id:
-            raise WarehouseLocked(f"run {lease.run_id!r} holds the writer lease of {published}; run {run_id!r} "
-                                  "cannot publish (it would overwrite that run's version). Rerun this interval.")
+        previous = read_version(published)
+        if lease is None and previous is not None and previous.get("run_id") == run_id:
+            # a retry of this run's own publish that got past the rename (lease already dropped)
+            log.warning("run %s already published %s; publishing its audit copy again", run_id, published)
+        else:
+            refresh_lease(published, run_id, "publish", locked=True)
         _sweep_temp(published)
         published_at = datetime.now(timezone.utc).isoformat()
         _record_version(audit_path, run_id, published_at, meta)
@@ -188,6 +193,8 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
         try:
             sha = _copy_fsync(audit_path, tmp)
             size = tmp.stat().st_size
+            if lease is not None:
+                verify_lease(published, run_id)  # still ours, right before the rename
             os.replace(tmp, published)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -221,6 +228,15 @@ def prune_audits(keep: int | None = None, protect: str | None = None) -> list[Pa
     if removed:
         log.info("pruned %d old audit copies (keeping %d)", len(removed), keep)
     return removed
+
+
+def touch_lease(run_id: str, step: str) -> None:
+    """Heartbeat of a step of ``run_id`` (e.g. the mart gate): this process now holds the run's writer lease.
+
+    Raises ``WarehouseLocked`` when the run lost its lease (taken over as stale by another run): the
+    run cannot publish any more, so stop early and rerun the interval.
+    """
+    refresh_lease(config.warehouse_path(), run_id, step)
 
 
 def abandon(run_id: str) -> bool:

@@ -1,0 +1,174 @@
+"""The writer lease: heartbeat, stale detection, takeover, and publish verifying it still holds the lease."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from wh_helpers import fill_version  # type: ignore[import-not-found]
+from douyin_etl.warehouse import lock, wap
+from douyin_etl.warehouse.lock import FileLock, Lease, WarehouseLocked
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def write_lease(warehouse: Path, run_id: str, pid: int, *, host: str | None = None, age: timedelta = timedelta(0),
+                pid_started: float | None = None) -> None:
+    beat = datetime.now(timezone.utc) - age
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock._write_lease(warehouse, Lease(run_id, beat, pid, host or socket.gethostname(), beat, pid_started, "build"))
+
+
+def test_the_lease_records_run_host_pid_and_heartbeat(wh_env):
+    wap.prepare_audit("r1")
+    data = json.loads(lock.lease_path_for(wh_env["warehouse"]).read_text())
+    assert data["run_id"] == "r1" and data["pid"] == os.getpid() and data["host"] == socket.gethostname()
+    assert data["step"] == "prepare_audit" and data["pid_started"] > 0
+    beat = datetime.fromisoformat(data["heartbeat_at"])
+    assert abs((datetime.now(timezone.utc) - beat).total_seconds()) < 5
+    wap.touch_lease("r1", "mart_gate")
+    again = lock.read_lease(wh_env["warehouse"])
+    assert again.step == "mart_gate" and again.heartbeat_at >= beat and again.claimed_at.isoformat() == data["claimed_at"]
+
+
+def test_a_live_holder_blocks_other_runs_but_not_its_own_retry(wh_env):
+    audit = wap.prepare_audit("a")
+    with pytest.raises(WarehouseLocked, match="run 'a' is writing"):
+        wap.prepare_audit("b")
+    assert wap.prepare_audit("a") == audit  # the same run id may always reclaim its lease
+
+
+def test_a_dead_holder_within_the_grace_blocks_then_is_taken_over(wh_env, monkeypatch, caplog):
+    wh = wh_env["warehouse"]
+    write_lease(wh, "crashed", dead_pid())
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "120")
+    assert lock.stale_reason(lock.read_lease(wh)) is None  # gap between two Airflow tasks of one run
+    with pytest.raises(WarehouseLocked, match="holder process is gone: the lease is free from"):
+        wap.prepare_audit("next")
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "0")
+    assert "no longer running" in lock.stale_reason(lock.read_lease(wh))
+    with caplog.at_level(logging.WARNING, logger="douyin_etl.warehouse.lock"):
+        wap.prepare_audit("next")
+    assert any("takes over the writer lease" in r.message and "'crashed'" in r.message for r in caplog.records)
+    lease = lock.read_lease(wh)
+    assert lease.run_id == "next" and lease.pid == os.getpid()
+
+
+def test_a_reused_pid_is_not_the_holder(wh_env, monkeypatch):
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "0")
+    write_lease(wh_env["warehouse"], "old", os.getpid(), pid_started=12345.0)  # our pid, another process's start
+    lease = lock.read_lease(wh_env["warehouse"])
+    assert lock.holder_alive(lease) is False and lock.stale_reason(lease)
+    write_lease(wh_env["warehouse"], "old", os.getpid(), pid_started=lock._process_start(os.getpid()))
+    assert lock.holder_alive(lock.read_lease(wh_env["warehouse"])) is True
+    assert lock.stale_reason(lock.read_lease(wh_env["warehouse"])) is None
+
+
+def test_another_hosts_lease_is_stale_only_after_the_expiry(wh_env, monkeypatch):
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "0")
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_HOURS", "1")
+    wh = wh_env["warehouse"]
+    write_lease(wh, "remote", dead_pid(), host="some-other-host", age=timedelta(minutes=50))
+    assert lock.holder_alive(lock.read_lease(wh)) is None and lock.stale_reason(lock.read_lease(wh)) is None
+    with pytest.raises(WarehouseLocked, match="run 'remote' is writing"):
+        wap.prepare_audit("local")
+    write_lease(wh, "remote", dead_pid(), host="some-other-host", age=timedelta(minutes=61))
+    assert "heartbeat" in lock.stale_reason(lock.read_lease(wh))
+    wap.prepare_audit("local")
+    assert lock.read_lease(wh).run_id == "local"
+
+
+def test_a_run_whose_lease_was_taken_over_cannot_gate_or_publish(wh_env, monkeypatch):
+    wh = wh_env["warehouse"]
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "0")
+    a0 = wap.prepare_audit("v1")
+    fill_version(a0, 1, rows=100)
+    wap.publish(a0, "v1")
+    before = sha256(wh)
+    audit_a = wap.prepare_audit("a")
+    fill_version(audit_a, 2, rows=100)
+    write_lease(wh, "a", dead_pid())  # run a's process was SIGKILLed (as far as the lease can tell)
+    audit_b = wap.prepare_audit("b")  # takes the stale lease over
+    with pytest.raises(WarehouseLocked, match="lost it"):
+        wap.touch_lease("a", "mart_gate")
+    with pytest.raises(WarehouseLocked, match="holds the writer lease"):
+        wap.publish(audit_a, "a")
+    assert sha256(wh) == before and lock.read_lease(wh).run_id == "b"
+    fill_version(audit_b, 3, rows=100)
+    res = wap.publish(audit_b, "b")
+    assert res.sha256 == sha256(wh) and lock.read_lease(wh) is None
+    # a's late retry: no lease at all and the published version is b's -> refused, b's version stays
+    with pytest.raises(WarehouseLocked, match="does not hold the writer lease"):
+        wap.publish(audit_a, "a")
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT DISTINCT version FROM v.t").fetchall() == [(3,)]
+    con.close()
+
+
+def test_publish_verifies_the_lease_right_before_the_rename(wh_env, monkeypatch):
+    wh = wh_env["warehouse"]
+    a0 = wap.prepare_audit("v1")
+    fill_version(a0, 1, rows=100)
+    wap.publish(a0, "v1")
+    before = sha256(wh)
+    audit = wap.prepare_audit("slow")
+    fill_version(audit, 2, rows=50_000)
+
+    def rogue() -> None:  # a writer that ignored the file lock rewrites the lease while we copy
+        write_lease(wh, "rogue", os.getpid())
+
+    monkeypatch.setattr(wap, "COPY_CHUNK_BYTES", 64 * 1024)
+    monkeypatch.setattr(wap, "_after_chunk", rogue)
+    with pytest.raises(WarehouseLocked, match="'rogue'.*holds the writer lease"):
+        wap.publish(audit, "slow")
+    assert sha256(wh) == before
+    assert not list(wh.parent.glob(f".tmp-*-{wh.name}"))  # the half copy was removed
+
+
+def test_a_retried_publish_after_the_rename_is_idempotent(wh_env):
+    wh = wh_env["warehouse"]
+    audit = wap.prepare_audit("r")
+    fill_version(audit, 1, rows=100)
+    first = wap.publish(audit, "r")
+    assert lock.read_lease(wh) is None
+    again = wap.publish(audit, "r")  # e.g. the task died after the rename, before recording success
+    assert again.run_id == "r" and sha256(wh) == again.sha256
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT count(*) FROM _meta.publish_log WHERE run_id = 'r'").fetchone()[0] == 1
+    con.close()
+    assert first.size > 0
+
+
+def test_a_step_in_another_process_refreshes_the_lease_with_its_pid(wh_env, monkeypatch):
+    wap.prepare_audit("multi")
+    code = ("import os, sys; from douyin_etl.warehouse import wap; wap.touch_lease('multi', 'mart_gate'); "
+            "print(os.getpid())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ}, cwd=Path(__file__).resolve().parents[2])
+    child = int(out.stdout.strip())
+    lease = lock.read_lease(wh_env["warehouse"])
+    assert lease.pid == child and lease.step == "mart_gate" and lease.run_id == "multi"
+    assert lock.holder_alive(lease) is False  # that task process has ended ...
+    monkeypatch.delenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", raising=False)
+    with pytest.raises(WarehouseLocked):  # ... but within the grace no other run may take the lease
+        wap.prepare_audit("other")
+    with FileLock(wh_env["warehouse"], timeout=1):
+        assert lock.refresh_lease(wh_env["warehouse"], "multi", "publish", locked=True).pid == os.getpid()
