@@ -121,7 +121,12 @@ def dbt_full(ctx: dict[str, Any]) -> dict[str, Any]:
 
 @step
 def dbt_incr(ctx: dict[str, Any]) -> dict[str, Any]:
-    return _build(ctx, ctx["incr_run_id"], ctx["incr_day"], False)
+    from douyin_etl.orchestration import steps
+
+    out = _build(ctx, ctx["incr_run_id"], ctx["incr_day"], False)
+    # not published: the report releases the writer lease so the next run (Airflow's) can build
+    steps.report(ctx["incr_run_id"], ctx["incr_day"], ctx["incr_day"])
+    return out
 
 
 @step
@@ -187,8 +192,11 @@ def airflow_transform(ctx: dict[str, Any]) -> dict[str, Any]:
     rid = safe_run_id(run.run_id)
     recorded = steps.read_steps(rid)
     step_s = {k: float(v.get("seconds") or 0.0) for k, v in recorded.items()}
-    return {"own_s": own, "state": str(run.state), "run_id": rid, "step_seconds": step_s,
-            "status": steps.run_status(recorded)}
+    status = steps.run_status(recorded)
+    if status != "published":
+        raise RuntimeError(f"transform_warehouse through Airflow ended {run.state} ({status}); steps {step_s}; "
+                           f"see {steps.run_dir(rid)}/report.json")
+    return {"own_s": own, "state": str(run.state), "run_id": rid, "step_seconds": step_s, "status": status}
 
 
 def main(argv: list[str]) -> int:

@@ -45,12 +45,12 @@ SF100_MINUTES, SF100_RSS_GB = 10.0, 4.0
 MIN_QPS_UTILISATION, MAX_DBT_OVERHEAD, MAX_ORCH_OVERHEAD, MAX_INCR_SHARE = 0.90, 1.3, 0.20, 0.05
 
 
-def bench_env(work: Path, world: Path, shops: list[str] | None, qps: float) -> dict[str, str]:
+def bench_env(work: Path, world: Path, shops: list[str] | None, qps: float, start: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "DOUYIN_LAKE_DIR": str(work / "lake"), "DOUYIN_STATE_DIR": str(work / "state"),
         "DOUYIN_WAREHOUSE": str(work / "warehouse" / "douyin.duckdb"), "DOUYIN_WORLD_DIR": str(world),
-        "DOUYIN_DROPS_DIR": str(world / "drops"), "DOUYIN_LOOKBACK_DAYS": "0",
+        "DOUYIN_DROPS_DIR": str(world / "drops"), "DOUYIN_LOOKBACK_DAYS": "0", "DOUYIN_START_DATE": start,
         "DOUYIN_API_QPS": f"{qps:g}", "AIRFLOW_HOME": str(work / "airflow"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false", "GX_ANALYTICS_ENABLED": "false",
@@ -127,7 +127,9 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
         est = derived.get("sf100_estimate") or {}
         add("SF100 landed→published (extrapolated)", f"{est.get('landed_to_published_min', float('nan')):.1f} min",
             f"≤ {SF100_MINUTES:g} min", None if not est else est["landed_to_published_min"] <= SF100_MINUTES,
-            "linear in rows from this run")
+            est.get("method", "not extrapolated from the smoke scale"))
+        add("SF100 peak RSS (extrapolated)", f"{est.get('peak_rss_gb', float('nan')):.2f} GB", f"≤ {SF100_RSS_GB:g} GB",
+            None if not est else est["peak_rss_gb"] <= SF100_RSS_GB, est.get("method", ""))
     u = derived["extract_rate_limited"].get("qps_utilisation") or 0.0
     add("extraction QPS utilisation", f"{u:.0%}", f"≥ {MIN_QPS_UTILISATION:.0%}", u >= MIN_QPS_UTILISATION,
         f"latency {derived['extract_rate_limited'].get('latency_ms')} ms, qps {derived['extract_rate_limited'].get('qps')}")
@@ -146,13 +148,31 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
     return t
 
 
-def sf100_estimate(derived: dict[str, Any], measures: dict[str, StepMeasure], scale: scales.Scale) -> dict[str, Any]:
-    factor = scales.SCALES["100"].expected_orders / max(scale.expected_orders, 1)
-    return {"factor": round(factor, 1),
-            "landed_to_published_min": round(derived["landed_to_published_wall_s"] * factor / 60, 1),
-            "generate_min": round(measures["generate"].wall_s * factor / 60, 1),
-            "extract_min": round(measures["extract"].wall_s * factor / 60, 1),
-            "note": "linear extrapolation in orders; fixed costs (imports, dbt parse) make it pessimistic"}
+def sf100_estimate(derived: dict[str, Any], measures: dict[str, StepMeasure], scale: scales.Scale,
+                   prior: dict | None = None) -> dict[str, Any]:
+    """SF100 by extrapolation: a fixed + per-order fit through two scales when an earlier (non-smoke)
+    result exists, else proportional to orders (pessimistic: fixed costs such as dbt's parse scale too)."""
+    target = scales.SCALES["100"].expected_orders
+    n1 = max(int(derived.get("orders") or scale.expected_orders), 1)
+
+    def fit(key_now: float, key_prior: float | None, n0: int | None) -> float:
+        if key_prior is not None and n0 and n0 != n1:
+            slope = (key_now - key_prior) / (n1 - n0)
+            if slope > 0:
+                return key_prior + slope * (target - n0)
+        return key_now * target / n1
+
+    p_ok = prior is not None and prior["scale"]["name"] != "smoke"
+    n0 = int(prior["derived"]["orders"]) if p_ok else None
+    pd = prior["derived"] if p_ok else {}
+    ps = prior["steps"] if p_ok else {}
+    l2p = fit(derived["landed_to_published_wall_s"], pd.get("landed_to_published_wall_s"), n0)
+    gen = fit(measures["generate"].wall_s, ps.get("generate", {}).get("wall_s"), n0)
+    ext = fit(measures["extract"].wall_s, ps.get("extract", {}).get("wall_s"), n0)
+    rss = fit(derived["total_peak_rss_mb"], pd.get("total_peak_rss_mb"), n0)
+    return {"orders": target, "method": f"two-point fit with SF {prior['scale']['name']}" if p_ok else "proportional",
+            "landed_to_published_min": round(l2p / 60, 1), "generate_min": round(gen / 60, 1),
+            "extract_min": round(ext / 60, 1), "peak_rss_gb": round(rss / 1024, 2)}
 
 
 def _fmt(v: Any) -> str:
@@ -236,7 +256,7 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
     measures: dict[str, StepMeasure] = {}
     doc: dict[str, Any] = {"scale": scale.to_dict(), "machine": machine(), "started_at": stamp, "work": str(work)}
     try:
-        env = bench_env(work, world, None, 100_000)
+        env = bench_env(work, world, None, 100_000, start.isoformat())
 
         def go(name: str, **extra: Any) -> StepMeasure:
             print(f"[bench SF {scale.name}] {name} …", flush=True)
@@ -247,7 +267,7 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
 
         go("generate")
         shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]]
-        env = bench_env(work, world, shops, 100_000)
+        env = bench_env(work, world, shops, 100_000, start.isoformat())
         go("extract")
         go("landing_gate")
         full = go("dbt_full")
@@ -259,11 +279,16 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         go("extract_rate_limited")
         if airflow:
             go("airflow_transform")
+        full_rows, incr_rows = measures["extract"].result.get("rows"), measures["extract_incr"].result.get("rows")
+        for k in (*LANDED_TO_PUBLISHED, "dbt_direct", "airflow_transform"):
+            if k in measures:
+                measures[k].result.setdefault("rows", full_rows)
+        measures["dbt_incr"].result.setdefault("rows", incr_rows)
         doc["steps"] = {k: v.to_dict() for k, v in measures.items()}
         prior = _latest_prior(scale, results_dir)
         derived = compute(measures, scale, prior)
-        if scale.name != "100":
-            derived["sf100_estimate"] = sf100_estimate(derived, measures, scale)
+        if scale.name not in ("100", "smoke"):
+            derived["sf100_estimate"] = sf100_estimate(derived, measures, scale, prior)
         doc["derived"] = derived
         doc["dbt_settings"] = profile_settings()
         doc["targets"] = targets(derived, scale)

@@ -13,7 +13,7 @@ class Scale:
     days: int
     orders_per_shop_day: int
     seed: int = 11
-    start: date = date(2026, 9, 1)
+    start: date = date(2026, 10, 1)  # = the demo's; the DAGs' start_date is not later
 
     @property
     def orders_per_day(self) -> int:

@@ -18,7 +18,8 @@ from typing import Any, Mapping
 
 import duckdb
 
-from douyin_etl.access.query import connect_read_only
+from douyin_etl import config
+from douyin_etl.access.query import WarehouseMissing, connect_read_only
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +231,12 @@ def load_dashboard(query: Mapping[str, list[str]], warehouse: Path | None = None
     """
     con = connect_read_only(warehouse)
     try:
-        bounds = read_bounds(con)
+        try:
+            bounds = read_bounds(con)
+        except duckdb.CatalogException as exc:
+            raise WarehouseMissing(
+                f"the warehouse at {warehouse or config.warehouse_path()} holds no marts yet ({str(exc).splitlines()[0]}); "
+                "run `make demo` or `douyin-etl run --start … --end …` to build and publish them") from None
         filters = parse_filters(query, bounds)
         data = DashboardData(bounds, filters)
         for panel in PANEL_QUERIES:

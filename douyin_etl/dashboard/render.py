@@ -167,7 +167,8 @@ def section_kpis(data: DashboardData) -> str:
     row = (data.rows.get("kpis") or [{}])[0]
     cards = "".join(
         f'<div class="kpi" data-kpi="{key}"><div class="kl">{zh}<small>{en}</small></div>'
-        f'<div class="kv">{escape(FORMATS[fmt](row.get(col)))}</div></div>' for key, col, zh, en, fmt in KPIS)
+        f'<div class="kv{" neg" if (row.get(col) or 0) < 0 else ""}">{escape(FORMATS[fmt](row.get(col)))}</div></div>'
+        for key, col, zh, en, fmt in KPIS)
     note = "退款按退款成功日；退款率 = 退款 ÷ GMV · refunds dated by refund day; refund rate = refunds ÷ GMV"
     return _section("kpis", "核心指标", "key figures", f'<div class="kpis">{cards}</div>', data.errors.get("kpis"), note)
 
@@ -299,6 +300,7 @@ tr.total th{background:#fff7e8}
 font-size:12.5px;margin:2px 6px 2px 0}.status-discrepancy,.alert-stockout_risk{background:#ffece8;color:#cb2634}
 .legend{font-size:12px;color:#4e5969}.lg{margin-right:14px}.lg i{display:inline-block;width:10px;height:10px;
 margin-right:4px;border-radius:2px;vertical-align:middle}
+.kv.neg{color:#cb2634}
 .muted{color:#86909c;font-size:12px;margin:4px 0}.empty{color:#86909c;font-size:13px}
 .panel-error,.page-error{background:#ffece8;color:#cb2634;padding:8px 12px;border-radius:6px}
 """

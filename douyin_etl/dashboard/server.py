@@ -67,11 +67,10 @@ class DashboardHandler(BaseHTTPRequestHandler):
         warehouse = self.warehouse or config.warehouse_path()
         try:
             data = load_dashboard(parse_qs(url.query), warehouse)
-        except WarehouseMissing:
+        except WarehouseMissing as exc:
             return self._send(HTTPStatus.SERVICE_UNAVAILABLE, render_message(
                 "尚未发布数据", "nothing published yet",
-                f"No published warehouse at {warehouse}. Run `make demo` or `douyin-etl run --start … --end …` "
-                "(or point DOUYIN_WAREHOUSE at a published warehouse), then reload this page."))
+                f"{exc}. (Or point DOUYIN_WAREHOUSE at a published warehouse.) Then reload this page."))
         except FilterError as exc:
             return self._send(HTTPStatus.BAD_REQUEST, render_message("筛选条件有误", "bad filter", str(exc), error=True))
         except Exception:  # one bad request must not take the server down; the log has the traceback
@@ -106,4 +105,5 @@ def serve_dashboard(port: int = DEFAULT_PORT, *, warehouse: Path | None = None) 
         pass
     finally:
         server.server_close()
+        log.info("dashboard stopped")
     return 0

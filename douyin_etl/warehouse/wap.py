@@ -101,15 +101,21 @@ def _fsync_dir(path: Path) -> None:
 def _copy_fsync(src: Path, dst: Path) -> str:
     """Copy ``src`` to ``dst`` (new file), fsync it, return its sha256."""
     digest = hashlib.sha256()
+    # test hook for crash tests of a whole CLI run: ``DOUYIN_TEST_PUBLISH_CHUNK_DELAY`` (seconds) copies in
+    # 1 MiB chunks and sleeps after each, so a test can SIGKILL the process in the middle of the copy
+    delay = float(os.environ.get("DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "0") or 0)
+    size = 1024 * 1024 if delay > 0 else COPY_CHUNK_BYTES
     with open(src, "rb") as fin, open(dst, "xb") as fout:
         while True:
-            chunk = fin.read(COPY_CHUNK_BYTES)
+            chunk = fin.read(size)
             if not chunk:
                 break
             digest.update(chunk)
             fout.write(chunk)
             if _after_chunk is not None:
                 _after_chunk()
+            if delay > 0:
+                time.sleep(delay)
         fout.flush()
         os.fsync(fout.fileno())
     return digest.hexdigest()

@@ -6,6 +6,7 @@ import threading
 from datetime import date
 from decimal import Decimal
 
+import duckdb
 import httpx
 import pytest
 
@@ -67,6 +68,9 @@ def test_nothing_published_gives_a_clear_page(tmp_path) -> None:
         assert str(tmp_path / "missing.duckdb") in r.text
         assert httpx.get(url + "/healthz").text == "ok\n"
         assert httpx.get(url + "/etc/passwd").status_code == 404
+        duckdb.connect(str(tmp_path / "missing.duckdb")).close()  # a warehouse file without marts
+        r = httpx.get(url + "/")
+        assert r.status_code == 503 and "holds no marts yet" in r.text and "make demo" in r.text
     finally:
         server.shutdown()
         server.server_close()

@@ -366,6 +366,35 @@ class DoudianClient:
         return Fetched(dedup.records(), pages, dedup.seen)
 
 
+class VersionGate:
+    """Streaming de-duplication: remembers only key -> highest version seen, never the records.
+
+    ``admit(record)`` is True when the record must be written: a new key, or a version at least as
+    new as the one already written. The landing writer keeps the last written row per key, so the
+    newest version (then the last fetched) wins without holding a window's records in memory.
+    """
+
+    def __init__(self, ep: Endpoint) -> None:
+        self.ep = ep
+        self._versions: dict[tuple, Any] = {}
+        self.seen = 0
+
+    def admit(self, record: dict[str, Any]) -> bool:
+        key = self.ep.record_key(record)
+        version = self.ep.record_version(record)
+        self.seen += 1
+        if key in self._versions:
+            old = self._versions[key]
+            if old is not None and version is not None and version < old:
+                return False
+        self._versions[key] = version
+        return True
+
+    @property
+    def unique(self) -> int:
+        return len(self._versions)
+
+
 class Deduplicator:
     """Keeps one record per key: the highest version field, ties (or no version) -> the last added."""
 

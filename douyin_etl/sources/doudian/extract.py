@@ -18,6 +18,9 @@ route of every waybill shipped on ``dt``.
   advertiser × goal, waybill), all bounded by the shared client-side rate limiter; page-based pages
   after the first are fetched concurrently by the client and processed in page order. Records repeated
   across pages keep the latest version (update_time, then the last fetched).
+- Memory stays flat whatever the window: every page is flattened and handed to the landing writer in
+  batches of ``BATCH_ROWS`` as it arrives (the writer spills them to Parquet); de-duplication remembers
+  only key -> version (``VersionGate``) and the writer keeps the last written row per key.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -36,7 +40,7 @@ import duckdb
 
 from douyin_etl import config
 from douyin_etl.entities import get as get_entity
-from douyin_etl.sources.doudian.client import Deduplicator, DoudianClient
+from douyin_etl.sources.doudian.client import DoudianClient, VersionGate
 from douyin_etl.sources.doudian.endpoints import (ENDPOINTS, ENTITY_ENDPOINT, LANDED_SCHEMAS, QIANCHUAN_GOALS,
                                                   SOURCE_REF, endpoint, split_window)
 from douyin_etl.storage import Storage
@@ -72,12 +76,15 @@ def shops_to_extract() -> list[str | None]:
     return [None]
 
 
+Sink = Callable[[dict[str, list[dict[str, Any]]]], None]  # thread-safe: rows by entity -> landing writers
+
+
 @dataclass
 class _Unit:
-    """One independent piece of work: a query (or a call) for one shop."""
+    """One independent piece of work: a query (or a call) for one shop; streams its rows into a sink."""
     shop: str | None
     label: str
-    run: Callable[[DoudianClient], tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]]
+    run: Callable[[DoudianClient, Sink], dict[str, Any]]
 
 
 @dataclass
@@ -92,26 +99,25 @@ def _query_unit(method: str, params: dict[str, Any], shop: str | None, ctx: dict
                 window: tuple[Any, Any] | None = None) -> _Unit:
     ep = endpoint(method)
 
-    def run(client: DoudianClient) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
-        dedup = Deduplicator(ep)
-        refs: dict[int, str] = {}
-        pages = 0
+    def run(client: DoudianClient, sink: Sink) -> dict[str, Any]:
+        gate = VersionGate(ep)
+        pages = written = 0
         query = dict(params)
         if window is not None:
             query.update(ep.window.encode(window[0], window[1] - timedelta(seconds=1)))  # type: ignore[union-attr]
         for page, _, items in client.pages(method, query):
             pages += 1
+            c = {**ctx, "shop_id": client.shop_id, SOURCE_REF: f"{method} shop={client.shop_id} {label} page={page}"}
+            out: dict[str, list[dict[str, Any]]] = {}
             for rec in items:
-                refs[id(rec)] = f"{method} shop={client.shop_id} {label} page={page}"
-            dedup.add_all(items)
-        out: dict[str, list[dict[str, Any]]] = {}
-        for rec in dedup.records():
-            c = {**ctx, "shop_id": client.shop_id, SOURCE_REF: refs[id(rec)]}
-            for entity, rows in ep.flatten(rec, c).items():  # type: ignore[misc]
-                out.setdefault(entity, []).extend(rows)
-        source = {"kind": "api", "method": method, "shop_id": client.shop_id, "unit": label, "pages": pages,
-                  "records": len(dedup.records()), "repeats_removed": dedup.seen - len(dedup.records())}
-        return out, source
+                if gate.admit(rec):
+                    written += 1
+                    for entity, rows in ep.flatten(rec, c).items():  # type: ignore[misc]
+                        out.setdefault(entity, []).extend(rows)
+            sink(out)
+        return {"kind": "api", "method": method, "shop_id": client.shop_id, "unit": label, "pages": pages,
+                "records": gate.unique, "repeats_removed": gate.seen - gate.unique,
+                "superseded_rewrites": written - gate.unique}
     return _Unit(shop, label, run)
 
 
@@ -187,12 +193,13 @@ def _track_units(dt: date, shops: list[str | None], waybills: list[dict[str, Any
     default_shop = shops[0]
 
     def make(wb: dict[str, Any]) -> _Unit:
-        def run(client: DoudianClient) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
+        def run(client: DoudianClient, sink: Sink) -> dict[str, Any]:
             data = client.call(ep.method, {"track_no": wb["track_no"], "logistics_code": wb.get("express") or ""})
             ctx = {**wb, SOURCE_REF: f"{ep.method} track_no={wb['track_no']}"}
             rows = ep.flatten(data, ctx)  # type: ignore[misc]
-            return rows, {"kind": "api", "method": ep.method, "track_no": wb["track_no"],
-                          "records": len(rows["logistics_track"])}
+            sink(rows)
+            return {"kind": "api", "method": ep.method, "track_no": wb["track_no"],
+                    "records": len(rows["logistics_track"])}
         shop = wb.get("shop_id") if wb.get("shop_id") in shops else default_shop
         return _Unit(shop, f"track_no={wb['track_no']}", run)
     return [make(wb) for wb in waybills]
@@ -233,25 +240,33 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
         totals = _Totals(rows={e: 0 for e in outputs})
         writers = {e: PartitionWriter(e, dt, run_id, storage=storage, schema={**LANDED_SCHEMAS[e], SOURCE_REF: "VARCHAR"})
                    for e in outputs}
+        buffers: dict[str, list[dict[str, Any]]] = {e: [] for e in outputs}
+        lock = threading.Lock()
+
+        def sink(rows_by_entity: dict[str, list[dict[str, Any]]]) -> None:
+            with lock:  # one writer call at a time; a unit's pages arrive in order, so the last written is the newest
+                for e in outputs:
+                    batch = rows_by_entity.get(e, [])
+                    buffers[e].extend(batch)
+                    totals.rows[e] += len(batch)
+                    if len(buffers[e]) >= BATCH_ROWS:
+                        writers[e].write_records(buffers[e])
+                        buffers[e] = []
+
         try:
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"extract-{entity}") as pool:
-                futures = {pool.submit(u.run, clients[u.shop]): u for u in units}
-                buffers: dict[str, list[dict[str, Any]]] = {e: [] for e in outputs}
+                futures = {pool.submit(u.run, clients[u.shop], sink): u for u in units}
                 for fut in as_completed(futures):
-                    rows_by_entity, source = fut.result()
-                    for e in outputs:
-                        batch = rows_by_entity.get(e, [])
-                        buffers[e].extend(batch)
-                        totals.rows[e] += len(batch)
-                        writers[e].add_source(source)
-                        if len(buffers[e]) >= BATCH_ROWS:  # small units (waybills) are written in batches
-                            writers[e].write_records(buffers[e])
-                            buffers[e] = []
+                    source = fut.result()
+                    with lock:
+                        for e in outputs:
+                            writers[e].add_source(source)
                     totals.pages += int(source.get("pages", 1))
                     totals.repeats += int(source.get("repeats_removed", 0))
             for e in outputs:
                 writers[e].write_records(buffers[e])
                 writers[e].commit()
+                totals.rows[e] = int(writers[e].manifest.get("rows", totals.rows[e]))
         except BaseException:
             for w in writers.values():
                 w.abort()

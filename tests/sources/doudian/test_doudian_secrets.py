@@ -7,15 +7,15 @@ from datetime import date
 
 from douyin_etl.config import DEMO_APP_SECRET
 from douyin_etl.mock_api import FaultConfig, MockServer
-from douyin_etl.mock_api.fixture import make_client
+from douyin_etl.mock_api.testing import make_client
 from douyin_etl.sources.doudian.extract import extract_api_entity
 from douyin_etl.sources.doudian.logmask import fingerprint, mask
 from douyin_etl.storage import Storage
 
-D = date(2026, 10, 2)
+D = date(2026, 10, 11)  # an api_world day with rows of every windowed entity for both shops
 
 
-def test_no_secret_in_logs_or_landed_files(world, tmp_path, caplog, monkeypatch):
+def test_no_secret_in_logs_or_landed_files(api_world, tmp_path, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
     # Airflow's logging config (loaded by other tests in the same session) quiets httpx: undo that here
     for name in ("httpx", "httpcore", "douyin_etl"):
@@ -23,7 +23,7 @@ def test_no_secret_in_logs_or_landed_files(world, tmp_path, caplog, monkeypatch)
         monkeypatch.setattr(logging.getLogger(name), "propagate", True)
         monkeypatch.setattr(logging.getLogger(name), "disabled", False)
     spec = "rate_limit=0.2,server_error=0.1,duplicates=0.3,seed=21"
-    with MockServer(world, faults=FaultConfig.from_spec(spec)) as m:
+    with MockServer(api_world, faults=FaultConfig.from_spec(spec)) as m:
         factory = lambda shop: make_client(m, shop)  # noqa: E731
         for entity in ("shop_order", "after_sale", "ad_report"):
             extract_api_entity(entity, D, "secret-run", client_factory=factory, storage=Storage(str(tmp_path)),
