@@ -34,7 +34,7 @@ class Scale:
 
 # The last day of every world is the "one more incremental day"; the full build covers the days before it.
 SCALES: dict[str, Scale] = {
-    "smoke": Scale("smoke", shops=2, days=3, orders_per_shop_day=15),
+    "smoke": Scale("smoke", shops=2, days=2, orders_per_shop_day=10),
     "0.1": Scale("0.1", shops=2, days=30, orders_per_shop_day=300),
     "1": Scale("1", shops=2, days=30, orders_per_shop_day=3_000),
     "10": Scale("10", shops=2, days=30, orders_per_shop_day=30_000),

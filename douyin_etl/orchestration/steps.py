@@ -300,6 +300,40 @@ def run_status(steps: dict[str, dict]) -> str:
     return "failed"
 
 
+def _landed_rows(start: date, end: date) -> dict[str, int]:
+    """Rows per entity in the lake for the interval's partitions (from the partition manifests)."""
+    from douyin_etl.landing.reader import read_manifest
+    from douyin_etl.orchestration.windows import partitions_for_range
+
+    out: dict[str, int] = {}
+    for entity, days in partitions_for_range(start, end).items():
+        for d in days:
+            manifest = read_manifest(entity, d) or {}
+            out[entity] = out.get(entity, 0) + int(manifest.get("rows", 0) or 0)
+    return dict(sorted(out.items()))
+
+
+def _mart_rows(db_path: Path | None) -> dict[str, int]:
+    """Rows per mart table (schema.table) of a warehouse file, read-only; empty when there is none."""
+    if db_path is None or not db_path.exists():
+        return {}
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error as exc:  # e.g. locked by a writer: the report goes on without mart counts
+        log.warning("mart row counts skipped (%s)", exc)
+        return {}
+    try:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+            "AND table_schema IN ('sales', 'finance', 'inventory', 'performance') ORDER BY 1, 2").fetchall()
+        return {f"{sch}.{tbl}": int(con.execute(f'SELECT count(*) FROM "{sch}"."{tbl}"').fetchone()[0])
+                for sch, tbl in tables}
+    finally:
+        con.close()
+
+
 def report(run_id: str, start: date | str | None, end: date | str | None, errors: list[str] | None = None) -> str:
     """Write the run report from the run's step records; return the path of ``report.json``.
 
@@ -329,9 +363,9 @@ def report(run_id: str, start: date | str | None, end: date | str | None, errors
                 record.quarantine.append({"entity": entity, "rows": q, "reason": "see the quarantine of this run"})
             if v["details"].get("error"):
                 record.errors.append(v["details"]["error"])
-    elif plan.get("rows"):  # data-triggered transform: rows announced by the extract DAGs
-        for entity, rows in sorted(plan["rows"].items()):
-            record.add_rows(entity, "landed", int(rows))
+    elif record.interval_start and record.interval_end:  # transform-only run: count what the lake holds
+        for entity, rows in _landed_rows(record.interval_start, record.interval_end).items():
+            record.add_rows(entity, "landed", rows)
     for name in STEP_ORDER[1:]:
         s = steps.get(name)
         if s is None:
@@ -349,6 +383,9 @@ def report(run_id: str, start: date | str | None, end: date | str | None, errors
         if name == "publish":
             record.published_path = details.get("published")
             record.published_version = details.get("version")
+    mart_db = config.warehouse_path() if status == "published" else (steps.get("build_audit", {}).get("details") or {}).get("audit_path")
+    for table, rows in _mart_rows(Path(mart_db) if mart_db else None).items():
+        record.add_rows(table, "mart", rows)
     record.errors.extend(errors or [])
     if status != "published":
         try:

@@ -1,0 +1,67 @@
+"""``bench.run`` at the smoke scale, end to end: every step measured (wall, RSS) in a child process, the
+ratios present and positive, the JSON written where the CLI says, the table rendered with the targets."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `bench` is a top-level folder, not installed
+
+from bench import run as bench_run  # noqa: E402
+from bench import scales  # noqa: E402
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
+
+STEPS = ("generate", "extract", "landing_gate", "dbt_full", "dbt_direct", "mart_gate", "publish",
+         "extract_incr", "dbt_incr", "extract_rate_limited")
+
+
+def test_scales_follow_the_issue() -> None:
+    assert scales.get("1").expected_orders == 2 * 30 * 3_000
+    assert scales.get("10").orders_per_day == 10 * scales.get("1").orders_per_day
+    assert scales.get("100").expected_orders == 2 * 365 * 15_000
+    assert scales.get("0.01") is scales.get("smoke")
+    with pytest.raises(ValueError, match="unknown scale factor"):
+        scales.get("3")
+
+
+def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    doc = bench_run.run("smoke", work=tmp_path / "work", results_dir=results, airflow=False, qps=20, latency_ms=50)
+
+    written = sorted(results.glob("smoke-*.json"))
+    assert [str(p) for p in written] == [doc["results_path"]]
+    data = json.loads(written[0].read_text(encoding="utf-8"))
+    assert set(STEPS) <= set(data["steps"])
+    for name in STEPS:
+        s = data["steps"][name]
+        assert s["returncode"] == 0, name
+        assert s["wall_s"] > 0 and s["peak_rss_mb"] > 20, (name, s)  # a Python child is never below ~20 MB
+        assert 0 < s["result"]["own_s"] <= s["wall_s"], (name, s)
+    # the dbt build's subprocess tree is measured too: more than a bare interpreter
+    assert data["steps"]["dbt_full"]["tree_peak_rss_mb"] > data["steps"]["publish"]["tree_peak_rss_mb"]
+
+    d = data["derived"]
+    assert d["orders"] > 0 and d["rows_landed"] > d["orders"]  # order lines, items, drops … land too
+    assert d["rows_landed"] == data["steps"]["extract"]["result"]["rows"] + data["steps"]["extract_incr"]["result"]["rows"]
+    for key in ("dbt_overhead", "dbt_overhead_models_only", "orchestration_overhead_process", "incremental_over_full",
+                "rows_per_s_total", "total_wall_s", "total_peak_rss_mb"):
+        assert d[key] is not None and d[key] > 0, key
+    assert abs(d["total_wall_s"] - sum(data["steps"][k]["wall_s"] for k in bench_run.PIPELINE_STEPS)) < 0.05
+    rl = d["extract_rate_limited"]
+    assert rl["records"] > 0 and rl["requests"] > 0 and rl["latency_ms"] == 50 and rl["qps"] == 20
+    # under a 20 QPS limit the client must not exceed it (small slack for the token bucket's first burst)
+    assert 0 < rl["qps_utilisation"] <= 1.25
+    direct = data["steps"]["dbt_direct"]["result"]
+    assert direct["models"] > 10 and direct["tests"] > 10
+    assert data["dbt_settings"]["threads"] and data["dbt_settings"]["memory_limit"]
+
+    names = {t["target"] for t in data["targets"]}
+    assert {"extraction QPS utilisation", "dbt overhead (build ÷ direct SQL)", "orchestration overhead",
+            "incremental day ÷ full build"} <= names
+    table = bench_run.render(doc)
+    assert "dbt_full" in table and "targets:" in table and ("✓" in table or "✗" in table)
