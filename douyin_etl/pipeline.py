@@ -80,11 +80,13 @@ def new_run_id(prefix: str, start: date, end: date) -> str:
 def extract_range(start: date, end: date, run_id: str, drops_dir: Path | None = None,
                   names: list[str] | None = None) -> dict[str, dict]:
     """Land every (or the named) entities over ``[start, end]``, dependencies first (``windows.stages``)."""
+    from douyin_etl.progress import track
+
     out: dict[str, dict] = {}
-    for stage in windows.stages(names or list(entities.ENTITIES)):
-        for name in stage:
-            out[name] = steps.extract_entity_days(name, windows.days_for_range(name, start, end), run_id,
-                                                  drops_dir=drops_dir)
+    ordered = [name for stage in windows.stages(names or list(entities.ENTITIES)) for name in stage]
+    for name in track(ordered, f"extracting {start}..{end}", total=len(ordered)):
+        out[name] = steps.extract_entity_days(name, windows.days_for_range(name, start, end), run_id,
+                                              drops_dir=drops_dir)
     return out
 
 
