@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from datetime import date
@@ -206,7 +207,21 @@ def main(argv: list[str]) -> int:
     if name not in STEPS:
         raise SystemExit(f"unknown benchmark step {name!r}; known: {', '.join(STEPS)}")
     t0 = time.perf_counter()
-    result = STEPS[name](ctx)
+    profile_to = os.environ.get("BENCH_PROFILE_DIR")  # cProfile the step: <dir>/<step>.prof (+ .txt top 40)
+    if profile_to:
+        import cProfile
+        import io
+        import pstats
+
+        prof = cProfile.Profile()
+        result = prof.runcall(STEPS[name], ctx)
+        Path(profile_to).mkdir(parents=True, exist_ok=True)
+        prof.dump_stats(str(Path(profile_to) / f"{name}.prof"))
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(40)
+        (Path(profile_to) / f"{name}.txt").write_text(buf.getvalue(), encoding="utf-8")
+    else:
+        result = STEPS[name](ctx)
     result.setdefault("own_s", time.perf_counter() - t0)
     tmp = Path(out_path).with_suffix(".tmp")
     tmp.write_text(json.dumps(result, default=str, indent=1), encoding="utf-8")

@@ -85,7 +85,10 @@ def compute(measures: dict[str, StepMeasure], scale: scales.Scale, prior: dict |
     }
     direct = m["dbt_direct"].result
     out["dbt_overhead"] = _ratio(m["dbt_full"].result.get("dbt_elapsed_s"), direct.get("own_s"))
-    out["dbt_overhead_models_only"] = _ratio(direct.get("dbt_node_seconds", {}).get("models"), direct.get("models_s"))
+    # dbt's execution phase only (run_results elapsed_time: after parse/compile/startup) ÷ the same SQL direct
+    out["dbt_overhead_execution"] = _ratio(direct.get("dbt_elapsed_s"), direct.get("own_s"))
+    out["dbt_fixed_s"] = (round(m["dbt_full"].result["dbt_elapsed_s"] - direct["dbt_elapsed_s"], 2)
+                          if m["dbt_full"].result.get("dbt_elapsed_s") and direct.get("dbt_elapsed_s") else None)
     # process-per-step runner: child wall (interpreter, imports, records) vs the steps' own compute
     out["orchestration_overhead_process"] = round(l2p_wall / l2p_own - 1, 4) if l2p_own else None
     if "airflow_transform" in m:
@@ -201,7 +204,7 @@ def render(doc: dict[str, Any]) -> str:
     lines.append(f"rate-limited extraction: {_fmt(rl['records_per_s'])} records/s, {_fmt(rl['requests_per_s'])} req/s "
                  f"at qps {rl['qps']:g}, latency {rl['latency_ms']} ms")
     lines.append("ratios: " + ", ".join(f"{k} {_fmt(d.get(k))}" for k in (
-        "dbt_overhead", "dbt_overhead_models_only", "orchestration_overhead_process", "orchestration_overhead_airflow",
+        "dbt_overhead", "dbt_overhead_execution", "dbt_fixed_s", "orchestration_overhead_process", "orchestration_overhead_airflow",
         "incremental_over_full", "growth_time_per_row") if k in d))
     lines.append(f"dbt profile: {doc['dbt_settings']}")
     lines.append("targets:")
@@ -306,6 +309,27 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
             shutil.rmtree(work, ignore_errors=True)
 
 
+def recompute(path: Path, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
+    """Re-derive ratios and targets of a saved result (e.g. after a smaller scale ran); rewrites the file."""
+    from bench.dbt_direct import profile_settings
+
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    fields = ("name", "wall_s", "tree_peak_rss_mb", "maxrss_mb", "cpu_user_s", "cpu_sys_s", "returncode", "result")
+    measures = {k: StepMeasure(**{f: v[f] for f in fields}) for k, v in doc["steps"].items()}
+    scale = scales.get(doc["scale"]["name"])
+    prior = _latest_prior(scale, results_dir)
+    derived = compute(measures, scale, prior)
+    if scale.name not in ("100", "smoke"):
+        derived["sf100_estimate"] = sf100_estimate(derived, measures, scale, prior)
+    doc["derived"], doc["targets"] = derived, targets(derived, scale)
+    doc.setdefault("dbt_settings", profile_settings())
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+    doc["results_path"] = str(path)
+    return doc
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sf", default="1", help=f"scale factor: {', '.join(scales.SCALES)} (0.01 = smoke)")
@@ -317,7 +341,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--no-airflow", action="store_true", help="skip landed→published through Airflow")
     p.add_argument("--keep", action="store_true", help="keep the temp working directory")
+    p.add_argument("--profile", type=Path, help="cProfile every step into DIR/<step>.prof/.txt (slows the Python steps)")
+    p.add_argument("--recompute", type=Path, help="only re-derive ratios/targets of this saved result and print it")
     args = p.parse_args(argv)
+    if args.recompute:
+        doc = recompute(args.recompute, args.results_dir)
+        print(render(doc))
+        print(f"results: {doc['results_path']}")
+        return 0
+    if args.profile:
+        os.environ["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     doc = run(args.sf, work=args.work, world=args.world, results_dir=args.results_dir, qps=args.qps,
               latency_ms=args.latency_ms, workers=args.workers, airflow=not args.no_airflow, keep=args.keep)

@@ -21,7 +21,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SESSION_BASE = Path(tempfile.mkdtemp(prefix="douyin-tests-"))
-atexit.register(shutil.rmtree, SESSION_BASE, ignore_errors=True)
+_SESSION_PID = os.getpid()
+
+
+@atexit.register
+def _remove_session_base() -> None:
+    if os.getpid() == _SESSION_PID:  # not in forked children (Airflow's task runners inherit atexit handlers)
+        shutil.rmtree(SESSION_BASE, ignore_errors=True)
+
 
 os.environ.update({
     "AIRFLOW_HOME": str(SESSION_BASE / "airflow"),

@@ -48,7 +48,7 @@ def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
     d = data["derived"]
     assert d["orders"] > 0 and d["rows_landed"] > d["orders"]  # order lines, items, drops … land too
     assert d["rows_landed"] == data["steps"]["extract"]["result"]["rows"] + data["steps"]["extract_incr"]["result"]["rows"]
-    for key in ("dbt_overhead", "dbt_overhead_models_only", "orchestration_overhead_process", "incremental_over_full",
+    for key in ("dbt_overhead", "dbt_overhead_execution", "dbt_fixed_s", "orchestration_overhead_process", "incremental_over_full",
                 "rows_per_s_total", "total_wall_s", "total_peak_rss_mb"):
         assert d[key] is not None and d[key] > 0, key
     assert abs(d["total_wall_s"] - sum(data["steps"][k]["wall_s"] for k in bench_run.PIPELINE_STEPS)) < 0.05
@@ -65,3 +65,22 @@ def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
             "incremental day ÷ full build"} <= names
     table = bench_run.render(doc)
     assert "dbt_full" in table and "targets:" in table and ("✓" in table or "✗" in table)
+
+
+def _doc(name: str, orders: int, wall: float) -> dict:
+    steps = {k: {"wall_s": wall} for k in ("generate", "extract")}
+    return {"scale": {"name": name}, "steps": steps,
+            "derived": {"orders": orders, "total_wall_s": 2 * wall, "landed_to_published_wall_s": wall,
+                        "total_peak_rss_mb": 100.0 + orders / 1000}}
+
+
+def test_growth_fits_fixed_plus_per_order_cost() -> None:
+    from bench.compare import growth
+
+    # 10 s fixed + 1 s per 1,000 orders: 1,000 orders -> 11 s, 10,000 orders -> 20 s
+    g = growth(_doc("0.1", 1_000, 11.0), _doc("1", 10_000, 20.0))
+    e = g["steps"]["extract"]
+    assert g["orders_ratio"] == 10.0
+    assert e["time_ratio"] == round(20 / 11, 3) and e["per_row_ratio"] == round(20 / 11 / 10, 3)
+    assert e["fixed_s"] == 10.0 and e["per_million_orders_s"] == 1000.0
+    assert e["sf100_s"] == round(10 + 10_950_000 / 1000, 1)

@@ -195,6 +195,7 @@ def test_a_negative_fee_is_blocked_by_the_landing_gate_and_quarantined(world, en
     assert r.status == "blocked" and report["status"] == "blocked", r.summary()
     assert report["gates"]["landing"]["ok"] is False
     assert "landing gate failed" in r.error and "settlement_bill" in r.error, r.error
+    assert any("platform_service_fee >= 0" in e for e in report["errors"]), report["errors"]  # the reason
     _assert_published_is(config.warehouse_path(), published["sha"], published["run_id"])
     qdir = Path(config.lake_root()) / "quarantine" / "backoffice" / "settlement_bill" / f"dt={BAD_DAY}"
     files = sorted(qdir.glob(f"{r.run_id}*.parquet"))

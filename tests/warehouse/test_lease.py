@@ -56,7 +56,16 @@ def test_a_live_holder_blocks_other_runs_but_not_its_own_retry(wh_env):
     assert wap.prepare_audit("a") == audit  # the same run id may always reclaim its lease
 
 
-def test_a_dead_holder_within_the_grace_blocks_then_is_taken_over(wh_env, monkeypatch, caplog):
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_dead_holder_within_the_grace_blocks_then_is_taken_over(wh_env, monkeypatch):
     wh = wh_env["warehouse"]
     write_lease(wh, "crashed", dead_pid())
     monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "120")
@@ -65,9 +74,13 @@ def test_a_dead_holder_within_the_grace_blocks_then_is_taken_over(wh_env, monkey
         wap.prepare_audit("next")
     monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "0")
     assert "no longer running" in lock.stale_reason(lock.read_lease(wh))
-    with caplog.at_level(logging.WARNING, logger="douyin_etl.warehouse.lock"):
+    records, logger = _Records(), logging.getLogger("douyin_etl.warehouse.lock")
+    logger.addHandler(records)
+    try:
         wap.prepare_audit("next")
-    assert any("takes over the writer lease" in r.message and "'crashed'" in r.message for r in caplog.records)
+    finally:
+        logger.removeHandler(records)
+    assert any("takes over the writer lease" in m and "'crashed'" in m for m in records.messages), records.messages
     lease = lock.read_lease(wh)
     assert lease.run_id == "next" and lease.pid == os.getpid()
 
