@@ -103,7 +103,7 @@ def compute(measures: dict[str, StepMeasure], scale: scales.Scale, prior: dict |
     out["incremental_over_full_wall"] = _ratio(m["dbt_incr"].wall_s, m["dbt_full"].wall_s)
     rl = m["extract_rate_limited"].result
     out["extract_rate_limited"] = {k: rl.get(k) for k in ("records", "requests", "seconds", "records_per_s",
-                                                           "requests_per_s", "qps", "latency_ms", "qps_utilisation")}
+                                                           "requests_per_s", "qps", "latency_ms", "qps_utilisation", "error")}
     if prior:
         out["growth_vs"] = prior["scale"]["name"]
         p_rows = prior["derived"]["rows_landed"]
@@ -134,8 +134,9 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
         add("SF100 peak RSS (extrapolated)", f"{est.get('peak_rss_gb', float('nan')):.2f} GB", f"≤ {SF100_RSS_GB:g} GB",
             None if not est else est["peak_rss_gb"] <= SF100_RSS_GB, est.get("method", ""))
     u = derived["extract_rate_limited"].get("qps_utilisation") or 0.0
+    rl = derived["extract_rate_limited"]
     add("extraction QPS utilisation", f"{u:.0%}", f"≥ {MIN_QPS_UTILISATION:.0%}", u >= MIN_QPS_UTILISATION,
-        f"latency {derived['extract_rate_limited'].get('latency_ms')} ms, qps {derived['extract_rate_limited'].get('qps')}")
+        f"latency {rl.get('latency_ms')} ms, qps {rl.get('qps')}" + (f"; FAILED: {rl['error'][:160]}" if rl.get("error") else ""))
     d = derived.get("dbt_overhead")
     add("dbt overhead (build ÷ direct SQL)", d, f"≤ {MAX_DBT_OVERHEAD}", None if d is None else d <= MAX_DBT_OVERHEAD)
     o = derived.get("orchestration_overhead")
@@ -263,7 +264,15 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
 
         def go(name: str, **extra: Any) -> StepMeasure:
             print(f"[bench SF {scale.name}] {name} …", flush=True)
-            measures[name] = run_step(name, {**ctx, **extra}, steps_dir, env)
+            try:
+                measures[name] = run_step(name, {**ctx, **extra}, steps_dir, env)
+            except Exception:
+                doc["steps"] = {k: v.to_dict() for k, v in measures.items()}
+                doc["failed_step"] = name
+                results_dir.mkdir(parents=True, exist_ok=True)
+                (results_dir / f"{scale.name}-{stamp}.partial.json").write_text(
+                    json.dumps(doc, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
+                raise
             print(f"[bench SF {scale.name}] {name}: {measures[name].wall_s:.1f} s, "
                   f"{measures[name].peak_rss_mb:.0f} MB", flush=True)
             return measures[name]

@@ -6,6 +6,8 @@ maps headers (and aliases) to canonical names, converts every cell by its ``ctyp
 the day's files into one partition through ``PartitionWriter``. Generic: nothing here knows an
 entity; a new file format is a new spec.
 
+- A key that appears twice in one file with different values is a bad row too (the later one is
+  quarantined); an exact repeat is the same record and lands once (counted as ``exact_repeats``).
 - A bad row (a cell that does not convert, a wrong number of cells) is quarantined with file, row
   number (header = row 1), column, value and reason, and is not landed.
 - A bad file raises ``FileIngestError`` (missing required column, undecodable, unreadable, empty,
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from douyin_etl import config
+from douyin_etl.entities import ENTITIES
 from douyin_etl.landing.quarantine import Quarantine, threshold
 from douyin_etl.landing.reader import read_manifest
 from douyin_etl.landing.writer import SOURCE_REF, PartitionWriter
@@ -148,6 +151,9 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
     batch: list[dict[str, Any]] = []
     data_rows = blank_rows = landed = 0
     pending: tuple[int, list[Any]] | None = None  # one row of look-ahead: the last row may be truncated
+    key_cols = ENTITIES[spec.entity].key
+    seen_keys: dict[tuple, tuple[int, int]] = {}  # key -> (fingerprint of the row's values, first row number)
+    exact_repeats = 0
 
     def handle(n: int, cells: list[Any], is_last: bool) -> None:
         nonlocal data_rows, landed
@@ -193,6 +199,20 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
             rec[EXTRA] = json.dumps(extra, ensure_ascii=False, sort_keys=True, default=str) if extra else None
         else:
             rec[EXTRA] = None
+        # The same key twice in one file: an exact repeat is the same record (landed once by the writer);
+        # a repeat with other values is a conflict nobody can resolve here -> quarantined, counted as bad.
+        key = tuple(rec.get(k) for k in key_cols)
+        fingerprint = hash(tuple((k, rec[k]) for k in sorted(rec) if k != EXTRA))
+        first = seen_keys.get(key)
+        if first is None:
+            seen_keys[key] = (fingerprint, n)
+        elif first[0] == fingerprint:
+            nonlocal exact_repeats
+            exact_repeats += 1
+        else:
+            bad_rows.append(_bad(f"duplicate key {dict(zip(key_cols, key))} with other values than row {first[1]}",
+                                 key_cols[0], key[0], ref, mapping.headers, cells))
+            return
         rec[SOURCE_REF] = ref
         batch.append(rec)
         landed += 1
@@ -226,7 +246,7 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
     entry = {
         "name": path.name, "sha256": table.sha256, "bytes": table.size, "format": table.format,
         "encoding": table.encoding, "rows": data_rows, "landed_rows": landed, "quarantined_rows": len(bad_rows),
-        "blank_rows": blank_rows, "status": "landed", "seconds": round(seconds, 3),
+        "blank_rows": blank_rows, "exact_repeats": exact_repeats, "status": "landed", "seconds": round(seconds, 3),
     }
     if table.format == "csv":
         entry["final_newline"] = not table.truncated_hint

@@ -128,6 +128,32 @@ def test_bad_share_over_threshold_fails_file(lake, drops):
     assert _quarantine(lake, "settlement_bill", "run-x") == []
 
 
+def test_duplicate_keys_exact_repeat_lands_once_conflict_is_quarantined(lake, drops, monkeypatch):
+    monkeypatch.setenv("DOUYIN_QUARANTINE_THRESHOLD__SETTLEMENT_BILL", "0.5")
+    name = "结算账单_1001_20260301.csv"
+    write_csv(drops / DAY / name, [settlement_row(1), settlement_row(2), settlement_row(1),  # exact repeat of row 2
+                                   settlement_row(2, 结算金额="1,000.00")])  # same 结算单号, other amount
+    s = ingest_entity("settlement_bill", DT, "run-d")
+    assert (s["rows_read"], s["rows"], s["quarantined"]) == (4, 2, 1)
+    assert _select(lake, "settlement_bill", "SELECT request_no, settle_amount FROM t ORDER BY 1") == [
+        ("R00001", 123456), ("R00002", 123456)]
+    q = _quarantine(lake, "settlement_bill", "run-d")
+    assert [(r[0], r[1], r[2]) for r in q] == [(f"{name}:5", "request_no", "R00002")]
+    assert "duplicate key" in q[0][3] and "row 3" in q[0][3]
+    src = reader.read_manifest("settlement_bill", DT, lake)["sources"][0]
+    assert (src["exact_repeats"], src["quarantined_rows"]) == (1, 1)
+
+
+def test_conflicting_duplicates_over_threshold_fail_the_file(lake, drops):
+    name = "结算账单_1001_20260301.csv"
+    rows = [settlement_row(i) for i in range(1, 6)] + [settlement_row(i, 佣金="1.00") for i in range(1, 4)]
+    write_csv(drops / DAY / name, rows)
+    with pytest.raises(FileIngestError) as err:
+        ingest_entity("settlement_bill", DT, "run-dx")
+    assert "3 of 8 rows are bad" in str(err.value) and "duplicate key" in str(err.value)
+    assert reader.list_partitions("settlement_bill", lake) == []
+
+
 def test_missing_required_column_names_column_and_file(lake, drops):
     name = "结算账单_1001_20260301.csv"
     headers = [h for h in SETTLEMENT_HEADERS if h != "结算单号"]
