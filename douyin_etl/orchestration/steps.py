@@ -262,7 +262,13 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False) -> d
 
     as_of_d = _as_date(as_of)
     t0 = time.monotonic()
-    audit_path = Path(prepare_audit(run_id))
+    from douyin_etl.warehouse.lock import WarehouseLocked
+
+    try:
+        audit_path = Path(prepare_audit(run_id))
+    except WarehouseLocked as exc:  # another run writes the warehouse (or a crashed one's lease is fresh)
+        _record(run_id, "build_audit", "failed", time.monotonic() - t0, {"ok": False, "error": str(exc)})
+        raise StepError(f"run {run_id} cannot take the warehouse: {exc}", retryable=True) from exc
     dbt_dir = run_dir(run_id) / "dbt"
     result = run_dbt(["build"], db_path=audit_path, vars={"as_of_date": as_of_d.isoformat()},
                      run_dir=dbt_dir, full_refresh=full_refresh)
