@@ -58,25 +58,31 @@ def generate(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 def _extract(ctx: dict[str, Any], run_id: str, start: date, end: date) -> dict[str, Any]:
+    """``pipeline.extract_range`` against the mock: ``ctx["mock_url"]`` (a separate process, see
+    ``bench.mock_proc``) or, without it, a mock served from this process (its cache then counts here)."""
+    import contextlib
+    import os
+
     from douyin_etl import config
     from douyin_etl.mock_api import MockServer
     from douyin_etl.orchestration import steps
     from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.pipeline import extract_range
-    import os
 
     steps.begin_run(run_id, {"run_id": run_id, "start": start.isoformat(), "end": end.isoformat(),
                              "source": "bench"})
-    with MockServer(Path(ctx["world"])) as mock:
-        os.environ.update(api_connection_env(mock.base_url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
+    mock = None if ctx.get("mock_url") else MockServer(Path(ctx["world"]))
+    with mock or contextlib.nullcontext():
+        url = ctx.get("mock_url") or mock.base_url
+        os.environ.update(api_connection_env(url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
         t0 = time.perf_counter()
         out = extract_range(start, end, run_id, drops_dir=Path(ctx["world"]) / "drops")
         own = time.perf_counter() - t0
-        requests = int(sum(mock.stats.get("requests", {}).values()))
+        requests = int(sum(mock.stats.get("requests", {}).values())) if mock else None
     rows, per, quarantined = _landed_total(out)
     per_entity_s = {k: float(v.get("seconds") or 0.0) for k, v in out.items()}
     return {"own_s": own, "rows": rows, "landed": per, "quarantined": quarantined, "api_requests": requests,
-            "entity_seconds": per_entity_s}
+            "mock": "separate process" if ctx.get("mock_url") else "in process", "entity_seconds": per_entity_s}
 
 
 @step

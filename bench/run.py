@@ -33,6 +33,7 @@ from typing import Any
 
 from bench import scales
 from bench.measure import StepMeasure, run_step
+from bench.mock_proc import MockProcess
 
 log = logging.getLogger("bench.run")
 
@@ -59,6 +60,12 @@ def bench_env(work: Path, world: Path, shops: list[str] | None, qps: float, star
     if shops:
         env["DOUYIN_SHOP_IDS"] = ",".join(shops)
     return env
+
+
+def _add_mock(m: StepMeasure, mock: MockProcess) -> None:
+    """The separate mock's request count and peak RSS, beside (not in) the extract step's own figures."""
+    m.result["api_requests"] = int(sum((mock.stats().get("requests") or {}).values()))
+    m.result["mock_peak_rss_mb"] = round(mock.peak_rss / 2**20, 1)
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -284,7 +291,9 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         go("generate")
         shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]]
         env = bench_env(work, world, shops, 100_000, start.isoformat())
-        go("extract")
+        with MockProcess(world, work / "mock-full", env) as mock:
+            go("extract", mock_url=mock.base_url)
+        _add_mock(measures["extract"], mock)
         go("landing_gate")
         full = go("dbt_full")
         go("dbt_direct", target_dir=full.result["target_dir"], audit_path=full.result["audit_path"])
@@ -292,7 +301,9 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         go("publish", audit_path=full.result["audit_path"])
         if airflow:  # before the extra day lands: the same range, landed → published, through Airflow
             go("airflow_transform")
-        go("extract_incr")
+        with MockProcess(world, work / "mock-incr", env) as mock:
+            go("extract_incr", mock_url=mock.base_url)
+        _add_mock(measures["extract_incr"], mock)
         go("dbt_incr")
         go("extract_rate_limited")
         full_rows, incr_rows = measures["extract"].result.get("rows"), measures["extract_incr"].result.get("rows")
