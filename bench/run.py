@@ -136,7 +136,8 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
             f"≤ {SF100_RSS_GB:g} GB", derived["landed_to_published_peak_rss_mb"] / 1024 <= SF100_RSS_GB)
     else:
         est = derived.get("sf100_estimate") or {}
-        add("SF100 landed→published (extrapolated)", f"{est.get('landed_to_published_min', float('nan')):.1f} min",
+        l2p_min = est.get("landed_to_published_min")
+        add("SF100 landed→published (extrapolated)", None if l2p_min is None else f"{l2p_min:.1f} min",
             f"≤ {SF100_MINUTES:g} min", None if not est else est["landed_to_published_min"] <= SF100_MINUTES,
             est.get("method", "not extrapolated from the smoke scale"))
         rss = est.get("peak_rss_gb")

@@ -16,8 +16,8 @@ def test_status_of_a_published_warehouse(access_env, mart):
     assert runs[access_env.run_id]["status"] == "published"
     assert runs[access_env.run_id]["interval"] == f"{access_env.first_day}..{access_env.last_day}"
     assert runs[access_env.run_id]["gates"] == {"marts": "ok (2 checks)"}
-    assert runs["access-test-blocked"]["gates"] == {"landing": "blocked (1/2 failing)"}
-    assert runs["access-test-blocked"]["published"] is False
+    assert runs["test-run-blocked"]["gates"] == {"landing": "blocked (1/2 failing)"}
+    assert runs["test-run-blocked"]["published"] is False
     marts = {m["table"]: m for m in st["marts"]}
     rows, latest = mart(access_env, "SELECT count(*), max(date_day) FROM finance.fin_pnl_daily")[0]
     assert marts["finance.fin_pnl_daily"] == {"table": "finance.fin_pnl_daily", "rows": rows,

@@ -52,6 +52,9 @@ def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
                 "rows_per_s_total", "total_wall_s", "total_peak_rss_mb"):
         assert d[key] is not None and d[key] > 0, key
     assert abs(d["total_wall_s"] - sum(data["steps"][k]["wall_s"] for k in bench_run.PIPELINE_STEPS)) < 0.05
+    for name in ("extract", "extract_incr"):  # the mock ran in its own process: counted beside, not in, the step
+        r = data["steps"][name]["result"]
+        assert r["mock"] == "separate process" and r["api_requests"] > 0 and r["mock_peak_rss_mb"] > 20, (name, r)
     rl = d["extract_rate_limited"]
     assert rl["records"] > 0 and rl["requests"] > 0 and rl["latency_ms"] == 50 and rl["qps"] == 20
     # under a 20 QPS limit the client must not exceed it (small slack for the token bucket's first burst)

@@ -91,7 +91,7 @@ def test_default_page_has_every_section_and_the_marts_figures(dashboard_url, pub
         assert f'data-section="{key}"' in page, key
     for text in ERROR_TEXT:
         assert text not in page
-    # 12 days of data < 30: the default period is all of it
+    # 14 days of data < 30: the default period is all of it
     assert f'name="from" value="{published.first_day}"' in page and f'name="to" value="{published.last_day}"' in page
     exp = expected_kpis(published, None, published.first_day, published.last_day)
     assert exp["gmv"] > 0 and exp["orders"] > 0

@@ -53,19 +53,12 @@ def world(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def env(world, tmp_path_factory) -> Iterator[Path]:
+def env(world, tmp_path_factory, pipeline_env) -> Iterator[Path]:
     from douyin_etl.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
 
-    mp = pytest.MonkeyPatch()
     base = tmp_path_factory.mktemp("failures")
-    shops = json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]
-    for k, v in {
-        "DOUYIN_LAKE_DIR": base / "lake", "DOUYIN_STATE_DIR": base / "state",
-        "DOUYIN_WAREHOUSE": base / "warehouse" / "douyin.duckdb", "DOUYIN_WORLD_DIR": world,
-        "DOUYIN_DROPS_DIR": world / "drops", "DOUYIN_SHOP_IDS": ",".join(str(s["shop_id"]) for s in shops),
-    }.items():
-        mp.setenv(k, str(v))
+    mp = pipeline_env(world, base)
     for k in ("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "DOUYIN_QUARANTINE_THRESHOLD"):
         mp.delenv(k, raising=False)
     with MockServer(world) as mock:
