@@ -30,17 +30,11 @@ def world(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def env(world, airflow_home, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
+def env(world, airflow_home, tmp_path_factory, pipeline_env):
     base = tmp_path_factory.mktemp("daily")
-    shops = json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]
-    for k, v in {
-        "DOUYIN_LAKE_DIR": base / "lake", "DOUYIN_STATE_DIR": base / "state",
-        "DOUYIN_WAREHOUSE": base / "warehouse" / "douyin.duckdb", "DOUYIN_WORLD_DIR": world,
-        "DOUYIN_DROPS_DIR": world / "drops", "DOUYIN_SHOP_IDS": ",".join(str(s["shop_id"]) for s in shops),
-        "DOUYIN_LOOKBACK_DAYS": "0", "DOUYIN_START_DATE": DAY.isoformat(),
-    }.items():
-        mp.setenv(k, str(v))
+    mp = pipeline_env(world, base)
+    mp.setenv("DOUYIN_LOOKBACK_DAYS", "0")
+    mp.setenv("DOUYIN_START_DATE", DAY.isoformat())
     yield base
     mp.undo()
 
