@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,10 @@ class WorldStore:
             raise FileNotFoundError(
                 f"no platform/ directory in world {self.root}; generate one with "
                 f"`python -m douyin_etl simulate --out {self.root}`")
-        self._cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # Partitions served recently, least recently used evicted first: memory stays bounded by
+        # DOUYIN_MOCK_CACHE_PARTITIONS (default 48) however many days a backfill walks through.
+        self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._cache_size = max(4, int(os.environ.get("DOUYIN_MOCK_CACHE_PARTITIONS", "48")))
         self._locks: dict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._meta_lock = threading.Lock()
         self._derived: dict[str, Any] = {}
@@ -69,18 +73,23 @@ class WorldStore:
         finally:
             con.close()
 
-    def _cached(self, entity: str, part: str, loader) -> list[dict[str, Any]]:
+    def _cached(self, entity: str, part: str, loader) -> Any:
         key = (entity, part)
-        rows = self._cache.get(key)
-        if rows is not None:
-            return rows
         with self._meta_lock:
+            rows = self._cache.get(key)
+            if rows is not None:
+                self._cache.move_to_end(key)
+                return rows
             lock = self._locks[key]
         with lock:
-            rows = self._cache.get(key)
+            with self._meta_lock:
+                rows = self._cache.get(key)
             if rows is None:
                 rows = loader()
-                self._cache[key] = rows
+                with self._meta_lock:
+                    self._cache[key] = rows
+                    while len(self._cache) > self._cache_size:
+                        self._cache.popitem(last=False)
         return rows
 
     # -- public ------------------------------------------------------------------------------
@@ -110,16 +119,12 @@ class WorldStore:
         return sorted(date.fromisoformat(p.name[3:]) for p in base.glob("dt=*") if p.is_dir()) if base.is_dir() else []
 
     def lines_by_parent(self, dt: date) -> dict[str, list[dict[str, Any]]]:
-        key = f"lines:{dt}"
-        with self._meta_lock:
-            found = self._derived.get(key)
-        if found is None:
-            found = defaultdict(list)
+        def load() -> dict[str, list[dict[str, Any]]]:
+            found: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for line in self.partition("sku_order", dt):
                 found[str(line.get("parent_order_id"))].append(line)
-            with self._meta_lock:
-                self._derived[key] = found
-        return found
+            return found
+        return self._cached("sku_order:lines", dt.isoformat(), load)
 
     def shops(self) -> list[dict[str, str]]:
         """Shops of the world: world.json 'shops' if present, else the shop ids found in products."""
@@ -155,16 +160,31 @@ class WorldStore:
         return found
 
     def track(self, track_no: str) -> list[dict[str, Any]]:
-        """Route nodes of one waybill (index over every logistics_track partition, built once)."""
+        """Route nodes of one waybill: a small index track_no -> partition (built once), then the
+        partition's nodes through the bounded cache."""
         with self._meta_lock:
-            index = self._derived.get("tracks")
-        if index is None:
-            index = defaultdict(list)
+            where = self._derived.get("track_dt")
+        if where is None:
+            where = {}
             for dt in self.partitions("logistics_track"):
-                for r in self.partition("logistics_track", dt):
-                    index[str(r["track_no"])].append(r)
+                con = duckdb.connect()
+                try:
+                    pattern = self.platform / "logistics_track" / f"dt={dt.isoformat()}" / "*.parquet"
+                    for (no,) in con.execute(f"SELECT DISTINCT track_no FROM read_parquet({_sql_str(str(pattern))})").fetchall():
+                        where[str(no)] = dt
+                finally:
+                    con.close()
+            with self._meta_lock:
+                self._derived["track_dt"] = where
+        dt = where.get(str(track_no))
+        if dt is None:
+            return []
+
+        def load() -> dict[str, list[dict[str, Any]]]:
+            index: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for r in self.partition("logistics_track", dt):
+                index[str(r["track_no"])].append(r)
             for nodes in index.values():
                 nodes.sort(key=lambda r: (r.get("node_seq") or 0))
-            with self._meta_lock:
-                self._derived["tracks"] = index
-        return index.get(str(track_no), [])
+            return index
+        return self._cached("logistics_track:routes", dt.isoformat(), load).get(str(track_no), [])
