@@ -23,6 +23,7 @@ Inside Airflow the Open API credentials come from the connection `doudian_defaul
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,12 @@ class DoudianCredentials:
 
 def doudian_credentials() -> DoudianCredentials:
     """Open API credentials: the Airflow connection if one is configured, else env, else the demo mock."""
+    # Only ask Airflow when we run inside it (or its connection is configured): importing it costs ~2 s.
+    in_airflow = "airflow" in sys.modules or "AIRFLOW_CTX_DAG_ID" in os.environ \
+        or f"AIRFLOW_CONN_{DOUDIAN_CONN_ID.upper()}" in os.environ
     try:
+        if not in_airflow:
+            raise LookupError("not running inside Airflow")
         from airflow.sdk.bases.hook import BaseHook  # type: ignore
 
         conn = BaseHook.get_connection(DOUDIAN_CONN_ID)
