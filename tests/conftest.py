@@ -65,6 +65,21 @@ BLOCKED_RUN_ID = "test-run-blocked"
 DBT_CONFTEST = REPO / "tests" / "dbt" / "conftest.py"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--scale", action="store_true", default=False,
+                     help="run the scale-out suite (tests/scale; needs `make install-scale`): `make test-scale`")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The scale-out suite runs only when asked (``--scale``); the default suite stays one-machine and quick."""
+    if config.getoption("--scale"):
+        return
+    skip = pytest.mark.skip(reason="scale-out suite: run `make test-scale` (pytest --scale tests/scale)")
+    for item in items:
+        if "scale" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def airflow_home() -> Path:
     from douyin_etl.orchestration import local_airflow

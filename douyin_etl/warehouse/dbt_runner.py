@@ -128,8 +128,13 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_dir: Path | None = None,
             full_refresh: bool = False, project_dir: Path | None = None, profiles_dir: Path | None = None,
-            raise_on_failure: bool = False, lock_timeout: float = 600.0) -> DbtResult:
-    """Run ``dbt <command…>`` against ``db_path`` in a subprocess; see the module docstring."""
+            raise_on_failure: bool = False, lock_timeout: float = 600.0, target: str | None = None,
+            extra_env: dict[str, str] | None = None) -> DbtResult:
+    """Run ``dbt <command…>`` against ``db_path`` in a subprocess; see the module docstring.
+
+    ``target`` picks a profile output (default: the profile's ``target``, DuckDB); ``extra_env`` adds
+    variables for the profile (never logged: they may carry credentials).
+    """
     db_path = Path(db_path)
     project_dir = Path(project_dir or config.DBT_PROJECT_DIR)
     profiles_dir = Path(profiles_dir or project_dir)
@@ -139,6 +144,8 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     log_path = run_dir / "dbt.log"
     args = [str(dbt_executable()), *command, "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir),
             "--target-path", str(target), "--log-path", str(run_dir / "logs")]
+    if target:
+        args += ["--target", target]
     if vars:
         args += ["--vars", json.dumps(vars, default=str, sort_keys=True)]
     if full_refresh and command and command[0] in _REFRESHABLE:
@@ -146,6 +153,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     env = config.tool_env()
     env["DOUYIN_DBT_DB_PATH"] = str(db_path)
     env["DOUYIN_LAKE_DIR"] = config.lake_root()
+    env.update(extra_env or {})
     log.info("dbt %s (db %s, run dir %s)", " ".join(command), db_path, run_dir)
     started = time.monotonic()
     db_path.parent.mkdir(parents=True, exist_ok=True)
