@@ -1,0 +1,297 @@
+"""``douyin_daily`` on an Airflow cluster: PostgreSQL metadata, CeleryExecutor on Redis, REST-triggered.
+
+Set-up (module fixtures): a 2-shop, 2-day world served by the mock Open API; the embedded run of the
+same two days (``run_range`` per business day, no scheduler) into one base dir; then a throwaway
+PostgreSQL + Redis, ``airflow db migrate``, scheduler + dag-processor + api-server + one Celery worker
+(``douyin_etl.orchestration.cluster``) over another base dir, the ``warehouse_writer`` pool created over
+REST, and one run per business day triggered over ``/api/v2``.
+
+Asserts: both runs succeed; every task instance ran through Celery (the result backend holds one
+successful Celery task per task instance, the worker's log names them); the published marts equal the
+embedded run's, table by table, row for row (``EXCEPT ALL`` both ways); the single-writer rule held
+(the pool has one slot and the warehouse-writing task instances never overlap in time).
+
+The scheduler runs with ``use_job_schedule=False`` so that only the two triggered runs exist
+(``douyin_daily`` has ``catchup=True``: unpaused, it would otherwise create a run per day up to today).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = [pytest.mark.scale, pytest.mark.slow]
+
+DAG_ID = "douyin_daily"
+START = date(2026, 10, 1)
+DAYS = [START, START + timedelta(days=1)]
+WORLD = {"seed": 11, "start": START, "days": len(DAYS), "shops": 2, "orders_per_day": 20}
+MART_SCHEMAS = ("sales", "finance", "inventory", "performance")
+# Settlements come ~9 days after an order: a 2-day window has none, so these marts stay empty (settlement
+# parity is covered by the dbt truth tests and the S3/Spark comparisons); every other mart has rows.
+SETTLEMENT_MARTS = {"fin_fee_breakdown_daily", "fin_fund_flow", "fin_settlement_lines", "fin_withdrawals"}
+WRITER_TASKS = ("build_audit", "mart_gate", "publish")
+RUN_TIMEOUT_S = 420
+ADMIN = "admin"
+
+
+@dataclass
+class Outcome:
+    """What a set-up measured: its published warehouse and timings (seconds)."""
+
+    base: Path
+    warehouse: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+    runs: dict[str, dict] = field(default_factory=dict)  # run id -> DagRun JSON (cluster only)
+    task_instances: dict[str, list[dict]] = field(default_factory=dict)  # run id -> TIs (cluster only)
+    all_runs: list[str] = field(default_factory=list)  # every run id of the DAG in the metadata DB
+    pool: dict | None = None
+    celery_successes: int = 0
+    worker_log: str = ""
+
+    def figures(self) -> str:
+        return json.dumps({k: round(v, 1) for k, v in self.seconds.items()})
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    from douyin_etl.simulator import generate_world
+
+    out = tmp_path_factory.mktemp("cluster-world") / "world"
+    generate_world(out=out, **WORLD)
+    return out
+
+
+@pytest.fixture(scope="module")
+def mock_api(world):
+    """The mock Open API over ``world``, up for the whole module (the Celery worker's tasks call it)."""
+    from douyin_etl.mock_api import MockServer
+
+    with MockServer(world) as mock:
+        yield mock
+
+
+def _run_vars(world: Path, base: Path, pipeline_env, mock) -> dict[str, str]:
+    """The DOUYIN_* / connection variables of a run over ``world`` into ``base`` (shared ``pipeline_env``)."""
+    from douyin_etl import config
+    from douyin_etl.orchestration.local_airflow import api_connection_env
+
+    mp = pipeline_env(world, base)
+    try:
+        out = {k: v for k, v in os.environ.items() if k.startswith("DOUYIN_")}
+    finally:
+        mp.undo()
+    out.update(DOUYIN_LOOKBACK_DAYS="0", DOUYIN_START_DATE=START.isoformat())
+    out.update(api_connection_env(mock.base_url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
+    return out
+
+
+@pytest.fixture(scope="module")
+def embedded(world, mock_api, tmp_path_factory, pipeline_env) -> Outcome:
+    """The embedded path: ``run_range`` for each business day in this process (no scheduler)."""
+    from douyin_etl import config
+    from douyin_etl.pipeline import run_range
+
+    base = tmp_path_factory.mktemp("embedded")
+    mp = pytest.MonkeyPatch()
+    for k, v in _run_vars(world, base, pipeline_env, mock_api).items():
+        mp.setenv(k, v)
+    try:
+        out = Outcome(base, config.warehouse_path())
+        for day in DAYS:
+            result = run_range(day, day)
+            assert result.ok, result.summary()
+            out.seconds[f"run {day}"] = result.seconds
+    finally:
+        mp.undo()
+    (base / "figures.json").write_text(out.figures(), encoding="utf-8")
+    return out
+
+
+@pytest.fixture(scope="module")
+def on_cluster(world, mock_api, postgres, redis, tmp_path_factory, pipeline_env, embedded) -> Outcome:
+    """Both business days through the cluster, triggered over REST; collects runs, TIs, pool, Celery results."""
+    from services import free_port
+
+    from douyin_etl.orchestration import cluster
+    from douyin_etl.timeutil import day_start
+
+    t_setup = time.monotonic()
+    base = tmp_path_factory.mktemp("cluster")
+    run_vars = _run_vars(world, base, pipeline_env, mock_api)
+    api_port = free_port()
+    pg_result_backend = f"db+postgresql://{postgres.user}@127.0.0.1:{postgres.port}/{postgres.database}"
+    env = cluster.cluster_env(
+        sql_alchemy_conn=postgres.url, broker_url=redis.url(0), result_backend=pg_result_backend,
+        home=base / "airflow", api_port=api_port, jwt_secret=cluster.generate_secret(),
+        api_secret_key=cluster.generate_secret(), fernet_key=cluster.generate_fernet_key(),
+        worker_log_server_port=free_port(), use_job_schedule=False)
+    password = secrets.token_urlsafe(16)
+    cluster.write_passwords_file(env, {ADMIN: password})
+    out = Outcome(base, Path(run_vars["DOUYIN_WAREHOUSE"]))
+    out.seconds["db migrate"] = cluster.migrate(env)
+    components = cluster.Cluster(run_vars | env, base / "component-logs")
+    api = cluster.RestClient(f"http://127.0.0.1:{api_port}", ADMIN, password)
+    try:
+        t0 = time.monotonic()
+        components.start()
+        while not api.healthy():
+            components.check_alive()
+            assert time.monotonic() - t0 < 120, "api-server not healthy after 120 s"
+            time.sleep(1)
+        api.wait_for_dag(DAG_ID)
+        out.seconds["components up + DAG parsed"] = time.monotonic() - t0
+        api.ensure_pool()
+        run_ids = []
+        for day in DAYS:  # paused: both runs wait queued, then run in run_after order (max_active_runs=1)
+            trigger = day_start(day + timedelta(days=1))
+            run = api.trigger(DAG_ID, trigger, data_interval=(day_start(day), trigger), run_after=trigger,
+                              run_id=f"cluster__{day.isoformat()}")
+            run_ids.append(run["dag_run_id"])
+        api.set_paused(DAG_ID, False)
+        t1 = time.monotonic()
+        out.runs = api.wait_for_runs(DAG_ID, run_ids, timeout=RUN_TIMEOUT_S, alive=components.check_alive)
+        out.seconds["both runs, trigger to done"] = time.monotonic() - t1
+        for rid, run in out.runs.items():
+            out.seconds[f"run {rid}"] = (_ts(run["end_date"]) - _ts(run["start_date"])).total_seconds()
+        out.task_instances = {rid: api.task_instances(DAG_ID, rid) for rid in run_ids}
+        for rid, tis in out.task_instances.items():  # time inside task bodies vs the run's wall time
+            out.seconds[f"sum of task durations {rid}"] = sum(t["duration"] or 0.0 for t in tis)
+        out.all_runs = [r["dag_run_id"] for r in api.dag_runs(DAG_ID)]
+        out.pool = api.pool("warehouse_writer")
+        out.celery_successes = _celery_successes(postgres, sum(map(len, out.task_instances.values())))
+    except Exception as exc:
+        tails = "\n".join(f"---- {name} ({components.log_file(name)}) ----\n{components.tail(name, 2500)}"
+                          for name in cluster.COMPONENTS)
+        raise RuntimeError(f"the cluster run failed: {exc}\ncomponent log tails:\n{tails}") from exc
+    finally:
+        api.close()
+        components.stop()
+    out.worker_log = components.log_file("celery-worker").read_text(encoding="utf-8", errors="replace")
+    out.seconds["cluster set-up + runs"] = time.monotonic() - t_setup
+    (base / "figures.json").write_text(out.figures(), encoding="utf-8")
+    return out
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _celery_successes(postgres, expected: int, timeout: float = 60) -> int:
+    """Successful Celery tasks in the result backend (``celery_taskmeta`` in Postgres).
+
+    The worker stores a result just after the task instance reports success, so the last ones may
+    trail the run's end: wait up to ``timeout`` for ``expected``.
+    """
+    import psycopg2
+
+    deadline = time.monotonic() + timeout
+    con = psycopg2.connect(host="127.0.0.1", port=postgres.port, user=postgres.user, dbname=postgres.database)
+    try:
+        con.autocommit = True
+        while True:
+            with con.cursor() as cur:
+                cur.execute("SELECT count(*) FROM celery_taskmeta WHERE status = 'SUCCESS'")
+                found = int(cur.fetchone()[0])
+            if found >= expected or time.monotonic() > deadline:
+                return found
+            time.sleep(1)
+    finally:
+        con.close()
+
+
+def test_both_rest_triggered_runs_succeed(on_cluster: Outcome, embedded: Outcome, record_property):
+    record_property("cluster_seconds", on_cluster.figures())
+    record_property("embedded_seconds", embedded.figures())
+    assert sorted(on_cluster.all_runs) == sorted(on_cluster.runs)  # no catch-up runs: only the two triggered
+    for rid, run in on_cluster.runs.items():
+        failed = [f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in on_cluster.task_instances[rid]
+                  if t["state"] != "success"]
+        assert run["state"] == "success", (rid, failed)
+        assert run["run_type"] == "manual"
+        assert not failed, failed
+    first, second = (on_cluster.runs[r] for r in sorted(on_cluster.runs))
+    assert _ts(second["start_date"]) >= _ts(first["end_date"])  # max_active_runs=1, business-day order
+
+
+def test_every_task_instance_ran_on_the_celery_worker(on_cluster: Outcome):
+    tis = [t for tis in on_cluster.task_instances.values() for t in tis]
+    assert len(tis) >= 2 * 20  # plan, ~19 mapped extracts, gates, build, publish, report per run
+    assert all(t["hostname"] and t["pid"] for t in tis)
+    assert {t["queue"] for t in tis} == {"default"}
+    # CeleryExecutor stores each task's result in the Postgres result backend: one per task instance.
+    assert on_cluster.celery_successes == len(tis)
+    assert on_cluster.worker_log.count("] succeeded in") == len(tis)  # "Task execute_workload[<id>] succeeded in …"
+
+
+def test_published_marts_equal_the_embedded_run(on_cluster: Outcome, embedded: Outcome, world: Path):
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH '{embedded.warehouse}' AS emb (READ_ONLY)")
+        con.execute(f"ATTACH '{on_cluster.warehouse}' AS clu (READ_ONLY)")
+        schemas = ", ".join(f"'{s}'" for s in MART_SCHEMAS)
+
+        def tables(db: str) -> list[tuple]:
+            return con.execute(
+                f"SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = '{db}' "
+                f"AND table_schema IN ({schemas}) AND table_type = 'BASE TABLE' ORDER BY ALL").fetchall()
+
+        marts = tables("emb")
+        assert marts == tables("clu") and len(marts) >= 25
+        empty = set()
+        for schema, table in marts:
+            a, b = f"emb.{schema}.{table}", f"clu.{schema}.{table}"
+            n = con.execute(f"SELECT count(*) FROM {a}").fetchone()[0]
+            assert con.execute(f"SELECT count(*) FROM {b}").fetchone()[0] == n, table
+            only_emb = con.execute(f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})").fetchone()[0]
+            only_clu = con.execute(f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})").fetchone()[0]
+            assert (only_emb, only_clu) == (0, 0), f"{schema}.{table} differs: {only_emb} / {only_clu} rows"
+            if n == 0:
+                empty.add(table)
+        refunds = con.execute("SELECT count(*) FROM clu.sales.fct_refunds").fetchone()[0]
+        gmv = dict(con.execute("SELECT shop_id::VARCHAR || '/' || date_day::VARCHAR, "
+                               "CAST(round(sum(gmv_yuan) * 100) AS BIGINT) FROM clu.sales.sales_daily "
+                               "GROUP BY ALL HAVING sum(gmv_yuan) <> 0").fetchall())
+    finally:
+        con.close()
+    with open(world / "truth" / "daily_sales.csv", encoding="utf-8") as fh:
+        truth = {f"{r['shop_id']}/{r['date']}": int(r["gmv_fen"]) for r in csv.DictReader(fh) if int(r["gmv_fen"])}
+    assert gmv == truth and len(truth) == 2 * len(DAYS)  # and both equal the simulator's truth, to the fen
+    assert empty <= SETTLEMENT_MARTS, f"marts without rows: {sorted(empty - SETTLEMENT_MARTS)}"
+    assert refunds > 0  # day 2 has a refund: not only the happy path
+
+
+def test_single_writer_pool_and_no_overlap(on_cluster: Outcome):
+    assert on_cluster.pool is not None and on_cluster.pool["slots"] == 1
+    writers = sorted((_ts(t["start_date"]), _ts(t["end_date"]), t["task_id"], rid)
+                     for rid, tis in on_cluster.task_instances.items() for t in tis if t["task_id"] in WRITER_TASKS)
+    assert len(writers) == 2 * len(WRITER_TASKS)
+    assert {t["pool"] for tis in on_cluster.task_instances.values() for t in tis
+            if t["task_id"] in WRITER_TASKS} == {"warehouse_writer"}
+    for (s1, e1, t1, r1), (s2, _e2, t2, r2) in zip(writers, writers[1:]):
+        assert s2 >= e1, f"{t1} of {r1} and {t2} of {r2} overlapped ({s2} < {e1})"
+
+
+def test_cluster_env_shares_secrets_and_keeps_the_api_off_the_worker_log_port(tmp_path):
+    from douyin_etl.orchestration import cluster
+
+    common = dict(sql_alchemy_conn="postgresql+psycopg2://airflow@db:5432/airflow", broker_url="redis://r:6379/0",
+                  result_backend="db+postgresql://airflow@db:5432/airflow", home=tmp_path, jwt_secret="j",
+                  api_secret_key="k")
+    env = cluster.cluster_env(api_port=8080, **common)
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8080/execution/"
+    assert (env["AIRFLOW__API_AUTH__JWT_SECRET"], env["AIRFLOW__API__SECRET_KEY"]) == ("j", "k")
+    with pytest.raises(ValueError, match="log server"):
+        cluster.cluster_env(api_port=cluster.WORKER_LOG_SERVER_PORT, **common)
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        cluster.cluster_env(api_port=8080, **(common | {"sql_alchemy_conn": "sqlite:////tmp/a.db"}))
