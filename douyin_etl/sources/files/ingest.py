@@ -17,6 +17,10 @@ entity; a new file format is a new spec.
   through ``Column.aliases`` or are reported missing.
 - Idempotent: the same files (by sha256) as the landed manifest -> no-op; the same content already
   landed on another day, or twice under two names -> skipped and reported (checksum ledger).
+- Master data (a file entity without a partition field, e.g. 仓库列表): a 3PL sends it once and again
+  only when it changes. A run whose day has no such file while the lake holds no earlier partition of
+  it (a first run that starts after the day the list arrived) lands the latest earlier file instead,
+  marked ``carried_from`` in the manifest, so that day's shipments and stock have their warehouses.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from typing import Any
 from douyin_etl import config
 from douyin_etl.entities import ENTITIES
 from douyin_etl.landing.quarantine import Quarantine, threshold
-from douyin_etl.landing.reader import read_manifest
+from douyin_etl.landing.reader import list_partitions, read_manifest
 from douyin_etl.landing.writer import SOURCE_REF, PartitionWriter
 from douyin_etl.sources.files.convert import CONVERTERS, clean
 from douyin_etl.sources.files.errors import CellError, FileIngestError
@@ -261,6 +265,23 @@ def _day_files(spec: FileSpec, day_dir: Path) -> list[Path]:
     return sorted((p for p in day_dir.iterdir() if p.is_file() and spec.match(p.name)), key=lambda p: p.name)
 
 
+def _latest_earlier_files(spec: FileSpec, drops_root: Path, dt: date) -> list[Path]:
+    """The spec's files in the latest ``<drops>/YYYY-MM-DD/`` folder before ``dt`` that has any."""
+    if not drops_root.is_dir():
+        return []
+    earlier = sorted((p for p in drops_root.iterdir() if p.is_dir() and p.name < dt.isoformat()),
+                     key=lambda p: p.name, reverse=True)
+    for day_dir in earlier:
+        try:
+            date.fromisoformat(day_dir.name)
+        except ValueError:
+            continue
+        files = _day_files(spec, day_dir)
+        if files:
+            return files
+    return []
+
+
 def scan_day(dt: date, drops_dir: Path | None = None) -> dict[str, list[str]]:
     """File names in ``<drops>/YYYY-MM-DD/`` by entity; names matching no spec under ``"_unmatched"``
     (e.g. the hand-reconciliation exports 订单导出/售后导出, or a renamed export worth a look)."""
@@ -313,6 +334,14 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
         included.append((path, sha))
     for s in skipped:
         log.warning("%s %s: skipped, %s", entity, s["name"], s["reason"])
+    carried: dict[str, str] = {}
+    if not included and not skipped and ENTITIES[entity].partition_field is None \
+            and not any(d < dt for d in list_partitions(entity, st)):
+        for path in _latest_earlier_files(spec, day_dir.parent, dt):
+            included.append((path, file_sha256(path)))
+            carried[path.name] = path.parent.name
+            log.info("%s dt=%s: no file that day and none landed before; carrying %s from %s",
+                     entity, dt, path.name, path.parent.name)
 
     manifest = read_manifest(entity, dt, st)
     if manifest is not None and _same_files(manifest, included, skipped):
@@ -325,6 +354,8 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
     with PartitionWriter(entity, dt, run_id, storage=st, schema=landed_schema(spec)) as writer:
         for path, sha in included:
             result = _ingest_file(spec, path, dt, writer, sha)
+            if path.name in carried:
+                result.entry["carried_from"] = carried[path.name]
             writer.add_source(result.entry)
             for note in result.drift:
                 writer.add_drift(note)

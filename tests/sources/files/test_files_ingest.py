@@ -292,3 +292,28 @@ def test_ragged_middle_row_is_quarantined(lake, drops, monkeypatch):
     q = _quarantine(lake, "settlement_bill", "r")
     assert [(r[0], r[3]) for r in q] == [(f"{name}:3", "row has 20 cells, the header has 23"),
                                          (f"{name}:4", "row has more cells than the header (23)")]
+
+
+def _warehouse_list(path: Path, *codes: str) -> None:
+    write_csv(path, [{"仓库编码": c, "仓库名称": f"仓{c}", "省": "浙江", "市": "杭州", "仓库类型": "1",
+                      "补货周期(天)": "3"} for c in codes])
+
+
+def test_master_data_is_carried_into_a_first_run_that_starts_later(lake, drops):
+    """A first run for 03-05 (the list arrived 03-01, changed 03-03) lands the 03-03 list; a later day
+    with the list already in the lake lands an empty partition, and a rerun is a no-op."""
+    _warehouse_list(drops / "2026-03-01" / "仓库列表_20260301.csv", "WH01")
+    _warehouse_list(drops / "2026-03-03" / "仓库列表_20260303.csv", "WH01", "WH02")
+    (drops / "2026-03-05").mkdir()
+    s = ingest_entity("warehouse", date(2026, 3, 5), "run-late")
+    assert (s["files"], s["rows"]) == (1, 2)
+    manifest = reader.read_manifest("warehouse", date(2026, 3, 5), lake)
+    assert [(x["name"], x.get("carried_from")) for x in manifest["sources"]] == [("仓库列表_20260303.csv", "2026-03-03")]
+    assert _select(lake, "warehouse", "SELECT warehouse_id FROM t ORDER BY 1", date(2026, 3, 5)) == [("WH01",), ("WH02",)]
+    assert ingest_entity("warehouse", date(2026, 3, 5), "run-again")["unchanged"] is True
+    # The next day: the list is in the lake already (dt=03-05): nothing is carried.
+    s = ingest_entity("warehouse", date(2026, 3, 6), "run-next")
+    assert (s["files"], s["rows"]) == (0, 0)
+    # A settlement-style entity (partitioned by its own dates) is never carried.
+    write_csv(drops / "2026-03-01" / "结算账单_1001_20260301.csv", [settlement_row(1)])
+    assert ingest_entity("settlement_bill", date(2026, 3, 5), "run-late")["rows"] == 0
