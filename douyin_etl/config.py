@@ -6,6 +6,8 @@ Environment variables (all optional; defaults serve the embedded demo):
 | --- | --- | --- |
 | DOUYIN_HOME | the checkout (parent of this package) | base for the relative defaults below |
 | DOUYIN_LAKE_DIR | $DOUYIN_HOME/lake | landing lake root (local path or s3://bucket/prefix) |
+| DOUYIN_LAKE_CONN_ID | douyin_lake | Airflow connection (aws) of an s3:// lake: key, secret, extra endpoint_url/region_name |
+| AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / DOUYIN_S3_ENDPOINT_URL (or AWS_ENDPOINT_URL) / AWS_REGION | botocore's chain | s3:// lake access outside Airflow; see `lake_credentials` |
 | DOUYIN_WAREHOUSE | $DOUYIN_HOME/warehouse/douyin.duckdb | the published warehouse analysts open read-only |
 | DOUYIN_STATE_DIR | $DOUYIN_HOME/var | run reports, audit copies, the local Airflow home |
 | DOUYIN_WORLD_DIR | $DOUYIN_HOME/var/world | simulated world the mock API serves (demo only) |

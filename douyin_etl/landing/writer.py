@@ -286,7 +286,7 @@ class PartitionWriter:
             if self.storage.is_local:
                 shutil.move(str(local_out), target)
             else:
-                self.storage.fs.put(str(local_out), target)
+                self.storage.fs.put_file(str(local_out), target)  # one upload, no "is it a folder?" LIST
             self.storage.write_json(posixpath.join(storage_tmp, MANIFEST_NAME), manifest)
             self.storage.replace_dir(storage_tmp, self.final_dir)
             storage_tmp = None

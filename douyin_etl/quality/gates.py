@@ -351,7 +351,7 @@ def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage:
                      max_rows: int | None = None, quarantine: bool = True) -> GateResult:
     """Validate the landed partitions ``{entity: [dt, …]}`` of a run. See the module docstring for what blocks."""
     started = time.monotonic()
-    storage = storage or Storage.lake()
+    storage = (storage or Storage.lake()).cached()  # one read pass: cached listings on an object store
     gate = GateResult("landing", run_id)
     validator = Validator()
     for entity in sorted(partitions):
@@ -390,7 +390,7 @@ def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, storage: Storage |
     in ``GateResult.tables`` for the run report (e.g. reconciliation status counts).
     """
     started = time.monotonic()
-    storage = storage or Storage.lake()
+    storage = (storage or Storage.lake()).cached()  # read-only: cached listings on an object store
     gate = GateResult("mart", run_id)
     validator = Validator()
     try:

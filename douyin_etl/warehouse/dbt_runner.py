@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from douyin_etl import config
+from douyin_etl.lake_credentials import dbt_settings
 from douyin_etl.warehouse.lock import FileLock
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,8 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
             extra_env: dict[str, str] | None = None) -> DbtResult:
     """Run ``dbt <command…>`` against ``db_path`` in a subprocess; see the module docstring.
 
-    ``target`` picks a profile output (default: the profile's ``target``, DuckDB); ``extra_env`` adds
+    ``target`` picks a profile output (default: the profile's ``target``, DuckDB; ``s3`` with the lake's
+    credentials in the environment when the lake is an ``s3://`` URL); ``extra_env`` adds
     variables for the profile (never logged: they may carry credentials).
     """
     db_path = Path(db_path)
@@ -140,10 +142,12 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     profiles_dir = Path(profiles_dir or project_dir)
     run_dir = Path(run_dir) if run_dir else config.state_dir() / "dbt" / f"adhoc-{uuid.uuid4().hex[:8]}"
     run_dir.mkdir(parents=True, exist_ok=True)
-    target = run_dir / "target"
+    target_path = run_dir / "target"
     log_path = run_dir / "dbt.log"
+    lake_target, lake_env = dbt_settings(config.lake_root())  # object-store lake: the `s3` output + credentials
+    target = target or lake_target
     args = [str(dbt_executable()), *command, "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir),
-            "--target-path", str(target), "--log-path", str(run_dir / "logs")]
+            "--target-path", str(target_path), "--log-path", str(run_dir / "logs")]
     if target:
         args += ["--target", target]
     if vars:
@@ -153,11 +157,12 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     env = config.tool_env()
     env["DOUYIN_DBT_DB_PATH"] = str(db_path)
     env["DOUYIN_LAKE_DIR"] = config.lake_root()
+    env.update(lake_env)
     env.update(extra_env or {})
     log.info("dbt %s (db %s, run dir %s)", " ".join(command), db_path, run_dir)
     started = time.monotonic()
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    (target / "run_results.json").unlink(missing_ok=True)  # never parse a previous invocation's results
+    (target_path / "run_results.json").unlink(missing_ok=True)  # never parse a previous invocation's results
     with FileLock(db_path, timeout=lock_timeout), open(log_path, "w", encoding="utf-8") as out:
         out.write("$ " + " ".join(args) + "\n")
         out.flush()
@@ -169,7 +174,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
             log.debug("dbt| %s", line.rstrip())
         returncode = proc.wait()
     elapsed = time.monotonic() - started
-    produced = target / "run_results.json"
+    produced = target_path / "run_results.json"
     kept: Path | None = None
     nodes: list[DbtNode] = []
     if produced.exists():
