@@ -1,7 +1,8 @@
 {#-
   Engine-specific SQL lives only here, behind adapter.dispatch(name, 'douyin').
-  Each macro has a default__ (ANSI-ish / PostgreSQL-like) and a duckdb__ implementation;
-  a spark__ one can be added beside them without touching any model.
+  Each macro has a default__ (ANSI-ish / PostgreSQL-like), a duckdb__ and, where the default does
+  not run on Spark SQL, a spark__ implementation. Spark notes: the session time zone is UTC (profile
+  `spark`), TIMESTAMP is an instant (like DuckDB's TIMESTAMPTZ) and TIMESTAMP_NTZ a wall-clock time.
 -#}
 
 {#- unix seconds (BIGINT, 0 = not happened) -> TIMESTAMP WITH TIME ZONE (null when 0 or null) -#}
@@ -18,6 +19,23 @@
     case when {{ unix_seconds }} > 0 then to_timestamp({{ unix_seconds }}) end
 {%- endmacro %}
 
+{% macro spark__unix_to_timestamptz(unix_seconds) -%}
+    case when {{ unix_seconds }} > 0 then timestamp_seconds({{ unix_seconds }}) end
+{%- endmacro %}
+
+{#- the type of an instant: TIMESTAMP WITH TIME ZONE (Spark: TIMESTAMP, which is an instant there) -#}
+{% macro type_instant() -%}
+    {{ return(adapter.dispatch('type_instant', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__type_instant() -%}
+    timestamp with time zone
+{%- endmacro %}
+
+{% macro spark__type_instant() -%}
+    timestamp
+{%- endmacro %}
+
 {#- an instant (TIMESTAMPTZ) -> its Asia/Shanghai business date (DATE) -#}
 {% macro business_date(instant) -%}
     {{ return(adapter.dispatch('business_date', 'douyin')(instant)) }}
@@ -29,6 +47,11 @@
 
 {% macro duckdb__business_date(instant) -%}
     cast(timezone('Asia/Shanghai', {{ instant }}) as date)
+{%- endmacro %}
+
+{#- from_utc_timestamp shifts the instant to Shanghai wall-clock; to_date reads it in the UTC session -#}
+{% macro spark__business_date(instant) -%}
+    to_date(from_utc_timestamp({{ instant }}, 'Asia/Shanghai'))
 {%- endmacro %}
 
 {#- the Asia/Shanghai local wall-clock time of an instant (TIMESTAMP without zone) -#}
@@ -44,6 +67,10 @@
     timezone('Asia/Shanghai', {{ instant }})
 {%- endmacro %}
 
+{% macro spark__business_local_time(instant) -%}
+    cast(from_utc_timestamp({{ instant }}, 'Asia/Shanghai') as timestamp_ntz)
+{%- endmacro %}
+
 {#- the instant 00:00 Asia/Shanghai of a business date -#}
 {% macro business_day_start(day) -%}
     {{ return(adapter.dispatch('business_day_start', 'douyin')(day)) }}
@@ -55,6 +82,10 @@
 
 {% macro duckdb__business_day_start(day) -%}
     timezone('Asia/Shanghai', cast({{ day }} as timestamp))
+{%- endmacro %}
+
+{% macro spark__business_day_start(day) -%}
+    to_utc_timestamp(cast(cast({{ day }} as date) as timestamp), 'Asia/Shanghai')
 {%- endmacro %}
 
 {#- a scalar field of a JSON text column, as text; path is a JSONPath like '$[0].warehouse_id' -#}
@@ -70,6 +101,10 @@
     json_extract_string({{ json_column }}, '{{ path }}')
 {%- endmacro %}
 
+{% macro spark__json_text(json_column, path) -%}
+    get_json_object({{ json_column }}, '{{ path }}')
+{%- endmacro %}
+
 {#- pseudonymous key: lowercase hex md5 of a text value (buyer_key = md5(doudian_open_id)) -#}
 {% macro hash_key(text_value) -%}
     {{ return(adapter.dispatch('hash_key', 'douyin')(text_value)) }}
@@ -81,6 +116,10 @@
 
 {% macro duckdb__hash_key(text_value) -%}
     case when nullif({{ text_value }}, '') is not null then md5(cast({{ text_value }} as varchar)) end
+{%- endmacro %}
+
+{% macro spark__hash_key(text_value) -%}
+    case when nullif({{ text_value }}, '') is not null then md5(cast({{ text_value }} as string)) end
 {%- endmacro %}
 
 {#- integer fen -> yuan DECIMAL(18,2), exact (no floating point on the way) -#}
@@ -111,6 +150,13 @@
          * ((abs(cast({{ amount_fen }} as hugeint)) * abs({{ rate_bp }}) + 5000) // 10000) as bigint)
 {%- endmacro %}
 
+{#- Spark's sign() is DOUBLE and `/` is fractional: integer signs and `div` keep it integral. -#}
+{% macro spark__fee_of(amount_fen, rate_bp) -%}
+    cast(case when {{ amount_fen }} < 0 then -1 when {{ amount_fen }} > 0 then 1 else 0 end
+         * case when {{ rate_bp }} < 0 then -1 when {{ rate_bp }} > 0 then 1 else 0 end
+         * ((abs(cast({{ amount_fen }} as decimal(38, 0))) * abs({{ rate_bp }}) + 5000) div 10000) as bigint)
+{%- endmacro %}
+
 {#- a = b where two nulls are equal -#}
 {% macro null_safe_equal(left, right) -%}
     {{ return(adapter.dispatch('null_safe_equal', 'douyin')(left, right)) }}
@@ -122,4 +168,8 @@
 
 {% macro duckdb__null_safe_equal(left, right) -%}
     ({{ left }} is not distinct from {{ right }})
+{%- endmacro %}
+
+{% macro spark__null_safe_equal(left, right) -%}
+    ({{ left }} <=> {{ right }})
 {%- endmacro %}

@@ -1,6 +1,6 @@
 {#- A one-column relation `day` (DATE) of every day from start_day to end_day inclusive.
     start_day / end_day are SQL expressions of type DATE (scalar subqueries allowed).
-    Engine-specific, so dispatched ('douyin'): default__ (PostgreSQL-like generate_series) and duckdb__. -#}
+    Engine-specific, so dispatched ('douyin'): default__ (PostgreSQL-like generate_series), duckdb__, spark__. -#}
 {% macro ops_day_series(start_day, end_day) -%}
     {{ return(adapter.dispatch('ops_day_series', 'douyin')(start_day, end_day)) }}
 {%- endmacro %}
@@ -13,6 +13,11 @@
 {% macro duckdb__ops_day_series(start_day, end_day) -%}
     select cast(series.day as date) as day
     from range(cast({{ start_day }} as timestamp), cast({{ end_day }} as timestamp) + interval 1 day, interval 1 day) as series(day)
+{%- endmacro %}
+
+{% macro spark__ops_day_series(start_day, end_day) -%}
+    select series.day
+    from (select explode(sequence(cast({{ start_day }} as date), cast({{ end_day }} as date), interval 1 day)) as day) as series
 {%- endmacro %}
 
 {#- Ratio of two numbers as DOUBLE, null when the denominator is 0 or null (rates in marts). -#}
@@ -30,5 +35,9 @@
 {%- endmacro %}
 
 {% macro duckdb__ops_type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__ops_type_double() -%}
     double
 {%- endmacro %}

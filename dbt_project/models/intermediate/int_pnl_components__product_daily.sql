@@ -1,3 +1,6 @@
+{#- A table on Spark: there a view is planned again inside each mart that reads it, and this plan (eight
+    inputs, allocations with window functions) feeds both fin_pnl marts. A view on DuckDB, as usual. -#}
+{{ config(materialized='table' if target.type == 'spark' else 'view') }}
 -- Contribution-margin components per shop x product x business day, in fen, each dated by its
 -- own event (accrual): sales, subsidies and the platform's fees by the pay day (fees are the
 -- expected fees of the lines paid that day, int_order_lines__expected_settlement); refunds by the

@@ -6,8 +6,8 @@
 -- needs a --full-refresh.
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
         unique_key=['stock_date', 'warehouse_id', 'sku_id'],
         on_schema_change='fail'
     )

@@ -18,7 +18,7 @@ renamed as (
         cast(node_seq as integer) as node_seq,
         cast(express as {{ dbt.type_string() }}) as carrier,
         cast(content as {{ dbt.type_string() }}) as content,
-        {{ unix_to_timestamptz('"timestamp"') }} as node_at,
+        {{ unix_to_timestamptz(adapter.quote('timestamp')) }} as node_at,
         cast(state as {{ dbt.type_string() }}) as state,
         cast(state_description as {{ dbt.type_string() }}) as state_description,
         cast(site_name as {{ dbt.type_string() }}) as site_name,
