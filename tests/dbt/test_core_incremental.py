@@ -86,3 +86,27 @@ def test_late_updates_reach_the_incremental_mart(dbt_world: dict[str, Any]) -> N
     finally:
         con.close()
     assert found[0] >= len(late) and found[1] >= 1, found
+
+
+def test_rebuild_as_of_an_earlier_day_while_later_days_are_landed(dbt_world: dict[str, Any], dbt_helpers,
+                                                                  tmp_path: Path) -> None:
+    """Rebuilding as of day 7 over a lake that holds days 1-10: the reconciliation covers the lines paid
+    up to day 7 (its grain), fct_order_lines keeps every landed line, and the equal_rowcount test between
+    them (bounded by as_of_date the same way) passes."""
+    h = dbt_helpers
+    days = h.world_days(dbt_world["world_dir"])
+    as_of = days[6]
+    db, target = tmp_path / "as_of.duckdb", tmp_path / "target"
+    result = h.run_dbt(["build", "--select", "+fin_order_reconciliation", "+fct_order_lines",
+                        "--exclude-resource-type", "snapshot", "--indirect-selection", "cautious"],
+                       lake_dir=dbt_world["lake_dir"], db_path=db, target_dir=target,
+                       dbt_vars={"as_of_date": as_of.isoformat()})
+    assert result.returncode == 0 and not result.failures, result.stdout[-3000:]
+    ran = {r["unique_id"] for r in result.results}
+    assert any(u.startswith("test.douyin.equal_rowcount_fin_order_reconciliation") for u in ran)
+    later, reconciled_later, lines_upto, reconciled = h.query(db, f"""
+        SELECT (SELECT count(*) FROM sales.fct_order_lines WHERE is_paid AND pay_date > DATE '{as_of}'),
+               (SELECT count(*) FROM finance.fin_order_reconciliation WHERE pay_date > DATE '{as_of}'),
+               (SELECT count(*) FROM sales.fct_order_lines WHERE is_paid AND pay_date <= DATE '{as_of}'),
+               (SELECT count(*) FROM finance.fin_order_reconciliation)""")[0]
+    assert later > 0 and reconciled_later == 0 and reconciled == lines_upto > 0
