@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
+from mart_compare import compare_marts
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow]
 
@@ -34,7 +34,6 @@ END = START + timedelta(days=DAYS - 1)
 WORLD = {"seed": 5, "start": START, "days": DAYS, "shops": 2, "orders_per_day": 20}
 BUCKET = "douyin-lake-test"
 SECRET = f"s3-secret-{uuid.uuid4().hex}"  # distinctive: searched for in logs, files and objects
-MART_SCHEMAS = ("sales", "finance", "inventory", "performance")
 
 
 @dataclass
@@ -171,46 +170,12 @@ def test_extract_lands_parquet_and_manifests_on_s3(s3_run, moto_s3):
     assert s3_run.result.landing_gate["ok"] and s3_run.result.mart_gate["ok"]
 
 
-def _mart_tables(db: Path) -> list[str]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        rows = con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE "
-                           f"table_type = 'BASE TABLE' AND table_schema IN {MART_SCHEMAS} ORDER BY 1").fetchall()
-    finally:
-        con.close()
-    return [r[0] for r in rows]
-
-
-def _comparable(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """The table's columns as compared: exact, except DOUBLE/FLOAT ratios and averages rounded to 9
-    decimals (DuckDB's parallel sums add in no fixed order: 1e-15 apart between any two runs).
-    Money columns are DECIMAL and compared exactly, to the fen."""
-    schema, name = table.split(".")
-    rows = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'loc' "
-                       "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()
-    return [f'round("{c}", 9)' if t in ("DOUBLE", "FLOAT") else f'"{c}"' for c, t in rows]
-
-
 def test_marts_equal_row_for_row(s3_run, local_run):
-    s3_db, local_db = s3_run.base / "warehouse" / "douyin.duckdb", local_run.base / "warehouse" / "douyin.duckdb"
-    tables = _mart_tables(local_db)
-    assert len(tables) >= 10 and tables == _mart_tables(s3_db)
-    con = duckdb.connect()
-    try:
-        con.execute(f"ATTACH '{s3_db}' AS s3 (READ_ONLY)")
-        con.execute(f"ATTACH '{local_db}' AS loc (READ_ONLY)")
-        counts = {}
-        for t in tables:
-            n_s3, n_loc = (con.execute(f"SELECT count(*) FROM {db}.{t}").fetchone()[0] for db in ("s3", "loc"))
-            cols = ", ".join(_comparable(con, t))
-            only_s3 = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM s3.{t} EXCEPT ALL "
-                                  f"SELECT {cols} FROM loc.{t})").fetchone()[0]
-            only_loc = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM loc.{t} EXCEPT ALL "
-                                   f"SELECT {cols} FROM s3.{t})").fetchone()[0]
-            assert (n_s3, only_s3, only_loc) == (n_loc, 0, 0), f"{t}: {n_s3} vs {n_loc} rows, {only_s3}/{only_loc} differ"
-            counts[t] = n_loc
-    finally:
-        con.close()
+    diffs = compare_marts(local_run.base / "warehouse" / "douyin.duckdb", s3_run.base / "warehouse" / "douyin.duckdb")
+    assert len(diffs) >= 10
+    differing = {t: d for t, d in diffs.items() if not d.equal}
+    assert not differing, f"marts differ (local lake vs S3 lake): {differing}"
+    counts = {t: d.left_rows for t, d in diffs.items()}
     # Non-trivial marts: sales, settlements (they start on day 9), stock, fulfilment.
     for t in ("sales.fct_order_lines", "finance.fin_settlement_lines", "inventory.inv_stock_daily",
               "performance.perf_fulfilment"):
