@@ -76,6 +76,35 @@ def _cmd_airflow(args: argparse.Namespace) -> int:
     return standalone(port=args.port)
 
 
+def _cmd_cluster_env(args: argparse.Namespace) -> int:
+    import os
+
+    from douyin_etl.orchestration import cluster
+
+    try:
+        env = cluster.cluster_env(
+            sql_alchemy_conn=args.db_url, broker_url=args.broker_url,
+            result_backend=args.result_backend or cluster.result_backend_for(args.db_url),
+            home=Path(args.home), api_host=args.api_host, api_port=args.api_port,
+            jwt_secret=cluster.generate_secret(), api_secret_key=cluster.generate_secret(),
+            fernet_key=cluster.generate_fernet_key(), parallelism=args.parallelism,
+            worker_concurrency=args.worker_concurrency, max_active_tasks_per_dag=args.parallelism)
+    except ValueError as exc:
+        print(f"cluster-env: {exc}", file=sys.stderr)
+        return 2
+    text = cluster.env_file(env)
+    if args.out:
+        out = Path(args.out)
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(out, 0o600)
+        print(f"wrote {len(env)} settings to {out} (mode 0600); give every component this file", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     import json
 
@@ -160,6 +189,19 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("airflow", help="start Airflow standalone on 127.0.0.1 with this project's DAGs")
     s.add_argument("--port", type=int, default=8080)
     s.set_defaults(func=_cmd_airflow)
+
+    s = sub.add_parser("cluster-env", help="settings of an Airflow cluster (PostgreSQL + CeleryExecutor/Redis) "
+                                           "as an environment file, with freshly generated shared secrets")
+    s.add_argument("--db-url", required=True, help="metadata DB: postgresql+psycopg2://user:pw@host:5432/airflow")
+    s.add_argument("--broker-url", required=True, help="Celery broker: redis://host:6379/0")
+    s.add_argument("--result-backend", help="Celery results (default: db+postgresql://… in the metadata DB)")
+    s.add_argument("--home", default="/srv/airflow", help="AIRFLOW_HOME on every machine (default /srv/airflow)")
+    s.add_argument("--api-host", default="127.0.0.1", help="host the api-server listens on and workers call")
+    s.add_argument("--api-port", type=int, default=8080, help="api-server port (not 8793: the workers' log server)")
+    s.add_argument("--parallelism", type=int, default=4, help="task instances at once across the cluster")
+    s.add_argument("--worker-concurrency", type=int, default=2, help="task processes per Celery worker (≈ cores)")
+    s.add_argument("--out", help="write to this file (mode 0600) instead of stdout")
+    s.set_defaults(func=_cmd_cluster_env)
 
     s = sub.add_parser("status", help="recent runs, the published version, freshness per mart (read-only)")
     s.add_argument("--limit", type=int, default=10, help="how many recent runs to list")

@@ -118,6 +118,23 @@ def cluster_env(*, sql_alchemy_conn: str, broker_url: str, result_backend: str, 
     return env
 
 
+def result_backend_for(sql_alchemy_conn: str) -> str:
+    """Celery's result backend in the metadata DB: ``postgresql+psycopg2://…`` -> ``db+postgresql://…``."""
+    scheme, sep, rest = sql_alchemy_conn.partition("://")
+    if not sep or not scheme.startswith("postgresql"):
+        raise ValueError("expected a PostgreSQL URL such as postgresql+psycopg2://user:pw@host:5432/airflow")
+    return f"db+postgresql://{rest}"
+
+
+def env_file(env: dict[str, str]) -> str:
+    """``env`` as an environment file (systemd ``EnvironmentFile=``, ``docker --env-file``, a Kubernetes
+    Secret via ``--from-env-file``): one ``KEY=value`` per line, sorted, secrets included."""
+    header = ("# Airflow cluster settings for every component (scheduler, dag-processor, api-server, workers).\n"
+              "# Contains secrets (JWT secret, API secret key, Fernet key, DB password): keep it mode 0600 or in\n"
+              "# a secrets store; generate it once and give every component the same file. docs/deploy.md\n")
+    return header + "".join(f"{k}={v}\n" for k, v in sorted(env.items()))
+
+
 def write_passwords_file(env: dict[str, str], passwords: dict[str, str]) -> Path:
     """Write the simple auth manager's passwords file named in ``env`` (user -> password), mode 0600."""
     path = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
