@@ -360,6 +360,19 @@ class RestClient:
         r = self.request("GET", f"/pools/{name}")
         return r.json() if r.status_code == 200 else None
 
+    def ensure_connection(self, conn_id: str, *, conn_type: str, login: str | None = None,
+                          password: str | None = None, host: str | None = None, extra: dict | None = None) -> None:
+        """Create or replace a connection in the metadata DB (e.g. ``douyin_lake``, ``doudian_default``),
+        where every worker's tasks find it; the Fernet key encrypts the password at rest. Errors never
+        show the request or response body (they would carry the password)."""
+        self.request("DELETE", f"/connections/{conn_id}")  # 204, or 404 when new
+        body = {"connection_id": conn_id, "conn_type": conn_type, "login": login, "password": password,
+                "host": host, "extra": json.dumps(extra) if extra else None}
+        r = self.request("POST", "/connections", json=body)
+        if r.status_code != 201:
+            raise RuntimeError(f"POST /api/v2/connections ({conn_id}) answered {r.status_code}; check the "
+                               f"connection's fields (the body is not shown: it holds a password)")
+
     def ensure_pool(self, name: str = WAREHOUSE_POOL, slots: int = WAREHOUSE_POOL_SLOTS,
                     description: str = WAREHOUSE_POOL_DESCRIPTION) -> dict:
         """Create or update a pool (default: the single-slot ``warehouse_writer``)."""

@@ -13,6 +13,11 @@ successful Celery task per task instance, the worker's log names them); the publ
 embedded run's, table by table, row for row (``EXCEPT ALL`` both ways); the single-writer rule held
 (the pool has one slot and the warehouse-writing task instances never overlap in time).
 
+The cluster run's lake is ``s3://`` on a moto server whose credentials exist only in the Airflow
+connection ``douyin_lake``, created over REST in the metadata DB (the workers' environment points
+``AWS_*`` at a dead endpoint), so the marts' equality with the embedded run (local lake) also proves that
+tasks on Celery workers read the lake's connection: the production shape, cluster + object store.
+
 The scheduler runs with ``use_job_schedule=False`` so that only the two triggered runs exist
 (``douyin_daily`` has ``catchup=True``: unpaused, it would otherwise create a run per day up to today).
 """
@@ -40,6 +45,8 @@ WORLD = {"seed": 11, "start": START, "days": 11, "shops": 2, "orders_per_day": 2
 DAYS = [START + timedelta(days=9), START + timedelta(days=10)]  # the last two: settlements, fees, withdrawals
 WRITER_TASKS = ("build_audit", "mart_gate", "publish")
 RUN_TIMEOUT_S = 420
+BUCKET = "douyin-cluster"
+LAKE_SECRET = "cluster-lake-secret-never-logged"
 ADMIN = "admin"
 
 
@@ -56,6 +63,7 @@ class Outcome:
     pool: dict | None = None
     celery_successes: int = 0
     worker_log: str = ""
+    lake_objects: list[str] = field(default_factory=list)  # keys in the S3 lake's bucket (cluster only)
 
     def figures(self) -> str:
         return json.dumps({k: round(v, 1) for k, v in self.seconds.items()})
@@ -117,8 +125,9 @@ def embedded(world, mock_api, tmp_path_factory, pipeline_env) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def on_cluster(world, mock_api, postgres, redis, tmp_path_factory, pipeline_env, embedded) -> Outcome:
-    """Both business days through the cluster, triggered over REST; collects runs, TIs, pool, Celery results."""
+def on_cluster(world, mock_api, postgres, redis, moto_s3, tmp_path_factory, pipeline_env, embedded) -> Outcome:
+    """Both business days through the cluster, triggered over REST, on an S3 lake; collects runs, TIs, pool,
+    Celery results."""
     from services import free_port
 
     from douyin_etl.orchestration import cluster
@@ -127,6 +136,10 @@ def on_cluster(world, mock_api, postgres, redis, tmp_path_factory, pipeline_env,
     t_setup = time.monotonic()
     base = tmp_path_factory.mktemp("cluster")
     run_vars = _run_vars(world, base, pipeline_env, mock_api)
+    run_vars["DOUYIN_LAKE_DIR"] = f"s3://{moto_s3.make_bucket(BUCKET)}/lake"
+    run_vars.update(AWS_ACCESS_KEY_ID="not-this-key", AWS_SECRET_ACCESS_KEY="not-this-secret",
+                    AWS_ENDPOINT_URL="http://127.0.0.1:9", DOUYIN_S3_ENDPOINT_URL="http://127.0.0.1:9",
+                    AWS_REGION=moto_s3.region)
     api_port = free_port()
     pg_result_backend = f"db+postgresql://{postgres.user}@127.0.0.1:{postgres.port}/{postgres.database}"
     env = cluster.cluster_env(
@@ -150,6 +163,9 @@ def on_cluster(world, mock_api, postgres, redis, tmp_path_factory, pipeline_env,
         api.wait_for_dag(DAG_ID)
         out.seconds["components up + DAG parsed"] = time.monotonic() - t0
         api.ensure_pool()
+        api.ensure_connection("douyin_lake", conn_type="aws", login=moto_s3.key, password=LAKE_SECRET,
+                              extra={"endpoint_url": moto_s3.endpoint_url, "region_name": moto_s3.region,
+                                     "addressing_style": "path"})
         run_ids = []
         for day in DAYS:  # paused: both runs wait queued, then run in run_after order (max_active_runs=1)
             trigger = day_start(day + timedelta(days=1))
@@ -176,6 +192,8 @@ def on_cluster(world, mock_api, postgres, redis, tmp_path_factory, pipeline_env,
         api.close()
         components.stop()
     out.worker_log = components.log_file("celery-worker").read_text(encoding="utf-8", errors="replace")
+    out.lake_objects = [o["Key"] for page in moto_s3.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+                        for o in page.get("Contents", [])]
     out.seconds["cluster set-up + runs"] = time.monotonic() - t_setup
     (base / "figures.json").write_text(out.figures(), encoding="utf-8")
     return out
@@ -281,3 +299,20 @@ def test_cluster_env_shares_secrets_and_keeps_the_api_off_the_worker_log_port(tm
         cluster.cluster_env(api_port=cluster.WORKER_LOG_SERVER_PORT, **common)
     with pytest.raises(ValueError, match="PostgreSQL"):
         cluster.cluster_env(api_port=8080, **(common | {"sql_alchemy_conn": "sqlite:////tmp/a.db"}))
+
+
+def test_the_cluster_lake_is_on_s3_through_the_airflow_connection(on_cluster: Outcome):
+    """Every entity landed both days in the bucket (the workers read the ``douyin_lake`` connection from the
+    metadata DB: the environment's AWS_* point at a dead endpoint), with nothing left half-written, and the
+    connection's secret appears in no file of the cluster run (task logs, component logs, reports)."""
+    from douyin_etl.entities import ENTITIES
+
+    keys = set(on_cluster.lake_objects)
+    for day in DAYS:
+        for e in ENTITIES.values():
+            prefix = f"lake/raw/{e.source}/{e.name}/dt={day}/"
+            assert {prefix + "part-00000.parquet", prefix + "_manifest.json"} <= keys, prefix
+    assert not [k for k in keys if "/.tmp-" in k or "/.old-" in k]
+    assert not (on_cluster.base / "lake").exists()
+    leaked = [p for p in on_cluster.base.rglob("*") if p.is_file() and LAKE_SECRET.encode() in p.read_bytes()]
+    assert leaked == []
