@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any, Sequence
 
-from douyin_etl.warehouse.dbt_runner import DbtResult, run_dbt
+from douyin_etl.warehousing.dbt_runner import DbtResult, run_dbt
 
 log = logging.getLogger(__name__)
 

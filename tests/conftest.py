@@ -159,13 +159,13 @@ def build_published(base: Path) -> Published:
     """World (PUBLISHED_WORLD) -> lake -> ``dbt build`` into an audit copy -> report -> publish, under ``base``.
 
     The lake is landed by the dbt tests' helpers; models and seeds are built through the real runner
-    (``douyin_etl.warehouse.dbt_runner.run_dbt``), then ``wap.publish`` and ``warehouse.report`` write the
+    (``douyin_etl.warehousing.dbt_runner.run_dbt``), then ``wap.publish`` and ``warehousing.report`` write the
     version and the run report, plus the report of a blocked run (``BLOCKED_RUN_ID``) that published nothing.
     The environment (``Published.env``) is set only while building. Also usable by hand.
     """
-    from douyin_etl.warehouse import wap
-    from douyin_etl.warehouse.dbt_runner import run_dbt
-    from douyin_etl.warehouse.report import RunRecord, write_report
+    from douyin_etl.warehousing import wap
+    from douyin_etl.warehousing.dbt_runner import run_dbt
+    from douyin_etl.warehousing.report import RunRecord, write_report
 
     helpers = _dbt_helpers()
     world = helpers.generate_world(base / "world", **PUBLISHED_WORLD)

@@ -45,7 +45,7 @@ def generate_dbt_docs(*, warehouse: Path | None = None, out_dir: Path | None = N
 
     ``compile=False`` passes ``--no-compile`` (about 4x faster; the site then shows the models' raw SQL).
     """
-    from douyin_etl.warehouse.dbt_runner import run_dbt
+    from douyin_etl.warehousing.dbt_runner import run_dbt
 
     warehouse = Path(warehouse or config.warehouse_path())
     run_dir = Path(out_dir or docs_dir())

@@ -383,7 +383,7 @@ def export_finance(period: str | Period, *, shops: Sequence[str] | None = None, 
                    fmt: str = "xlsx", out_dir: Path | None = None, chinese_headers: bool = False,
                    warehouse: Path | None = None) -> ExportResult:
     """Export finance marts for ``period`` from the published warehouse; see the module docstring."""
-    from douyin_etl.warehouse.wap import read_version
+    from douyin_etl.warehousing.wap import read_version
 
     if fmt not in FORMATS:
         raise ExportError(f"format {fmt!r}: choose one of {', '.join(FORMATS)}")

@@ -3,7 +3,7 @@
     st = collect_status()          # dict, JSON-serialisable
     print(render_status(st))       # the human summary
 
-Runs come from ``<state_dir>/runs/*/report.json`` (written by ``douyin_etl.warehouse.report``); the
+Runs come from ``<state_dir>/runs/*/report.json`` (written by ``douyin_etl.warehousing.report``); the
 version from ``douyin.version.json`` beside the warehouse (``wap.read_version``), falling back to the
 warehouse's own ``_meta.publish_log``; freshness is the max business date and row count of every
 mart table (schemas sales, finance, inventory, performance), read through a READ_ONLY attach.
@@ -104,7 +104,7 @@ def freshness(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def collect_status(*, warehouse: Path | None = None, state_dir: Path | None = None, limit: int = 10) -> dict[str, Any]:
-    from douyin_etl.warehouse.wap import read_version
+    from douyin_etl.warehousing.wap import read_version
 
     warehouse = Path(warehouse or config.warehouse_path())
     st: dict[str, Any] = {"warehouse": str(warehouse), "published": warehouse.exists(),

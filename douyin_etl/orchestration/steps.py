@@ -238,7 +238,7 @@ def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str) -> dict:
     t0 = time.monotonic()
     from douyin_etl.quality.gates import reconciliation_counts
 
-    from douyin_etl.warehouse.wap import touch_lease
+    from douyin_etl.warehousing.wap import touch_lease
 
     touch_lease(run_id, "mart_gate")  # heartbeat of the writer lease (raises when another run took it over)
     gate = run_mart_gate(Path(audit_path), run_id, _as_date(as_of))
@@ -257,12 +257,12 @@ def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str) -> dict:
 # -- warehouse (write-audit-publish) ---------------------------------------------------------
 def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False) -> dict:
     """Copy the published warehouse to an audit file and ``dbt build`` into it (dbt: a subprocess)."""
-    from douyin_etl.warehouse.dbt_runner import run_dbt
-    from douyin_etl.warehouse.wap import prepare_audit
+    from douyin_etl.warehousing.dbt_runner import run_dbt
+    from douyin_etl.warehousing.wap import prepare_audit
 
     as_of_d = _as_date(as_of)
     t0 = time.monotonic()
-    from douyin_etl.warehouse.lock import WarehouseLocked
+    from douyin_etl.warehousing.lock import WarehouseLocked
 
     try:
         audit_path = Path(prepare_audit(run_id))
@@ -287,7 +287,7 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False) -> d
 
 def publish(audit_path: str | Path, run_id: str, meta: dict | None = None) -> dict:
     """Atomically replace the published warehouse with the audited copy."""
-    from douyin_etl.warehouse.wap import publish as wap_publish
+    from douyin_etl.warehousing.wap import publish as wap_publish
 
     t0 = time.monotonic()
     result = wap_publish(Path(audit_path), run_id, meta=meta)
@@ -345,7 +345,7 @@ def report(run_id: str, start: date | str | None, end: date | str | None, errors
 
     Releases the warehouse writer lease when the run did not publish, so the next run is not blocked.
     """
-    from douyin_etl.warehouse.report import RunRecord, write_report
+    from douyin_etl.warehousing.report import RunRecord, write_report
 
     steps = read_steps(run_id)
     status = run_status(steps)
@@ -395,7 +395,7 @@ def report(run_id: str, start: date | str | None, end: date | str | None, errors
     record.errors.extend(errors or [])
     if status != "published":
         try:
-            from douyin_etl.warehouse.lock import release_lease
+            from douyin_etl.warehousing.lock import release_lease
 
             release_lease(config.warehouse_path(), run_id)
         except Exception as exc:  # noqa: BLE001 - the lease expires anyway

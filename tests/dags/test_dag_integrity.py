@@ -135,10 +135,10 @@ def test_dag_files_parse_fast():
     # heavy modules are imported inside tasks, never at parse time
     probe = ("import sys; from airflow.dag_processing.dagbag import DagBag; import os;"
              "DagBag(dag_folder=os.environ['AIRFLOW__CORE__DAGS_FOLDER']);"
-             "heavy=[m for m in ('duckdb','great_expectations','dbt','pandas','douyin_etl.warehouse.wap',"
+             "heavy=[m for m in ('duckdb','great_expectations','dbt','pandas','douyin_etl.warehousing.wap',"
              "'douyin_etl.sources.doudian.extract') if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
-    assert "duckdb" not in out and "great_expectations" not in out and "douyin_etl.warehouse" not in out, out
+    assert "duckdb" not in out and "great_expectations" not in out and "douyin_etl.warehousing" not in out, out
 
 
 @pytest.mark.parametrize("dag_id", ["extract_platform", "douyin_daily"])

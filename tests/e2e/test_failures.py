@@ -296,7 +296,7 @@ def _rerun_and_check(world: Path, wh: Path, log_path: Path, killed_run: str, pub
 
 def test_sigkill_during_the_dbt_build_then_a_rerun_publishes(world, env, published, tmp_path):
     from douyin_etl import config
-    from douyin_etl.warehouse import lock
+    from douyin_etl.warehousing import lock
 
     wh = config.warehouse_path()
     before, before_run = sha256(wh), json.loads(wh.with_name(wh.stem + ".version.json").read_text())["run_id"]
@@ -318,7 +318,7 @@ def test_sigkill_during_the_dbt_build_then_a_rerun_publishes(world, env, publish
 
 def test_sigkill_during_the_publish_copy_then_a_rerun_publishes(world, env, published, tmp_path):
     from douyin_etl import config
-    from douyin_etl.warehouse import lock
+    from douyin_etl.warehousing import lock
 
     wh = config.warehouse_path()
     before, before_run = sha256(wh), json.loads(wh.with_name(wh.stem + ".version.json").read_text())["run_id"]

@@ -108,7 +108,7 @@ def test_storage_lake_uses_the_credentials(clean_env):
 
 def test_run_dbt_passes_credentials_in_the_environment_only(clean_env, tmp_path, monkeypatch, caplog):
     """A stand-in dbt records argv and env: ``--target s3``, the secret in env, never in args or logs."""
-    from douyin_etl.warehouse import dbt_runner
+    from douyin_etl.warehousing import dbt_runner
 
     seen = tmp_path / "seen.json"
     fake = tmp_path / "dbt"
@@ -136,7 +136,7 @@ def test_run_dbt_passes_credentials_in_the_environment_only(clean_env, tmp_path,
 
 
 def test_run_dbt_keeps_the_default_target_for_a_local_lake(clean_env, tmp_path, monkeypatch):
-    from douyin_etl.warehouse import dbt_runner
+    from douyin_etl.warehousing import dbt_runner
 
     seen = tmp_path / "argv.json"
     fake = tmp_path / "dbt"

@@ -26,7 +26,7 @@ import duckdb
 import pytest
 
 from douyin_etl.spark_build import build_marts_on_spark, mart_files
-from douyin_etl.warehouse.dbt_runner import run_dbt
+from douyin_etl.warehousing.dbt_runner import run_dbt
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow]
 

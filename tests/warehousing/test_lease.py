@@ -16,8 +16,8 @@ import duckdb
 import pytest
 
 from wh_helpers import fill_version  # type: ignore[import-not-found]
-from douyin_etl.warehouse import lock, wap
-from douyin_etl.warehouse.lock import FileLock, Lease, WarehouseLocked
+from douyin_etl.warehousing import lock, wap
+from douyin_etl.warehousing.lock import FileLock, Lease, WarehouseLocked
 
 
 def sha256(path: Path) -> str:
@@ -74,7 +74,7 @@ def test_a_dead_holder_within_the_grace_blocks_then_is_taken_over(wh_env, monkey
         wap.prepare_audit("next")
     monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "0")
     assert "no longer running" in lock.stale_reason(lock.read_lease(wh))
-    records, logger = _Records(), logging.getLogger("douyin_etl.warehouse.lock")
+    records, logger = _Records(), logging.getLogger("douyin_etl.warehousing.lock")
     logger.addHandler(records)
     try:
         wap.prepare_audit("next")
@@ -172,7 +172,7 @@ def test_a_retried_publish_after_the_rename_is_idempotent(wh_env):
 
 def test_a_step_in_another_process_refreshes_the_lease_with_its_pid(wh_env, monkeypatch):
     wap.prepare_audit("multi")
-    code = ("import os, sys; from douyin_etl.warehouse import wap; wap.touch_lease('multi', 'mart_gate'); "
+    code = ("import os, sys; from douyin_etl.warehousing import wap; wap.touch_lease('multi', 'mart_gate'); "
             "print(os.getpid())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ}, cwd=Path(__file__).resolve().parents[2])

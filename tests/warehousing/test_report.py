@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from douyin_etl.warehouse.report import RunRecord, write_report
+from douyin_etl.warehousing.report import RunRecord, write_report
 
 
 def test_report_json_and_self_contained_html(wh_env):

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from douyin_etl.warehouse import wap
-from douyin_etl.warehouse.dbt_runner import DbtError, run_dbt
+from douyin_etl.warehousing import wap
+from douyin_etl.warehousing.dbt_runner import DbtError, run_dbt
 
 PROFILE = """tiny:
   target: dev

@@ -39,7 +39,7 @@ from typing import Any, Callable
 import duckdb
 
 from douyin_etl import config
-from douyin_etl.warehouse.lock import (FileLock, WarehouseLocked, claim_lease, lease_path_for, read_lease,
+from douyin_etl.warehousing.lock import (FileLock, WarehouseLocked, claim_lease, lease_path_for, read_lease,
                                        refresh_lease, release_lease, verify_lease)
 
 log = logging.getLogger(__name__)

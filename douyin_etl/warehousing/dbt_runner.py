@@ -23,7 +23,7 @@ from typing import Any
 
 from douyin_etl import config
 from douyin_etl.lake_credentials import dbt_settings
-from douyin_etl.warehouse.lock import FileLock
+from douyin_etl.warehousing.lock import FileLock
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from wh_helpers import fill_version  # type: ignore[import-not-found]
-from douyin_etl.warehouse import wap
-from douyin_etl.warehouse.lock import FileLock, WarehouseLocked
+from douyin_etl.warehousing import wap
+from douyin_etl.warehousing.lock import FileLock, WarehouseLocked
 
 CTX = mp.get_context("spawn")
 
@@ -128,7 +128,7 @@ def test_failed_gate_leaves_published_identical_and_keeps_the_audit(wh_env):
 def _publish_slowly(state: str, warehouse: str, audit: str, run_id: str) -> None:
     os.environ["DOUYIN_STATE_DIR"] = state
     os.environ["DOUYIN_WAREHOUSE"] = warehouse
-    from douyin_etl.warehouse import wap as child_wap
+    from douyin_etl.warehousing import wap as child_wap
 
     child_wap.COPY_CHUNK_BYTES = 256 * 1024
     child_wap._after_chunk = lambda: time.sleep(0.05)
