@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL and Redis servers on 127.0.0.1 for the scale-out suite.
+"""Throwaway PostgreSQL, Redis and moto S3 servers on 127.0.0.1 for the scale-out suite.
 
 Both listen on a free loopback port, keep their data in a fresh temp directory, are checked for
 readiness before use and are stopped (data removed) by ``stop()``. A server that does not come up
@@ -204,6 +204,70 @@ class RedisServer:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+        if self.data_root is not None:
+            shutil.rmtree(self.data_root, ignore_errors=True)
+            self.data_root = None
+
+
+@dataclass
+class MotoS3Server:
+    """A moto S3 server (``moto_server``) on 127.0.0.1:``port``; moto accepts any key and secret."""
+
+    port: int = field(default_factory=free_port)
+    key: str = "moto-test-key"
+    secret: str = "moto-test-secret"
+    region: str = "us-east-1"
+    data_root: Path | None = None
+    proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        assert self.data_root is not None
+        return self.data_root / "moto_server.log"
+
+    def client(self):
+        """A boto3 S3 client of this server."""
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint_url, aws_access_key_id=self.key,
+                            aws_secret_access_key=self.secret, region_name=self.region)
+
+    def make_bucket(self, name: str) -> str:
+        self.client().create_bucket(Bucket=name)
+        return name
+
+    def _ready(self) -> bool:
+        import httpx
+
+        try:
+            return httpx.get(self.endpoint_url + "/", timeout=1.0).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def start(self) -> "MotoS3Server":
+        import sys
+
+        self.data_root = Path(tempfile.mkdtemp(prefix="douyin-moto-"))
+        exe = Path(sys.executable).parent / "moto_server"
+        with open(self.log_file, "wb") as out:
+            self.proc = subprocess.Popen([str(exe), "-H", HOST, "-p", str(self.port)], stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        _wait(self._ready, "moto_server", 60, self.log_file, self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
