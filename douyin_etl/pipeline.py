@@ -95,6 +95,8 @@ def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str
     """Run the whole pipeline over business days ``[start, end]`` without a scheduler."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}; give --start <= --end")
+    settings = config.preflight(drops=drops_dir)  # a missing/malformed setting: ConfigError, nothing done
+    log.info("run %s..%s: %s", start, end, ", ".join(f"{k} {v}" for k, v in settings.items()))
     t0 = time.monotonic()
     run_id = run_id or new_run_id("range", start, end)
     result = RunResult(run_id, start, end)
@@ -169,6 +171,14 @@ def ensure_world(world: Path, seed: int, start: date, days: int, shops: int, ord
                               orders_per_day=orders_per_day))
 
 
+def demo_buyer_key_env() -> dict[str, str]:
+    """The demo's own buyer key, as the ``douyin_buyer_key`` connection (wins over anything else set)."""
+    from douyin_etl.connections import env_var
+
+    return {env_var(config.BUYER_KEY_CONN_ID): json.dumps({"conn_type": "generic",
+                                                            "password": config.DEMO_BUYER_KEY_SECRET})}
+
+
 def _free_port(preferred: int) -> int:
     with socket.socket() as s:
         try:
@@ -226,16 +236,19 @@ def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 
     world = config.world_dir()
     start, end = DEMO_START, DEMO_START + timedelta(days=days - 1)
     print(ensure_world(world, seed, start, days, shops, orders_per_day), flush=True)
-    # The world is history (its last day is the platform's "now"): no late updates to look back for.
-    os.environ.setdefault("DOUYIN_LOOKBACK_DAYS", "0")
+    # The demo sets every setting it needs itself (nothing has a default outside the demo and the tests):
+    # the world is history (its last day is the platform's "now"): no late updates to look back for.
+    os.environ["DOUYIN_LOOKBACK_DAYS"] = "0"
     os.environ["DOUYIN_START_DATE"] = start.isoformat()
-    os.environ.setdefault("DOUYIN_DROPS_DIR", str(world / "drops"))
+    os.environ["DOUYIN_DROPS_DIR"] = str(world / "drops")
+    os.environ.update(demo_buyer_key_env())
     airflow_home = config.state_dir() / "airflow"
     port = _free_port(config.DEMO_API_PORT)
     with MockServer(world, app_key=config.DEMO_APP_KEY, app_secret=config.DEMO_APP_SECRET, port=port) as mock:
         os.environ.update(local_airflow.api_connection_env(mock.base_url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
         os.environ["DOUYIN_SHOP_IDS"] = ",".join(
             str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"])
+        print(f"demo settings: {', '.join(f'{k} {v}' for k, v in config.preflight().items())}", flush=True)
         print(f"mock Open API at {mock.base_url}; Airflow home {airflow_home}", flush=True)
         local_airflow.prepare(airflow_home)
         t1 = time.monotonic()
