@@ -149,8 +149,8 @@ SAMPLE_QUERY = ("select shop_id, date_day, sum(gmv_yuan) as gmv_yuan from sales.
 
 def _world_matches(world: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int) -> bool:
     meta = world / "world.json"
-    if not meta.exists():
-        return False
+    if not meta.exists() or not (world / "platform").is_dir() or not (world / "drops").is_dir():
+        return False  # absent or partial (e.g. platform/ deleted): generate it again
     try:
         w = json.loads(meta.read_text(encoding="utf-8"))
     except ValueError:
