@@ -163,6 +163,9 @@ def render_status(st: dict[str, Any]) -> str:
     lines.append(f"Published warehouse: {v.get('path')}")
     lines.append(f"  run {v.get('run_id', 'unknown')}, published at {v.get('published_at', 'unknown')}, "
                  f"{_fmt_size(v.get('size'))}" + (f", sha256 {v['sha256'][:12]}…" if v.get("sha256") else ""))
+    if v.get("stale_version_file"):
+        lines.append(f"  (douyin.version.json still names run {v['stale_version_file']}: a publish stopped right after "
+                     "its rename; the version above is the file's own, the next run rewrites the version file)")
     if st.get("error"):
         lines.append(f"  {st['error']}")
     lines += ["", "Freshness per mart (max business date, rows):"]
