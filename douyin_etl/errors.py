@@ -9,6 +9,7 @@ traceback.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 _CONFIG_FILE = Path(__file__).with_name("config.py")
@@ -31,14 +32,21 @@ def _raised_in_config(exc: BaseException) -> bool:
     return False
 
 
+def _port_taken(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL)
+
+
 def is_usage_error(exc: BaseException) -> bool:
-    """True for errors the user fixes with an argument or a setting (print one line, exit 2)."""
-    if isinstance(exc, UsageError):
+    """True for errors the user fixes with an argument or a setting (print one line, exit 2):
+    ``UsageError``s, ValueErrors raised while reading the configuration, and a port already in use."""
+    if isinstance(exc, UsageError) or _port_taken(exc):
         return True
     return isinstance(exc, ValueError) and _raised_in_config(exc)
 
 
 def one_line(exc: BaseException) -> str:
     """The error's message on one line (first line kept whole, later lines joined)."""
+    if _port_taken(exc):
+        return f"cannot listen: {exc.strerror} (errno {exc.errno}); pick another --port or stop what uses it"  # type: ignore[attr-defined]
     text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
     return text or type(exc).__name__

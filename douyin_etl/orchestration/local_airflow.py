@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -210,6 +211,8 @@ def standalone(home: Path | None = None, port: int = 8080) -> int:
     Returns 0 after a requested stop, else the exit status of the component that died.
     """
     home = Path(home or config.state_dir() / "airflow")
+    with socket.socket() as probe:  # a port in use: one clear error now, not a dying api-server later
+        probe.bind((LOCAL_HOST, port))
     prepare(home)
     env = standalone_env(home, port)
     airflow_bin = str(Path(sys.executable).parent / "airflow")

@@ -128,3 +128,18 @@ def test_verbose_survives_airflow_reconfiguring_logging(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "DEBUG douyin_etl.simulator.world: simulated 2026-10-01" in proc.stderr, proc.stderr[-3000:]
     assert "douyin_etl" not in proc.stdout.replace(str(tmp_path), ""), proc.stdout  # logs never on stdout
+
+
+def test_a_port_in_use_is_one_line(tmp_path, capsys):
+    import socket
+
+    from douyin_etl.simulator import generate_world
+
+    world = tmp_path / "world"
+    generate_world(out=world, seed=1, start=date(2026, 10, 1), days=1, shops=1, orders_per_day=2)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert main(["serve-mock", "--world", str(world), "--port", str(busy.getsockname()[1])]) == 2
+    err = _one_line_error(capsys, "serve-mock")
+    assert "pick another --port" in err
