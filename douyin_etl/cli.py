@@ -140,7 +140,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     try:
         result = export_finance(args.period, shops=args.shop, tables=args.tables, fmt=args.format,
                                 out_dir=Path(args.out) if args.out else None, chinese_headers=args.chinese_headers)
-    except (WarehouseMissing, ExportError, KeyError) as exc:  # noqa: B014
+    except (WarehouseMissing, ExportError, KeyError) as exc:
         print(exc.args[0] if isinstance(exc, KeyError) else exc, file=sys.stderr)
         return 2
     print(result.summary())
@@ -276,8 +276,9 @@ def cli_logging(verbose: bool = False, quiet: bool = False) -> Iterator[int]:
     it is undone afterwards (``main`` is also called in-process by tests).
     """
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    if quiet:
-        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    set_airflow_level = quiet and "AIRFLOW__LOGGING__LOGGING_LEVEL" not in os.environ
+    if set_airflow_level:
+        os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     formatter = logging.Formatter(LOG_FORMAT)
     ours, root = logging.getLogger("douyin_etl"), logging.getLogger()
     saved = (ours.level, ours.propagate, ours.disabled, root.level)
@@ -301,6 +302,8 @@ def cli_logging(verbose: bool = False, quiet: bool = False) -> Iterator[int]:
         if root_handler is not None:
             root.removeHandler(root_handler)
         root.setLevel(saved[3])
+        if set_airflow_level:
+            os.environ.pop("AIRFLOW__LOGGING__LOGGING_LEVEL", None)
 
 
 def _stdout_closed() -> int:
