@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from douyin_etl import config, entities
+from douyin_etl.errors import is_usage_error
 from douyin_etl.orchestration import steps, windows
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,10 @@ def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str
         log.error("%s", exc)
     except Exception as exc:  # noqa: BLE001 - reported, then re-raised below
         result.error = f"{type(exc).__name__}: {exc}"
-        log.exception("run %s failed", run_id)
+        if is_usage_error(exc):  # a setting to fix: the CLI prints it as one line, no traceback
+            log.error("run %s stopped: %s", run_id, exc)
+        else:
+            log.exception("run %s failed", run_id)
         raise
     finally:
         recorded = steps.read_steps(run_id)
@@ -151,8 +155,8 @@ SAMPLE_QUERY = ("select shop_id, date_day, sum(gmv_yuan) as gmv_yuan from sales.
 
 def _world_matches(world: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int) -> bool:
     meta = world / "world.json"
-    if not meta.exists():
-        return False
+    if not meta.exists() or not (world / "platform").is_dir() or not (world / "drops").is_dir():
+        return False  # absent or partial (e.g. platform/ deleted): generate it again
     try:
         w = json.loads(meta.read_text(encoding="utf-8"))
     except ValueError:
