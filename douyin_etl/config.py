@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from douyin_etl.errors import UsageError
+
 if TYPE_CHECKING:
     from douyin_etl.connections import Connection
 
@@ -63,7 +65,7 @@ BUYER_KEY_MIN_LENGTH = 16
 _SHOP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A missing or malformed setting: the message is one line naming it and how to set it."""
 
 

@@ -1,19 +1,14 @@
 """Errors a user fixes by changing an argument or a setting: the CLI prints them as one line, exit 2.
 
 ``UsageError`` is the base of the project's own usage errors (a bad ``--faults`` spec, SQL that DuckDB
-refuses, a missing world or warehouse …); ``is_usage_error`` also recognises any ``ValueError`` raised
-while reading the configuration (``douyin_etl/config.py`` on the stack: ``ConfigError`` and friends),
-without depending on the names config defines. Everything else is a bug or an outage and keeps its
-traceback.
+refuses, a missing world or warehouse, a missing or malformed setting: ``config.ConfigError``);
+``is_usage_error`` also recognises a port already in use. Everything else is a bug or an outage and
+keeps its traceback.
 """
 
 from __future__ import annotations
 
 import errno
-from pathlib import Path
-
-_CONFIG_FILE = Path(__file__).with_name("config.py")
-
 
 class UsageError(ValueError):
     """A wrong argument or setting; the message names it and says what to do next."""
@@ -23,25 +18,14 @@ class MissingInput(UsageError, FileNotFoundError):
     """A file or directory the command needs does not exist (a world, the published warehouse …)."""
 
 
-def _raised_in_config(exc: BaseException) -> bool:
-    tb = exc.__traceback__
-    while tb is not None:
-        if Path(tb.tb_frame.f_code.co_filename) == _CONFIG_FILE:
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def _port_taken(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL)
 
 
 def is_usage_error(exc: BaseException) -> bool:
     """True for errors the user fixes with an argument or a setting (print one line, exit 2):
-    ``UsageError``s, ValueErrors raised while reading the configuration, and a port already in use."""
-    if isinstance(exc, UsageError) or _port_taken(exc):
-        return True
-    return isinstance(exc, ValueError) and _raised_in_config(exc)
+    ``UsageError``s (``config.ConfigError`` included) and a port already in use."""
+    return isinstance(exc, UsageError) or _port_taken(exc)
 
 
 def one_line(exc: BaseException) -> str:

@@ -66,7 +66,7 @@ def test_demo_regenerates_a_partial_world(tmp_path):
 
 
 def test_a_configuration_error_is_one_line(monkeypatch, capsys):
-    """Any ValueError raised while reading the configuration (config.py on the stack) is a usage error."""
+    """A missing or malformed setting (config.ConfigError, a UsageError) is one line naming it, exit 2."""
     monkeypatch.setenv("DOUYIN_TRACKING", "sometimes")
     monkeypatch.setattr(cli, "_cmd_status", lambda args: config.doudian_tracking())
     assert main(["status"]) == 2
