@@ -262,9 +262,9 @@ def _refuse_blocked(run_id: str, parts: dict[str, list[date]], t0: float) -> Non
     text = "; ".join(b.describe() for b in earlier[:10]) + (f"; and {len(earlier) - 10} more" if len(earlier) > 10 else "")
     msg = (f"landing gate refused run {run_id}: {len(earlier)} partition(s) an earlier landing gate blocked are "
            f"still in the lake and would reach the marts: {text}. Fix: drop a corrected file into the drop "
-           f"folder of that day ({config.drops_dir()}/<day>/) and rerun that day (e.g. `douyin-etl run --start "
-           f"{days[0]} --end {days[-1]}`); the rerun replaces the partition and clears the record. Nothing was "
-           f"published.")
+           f"folder of that day ({config.drops_dir()}/<day>/; an Open API partition is re-extracted) and rerun "
+           f"that day (e.g. `douyin-etl run --start {days[0]} --end {days[-1]}`); the rerun replaces the "
+           f"partition and clears the record. Nothing was published.")
     _record(run_id, "landing_gate", "blocked", time.monotonic() - t0,
             {"ok": False, "summary": msg, "blocked_partitions": [dataclasses.asdict(b) for b in earlier]})
     raise StepError(msg, retryable=False)
