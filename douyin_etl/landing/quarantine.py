@@ -4,16 +4,21 @@ Layout: ``<lake>/quarantine/<source>/<entity>/dt=YYYY-MM-DD/<run_id>.parquet`` w
 ``raw`` (the raw record as JSON text), ``reason``, ``column``, ``value``, ``source_ref`` (file + row
 number, or the API request), ``run_id`` and ``quarantined_at`` (TIMESTAMPTZ).
 
-Thresholds: when the share of bad rows in one input file is *above* ``threshold(entity)``, the whole
-file fails (``FileIngestError``) instead of quarantining its bad rows; a file that bad is usually the
-wrong file, a changed export format or a broken encoding, and someone should look at it.
+Thresholds: when one input file has more bad rows than ``floor(entity)`` *and* their share is *above*
+``threshold(entity)``, the whole file fails (``FileIngestError``) instead of quarantining its bad rows;
+a file that bad is usually the wrong file, a changed export format or a broken encoding, and someone
+should look at it. The floor keeps one bad row of a small file (1 of 28 is 3.6 %) a quarantined row,
+not a failed file.
 
 | environment variable | meaning |
 | --- | --- |
 | ``DOUYIN_QUARANTINE_THRESHOLD`` | default share for every entity (default ``0.01`` = 1 %) |
 | ``DOUYIN_QUARANTINE_THRESHOLD__<ENTITY>`` | per entity, upper case, e.g. ``DOUYIN_QUARANTINE_THRESHOLD__FUND_FLOW=0.05`` |
+| ``DOUYIN_QUARANTINE_FLOOR`` | bad rows any file may always quarantine (default ``3``) |
+| ``DOUYIN_QUARANTINE_FLOOR__<ENTITY>`` | per entity, e.g. ``DOUYIN_QUARANTINE_FLOOR__SETTLEMENT_BILL=0`` |
 
-Values are fractions between 0 and 1 (``0`` = any bad row fails the file, ``1`` = never fail).
+Thresholds are fractions between 0 and 1 (``1`` = never fail); floors are whole numbers ≥ 0
+(threshold ``0`` with floor ``0`` = any bad row fails the file).
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import logging
 import os
 import posixpath
 import shutil
-import tempfile
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -39,6 +43,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.01
 ENV_THRESHOLD = "DOUYIN_QUARANTINE_THRESHOLD"
+DEFAULT_FLOOR = 3
+ENV_FLOOR = "DOUYIN_QUARANTINE_FLOOR"
 COLUMNS = ("raw", "reason", "column", "value", "source_ref", "run_id", "quarantined_at")
 
 
@@ -57,6 +63,24 @@ def threshold(entity: str) -> float:
             raise ValueError(f"{name}={raw!r} is outside [0, 1]; set it to a fraction, e.g. 0.01 for 1 %")
         return value
     return DEFAULT_THRESHOLD
+
+
+def floor(entity: str) -> int:
+    """Bad rows a file of ``entity`` may always quarantine, whatever their share (module docstring)."""
+    get_entity(entity)
+    for name in (f"{ENV_FLOOR}__{entity.upper()}", ENV_FLOOR):
+        raw = os.environ.get(name)
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"{name}={raw!r} is not a whole number; set it to the bad rows a file may always "
+                             "quarantine, e.g. 3") from None
+        if value < 0:
+            raise ValueError(f"{name}={raw!r} is negative; set it to 0 or more, e.g. 3")
+        return value
+    return DEFAULT_FLOOR
 
 
 def _q(name: str) -> str:
@@ -137,7 +161,9 @@ class Quarantine:
             con.close()
 
     def _write(self, rows: list[dict[str, Any]], target: str) -> None:
-        scratch = Path(tempfile.mkdtemp(prefix="douyin-quarantine-"))
+        from douyin_etl.landing.scratch import make_scratch
+
+        scratch = make_scratch("quarantine")
         try:
             ndjson = scratch / "rows.ndjson"
             with ndjson.open("w", encoding="utf-8") as fh:

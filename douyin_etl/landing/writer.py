@@ -15,7 +15,7 @@ A partition with zero records is still written, typed, so downstream readers alw
 
 Without ``with``: call ``commit()`` (returns the manifest) or ``abort()`` (nothing changes); an
 exception inside ``with`` aborts. Temporary data never appears as a partition: batches go to a local
-scratch folder, and the finished partition is written to a ``.tmp-*`` sibling and renamed into
+scratch folder (``<state>/scratch/landing-<host>-<pid>-*``), and the finished partition is written to a ``.tmp-*`` sibling and renamed into
 place (``Storage.temp_dir_for`` / ``replace_dir``); for non-local storage (``s3://``…) the final
 Parquet is written locally and uploaded into that sibling.
 
@@ -25,7 +25,9 @@ Values: ``datetime`` (aware; naive ones are read as Asia/Shanghai), ``date``, ``
 outside a declared schema are landed too and noted in the manifest's ``drift``.
 
 Memory: Python holds one batch; the final de-duplication and sort run in a single-threaded scratch
-DuckDB limited to 512 MB that spills to the system temp folder. Rows whose key has a NULL are never
+DuckDB limited to 512 MB that spills to a folder of this process under ``<state>/scratch/``.
+Scratch (batches, spills) lives in ``<state>/scratch/`` (``landing.scratch``), never the system temp
+folder; what a killed process leaves there is swept by the next writer on that machine. Rows whose key has a NULL are never
 merged with each other.
 """
 
@@ -37,7 +39,6 @@ import os
 import posixpath
 import shutil
 import subprocess
-import tempfile
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -50,6 +51,7 @@ import duckdb
 import douyin_etl
 from douyin_etl import config
 from douyin_etl.entities import get as get_entity
+from douyin_etl.landing import blocked, scratch
 from douyin_etl.storage import Storage
 from douyin_etl.timeutil import utc_now
 
@@ -87,14 +89,14 @@ def _scratch_db() -> duckdb.DuckDBPyConnection:
     """One in-memory DuckDB per process (opening one costs ~30 ms; a cursor of it ~0.3 ms).
 
     Writers take their own ``cursor()`` (thread-safe). Re-created after a fork. Spills, if any,
-    go to a private folder under the system temp directory, never the working directory.
+    go to this process's folder under ``<state>/scratch/`` (swept once the process is gone).
     Single-threaded on purpose: deterministic Parquet bytes, and a small footprint beside the
     other tasks of a worker.
     """
     global _SCRATCH_DB
     if _SCRATCH_DB is None or _SCRATCH_DB[0] != os.getpid():
         con = duckdb.connect()
-        spill = Path(tempfile.gettempdir()) / f"douyin-landing-duckdb-{os.getpid()}"
+        spill = scratch.process_dir("duckdb")
         con.execute(f"SET temp_directory={_lit(str(spill))}")
         con.execute("SET threads=1")  # one writer thread: the same rows give the same row groups and bytes
         con.execute("SET memory_limit='512MB'")  # the final dedup + sort spills beyond this
@@ -291,6 +293,7 @@ class PartitionWriter:
             self.storage.replace_dir(storage_tmp, self.final_dir)
             storage_tmp = None
             self.manifest = manifest
+            blocked.clear(self.entity.name, self.dt, self.storage, run_id=self.run_id)  # a new partition: re-gated
             log.info("landed %s dt=%s: %d rows (%d duplicates removed) -> %s",
                      self.entity.name, self.dt, rows, dupes, self.final_dir)
             return manifest
@@ -322,7 +325,7 @@ class PartitionWriter:
 
     def _scratch(self) -> Path:
         if self._scratch_path is None:
-            self._scratch_path = Path(tempfile.mkdtemp(prefix=f"douyin-landing-{self.entity.name}-"))
+            self._scratch_path = scratch.make_scratch("landing")
         return self._scratch_path
 
     def _columns(self) -> list[str]:

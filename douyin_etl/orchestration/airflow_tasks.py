@@ -27,7 +27,8 @@ def task(fn=None, **kwargs: Any):
     """``airflow.sdk.task`` with the function's docstring as the task's ``doc_md`` (mapped tasks too).
 
     A ``StepError`` that retrying cannot fix (``retryable=False``: a gate or dbt test failed) fails the
-    task at once (``AirflowFailException``) instead of using up its retries.
+    task at once (``AirflowFailException``) instead of using up its retries; a retryable one (a missing
+    source file, an unreachable API) is logged as one line and retried with the DAG's backoff.
     """
     def wrap(f):
         @functools.wraps(f)
@@ -37,7 +38,8 @@ def task(fn=None, **kwargs: Any):
             try:
                 return f(*args, **kw)
             except StepError as exc:
-                if exc.retryable:
+                log.error("%s", exc)  # the one line that says what failed and what to do, atop the task log
+                if exc.retryable:  # e.g. a missing source: a retry succeeds once the file has arrived
                     raise
                 from airflow.sdk.exceptions import AirflowFailException
 

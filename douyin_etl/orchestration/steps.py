@@ -162,6 +162,19 @@ def extract_entity_days(entity: str, days: list[date] | list[str], run_id: str,
     out: dict[str, Any] = {"entity": entity, "family": e.family, "days": [], "rows": 0, "quarantined": 0,
                            "partitions": {}, "landed": {}, "details": [], "seconds": 0.0}
     t0 = time.monotonic()
+    if e.kind == "file":  # a missing source stops the entity before any of its days lands
+        from douyin_etl.sources.files.errors import MissingSourceError
+        from douyin_etl.sources.files.expected import check_days
+
+        try:
+            check_days(entity, [_as_date(d) for d in days], drops_dir)
+        except (MissingSourceError, ValueError) as exc:
+            first, last = _as_date(days[0]), _as_date(days[-1])
+            msg = (f"extract {entity} for business day {first}{'' if first == last else f'..{last}'} (run {run_id}): "
+                   f"{exc}")
+            out["error"] = msg
+            _record(run_id, f"extract.{entity}", "failed", time.monotonic() - t0, out)
+            raise StepError(msg, retryable=isinstance(exc, MissingSourceError)) from exc
     for raw_day in days:
         day = _as_date(raw_day)
         try:
@@ -216,13 +229,68 @@ def _gate_failure_text(result: dict) -> str:
     return "see the gate result in the run report"
 
 
+def _blocked_by_check(result: dict, parts: dict[str, list[date]]) -> dict[tuple[str, date], list[str]]:
+    """(entity, day) -> reasons, from the blocking checks of a landing gate result."""
+    out: dict[tuple[str, date], list[str]] = {}
+    for c in result.get("checks") or []:
+        if not isinstance(c, dict) or c.get("success", True) or c.get("severity") != "error":
+            continue
+        entity = c.get("entity")
+        if entity not in parts:
+            continue
+        try:
+            days = [date.fromisoformat(str(c.get("dt")))]
+        except ValueError:  # no single day (an entity-wide check): every day of the run
+            days = parts[entity]
+        reason = (f"{c.get('suite')}: {c.get('expectation_type')}({c.get('column') or ''}) "
+                  f"{c.get('description') or ''}; unexpected={c.get('unexpected_count')}"
+                  + (f" {c.get('exception')}" if c.get("exception") else "")).strip()
+        for d in days:
+            out.setdefault((entity, d), []).append(reason[:300])
+    return out
+
+
+def _refuse_blocked(run_id: str, parts: dict[str, list[date]], t0: float) -> None:
+    """Refuse the run while partitions an earlier landing gate blocked (outside this run) are in the lake."""
+    from douyin_etl.landing import blocked
+
+    earlier = [b for b in blocked.blocked_partitions()
+               if date.fromisoformat(b.dt) not in set(parts.get(b.entity, []))]
+    if not earlier:
+        return
+    days = sorted({b.dt for b in earlier})
+    text = "; ".join(b.describe() for b in earlier[:10]) + (f"; and {len(earlier) - 10} more" if len(earlier) > 10 else "")
+    msg = (f"landing gate refused run {run_id}: {len(earlier)} partition(s) an earlier landing gate blocked are "
+           f"still in the lake and would reach the marts: {text}. Fix: drop a corrected file into the drop "
+           f"folder of that day ({config.drops_dir()}/<day>/; an Open API partition is re-extracted) and rerun "
+           f"that day (e.g. `douyin-etl run --start {days[0]} --end {days[-1]}`); the rerun replaces the "
+           f"partition and clears the record. Nothing was published.")
+    _record(run_id, "landing_gate", "blocked", time.monotonic() - t0,
+            {"ok": False, "summary": msg, "blocked_partitions": [dataclasses.asdict(b) for b in earlier]})
+    raise StepError(msg, retryable=False)
+
+
 def landing_gate(run_id: str, partitions: dict[str, list[date]] | dict[str, list[str]]) -> dict:
-    """Check the landed partitions (``entity -> days``); raise ``StepError`` when the gate fails."""
+    """Check the landed partitions (``entity -> days``); raise ``StepError`` when the gate fails.
+
+    First refuses the run while a partition an earlier run's gate blocked is still in the lake
+    (``landing.blocked``); records the partitions this gate blocks, and clears those it passes.
+    """
+    from douyin_etl.landing import blocked
     from douyin_etl.quality.gates import run_landing_gate
 
     parts = {k: sorted({_as_date(d) for d in v}) for k, v in partitions.items()}
     t0 = time.monotonic()
+    _refuse_blocked(run_id, parts, t0)
     result = _gate_dict(run_landing_gate(run_id, parts))
+    failing = _blocked_by_check(result, parts)
+    for (entity, d), reasons in sorted(failing.items()):
+        blocked.mark(entity, d, run_id, " | ".join(reasons))
+    for entity, day in blocked.recorded():  # passed this time (e.g. a suite was corrected): no longer blocked
+        if day in {d.isoformat() for d in parts.get(entity, [])} and (entity, date.fromisoformat(day)) not in failing:
+            blocked.clear(entity, date.fromisoformat(day), run_id=run_id)
+    if failing:
+        result["blocked_partitions"] = [{"entity": e, "dt": d.isoformat()} for e, d in sorted(failing)]
     _record(run_id, "landing_gate", "ok" if result["ok"] else "blocked", time.monotonic() - t0, result)
     if not result["ok"]:
         raise StepError(f"landing gate failed for run {run_id}: {_gate_failure_text(result)}. Nothing was "

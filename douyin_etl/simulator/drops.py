@@ -98,17 +98,15 @@ def file_style(seed: int, spec: FileSpec, group_values: tuple[str, ...]) -> File
 # -- file names ------------------------------------------------------------------------------
 
 _DAY_RE = r"(?P<file_date>\d{8})"
-_GROUP_RE = re.compile(r"\(\?P<(?P<name>\w+)>[^()]*\)")
 
 
 def file_name(spec: FileSpec, groups: dict[str, str], ext: str) -> str:
-    """Build a file name from the spec's pattern (named groups filled in); checked by ``spec.match``."""
-    template = spec.pattern.replace(r"\.(?:csv|xlsx)", "." + ext)
-    name = _GROUP_RE.sub(lambda m: groups[m.group("name")], template).replace("\\.", ".")
-    if not spec.match(name):
-        raise DropWriteError(f"{spec.entity}: built file name {name!r} does not match its pattern "
-                             f"{spec.pattern!r}; check the file-name values {groups}")
-    return name
+    """Build a file name from the spec's pattern (named groups filled in); see ``FileSpec.file_name``."""
+    try:
+        return spec.file_name(groups, ext)
+    except (ValueError, KeyError) as exc:
+        raise DropWriteError(f"{spec.entity}: cannot build a file name from {groups} for {spec.pattern!r} ({exc}); "
+                             "check the file-name values") from None
 
 
 # -- column formatting -------------------------------------------------------------------------
@@ -443,15 +441,32 @@ def day_dir(out: Path, day: date) -> Path:
     return Path(out) / "drops" / day.isoformat()
 
 
-def write_day(out: Path, day: date, frames: dict[str, pd.DataFrame], seed: int) -> dict[str, int]:
+_DAILY_GROUP = {"daily_per_shop": "shop_id", "daily_per_warehouse": "warehouse_code"}
+
+
+def _write_header_only(out_dir: Path, spec: FileSpec, day: date, key: str, seed: int) -> str:
+    """The file a shop or 3PL sends on a day with nothing to report: the header row, no data rows."""
+    style = file_style(seed, spec, (key,))
+    name = file_name(spec, {_DAILY_GROUP[spec.cadence]: key, "file_date": day.strftime("%Y%m%d")}, style.fmt)
+    header = [c.header for c in spec.columns]
+    empty: list[list[Any]] = [[] for _ in spec.columns]
+    _atomic_write(out_dir / name, xlsx_bytes(header, empty) if style.fmt == "xlsx" else csv_bytes(header, empty, style.encoding))
+    return name
+
+
+def write_day(out: Path, day: date, frames: dict[str, pd.DataFrame], seed: int,
+              senders: dict[str, list[str]] | None = None) -> dict[str, int]:
     """Write every file of business day ``day`` into ``out/drops/YYYY-MM-DD/``.
 
     ``frames``: entity name (a key of ``SPECS``) -> canonical-name frame plus its file-name columns
     (``shop_id``, ``warehouse_code`` — defaulted from ``warehouse_id`` —, ``carrier``). Money in fen,
     times in unix seconds, dates as ``datetime.date``. One file per (entity, file-name group); an empty
-    frame writes nothing, except ``stock_snapshot`` (written for every warehouse it lists). Files of
-    other entities already in the folder are left alone, so a day may be written in several calls.
-    Returns rows per written file name.
+    frame writes nothing, except ``stock_snapshot`` (written for every warehouse it lists).
+    ``senders``: ``{"shop_id": [...], "warehouse_code": [...]}``, the shops and warehouses that send a
+    daily file even on a quiet day (the spec's ``cadence`` daily_per_shop / daily_per_warehouse with
+    ``empty_ok``): for each of them without rows a header-only file is written, as the real senders do.
+    Files of other entities already in the folder are left alone, so a day may be written in several
+    calls. Returns rows per written file name.
     """
     target = day_dir(out, day)
     target.mkdir(parents=True, exist_ok=True)
@@ -462,6 +477,13 @@ def write_day(out: Path, day: date, frames: dict[str, pd.DataFrame], seed: int) 
             hint = " (an Open API entity: write it under platform/, not as a drop)" if entity in ENTITIES else ""
             raise DropWriteError(f"no file spec for entity {entity!r}{hint}; known: {', '.join(sorted(SPECS))}")
         frame = frames[entity]
+        group = _DAILY_GROUP.get(spec.cadence) if spec.empty_ok else None
+        quiet = list((senders or {}).get(group, [])) if group else []
+        if frame is not None and len(frame) and quiet:
+            having = set(_with_defaults(spec, frame)[group].astype(str))
+            quiet = [k for k in quiet if str(k) not in having]
+        for key in quiet:
+            written[_write_header_only(target, spec, day, str(key), seed)] = 0
         if frame is None or (len(frame) == 0 and entity != "stock_snapshot"):
             continue
         if len(frame) == 0:

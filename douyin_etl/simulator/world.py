@@ -187,8 +187,16 @@ class World:
         frames["fund_flow"] = self._fund_flow_drop(self._rng(i, "fund_flow"), day, i)
         self.truth.flush_anomalies()
         if self.drops is not None:
-            written = self.drops.write_day(self.root, day, {k: v for k, v in frames.items() if v is not None}, self.seed)
+            written = self.drops.write_day(self.root, day, frames, self.seed,  # None: nothing today (header-only files)
+                                           senders=self._senders())
             self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
+
+    def _senders(self) -> dict[str, list[str]]:
+        """Shops and warehouses that send their daily files even on a quiet day (header-only files)."""
+        out = {"shop_id": [str(s) for s in self.cat.shop_ids]}
+        if self.logistics is not None:
+            out["warehouse_code"] = [str(w) for w in self.logistics.warehouses()["warehouse_id"]]
+        return out
 
     def _logistics_day(self, day: date, i: int) -> dict[str, pd.DataFrame]:
         """H1b's logistics frames of the day's shipments and returns; logistics_track goes to the platform."""

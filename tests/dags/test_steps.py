@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -65,3 +65,50 @@ def test_run_range_rejects_an_inverted_range():
 
     with pytest.raises(ValueError, match="before start"):
         run_range(date(2026, 10, 2), date(2026, 10, 1))
+
+
+def _settlement_csv(path, request_no: str) -> None:
+    from douyin_etl.sources.files.specs import SPECS
+
+    headers = [c.header for c in SPECS["settlement_bill"].columns]
+    row = {"结算时间": "2026-10-03 10:00:00", "结算单号": request_no, "订单号": "691", "子订单号": "681", "商品ID": "36",
+           "交易类型": "已结算"} | {h: "0.00" for h in headers[6:]} | {"其他分成说明": "", "备注": ""}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(",".join(headers) + "\n" + ",".join(row[h] for h in headers) + "\n", encoding="utf-8")
+
+
+def test_a_missing_drops_dir_stops_the_extraction_before_landing_and_is_retryable(state, tmp_path, monkeypatch):
+    """Issue 12: an empty/missing DOUYIN_DROPS_DIR used to replace every file partition with an empty one."""
+    from douyin_etl.landing import reader
+
+    lake = tmp_path / "lake"
+    monkeypatch.setenv("DOUYIN_LAKE_DIR", str(lake))
+    monkeypatch.setenv("DOUYIN_SHOP_IDS", "1001")
+    monkeypatch.setenv("DOUYIN_DROPS_DIR", str(tmp_path / "drops"))
+    day = date(2026, 10, 3)
+    _settlement_csv(tmp_path / "drops" / day.isoformat() / "结算账单_1001_20261003.csv", "R1")
+    assert steps.extract_entity_days("settlement_bill", [day], "unit_ok")["rows"] == 1
+    part = lake / "raw" / "backoffice" / "settlement_bill" / f"dt={day}" / "part-00000.parquet"
+    before = part.read_bytes()
+    monkeypatch.setenv("DOUYIN_DROPS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(steps.StepError) as err:
+        steps.extract_entity_days("settlement_bill", [day, day + timedelta(days=1)], "unit_missing")
+    msg = str(err.value)
+    assert err.value.retryable  # a retry clears it once the files arrive
+    assert str(tmp_path / "nowhere" / "2026-10-03") in msg and "结算账单_*_20261003.csv|xlsx" in msg, msg
+    assert "2026-10-04" in msg and "check DOUYIN_DROPS_DIR" in msg and "rerun this day" in msg
+    assert part.read_bytes() == before and reader.list_partitions("settlement_bill") == [day]
+    rec = steps.read_steps("unit_missing")["extract.settlement_bill"]
+    assert rec["status"] == "failed" and "结算账单" in rec["details"]["error"]
+
+
+def test_a_fresh_lake_without_drops_lands_no_file_entity(state, tmp_path, monkeypatch):
+    from douyin_etl.sources.files.specs import SPECS
+
+    monkeypatch.setenv("DOUYIN_LAKE_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("DOUYIN_SHOP_IDS", "1001")
+    monkeypatch.setenv("DOUYIN_DROPS_DIR", str(tmp_path / "no-drops"))
+    for entity in SPECS:
+        with pytest.raises(steps.StepError, match="does not exist"):
+            steps.extract_entity_days(entity, [date(2026, 10, 3)], "unit_fresh")
+    assert not (tmp_path / "lake" / "raw").exists()

@@ -120,9 +120,11 @@ def land_files(world_dir: Path, lake_dir: Path, days: list[date]) -> None:
     from douyin_etl.storage import Storage
 
     storage = Storage(str(lake_dir))
+    shops = [str(s["shop_id"]) for s in json.loads((world_dir / "world.json").read_text(encoding="utf-8"))["shops"]]
     for day in days:
         for entity in SPECS:
-            ingest_entity(entity, day, run_id=f"test-{day:%Y%m%d}", drops_dir=world_dir / "drops", storage=storage)
+            ingest_entity(entity, day, run_id=f"test-{day:%Y%m%d}", drops_dir=world_dir / "drops", storage=storage,
+                          shops=shops)
 
 
 def build_lake(world_dir: Path, lake_dir: Path, upto: date | None = None) -> Path:

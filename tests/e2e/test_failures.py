@@ -61,7 +61,8 @@ def env(world, tmp_path_factory, pipeline_env) -> Iterator[Path]:
 
     base = tmp_path_factory.mktemp("failures")
     mp = pipeline_env(world, base)
-    for k in ("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "DOUYIN_QUARANTINE_THRESHOLD"):
+    for k in ("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "DOUYIN_QUARANTINE_THRESHOLD",
+              "DOUYIN_QUARANTINE_FLOOR"):
         mp.delenv(k, raising=False)
     with MockServer(world) as mock:
         for k, v in api_connection_env(mock.base_url, "demo_app_key", "demo_app_secret_change_me").items():
@@ -210,11 +211,14 @@ def test_bad_rows_over_the_quarantine_threshold_fail_the_file(world, env, publis
     (``duplicates_removed``). The blocking rule the pipeline has for a bad batch of rows is the
     quarantine threshold: when the share of rows of one file whose cells do not convert is above
     ``DOUYIN_QUARANTINE_THRESHOLD__SETTLEMENT_BILL`` (default ``DOUYIN_QUARANTINE_THRESHOLD``, 1 %),
-    the whole file fails with ``FileIngestError`` (nothing of it lands) and the run fails. Here: the
-    file gets extra copies of its own rows (same 结算单号) with an amount that is not a number."""
+    the whole file fails with ``FileIngestError`` (nothing of it lands) and the run fails — once it
+    also has more bad rows than the floor (``DOUYIN_QUARANTINE_FLOOR``, default 3; 0 here, as the
+    day's file is small). Here: the file gets extra copies of its own rows (same 结算单号) with an
+    amount that is not a number."""
     from douyin_etl import config
 
     monkeypatch.setenv("DOUYIN_QUARANTINE_THRESHOLD__SETTLEMENT_BILL", "0.2")
+    monkeypatch.setenv("DOUYIN_QUARANTINE_FLOOR__SETTLEMENT_BILL", "0")
     bad = _settlement_csv(world, BAD_DAY)
     state: dict = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -42,9 +43,10 @@ def land_world(world: Path, lake: Path) -> dict[str, list[date]]:
             listing = ", ".join(f"'{f}'" for f in files)
             con.execute(f"COPY (SELECT {cols}, 'world' AS _source_ref FROM read_parquet([{listing}], union_by_name = true)) "
                         f"TO '{out}/part-00000.parquet' (FORMAT parquet)")
+    shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]]
     for day in days:
         for name in SPECS:
-            ingest_entity(name, day, run_id=f"w-{day:%Y%m%d}", drops_dir=world / "drops")
+            ingest_entity(name, day, run_id=f"w-{day:%Y%m%d}", drops_dir=world / "drops", shops=shops)
     return {name: list_partitions(name) for name in ENTITIES}
 
 

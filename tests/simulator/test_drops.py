@@ -316,3 +316,37 @@ def test_gbk_falls_back_to_gb18030_and_xlsx_loads_fully():
     assert ws.max_row == 4 and ws.max_column == 3
     assert [list(r) for r in ws.iter_rows(values_only=True)] == [
         ["a", "b", "c"], ["x", 1, "a&b<c>"], ["\t123", None, None], [None, 3, "z"]]
+
+
+def test_quiet_senders_send_header_only_files(tmp_path):
+    """Issue 12: a shop or 3PL that sends a daily file sends it on a quiet day too (header only)."""
+    rng = np.random.default_rng(4)
+    bills = _frame(SPECS["settlement_bill"], 3, rng)
+    bills["shop_id"] = "1001"
+    senders = {"shop_id": ["1001", "1002"], "warehouse_code": ["WH01", "WH02"]}
+    res = drops.write_day(tmp_path, DAY, {"settlement_bill": bills, "fund_flow": None, "shipment": None,
+                                          "freight_invoice": None}, 5, senders=senders)
+    names = {n.rsplit(".", 1)[0]: rows for n, rows in res.items()}
+    assert names == {"结算账单_1001_20260305": 3, "结算账单_1002_20260305": 0, "动账明细_1001_20260305": 0,
+                     "动账明细_1002_20260305": 0, "发货明细_WH01_20260305": 0, "发货明细_WH02_20260305": 0}
+    quiet = next(n for n in res if n.startswith("结算账单_1002"))
+    rows = _read_rows(tmp_path / "drops" / DAY.isoformat() / quiet,
+                      drops.file_style(5, SPECS["settlement_bill"], ("1002",)))
+    assert rows == [[c.header for c in SPECS["settlement_bill"].columns]]
+
+
+def test_every_day_of_a_world_holds_its_expected_files(world, tmp_path, monkeypatch):
+    """The simulator is honest to the file contract: no day of the CI world misses an expected file."""
+    import json
+
+    from douyin_etl.sources.files.expected import expect_day
+    from douyin_etl.storage import Storage
+
+    shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text())["shops"]]
+    lake = Storage(str(tmp_path / "lake"))
+    days = sorted(date.fromisoformat(p.name) for p in (world / "drops").iterdir())
+    problems = [(e, d, r.problem, r.missing) for d in days for e in SPECS
+                if not (r := expect_day(e, d, world / "drops", lake, shops)).ok]
+    assert problems == []
+    first = world / "drops" / days[0].isoformat()
+    assert len(list(first.glob("结算账单_*"))) == len(shops)  # before any settlement: header-only bills

@@ -10,8 +10,14 @@ entity; a new file format is a new spec.
   quarantined); an exact repeat is the same record and lands once (counted as ``exact_repeats``).
 - A bad row (a cell that does not convert, a wrong number of cells) is quarantined with file, row
   number (header = row 1), column, value and reason, and is not landed.
+- Expected files first (``expected.py``, from the spec's ``cadence``): a missing day folder or a
+  missing expected file raises ``MissingSourceError`` before anything lands (the lake keeps what it had).
+- Summary rows (合计/总计/小计 in one of the first cells, as Excel exports add) and blank rows are
+  skipped and counted in the file's manifest entry (``summary_rows``, ``blank_rows``) and ``drift``.
 - A bad file raises ``FileIngestError`` (missing required column, undecodable, unreadable, empty,
-  truncated, or more bad rows than ``quarantine.threshold(entity)``); nothing is landed then.
+  truncated, header only where the source is never empty (``FileSpec.empty_ok``), or more bad rows
+  than the floor ``quarantine.floor(entity)`` *and* a share above ``quarantine.threshold(entity)``);
+  nothing is landed then.
 - Drift: columns are matched by header, so order does not matter; unknown columns are kept as JSON
   text in ``_extra`` and reported in the manifest's ``drift`` (and logged); renamed columns match
   through ``Column.aliases`` or are reported missing.
@@ -28,21 +34,22 @@ from __future__ import annotations
 import json
 import logging
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from douyin_etl import config
 from douyin_etl.entities import ENTITIES
-from douyin_etl.landing.quarantine import Quarantine, threshold
+from douyin_etl.landing.quarantine import Quarantine, floor, threshold
 from douyin_etl.landing.reader import list_partitions, read_manifest
 from douyin_etl.landing.writer import SOURCE_REF, PartitionWriter
 from douyin_etl.sources.files.convert import CONVERTERS, clean
-from douyin_etl.sources.files.errors import CellError, FileIngestError
+from douyin_etl.sources.files.errors import CellError, FileIngestError, MissingSourceError
+from douyin_etl.sources.files.expected import check_days, day_files, latest_earlier_files
 from douyin_etl.sources.files.ledger import Ledger
-from douyin_etl.sources.files.read import Table, file_sha256, open_table
+from douyin_etl.sources.files.read import Table, file_sha256, has_data_rows, norm_header, open_table
 from douyin_etl.sources.files.specs import SPECS, Column, FileSpec
 from douyin_etl.storage import Storage
 
@@ -52,13 +59,28 @@ EXTRA = "_extra"
 BATCH_ROWS = 20_000
 _EXAMPLES = 5
 
-__all__ = ["ingest_entity", "scan_day", "FileIngestError", "landed_schema", "EXTRA"]
+__all__ = ["ingest_entity", "scan_day", "FileIngestError", "MissingSourceError", "landed_schema", "EXTRA"]
 
 
-def _norm(header: Any) -> str:
-    """Header as compared: NFKC (full-width brackets -> ASCII), no spaces, case-folded."""
-    text = "" if header is None else str(header)
-    return "".join(unicodedata.normalize("NFKC", text).split()).lstrip("\ufeff").casefold()
+_norm = norm_header
+
+# A summary (footer/subtotal) row: one of these words opens one of the first cells (Excel exports).
+_SUMMARY_WORDS = ("总合计", "合计", "总计", "小计")
+_SUMMARY_CELLS = 3
+_SUMMARY_MAX_LEN = 20
+_REFS_KEPT = 20
+
+
+def summary_word(cells: list[Any]) -> str | None:
+    """The summary word (合计, 总计, 小计 …) when the row is a summary row, else None."""
+    for cell in cells[:_SUMMARY_CELLS]:
+        if isinstance(cell, str):
+            text = cell.strip().lstrip("'").strip()
+            if text and len(text) <= _SUMMARY_MAX_LEN:
+                for word in _SUMMARY_WORDS:
+                    if text.startswith(word):
+                        return word
+    return None
 
 
 def landed_schema(spec: FileSpec) -> dict[str, str]:
@@ -224,9 +246,16 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
             writer.write_records(batch)
             batch.clear()
 
+    summary_rows: list[tuple[int, str]] = []  # (row number, word) of skipped 合计/总计/小计 rows
+    blank_refs: list[int] = []
     for n, cells in table.rows:
         if not cells or all(c is None or (isinstance(c, str) and c.strip() == "") for c in cells):
             blank_rows += 1
+            blank_refs.append(n)
+            continue
+        word = summary_word(cells)
+        if word is not None:
+            summary_rows.append((n, word))
             continue
         if pending is not None:
             handle(*pending, is_last=False)
@@ -235,51 +264,43 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
         handle(*pending, is_last=True)
     if batch:
         writer.write_records(batch)
+    if summary_rows:
+        words = "/".join(sorted({w for _, w in summary_rows}))
+        drift.append(f"{path.name}: skipped {len(summary_rows)} summary row(s) ({words}) at row(s) "
+                     f"{', '.join(str(n) for n, _ in summary_rows[:_REFS_KEPT])}; not landed, not quarantined")
+    if blank_rows:
+        drift.append(f"{path.name}: skipped {blank_rows} blank row(s) at row(s) "
+                     f"{', '.join(str(n) for n in blank_refs[:_REFS_KEPT])}")
 
-    limit = threshold(spec.entity)
-    if data_rows and len(bad_rows) / data_rows > limit:
+    if data_rows == 0 and not spec.empty_ok:
+        what = spec.description.split(":")[0] or spec.entity
+        raise FileIngestError(
+            path.name, f"no data rows (header only{', plus summary rows' if summary_rows else ''}); a {what} file "
+                       "is only sent when it has rows, so an empty one is a failed export",
+            "re-download or re-export the file and drop it again (or remove it from the folder if nothing was due), "
+            "then rerun this day")
+    limit, allowed = threshold(spec.entity), floor(spec.entity)
+    if data_rows and len(bad_rows) > allowed and len(bad_rows) / data_rows > limit:
         examples = "; ".join(f"row {b['source_ref'].rsplit(':', 1)[1]} {b['column'] or ''} {b['value']!r}: {b['reason']}"
                              for b in bad_rows[:_EXAMPLES])
         raise FileIngestError(
             path.name,
-            f"{len(bad_rows)} of {data_rows} rows are bad ({len(bad_rows) / data_rows:.1%} > threshold {limit:.1%}); "
-            f"e.g. {examples}",
+            f"{len(bad_rows)} of {data_rows} rows are bad ({len(bad_rows) / data_rows:.1%} > threshold {limit:.1%}, "
+            f"and more than the {allowed} row(s) any file may quarantine); e.g. {examples}",
             f"correct the file and drop it again, or raise DOUYIN_QUARANTINE_THRESHOLD__{spec.entity.upper()} "
-            "to quarantine these rows instead")
+            f"(or DOUYIN_QUARANTINE_FLOOR__{spec.entity.upper()}) to quarantine these rows instead")
     seconds = time.monotonic() - started
     entry = {
         "name": path.name, "sha256": table.sha256, "bytes": table.size, "format": table.format,
         "encoding": table.encoding, "rows": data_rows, "landed_rows": landed, "quarantined_rows": len(bad_rows),
-        "blank_rows": blank_rows, "exact_repeats": exact_repeats, "status": "landed", "seconds": round(seconds, 3),
+        "blank_rows": blank_rows, "summary_rows": len(summary_rows),
+        "summary_refs": [f"{n}:{w}" for n, w in summary_rows[:_REFS_KEPT]], "exact_repeats": exact_repeats, "status": "landed", "seconds": round(seconds, 3),
     }
     if table.format == "csv":
         entry["final_newline"] = not table.truncated_hint
     log.info("%s: %d rows (%s, %s), %d landed, %d quarantined", path.name, data_rows, table.format,
              table.encoding or "-", landed, len(bad_rows))
     return FileResult(entry, bad_rows, drift)
-
-
-def _day_files(spec: FileSpec, day_dir: Path) -> list[Path]:
-    if not day_dir.is_dir():
-        return []
-    return sorted((p for p in day_dir.iterdir() if p.is_file() and spec.match(p.name)), key=lambda p: p.name)
-
-
-def _latest_earlier_files(spec: FileSpec, drops_root: Path, dt: date) -> list[Path]:
-    """The spec's files in the latest ``<drops>/YYYY-MM-DD/`` folder before ``dt`` that has any."""
-    if not drops_root.is_dir():
-        return []
-    earlier = sorted((p for p in drops_root.iterdir() if p.is_dir() and p.name < dt.isoformat()),
-                     key=lambda p: p.name, reverse=True)
-    for day_dir in earlier:
-        try:
-            date.fromisoformat(day_dir.name)
-        except ValueError:
-            continue
-        files = _day_files(spec, day_dir)
-        if files:
-            return files
-    return []
 
 
 def scan_day(dt: date, drops_dir: Path | None = None) -> dict[str, list[str]]:
@@ -298,7 +319,7 @@ def scan_day(dt: date, drops_dir: Path | None = None) -> dict[str, list[str]]:
 
 
 def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = None,
-                  storage: Storage | None = None) -> dict[str, Any]:
+                  storage: Storage | None = None, shops: Sequence[str] | None = None) -> dict[str, Any]:
     """Land every file of ``entity`` dropped for business day ``dt``; see the module docstring.
 
     Returns ``{entity, dt, files, rows, quarantined, skipped, seconds, rows_per_s, …}`` where
@@ -306,6 +327,9 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
     ``rows_read`` the data rows in the files, ``quarantined`` the rows this call quarantined (0 when
     ``unchanged``: the same files were already landed, see ``quarantined_in_partition`` and
     ``run_id``), and ``skipped`` lists ``{name, reason}``.
+
+    Raises ``MissingSourceError`` (nothing landed) when the day's folder lacks files the spec's cadence
+    expects; ``shops``: the shops expected (default ``config.doudian_shop_ids()``).
     """
     started = time.monotonic()
     try:
@@ -316,17 +340,20 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
     day_dir = Path(drops_dir or config.drops_dir()) / dt.isoformat()
     ledger = Ledger(st)
 
+    expectation = check_days(entity, [dt], drops_dir, st, shops)[0]  # MissingSourceError: nothing lands
     included: list[tuple[Path, str]] = []
     skipped: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
-    for path in _day_files(spec, day_dir):
+    for path in expectation.files:
         sha = file_sha256(path)
-        if sha in seen:
+        # Header-only files ("nothing today") of one sender look alike every day: never duplicates.
+        if sha in seen and has_data_rows(path):
             skipped.append({"name": path.name, "sha256": sha, "status": "skipped",
                             "reason": f"same content as {seen[sha]} in the same folder"})
             continue
         prior = ledger.lookup(entity, sha)
-        if prior and prior.get("dt") != dt.isoformat() and _still_landed(entity, prior, sha, st):
+        if prior and prior.get("dt") != dt.isoformat() and int(prior.get("rows") or 0) > 0 \
+                and _still_landed(entity, prior, sha, st):
             skipped.append({"name": path.name, "sha256": sha, "status": "skipped",
                             "reason": f"same content already landed in dt={prior['dt']} as {prior['name']}"})
             continue
@@ -337,7 +364,7 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
     carried: dict[str, str] = {}
     if not included and not skipped and ENTITIES[entity].partition_field is None \
             and not any(d < dt for d in list_partitions(entity, st)):
-        for path in _latest_earlier_files(spec, day_dir.parent, dt):
+        for path in latest_earlier_files(spec, day_dir.parent, dt):
             included.append((path, file_sha256(path)))
             carried[path.name] = path.parent.name
             log.info("%s dt=%s: no file that day and none landed before; carrying %s from %s",
@@ -362,6 +389,8 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
             bad.extend(result.bad_rows)
         for s in skipped:
             writer.add_source(s)
+        for name in expectation.unexpected:
+            writer.add_drift(f"{name}: not one of the expected files ({expectation.basis}); landed anyway")
     manifest = writer.manifest or {}
     if bad:
         quarantine.add(entity, dt, bad)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,13 @@ from douyin_etl.sources.files.errors import FileIngestError
 
 _CHUNK = 1 << 20
 BOM = codecs.BOM_UTF8
+_REDOWNLOAD = "re-download the file (it is damaged or incomplete) and drop it again, then rerun this day"
+
+
+def norm_header(header: Any) -> str:
+    """Header as compared: NFKC (full-width brackets -> ASCII), no spaces, case-folded."""
+    text = "" if header is None else str(header)
+    return "".join(unicodedata.normalize("NFKC", text).split()).lstrip("\ufeff").casefold()
 
 
 @dataclass
@@ -77,6 +85,9 @@ def _csv_rows(path: Path, codec: str) -> Iterator[tuple[int, list[str]]]:
         except csv.Error as exc:
             raise FileIngestError(path.name, f"malformed or truncated CSV after row {n} ({exc})",
                                   "re-download or re-export the file; check it was copied completely") from None
+        except (OSError, UnicodeError) as exc:  # the file changed or vanished while being read
+            raise FileIngestError(path.name, f"unreadable CSV after row {n} ({type(exc).__name__}: {exc})",
+                                  _REDOWNLOAD) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -90,13 +101,14 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     except Exception as exc:  # openpyxl raises its own InvalidFileException and friends
         raise FileIngestError(path.name, f"unreadable XLSX ({type(exc).__name__}: {exc})",
                               "re-download the file; an .xlsx must be a complete Excel workbook") from None
+    n = 0
     try:
         ws = wb.worksheets[0]
         for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
             yield n, list(row)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
-        raise FileIngestError(path.name, f"unreadable or truncated XLSX ({type(exc).__name__}: {exc})",
-                              "re-download the file; an .xlsx must be a complete Excel workbook") from None
+    except Exception as exc:  # noqa: BLE001 - zlib.error ("Error -3 while decompressing"), bad CRC, broken XML…
+        raise FileIngestError(path.name, f"unreadable or damaged XLSX after row {n} ({type(exc).__name__}: {exc})",
+                              _REDOWNLOAD + "; an .xlsx must be a complete Excel workbook") from None
     finally:
         wb.close()
 
@@ -137,3 +149,9 @@ def open_table(path: Path, sha256: str | None = None) -> Table:
         raise FileIngestError(path.name, "empty file (no header row, no data)",
                               "re-download the file; the export did not complete")
     return Table(path, sha, size, fmt, encoding, header, rows, truncated_hint=no_final_newline)
+
+
+def has_data_rows(path: Path) -> bool:
+    """Whether the file has a non-blank row after its header (stops at the first one)."""
+    table = open_table(path)
+    return any(not _blank(cells) for _, cells in table.rows)

@@ -13,6 +13,19 @@ Column types (``ctype``):
 - ``bp``        a percentage ("20%", "20.5%") -> integer basis points
 - ``grams``     kilograms with ≤ 3 decimals -> integer grams
 - ``enum``      a mapping from the file's words to canonical values (``values``)
+
+Delivery (``cadence``): which files a business day's folder must hold, checked before anything lands
+(``expected.py``; a missing file is a *missing source*, never an empty partition):
+
+- ``daily_per_shop``       one file per shop of ``config.doudian_shop_ids()`` every day
+- ``daily_per_warehouse``  one file per warehouse of the latest warehouse list (仓库列表) every day
+- ``daily``                at least one file every day
+- ``on_change``            master data, sent once and again only when it changes: some file on or
+                           before the day (the day's folder, the lake, or an earlier folder)
+- ``sporadic``             sent when there is something to send (none is fine)
+
+``empty_ok``: a header-only file (no data rows) is a legitimate "nothing today" for this source and
+lands zero rows; elsewhere it is an error naming the file (an export that went wrong).
 """
 
 from __future__ import annotations
@@ -22,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 CType = Literal["id", "str", "int", "fen", "ts", "date", "bp", "grams", "enum"]
+Cadence = Literal["daily_per_shop", "daily_per_warehouse", "daily", "on_change", "sporadic"]
 
 # DuckDB type of each ctype once landed.
 LANDED_TYPE: dict[str, str] = {
@@ -48,9 +62,26 @@ class FileSpec:
     columns: tuple[Column, ...]
     formats: tuple[str, ...] = ("csv", "xlsx")
     description: str = ""
+    cadence: Cadence = "sporadic"  # which files a day must hold (module docstring)
+    empty_ok: bool = False  # a header-only file is a legitimate "nothing today"
 
     def match(self, filename: str) -> re.Match[str] | None:
         return re.fullmatch(self.pattern, filename)
+
+    def file_name(self, groups: dict[str, str], ext: str) -> str:
+        """The file name with the pattern's named groups filled in (``ext``: csv or xlsx)."""
+        template = self.pattern.replace(_EXT, "." + ext)
+        name = _GROUP_RE.sub(lambda m: groups[m.group("name")], template).replace("\\.", ".")
+        if not self.match(name):
+            raise ValueError(f"{self.entity}: file name {name!r} built from {groups} does not match {self.pattern!r}")
+        return name
+
+    def display_name(self, groups: dict[str, str]) -> str:
+        """A name for messages: the groups filled in, ``*`` for the others, every allowed extension
+        (``发货明细_WH01_20261005.csv``, ``结算账单_1001_20261005.csv|xlsx``, ``运费账单_*_20261005.xlsx``)."""
+        filled = {g: groups.get(g, "*") for g in self.file_columns}
+        stem = _GROUP_RE.sub(lambda m: filled[m.group("name")], self.pattern.replace(_EXT, "")).replace("\\.", ".")
+        return f"{stem}.{'|'.join(self.formats)}"
 
     @property
     def by_header(self) -> dict[str, Column]:
@@ -81,6 +112,7 @@ def C(header: str, name: str, ctype: CType = "str", **kw) -> Column:  # noqa: N8
 
 _DAY = r"(?P<file_date>\d{8})"
 _EXT = r"\.(?:csv|xlsx)"
+_GROUP_RE = re.compile(r"\(\?P<(?P<name>\w+)>[^()]*\)")
 
 SPECS: dict[str, FileSpec] = {
     s.entity: s
@@ -109,7 +141,8 @@ SPECS: dict[str, FileSpec] = {
             C("其他分成说明", "other_sharing_desc", "str", required=False, nullable=True),
             C("支出合计", "total_outcome", "fen"),
             C("备注", "remark", "str", required=False, nullable=True),
-        ), description="结算账单: one row per settled or reversed SKU order"),
+        ), description="结算账单: one row per settled or reversed SKU order",
+           cadence="daily_per_shop", empty_ok=True),
         FileSpec("fund_flow", rf"动账明细_(?P<shop_id>\d+)_{_DAY}{_EXT}", (
             C("动账时间", "bill_time", "ts"),
             C("动帐流水号", "account_trade_no", "id", aliases=("动账流水号",)),
@@ -129,7 +162,8 @@ SPECS: dict[str, FileSpec] = {
             C("招商服务费", "colonel_service_fee", "fen", nullable=True),
             C("站外推广费", "channel_fee", "fen", nullable=True),
             C("备注", "remark", "str", required=False, nullable=True),
-        ), description="动账明细: every movement of the shop's account"),
+        ), description="动账明细: every movement of the shop's account",
+           cadence="daily_per_shop", empty_ok=True),
         FileSpec("freight_invoice", rf"运费账单_(?P<carrier>[a-z]+)_{_DAY}{_EXT}", (
             C("运单号", "tracking_no", "id"),
             C("快递公司", "carrier_name", "str"),
@@ -138,14 +172,16 @@ SPECS: dict[str, FileSpec] = {
             C("运费(元)", "freight_fen", "fen"),
             C("目的省", "dest_province", "str", nullable=True),
             C("仓库编码", "warehouse_id", "id"),
-        ), formats=("xlsx",), description="运费账单: carrier freight per waybill"),
+        ), formats=("xlsx",), description="运费账单: carrier freight per waybill",
+           cadence="sporadic", empty_ok=False),
         FileSpec("product_cost", rf"商品成本表_{_DAY}{_EXT}", (
             C("商品ID", "product_id", "id"),
             C("SKU ID", "sku_id", "id"),
             C("商家编码", "code", "str", nullable=True),
             C("成本价(元)", "unit_cost_fen", "fen"),
             C("生效日期", "effective_date", "date"),
-        ), formats=("xlsx",), description="商品成本表: unit cost per SKU from an effective date"),
+        ), formats=("xlsx",), description="商品成本表: unit cost per SKU from an effective date",
+           cadence="on_change", empty_ok=False),
         FileSpec("creator", rf"达人合作_(?P<shop_id>\d+)_{_DAY}{_EXT}", (
             C("达人ID", "author_id", "id"),
             C("达人昵称", "author_name", "str"),
@@ -153,7 +189,8 @@ SPECS: dict[str, FileSpec] = {
             C("达人层级", "tier", "enum", values={"头部": "head", "腰部": "mid", "尾部": "long_tail"}),
             C("佣金率", "commission_rate_bp", "bp"),
             C("合作开始日期", "since_date", "date"),
-        ), formats=("csv",), description="达人合作: creators the shop works with"),
+        ), formats=("csv",), description="达人合作: creators the shop works with",
+           cadence="sporadic", empty_ok=False),
         FileSpec("live_session", rf"直播场次_(?P<shop_id>\d+)_{_DAY}{_EXT}", (
             C("直播间ID", "room_id", "id"),
             C("主播ID", "anchor_id", "id"),
@@ -165,7 +202,8 @@ SPECS: dict[str, FileSpec] = {
             C("人均观看时长(秒)", "avg_watch_seconds", "int"),
             C("新增粉丝", "new_followers", "int"),
             C("评论次数", "comments", "int"),
-        ), formats=("csv",), description="直播场次: live sessions (罗盘 export)"),
+        ), formats=("csv",), description="直播场次: live sessions (罗盘 export)",
+           cadence="daily_per_shop", empty_ok=True),
         FileSpec("short_video", rf"短视频数据_(?P<shop_id>\d+)_{_DAY}{_EXT}", (
             C("日期", "stat_date", "date"),
             C("视频ID", "video_id", "id"),
@@ -176,7 +214,8 @@ SPECS: dict[str, FileSpec] = {
             C("点赞", "likes", "int"),
             C("评论", "comments", "int"),
             C("分享", "shares", "int"),
-        ), formats=("csv",), description="短视频数据: daily video stats (罗盘 export)"),
+        ), formats=("csv",), description="短视频数据: daily video stats (罗盘 export)",
+           cadence="daily_per_shop", empty_ok=True),
         FileSpec("traffic_funnel", rf"商品流量_(?P<shop_id>\d+)_{_DAY}{_EXT}", (
             C("日期", "stat_date", "date"),
             C("商品ID", "product_id", "id"),
@@ -187,7 +226,8 @@ SPECS: dict[str, FileSpec] = {
             C("加购次数", "add_to_carts", "int"),
             C("下单数", "orders", "int"),
             C("支付数", "pays", "int"),
-        ), formats=("csv",), description="商品流量: daily funnel per product × channel (罗盘 export)"),
+        ), formats=("csv",), description="商品流量: daily funnel per product × channel (罗盘 export)",
+           cadence="daily_per_shop", empty_ok=True),
         FileSpec("warehouse", rf"仓库列表_{_DAY}{_EXT}", (
             C("仓库编码", "warehouse_id", "id"),
             C("仓库名称", "warehouse_name", "str"),
@@ -195,7 +235,8 @@ SPECS: dict[str, FileSpec] = {
             C("市", "city", "str"),
             C("仓库类型", "warehouse_type", "int"),
             C("补货周期(天)", "lead_time_days", "int"),
-        ), formats=("csv",), description="仓库列表: warehouses"),
+        ), formats=("csv",), description="仓库列表: warehouses",
+           cadence="on_change", empty_ok=False),
         FileSpec("shipment", rf"发货明细_(?P<warehouse_code>[A-Z0-9]+)_{_DAY}{_EXT}", (
             C("仓库编码", "warehouse_id", "id"),
             C("出库单号", "outbound_id", "id"),
@@ -208,7 +249,8 @@ SPECS: dict[str, FileSpec] = {
             C("出库时间", "ship_time", "ts"),
             C("签收时间", "delivered_time", "ts", nullable=True),
             C("承诺送达时间", "promised_delivery_time", "ts"),
-        ), formats=("csv",), description="发货明细: 3PL outbound per SKU order line"),
+        ), formats=("csv",), description="发货明细: 3PL outbound per SKU order line",
+           cadence="daily_per_warehouse", empty_ok=True),
         FileSpec("stock_snapshot", rf"库存日报_(?P<warehouse_code>[A-Z0-9]+)_{_DAY}{_EXT}", (
             C("日期", "stock_date", "date"),
             C("仓库编码", "warehouse_id", "id"),
@@ -219,7 +261,8 @@ SPECS: dict[str, FileSpec] = {
             C("退货入库", "return_qty", "int"),
             C("期末库存", "closing_qty", "int"),
             C("锁定库存", "locked_qty", "int"),
-        ), formats=("xlsx",), description="库存日报: 3PL daily stock per SKU × warehouse"),
+        ), formats=("xlsx",), description="库存日报: 3PL daily stock per SKU × warehouse",
+           cadence="daily_per_warehouse", empty_ok=False),
         FileSpec("purchase_receipt", rf"入库单_(?P<warehouse_code>[A-Z0-9]+)_{_DAY}{_EXT}", (
             C("入库单号", "receipt_id", "id"),
             C("仓库编码", "warehouse_id", "id"),
@@ -228,7 +271,8 @@ SPECS: dict[str, FileSpec] = {
             C("入库时间", "receipt_time", "ts"),
             C("采购单价(元)", "unit_cost_fen", "fen"),
             C("供应商", "supplier", "str"),
-        ), formats=("csv",), description="入库单: purchase receipts into a warehouse"),
+        ), formats=("csv",), description="入库单: purchase receipts into a warehouse",
+           cadence="sporadic", empty_ok=False),
     ]
 }
 

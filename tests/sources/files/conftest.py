@@ -12,9 +12,11 @@ from douyin_etl.storage import Storage
 def lake(tmp_path, monkeypatch) -> Storage:
     root = tmp_path / "lake"
     monkeypatch.setenv("DOUYIN_LAKE_DIR", str(root))
-    monkeypatch.delenv("DOUYIN_QUARANTINE_THRESHOLD", raising=False)
-    for name in SPECS:
-        monkeypatch.delenv(f"DOUYIN_QUARANTINE_THRESHOLD__{name.upper()}", raising=False)
+    monkeypatch.setenv("DOUYIN_STATE_DIR", str(tmp_path / "state"))
+    for var in ("DOUYIN_QUARANTINE_THRESHOLD", "DOUYIN_QUARANTINE_FLOOR"):
+        monkeypatch.delenv(var, raising=False)
+        for name in SPECS:
+            monkeypatch.delenv(f"{var}__{name.upper()}", raising=False)
     return Storage(str(root))
 
 
@@ -23,4 +25,5 @@ def drops(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "drops"
     d.mkdir()
     monkeypatch.setenv("DOUYIN_DROPS_DIR", str(d))
+    monkeypatch.setenv("DOUYIN_SHOP_IDS", "1001")  # per-shop daily files are expected for shop 1001
     return d

@@ -14,6 +14,7 @@ from files_helpers import SETTLEMENT_HEADERS, settlement_row, write_csv
 from douyin_etl.landing import reader
 from douyin_etl.sources.files.errors import FileIngestError
 from douyin_etl.sources.files.ingest import ingest_entity, scan_day
+from douyin_etl.sources.files.specs import SPECS
 from douyin_etl.timeutil import SHANGHAI
 
 DT = date(2026, 3, 1)
@@ -116,7 +117,8 @@ def test_bad_row_quarantined_not_landed(lake, drops, monkeypatch):
     assert (src["rows"], src["landed_rows"], src["quarantined_rows"]) == (4, 2, 2)
 
 
-def test_bad_share_over_threshold_fails_file(lake, drops):
+def test_bad_share_over_threshold_fails_file(lake, drops, monkeypatch):
+    monkeypatch.setenv("DOUYIN_QUARANTINE_FLOOR", "0")  # no floor: the share alone decides
     name = "结算账单_1001_20260301.csv"
     write_csv(drops / DAY / name, [settlement_row(i) for i in range(1, 10)] + [settlement_row(10, 佣金="abc")])
     with pytest.raises(FileIngestError) as err:
@@ -144,7 +146,8 @@ def test_duplicate_keys_exact_repeat_lands_once_conflict_is_quarantined(lake, dr
     assert (src["exact_repeats"], src["quarantined_rows"]) == (1, 1)
 
 
-def test_conflicting_duplicates_over_threshold_fail_the_file(lake, drops):
+def test_conflicting_duplicates_over_threshold_fail_the_file(lake, drops, monkeypatch):
+    monkeypatch.setenv("DOUYIN_QUARANTINE_FLOOR__SETTLEMENT_BILL", "2")  # 3 bad rows: over the floor too
     name = "结算账单_1001_20260301.csv"
     rows = [settlement_row(i) for i in range(1, 6)] + [settlement_row(i, 佣金="1.00") for i in range(1, 4)]
     write_csv(drops / DAY / name, rows)
@@ -210,11 +213,12 @@ def test_header_only_file_lands_zero_rows(lake, drops):
     assert (s["files"], s["rows"]) == (1, 0)
 
 
-def test_no_files_gives_empty_typed_partition(lake, drops):
+def test_header_only_daily_file_gives_empty_typed_partition(lake, drops):
+    write_csv(drops / DAY / "直播场次_1001_20260301.csv", [], headers=[c.header for c in SPECS["live_session"].columns])
     s = ingest_entity("live_session", DT, "r")
-    assert (s["files"], s["rows"], s["quarantined"]) == (0, 0, 0)
+    assert (s["files"], s["rows"], s["quarantined"]) == (1, 0, 0)
     m = reader.read_manifest("live_session", DT, lake)
-    assert m["rows"] == 0 and m["sources"] == []
+    assert m["rows"] == 0 and [x["name"] for x in m["sources"]] == ["直播场次_1001_20260301.csv"]
     types = dict((c["name"], c["type"]) for c in m["columns"])
     assert types["start_time"] == "TIMESTAMP WITH TIME ZONE" and types["viewers"] == "BIGINT"
     assert types["shop_id"] == "VARCHAR"
@@ -312,8 +316,10 @@ def test_master_data_is_carried_into_a_first_run_that_starts_later(lake, drops):
     assert _select(lake, "warehouse", "SELECT warehouse_id FROM t ORDER BY 1", date(2026, 3, 5)) == [("WH01",), ("WH02",)]
     assert ingest_entity("warehouse", date(2026, 3, 5), "run-again")["unchanged"] is True
     # The next day: the list is in the lake already (dt=03-05): nothing is carried.
+    (drops / "2026-03-06").mkdir()
     s = ingest_entity("warehouse", date(2026, 3, 6), "run-next")
     assert (s["files"], s["rows"]) == (0, 0)
     # A settlement-style entity (partitioned by its own dates) is never carried.
     write_csv(drops / "2026-03-01" / "结算账单_1001_20260301.csv", [settlement_row(1)])
+    write_csv(drops / "2026-03-05" / "结算账单_1001_20260305.csv", [], headers=SETTLEMENT_HEADERS)  # a quiet day
     assert ingest_entity("settlement_bill", date(2026, 3, 5), "run-late")["rows"] == 0

@@ -33,8 +33,8 @@ GRAMS = [1234, 2000, 500, 1, 10000, 999]
 def _value(spec: FileSpec, col, i: int):
     if col.nullable and i == 1:
         return None
-    if col.name == "warehouse_id":  # the file-name group of 3PL files; the key of the warehouse list
-        return GROUP_VALUES["warehouse_code"][i % 3] if "warehouse_code" in spec.file_columns else f"WH{i + 1:02d}"
+    if col.name == "warehouse_id":  # the file-name group of 3PL files (one per warehouse of the list); the list's key
+        return f"WH{i + 1:02d}"
     match col.ctype:
         case "id":
             return str(6_900_000_000_000_000_000 + i * 7919)
@@ -84,6 +84,8 @@ def test_every_spec_round_trips(tmp_path, monkeypatch, seed):
     lake_root = tmp_path / "lake"
     monkeypatch.setenv("DOUYIN_LAKE_DIR", str(lake_root))
     monkeypatch.setenv("DOUYIN_QUARANTINE_THRESHOLD", "0")
+    monkeypatch.setenv("DOUYIN_SHOP_IDS", ",".join(GROUP_VALUES["shop_id"]))
+    monkeypatch.setenv("DOUYIN_STATE_DIR", str(tmp_path / "state"))
     from douyin_etl.storage import Storage
 
     lake = Storage(str(lake_root))

@@ -27,6 +27,10 @@ def world(tmp_path_factory) -> Path:
 def test_generated_drops_ingest_cleanly(world, tmp_path, monkeypatch):
     monkeypatch.setenv("DOUYIN_LAKE_DIR", str(tmp_path / "lake"))
     monkeypatch.setenv("DOUYIN_QUARANTINE_THRESHOLD", "0")  # any bad row fails the file
+    monkeypatch.setenv("DOUYIN_QUARANTINE_FLOOR", "0")
+    monkeypatch.setenv("DOUYIN_STATE_DIR", str(tmp_path / "state"))
+    shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text())["shops"]]
+    monkeypatch.setenv("DOUYIN_SHOP_IDS", ",".join(shops))
     lake = Storage(str(tmp_path / "lake"))
     counts = json.loads((world / "truth" / "counts.json").read_text())["files"]
     expected: Counter = Counter()
@@ -36,7 +40,7 @@ def test_generated_drops_ingest_cleanly(world, tmp_path, monkeypatch):
             expected[(spec.entity, Path(rel).parent.name)] += n
     assert expected, "the generated world has no file drops"
     landed_files: dict[str, int] = {}
-    # every (entity, day) with files, plus one day without files for every entity (empty partitions)
+    # every (entity, day) with files (header-only ones on quiet days), plus 03-02 for every entity
     pairs = sorted({(e, date.fromisoformat(d)) for e, d in expected} | {(e, date(2026, 3, 2)) for e in SPECS})
     for entity, day in pairs:
         s = ingest_entity(entity, day, "sim", drops_dir=world / "drops", storage=lake)
