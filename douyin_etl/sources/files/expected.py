@@ -83,11 +83,9 @@ def latest_earlier_files(spec: FileSpec, drops_root: Path, dt: date) -> list[Pat
 
 
 def _shops(shops: Sequence[str] | None) -> list[str]:
-    found = list(shops) if shops is not None else config.doudian_shop_ids()
-    if not found:
-        raise ValueError("DOUYIN_SHOP_IDS is not set: the per-shop files expected every day (结算账单, 动账明细, "
-                         "罗盘 exports) cannot be listed; set DOUYIN_SHOP_IDS=<shop id>[,<shop id>…]")
-    return [str(s) for s in found]
+    """The shops whose daily files are expected: given, else ``config.doudian_shop_ids()`` (which raises
+    a ``ConfigError`` naming DOUYIN_SHOP_IDS when none are set)."""
+    return [str(s) for s in (shops if shops is not None else config.doudian_shop_ids())]
 
 
 def _ids_in_file(path: Path, header: str, name: str) -> set[str]:
