@@ -54,3 +54,17 @@ def settlement_flow_columns(dt: date = DT, amount_fen: int = 9500) -> dict[str, 
                  "order_id": "'S' || i", "shop_order_id": "'P' || i",
                  "bill_time": f"TIMESTAMPTZ '{dt} 12:00:30+08'"})
     return cols
+
+
+def file_columns(entity: str, dt: date = DT, **overrides: str) -> dict[str, str]:
+    """A partition of any file entity: typed defaults per column (SQL over row number ``i``) plus ``overrides``."""
+    cols = {c: _default(c, t, dt) for c, t in SPECS[entity].landed_schema().items()}
+    cols.update({"file_date": f"'{dt:%Y%m%d}'", **overrides})
+    return cols
+
+
+def order_line_columns(dt: date = DT) -> dict[str, str]:
+    """Landed sku_order lines 'S<i>': paid on ``dt`` except S5 (never paid), 3 units each."""
+    return {"order_id": "'S' || i", "parent_order_id": "'P' || i", "shop_id": "'1001'", "sku_id": "'K1'",
+            "item_num": "3::BIGINT", "pay_amount": "9500::BIGINT", "update_time": f"epoch(TIMESTAMPTZ '{dt} 12:00:00+08')::BIGINT",
+            "pay_time": f"CASE WHEN i = 5 THEN 0 ELSE epoch(TIMESTAMPTZ '{dt} 10:00:00+08') END::BIGINT"}
