@@ -19,6 +19,23 @@ What blocks (the rule finance signed up to)
   (10,000) rows per partition, so the fix is concrete: which file, which row, which field.
 - A missing partition, an unreadable file or a missing column is an error (the check says which).
 
+Plausibility and identities between sources
+-------------------------------------------
+- Hard caps per amount column are plain row checks of the landing suites (``suitegen.Rules.caps``).
+- Bounds learned from history: a suite's ``meta.history`` names amount columns; ``history_bounds``
+  has DuckDB compute, per column (and ``group_by`` value), a high percentile of the partitions landed
+  before the run's first day, and the gate adds ``_history_ratio__<column>`` = |value| ÷ that
+  percentile to each row, which the suite's expectations judge (warning / error ratios are suite
+  parameters). Without ``min_rows`` values over ``min_days`` days nothing is judged (a fresh lake),
+  and those expectations are reported as "not judged" instead of being run.
+- ``expectations/cross/*.json`` (``run_cross_checks``, after the per-entity suites): SQL over the lake
+  for the run's days — fund flow vs settlement bills per shop × day, settlements and shipments vs
+  paid order lines, the 3PL stock report vs the movement files. DuckDB computes the frame (offending
+  rows, or per shop × day figures), GX judges it, like the mart checks; the examples name the file
+  row (``source_ref``) or the shop and day.
+- ``GateResult.summary`` (the run's error message) lists each failing check with its first failing
+  rows (file + row, key, value), so a blocked run says what to fix.
+
 Memory stays bounded and GX's per-call overhead (~0.1-0.3 s per suite) is paid per chunk, not per
 partition: all partitions of an entity are read by DuckDB in one query, each row tagged with its
 partition day (``_gate_dt``), ordered by (day, key), and handed to GX in chunks of about
