@@ -120,11 +120,13 @@ def test_a_fund_flow_that_disagrees_with_the_settlement_bill_blocks_naming_shop_
     [example] = unmatched.examples
     assert (example["shop_id"], example["day"], example["bills_fen"], example["fund_flow_fen"], example["unmatched_fen"],
             example["unmatched_rows"], example["example_order_id"]) == ("1001", DT.isoformat(), 114000, 114100, 100, 2, "S3")
+    assert example["timing_diff_fen"] == 0 and gate.warnings == [  # all of the difference is unmatched money
+        w for w in gate.warnings if w.suite == "cross.settlements_match_paid_lines"]
     assert example["example_source_ref"].startswith("drop/file.csv#")
 
 
 def test_an_entry_booked_across_midnight_only_warns_and_the_warning_reaches_the_run_report(lake, write_partition):
-    # S0's refund reversal ... here its 订单结算 credit: the bill at 23:59:50, the 动账 at 00:00:20 the next day
+    # S0's 订单结算: the bill row at 23:59:50, its 动账 credit at 00:00:20 the next day
     nxt = DT + timedelta(days=1)
     _settled(write_partition, rows=5, bill_overrides={"settle_time": f"TIMESTAMPTZ '{DT} 23:59:50+08'"},
              flow_overrides={"bill_time": f"CASE WHEN i = 0 THEN TIMESTAMPTZ '{nxt} 00:00:20+08' "
@@ -145,7 +147,8 @@ def test_an_entry_booked_across_midnight_only_warns_and_the_warning_reaches_the_
     path = steps.report(run, DT, nxt)
     report = json.loads(open(path, encoding="utf-8").read())
     diff = [w for w in report["warnings"] if w["suite"] == "cross.fund_flow_matches_settlement"]
-    assert [(w["column"], w["unexpected_count"]) for w in diff] == [("diff_fen", 2)]  # −9500 on DT, +9500 on DT+1
-    assert {e["day"]: e["diff_fen"] for e in diff[0]["examples"]} == {DT.isoformat(): -9500, nxt.isoformat(): 9500}
+    assert [(w["column"], w["unexpected_count"]) for w in diff] == [("timing_diff_fen", 2)]  # −9500 on DT, +9500 on DT+1
+    assert {e["day"]: e["timing_diff_fen"] for e in diff[0]["examples"]} == {DT.isoformat(): -9500, nxt.isoformat(): 9500}
+    assert all(e["unmatched_fen"] == 0 for e in diff[0]["examples"])
     html = open(path.replace("report.json", "report.html"), encoding="utf-8").read()
-    assert "Warnings (" in html and "cross.fund_flow_matches_settlement" in html and "diff_fen" in html
+    assert "Warnings (" in html and "cross.fund_flow_matches_settlement" in html and "timing_diff_fen" in html
