@@ -19,6 +19,23 @@ What blocks (the rule finance signed up to)
   (10,000) rows per partition, so the fix is concrete: which file, which row, which field.
 - A missing partition, an unreadable file or a missing column is an error (the check says which).
 
+Plausibility and identities between sources
+-------------------------------------------
+- Hard caps per amount column are plain row checks of the landing suites (``suitegen.Rules.caps``).
+- Bounds learned from history: a suite's ``meta.history`` names amount columns; ``history_bounds``
+  has DuckDB compute, per column (and ``group_by`` value), a high percentile of the partitions landed
+  before the run's first day, and the gate adds ``_history_ratio__<column>`` = |value| ÷ that
+  percentile to each row, which the suite's expectations judge (warning / error ratios are suite
+  parameters). Without ``min_rows`` values over ``min_days`` days nothing is judged (a fresh lake),
+  and those expectations are reported as "not judged" instead of being run.
+- ``expectations/cross/*.json`` (``run_cross_checks``, after the per-entity suites): SQL over the lake
+  for the run's days — fund flow vs settlement bills per shop × day, settlements and shipments vs
+  paid order lines, the 3PL stock report vs the movement files. DuckDB computes the frame (offending
+  rows, or per shop × day figures), GX judges it, like the mart checks; the examples name the file
+  row (``source_ref``) or the shop and day.
+- ``GateResult.summary`` (the run's error message) lists each failing check with its first failing
+  rows (file + row, key, value), so a blocked run says what to fix.
+
 Memory stays bounded and GX's per-call overhead (~0.1-0.3 s per suite) is paid per chunk, not per
 partition: all partitions of an entity are read by DuckDB in one query, each row tagged with its
 partition day (``_gate_dt``), ordered by (day, key), and handed to GX in chunks of about
@@ -44,14 +61,14 @@ import pandas as pd
 
 from douyin_etl.entities import get as get_entity
 from douyin_etl.quality.results import CheckResult, GateResult, jsonable
-from douyin_etl.quality.suites import Suite, SuiteError, landing_suite, mart_suites, substitute
+from douyin_etl.quality.suites import Suite, SuiteError, cross_suites, landing_suite, mart_suites, substitute
 from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Validator, frame_groups
 from douyin_etl.storage import Storage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["run_landing_gate", "run_mart_gate", "validate_entity", "validate_partition", "key_chunks",
-           "reconciliation_counts"]
+__all__ = ["run_landing_gate", "run_mart_gate", "run_cross_checks", "validate_entity", "validate_partition",
+           "key_chunks", "reconciliation_counts", "history_bounds"]
 
 
 def chunk_rows() -> int:
@@ -213,6 +230,68 @@ def _gx_suite_of(suite: Suite, configs: list[dict[str, Any]], tag: str) -> Any:
     return suite._gx[key]
 
 
+HISTORY_PREFIX = "_history_ratio__"  # = suitegen.HISTORY_PREFIX: the derived column of a learned bound
+NO_HISTORY = "CAST(NULL AS DOUBLE)"  # the ratio where history is too thin: not judged
+
+
+def _sql_str(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def history_bounds(con: duckdb.DuckDBPyConnection, storage: Storage, entity: str, dts: list[date],
+                   spec: dict[str, Any], columns: set[str]) -> tuple[dict[str, str], list[str]]:
+    """SQL per history column: ``|value| ÷ reference`` (NULL where history is too thin), and notes.
+
+    The reference of a column (per ``group_by`` value) is the ``percentile`` of its non-zero absolute
+    values in the entity's partitions landed before the run's first day, at most ``window_days`` back;
+    it counts only with ``min_rows`` values over ``min_days`` days. DuckDB computes it in one query
+    per column; the ratio is inlined as a CASE so GX judges plain numbers row by row.
+    """
+    first = min(dts)
+    window = int(spec.get("window_days", 90))
+    pct, min_rows, min_days = float(spec.get("percentile", 0.99)), int(spec.get("min_rows", 200)), int(spec.get("min_days", 7))
+    try:
+        from douyin_etl.landing.reader import list_partitions
+
+        earlier = [d for d in list_partitions(entity, storage) if d < first and (first - d).days <= window]
+    except Exception as exc:  # noqa: BLE001 - reported as a note, the bound is then not judged
+        return {}, [f"history of {entity} not read ({exc}); learned bounds not judged"]
+    files = [f for d in earlier for f in _partition_files(storage, entity, d)[1]]
+    out: dict[str, str] = {}
+    notes: list[str] = []
+    for col, group_by in (spec.get("columns") or {}).items():
+        if col not in columns or any(g not in columns for g in group_by):
+            continue
+        name = f"{HISTORY_PREFIX}{col}"
+        groups = [f"CAST({_quote(g)} AS VARCHAR)" for g in group_by]
+        refs: list[tuple[tuple, float]] = []
+        if files:
+            sel = ", ".join([*(f"{g} AS g{i}" for i, g in enumerate(groups)),
+                             f"quantile_cont(abs({_quote(col)}), {pct}) AS ref", "count(*) AS n",
+                             "count(DISTINCT regexp_extract(filename, 'dt=([0-9-]+)', 1)) AS days"])
+            try:
+                rows = con.execute(
+                    f"SELECT {sel} FROM read_parquet({_sql_list(files)}, union_by_name = true, filename = true) "
+                    f"WHERE abs({_quote(col)}) > 0 GROUP BY ALL").fetchall()
+            except duckdb.Error as exc:
+                notes.append(f"history of {entity}.{col} not read ({exc}); learned bound not judged")
+                rows = []
+            refs = [(tuple(r[:len(groups)]), float(r[-3])) for r in rows
+                    if r[-2] >= min_rows and r[-1] >= min_days and r[-3] and r[-3] > 0]
+        if not refs:
+            out[name] = NO_HISTORY
+        elif not groups:
+            out[name] = f"abs({_quote(col)}) / {refs[0][1]!r}"
+        else:
+            key = " || '|' || ".join(f"coalesce({g}, '')" for g in groups)
+            whens = " ".join(f"WHEN {_sql_str('|'.join('' if v is None else str(v) for v in k))} THEN {ref!r}"
+                             for k, ref in refs)
+            out[name] = f"abs({_quote(col)}) / (CASE {key} {whens} END)"
+        log.info("history bound %s.%s: %d earlier partitions, judged groups %s", entity, col, len(earlier),
+                 {"|".join(map(str, k)) or "*": round(r, 2) for k, r in refs} or "none (not enough history)")
+    return out, notes
+
+
 def validate_entity(validator: Validator, entity: str, dts: list[date], *, storage: Storage | None = None,
                     max_rows: int | None = None) -> tuple[list[CheckResult], int, dict[date, list[dict]]]:
     """Validate the landed partitions ``dts`` of ``entity`` against ``expectations/landing/<entity>.json``.
@@ -278,11 +357,18 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
                 usable.append(dt)
         if not usable:
             return checks, 0, {}
+        all_columns = set().union(*(columns_of[dt] for dt in usable))
+        common_columns = set.intersection(*(columns_of[dt] for dt in usable))
+        history, notes = ({}, []) if not suite.meta.get("history") else history_bounds(
+            con, storage, entity, dts, suite.meta["history"], common_columns)
+        for note in notes:
+            checks.append(CheckResult(suite=suite.name, expectation_type="history", severity="warning", success=False,
+                                      entity=entity, dt=usable[0].isoformat(), exception=note))
         parts = " UNION ALL BY NAME ".join(
             f"SELECT *, DATE '{dt.isoformat()}' AS {GROUP_COLUMN} FROM read_parquet({_sql_list(readable[dt][1])}, "
             "union_by_name = true)" for dt in usable)
         select = ["*"] + [f"({substitute(sql, {'dt': GROUP_COLUMN}, suite.name)}) AS {_quote(n)}"
-                          for n, sql in derived.items()]
+                          for n, sql in derived.items()] + [f"({sql}) AS {_quote(n)}" for n, sql in history.items()]
         order_key = [GROUP_COLUMN, *key]
         query = f"SELECT {', '.join(select)} FROM ({parts}) ORDER BY {', '.join(_quote(k) for k in order_key)}"
         try:
@@ -292,28 +378,40 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
                 checks.append(_failed(suite.name, "read_partition",
                                       f"cannot evaluate {suite.path.name} on {readable[dt][0]}: {exc}", entity, dt))
             return checks, 0, {}
-        all_columns = set().union(*(columns_of[dt] for dt in usable))
+        derived = {**derived, **history}
         example_cols = key + (["_source_ref"] if "_source_ref" in all_columns else [])
         refs = {n: [c for c in sorted(all_columns) if re.search(rf"\b{re.escape(c)}\b", sql) and c != n]
                 for n, sql in derived.items()}
         configs = _per_partition(suite.configs("rows"))
+        # a learned bound without enough history judges nothing: leave it out of GX (it costs a pass per chunk)
+        unjudged = {n for n, sql in history.items() if sql == NO_HISTORY}
+        skipped = [c for c in configs if c.get("kwargs", {}).get("column") in unjudged]
+        configs = [c for c in configs if c not in skipped]
+        tag = "rows_by_dt" + ("-without-" + ",".join(sorted(unjudged)) if skipped else "")
         frames = key_chunks(result, order_key, max_rows or chunk_rows())
         accs, rows = _accumulate(validator, suite, "rows", frames, params, example_cols, collect_rows=True,
-                                 derived_refs=refs, configs=configs, gx_suite=_gx_suite_of(suite, configs, "rows_by_dt"))
+                                 derived_refs=refs, configs=configs, gx_suite=_gx_suite_of(suite, configs, tag))
         for dt in usable:
             group = dt
+            for c in skipped:
+                checks.append(CheckResult(
+                    suite=suite.name, expectation_type=c["type"], severity=c["meta"].get("severity", "error"), success=True,
+                    entity=entity, dt=dt.isoformat(), column=c["kwargs"]["column"], description=c["meta"].get("description"),
+                    observed_value="not judged: not enough earlier partitions (meta.history min_rows/min_days)",
+                    batch="rows"))
             for acc in accs:
                 check = _check(suite, acc, entity, dt, params, group=group)
                 checks.append(check)
                 t = acc.tallies.get(group)
                 if t is None or not t.failing_rows:
                     continue
+                named = acc.meta.get("value_column") or acc.kwargs.get("column")  # a derived check names its source column
                 for i, row in t.failing_rows:
-                    value = row.get(acc.kwargs["column"]) if "column" in acc.kwargs else {
+                    value = row.get(named) if named else {
                         c: row.get(c) for c in acc.kwargs.get("column_list", []) if c != GROUP_COLUMN}
                     bad_rows.setdefault(dt, []).append({
                         "reason": f"{suite.name}: {check.expectation_type} failed ({check.description or check.column})",
-                        "column": check.column, "value": jsonable(value),
+                        "column": named or check.column, "value": jsonable(value),
                         "source_ref": row.get("_source_ref") or f"{readable[dt][0]} (row {i} in key order)",
                         "raw": {k: jsonable(v) for k, v in row.items() if k not in derived and k != GROUP_COLUMN},
                     })
@@ -370,9 +468,83 @@ def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage:
         log.log(logging.ERROR if failed else logging.INFO,
                 "landing gate %s (%d partitions %s..%s): %d rows, %d checks, %d blocking (%.2f s)",
                 entity, len(dts), dts[0], dts[-1], rows, len(checks), len(failed), time.monotonic() - t0)
+    t0 = time.monotonic()
+    cross = run_cross_checks(validator, partitions, storage=storage)
+    gate.checks += cross
+    if cross:
+        log.log(logging.ERROR if any(c.blocking for c in cross) else logging.INFO,
+                "cross-source checks: %d checks, %d blocking, %d warnings (%.2f s)", len(cross),
+                sum(c.blocking for c in cross), sum(not c.success and not c.blocking for c in cross), time.monotonic() - t0)
     gate.seconds = time.monotonic() - started
     (log.info if gate.ok else log.error)("%s", gate.summary())
     return gate
+
+
+def _frame_checks(validator: Validator, suite: Suite, df: pd.DataFrame, params: dict[str, Any],
+                  entity: str | None = None) -> tuple[list[CheckResult], int]:
+    """GX judges a frame DuckDB computed for ``suite`` (a mart or cross-source check)."""
+    df.index = pd.RangeIndex(len(df))
+    example_cols = list(suite.meta.get("example_columns") or df.columns[:6])
+    accs, rows = _accumulate(validator, suite, "rows", iter([df]), params, example_cols)
+    return [_check(suite, a, entity, None, params, group=None) for a in accs], rows
+
+
+def _days_sql(days: list[date]) -> str:
+    return ", ".join(f"DATE '{d.isoformat()}'" for d in days)
+
+
+def run_cross_checks(validator: Validator, partitions: dict[str, list[date]], *,
+                     storage: Storage | None = None) -> list[CheckResult]:
+    """Identities between sources (``expectations/cross/*.json``) over the run's landed days.
+
+    A check runs when every entity of its ``meta.entities`` is among the run's partitions; its SQL sees
+    ``{days}`` (those entities' run days, a list of DATE literals), ``{start}``/``{end}`` (first/last of
+    them), ``{lake}`` and its ``meta.parameters``. Entities it reads across the whole lake
+    (``meta.reads``) must have landed at least once, else the check reports a warning that it could not
+    run. DuckDB computes the frame (offending rows or per shop × day figures); GX judges it.
+    """
+    storage = storage or Storage.lake()
+    try:
+        suites = cross_suites()
+    except SuiteError as exc:
+        return [_failed("cross", "suite", str(exc))]
+    out: list[CheckResult] = []
+    con: duckdb.DuckDBPyConnection | None = None
+    try:
+        for suite in suites:
+            scope = list(suite.meta["entities"])
+            if not all(partitions.get(e) for e in scope):
+                continue
+            days = sorted({d for e in scope for d in partitions[e]})
+            label = "+".join(scope)
+            from douyin_etl.landing.reader import list_partitions
+
+            unread = [e for e in suite.meta.get("reads", []) if not list_partitions(e, storage)]
+            if unread:
+                out.append(CheckResult(suite=suite.name, expectation_type="reads_landed", severity="warning",
+                                       success=False, entity=label, dt=f"{days[0]}..{days[-1]}",
+                                       description=suite.meta.get("description"),
+                                       exception=f"{', '.join(unread)} never landed in this lake: {suite.name} not "
+                                                 f"checked; extract {', '.join(unread)} and rerun"))
+                continue
+            params = suite.parameters()
+            sql = substitute(suite.meta["sql"].replace("{days}", _days_sql(days)),  # literals we made: not escaped
+                             {"lake": storage.root, "start": days[0].isoformat(), "end": days[-1].isoformat(), **params},
+                             suite.name)
+            con = con or _connect(storage)
+            try:
+                df = con.execute(sql).df(date_as_object=True)
+            except duckdb.Error as exc:
+                out.append(_failed(suite.name, "query", f"{suite.path.name} on {days[0]}..{days[-1]}: {exc}"))
+                continue
+            checks, _ = _frame_checks(validator, suite, df, params, entity=label)
+            for c in checks:
+                c.dt = days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
+            out += checks
+    finally:
+        if con is not None:
+            con.close()
+    return out
 
 
 def _relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
@@ -414,13 +586,11 @@ def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, storage: Storage |
             except duckdb.Error as exc:
                 gate.checks.append(_failed(suite.name, "query", f"{suite.path.name}: {exc}"))
                 continue
-            df.index = pd.RangeIndex(len(df))
             if suite.meta.get("report_table"):
                 gate.tables[suite.name] = [jsonable(r) for r in df.head(50).to_dict("records")]
-            example_cols = list(suite.meta.get("example_columns") or df.columns[:6])
-            accs, rows = _accumulate(validator, suite, "rows", iter([df]), params, example_cols)
+            checks, rows = _frame_checks(validator, suite, df, params)
             gate.rows_validated += rows
-            gate.checks += [_check(suite, a, None, None, params, group=None) for a in accs]
+            gate.checks += checks
     finally:
         con.close()
     gate.seconds = time.monotonic() - started

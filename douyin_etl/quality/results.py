@@ -74,6 +74,26 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return jsonable(asdict(self))
 
+    def line(self, examples: int = 3) -> str:
+        """One line: suite, where, what failed, and the failing rows (file + row, key, value) it found."""
+        where = " ".join(x for x in (self.entity, self.dt) if x)
+        text = (f"{self.suite} {where}: {self.expectation_type}({self.column or ''}) {self.description or ''} "
+                f"unexpected={self.unexpected_count} {self.exception or ''}").rstrip()
+        shown = [example_text(e) for e in self.examples[:examples]]
+        if shown:
+            text += " | rows: " + "; ".join(shown)
+        elif self.observed_value is not None and not self.exception:
+            text += f" observed={self.observed_value}"
+        return text
+
+
+def example_text(example: dict[str, Any]) -> str:
+    """``file#row: key=…, column=value`` of one failing example (the source reference first)."""
+    ref = example.get("_source_ref") or example.get("source_ref") or example.get("example_source_ref")
+    rest = ", ".join(f"{k}={v}" for k, v in example.items()
+                     if k not in ("_row", "_source_ref", "source_ref", "example_source_ref"))
+    return f"{ref}: {rest}" if ref else rest
+
 
 @dataclass
 class GateResult:
@@ -104,10 +124,9 @@ class GateResult:
                 f"{len(failed)} blocking, {len(self.warnings)} warnings, {self.rows_validated:,} rows, "
                 f"{self.quarantined} rows quarantined, {self.seconds:.1f} s")
         for c in failed[:10]:
-            where = " ".join(x for x in (c.entity, c.dt) if x)
-            text += (f"\n  - {c.suite} {where}: {c.expectation_type}({c.column or ''}) "
-                     f"{c.description or ''} unexpected={c.unexpected_count} observed={c.observed_value} "
-                     f"{c.exception or ''}")
+            text += "\n  - " + c.line()
+        for c in self.warnings[:5]:
+            text += "\n  - warning: " + c.line()
         return text
 
     def to_dict(self, detail: bool = False) -> dict[str, Any]:

@@ -9,6 +9,20 @@ Every expectation carries ``meta.severity`` (``error`` blocks the run, ``warning
 ``meta.batch``: ``schema`` (a one-row frame column -> DuckDB type), or ``rows`` (the partition's rows,
 chunked, sorted by the entity key). Suite ``meta.derived_columns`` are SQL expressions the gate
 computes per row before validation (``{dt}`` = the row's partition day, a DATE expression).
+
+Plausibility (issue: an absurd amount must never publish):
+
+- **Hard caps** (``Rules.caps``, fen): no single amount of that column beyond ``±cap`` — a value no
+  real shop row reaches (a yuan/fen slip, a typo, a forged row). Merged into the ``>= 0`` check of the
+  column where there is one; ``Rules.cond_caps`` caps a column only on rows of some kinds (fund-flow
+  movements of orders, not withdrawals). Errors: they block and name the file row.
+- **Bounds learned from history** (``Rules.history``): suite ``meta.history`` tells the gate to
+  compare each amount with the ``percentile`` of the same column (per ``group_by`` value) in the
+  entity's partitions landed before the run's first day (at most ``window_days`` back), once that
+  history holds ``min_rows`` values over ``min_days`` days (a fresh lake is not judged). The gate
+  computes ``_history_ratio__<column>`` = |value| ÷ that percentile; the expectations warn above
+  ``history_warn_ratio`` and block above ``history_error_ratio`` (``meta.parameters``; env
+  ``DOUYIN_GATE_HISTORY_WARN_RATIO`` / ``DOUYIN_GATE_HISTORY_ERROR_RATIO`` override).
 """
 
 from __future__ import annotations
@@ -54,11 +68,30 @@ class Rules:
     min1: list[str] = field(default_factory=list)  # quantities that must be >= 1
     equal0: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # derived -> (SQL, severity, description)
     day_severity: str = "error"  # event time inside the partition's business day
+    caps: dict[str, int] = field(default_factory=dict)  # column -> hard cap in fen: |value| <= cap (error)
+    cond_caps: dict[str, tuple[str, str, int, str]] = field(default_factory=dict)  # derived -> (column, SQL condition, cap, rows)
+    history: dict[str, list[str]] = field(default_factory=dict)  # column -> group_by columns of the learned bound
     notes: str = ""
 
 
 def _api(names: str, types: list[str]) -> dict[str, list[str]]:
     return {n.strip(): types for n in names.split(",") if n.strip()}
+
+
+# Hard caps (fen). No real Douyin shop row reaches them; a value beyond is a unit slip or garbage.
+LINE_CAP = 100_000_000          # ¥1,000,000.00: one order, order line, refund, settlement row, price, cost, freight
+AD_DAY_CAP = 10_000_000_000     # ¥100,000,000.00: one advertiser × goal × day of Qianchuan spend / attributed GMV
+ACCOUNT_CAP = 100_000_000_000   # ¥1,000,000,000.00: one fund-flow movement of any kind (withdrawals included)
+ORDER_FLOW_TAGS = "2, 3, 20"    # fund-flow tags of order money: settlement, reversal, shipping insurance
+
+# Learned bounds: history percentile, minimum history, and the default ratios (suite meta/parameters).
+HISTORY = {"percentile": 0.99, "min_rows": 200, "min_days": 7, "window_days": 90}
+HISTORY_PARAMETERS = {"history_warn_ratio": 10.0, "history_error_ratio": 100.0}
+
+
+def _caps(columns: str | list[str], cap: int) -> dict[str, int]:
+    names = [c.strip() for c in columns.split(",")] if isinstance(columns, str) else columns
+    return {c: cap for c in names if c}
 
 
 _ORDER_MONEY = "order_amount, pay_amount, post_amount, promotion_amount, promotion_shop_amount, promotion_platform_amount, promotion_talent_amount"
@@ -71,6 +104,8 @@ RULES: dict[str, Rules] = {
         not_null=["shop_id", "order_status", "create_time", "update_time", "pay_amount"],
         enums={"order_status": ([1, 105, 2, 101, 3, 4, 5], "warning")},
         min0=[c.strip() for c in _ORDER_MONEY.split(",")] + ["pay_time"],
+        caps=_caps(_ORDER_MONEY, LINE_CAP),
+        history={"pay_amount": []},
         equal0={"_promotion_split_diff_fen": (
             "promotion_amount - (promotion_shop_amount + promotion_platform_amount + promotion_talent_amount)",
             "error", "promotion_amount = shop + platform + talent funded promotions (fen)")},
@@ -83,6 +118,8 @@ RULES: dict[str, Rules] = {
         enums={"c_biz": ([2, 8], "warning")},
         min0=[c.strip() for c in _LINE_MONEY.split(",")] + ["pay_time"],
         min1=["item_num"],
+        caps=_caps(_LINE_MONEY, LINE_CAP),
+        history={"pay_amount": []},
         equal0={"_pay_identity_diff_fen": ("pay_amount - (origin_amount - promotion_amount)", "error",
                                            "pay_amount = origin_amount - promotion_amount (fen)")},
         day_severity="warning",
@@ -97,22 +134,28 @@ RULES: dict[str, Rules] = {
                "aftersale_status": ([6, 7, 11, 12, 27, 28], "warning"),
                "refund_status": ([1, 2, 3, 4, 5], "warning")},
         min0=["refund_amount", "refund_time"],
+        caps=_caps("refund_amount", LINE_CAP),
+        history={"refund_amount": []},
     ),
     "product": Rules(
         columns={**_api("product_id, shop_id", ID), **_api("status, market_price, discount_price", INT)},
         not_null=["shop_id"],
         min0=["market_price", "discount_price"],
+        caps=_caps("market_price, discount_price", LINE_CAP),
     ),
     "sku": Rules(
         columns={**_api("id, product_id, shop_id", ID), **_api("price, stock_num", INT)},
         not_null=["product_id", "price"],
         min0=["price", "stock_num"],
+        caps=_caps("price", LINE_CAP),
     ),
     "alliance_order": Rules(
         columns={**_api("order_id, shop_id, product_id, author_id", ID),
                  **_api("total_pay_amount, commission_rate_bp, estimated_comission, real_comission, update_time", INT)},
         not_null=["shop_id", "total_pay_amount", "commission_rate_bp", "update_time"],
         min0=["total_pay_amount", "commission_rate_bp", "estimated_comission", "real_comission"],
+        caps=_caps("total_pay_amount, estimated_comission, real_comission", LINE_CAP),
+        history={"total_pay_amount": []},
     ),
     "ad_report": Rules(
         columns={**_api("advertiser_id, shop_id, marketing_goal", ID), "stat_date": DATE,
@@ -120,6 +163,8 @@ RULES: dict[str, Rules] = {
         not_null=["shop_id", "stat_cost"],
         enums={"marketing_goal": (["LIVE_PROM_GOODS", "VIDEO_PROM_GOODS"], "error")},
         min0=["stat_cost", "show_cnt", "click_cnt", "pay_order_count", "pay_order_amount"],
+        caps=_caps("stat_cost, pay_order_amount", AD_DAY_CAP),
+        history={"stat_cost": ["marketing_goal"]},
     ),
     "logistics_track": Rules(
         columns={**_api("track_no, express", ID), **_api("node_seq, timestamp, ship_time", INT)},
@@ -130,6 +175,9 @@ RULES: dict[str, Rules] = {
     "settlement_bill": Rules(
         enums={"trade_type": ([0, 1], "error")},
         min0=["real_pay_amount", "platform_service_fee", "commission", "colonel_service_fee", "total_outcome"],
+        caps=_caps("settle_amount, total_income, real_pay_amount, platform_service_fee, commission, "
+                   "colonel_service_fee, total_outcome", LINE_CAP),
+        history={"settle_amount": ["trade_type"]},
         equal0={
             "_settle_identity_diff_fen": (
                 "CASE WHEN trade_type = 0 THEN total_income - total_outcome - settle_amount ELSE 0 END", "error",
@@ -150,9 +198,15 @@ RULES: dict[str, Rules] = {
     "fund_flow": Rules(
         enums={"fund_flow": ([0, 1], "error"), "account_bill_desc_tag": ([1, 2, 3, 11, 20], "warning")},
         min0=["account_amount"],
+        caps=_caps("account_amount", ACCOUNT_CAP),
+        cond_caps={"_order_flow_amount_fen": (
+            "account_amount", f"account_bill_desc_tag IN ({ORDER_FLOW_TAGS})", LINE_CAP,
+            "order settlements, reversals and shipping insurance (tags " + ORDER_FLOW_TAGS + ")")},
+        history={"account_amount": ["account_bill_desc_tag"]},
     ),
-    "freight_invoice": Rules(min0=["freight_fen"], min1=["billed_weight_g"]),
-    "product_cost": Rules(min0=["unit_cost_fen"]),
+    "freight_invoice": Rules(min0=["freight_fen"], min1=["billed_weight_g"], caps=_caps("freight_fen", LINE_CAP),
+                             history={"freight_fen": []}),
+    "product_cost": Rules(min0=["unit_cost_fen"], caps=_caps("unit_cost_fen", LINE_CAP), history={"unit_cost_fen": []}),
     "creator": Rules(enums={"tier": (["head", "mid", "long_tail"], "error")}, min0=["followers", "commission_rate_bp"]),
     "live_session": Rules(
         min0=["watch_pv", "viewers", "avg_watch_seconds", "new_followers", "comments"],
@@ -178,7 +232,8 @@ RULES: dict[str, Rules] = {
         equal0={"_stock_balance_diff": ("closing_qty - (opening_qty + inbound_qty + return_qty - outbound_qty)",
                                         "error", "closing = opening + inbound + return - outbound (units)")},
     ),
-    "purchase_receipt": Rules(min0=["unit_cost_fen"], min1=["quantity"]),
+    "purchase_receipt": Rules(min0=["unit_cost_fen"], min1=["quantity"], caps=_caps("unit_cost_fen", LINE_CAP),
+                              history={"unit_cost_fen": []}),
 }
 
 
@@ -190,6 +245,13 @@ def _business_date_sql(column: str, types: list[str]) -> str:
     if types == TSTZ or types == ["TIMESTAMP WITH TIME ZONE"]:
         return f"CAST(timezone('{tz}', \"{column}\") AS DATE)"
     return f"CAST(timezone('{tz}', to_timestamp(\"{column}\")) AS DATE)"
+
+
+HISTORY_PREFIX = "_history_ratio__"  # derived column the gate computes per history column
+
+
+def _yuan(fen: int) -> str:
+    return f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
 def _exp(type_: str, severity: str, batch: str, description: str, **kwargs: Any) -> dict[str, Any]:
@@ -237,10 +299,34 @@ def build_suite(entity_name: str) -> dict[str, Any]:
         exps.append(_exp("expect_column_values_to_be_in_set", severity, "rows", f"{col} is a known code",
                          column=col, value_set=values))
     for col in rules.min0:
-        exps.append(_exp("expect_column_values_to_be_between", "error", "rows", f"{col} >= 0", column=col, min_value=0))
+        if col in rules.caps:
+            exps.append(_exp("expect_column_values_to_be_between", "error", "rows",
+                             f"{col} >= 0 and <= {_yuan(rules.caps[col])} (hard cap)", column=col, min_value=0,
+                             max_value=rules.caps[col]))
+        else:
+            exps.append(_exp("expect_column_values_to_be_between", "error", "rows", f"{col} >= 0", column=col, min_value=0))
     for col in rules.min1:
         exps.append(_exp("expect_column_values_to_be_between", "error", "rows", f"{col} >= 1", column=col, min_value=1))
+    for col, cap in rules.caps.items():
+        if col not in rules.min0:
+            exps.append(_exp("expect_column_values_to_be_between", "error", "rows",
+                             f"|{col}| <= {_yuan(cap)} (hard cap)", column=col, min_value=-cap, max_value=cap))
     derived: dict[str, str] = {}
+    for name, (col, condition, cap, rows) in rules.cond_caps.items():
+        derived[name] = f'CASE WHEN {condition} THEN "{col}" END'
+        exp = _exp("expect_column_values_to_be_between", "error", "rows",
+                   f"{col} of {rows} <= {_yuan(cap)} (hard cap)", column=name, min_value=-cap, max_value=cap)
+        exp["meta"]["value_column"] = col
+        exps.append(exp)
+    for col in rules.history:
+        name = f"{HISTORY_PREFIX}{col}"
+        for severity, param in (("warning", "history_warn_ratio"), ("error", "history_error_ratio")):
+            exp = _exp("expect_column_values_to_be_between", severity, "rows",
+                       f"|{col}| <= {param} × p{round(HISTORY['percentile'] * 100)} of earlier partitions "
+                       "(learned bound; not judged without enough history)",
+                       column=name, max_value={"$PARAMETER": param})
+            exp["meta"]["value_column"] = col
+            exps.append(exp)
     for name, (sql, severity, description) in rules.equal0.items():
         derived[name] = sql
         exps.append(_exp("expect_column_values_to_be_between", severity, "rows", description,
@@ -256,6 +342,8 @@ def build_suite(entity_name: str) -> dict[str, Any]:
         "name": f"landing.{entity_name}",
         "expectations": exps,
         "meta": {"entity": entity_name, "source": entity.source, "key": key, "derived_columns": derived,
+                 **({"history": {**HISTORY, "columns": rules.history}, "parameters": dict(HISTORY_PARAMETERS)}
+                    if rules.history else {}),
                  "generated_by": "douyin_etl.quality.suitegen", "notes": rules.notes or entity.description},
         "notes": None,
     }

@@ -2,7 +2,9 @@
 
 ``expectations/landing/<entity>.json`` — one per landed entity (see ``suitegen``);
 ``expectations/marts/<check>.json`` — a SQL query over the audit warehouse (``meta.sql``) whose small
-result frame the expectations validate. Each expectation's ``meta``:
+result frame the expectations validate;
+``expectations/cross/<check>.json`` — the same shape over the lake, run by the landing gate on the
+run's days: identities between sources (fund flow vs settlement bills, shipments vs orders, …). Each expectation's ``meta``:
 
 - ``severity``: ``error`` (blocks the run) or ``warning`` (reported); default ``error``.
 - ``batch``: ``rows`` (default) or ``schema`` (a one-row frame: column -> DuckDB type).
@@ -139,3 +141,14 @@ def landing_suite(entity: str, base: Path | None = None) -> Suite:
 def mart_suites(base: Path | None = None) -> list[Suite]:
     folder = (base or expectations_dir()) / "marts"
     return [load_suite(p, chunked=False) for p in sorted(folder.glob("*.json"))]
+
+
+def cross_suites(base: Path | None = None) -> list[Suite]:
+    """The cross-source checks over the lake (``expectations/cross/*.json``); each needs ``meta.sql`` and
+    ``meta.entities`` (the landed entities whose run days it judges)."""
+    folder = (base or expectations_dir()) / "cross"
+    suites = [load_suite(p, chunked=False) for p in sorted(folder.glob("*.json"))]
+    for suite in suites:
+        if not suite.meta.get("sql") or not suite.meta.get("entities"):
+            raise SuiteError(f"{suite.path}: a cross-source check needs meta.sql and meta.entities")
+    return suites

@@ -80,7 +80,25 @@ class RunRecord:
         self.errors.append(f"{where}: {text}")
 
     def to_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self), default=str))
+        d = json.loads(json.dumps(asdict(self), default=str))
+        d["warnings"] = gate_warnings(d.get("gates") or {})
+        return d
+
+
+def gate_warnings(gates: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The gates' warnings (failed checks of severity ``warning``): reported, never blocking.
+
+    One entry per failed warning check: gate, suite, entity, day(s), column, what it means, how many
+    rows, and up to 3 failing examples (file + row where the check has them)."""
+    out = []
+    for name, gate in gates.items():
+        for c in gate.get("checks") or []:
+            if c.get("success") or c.get("severity") != "warning":
+                continue
+            out.append({"gate": name, "suite": c.get("suite"), "entity": c.get("entity"), "dt": c.get("dt"),
+                        "column": c.get("column"), "description": c.get("description") or c.get("exception"),
+                        "unexpected_count": c.get("unexpected_count"), "examples": (c.get("examples") or [])[:3]})
+    return out
 
 
 def report_dir(run_id: str) -> Path:
@@ -222,9 +240,13 @@ def render_html(d: dict[str, Any]) -> str:
     if dbt.get("error"):
         dbt_html += f"<pre>{_e(dbt['error'])}</pre>"
     errors = "".join(f"<pre>{_e(e)}</pre>" for e in d.get("errors", [])) or '<p class="muted">none</p>'
+    warns = d.get("warnings") if "warnings" in d else gate_warnings(d.get("gates") or {})
+    warnings = _table(["gate", "suite", "dt", "column", "rows", "what it means", "examples"],
+                      [[w.get("gate"), w.get("suite"), w.get("dt"), w.get("column"), w.get("unexpected_count"),
+                        w.get("description"), _examples(w.get("examples") or [])] for w in warns], raw_cols={6})
     return (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{_e(title)} {_badge(d.get('status'))}</h1>"
             f'<p class="muted">Douyin ETL run report · generated {_e(datetime.now(timezone.utc).isoformat())}</p>'
-            f"{summary}<h2>Errors</h2>{errors}<h2>Steps</h2>{steps}<h2>Rows per entity and layer</h2>{rows}"
+            f"{summary}<h2>Errors</h2>{errors}<h2>Warnings ({len(warns)}, not blocking)</h2>{warnings}<h2>Steps</h2>{steps}<h2>Rows per entity and layer</h2>{rows}"
             f"<h2>Quality gates</h2>{gates}<h2>Quarantine</h2>{quarantine}<h2>Reconciliation status</h2>{recon}"
             f"<h2>dbt</h2>{dbt_html}</body></html>")
