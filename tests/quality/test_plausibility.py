@@ -104,7 +104,7 @@ def test_fund_flow_and_settlement_bills_that_agree_pass(lake, write_partition):
     _settled(write_partition)
     gate = run_landing_gate("agree", {"fund_flow": [DT], "settlement_bill": [DT]})
     checks = [c for c in gate.checks if c.suite == "cross.fund_flow_matches_settlement"]
-    assert len(checks) == 3 and all(c.success for c in checks) and checks[0].element_count == 1  # one shop × day
+    assert len(checks) == 4 and all(c.success for c in checks) and checks[0].element_count == 1  # one shop × day
     assert gate.ok and gate.warnings == [c for c in gate.warnings if c.suite == "cross.settlements_match_paid_lines"]
 
 
@@ -152,3 +152,24 @@ def test_an_entry_booked_across_midnight_only_warns_and_the_warning_reaches_the_
     assert all(e["unmatched_fen"] == 0 for e in diff[0]["examples"])
     html = open(path.replace("report.json", "report.html"), encoding="utf-8").read()
     assert "Warnings (" in html and "cross.fund_flow_matches_settlement" in html and "timing_diff_fen" in html
+
+
+def test_a_bill_without_its_entry_on_the_last_day_is_in_flight_then_blocks_the_next_run(lake, write_partition):
+    # S0's bill row at 23:59:50 on DT; its 动账 credit is not in DT's file: maybe tomorrow's, maybe never
+    _settled(write_partition, rows=5, bill_overrides={"settle_time": f"TIMESTAMPTZ '{DT} 23:59:50+08'"},
+             flow_overrides={"account_bill_desc_tag": "CASE WHEN i = 0 THEN 9 ELSE 3 END"})  # S0: no 订单结算
+    gate = run_landing_gate("flight", {"fund_flow": [DT], "settlement_bill": [DT]})
+    [flight] = [c for c in gate.warnings if c.column == "in_flight_abs_fen"]
+    assert gate.ok  # in flight: a warning, not a block
+    assert not [c for c in gate.blocking if c.suite == "cross.fund_flow_matches_settlement"]
+    assert (flight.examples[0]["in_flight_rows"], flight.examples[0]["in_flight_fen"], flight.examples[0]["unmatched_fen"],
+            flight.examples[0]["example_order_id"]) == (1, -9500, 0, "S0")
+    # the next day arrives and S0's credit is still not there: the next run judges DT again, and blocks
+    nxt = DT + timedelta(days=1)
+    write_partition("settlement_bill", nxt, settlement_bill_columns(nxt), rows=3,
+                    overrides={"request_no": "'N' || i", "order_id": "'T' || i"})
+    write_partition("fund_flow", nxt, settlement_flow_columns(nxt), rows=3,
+                    overrides={"account_trade_no": "'NF' || i", "order_id": "'T' || i"})
+    with pytest.raises(steps.StepError) as raised:
+        steps.landing_gate("flight-next", {"fund_flow": [nxt], "settlement_bill": [nxt]})
+    assert "unmatched_abs_fen" in str(raised.value) and f"day={DT}" in str(raised.value)
