@@ -32,7 +32,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -49,7 +49,7 @@ COPY_CHUNK_BYTES = 8 * 1024 * 1024
 _after_chunk: Callable[[], None] | None = None  # test hook: called after each copied chunk
 
 __all__ = ["PublishResult", "prepare_audit", "publish", "release_lease", "run_dir", "audit_path_for",
-           "version_path", "WarehouseLocked", "prune_audits", "read_version", "touch_lease"]
+           "version_path", "WarehouseLocked", "prune_audits", "read_version", "read_horizon", "touch_lease"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,27 @@ def read_version(published: Path | None = None) -> dict | None:
         return json.loads(version_path(published).read_text())
     except FileNotFoundError:
         return None
+
+
+def read_horizon(db_path: Path | None = None) -> date | None:
+    """The marts' horizon of a warehouse file: the latest ``as_of`` its ``_meta.publish_log`` records.
+
+    ``None`` for a file that does not exist or that no run with an ``as_of`` published (read-only).
+    Runs read it from their audit copy (a copy of the published file) so that a rebuild of a past day
+    keeps the marts as of this day (``orchestration.steps.build_audit``).
+    """
+    path = Path(db_path) if db_path is not None else config.warehouse_path()
+    if not path.exists():
+        return None
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        if not con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_schema = '_meta' AND table_name = 'publish_log'").fetchone()[0]:
+            return None
+        return con.execute("SELECT max(try_cast(json_extract_string(meta, '$.as_of') AS DATE)) "
+                           "FROM _meta.publish_log").fetchone()[0]
+    finally:
+        con.close()
 
 
 def _fsync_dir(path: Path) -> None:
