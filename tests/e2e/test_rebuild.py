@@ -94,17 +94,23 @@ def _mart_tables(db: Path) -> list[str]:
 
 
 def _diff(left: Path, right: Path, tables: list[str]) -> dict[str, tuple[int, int, int, int]]:
-    """table -> (rows left, rows right, rows only left, rows only right) across two warehouses."""
+    """table -> (rows left, rows right, rows only left, rows only right) across two warehouses.
+
+    Floating-point columns (averages, rates) are compared rounded to 9 digits: their last bits depend
+    on the summation order of parallel aggregation, not on the data."""
     con = duckdb.connect()
     out: dict[str, tuple[int, int, int, int]] = {}
     try:
         con.execute(f"ATTACH '{left}' AS l (READ_ONLY)")
         con.execute(f"ATTACH '{right}' AS r (READ_ONLY)")
         for t in tables:
+            columns = con.execute(f"DESCRIBE l.{t}").fetchall()
+            select = ", ".join(f'round("{c}", 9)' if ctype in ("DOUBLE", "FLOAT") else f'"{c}"'
+                               for c, ctype, *_ in columns)
             out[t] = tuple(con.execute(f"""
                 SELECT (SELECT count(*) FROM l.{t}), (SELECT count(*) FROM r.{t}),
-                       (SELECT count(*) FROM (SELECT * FROM l.{t} EXCEPT ALL SELECT * FROM r.{t})),
-                       (SELECT count(*) FROM (SELECT * FROM r.{t} EXCEPT ALL SELECT * FROM l.{t}))""").fetchone())
+                       (SELECT count(*) FROM (SELECT {select} FROM l.{t} EXCEPT ALL SELECT {select} FROM r.{t})),
+                       (SELECT count(*) FROM (SELECT {select} FROM r.{t} EXCEPT ALL SELECT {select} FROM l.{t}))""").fetchone())
     finally:
         con.close()
     return out
