@@ -24,6 +24,8 @@ import duckdb
 import yaml
 
 from douyin_etl import config
+from douyin_etl.buyer_key import dbt_env
+from douyin_etl.warehousing.buyer_key_plugin import set_session
 
 _ENV_VAR = re.compile(r"\{\{\s*env_var\(\s*'([^']+)'\s*(?:,\s*'([^']*)'\s*)?\)\s*\}\}")
 
@@ -86,6 +88,7 @@ def run_direct(target: Path, built_db: Path, work: Path) -> dict[str, Any]:
         for k, v in settings.items():
             if v is not None:
                 con.execute(f"SET {k} = {v!r}" if isinstance(v, str) else f"SET {k} = {v}")
+        set_session(con, dbt_env())  # the buyer-key pads as session variables, as dbt's plugin sets them
         con.execute(f"ATTACH '{built_db}' AS bench_built (READ_ONLY)")
         built_catalog = built_db.stem
         schemas = sorted({_schema_of(v["relation_name"]) for v in buildable.values() if v.get("relation_name")})

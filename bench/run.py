@@ -34,6 +34,7 @@ from typing import Any
 from bench import scales
 from bench.measure import StepMeasure, run_step
 from bench.mock_proc import MockProcess
+from douyin_etl.config import DEMO_BUYER_KEY_SECRET
 
 log = logging.getLogger("bench.run")
 
@@ -56,6 +57,8 @@ def bench_env(work: Path, world: Path, shops: list[str] | None, qps: float, star
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false", "GX_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        # a simulated world: the demo's buyer key, set explicitly (nothing defaults to it)
+        "DOUYIN_BUYER_KEY_SECRET": DEMO_BUYER_KEY_SECRET,
     })
     if shops:
         env["DOUYIN_SHOP_IDS"] = ",".join(shops)

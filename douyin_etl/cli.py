@@ -2,17 +2,26 @@
 
 Each command is a thin wrapper: parse arguments, call the function that owns the work, print a
 short human summary. Logic lives in the modules named in each handler.
+
+Errors a user fixes (a wrong argument or setting, a missing world or warehouse, SQL DuckDB refuses:
+``douyin_etl.errors.is_usage_error``) print one line naming what to do next and exit 2, never a
+traceback. ``-v``/``--verbose`` logs debug, ``-q``/``--quiet`` warnings and errors only (before or after
+the command name). A closed stdout (``douyin-etl query … | head -1``) ends quietly with status 141.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 from douyin_etl import config
+from douyin_etl.errors import UsageError, is_usage_error, one_line
 
 log = logging.getLogger("douyin_etl")
 
@@ -22,6 +31,16 @@ def _date(s: str) -> date:
         return date.fromisoformat(s)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {s!r}") from None
+
+
+def _positive(s: str) -> int:
+    try:
+        n = int(s)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 1, got {s!r}")
+    return n
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -45,6 +64,9 @@ def _cmd_serve_mock(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        raise UsageError(f"--end {args.end} is before --start {args.start}; give an --end on or after --start "
+                         f"(one day: --start {args.start} --end {args.start})")
     from douyin_etl.pipeline import run_range
 
     result = run_range(args.start, args.end, full_refresh=args.full_refresh)
@@ -59,13 +81,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    from douyin_etl.access.query import WarehouseMissing, render, run_query
+    from douyin_etl.access.query import render, run_query
 
-    try:
-        columns, rows = run_query(args.sql)
-    except WarehouseMissing as exc:
-        print(exc, file=sys.stderr)
-        return 2
+    columns, rows = run_query(args.sql)  # QueryError / WarehouseMissing: one line, exit 2 (see main)
     print(render(columns, rows, args.format))
     return 0
 
@@ -145,17 +163,32 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     return serve_dashboard(args.port)
 
 
+def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", action="store_true", default=default,
+                       help="debug logging (ours and the libraries')")
+    group.add_argument("-q", "--quiet", action="store_true", default=default, help="warnings and errors only")
+
+
+class _SubParsers(argparse._SubParsersAction):  # noqa: SLF001 - every command also takes -v/-q
+    def add_parser(self, name, **kwargs):  # type: ignore[override]
+        parser = super().add_parser(name, **kwargs)
+        _verbosity_options(parser, argparse.SUPPRESS)  # SUPPRESS: the top-level value stays when not given
+        return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="douyin-etl", description=__doc__.splitlines()[0])
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _verbosity_options(p, False)
+    p.register("action", "parsers", _SubParsers)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("simulate", help="generate a seeded, deterministic merchant world")
     s.add_argument("--seed", type=int, default=7)
     s.add_argument("--start", type=_date, default=date(2026, 10, 1))
-    s.add_argument("--days", type=int, default=30)
-    s.add_argument("--shops", type=int, default=2)
-    s.add_argument("--orders-per-day", type=int, default=300)
+    s.add_argument("--days", type=_positive, default=30)
+    s.add_argument("--shops", type=_positive, default=2)
+    s.add_argument("--orders-per-day", type=_positive, default=300)
     s.add_argument("--out", default=str(config.world_dir()))
     s.set_defaults(func=_cmd_simulate)
 
@@ -175,9 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("demo", help="generate a world, serve it, run everything, print where to look")
-    s.add_argument("--days", type=int, default=30)
-    s.add_argument("--shops", type=int, default=2)
-    s.add_argument("--orders-per-day", type=int, default=300)
+    s.add_argument("--days", type=_positive, default=30)
+    s.add_argument("--shops", type=_positive, default=2)
+    s.add_argument("--orders-per-day", type=_positive, default=300)
     s.add_argument("--seed", type=int, default=7)
     s.set_defaults(func=_cmd_demo)
 
@@ -229,16 +262,77 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@contextlib.contextmanager
+def cli_logging(verbose: bool = False, quiet: bool = False) -> Iterator[int]:
+    """Log to stderr at DEBUG (``-v``), WARNING (``-q``) or INFO while the command runs; yields the level.
+
+    The project's loggers (``douyin_etl.*``) get their own stderr handler and an explicit level, so a
+    library that reconfigures the root logger during the command (importing Airflow does: INFO, to
+    stdout) changes neither their level nor where they go. The root logger (libraries) follows ``-v``
+    and ``-q`` too, and ``-q`` quietens Airflow (``AIRFLOW__LOGGING__LOGGING_LEVEL``, unless set). All of
+    it is undone afterwards (``main`` is also called in-process by tests).
+    """
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    set_airflow_level = quiet and "AIRFLOW__LOGGING__LOGGING_LEVEL" not in os.environ
+    if set_airflow_level:
+        os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
+    formatter = logging.Formatter(LOG_FORMAT)
+    ours, root = logging.getLogger("douyin_etl"), logging.getLogger()
+    saved = (ours.level, ours.propagate, ours.disabled, root.level)
+    handler = logging.StreamHandler()  # sys.stderr as of each record
+    handler.setFormatter(formatter)
+    ours.addHandler(handler)
+    ours.setLevel(level)
+    ours.propagate, ours.disabled = False, False
+    root_handler = None
+    if not root.handlers:  # libraries' records: to stderr as well (as logging.basicConfig would)
+        root_handler = logging.StreamHandler()
+        root_handler.setFormatter(formatter)
+        root.addHandler(root_handler)
+    root.setLevel(level)
+    try:
+        yield level
+    finally:
+        ours.removeHandler(handler)
+        ours.setLevel(saved[0])
+        ours.propagate, ours.disabled = saved[1], saved[2]
+        if root_handler is not None:
+            root.removeHandler(root_handler)
+        root.setLevel(saved[3])
+        if set_airflow_level:
+            os.environ.pop("AIRFLOW__LOGGING__LOGGING_LEVEL", None)
+
+
+def _stdout_closed() -> int:
+    """stdout's reader went away (``| head``): stop writing, no traceback, exit like SIGPIPE would."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush then goes nowhere
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
-        return int(args.func(args) or 0)
+        with cli_logging(args.verbose, args.quiet):
+            code = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _stdout_closed()
+    except Exception as exc:
+        if not is_usage_error(exc):
+            raise
+        print(f"douyin-etl {args.command}: {one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

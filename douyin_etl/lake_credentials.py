@@ -2,7 +2,9 @@
 
 Where they come from (first match wins):
 
-1. Inside Airflow: the connection ``DOUYIN_LAKE_CONN_ID`` (default ``douyin_lake``), conn_type ``aws``:
+1. The Airflow connection ``DOUYIN_LAKE_CONN_ID`` (default ``douyin_lake``), conn_type ``aws``, from
+   ``AIRFLOW_CONN_DOUYIN_LAKE`` (JSON or URI, read without Airflow) or, inside an Airflow task, from
+   Airflow (``douyin_etl.connections``); a malformed one is a ``ConfigError``, never skipped:
    login = access key id, password = secret access key, extra
    ``{"endpoint_url": "http://minio:9000", "region_name": "cn-hangzhou", "addressing_style": "path"}``
    (all optional; ``addressing_style`` ``path`` for MinIO and other servers without bucket DNS names).
@@ -21,7 +23,6 @@ report or a manifest.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,26 +67,19 @@ def is_object_store(root: str) -> bool:
     return "://" in root and root.split("://", 1)[0].lower() in OBJECT_STORE_PROTOCOLS
 
 
-def _in_airflow(conn_id: str) -> bool:
-    # Importing Airflow costs ~2 s: only ask it when we run inside it or its connection is configured.
-    return "airflow" in sys.modules or "AIRFLOW_CTX_DAG_ID" in os.environ \
-        or f"AIRFLOW_CONN_{conn_id.upper()}" in os.environ
-
-
 def _blank_to_none(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
     return text or None
 
 
 def _from_airflow(conn_id: str) -> LakeCredentials | None:
-    """The Airflow connection ``conn_id``, or None when there is no Airflow or no such connection."""
-    try:
-        from airflow.sdk.bases.hook import BaseHook  # type: ignore
+    """The connection ``conn_id`` (environment or Airflow), or None when it is not configured."""
+    from douyin_etl import connections
 
-        conn = BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - no Airflow context / no such connection: fall back to env
+    conn = connections.get(conn_id)
+    if conn is None:
         return None
-    extra = conn.extra_dejson or {}
+    extra = conn.extra
     return LakeCredentials(
         key=_blank_to_none(conn.login), secret=_blank_to_none(conn.password),
         endpoint_url=_blank_to_none(extra.get("endpoint_url") or conn.host),
@@ -105,10 +99,8 @@ def _from_env() -> LakeCredentials:
 
 
 def lake_credentials() -> LakeCredentials:
-    """The lake's credentials: the Airflow connection when inside Airflow, else the environment."""
-    conn_id = lake_conn_id()
-    found = _from_airflow(conn_id) if _in_airflow(conn_id) else None
-    return found or _from_env()
+    """The lake's credentials: the Airflow connection when configured, else the environment."""
+    return _from_airflow(lake_conn_id()) or _from_env()
 
 
 def storage_options(creds: LakeCredentials | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from douyin_etl import config, entities
+from douyin_etl.errors import is_usage_error
 from douyin_etl.orchestration import steps, windows
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,8 @@ def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str
     """Run the whole pipeline over business days ``[start, end]`` without a scheduler."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}; give --start <= --end")
+    settings = config.preflight(drops=drops_dir)  # a missing/malformed setting: ConfigError, nothing done
+    log.info("run %s..%s: %s", start, end, ", ".join(f"{k} {v}" for k, v in settings.items()))
     t0 = time.monotonic()
     run_id = run_id or new_run_id("range", start, end)
     result = RunResult(run_id, start, end)
@@ -127,7 +130,10 @@ def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str
         log.error("%s", exc)
     except Exception as exc:  # noqa: BLE001 - reported, then re-raised below
         result.error = f"{type(exc).__name__}: {exc}"
-        log.exception("run %s failed", run_id)
+        if is_usage_error(exc):  # a setting to fix: the CLI prints it as one line, no traceback
+            log.error("run %s stopped: %s", run_id, exc)
+        else:
+            log.exception("run %s failed", run_id)
         raise
     finally:
         recorded = steps.read_steps(run_id)
@@ -154,8 +160,8 @@ SAMPLE_QUERY = ("select shop_id, date_day, sum(gmv_yuan) as gmv_yuan from sales.
 
 def _world_matches(world: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int) -> bool:
     meta = world / "world.json"
-    if not meta.exists():
-        return False
+    if not meta.exists() or not (world / "platform").is_dir() or not (world / "drops").is_dir():
+        return False  # absent or partial (e.g. platform/ deleted): generate it again
     try:
         w = json.loads(meta.read_text(encoding="utf-8"))
     except ValueError:
@@ -172,6 +178,14 @@ def ensure_world(world: Path, seed: int, start: date, days: int, shops: int, ord
 
     return str(generate_world(out=world, seed=seed, start=start, days=days, shops=shops,
                               orders_per_day=orders_per_day))
+
+
+def demo_buyer_key_env() -> dict[str, str]:
+    """The demo's own buyer key, as the ``douyin_buyer_key`` connection (wins over anything else set)."""
+    from douyin_etl.connections import env_var
+
+    return {env_var(config.BUYER_KEY_CONN_ID): json.dumps({"conn_type": "generic",
+                                                            "password": config.DEMO_BUYER_KEY_SECRET})}
 
 
 def _free_port(preferred: int) -> int:
@@ -231,16 +245,19 @@ def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 
     world = config.world_dir()
     start, end = DEMO_START, DEMO_START + timedelta(days=days - 1)
     print(ensure_world(world, seed, start, days, shops, orders_per_day), flush=True)
-    # The world is history (its last day is the platform's "now"): no late updates to look back for.
-    os.environ.setdefault("DOUYIN_LOOKBACK_DAYS", "0")
+    # The demo sets every setting it needs itself (nothing has a default outside the demo and the tests):
+    # the world is history (its last day is the platform's "now"): no late updates to look back for.
+    os.environ["DOUYIN_LOOKBACK_DAYS"] = "0"
     os.environ["DOUYIN_START_DATE"] = start.isoformat()
-    os.environ.setdefault("DOUYIN_DROPS_DIR", str(world / "drops"))
+    os.environ["DOUYIN_DROPS_DIR"] = str(world / "drops")
+    os.environ.update(demo_buyer_key_env())
     airflow_home = config.state_dir() / "airflow"
     port = _free_port(config.DEMO_API_PORT)
     with MockServer(world, app_key=config.DEMO_APP_KEY, app_secret=config.DEMO_APP_SECRET, port=port) as mock:
         os.environ.update(local_airflow.api_connection_env(mock.base_url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
         os.environ["DOUYIN_SHOP_IDS"] = ",".join(
             str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"])
+        print(f"demo settings: {', '.join(f'{k} {v}' for k, v in config.preflight().items())}", flush=True)
         print(f"mock Open API at {mock.base_url}; Airflow home {airflow_home}", flush=True)
         local_airflow.prepare(airflow_home)
         t1 = time.monotonic()

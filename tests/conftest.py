@@ -1,8 +1,11 @@
 """Session-wide test setup, one home for what several areas share.
 
 1. At import time (before anything imports Airflow, which reads its home then): an isolated environment
-   for the whole session under a temp base dir — Airflow home, lake, state, warehouse and world all point
-   there, telemetry is off — so no test can write into the checkout's lake/, warehouse/ or var/.
+   for the whole session under a temp base dir — Airflow home, lake, state, warehouse, world and drops all
+   point there, telemetry is off — so no test can write into the checkout's lake/, warehouse/ or var/;
+   and the tests' own buyer-key secret (``TEST_BUYER_KEY_SECRET``; outside the demo and the tests nothing
+   has a default). Open API credentials and shops are set by each test that extracts (``pipeline_env``
+   plus ``api_connection_env`` of its mock, or an explicit client).
 2. ``airflow_home`` / ``dagbag``: a migrated Airflow home and the DagBag of <repo>/dags (once per session).
 3. ``api_world`` / ``api_mock``: a simulated world for the Open API tests and the mock over it.
 4. ``published_warehouse`` (session): one small published warehouse built the way a run builds it, for the
@@ -46,11 +49,18 @@ os.environ.update({
     "DOUYIN_STATE_DIR": str(SESSION_BASE / "state"),
     "DOUYIN_WAREHOUSE": str(SESSION_BASE / "warehouse" / "douyin.duckdb"),
     "DOUYIN_WORLD_DIR": str(SESSION_BASE / "world"),
+    "DOUYIN_DROPS_DIR": str(SESSION_BASE / "world" / "drops"),
+    "DOUYIN_BUYER_KEY_SECRET": "tests-buyer-key-secret-5b1e0c7a",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     "DBT_VERSION_CHECK": "false",
     "GX_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
 })
+
+TEST_BUYER_KEY_SECRET = os.environ["DOUYIN_BUYER_KEY_SECRET"]
+for _name in ("AIRFLOW_CONN_DOUDIAN_DEFAULT", "AIRFLOW_CONN_DOUYIN_BUYER_KEY", "DOUYIN_API_BASE_URL", "DOUYIN_APP_KEY",
+              "DOUYIN_APP_SECRET", "DOUYIN_SHOP_IDS"):  # never the caller's: each test sets its own
+    os.environ.pop(_name, None)
 
 # The Open API tests' world: 12 days so settlements and fund flows exist (they start ~9 days in), 2 shops,
 # 300 orders/day across shops; every windowed endpoint then has multi-page results on 2026-10-11.

@@ -105,23 +105,6 @@
     get_json_object({{ json_column }}, '{{ path }}')
 {%- endmacro %}
 
-{#- pseudonymous key: lowercase hex md5 of a text value (buyer_key = md5(doudian_open_id)) -#}
-{% macro hash_key(text_value) -%}
-    {{ return(adapter.dispatch('hash_key', 'douyin')(text_value)) }}
-{%- endmacro %}
-
-{% macro default__hash_key(text_value) -%}
-    md5(cast({{ text_value }} as {{ dbt.type_string() }}))
-{%- endmacro %}
-
-{% macro duckdb__hash_key(text_value) -%}
-    case when nullif({{ text_value }}, '') is not null then md5(cast({{ text_value }} as varchar)) end
-{%- endmacro %}
-
-{% macro spark__hash_key(text_value) -%}
-    case when nullif({{ text_value }}, '') is not null then md5(cast({{ text_value }} as string)) end
-{%- endmacro %}
-
 {#- integer fen -> yuan DECIMAL(18,2), exact (no floating point on the way) -#}
 {% macro fen_to_yuan(fen) -%}
     {{ return(adapter.dispatch('fen_to_yuan', 'douyin')(fen)) }}

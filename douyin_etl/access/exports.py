@@ -33,7 +33,7 @@ from douyin_etl import config
 from douyin_etl.access.catalog import ModelDoc, load_catalog
 from douyin_etl.access.export_spec import (CHINESE_HEADERS, DEFAULT_TABLES, FORMATS, ExportTable,
                                            export_table)
-from douyin_etl.access.query import WarehouseMissing
+from douyin_etl.access.query import WarehouseMissing, connect_read_only
 
 log = logging.getLogger(__name__)
 
@@ -397,12 +397,9 @@ def export_finance(period: str | Period, *, shops: Sequence[str] | None = None, 
     out_dir = Path(out_dir or config.state_dir() / "exports")
     catalog = {d.relation: d for d in load_catalog()}
     result = ExportResult(per, shop_list, fmt, version=read_version(warehouse))
-    # An in-memory session attaching the published file READ_ONLY: never takes the writer's lock.
-    con = duckdb.connect()
+    # The hardened read-only session (never takes the writer's lock); files only under out_dir.
+    con = connect_read_only(warehouse, alias="wh", write_dir=out_dir, settings={"TimeZone": config.BUSINESS_TZ})
     try:
-        con.execute(f"ATTACH {_lit(str(warehouse))} AS wh (READ_ONLY)")
-        con.execute("USE wh")
-        con.execute(f"SET TimeZone = '{config.BUSINESS_TZ}'")
         plans: list[tuple[ExportTable, ExportedTable, str]] = []
         for spec in specs:
             columns = _columns(con, spec, catalog.get(spec.relation))

@@ -21,6 +21,7 @@ import duckdb
 
 from douyin_etl import config
 from douyin_etl.access.catalog import BUSINESS_DATE_COLUMNS, NO_FRESHNESS, SCHEMA_ORDER
+from douyin_etl.access.query import connect_read_only
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,14 @@ def collect_status(*, warehouse: Path | None = None, state_dir: Path | None = No
         return st
     version = dict(read_version(warehouse) or {})
     version.setdefault("size", warehouse.stat().st_size)
-    con = duckdb.connect()
     try:
-        con.execute(f"ATTACH '{str(warehouse).replace(chr(39), chr(39) * 2)}' AS wh (READ_ONLY)")
+        con = connect_read_only(warehouse, alias="wh")
+    except duckdb.Error as exc:
+        st["error"] = f"could not read {warehouse}: {exc}"
+        version["path"] = str(warehouse)
+        st["version"] = version
+        return st
+    try:
         if "run_id" not in version:
             version.update(_meta_version(con) or {})
         st["marts"] = freshness(con)
@@ -157,6 +163,9 @@ def render_status(st: dict[str, Any]) -> str:
     lines.append(f"Published warehouse: {v.get('path')}")
     lines.append(f"  run {v.get('run_id', 'unknown')}, published at {v.get('published_at', 'unknown')}, "
                  f"{_fmt_size(v.get('size'))}" + (f", sha256 {v['sha256'][:12]}…" if v.get("sha256") else ""))
+    if v.get("stale_version_file"):
+        lines.append(f"  (douyin.version.json still names run {v['stale_version_file']}: a publish stopped right after "
+                     "its rename; the version above is the file's own, the next run rewrites the version file)")
     if st.get("error"):
         lines.append(f"  {st['error']}")
     lines += ["", "Freshness per mart (max business date, rows):"]

@@ -28,6 +28,12 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, fields
 
+from douyin_etl.errors import UsageError
+
+
+class FaultSpecError(UsageError):
+    """A malformed ``--faults`` spec (names the item and the valid keys)."""
+
 
 @dataclass(frozen=True)
 class FaultConfig:
@@ -54,18 +60,24 @@ class FaultConfig:
             name, sep, raw = item.partition("=")
             name = name.strip()
             if not sep or name not in known:
-                raise ValueError(f"bad fault {item!r} in {spec!r}; use key=value with keys: {', '.join(known)}")
+                raise FaultSpecError(f"bad fault {item!r} in --faults {spec!r}: use key=value[,key=value…] with keys "
+                                     f"{', '.join(known)} (e.g. 'rate_limit=0.1,slow_ms=50')")
             try:
                 values[name] = int(raw) if known[name] in ("int", int) else float(raw)
             except ValueError:
-                raise ValueError(f"fault {name!r} needs a number, got {raw!r}") from None
+                kind = "a whole number" if known[name] in ("int", int) else "a number"
+                raise FaultSpecError(f"fault {name!r} in --faults {spec!r} needs {kind}, got {raw.strip()!r}") from None
         if values.get("slow_ms") and "slow" not in values:
             values["slow"] = 0.1
         cfg = cls(**values)  # type: ignore[arg-type]
         for name in ("rate_limit", "server_error", "slow", "duplicates", "mutate"):
             p = getattr(cfg, name)
             if not 0 <= p <= 1:
-                raise ValueError(f"fault {name!r} is a probability in [0, 1], got {p}")
+                raise FaultSpecError(f"fault {name!r} in --faults is a probability in [0, 1], got {p}")
+        for name in ("slow_ms", "latency_ms", "qps", "token_ttl"):
+            v = getattr(cfg, name)
+            if not v >= 0 or v == float("inf"):
+                raise FaultSpecError(f"fault {name!r} in --faults must be a finite number ≥ 0, got {v}")
         return cfg
 
     @property

@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from douyin_etl.errors import MissingInput
 from douyin_etl.sources.doudian.endpoints import JSON_FIELDS
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,18 @@ def _normalise(value: Any, col: str) -> Any:
     return value
 
 
+class WorldMissing(MissingInput):
+    """The world directory (or its platform/ state) does not exist."""
+
+
 class WorldStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.platform = self.root / "platform"
         if not self.platform.is_dir():
-            raise FileNotFoundError(
-                f"no platform/ directory in world {self.root}; generate one with "
-                f"`python -m douyin_etl simulate --out {self.root}`")
+            raise WorldMissing(
+                f"no simulated world at {self.root} (no platform/ directory); generate one with "
+                f"`douyin-etl simulate --out {self.root}` or pass --world (default: DOUYIN_WORLD_DIR)")
         # Partitions served recently, least recently used evicted first: memory stays bounded by
         # DOUYIN_MOCK_CACHE_PARTITIONS (default 48) however many days a backfill walks through.
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()

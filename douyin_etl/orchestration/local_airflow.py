@@ -6,9 +6,12 @@ configuration at import time); it raises a clear error otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -98,27 +101,152 @@ def run_dag(dag, logical_date, conf: dict | None = None):
     return dag.test(logical_date=logical_date, run_conf=conf)
 
 
-def standalone(home: Path | None = None, port: int = 8080) -> int:
-    """Run ``airflow standalone`` on 127.0.0.1 with this project's DAGs, pool and settings (blocks).
+# The components of a local Airflow, as `airflow standalone` starts them, but with every listener on
+# 127.0.0.1: Airflow 3.3's log servers (scheduler/triggerer "serve-logs", ports 8793/8794) bind every
+# interface with no host setting, so they are not started (--skip-serve-logs): with the LocalExecutor
+# on one machine the api-server reads task logs from <home>/logs directly.
+def components(port: int) -> dict[str, list[str]]:
+    return {
+        "scheduler": ["scheduler", "--skip-serve-logs"],
+        "dag-processor": ["dag-processor"],
+        "triggerer": ["triggerer", "--skip-serve-logs"],
+        "api-server": ["api-server", "--host", LOCAL_HOST, "--port", str(port)],
+    }
 
-    Login ``admin``; the password is in ``<home>/simple_auth_manager_passwords.json.generated``.
-    Ctrl-C stops every component (SIGINT; SIGTERM would leave children running).
-    """
-    home = Path(home or config.state_dir() / "airflow")
-    prepare(home)
-    env = config.tool_env() | airflow_env(home) | {
-        "AIRFLOW__API__HOST": "127.0.0.1", "AIRFLOW__API__PORT": str(port),
+
+LOCAL_HOST = "127.0.0.1"
+STOP_GRACE_SECONDS = 20.0
+
+
+def standalone_env(home: Path, port: int) -> dict[str, str]:
+    """Environment of the local Airflow's components: loopback only, LocalExecutor, simple auth."""
+    return config.tool_env() | airflow_env(home) | {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": os.environ.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
+                                                                   "admin:admin"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        # standalone starts its components as `airflow …` from PATH: put this venv first
+        "AIRFLOW__API__HOST": LOCAL_HOST, "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": f"http://{LOCAL_HOST}:{port}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{LOCAL_HOST}:{port}/execution/",
+        # listeners that are off by default: on loopback should anyone turn them on
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOCAL_HOST,
+        # the components start `airflow …` children from PATH: put this venv first
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
-    cmd = [str(Path(sys.executable).parent / "airflow"), "standalone"]
-    log.info("airflow standalone on http://127.0.0.1:%d (home %s); Ctrl-C to stop", port, home)
-    proc = subprocess.Popen(cmd, env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        import signal
 
-        proc.send_signal(signal.SIGINT)
-        return proc.wait(timeout=30)
+
+class _Stop(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _tree(procs: list[subprocess.Popen]) -> list["psutil.Process"]:
+    import psutil
+
+    out = []
+    for p in procs:
+        try:
+            root = psutil.Process(p.pid)
+            out += [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+    return out
+
+
+def stop_components(procs: list[subprocess.Popen], grace: float = STOP_GRACE_SECONDS) -> list[int]:
+    """SIGTERM every component's process group and every descendant (some start their own groups),
+    wait up to ``grace`` seconds, then SIGKILL what is left. Returns the pids that had to be killed."""
+    import psutil
+
+    seen = {p.pid: p for p in _tree(procs)}
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)  # each component leads its own session/group
+    for p in list(seen.values()):
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        seen.update({p.pid: p for p in _tree(procs)})  # children started while stopping
+        alive = [p for p in seen.values() if _alive(p)]
+        if not alive:
+            break
+        time.sleep(0.2)
+    killed = []
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    for p in seen.values():
+        if _alive(p):
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+                killed.append(p.pid)
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
+    if killed:
+        log.warning("killed %d Airflow process(es) that did not stop within %.0f s: %s", len(killed), grace, killed)
+    return killed
+
+
+def _alive(p) -> bool:
+    import psutil
+
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def standalone(home: Path | None = None, port: int = 8080) -> int:
+    """Run a local Airflow (scheduler, dag-processor, triggerer, api-server) on 127.0.0.1 with this
+    project's DAGs, pool and settings; blocks until SIGINT/SIGTERM or a component exits.
+
+    Every listener binds 127.0.0.1 (see ``components``). Each component runs in its own session; on
+    SIGINT or SIGTERM (or when one component dies) every component's process group and descendant gets
+    SIGTERM, and whatever is still running after ``STOP_GRACE_SECONDS`` gets SIGKILL: nothing is left
+    behind. Login ``admin``; the password is in ``<home>/simple_auth_manager_passwords.json.generated``.
+    Returns 0 after a requested stop, else the exit status of the component that died.
+    """
+    home = Path(home or config.state_dir() / "airflow")
+    with socket.socket() as probe:  # a port in use: one clear error now, not a dying api-server later
+        probe.bind((LOCAL_HOST, port))
+    prepare(home)
+    env = standalone_env(home, port)
+    airflow_bin = str(Path(sys.executable).parent / "airflow")
+    procs: list[subprocess.Popen] = []
+    names: dict[int, str] = {}
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        raise _Stop(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
+    try:
+        for name, args in components(port).items():
+            proc = subprocess.Popen([airflow_bin, *args], env=env, start_new_session=True)
+            procs.append(proc)
+            names[proc.pid] = name
+        log.info("Airflow on http://%s:%d (home %s): login admin, password in %s; Ctrl-C or SIGTERM stops "
+                 "every component", LOCAL_HOST, port, home, home / "simple_auth_manager_passwords.json.generated")
+        while True:
+            for proc in procs:
+                rc = proc.poll()
+                if rc is not None:
+                    log.error("Airflow %s exited with status %s; stopping the other components", names[proc.pid], rc)
+                    code = rc or 1
+                    raise _Stop(0)
+            time.sleep(0.5)
+    except _Stop as stop:
+        if stop.signum:
+            log.info("%s: stopping Airflow (%d components)", signal.Signals(stop.signum).name, len(procs))
+    finally:
+        with contextlib.suppress(_Stop):  # a second Ctrl-C does not interrupt the cleanup
+            for sig in previous:
+                signal.signal(sig, signal.SIG_IGN)
+            stop_components(procs)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return code

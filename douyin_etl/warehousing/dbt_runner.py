@@ -3,7 +3,9 @@
 ``run_dbt(["build"], db_path=audit, vars={"as_of_date": "2026-10-30"}, run_dir=...)`` runs
 ``<venv>/bin/dbt build --project-dir dbt_project --profiles-dir dbt_project --target-path <run_dir>/target
 --log-path <run_dir>/logs --vars '{...}'`` with ``DOUYIN_DBT_DB_PATH=<db_path>`` and
-``DOUYIN_LAKE_DIR=<lake>``, streams dbt's output to ``<run_dir>/dbt.log`` and returns a ``DbtResult``
+``DOUYIN_LAKE_DIR=<lake>`` (every path absolute: dbt runs in the project directory) and the buyer-key
+pads (``douyin_etl.buyer_key.dbt_env``: environment only), streams dbt's output to ``<run_dir>/dbt.log``
+and returns a ``DbtResult``
 parsed from ``run_results.json`` (kept in ``<run_dir>``). A failing build returns ``ok=False`` with
 the failing nodes and their messages; pass ``raise_on_failure=True`` to get ``DbtError`` instead.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -21,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from douyin_etl import config
+from douyin_etl import buyer_key, config
 from douyin_etl.lake_credentials import dbt_settings
 from douyin_etl.warehousing.lock import FileLock
 
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 _FAILED = {"error", "fail", "runtime error"}
 _WARNED = {"warn"}
 _REFRESHABLE = {"build", "run", "seed"}
+_NO_BUYER_KEY = {"docs", "compile", "parse", "ls", "list", "debug", "deps", "clean", "source"}  # compute no buyer_key
 
 
 class DbtError(RuntimeError):
@@ -137,10 +141,13 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     credentials in the environment when the lake is an ``s3://`` URL); ``extra_env`` adds
     variables for the profile (never logged: they may carry credentials).
     """
-    db_path = Path(db_path)
-    project_dir = Path(project_dir or config.DBT_PROJECT_DIR)
-    profiles_dir = Path(profiles_dir or project_dir)
-    run_dir = Path(run_dir) if run_dir else config.state_dir() / "dbt" / f"adhoc-{uuid.uuid4().hex[:8]}"
+    # dbt runs in project_dir: a relative path would mean another file there ("FAILED {}")
+    db_path = Path(os.path.abspath(db_path))
+    project_dir = Path(os.path.abspath(project_dir or config.DBT_PROJECT_DIR))
+    profiles_dir = Path(os.path.abspath(profiles_dir or project_dir))
+    run_dir = Path(os.path.abspath(run_dir)) if run_dir else config.state_dir() / "dbt" / f"adhoc-{uuid.uuid4().hex[:8]}"
+    # the buyer-key pads (environment only); a build without a key is a ConfigError before dbt starts
+    key_env = buyer_key.dbt_env(required=bool(command) and command[0] not in _NO_BUYER_KEY)
     run_dir.mkdir(parents=True, exist_ok=True)
     target_path = run_dir / "target"
     log_path = run_dir / "dbt.log"
@@ -158,6 +165,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     env["DOUYIN_DBT_DB_PATH"] = str(db_path)
     env["DOUYIN_LAKE_DIR"] = config.lake_root()
     env.update(lake_env)
+    env.update(key_env)
     env.update(extra_env or {})
     log.info("dbt %s (db %s, run dir %s)", " ".join(command), db_path, run_dir)
     started = time.monotonic()

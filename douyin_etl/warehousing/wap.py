@@ -13,6 +13,13 @@ one, never a half-written file:
    published path, fsyncs, ``os.replace``-s it onto the published path, fsyncs the directory, writes
    ``douyin.version.json`` beside it and releases the lease. Readers that opened the old file keep
    the old inode; new readers get the new version.
+   The version is the published file's own: ``_meta.publish_log`` is inside the renamed file, so the
+   rename publishes data and version together. ``douyin.version.json`` is a convenience copy (plus
+   size and sha256) written after the rename: ``read_version`` checks it against the file's newest
+   ``publish_log`` row and, when a kill between the rename and that write left it naming the previous
+   run, answers from the file instead; the next ``prepare_audit``/``publish`` rewrites it
+   (``reconcile_version``, under the file lock) and releases the writer lease such a killed run left
+   behind (its run is the published one: nothing is left to protect).
    Before the rename, still inside the file lock, it verifies that ``run_id`` holds the writer lease
    (a run whose stale lease was taken over by another run fails with a message saying so).
 3. A failed gate never calls ``publish``: the published file stays byte-identical, the audit copy
@@ -32,7 +39,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,9 +54,11 @@ log = logging.getLogger(__name__)
 STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
 COPY_CHUNK_BYTES = 8 * 1024 * 1024
 _after_chunk: Callable[[], None] | None = None  # test hook: called after each copied chunk
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 __all__ = ["PublishResult", "prepare_audit", "publish", "release_lease", "run_dir", "audit_path_for",
-           "version_path", "WarehouseLocked", "prune_audits", "read_version", "read_horizon", "touch_lease"]
+           "version_path", "WarehouseLocked", "prune_audits", "read_version", "read_horizon", "touch_lease",
+           "published_run", "reconcile_version"]
 
 
 @dataclass(frozen=True)
@@ -83,11 +92,104 @@ def version_path(published: Path | None = None) -> Path:
     return published.with_name(published.stem + ".version.json")
 
 
-def read_version(published: Path | None = None) -> dict | None:
+def _read_version_file(published: Path) -> dict | None:
     try:
-        return json.loads(version_path(published).read_text())
+        data = json.loads(version_path(published).read_text())
     except FileNotFoundError:
         return None
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable version file %s: %s", version_path(published), exc)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _micros(ts: str | None) -> int | None:
+    try:
+        return (datetime.fromisoformat(ts) - _EPOCH) // timedelta(microseconds=1)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def published_run(published: Path | None = None) -> dict | None:
+    """``{"run_id", "published_at"}`` of the version the published file holds (its newest
+    ``_meta.publish_log`` row), or None (no file, or a file without a publish log). Read-only."""
+    published = Path(published or config.warehouse_path())
+    if not published.exists():
+        return None
+    con = duckdb.connect()  # a private instance: never shares settings with other connections
+    try:
+        con.execute("ATTACH '" + str(published).replace("'", "''") + "' AS wh (READ_ONLY)")
+        row = con.execute("SELECT run_id, epoch_us(published_at) FROM wh._meta.publish_log "
+                          "ORDER BY published_at DESC LIMIT 1").fetchone()
+    except duckdb.CatalogException:
+        return None
+    finally:
+        con.close()
+    if row is None:
+        return None
+    at = (_EPOCH + timedelta(microseconds=int(row[1]))).isoformat()
+    return {"run_id": row[0], "published_at": at, "published_at_us": int(row[1])}
+
+
+def _matches(recorded: dict | None, actual: dict) -> bool:
+    return (recorded is not None and recorded.get("run_id") == actual["run_id"]
+            and _micros(recorded.get("published_at")) == actual["published_at_us"])
+
+
+def read_version(published: Path | None = None) -> dict | None:
+    """The published version: ``douyin.version.json`` when it names the run the published file holds,
+    else (a publish killed between its rename and the version file) the file's own record — run id,
+    published_at, size, no sha256 — with ``"stale_version_file"`` naming the run the file named.
+    Read-only: the version file is rewritten by the next writer (``reconcile_version``)."""
+    published = Path(published or config.warehouse_path())
+    recorded = _read_version_file(published)
+    actual = published_run(published)
+    if actual is None or _matches(recorded, actual):
+        return recorded
+    log.warning("%s names run %s but the published file holds run %s (a publish was interrupted after its "
+                "rename); using the file's record until the next run rewrites it", version_path(published),
+                (recorded or {}).get("run_id"), actual["run_id"])
+    return {"run_id": actual["run_id"], "published_at": actual["published_at"], "size": published.stat().st_size,
+            "path": str(published), "stale_version_file": (recorded or {}).get("run_id")}
+
+
+def _write_version(published: Path, run_id: str, published_at: str, size: int, sha: str) -> Path:
+    vpath = version_path(published)
+    vtmp = vpath.with_name(f".tmp-{os.getpid()}-{vpath.name}")
+    vtmp.write_text(json.dumps({"run_id": run_id, "published_at": published_at, "size": size, "sha256": sha,
+                                "path": str(published)}, indent=2))
+    os.replace(vtmp, vpath)
+    return vpath
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(COPY_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def reconcile_version(published: Path | None = None) -> dict | None:
+    """Make ``douyin.version.json`` name the run the published file holds (rewrite it when a killed
+    publish left it stale) and drop a writer lease whose run is that published run. Call while
+    holding ``FileLock(published)``. Returns the file's version (None when nothing is published)."""
+    published = Path(published or config.warehouse_path())
+    actual = published_run(published)
+    if actual is None:
+        return None
+    recorded = _read_version_file(published)
+    if not _matches(recorded, actual):
+        _write_version(published, actual["run_id"], actual["published_at"], published.stat().st_size,
+                       _sha256(published))
+        log.warning("rewrote %s: it named run %s, the published file holds run %s (its publish was interrupted "
+                    "after the rename)", version_path(published), (recorded or {}).get("run_id"), actual["run_id"])
+    lease = read_lease(published)
+    if lease is not None and lease.run_id == actual["run_id"]:
+        lease_path_for(published).unlink(missing_ok=True)
+        log.warning("released the writer lease left by run %s: that run's version is the published one (it "
+                    "stopped after its rename)", lease.run_id)
+    return actual
 
 
 def read_horizon(db_path: Path | None = None) -> date | None:
@@ -100,13 +202,13 @@ def read_horizon(db_path: Path | None = None) -> date | None:
     path = Path(db_path) if db_path is not None else config.warehouse_path()
     if not path.exists():
         return None
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect()  # a private instance, as published_run
     try:
-        if not con.execute("SELECT count(*) FROM information_schema.tables "
-                           "WHERE table_schema = '_meta' AND table_name = 'publish_log'").fetchone()[0]:
-            return None
+        con.execute("ATTACH '" + str(path).replace("'", "''") + "' AS wh (READ_ONLY)")
         return con.execute("SELECT max(try_cast(json_extract_string(meta, '$.as_of') AS DATE)) "
-                           "FROM _meta.publish_log").fetchone()[0]
+                           "FROM wh._meta.publish_log").fetchone()[0]
+    except duckdb.CatalogException:  # no publish log: nothing was published into this file
+        return None
     finally:
         con.close()
 
@@ -142,6 +244,15 @@ def _copy_fsync(src: Path, dst: Path) -> str:
     return digest.hexdigest()
 
 
+def _test_pause(variable: str) -> None:
+    """Test hook for crash tests of a whole CLI run: sleep ``$variable`` seconds (unset: no pause), so a
+    test can SIGKILL the process at that moment."""
+    delay = float(os.environ.get(variable, "0") or 0)
+    if delay > 0:
+        log.warning("%s: pausing %.1f s (test hook)", variable, delay)
+        time.sleep(delay)
+
+
 def _sweep_temp(published: Path) -> int:
     removed = 0
     for leftover in published.parent.glob(f".tmp-*-{published.name}"):
@@ -162,6 +273,7 @@ def prepare_audit(run_id: str, *, lock_timeout: float = 600.0) -> Path:
     audit.parent.mkdir(parents=True, exist_ok=True)
     published.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(published, timeout=lock_timeout):
+        reconcile_version(published)
         claim_lease(published, run_id, step="prepare_audit")
         for stale in (audit, audit.with_name(audit.name + ".wal")):
             stale.unlink(missing_ok=True)
@@ -207,7 +319,7 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
     published.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(published, timeout=lock_timeout):
         lease = read_lease(published)
-        previous = read_version(published)
+        previous = published_run(published)  # the file's own record, whatever the version file says
         if lease is None and previous is not None and previous.get("run_id") == run_id:
             # a retry of this run's own publish that got past the rename (lease already dropped)
             log.warning("run %s already published %s; publishing its audit copy again", run_id, published)
@@ -226,12 +338,9 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        _test_pause("DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME")
         _fsync_dir(published.parent)
-        vpath = version_path(published)
-        vtmp = vpath.with_name(f".tmp-{os.getpid()}-{vpath.name}")
-        vtmp.write_text(json.dumps({"run_id": run_id, "published_at": published_at, "size": size, "sha256": sha,
-                                    "path": str(published)}, indent=2))
-        os.replace(vtmp, vpath)
+        vpath = _write_version(published, run_id, published_at, size, sha)
         if lease is not None:
             lease_path_for(published).unlink(missing_ok=True)
     result = PublishResult(run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3))

@@ -137,8 +137,11 @@ def run_dbt(args: list[str], *, lake_dir: Path, db_path: Path, target_dir: Path,
     """Run dbt as a subprocess against ``db_path`` over ``lake_dir``; parse run_results.json."""
     import time
 
-    env = config.tool_env() | {"DOUYIN_LAKE_DIR": str(lake_dir), "DOUYIN_DBT_DB_PATH": str(db_path)}
-    # The lake reaches dbt through DOUYIN_LAKE_DIR only, as with the pipeline's runner.
+    from douyin_etl.buyer_key import dbt_env
+
+    env = config.tool_env() | {"DOUYIN_LAKE_DIR": str(lake_dir), "DOUYIN_DBT_DB_PATH": str(db_path)} | dbt_env()
+    # The lake reaches dbt through DOUYIN_LAKE_DIR only and the buyer key as its HMAC pads in the
+    # environment (tests/conftest.py sets DOUYIN_BUYER_KEY_SECRET), as with the pipeline's runner.
     merged_vars = dict(dbt_vars or {})
     cmd = [str(DBT), *args, "--project-dir", str(config.DBT_PROJECT_DIR),
            "--profiles-dir", str(config.DBT_PROJECT_DIR), "--target-path", str(target_dir),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
@@ -156,8 +157,13 @@ def test_no_buyer_pii_beyond_staging(dbt_world_lake: tuple[Path, Path, Path]) ->
     open_id = duckdb.sql(f"select doudian_open_id from read_parquet('{world}/platform/shop_order/*/*.parquet') "
                          f"where pay_time > 0 limit 1").fetchall()[0][0]
     import hashlib
+    import hmac
 
-    assert query(db, f"select count(*) from sales.fct_orders where buyer_key = '{hashlib.md5(open_id.encode()).hexdigest()}'")[0][0] >= 1
+    # buyer_key = HMAC-SHA256(the session's secret key, open id); the unsalted md5 matches nothing
+    key = os.environ["DOUYIN_BUYER_KEY_SECRET"].encode()
+    expected = hmac.new(key, open_id.encode(), hashlib.sha256).hexdigest()
+    assert query(db, f"select count(*) from sales.fct_orders where buyer_key = '{expected}'")[0][0] >= 1
+    assert query(db, f"select count(*) from sales.fct_orders where buyer_key = '{hashlib.md5(open_id.encode()).hexdigest()}'") == [(0,)]
 
 
 def test_mart_money_types(dbt_world_lake: tuple[Path, Path, Path]) -> None:

@@ -6,9 +6,11 @@ One small generated world (12 business days × 2 shops × 30 orders/day: settlem
 - a bad batch (a settlement file without a required column, a negative fee, bad rows over the
   quarantine threshold) blocks publishing: the published warehouse stays byte-identical, the run is
   not ``published`` and its report says why;
-- ``python -m douyin_etl run`` SIGKILLed (whole process group) during the dbt build and during the
-  publish copy: the published warehouse stays readable and whole, the dead run's writer lease does
-  not block the rerun, and the rerun publishes marts without duplicates that equal the world's truth.
+- ``python -m douyin_etl run`` SIGKILLed (whole process group) during the dbt build, during the
+  publish copy and right after the rename of the published file: the published warehouse stays
+  readable and whole, the version read names the run whose data is published, the dead run's writer
+  lease does not block the rerun, and the rerun publishes marts without duplicates that equal the
+  world's truth.
 
 Each bad-batch test edits one drop file and restores its bytes afterwards.
 """
@@ -276,13 +278,15 @@ def _kill_group(proc: subprocess.Popen) -> None:
     assert proc.wait(timeout=30) == -signal.SIGKILL
 
 
-def _rerun_and_check(world: Path, wh: Path, log_path: Path, killed_run: str, published: dict) -> None:
-    """A rerun of the same day (a new run id) takes the dead run's lease over and publishes correct marts."""
-    proc = _cli_run(BAD_DAY, log_path, DOUYIN_WRITER_LEASE_GRACE_SECONDS="0")
+def _rerun_and_check(world: Path, wh: Path, log_path: Path, killed_run: str, published: dict,
+                     lease_note: str = "takes over the writer lease", **env: str) -> None:
+    """A rerun of the same day (a new run id) frees the dead run's lease (``lease_note`` in its log) and
+    publishes correct marts."""
+    proc = _cli_run(BAD_DAY, log_path, **({"DOUYIN_WRITER_LEASE_GRACE_SECONDS": "0"} | env))
     rc = proc.wait(timeout=400)
     log = log_path.read_text(errors="replace")
     assert rc == 0, log[-4000:]
-    assert "takes over the writer lease" in log and killed_run in log, log[-4000:]
+    assert lease_note in log and killed_run in log, log[-4000:]
     assert not list(wh.parent.glob(f".tmp-*-{wh.name}")), "the leftover temp file was not swept"
     assert not (wh.with_name(wh.name + ".lease.json")).exists()
     version = json.loads(wh.with_name(wh.stem + ".version.json").read_text())
@@ -333,3 +337,28 @@ def test_sigkill_during_the_publish_copy_then_a_rerun_publishes(world, env, publ
     lease = lock.read_lease(wh)
     assert lease is not None and lease.step == "publish" and lock.holder_alive(lease) is False
     _rerun_and_check(world, wh, tmp_path / "rerun.log", lease.run_id, published)
+
+
+def test_sigkill_right_after_the_rename_then_the_version_names_the_published_run(world, env, published, tmp_path):
+    """Killed between the rename and the version file: readers (``read_version``, ``status``) name the killed
+    run, whose data is published; the next run starts at once (no lease grace) and rewrites the version file."""
+    from douyin_etl import config
+    from douyin_etl.access.status import collect_status
+    from douyin_etl.warehousing import lock, wap
+
+    wh = config.warehouse_path()
+    before_ino = wh.stat().st_ino
+    before_run = json.loads(wh.with_name(wh.stem + ".version.json").read_text())["run_id"]
+    log_path = tmp_path / "killed.log"
+    proc = _cli_run(BAD_DAY, log_path, DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME="120")
+    _wait_for("the rename onto the published file", lambda: wh.stat().st_ino != before_ino, proc, log_path)
+    _kill_group(proc)
+    lease = lock.read_lease(wh)
+    assert lease is not None and lease.step == "publish" and lock.holder_alive(lease) is False
+    killed_run = lease.run_id
+    assert json.loads(wh.with_name(wh.stem + ".version.json").read_text())["run_id"] == before_run  # the moment
+    assert _query(wh, "SELECT run_id FROM _meta.publish_log ORDER BY published_at DESC LIMIT 1") == [(killed_run,)]
+    assert wap.read_version(wh)["run_id"] == killed_run
+    assert collect_status(limit=1)["version"]["run_id"] == killed_run
+    _rerun_and_check(world, wh, tmp_path / "rerun.log", killed_run, published,
+                     lease_note="released the writer lease left by run", DOUYIN_WRITER_LEASE_GRACE_SECONDS="600")

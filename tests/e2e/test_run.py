@@ -107,3 +107,28 @@ def test_rerunning_the_range_changes_nothing(first_run, world, env):
     assert again.run_id != first_run.run_id
     assert hashes() == before
     assert _gmv_by_shop_day(config.warehouse_path()) == gmv_before == _truth_gmv(world)
+
+
+def test_the_buyer_key_secret_is_in_no_file_of_the_run(first_run, env):
+    """Issue 12 point 10: buyer_key is an HMAC with a secret key that no state, dbt target/log, lake or
+    warehouse file holds (nor its HMAC pads); the published buyer_keys are not md5s of the open ids."""
+    import os
+
+    from douyin_etl import buyer_key, config
+
+    assert first_run.ok, first_run.summary()
+    secret = os.environ["DOUYIN_BUYER_KEY_SECRET"]
+    ipad, opad = buyer_key.hmac_pads(secret)
+    needles = [secret.encode(), ipad.hex().encode(), opad.hex().encode(), ipad, opad]
+    roots = [config.state_dir(), Path(config.lake_root()), config.warehouse_path().parent]
+    files = [p for root in roots for p in root.rglob("*") if p.is_file()]
+    assert any(p.name == "manifest.json" for p in files) and any(p.name == "dbt.log" for p in files)
+    assert [str(p) for p in files for n in needles if n in p.read_bytes()] == []
+    con = duckdb.connect(str(config.warehouse_path()), read_only=True)
+    try:
+        keys = {k for (k,) in con.execute("SELECT DISTINCT buyer_key FROM sales.fct_orders").fetchall() if k}
+    finally:
+        con.close()
+    open_ids = {i for (i,) in duckdb.sql(f"SELECT DISTINCT doudian_open_id FROM read_parquet("
+                                          f"'{config.lake_root()}/raw/doudian/shop_order/*/*.parquet')").fetchall() if i}
+    assert len(keys) > 10 and keys <= {buyer_key.buyer_key(secret, i) for i in open_ids}

@@ -228,3 +228,76 @@ def test_prune_keeps_the_newest_audits(wh_env):
     removed = wap.prune_audits(keep=2)
     left = sorted(p.parent.name for p in (wh_env["state"] / "runs").glob("*/audit.duckdb"))
     assert left == ["p2", "p3"] and len(removed) == 2
+
+
+def _publish_then_die_after_rename(state: str, warehouse: str, audit: str, run_id: str) -> None:
+    os.environ["DOUYIN_STATE_DIR"] = state
+    os.environ["DOUYIN_WAREHOUSE"] = warehouse
+    from douyin_etl.warehousing import wap as child_wap
+
+    real_replace = os.replace
+
+    def replace_then_die(src, dst):  # SIGKILL right after the rename onto the published path
+        real_replace(src, dst)
+        if Path(dst) == Path(warehouse):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    child_wap.os.replace = replace_then_die  # this child's os module: it dies with it
+    child_wap.publish(Path(audit), run_id)
+
+
+def test_sigkill_right_after_the_rename_keeps_version_and_lease_consistent(wh_env, monkeypatch):
+    """Killed between the rename and the version file: the version read names the run whose data is
+    published (not the previous run), and the next run neither waits for the dead run's lease nor
+    keeps a stale version file."""
+    from douyin_etl.warehousing import lock
+
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "3600")  # the takeover rule cannot be what frees it
+    _publish_version("v1", 1)
+    audit = wap.prepare_audit("v2")
+    fill_version(audit, 2, rows=1000)
+    child = CTX.Process(target=_publish_then_die_after_rename,
+                        args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2"))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == -signal.SIGKILL
+    wh = wh_env["warehouse"]
+    con = duckdb.connect(str(wh), read_only=True)
+    assert con.execute("SELECT DISTINCT version FROM v.t").fetchall() == [(2,)]  # the rename happened
+    con.close()
+    assert json.loads(wap.version_path(wh).read_text())["run_id"] == "v1"  # the version file was not written
+    version = wap.read_version()
+    assert version["run_id"] == "v2" and version["stale_version_file"] == "v1"
+    assert version["size"] == wh.stat().st_size
+    lease = lock.read_lease(wh)
+    assert lease is not None and lease.run_id == "v2" and lock.holder_alive(lease) is False
+    # the next run starts at once (the dead run's version is the published one) and repairs the version file
+    audit3 = wap.prepare_audit("v3")
+    repaired = json.loads(wap.version_path(wh).read_text())
+    assert repaired["run_id"] == "v2" and repaired["sha256"] == sha256(wh) and repaired["size"] == wh.stat().st_size
+    assert wap.read_version() == repaired
+    con = duckdb.connect(str(audit3), read_only=True)
+    assert con.execute("SELECT DISTINCT version FROM v.t").fetchall() == [(2,)]  # continues from v2, not v1
+    con.close()
+    fill_version(audit3, 3, rows=1000)
+    res = wap.publish(audit3, "v3")
+    assert wap.read_version()["run_id"] == "v3" and res.sha256 == sha256(wh)
+    assert lock.read_lease(wh) is None
+
+
+def test_a_retried_publish_after_a_kill_after_the_rename_publishes_again(wh_env):
+    """The same run retried (an Airflow retry of the publish task) after dying right after its rename."""
+    _publish_version("v1", 1)
+    audit = wap.prepare_audit("v2")
+    fill_version(audit, 2, rows=1000)
+    child = CTX.Process(target=_publish_then_die_after_rename,
+                        args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2"))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == -signal.SIGKILL
+    res = wap.publish(audit, "v2")
+    version = json.loads(wap.version_path(wh_env["warehouse"]).read_text())
+    assert version["run_id"] == "v2" and version["sha256"] == res.sha256 == sha256(wh_env["warehouse"])
+    con = duckdb.connect(str(wh_env["warehouse"]), read_only=True)
+    assert con.execute("SELECT count(*) FROM _meta.publish_log WHERE run_id = 'v2'").fetchone()[0] == 1
+    con.close()

@@ -8,9 +8,9 @@ route of every waybill shipped on ``dt``.
 - **shop_order lands sku_order too**: both come from the same order.searchList calls, so extracting
   ``shop_order`` writes both partitions (sku_order rows get shop_id from their parent), and
   ``sku_order`` is a no-op alias (its summary says ``landed_by: shop_order``).
-- **Shops**: ``DOUYIN_SHOP_IDS`` (comma list). Unset: the shops of the demo world
-  (``$DOUYIN_WORLD_DIR/world.json``) when the gateway is the loopback mock, else the app's default shop
-  (``token/create`` without shop_id) — with a warning naming the variable to set.
+- **Shops**: ``DOUYIN_SHOP_IDS`` (comma list), else the ``shop_ids`` of the ``doudian_default``
+  connection's extra; neither is a ``ConfigError`` saying how to set them (``config.doudian_shop_ids``),
+  never a guess. Credentials: ``config.doudian_credentials`` (the connection, else DOUYIN_*, else an error).
 - **Waybills** (logistics_track, ``DOUYIN_TRACKING=all|none``): the tracking numbers shipped on ``dt``
   from the landed 3PL shipment partition of ``dt`` and from ``logistics_info`` of the landed shop orders
   (partitions ``dt`` and later), one call each; ``ship_time`` is copied onto every route node.
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -59,21 +58,8 @@ def default_client_factory(shop_id: str | None) -> DoudianClient:
 
 
 def shops_to_extract() -> list[str | None]:
-    """Shop ids from DOUYIN_SHOP_IDS; see the module docstring for the fallback when unset."""
-    ids = config.doudian_shop_ids()
-    if ids:
-        return list(ids)
-    creds = config.doudian_credentials()
-    meta = config.world_dir() / "world.json"
-    if ("127.0.0.1" in creds.base_url or "localhost" in creds.base_url) and meta.exists():
-        shops = json.loads(meta.read_text(encoding="utf-8")).get("shops", [])
-        found = [str(s["shop_id"] if isinstance(s, dict) else s) for s in shops]
-        if found:
-            log.info("DOUYIN_SHOP_IDS unset: using the %d shop(s) of the demo world %s", len(found), meta)
-            return found
-    log.warning("DOUYIN_SHOP_IDS is unset: extracting only the app's default shop; set DOUYIN_SHOP_IDS=id1,id2 "
-                "to cover every authorised shop")
-    return [None]
+    """Shop ids from DOUYIN_SHOP_IDS or the connection's extra; a ConfigError saying how to set them otherwise."""
+    return list(config.doudian_shop_ids())
 
 
 Sink = Callable[[dict[str, list[dict[str, Any]]]], None]  # thread-safe: rows by entity -> landing writers

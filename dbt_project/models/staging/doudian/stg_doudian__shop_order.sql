@@ -1,5 +1,9 @@
 -- Shop (parent) orders, latest version per order. Buyer PII (encrypt_*, mask_*, post_addr detail)
--- is dropped here; doudian_open_id becomes buyer_key; only the receiver's province name is kept.
+-- is dropped here; doudian_open_id becomes buyer_key (HMAC-SHA256 with the deployment's secret key,
+-- macros/buyer_key.sql); only the receiver's province name is kept. A table, not a view: buyer_key is
+-- computed here, in the dbt session that holds the key, and stored.
+{{ config(materialized='table') }}
+
 with source as (
 
     select * from {{ source('doudian', 'shop_order') }}
@@ -17,7 +21,7 @@ renamed as (
     select
         cast(order_id as {{ dbt.type_string() }})                      as shop_order_id,
         cast(shop_id as {{ dbt.type_string() }})                       as shop_id,
-        {{ hash_key('doudian_open_id') }}                              as buyer_key,
+        {{ buyer_key('doudian_open_id') }}                             as buyer_key,
         cast(order_status as integer)                                  as order_status,
         cast(main_status as integer)                                   as main_status,
         cast(b_type as integer)                                        as b_type,
