@@ -3,7 +3,8 @@
 ``run_range(start, end)`` runs the same steps as the Airflow DAGs (``douyin_etl.orchestration.steps``)
 over a range of Asia/Shanghai business days: extract every entity for every day of the range, one
 landing gate over the range, one ``dbt build`` into an audit copy, the mart gate, publish, report.
-Rerunning a range replaces exactly its partitions and rebuilds the same marts.
+Rerunning a range replaces exactly its partitions and rebuilds the same marts; a range in the past
+publishes marts that keep every later day (as of the published horizon, ``steps.build_audit``).
 
 ``demo()`` generates (or reuses) a world, serves it through the mock Open API, lands every day through
 Airflow (``dag.test`` of the three extract DAGs per business day, in this process, no scheduler), then
@@ -35,6 +36,7 @@ class RunResult:
     start: date
     end: date
     status: str = "running"  # published | blocked | failed
+    as_of: date | None = None  # the marts' horizon: end, or the published horizon when that is later
     rows: dict[str, dict[str, int]] = field(default_factory=dict)  # family -> entity -> rows landed
     quarantined: int = 0
     landing_gate: dict[str, Any] | None = None
@@ -62,6 +64,8 @@ class RunResult:
             if gate is not None:
                 lines.append(f"  {name}: {'passed' if gate.get('ok') else 'BLOCKED'}"
                              f" ({len(gate.get('checks', []))} checks, {gate.get('blocking', 0)} blocking)")
+        if self.as_of and self.as_of > self.end:
+            lines.append(f"  marts as of {self.as_of} (the published horizon; {self.start} .. {self.end} rebuilt)")
         if self.dbt:
             lines.append(f"  dbt build: {'ok' if self.dbt.get('ok') else 'FAILED'} {self.dbt.get('counts', '')}")
         if self.published:
@@ -114,11 +118,12 @@ def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str
                 result.rows.setdefault(fam, {})[other] = result.rows.get(fam, {}).get(other, 0) + n
             result.quarantined += int(r.get("quarantined") or 0)
         result.landing_gate = steps.landing_gate(run_id, parts)
-        build = steps.build_audit(run_id, end, full_refresh=full_refresh)
+        build = steps.build_audit(run_id, end, full_refresh=full_refresh, window_start=start)
         result.dbt = build.get("dbt")
-        result.mart_gate = steps.mart_gate(build["audit_path"], run_id, end)
+        result.as_of = date.fromisoformat(build["as_of"])
+        result.mart_gate = steps.mart_gate(build["audit_path"], run_id, result.as_of)
         result.published = steps.publish(build["audit_path"], run_id, meta={
-            "run_id": run_id, "start": start.isoformat(), "end": end.isoformat(), "as_of": end.isoformat(),
+            "run_id": run_id, "start": start.isoformat(), "end": end.isoformat(), "as_of": build["as_of"],
             "source": "run_range"})["published"]
     except steps.StepError as exc:
         result.error = str(exc)

@@ -167,7 +167,9 @@ def build_audit(plan: dict, gate: dict | None = None) -> dict:
     """
     from douyin_etl.orchestration import steps
 
-    return steps.build_audit(plan["run_id"], plan["as_of"], full_refresh=bool(plan.get("full_refresh")))
+    first = min([plan["start"], *(d for days in (plan.get("partitions") or {}).values() for d in days)])
+    return steps.build_audit(plan["run_id"], plan["as_of"], full_refresh=bool(plan.get("full_refresh")),
+                             window_start=first)
 
 
 @task(pool=s.WAREHOUSE_POOL)
@@ -175,7 +177,7 @@ def mart_gate(plan: dict, build: dict) -> dict:
     """Quality gate over the audit copy's marts (truth checks, reconciliation, freshness)."""
     from douyin_etl.orchestration import steps
 
-    return steps.mart_gate(build["audit_path"], plan["run_id"], plan["as_of"])
+    return steps.mart_gate(build["audit_path"], plan["run_id"], build.get("as_of") or plan["as_of"])
 
 
 @task(pool=s.WAREHOUSE_POOL)
@@ -183,7 +185,8 @@ def publish(plan: dict, build: dict, gate: dict) -> dict:
     """Atomically swap the audited copy in as the published warehouse analysts read."""
     from douyin_etl.orchestration import steps
 
-    meta = {"run_id": plan["run_id"], "start": plan["start"], "end": plan["end"], "as_of": plan["as_of"]}
+    meta = {"run_id": plan["run_id"], "start": plan["start"], "end": plan["end"],
+            "as_of": build.get("as_of") or plan["as_of"], "window_start": build.get("window_start")}
     return steps.publish(build["audit_path"], plan["run_id"], meta=meta)
 
 

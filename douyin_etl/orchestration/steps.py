@@ -323,12 +323,25 @@ def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str) -> dict:
 
 
 # -- warehouse (write-audit-publish) ---------------------------------------------------------
-def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False) -> dict:
-    """Copy the published warehouse to an audit file and ``dbt build`` into it (dbt: a subprocess)."""
-    from douyin_etl.warehousing.dbt_runner import run_dbt
-    from douyin_etl.warehousing.wap import prepare_audit
+def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
+                window_start: date | str | None = None) -> dict:
+    """Copy the published warehouse to an audit file and ``dbt build`` into it (dbt: a subprocess).
 
-    as_of_d = _as_date(as_of)
+    ``window_start`` .. ``as_of`` is the run's interval (``window_start`` defaults to ``as_of``). The
+    marts are built as of the *horizon*: the interval's last day or the published warehouse's horizon
+    (``wap.read_horizon``), whichever is later, so rebuilding a past day never moves the marts back
+    in time (later days stay). The incremental marts replace what changed from ``window_start`` minus
+    the dbt lookback onwards (dbt vars ``as_of_date`` = horizon, ``window_start``). Returns
+    ``{"audit_path", "as_of": horizon, "window_start", "interval_end", "published_horizon", ...}``.
+    """
+    from douyin_etl.warehousing.dbt_runner import run_dbt
+    from douyin_etl.warehousing.wap import prepare_audit, read_horizon
+
+    end = _as_date(as_of)
+    start = _as_date(window_start) if window_start else end
+    if start > end:
+        raise StepError(f"run {run_id}: interval start {start} is after its end {end}; give start <= end",
+                        retryable=False)
     t0 = time.monotonic()
     from douyin_etl.warehousing.lock import WarehouseLocked
 
@@ -337,13 +350,21 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False) -> d
     except WarehouseLocked as exc:  # another run writes the warehouse (or a crashed one's lease is fresh)
         _record(run_id, "build_audit", "failed", time.monotonic() - t0, {"ok": False, "error": str(exc)})
         raise StepError(f"run {run_id} cannot take the warehouse: {exc}", retryable=True) from exc
+    published_horizon = read_horizon(audit_path)
+    horizon = max(end, published_horizon) if published_horizon else end
+    if horizon > end:
+        log.info("run %s rebuilds %s..%s; the published marts reach %s: they stay as of %s", run_id, start, end,
+                 published_horizon, horizon)
     dbt_dir = run_dir(run_id) / "dbt"
-    result = run_dbt(["build"], db_path=audit_path, vars={"as_of_date": as_of_d.isoformat()},
+    result = run_dbt(["build"], db_path=audit_path,
+                     vars={"as_of_date": horizon.isoformat(), "window_start": start.isoformat()},
                      run_dir=dbt_dir, full_refresh=full_refresh)
     ok = bool(getattr(result, "ok", False))
     summary = result.summary() if hasattr(result, "summary") else _jsonable(result)
-    out = {"audit_path": str(audit_path), "as_of": as_of_d.isoformat(), "full_refresh": full_refresh,
-           "ok": ok, "dbt": _jsonable(summary)}
+    out = {"audit_path": str(audit_path), "as_of": horizon.isoformat(), "window_start": start.isoformat(),
+           "interval_end": end.isoformat(),
+           "published_horizon": published_horizon.isoformat() if published_horizon else None,
+           "full_refresh": full_refresh, "ok": ok, "dbt": _jsonable(summary)}
     _record(run_id, "build_audit", "ok" if ok else "failed", time.monotonic() - t0, out)
     if not ok:
         raise StepError(f"dbt build into the audit copy {audit_path} failed for run {run_id}: "
@@ -447,7 +468,8 @@ def report(run_id: str, start: date | str | None, end: date | str | None, errors
             continue
         details = s.get("details") or {}
         record.add_step(name, s["status"], s["seconds"], {k: v for k, v in details.items()
-                                                           if k in ("audit_path", "as_of", "published", "ok")})
+                                                           if k in ("audit_path", "as_of", "window_start", "interval_end",
+                                                                    "published_horizon", "published", "ok")})
         if name.endswith("_gate"):
             record.gates[name.removesuffix("_gate")] = details
             if details.get("reconciliation"):

@@ -39,7 +39,7 @@ import os
 import shutil
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,8 +57,8 @@ _after_chunk: Callable[[], None] | None = None  # test hook: called after each c
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 __all__ = ["PublishResult", "prepare_audit", "publish", "release_lease", "run_dir", "audit_path_for",
-           "version_path", "WarehouseLocked", "prune_audits", "read_version", "touch_lease", "published_run",
-           "reconcile_version"]
+           "version_path", "WarehouseLocked", "prune_audits", "read_version", "read_horizon", "touch_lease",
+           "published_run", "reconcile_version"]
 
 
 @dataclass(frozen=True)
@@ -190,6 +190,27 @@ def reconcile_version(published: Path | None = None) -> dict | None:
         log.warning("released the writer lease left by run %s: that run's version is the published one (it "
                     "stopped after its rename)", lease.run_id)
     return actual
+
+
+def read_horizon(db_path: Path | None = None) -> date | None:
+    """The marts' horizon of a warehouse file: the latest ``as_of`` its ``_meta.publish_log`` records.
+
+    ``None`` for a file that does not exist or that no run with an ``as_of`` published (read-only).
+    Runs read it from their audit copy (a copy of the published file) so that a rebuild of a past day
+    keeps the marts as of this day (``orchestration.steps.build_audit``).
+    """
+    path = Path(db_path) if db_path is not None else config.warehouse_path()
+    if not path.exists():
+        return None
+    con = duckdb.connect()  # a private instance, as published_run
+    try:
+        con.execute("ATTACH '" + str(path).replace("'", "''") + "' AS wh (READ_ONLY)")
+        return con.execute("SELECT max(try_cast(json_extract_string(meta, '$.as_of') AS DATE)) "
+                           "FROM wh._meta.publish_log").fetchone()[0]
+    except duckdb.CatalogException:  # no publish log: nothing was published into this file
+        return None
+    finally:
+        con.close()
 
 
 def _fsync_dir(path: Path) -> None:

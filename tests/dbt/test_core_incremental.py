@@ -9,6 +9,7 @@ marts must equal the full build row for row; and the rerun must change nothing.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,77 @@ def test_rebuild_as_of_an_earlier_day_while_later_days_are_landed(dbt_world: dic
                (SELECT count(*) FROM sales.fct_order_lines WHERE is_paid AND pay_date <= DATE '{as_of}'),
                (SELECT count(*) FROM finance.fin_order_reconciliation)""")[0]
     assert later > 0 and reconciled_later == 0 and reconciled == lines_upto > 0
+
+
+def test_relanded_partitions_with_fewer_rows_equal_full_refresh(dbt_world: dict[str, Any], dbt_helpers,
+                                                                 tmp_path: Path) -> None:
+    """A day re-landed with fewer rows (a re-dropped 结算账单, a re-extracted day of sku orders): the
+    incremental run replaces exactly that day's rows in every incremental mart. Removed bills and
+    lines disappear; a line whose newest version was removed falls back to its older version (its
+    changed_dt moves before the window). The marts equal a full build of the same lake."""
+    h = dbt_helpers
+    days = h.world_days(dbt_world["world_dir"])
+    day = days[-2].isoformat()
+    lake = tmp_path / "lake"
+    shutil.copytree(dbt_world["lake_dir"], lake)
+    orders = lake / "raw" / "doudian" / "sku_order"
+    bills_dir = lake / "raw" / "backoffice" / "settlement_bill"
+    bill_day = sorted(p.name for p in bills_dir.iterdir() if p.name.startswith("dt="))[-1]
+    select = [*SELECT, "+inv_stock_daily"]
+    dbt_vars = {"as_of_date": days[-1].isoformat()}
+
+    def rewrite(con: duckdb.DuckDBPyConnection, folder: Path, sql: str) -> None:
+        """Replace the partition's one part file by ``sql`` over it (``{part}``)."""
+        (part,) = folder.glob("*.parquet")
+        tmp = part.with_name("rewritten.tmp")
+        con.execute(f"COPY ({sql.format(part=part)}) TO '{tmp}' (FORMAT parquet)")
+        tmp.replace(part)
+
+    con = duckdb.connect()
+    try:
+        day_lines = [r[0] for r in con.execute(
+            f"SELECT order_id FROM read_parquet('{orders}/dt={day}/*.parquet') ORDER BY order_id LIMIT 4").fetchall()]
+        gone, moved = day_lines[:2], day_lines[2:]  # gone: landed only that day; moved: an older version too
+        removed_bills = [r[0] for r in con.execute(
+            f"SELECT request_no FROM read_parquet('{bills_dir}/{bill_day}/*.parquet') ORDER BY request_no LIMIT 2").fetchall()]
+        assert len(gone) == len(moved) == len(removed_bills) == 2, (gone, moved, removed_bills)
+        moved_list = ", ".join(f"'{k}'" for k in moved)
+        # the lake before the re-landing: the moved lines also have an older version, landed on day 1
+        rewrite(con, orders / f"dt={days[0]}",
+                f"SELECT * FROM read_parquet('{{part}}') UNION ALL BY NAME "
+                f"SELECT * REPLACE (update_time - 86400 AS update_time) FROM read_parquet('{orders}/dt={day}/*.parquet') "
+                f"WHERE order_id IN ({moved_list})")
+    finally:
+        con.close()
+    incremental_db = tmp_path / "incremental.duckdb"
+    first = h.run_dbt(["run", *select], lake_dir=lake, db_path=incremental_db, target_dir=tmp_path / "t0",
+                      dbt_vars=dbt_vars)
+    assert first.returncode == 0 and not first.failures, first.stdout[-3000:]
+
+    con = duckdb.connect()  # the re-landing: that day's orders and the last bills' day, with fewer rows
+    try:
+        for folder, column, keys in ((orders / f"dt={day}", "order_id", gone + moved),
+                                     (bills_dir / bill_day, "request_no", removed_bills)):
+            in_list = ", ".join(f"'{k}'" for k in keys)
+            rewrite(con, folder, f"SELECT * FROM read_parquet('{{part}}') WHERE {column} NOT IN ({in_list})")
+    finally:
+        con.close()
+
+    tables = (*INCREMENTAL_MARTS, "inventory.inv_stock_daily")
+    run = h.run_dbt(["run", *select], lake_dir=lake, db_path=incremental_db, target_dir=tmp_path / "t1",
+                    dbt_vars={**dbt_vars, "window_start": day})
+    assert run.returncode == 0 and not run.failures, run.stdout[-3000:]
+    full_db = tmp_path / "full.duckdb"
+    full = h.run_dbt(["run", *select], lake_dir=lake, db_path=full_db, target_dir=tmp_path / "t2", dbt_vars=dbt_vars)
+    assert full.returncode == 0 and not full.failures, full.stdout[-3000:]
+
+    for table in tables:
+        rows, only_incremental, only_full = _diff(incremental_db, full_db, table)
+        assert rows > 0
+        assert (only_incremental, only_full) == (0, 0), f"{table}: {only_incremental} rows only incremental, {only_full} only full"
+    gone_list = ", ".join(f"'{k}'" for k in gone)
+    bills = ", ".join(f"'{k}'" for k in removed_bills)
+    assert h.query(incremental_db, f"""
+        SELECT (SELECT count(*) FROM sales.fct_order_lines WHERE sku_order_id IN ({gone_list})),
+               (SELECT count(*) FROM finance.fin_settlement_lines WHERE request_no IN ({bills})),
+               (SELECT count(*) FROM sales.fct_order_lines WHERE sku_order_id IN ({moved_list}))""")[0] == (0, 0, 2)

@@ -67,6 +67,23 @@ def test_publish_records_version_and_replaces_atomically(wh_env):
     assert res2.sha256 != res.sha256
 
 
+def test_read_horizon_is_the_latest_published_as_of(wh_env):
+    """The marts' horizon a run must not go below: the latest as_of in the publish log (a rebuild of a
+    past day that published the horizon again, or a publish without as_of, does not lower it)."""
+    from datetime import date
+
+    assert wap.read_horizon() is None  # nothing published yet
+    audit = wap.prepare_audit("h1")
+    assert wap.read_horizon(audit) is None  # a new warehouse: no publish log
+    fill_version(audit, 1, 10)
+    wap.publish(audit, "h1", meta={"start": "2026-10-01", "end": "2026-10-14", "as_of": "2026-10-14"})
+    for run_id, meta in (("h2", {"start": "2026-10-08", "end": "2026-10-08", "as_of": "2026-10-08"}),
+                         ("h3", {"version": 3})):
+        wap.publish(wap.prepare_audit(run_id), run_id, meta=meta)
+    assert wap.read_horizon() == date(2026, 10, 14)
+    assert wap.read_horizon(wap.prepare_audit("h4")) == date(2026, 10, 14)  # the audit copy carries the log
+
+
 def _reader(path: str, stop: mp.Event, final_version: int, out: mp.Queue) -> None:
     """Open the published file read-only again and again until the writer is done and the final version was seen."""
     seen: set[int] = set()

@@ -3,20 +3,26 @@
         materialized=keyed_incremental_materialization(),
         incremental_strategy=keyed_incremental_strategy(),
         unique_key='request_no',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
     )
 }}
 -- One row per settlement bill row (结算账单, request_no): settled (trade_type 0) or reversed
--- after a refund (trade_type 1). Exact fen figures plus yuan. Incremental: rows from lake
--- partitions (file days) within lookback_days of the run, and rows whose order line changed in
--- that window (a line can land after its bill), are replaced by request_no.
+-- after a refund (trade_type 1). Exact fen figures plus yuan. Incremental: the rows from lake
+-- partitions (file days) on or after incremental_cutoff() are deleted (pre_hook) and come back
+-- from the lake, so a re-dropped file with fewer rows loses exactly its removed rows; rows whose
+-- order line changed in that window (a line can land after its bill) and rows no longer in the
+-- table (a bill whose newest file day moved back) are replaced by request_no.
 with settlement_bills as (
 
-    select * from {{ ref('stg_backoffice__settlement_bill') }}
+    select bills.* from {{ ref('stg_backoffice__settlement_bill') }} as bills
     {% if is_incremental() %}
-    where source_dt >= {{ incremental_cutoff('source_dt') }}
+    left join {{ this }} as built
+        on bills.request_no = built.request_no
+    where bills.source_dt >= {{ incremental_cutoff('source_dt') }}
+       or built.request_no is null
        -- and bills whose order line (re)landed since: their line columns change
-       or sku_order_id in (
+       or bills.sku_order_id in (
            select sku_order_id from {{ ref('int_order_lines__enriched') }}
            where changed_dt >= {{ incremental_cutoff('source_dt') }}
        )

@@ -1,29 +1,25 @@
 -- Stock per SKU x warehouse x business day (Asia/Shanghai), from the reconciled stock ledger.
--- Incremental: each run rebuilds the days from incremental_cutoff() (var lookback_days before the
--- run's as_of_date, else before the newest day already built) onwards, extended back to the pay day
--- of any order line that landed (changed_dt) within the lookback, so units_sold stays right when a
--- line lands late. Closing stock is cumulative, so a 3PL file that arrives later than the lookback
--- needs a --full-refresh.
+-- Incremental: each run replaces the days from inv_stock_window_start() onwards (var lookback_days
+-- before the first day of the run, var window_start; else before the newest day already built),
+-- extended back to the pay day of any order line that landed (changed_dt) since, so units_sold
+-- stays right when a line lands late: the pre_hook deletes those days, the ledger rebuilds them
+-- (a SKU x warehouse gone from the files goes from the mart). Closing stock is cumulative, so a
+-- 3PL file that arrives later than the lookback needs a --full-refresh.
 {{
     config(
         materialized=keyed_incremental_materialization(),
         incremental_strategy=keyed_incremental_strategy(),
         unique_key=['stock_date', 'warehouse_id', 'sku_id'],
-        on_schema_change='fail'
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('stock_date', inv_stock_window_start()) }}"
     )
 }}
 -- depends_on: {{ ref('int_order_lines__enriched') }}
-{%- set cutoff = incremental_cutoff('stock_date') %}
 with ledger as (
 
     select * from {{ ref('int_stock__ledger') }}
     {% if is_incremental() %}
-    -- the lookback, extended back to the pay day of any line that changed (landed) within it
-    where ledger_date >= (
-        select least({{ cutoff }}, coalesce(min(pay_date), {{ cutoff }}))
-        from {{ ref('int_order_lines__enriched') }}
-        where is_paid and changed_dt >= {{ cutoff }}
-    )
+    where ledger_date >= {{ inv_stock_window_start() }}
     {% endif %}
 
 ),

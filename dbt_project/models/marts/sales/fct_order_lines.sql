@@ -3,20 +3,25 @@
         materialized=keyed_incremental_materialization(),
         incremental_strategy=keyed_incremental_strategy(),
         unique_key='sku_order_id',
-        on_schema_change='fail'
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('changed_dt', incremental_cutoff('changed_dt')) }}"
     )
 }}
--- One row per SKU order line (paid or not). Incremental: each run reprocesses the lines whose
--- changed_dt (newest lake partition touching the line: the line itself, its after-sales, its
--- alliance order) is within lookback_days of the run (see macro incremental_cutoff) and
--- replaces them by sku_order_id (delete+insert), so reruns and late updates converge on what a
--- full refresh gives. Backfilling a day older than the lookback needs var as_of_date = that day
--- (the runner passes it) or --full-refresh.
+-- One row per SKU order line (paid or not). Incremental: each run replaces the window of lines
+-- whose changed_dt (newest lake partition touching the line: the line itself, its after-sales, its
+-- alliance order) is on or after incremental_cutoff() (lookback_days before the first day of the
+-- run, var window_start): the pre_hook deletes them, the lines of the window come back from the
+-- lake (with the lines no longer in the table: their newest partition moved back before the
+-- window), by sku_order_id. A line gone from the lake goes from the mart; reruns, late updates and
+-- rebuilds of a past day converge on what a full refresh gives.
 with order_lines as (
 
-    select * from {{ ref('int_order_lines__enriched') }}
+    select enriched.* from {{ ref('int_order_lines__enriched') }} as enriched
     {% if is_incremental() %}
-    where changed_dt >= {{ incremental_cutoff('changed_dt') }}
+    left join {{ this }} as built
+        on enriched.sku_order_id = built.sku_order_id
+    where enriched.changed_dt >= {{ incremental_cutoff('changed_dt') }}
+       or built.sku_order_id is null
     {% endif %}
 
 ),
