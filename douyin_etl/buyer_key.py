@@ -11,8 +11,10 @@ engines compute HMAC = H(opad_key || H(ipad_key || open_id)) in SQL (macro ``buy
 - DuckDB: the dbt-duckdb plugin ``douyin_etl.warehousing.buyer_key_plugin`` (profile ``plugins:``) sets the
   pads as session variables on every connection and cursor; SQL reads ``getvariable(...)``.
 - Spark: the profile's ``spark`` output puts them in the session configuration
-  (``spark.douyin.buyer_key.secret_*``, redacted by Spark's default ``secret`` rule); SQL reads
-  ``${spark.douyin.buyer_key.secret_*}`` (Spark's variable substitution, at execution).
+  (``spark.douyin.buyer_key.hmac_*``); SQL reads ``${spark.douyin.buyer_key.hmac_*}`` (Spark's variable
+  substitution, at execution). The names avoid "secret" on purpose: Spark's redaction rule would hand the
+  substitution ``*********(redacted)`` instead of the value. The profile turns Spark's UI off and writes
+  no event log, so the session configuration is shown nowhere.
 
 Compiled SQL, manifests and run results hold only those names. Rotating the key changes every
 buyer_key: rebuild everything with ``douyin-etl run --full-refresh`` (docs/deploy.md).
