@@ -46,7 +46,7 @@ from typing import Any, Callable
 import duckdb
 
 from douyin_etl import config
-from douyin_etl.warehousing.lock import (FileLock, WarehouseLocked, claim_lease, lease_path_for, read_lease,
+from douyin_etl.warehousing.lock import (FileLock, WarehouseLocked, claim_lease, drop_lease, read_lease,
                                        refresh_lease, release_lease, verify_lease)
 
 log = logging.getLogger(__name__)
@@ -186,7 +186,7 @@ def reconcile_version(published: Path | None = None) -> dict | None:
                     "after the rename)", version_path(published), (recorded or {}).get("run_id"), actual["run_id"])
     lease = read_lease(published)
     if lease is not None and lease.run_id == actual["run_id"]:
-        lease_path_for(published).unlink(missing_ok=True)
+        drop_lease(published, lease.run_id)
         log.warning("released the writer lease left by run %s: that run's version is the published one (it "
                     "stopped after its rename)", lease.run_id)
     return actual
@@ -321,7 +321,7 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
         _fsync_dir(published.parent)
         vpath = _write_version(published, run_id, published_at, size, sha)
         if lease is not None:
-            lease_path_for(published).unlink(missing_ok=True)
+            drop_lease(published, run_id)
     result = PublishResult(run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3))
     log.info("published run %s: %s (%d bytes, sha256 %s…) in %.2f s", run_id, published, size, sha[:12], result.seconds)
     prune_audits(keep=keep_audits, protect=run_id)
