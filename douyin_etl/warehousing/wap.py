@@ -1,18 +1,23 @@
 """Write-audit-publish for the DuckDB warehouse.
 
 The published warehouse (``config.warehouse_path()``) is only ever replaced whole, by an atomic
-``os.replace`` of a fully written, fsynced copy, so a reader sees either the old version or the new
+``os.replace`` of a fully written, fsynced file, so a reader sees either the old version or the new
 one, never a half-written file:
 
-1. ``prepare_audit(run_id)`` claims the writer lease (see ``lock``) and copies the published file to
-   ``<state_dir>/runs/<run_id>/audit.duckdb`` (incremental models continue from it), or creates a new
-   file written with ``storage_compatibility_version='v1.4.0'`` so DuckDB 1.4 tools (older CLI,
-   DBeaver's JDBC) can open it. dbt builds into the audit copy; the gates read it.
+1. ``prepare_audit(run_id)`` claims the writer lease (see ``lock``) and provides
+   ``<state_dir>/runs/<run_id>/audit.duckdb`` (incremental models continue from it): the previous
+   publish's audit file when it holds exactly the published version (renamed: no copy), else a byte
+   copy of the published file, or — nothing published yet — a new file written with
+   ``storage_compatibility_version='v1.4.0'`` so DuckDB 1.4 tools (older CLI, DBeaver's JDBC) can open
+   it. dbt builds into the audit copy; the gates read it.
 2. ``publish(audit_path, run_id, meta)`` records the version in ``_meta.publish_log`` inside the
-   audit file, CHECKPOINTs and closes it (no ``.wal`` left), copies it to a temporary sibling of the
-   published path, fsyncs, ``os.replace``-s it onto the published path, fsyncs the directory, writes
-   ``douyin.version.json`` beside it and releases the lease. Readers that opened the old file keep
-   the old inode; new readers get the new version.
+   audit file, CHECKPOINTs and closes it (no ``.wal`` left), writes a *compacted* copy of it to a
+   temporary sibling of the published path (DuckDB ``COPY FROM DATABASE`` into a fresh v1.4.0 file:
+   every schema, table, view, macro, sequence, type and comment, without the free blocks rebuilt tables
+   left behind), fsyncs it while computing its sha256, ``os.replace``-s it onto the published path,
+   fsyncs the directory, writes ``douyin.version.json`` beside it and releases the lease. The audit
+   file then becomes ``<state_dir>/audit-base.duckdb``: the next run's audit copy. Readers that opened
+   the old file keep the old inode; new readers get the new version.
    The version is the published file's own: ``_meta.publish_log`` is inside the renamed file, so the
    rename publishes data and version together. ``douyin.version.json`` is a convenience copy (plus
    size and sha256) written after the rename: ``read_version`` checks it against the file's newest
@@ -25,9 +30,17 @@ one, never a half-written file:
 3. A failed gate never calls ``publish``: the published file stays byte-identical, the audit copy
    stays for inspection, and the run calls ``release_lease(run_id)`` (or the lease expires).
 
-Old audit copies are pruned after each publish: the newest ``DOUYIN_KEEP_AUDIT_RUNS`` (default 5)
-stay. A crash in the middle of publish leaves at most a ``.tmp-*`` file beside the warehouse, swept on
-the next publish.
+**Size and copies.** A DuckDB file keeps the blocks of replaced tables as free space, so a file dbt has
+rebuilt into holds up to about twice its data. The published file is always the compacted one, whatever
+the number of rebuilds. One full write per run: the compaction at publish. The audit file of a
+published run holds the same version as the published file, so the next ``prepare_audit`` renames it
+into place instead of copying (it compares the newest ``_meta.publish_log`` row of both; on a mismatch
+or when it is missing, it copies the published file).
+
+Audit copies of runs that did not publish stay for inspection; after each publish the newest
+``DOUYIN_KEEP_AUDIT_RUNS`` (default 5) of them stay. A crash in the middle of publish leaves at most a
+``.tmp-*`` file (with DuckDB's ``.wal`` / ``.tmp`` beside it) next to the warehouse, swept on the next
+publish.
 """
 
 from __future__ import annotations
@@ -52,13 +65,13 @@ from douyin_etl.warehousing.lock import (FileLock, WarehouseLocked, claim_lease,
 log = logging.getLogger(__name__)
 
 STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
-COPY_CHUNK_BYTES = 8 * 1024 * 1024
-_after_chunk: Callable[[], None] | None = None  # test hook: called after each copied chunk
+HASH_CHUNK_BYTES = 8 * 1024 * 1024
+_after_chunk: Callable[[], None] | None = None  # test hook: called after each chunk of the new file is hashed
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 __all__ = ["PublishResult", "prepare_audit", "publish", "release_lease", "run_dir", "audit_path_for",
            "version_path", "WarehouseLocked", "prune_audits", "read_version", "touch_lease", "published_run",
-           "reconcile_version"]
+           "reconcile_version", "base_path", "compact"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,11 @@ def run_dir(run_id: str) -> Path:
 
 def audit_path_for(run_id: str) -> Path:
     return run_dir(run_id) / "audit.duckdb"
+
+
+def base_path() -> Path:
+    """The audit file of the last publish, kept to become the next run's audit copy (no copy needed)."""
+    return config.state_dir() / "audit-base.duckdb"
 
 
 def version_path(published: Path | None = None) -> Path:
@@ -165,7 +183,7 @@ def _write_version(published: Path, run_id: str, published_at: str, size: int, s
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(COPY_CHUNK_BYTES):
+        while chunk := fh.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -200,27 +218,56 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _copy_fsync(src: Path, dst: Path) -> str:
-    """Copy ``src`` to ``dst`` (new file), fsync it, return its sha256."""
+def _sql_string(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def compact(src: Path, dst: Path) -> None:
+    """Write every object of the closed DuckDB file ``src`` into the new file ``dst`` (v1.4.0 storage).
+
+    ``COPY FROM DATABASE`` recreates schemas, tables (with constraints), views, macros, sequences, types and
+    comments and copies the rows, so ``dst`` holds no free blocks: its size is that of the data, however
+    many times ``src`` was rebuilt into. ``dst`` must not exist; it is checkpointed and closed (no ``.wal``).
+    """
+    if dst.exists():
+        raise FileExistsError(f"{dst} exists; compact writes a new file")
+    con = duckdb.connect(str(dst), config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION})
+    try:
+        target = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f"ATTACH {_sql_string(src)} AS compact_source (READ_ONLY)")
+        con.execute('COPY FROM DATABASE compact_source TO "' + target.replace('"', '""') + '"')
+        con.execute("DETACH compact_source")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    wal = dst.with_name(dst.name + ".wal")
+    if wal.exists():
+        raise RuntimeError(f"{wal} still exists after CHECKPOINT and close of the compacted copy")
+
+
+def _fsync_sha256(path: Path) -> str:
+    """fsync ``path`` (a file just written) and return its sha256."""
     digest = hashlib.sha256()
-    # test hook for crash tests of a whole CLI run: ``DOUYIN_TEST_PUBLISH_CHUNK_DELAY`` (seconds) copies in
-    # 1 MiB chunks and sleeps after each, so a test can SIGKILL the process in the middle of the copy
+    # test hook for crash tests of a whole CLI run: ``DOUYIN_TEST_PUBLISH_CHUNK_DELAY`` (seconds) reads in
+    # 1 MiB chunks and sleeps after each, so a test can SIGKILL the process before the rename
     delay = float(os.environ.get("DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "0") or 0)
-    size = 1024 * 1024 if delay > 0 else COPY_CHUNK_BYTES
-    with open(src, "rb") as fin, open(dst, "xb") as fout:
-        while True:
-            chunk = fin.read(size)
-            if not chunk:
-                break
+    size = 1024 * 1024 if delay > 0 else HASH_CHUNK_BYTES
+    with open(path, "rb") as fh:
+        while chunk := fh.read(size):
             digest.update(chunk)
-            fout.write(chunk)
             if _after_chunk is not None:
                 _after_chunk()
             if delay > 0:
                 time.sleep(delay)
-        fout.flush()
-        os.fsync(fout.fileno())
+        os.fsync(fh.fileno())
     return digest.hexdigest()
+
+
+def _remove_temp(tmp: Path) -> None:
+    """Delete a publish temp file with what DuckDB may have left beside it (its ``.wal``, its spill dir)."""
+    tmp.unlink(missing_ok=True)
+    tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(tmp.with_name(tmp.name + ".tmp"), ignore_errors=True)
 
 
 def _test_pause(variable: str) -> None:
@@ -235,11 +282,38 @@ def _test_pause(variable: str) -> None:
 def _sweep_temp(published: Path) -> int:
     removed = 0
     for leftover in published.parent.glob(f".tmp-*-{published.name}"):
-        leftover.unlink(missing_ok=True)
+        _remove_temp(leftover)
         removed += 1
+    for orphan in published.parent.glob(f".tmp-*-{published.name}.wal"):
+        orphan.unlink(missing_ok=True)
     if removed:
         log.info("removed %d leftover temp file(s) of an interrupted publish beside %s", removed, published)
     return removed
+
+
+def _take_base(published: Path, audit: Path, run_id: str) -> bool:
+    """Rename the last publish's audit file (``base_path()``) to ``audit`` when it holds exactly the
+    published version (newest ``_meta.publish_log`` row of both). False (and the base deleted when it is
+    not that version) otherwise: the caller copies the published file. Call under ``FileLock(published)``."""
+    base = base_path()
+    if not base.exists():
+        return False
+    try:
+        held = published_run(base)
+    except duckdb.Error as exc:
+        log.warning("ignoring unreadable %s: %s", base, exc)
+        held = None
+    actual = published_run(published)
+    if held is None or actual is None or (held["run_id"], held["published_at_us"]) != (
+            actual["run_id"], actual["published_at_us"]):
+        log.warning("%s holds run %s, the published file holds run %s: copying the published file instead",
+                    base, (held or {}).get("run_id"), (actual or {}).get("run_id"))
+        base.unlink(missing_ok=True)
+        return False
+    os.replace(base, audit)
+    log.info("audit copy for run %s: the audit file of published run %s (renamed, no copy): %s", run_id,
+             actual["run_id"], audit)
+    return True
 
 
 def prepare_audit(run_id: str, *, lock_timeout: float = 600.0) -> Path:
@@ -256,7 +330,7 @@ def prepare_audit(run_id: str, *, lock_timeout: float = 600.0) -> Path:
         claim_lease(published, run_id, step="prepare_audit")
         for stale in (audit, audit.with_name(audit.name + ".wal")):
             stale.unlink(missing_ok=True)
-        if published.exists():
+        if published.exists() and not _take_base(published, audit, run_id):
             tmp = audit.with_name(f".tmp-{os.getpid()}-{audit.name}")
             tmp.unlink(missing_ok=True)
             shutil.copyfile(published, tmp)
@@ -289,12 +363,19 @@ def _record_version(audit_path: Path, run_id: str, published_at: str, meta: dict
 
 def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_timeout: float = 600.0,
             keep_audits: int | None = None) -> PublishResult:
-    """Atomically replace the published warehouse with ``audit_path`` (see the module docstring)."""
+    """Atomically replace the published warehouse with a compacted copy of ``audit_path`` (see the module
+    docstring)."""
     started = time.monotonic()
     audit_path = Path(audit_path)
-    if not audit_path.exists():
-        raise FileNotFoundError(f"audit warehouse {audit_path} does not exist; run prepare_audit({run_id!r}) and dbt first")
     published = config.warehouse_path()
+    if not audit_path.exists():
+        done = _published_by(published, run_id, lock_timeout)
+        if done is not None:  # a retry after this run's publish completed: its audit file became the base
+            log.warning("run %s already published %s (its audit file is the next run's base now); nothing to do",
+                        run_id, published)
+            return PublishResult(run_id, published, version_path(published), done["published_at"],
+                                 int(done["size"]), str(done["sha256"]), round(time.monotonic() - started, 3))
+        raise FileNotFoundError(f"audit warehouse {audit_path} does not exist; run prepare_audit({run_id!r}) and dbt first")
     published.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(published, timeout=lock_timeout):
         lease = read_lease(published)
@@ -308,24 +389,51 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
         published_at = datetime.now(timezone.utc).isoformat()
         _record_version(audit_path, run_id, published_at, meta)
         tmp = published.with_name(f".tmp-{os.getpid()}-{published.name}")
+        _remove_temp(tmp)
         try:
-            sha = _copy_fsync(audit_path, tmp)
+            compact(audit_path, tmp)
+            sha = _fsync_sha256(tmp)
             size = tmp.stat().st_size
             if lease is not None:
                 verify_lease(published, run_id)  # still ours, right before the rename
             os.replace(tmp, published)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            _remove_temp(tmp)
             raise
         _test_pause("DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME")
         _fsync_dir(published.parent)
         vpath = _write_version(published, run_id, published_at, size, sha)
         if lease is not None:
             drop_lease(published, run_id)
+        _hand_over(audit_path, run_id)
     result = PublishResult(run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3))
     log.info("published run %s: %s (%d bytes, sha256 %s…) in %.2f s", run_id, published, size, sha[:12], result.seconds)
     prune_audits(keep=keep_audits, protect=run_id)
     return result
+
+
+def _published_by(published: Path, run_id: str, lock_timeout: float) -> dict | None:
+    """The version record when the published file holds ``run_id``'s publish (repairing the version file)."""
+    if not published.exists():
+        return None
+    with FileLock(published, timeout=lock_timeout):
+        actual = reconcile_version(published)
+        recorded = _read_version_file(published)
+    if actual is None or actual["run_id"] != run_id or recorded is None:
+        return None
+    return recorded
+
+
+def _hand_over(audit_path: Path, run_id: str) -> None:
+    """Keep the published run's audit file as the next run's audit copy (``base_path()``). Under the lock."""
+    if audit_path != audit_path_for(run_id):
+        return  # not a run's own audit file (a caller's path): leave it where it is
+    base = base_path()
+    try:
+        os.replace(audit_path, base)
+    except OSError as exc:  # e.g. another filesystem: the next run copies the published file instead
+        log.warning("could not keep %s as the next run's audit copy (%s); the next run copies the published file",
+                    audit_path, exc)
 
 
 def prune_audits(keep: int | None = None, protect: str | None = None) -> list[Path]:

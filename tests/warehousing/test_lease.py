@@ -189,7 +189,7 @@ def test_publish_verifies_the_lease_right_before_the_rename(wh_env, monkeypatch)
     def rogue() -> None:  # a writer that ignored the file lock rewrites the lease while we copy
         write_lease(wh, "rogue", os.getpid())
 
-    monkeypatch.setattr(wap, "COPY_CHUNK_BYTES", 64 * 1024)
+    monkeypatch.setattr(wap, "HASH_CHUNK_BYTES", 64 * 1024)
     monkeypatch.setattr(wap, "_after_chunk", rogue)
     with pytest.raises(WarehouseLocked, match="'rogue'.*holds the writer lease"):
         wap.publish(audit, "slow")

@@ -130,7 +130,7 @@ def _publish_slowly(state: str, warehouse: str, audit: str, run_id: str) -> None
     os.environ["DOUYIN_WAREHOUSE"] = warehouse
     from douyin_etl.warehousing import wap as child_wap
 
-    child_wap.COPY_CHUNK_BYTES = 256 * 1024
+    child_wap.HASH_CHUNK_BYTES = 256 * 1024
     child_wap._after_chunk = lambda: time.sleep(0.05)
     child_wap.publish(Path(audit), run_id)
 
@@ -204,13 +204,18 @@ def test_the_writer_lease_stops_a_second_run_until_the_first_publishes(wh_env):
         wap.publish(audit_b, "c")  # a run that does not hold the lease cannot publish over it
 
 
-def test_prune_keeps_the_newest_audits(wh_env):
-    for i in range(4):
-        _publish_version(f"p{i}", i, rows=10)
+def test_prune_keeps_the_newest_audits_of_runs_that_did_not_publish(wh_env):
+    for i in range(4):  # four blocked runs: their audit copies stay for inspection
+        audit = wap.prepare_audit(f"p{i}")
+        fill_version(audit, i, rows=10)
+        wap.abandon(f"p{i}")
         time.sleep(0.02)
+    _publish_version("ok", 9, rows=10)  # a published run's audit file becomes the next run's base
+    assert not wap.audit_path_for("ok").exists() and wap.base_path().exists()
     removed = wap.prune_audits(keep=2)
     left = sorted(p.parent.name for p in (wh_env["state"] / "runs").glob("*/audit.duckdb"))
     assert left == ["p2", "p3"] and len(removed) == 2
+    assert wap.base_path().exists()
 
 
 def _publish_then_die_after_rename(state: str, warehouse: str, audit: str, run_id: str) -> None:
