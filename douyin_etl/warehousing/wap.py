@@ -11,13 +11,12 @@ one, never a half-written file:
    ``storage_compatibility_version='v1.4.0'`` so DuckDB 1.4 tools (older CLI, DBeaver's JDBC) can open
    it. dbt builds into the audit copy; the gates read it.
 2. ``publish(audit_path, run_id, meta)`` records the version in ``_meta.publish_log`` inside the
-   audit file, CHECKPOINTs and closes it (no ``.wal`` left), writes a *compacted* copy of it to a
-   temporary sibling of the published path (DuckDB ``COPY FROM DATABASE`` into a fresh v1.4.0 file:
-   every schema, table, view, macro, sequence, type and comment, without the free blocks rebuilt tables
-   left behind), fsyncs it while computing its sha256, ``os.replace``-s it onto the published path,
-   fsyncs the directory, writes ``douyin.version.json`` beside it and releases the lease. The audit
-   file then becomes ``<state_dir>/audit-base.duckdb``: the next run's audit copy. Readers that opened
-   the old file keep the old inode; new readers get the new version.
+   audit file, CHECKPOINTs and closes it (no ``.wal`` left), writes it to a temporary sibling of the
+   published path — a byte copy, or a *compacted* copy when the file carries too much free space (see
+   below) — fsyncs it while computing its sha256, ``os.replace``-s it onto the published path, fsyncs
+   the directory, writes ``douyin.version.json`` beside it and releases the lease. After a byte copy
+   the audit file becomes ``<state_dir>/audit-base.duckdb``: the next run's audit copy. Readers that
+   opened the old file keep the old inode; new readers get the new version.
    The version is the published file's own: ``_meta.publish_log`` is inside the renamed file, so the
    rename publishes data and version together. ``douyin.version.json`` is a convenience copy (plus
    size and sha256) written after the rename: ``read_version`` checks it against the file's newest
@@ -30,12 +29,16 @@ one, never a half-written file:
 3. A failed gate never calls ``publish``: the published file stays byte-identical, the audit copy
    stays for inspection, and the run calls ``release_lease(run_id)`` (or the lease expires).
 
-**Size and copies.** A DuckDB file keeps the blocks of replaced tables as free space, so a file dbt has
-rebuilt into holds up to about twice its data. The published file is always the compacted one, whatever
-the number of rebuilds. One full write per run: the compaction at publish. The audit file of a
-published run holds the same version as the published file, so the next ``prepare_audit`` renames it
-into place instead of copying (it compares the newest ``_meta.publish_log`` row of both; on a mismatch
-or when it is missing, it copies the published file).
+**Size and copies.** A DuckDB file keeps the blocks of replaced tables (and deleted rows) as free space,
+so a file dbt has rebuilt into can hold up to about twice its data. ``publish`` compacts — DuckDB ``COPY
+FROM DATABASE`` into a fresh v1.4.0 file: every schema, table, view, macro, sequence, type and comment,
+no free space — when more than ``COMPACT_SLACK`` (10 %) of the audit file's blocks are free or it is more
+than 110 % of the last compacted publish (``compacted_size`` in the version file); otherwise it copies
+the bytes, which is several times faster. The published file therefore stays within about 10 % of a
+fresh build, however many runs rebuild into it. Each run writes one full copy, at publish: after a byte
+copy the audit file holds exactly the published version, and the next ``prepare_audit`` renames it into
+place instead of copying (it compares the newest ``_meta.publish_log`` row of both; on a mismatch, when
+it is missing, or after a compacting publish, it copies the published file).
 
 Audit copies of runs that did not publish stay for inspection; after each publish the newest
 ``DOUYIN_KEEP_AUDIT_RUNS`` (default 5) of them stay. A crash in the middle of publish leaves at most a
@@ -66,6 +69,9 @@ log = logging.getLogger(__name__)
 
 STORAGE_COMPATIBILITY_VERSION = "v1.4.0"
 HASH_CHUNK_BYTES = 8 * 1024 * 1024
+# The published file may hold up to 10 % more than its data (free blocks, deleted rows) before a publish
+# compacts it; below that a publish is a plain byte copy (much faster than DuckDB rewriting every table).
+COMPACT_SLACK = 0.10
 _after_chunk: Callable[[], None] | None = None  # test hook: called after each chunk of the new file is hashed
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -171,11 +177,14 @@ def read_version(published: Path | None = None) -> dict | None:
             "path": str(published), "stale_version_file": (recorded or {}).get("run_id")}
 
 
-def _write_version(published: Path, run_id: str, published_at: str, size: int, sha: str) -> Path:
+def _write_version(published: Path, run_id: str, published_at: str, size: int, sha: str,
+                   compacted_size: int | None = None) -> Path:
     vpath = version_path(published)
     vtmp = vpath.with_name(f".tmp-{os.getpid()}-{vpath.name}")
-    vtmp.write_text(json.dumps({"run_id": run_id, "published_at": published_at, "size": size, "sha256": sha,
-                                "path": str(published)}, indent=2))
+    record = {"run_id": run_id, "published_at": published_at, "size": size, "sha256": sha, "path": str(published)}
+    if compacted_size is not None:
+        record["compacted_size"] = compacted_size  # size of the last compacted publish (see _compaction_reason)
+    vtmp.write_text(json.dumps(record, indent=2))
     os.replace(vtmp, vpath)
     return vpath
 
@@ -243,6 +252,49 @@ def compact(src: Path, dst: Path) -> None:
     wal = dst.with_name(dst.name + ".wal")
     if wal.exists():
         raise RuntimeError(f"{wal} still exists after CHECKPOINT and close of the compacted copy")
+
+
+def _compaction_reason(audit: Path, published: Path) -> str | None:
+    """Why ``publish`` must compact ``audit`` (a closed file) rather than copy its bytes, or None.
+
+    Compact when more than ``COMPACT_SLACK`` of its blocks are free (tables dbt rebuilt), or when it is more
+    than ``1 + COMPACT_SLACK`` times the size of the last compacted publish (``compacted_size`` in the
+    version file; deleted rows inside used blocks show up only there), or when no such size is on record.
+    """
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {_sql_string(audit)} AS sized (READ_ONLY)")
+        total, free = con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size() "
+                                  "WHERE database_name = 'sized'").fetchone()
+    finally:
+        con.close()
+    if total and free > COMPACT_SLACK * total:
+        return f"{free} of its {total} blocks are free"
+    last = (_read_version_file(published) or {}).get("compacted_size")
+    if not isinstance(last, int) or last <= 0:
+        return "no compacted size on record"
+    size = audit.stat().st_size
+    if size > (1 + COMPACT_SLACK) * last:
+        return f"it is {size} bytes, more than {1 + COMPACT_SLACK:.2f} x the last compacted publish ({last} bytes)"
+    return None
+
+
+def _copy_fsync(src: Path, dst: Path) -> str:
+    """Copy ``src`` to ``dst`` (new file), fsync it, return its sha256."""
+    digest = hashlib.sha256()
+    delay = float(os.environ.get("DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "0") or 0)  # see _fsync_sha256
+    size = 1024 * 1024 if delay > 0 else HASH_CHUNK_BYTES
+    with open(src, "rb") as fin, open(dst, "xb") as fout:
+        while chunk := fin.read(size):
+            digest.update(chunk)
+            fout.write(chunk)
+            if _after_chunk is not None:
+                _after_chunk()
+            if delay > 0:
+                time.sleep(delay)
+        fout.flush()
+        os.fsync(fout.fileno())
+    return digest.hexdigest()
 
 
 def _fsync_sha256(path: Path) -> str:
@@ -363,8 +415,8 @@ def _record_version(audit_path: Path, run_id: str, published_at: str, meta: dict
 
 def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_timeout: float = 600.0,
             keep_audits: int | None = None) -> PublishResult:
-    """Atomically replace the published warehouse with a compacted copy of ``audit_path`` (see the module
-    docstring)."""
+    """Atomically replace the published warehouse with a copy of ``audit_path``, compacted when it carries
+    too much free space (see the module docstring)."""
     started = time.monotonic()
     audit_path = Path(audit_path)
     published = config.warehouse_path()
@@ -390,9 +442,14 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
         _record_version(audit_path, run_id, published_at, meta)
         tmp = published.with_name(f".tmp-{os.getpid()}-{published.name}")
         _remove_temp(tmp)
+        reason = _compaction_reason(audit_path, published)
         try:
-            compact(audit_path, tmp)
-            sha = _fsync_sha256(tmp)
+            if reason:
+                log.info("publish of run %s compacts %s: %s", run_id, audit_path, reason)
+                compact(audit_path, tmp)
+                sha = _fsync_sha256(tmp)
+            else:
+                sha = _copy_fsync(audit_path, tmp)
             size = tmp.stat().st_size
             if lease is not None:
                 verify_lease(published, run_id)  # still ours, right before the rename
@@ -402,10 +459,12 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
             raise
         _test_pause("DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME")
         _fsync_dir(published.parent)
-        vpath = _write_version(published, run_id, published_at, size, sha)
+        compacted_size = size if reason else (_read_version_file(published) or {}).get("compacted_size")
+        vpath = _write_version(published, run_id, published_at, size, sha, compacted_size)
         if lease is not None:
             drop_lease(published, run_id)
-        _hand_over(audit_path, run_id)
+        if not reason:  # a compacted publish leaves a bloated audit file: the next run copies the compact one
+            _hand_over(audit_path, run_id)
     result = PublishResult(run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3))
     log.info("published run %s: %s (%d bytes, sha256 %s…) in %.2f s", run_id, published, size, sha[:12], result.seconds)
     prune_audits(keep=keep_audits, protect=run_id)
