@@ -1,9 +1,10 @@
 """Compare the marts of two DuckDB warehouses, table by table and row for row (the scale suite's yardstick).
 
 ``compare_marts(left, right)`` -> ``{"schema.table": MartDiff}``. Rows are compared with ``EXCEPT ALL`` both
-ways on every column: exactly (money is DECIMAL yuan / BIGINT fen, so equal means equal to the fen), except
-DOUBLE/FLOAT ratios and averages, rounded to 9 decimals — DuckDB's parallel sums add in no fixed order, so
-two identical runs can differ by ~1e-15 there.
+ways on every column, exactly: money is DECIMAL yuan / BIGINT fen, and DOUBLE ratios and averages are
+computed from exact integer sums (``ops_mean_exact``, ``ops_stddev_samp_exact``), so two builds of the same
+data are bit-identical. ``round_doubles=9`` rounds DOUBLE/FLOAT columns first (for engines whose
+floating-point functions may differ, not for two DuckDB builds).
 """
 
 from __future__ import annotations
@@ -39,14 +40,15 @@ def mart_tables(db: Path) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> str:
+def _columns(con: duckdb.DuckDBPyConnection, table: str, round_doubles: int | None = None) -> str:
     schema, name = table.split(".")
     rows = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'l' "
                        "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()
-    return ", ".join(f'round("{c}", 9)' if t in ("DOUBLE", "FLOAT") else f'"{c}"' for c, t in rows)
+    return ", ".join(f'round("{c}", {round_doubles})' if round_doubles is not None and t in ("DOUBLE", "FLOAT")
+                     else f'"{c}"' for c, t in rows)
 
 
-def compare_marts(left: Path, right: Path) -> dict[str, MartDiff]:
+def compare_marts(left: Path, right: Path, *, round_doubles: int | None = None) -> dict[str, MartDiff]:
     """Every mart table of ``left`` against the same table in ``right`` (which must have the same tables)."""
     tables = mart_tables(left)
     assert tables == mart_tables(right), f"different mart tables: {sorted(set(tables) ^ set(mart_tables(right)))}"
@@ -56,7 +58,7 @@ def compare_marts(left: Path, right: Path) -> dict[str, MartDiff]:
         con.execute(f"ATTACH '{right}' AS r (READ_ONLY)")
         out = {}
         for t in tables:
-            cols = _columns(con, t)
+            cols = _columns(con, t, round_doubles)
             count = [con.execute(f"SELECT count(*) FROM {db}.{t}").fetchone()[0] for db in ("l", "r")]
             only = [con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {a}.{t} EXCEPT ALL "
                                 f"SELECT {cols} FROM {b}.{t})").fetchone()[0] for a, b in (("l", "r"), ("r", "l"))]

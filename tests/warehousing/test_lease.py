@@ -65,24 +65,65 @@ class _Records(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_a_dead_holder_within_the_grace_blocks_then_is_taken_over(wh_env, monkeypatch):
-    wh = wh_env["warehouse"]
-    write_lease(wh, "crashed", dead_pid())
-    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "120")
-    assert lock.stale_reason(lock.read_lease(wh)) is None  # gap between two Airflow tasks of one run
-    with pytest.raises(WarehouseLocked, match="holder process is gone: the lease is free from"):
-        wap.prepare_audit("next")
-    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "0")
-    assert "no longer running" in lock.stale_reason(lock.read_lease(wh))
+def _takeover_warnings(action) -> list[str]:
     records, logger = _Records(), logging.getLogger("douyin_etl.warehousing.lock")
     logger.addHandler(records)
     try:
-        wap.prepare_audit("next")
+        action()
     finally:
         logger.removeHandler(records)
-    assert any("takes over the writer lease" in m and "'crashed'" in m for m in records.messages), records.messages
+    return records.messages
+
+
+def test_a_holder_that_died_on_this_host_is_taken_over_at_once(wh_env, monkeypatch):
+    """Killed or crashed (it did not park the lease): no grace, no expiry wait — the next run takes it at once."""
+    wh = wh_env["warehouse"]
+    monkeypatch.delenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", raising=False)  # the default grace (120 s) ...
+    write_lease(wh, "crashed", dead_pid())  # ... does not apply: the heartbeat is seconds old
+    assert "no longer running" in lock.stale_reason(lock.read_lease(wh))
+    messages = _takeover_warnings(lambda: wap.prepare_audit("next"))
+    assert any("takes over the writer lease" in m and "'crashed'" in m for m in messages), messages
     lease = lock.read_lease(wh)
-    assert lease.run_id == "next" and lease.pid == os.getpid()
+    assert lease.run_id == "next" and lease.pid == os.getpid() and not lease.parked
+
+
+_HOLD = ("import sys, time; from douyin_etl.warehousing import wap; wap.prepare_audit(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(60)")
+
+
+def test_a_live_holder_in_another_process_is_refused_and_taken_over_at_once_when_killed(wh_env, monkeypatch):
+    monkeypatch.delenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", raising=False)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, "holder"], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ}, cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        lease = lock.read_lease(wh_env["warehouse"])
+        assert lease.pid == holder.pid and lock.holder_alive(lease) is True
+        with pytest.raises(WarehouseLocked, match="run 'holder' is writing"):
+            wap.prepare_audit("other")
+    finally:
+        holder.kill()  # SIGKILL: no exit handler parks the lease
+        holder.wait(timeout=10)
+    assert not lock.read_lease(wh_env["warehouse"]).parked
+    wap.prepare_audit("other")  # at once: no grace to wait for
+    assert lock.read_lease(wh_env["warehouse"]).run_id == "other"
+
+
+def test_a_parked_lease_waits_for_the_runs_next_step_within_the_grace(wh_env, monkeypatch):
+    """A step that ended normally parks the lease: another run waits (the gap between Airflow tasks)."""
+    wh = wh_env["warehouse"]
+    beat = datetime.now(timezone.utc)
+    wh.parent.mkdir(parents=True, exist_ok=True)
+    lock._write_lease(wh, Lease("between-tasks", beat, dead_pid(), socket.gethostname(), beat, None, "build_audit",
+                                parked=True))
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "120")
+    assert lock.stale_reason(lock.read_lease(wh)) is None
+    with pytest.raises(WarehouseLocked, match="the run's next step may take the lease up until"):
+        wap.prepare_audit("next")
+    monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "0")
+    assert "no later step of the run took the lease up" in lock.stale_reason(lock.read_lease(wh))
+    messages = _takeover_warnings(lambda: wap.prepare_audit("next"))
+    assert any("takes over the writer lease" in m and "'between-tasks'" in m for m in messages), messages
 
 
 def test_a_reused_pid_is_not_the_holder(wh_env, monkeypatch):
@@ -148,7 +189,7 @@ def test_publish_verifies_the_lease_right_before_the_rename(wh_env, monkeypatch)
     def rogue() -> None:  # a writer that ignored the file lock rewrites the lease while we copy
         write_lease(wh, "rogue", os.getpid())
 
-    monkeypatch.setattr(wap, "COPY_CHUNK_BYTES", 64 * 1024)
+    monkeypatch.setattr(wap, "HASH_CHUNK_BYTES", 64 * 1024)
     monkeypatch.setattr(wap, "_after_chunk", rogue)
     with pytest.raises(WarehouseLocked, match="'rogue'.*holds the writer lease"):
         wap.publish(audit, "slow")
@@ -179,7 +220,7 @@ def test_a_step_in_another_process_refreshes_the_lease_with_its_pid(wh_env, monk
     child = int(out.stdout.strip())
     lease = lock.read_lease(wh_env["warehouse"])
     assert lease.pid == child and lease.step == "mart_gate" and lease.run_id == "multi"
-    assert lock.holder_alive(lease) is False  # that task process has ended ...
+    assert lock.holder_alive(lease) is False and lease.parked  # that task process has ended (and parked it) ...
     monkeypatch.delenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", raising=False)
     with pytest.raises(WarehouseLocked):  # ... but within the grace no other run may take the lease
         wap.prepare_audit("other")

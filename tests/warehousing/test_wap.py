@@ -147,7 +147,7 @@ def _publish_slowly(state: str, warehouse: str, audit: str, run_id: str) -> None
     os.environ["DOUYIN_WAREHOUSE"] = warehouse
     from douyin_etl.warehousing import wap as child_wap
 
-    child_wap.COPY_CHUNK_BYTES = 256 * 1024
+    child_wap.HASH_CHUNK_BYTES = 256 * 1024
     child_wap._after_chunk = lambda: time.sleep(0.05)
     child_wap.publish(Path(audit), run_id)
 
@@ -221,13 +221,16 @@ def test_the_writer_lease_stops_a_second_run_until_the_first_publishes(wh_env):
         wap.publish(audit_b, "c")  # a run that does not hold the lease cannot publish over it
 
 
-def test_prune_keeps_the_newest_audits(wh_env):
-    for i in range(4):
-        _publish_version(f"p{i}", i, rows=10)
+def test_prune_keeps_the_newest_audits_of_runs_that_did_not_publish(wh_env):
+    for i in range(4):  # four blocked runs: their audit copies stay for inspection
+        audit = wap.prepare_audit(f"p{i}")
+        fill_version(audit, i, rows=10)
+        wap.abandon(f"p{i}")
         time.sleep(0.02)
-    removed = wap.prune_audits(keep=2)
-    left = sorted(p.parent.name for p in (wh_env["state"] / "runs").glob("*/audit.duckdb"))
-    assert left == ["p2", "p3"] and len(removed) == 2
+    _publish_version("ok", 9, rows=10)
+    removed = wap.prune_audits(keep=3, protect="ok")  # ok, p3, p2 are the newest
+    left = sorted(p.parent.name for p in (wh_env["state"] / "runs").glob("*/audit.duckdb") if p.parent.name != "ok")
+    assert left == ["p2", "p3"] and sorted(p.parent.name for p in removed) == ["p0", "p1"]
 
 
 def _publish_then_die_after_rename(state: str, warehouse: str, audit: str, run_id: str) -> None:
@@ -301,3 +304,128 @@ def test_a_retried_publish_after_a_kill_after_the_rename_publishes_again(wh_env)
     con = duckdb.connect(str(wh_env["warehouse"]), read_only=True)
     assert con.execute("SELECT count(*) FROM _meta.publish_log WHERE run_id = 'v2'").fetchone()[0] == 1
     con.close()
+
+
+# -- size: compaction on publish, one copy per run ------------------------------------------------------
+def _build_everything(db: Path, version: int, rows: int = 200_000) -> None:
+    """A warehouse like dbt leaves it: tables rebuilt whole (CREATE OR REPLACE), views, macros, comments,
+    a sequence, an enum type, constraints."""
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS sales; CREATE SCHEMA IF NOT EXISTS finance; "
+                    "CREATE SCHEMA IF NOT EXISTS empty_schema")
+        con.execute("CREATE OR REPLACE TABLE sales.orders AS SELECT i AS order_id, ?::INTEGER AS version, "
+                    "(i % 9973)::DECIMAL(18, 2) AS amount_yuan, md5((i + ?)::VARCHAR) AS note, "
+                    "DATE '2026-01-01' + (i % 365)::INTEGER AS pay_date FROM range(?) r(i)", [version, version, rows])
+        con.execute("CREATE OR REPLACE TABLE finance.accounts (account_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                    "kind VARCHAR CHECK (kind IN ('cash', 'bank')))")
+        con.execute("INSERT INTO finance.accounts VALUES (1, 'till', 'cash'), (2, 'icbc', 'bank')")
+        con.execute("CREATE OR REPLACE VIEW sales.daily AS SELECT pay_date, sum(amount_yuan) AS gmv_yuan "
+                    "FROM sales.orders GROUP BY pay_date")
+        con.execute("CREATE OR REPLACE VIEW sales.top_day AS SELECT * FROM sales.daily ORDER BY gmv_yuan DESC LIMIT 1")
+        con.execute("CREATE OR REPLACE MACRO sales.fen(yuan) AS CAST(round(yuan * 100) AS BIGINT)")
+        con.execute("CREATE OR REPLACE MACRO sales.orders_on(d) AS TABLE SELECT * FROM sales.orders WHERE pay_date = d")
+        con.execute("COMMENT ON TABLE sales.orders IS 'one row per order'")
+        con.execute("COMMENT ON COLUMN sales.orders.amount_yuan IS 'paid, yuan'")
+        con.execute("COMMENT ON VIEW sales.daily IS 'GMV per day'")
+        con.execute("CREATE SEQUENCE IF NOT EXISTS finance.batch_no START 100")
+        con.execute("DROP TYPE IF EXISTS finance.status")
+        con.execute("CREATE TYPE finance.status AS ENUM ('open', 'settled')")
+    finally:
+        con.close()
+
+
+_CATALOG = {
+    "schemas": "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() ORDER BY 1",
+    "tables": "SELECT schema_name, table_name, comment, estimated_size FROM duckdb_tables() ORDER BY 1, 2",
+    "columns": "SELECT schema_name, table_name, column_name, data_type, is_nullable, comment FROM duckdb_columns() "
+               "WHERE database_name = current_database() ORDER BY 1, 2, column_index",
+    "views": "SELECT schema_name, view_name, sql, comment FROM duckdb_views() WHERE NOT internal ORDER BY 1, 2",
+    "macros": "SELECT schema_name, function_name, function_type, macro_definition FROM duckdb_functions() "
+              "WHERE database_name = current_database() AND NOT internal ORDER BY 1, 2",
+    "constraints": "SELECT schema_name, table_name, constraint_type, constraint_text FROM duckdb_constraints() "
+                   "ORDER BY ALL",
+    "sequences": "SELECT schema_name, sequence_name, start_value FROM duckdb_sequences() ORDER BY 1, 2",
+    "types": "SELECT schema_name, type_name, logical_type FROM duckdb_types() WHERE database_name = current_database() "
+             "AND NOT internal ORDER BY 1, 2",
+    "data": "SELECT count(*), sum(amount_yuan), min(note), max(version) FROM sales.orders",
+    "views_read": "SELECT count(*), sum(gmv_yuan) FROM sales.daily",
+    "macro_use": "SELECT sales.fen(12.345), (SELECT count(*) FROM sales.orders_on(DATE '2026-01-02'))",
+    "log": "SELECT run_id FROM _meta.publish_log ORDER BY published_at",
+}
+
+
+def _catalog(db: Path) -> dict[str, list]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {name: con.execute(sql).fetchall() for name, sql in _CATALOG.items()}
+    finally:
+        con.close()
+
+
+def _free_blocks(db: Path) -> tuple[int, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size()").fetchone()
+    finally:
+        con.close()
+
+
+def test_the_published_file_does_not_grow_with_rebuilds_and_compaction_keeps_everything(wh_env, tmp_path):
+    fresh = tmp_path / "fresh.duckdb"  # the final version built once into a new file
+    _build_everything(fresh, 6)
+    runs = [f"day{v}" for v in range(1, 7)]
+    for v, run_id in enumerate(runs, start=1):
+        audit = wap.prepare_audit(run_id)
+        _build_everything(audit, v)  # every table rebuilt whole, as dbt does
+        wap.publish(audit, run_id)
+        assert audit.exists()  # a compacting publish leaves the (bloated) audit file where it was
+    published = wh_env["warehouse"]
+    assert published.stat().st_size <= 1.10 * fresh.stat().st_size, (published.stat().st_size, fresh.stat().st_size)
+    assert _free_blocks(published)[1] == 0
+    after, before = _catalog(published), _catalog(audit)
+    assert after == before  # every schema, table, column, comment, view, macro, constraint, sequence, type, row
+    assert after["log"] == [(r,) for r in runs] and after["data"][0][3] == 6
+    assert len(after["views"]) == 2 and len(after["macros"]) == 2 and after["schemas"][0] == ("_meta",)
+    assert ("empty_schema",) in after["schemas"] and after["tables"][-1][2] == "one row per order"
+    assert header_version(published) == 67  # still readable by DuckDB 1.4 tools
+    version = json.loads(wap.version_path(published).read_text())
+    assert version["sha256"] == sha256(published) and version["compacted_size"] == published.stat().st_size
+
+
+def test_a_publish_with_little_free_space_copies_bytes_and_the_next_run_reuses_its_audit_file(wh_env):
+    _publish_version("v1", 1, rows=500_000)  # the first publish compacts (no compacted size on record yet)
+    audit = wap.prepare_audit("v2")
+    con = duckdb.connect(str(audit))
+    con.execute("INSERT INTO v.t SELECT 1, i, 'late' FROM range(500000, 500100) r(i)")  # a small daily change
+    con.close()
+    res = wap.publish(audit, "v2")
+    assert not audit.exists() and wap.base_path().exists()  # no compaction: the audit file is kept as the base
+    assert sha256(wap.base_path()) == res.sha256 == sha256(wh_env["warehouse"])  # a byte copy of it
+    base_inode = wap.base_path().stat().st_ino
+    audit3 = wap.prepare_audit("v3")  # renamed into place: no copy at all
+    assert audit3.stat().st_ino == base_inode and not wap.base_path().exists()
+    con = duckdb.connect(str(audit3), read_only=True)
+    assert con.execute("SELECT count(*) FROM v.t").fetchone()[0] == 500_100
+    con.close()
+    # a base that does not hold the published version is never used
+    fill_version(audit3, 3, rows=1000)
+    wap.publish(audit3, "v3")  # rebuilt table: compacts, so no base is kept
+    assert not wap.base_path().exists()
+    assert wap.prepare_audit("v4").read_bytes() == wh_env["warehouse"].read_bytes()  # copied from the compact file
+
+
+def test_a_base_that_does_not_hold_the_published_version_is_not_used(wh_env, tmp_path):
+    _publish_version("v1", 1, rows=500_000)
+    wap.publish(wap.prepare_audit("v2"), "v2")  # unchanged: a byte copy, the audit file becomes the base
+    stale = tmp_path / "stale.duckdb"
+    stale.write_bytes(wap.base_path().read_bytes())  # holds v2
+    _publish_version("v3", 3, rows=1000)  # took the base, rebuilt, compacted: no base now
+    assert not wap.base_path().exists()
+    stale.rename(wap.base_path())  # e.g. restored from a backup: an older version
+    audit4 = wap.prepare_audit("v4")
+    assert not wap.base_path().exists()  # checked, found stale, dropped
+    con = duckdb.connect(str(audit4), read_only=True)
+    assert con.execute("SELECT DISTINCT version FROM v.t").fetchall() == [(3,)]
+    con.close()
+    assert audit4.read_bytes() == wh_env["warehouse"].read_bytes()  # a copy of the published file

@@ -4,6 +4,8 @@
 --       (pay + 48 h, or the promised ship time for presale) / lines due to ship
 --   on_time_delivery_rate: lines delivered by the 3PL's promised time / delivered lines
 --   avg_delivery_days: ship -> delivery (logistics_receipt_time), in days
+--   averages = exact sum of integer seconds / count, one division (ops_mean_exact): a rerun gives the
+--   same bits (avg() over DOUBLE adds in thread order and differs in the last bits between runs)
 -- Lines not shipped yet carry carrier 'unshipped'.
 with lines as (
 
@@ -29,7 +31,7 @@ select
     cast(sum(case when is_delivered_on_time then 1 else 0 end) as {{ dbt.type_bigint() }})  as delivered_on_time_lines,
     cast({{ ops_ratio('sum(case when is_delivered_on_time then 1 else 0 end)',
                       'sum(case when is_delivered then 1 else 0 end)') }} as {{ ops_type_double() }}) as on_time_delivery_rate,
-    cast(avg(ship_hours) as {{ ops_type_double() }})                             as avg_ship_hours,
-    cast(avg(delivery_days) as {{ ops_type_double() }})                          as avg_delivery_days
+    cast({{ ops_mean_exact('ship_seconds', 3600) }} as {{ ops_type_double() }})         as avg_ship_hours,
+    cast({{ ops_mean_exact('delivery_seconds', 86400) }} as {{ ops_type_double() }})    as avg_delivery_days
 from lines
 group by shop_id, pay_date, coalesce(warehouse_id, 'unknown'), carrier

@@ -1,0 +1,64 @@
+"""A rerun of the same data builds bit-identical marts (issue 13, item 7).
+
+The same small world is landed twice — the second lake holds the very same rows, each file's rows in
+reverse order (a re-extraction may land rows in another order, and DuckDB's threads deliver rows in no
+fixed order either) — and built with real dbt into two warehouses. Every table of every mart schema
+must be identical: ``EXCEPT ALL`` both ways on every column, DOUBLE columns included, no rounding.
+Before the fix, ``perf_fulfilment``'s averages (``avg()`` over DOUBLE hours) and the inventory marts'
+standard deviation (``stddev_samp``) differed in the last bits.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scale"))
+from mart_compare import compare_marts, mart_tables  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def _reverse_rows(lake: Path) -> int:
+    """Rewrite every Parquet file of ``lake`` with its rows in reverse order (same rows, same schema)."""
+    con = duckdb.connect()
+    files = sorted(lake.rglob("*.parquet"))
+    try:
+        for f in files:
+            tmp = f.with_name(f.name + ".reversed")
+            con.execute(f"COPY (SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER () AS _rn "
+                        f"FROM read_parquet('{f}')) ORDER BY _rn DESC) TO '{tmp}' (FORMAT parquet)")
+            tmp.replace(f)
+    finally:
+        con.close()
+    return len(files)
+
+
+def test_two_builds_of_the_same_rows_give_bit_identical_marts(dbt_helpers, tmp_path):
+    world = dbt_helpers.generate_world(tmp_path / "world")
+    lake_a = dbt_helpers.build_lake(world, tmp_path / "lake_a")
+    lake_b = tmp_path / "lake_b"
+    shutil.copytree(lake_a, lake_b)
+    assert _reverse_rows(lake_b) > 10
+    dbs = []
+    for name, lake in (("a", lake_a), ("b", lake_b)):
+        db = tmp_path / f"{name}.duckdb"
+        run = dbt_helpers.run_dbt(["build", "--exclude-resource-type", "test", "unit_test"], lake_dir=lake,
+                                  db_path=db, target_dir=tmp_path / f"target_{name}")
+        assert run.returncode == 0 and not run.failures, run.stdout[-4000:]
+        dbs.append(db)
+    tables = mart_tables(dbs[0])
+    assert len(tables) >= 25 and "performance.perf_fulfilment" in tables
+    with duckdb.connect(str(dbs[0]), read_only=True) as con:  # the columns this is about are really compared
+        doubles = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name IN "
+                              "('sales', 'finance', 'inventory', 'performance') AND data_type = 'DOUBLE'").fetchone()[0]
+        filled = con.execute("SELECT count(avg_ship_hours), count(avg_delivery_days) FROM performance.perf_fulfilment").fetchone()
+    assert doubles >= 20 and min(filled) > 10
+    diffs = compare_marts(dbs[0], dbs[1])  # exact: no rounding of any column
+    different = {t: d for t, d in diffs.items() if not d.equal}
+    assert different == {}, different
+    assert all(d.left_rows > 0 for t, d in diffs.items() if t == "performance.perf_fulfilment")
