@@ -2,8 +2,8 @@
 
 ``run_dbt(["build"], db_path=audit, run_params={"as_of_date": "2026-10-30"}, run_dir=...)`` runs
 ``<venv>/bin/dbt build --project-dir dbt_project --profiles-dir dbt_project --target-path <run_dir>/target
---log-path <run_dir>/logs`` with ``DOUYIN_DBT_DB_PATH=<db_path>`` and ``DOUYIN_LAKE_DIR=<lake>`` (every path
-absolute: dbt runs in the project directory) and the buyer-key pads (``douyin_etl.buyer_key.dbt_env``:
+--log-path <run_dir>/logs`` in the database file's directory with ``DOUYIN_DBT_DB_PATH=<file name>`` and
+``DOUYIN_LAKE_DIR=<lake>`` (every other path absolute) and the buyer-key pads (``douyin_etl.buyer_key.dbt_env``:
 environment only), streams dbt's output to ``<run_dir>/dbt.log`` and returns a ``DbtResult`` parsed from
 ``run_results.json`` (kept in ``<run_dir>``). A failing build returns ``ok=False`` with the failing nodes and
 their messages; pass ``raise_on_failure=True`` to get ``DbtError`` instead.
@@ -22,6 +22,10 @@ The project is parsed once, not every run (dbt's partial parsing):
   (atomically: concurrent runs each leave a valid file). dbt itself decides whether the saved parse still
   holds (same dbt version, ``--vars``, profile keys, target, ``dbt_project.yml``; changed files are
   re-parsed one by one); ``DbtResult.parse`` says what it did.
+- **The profile is the same for every run.** dbt's check covers the profile's connection values, the
+  DuckDB ``path`` included, and every run builds its own audit file (``runs/<run_id>/audit.duckdb``). So dbt
+  runs in that file's directory and the profile's ``path`` is the file name alone (the DuckDB catalog,
+  named after the file, stays ``audit``).
 """
 
 from __future__ import annotations
@@ -250,7 +254,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     credentials in the environment when the lake is an ``s3://`` URL); ``extra_env`` adds
     variables for the profile (never logged: they may carry credentials).
     """
-    # dbt runs in project_dir: a relative path would mean another file there ("FAILED {}")
+    # dbt runs in the database's directory, the profile names the file only (module docstring)
     db_path = Path(os.path.abspath(db_path))
     project_dir = Path(os.path.abspath(project_dir or config.DBT_PROJECT_DIR))
     profiles_dir = Path(os.path.abspath(profiles_dir or project_dir))
@@ -273,7 +277,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
         args.append("--full-refresh")
     env = {k: v for k, v in config.tool_env().items() if not k.startswith(RUN_PARAM_PREFIX)}  # only this run's
     env.update(param_env)
-    env["DOUYIN_DBT_DB_PATH"] = str(db_path)
+    env["DOUYIN_DBT_DB_PATH"] = db_path.name
     env["DOUYIN_LAKE_DIR"] = config.lake_root()
     env.update(lake_env)
     env.update(key_env)
@@ -290,7 +294,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     with FileLock(db_path, timeout=lock_timeout), open(log_path, "w", encoding="utf-8") as out:
         out.write("$ " + " ".join(args) + "\n")
         out.flush()
-        proc = subprocess.Popen(args, cwd=str(project_dir), env=env, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(args, cwd=str(db_path.parent), env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
         assert proc.stdout is not None
         for line in proc.stdout:
