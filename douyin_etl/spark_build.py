@@ -33,13 +33,16 @@ def mart_files(spark_dir: Path, schema: str, table: str) -> str:
 def build_marts_on_spark(lake_dir: str | Path, spark_dir: Path, *,
                          resource_types: Sequence[str] = (),
                          select: Sequence[str] = (), vars: dict[str, Any] | None = None,
+                         run_params: dict[str, Any] | None = None,
                          driver_memory: str = "1g", cores: int = 2, full_refresh: bool = False,
                          raise_on_failure: bool = False) -> DbtResult:
     """``dbt build --target spark`` over ``lake_dir`` into ``spark_dir``; see the module docstring.
 
     ``resource_types`` limits the build (e.g. ``("seed", "model")`` skips the ~280 data tests, about
     half of the Spark wall time; empty = everything ``dbt build`` builds);
-    ``select`` is passed as ``--select``; ``vars`` as ``--vars`` (e.g. ``as_of_date``).
+    ``select`` is passed as ``--select``; ``run_params`` are the run's dates (``as_of_date``,
+    ``window_start``: ``dbt_runner.RUN_PARAMS``, read by the macro ``run_param()`` the same way as on
+    DuckDB, without re-parsing); ``vars`` go as ``--vars`` (e.g. ``spark_file_format``).
     """
     lake = str(lake_dir)
     if "://" in lake and not lake.startswith("file://"):
@@ -62,6 +65,7 @@ def build_marts_on_spark(lake_dir: str | Path, spark_dir: Path, *,
     }
     log.info("dbt on Spark: lake %s -> %s", lake, spark_dir)
     # The runner's writer lock is taken on <spark_dir>/warehouse: one build per Spark directory at a time.
-    return run_dbt(command, db_path=spark_dir / "warehouse", vars=vars, run_dir=spark_dir / "dbt",
+    return run_dbt(command, db_path=spark_dir / "warehouse", vars=vars, run_params=run_params,
+                   run_dir=spark_dir / "dbt",
                    full_refresh=full_refresh, raise_on_failure=raise_on_failure, target=SPARK_TARGET,
                    extra_env=env)

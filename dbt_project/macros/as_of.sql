@@ -1,24 +1,27 @@
-{#- The marts' horizon: var('as_of_date') when given, else the latest pay date in the data.
-    The runner passes the published horizon or the run's last day, whichever is later, so a rebuild
-    of a past day never moves the marts back in time (douyin_etl.orchestration.steps.build_audit).
-    Returns a SQL expression of type DATE. -#}
+{#- The marts' horizon: the run parameter as_of_date when given (run_param(): var or the runner's
+    run parameters), else the latest pay date in the data. The runner passes the published horizon
+    or the run's last day, whichever is later, so a rebuild of a past day never moves the marts back
+    in time (douyin_etl.orchestration.steps.build_audit). Returns a SQL expression of type DATE.
+    The ref() is taken in every case: parsing (no run parameters) records the dependency. -#}
 {% macro as_of_date() -%}
-    {%- if var('as_of_date', none) -%}
-        cast('{{ var("as_of_date") }}' as date)
+    {%- set enriched = ref('int_order_lines__enriched') -%}
+    {%- set given = run_param('as_of_date') -%}
+    {%- if given -%}
+        cast('{{ given }}' as date)
     {%- else -%}
-        (select max(pay_date) from {{ ref('int_order_lines__enriched') }})
+        (select max(pay_date) from {{ enriched }})
     {%- endif -%}
 {%- endmacro %}
 
 {#- Incremental window: the first lake partition day (dt) an incremental run replaces.
-    lookback_days before var('window_start') (the first day of the run's interval: a rebuild of day D
-    replaces what changed from D - lookback onwards, later days included), else before
-    var('as_of_date'), else before the newest change day already in the target.
+    lookback_days before the run parameter window_start (the first day of the run's interval: a
+    rebuild of day D replaces what changed from D - lookback onwards, later days included), else
+    before as_of_date (run_param()), else before the newest change day already in the target.
     Always a DATE literal (computed once when dbt executes), so the window delete of the pre_hook
     (delete_incremental_window) and the model's selection use the same day. A null date when the
     model is not built incrementally. -#}
 {% macro incremental_cutoff(change_dt_column='changed_dt') -%}
-    {%- set anchor = var('window_start', none) or var('as_of_date', none) -%}
+    {%- set anchor = run_param('window_start') or run_param('as_of_date') -%}
     {%- if not is_incremental() -%}
         cast(null as date)
     {%- elif anchor -%}

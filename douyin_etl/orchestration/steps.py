@@ -331,7 +331,7 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
     marts are built as of the *horizon*: the interval's last day or the published warehouse's horizon
     (``wap.read_horizon``), whichever is later, so rebuilding a past day never moves the marts back
     in time (later days stay). The incremental marts replace what changed from ``window_start`` minus
-    the dbt lookback onwards (dbt vars ``as_of_date`` = horizon, ``window_start``). Returns
+    the dbt lookback onwards (dbt run parameters ``as_of_date`` = horizon, ``window_start``). Returns
     ``{"audit_path", "as_of": horizon, "window_start", "interval_end", "published_horizon", ...}``.
     """
     from douyin_etl.warehousing.dbt_runner import run_dbt
@@ -356,8 +356,9 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
         log.info("run %s rebuilds %s..%s; the published marts reach %s: they stay as of %s", run_id, start, end,
                  published_horizon, horizon)
     dbt_dir = run_dir(run_id) / "dbt"
+    # run parameters, not --vars: dbt keeps its saved parse from run to run (dbt_runner's docstring)
     result = run_dbt(["build"], db_path=audit_path,
-                     vars={"as_of_date": horizon.isoformat(), "window_start": start.isoformat()},
+                     run_params={"as_of_date": horizon.isoformat(), "window_start": start.isoformat()},
                      run_dir=dbt_dir, full_refresh=full_refresh)
     ok = bool(getattr(result, "ok", False))
     summary = result.summary() if hasattr(result, "summary") else _jsonable(result)

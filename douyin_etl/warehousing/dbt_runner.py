@@ -1,20 +1,40 @@
 """Run dbt as a subprocess (never in-process: dbtRunner keeps the DuckDB file locked until exit).
 
-``run_dbt(["build"], db_path=audit, vars={"as_of_date": "2026-10-30"}, run_dir=...)`` runs
+``run_dbt(["build"], db_path=audit, run_params={"as_of_date": "2026-10-30"}, run_dir=...)`` runs
 ``<venv>/bin/dbt build --project-dir dbt_project --profiles-dir dbt_project --target-path <run_dir>/target
---log-path <run_dir>/logs --vars '{...}'`` with ``DOUYIN_DBT_DB_PATH=<db_path>`` and
-``DOUYIN_LAKE_DIR=<lake>`` (every path absolute: dbt runs in the project directory) and the buyer-key
-pads (``douyin_etl.buyer_key.dbt_env``: environment only), streams dbt's output to ``<run_dir>/dbt.log``
-and returns a ``DbtResult``
-parsed from ``run_results.json`` (kept in ``<run_dir>``). A failing build returns ``ok=False`` with
-the failing nodes and their messages; pass ``raise_on_failure=True`` to get ``DbtError`` instead.
+--log-path <run_dir>/logs`` in the database file's directory with ``DOUYIN_DBT_DB_PATH=<file name>`` and
+``DOUYIN_LAKE_DIR=<lake>`` (every other path absolute) and the buyer-key pads (``douyin_etl.buyer_key.dbt_env``:
+environment only), streams dbt's output to ``<run_dir>/dbt.log`` and returns a ``DbtResult`` parsed from
+``run_results.json`` (kept in ``<run_dir>``). A failing build returns ``ok=False`` with the failing nodes and
+their messages; pass ``raise_on_failure=True`` to get ``DbtError`` instead.
+
+The project is parsed once, not every run (dbt's partial parsing):
+
+- **Per-run values are run parameters, not ``--vars``.** dbt throws its saved parse away whenever the
+  ``--vars`` change, so the run's dates (``RUN_PARAMS``: ``as_of_date``, ``window_start``) reach dbt as
+  environment variables ``DOUYIN_RUN_<NAME>``, which the macro ``run_param()``
+  (``dbt_project/macros/run_params.sql``) reads only when dbt executes, never while it parses. ``vars``
+  still become ``--vars`` (a value that stays the same between runs does not re-parse).
+- **The saved parse outlives the run.** dbt keeps it in ``<target-path>/partial_parse.msgpack``; the run's
+  target path is its own (``run_results.json``, ``manifest.json``, compiled SQL stay per run), so the runner
+  copies the saved parse of the same project, profiles and target from ``parse_cache_path()``
+  (``<state>/dbt/parse/<key>/``) into it before dbt starts, and the one dbt writes back afterwards
+  (atomically: concurrent runs each leave a valid file). dbt itself decides whether the saved parse still
+  holds (same dbt version, ``--vars``, profile keys, target, ``dbt_project.yml``; changed files are
+  re-parsed one by one); ``DbtResult.parse`` says what it did.
+- **The profile is the same for every run.** dbt's check covers the profile's connection values, the
+  DuckDB ``path`` included, and every run builds its own audit file (``runs/<run_id>/audit.duckdb``). So dbt
+  runs in that file's directory and the profile's ``path`` is the file name alone (the DuckDB catalog,
+  named after the file, stays ``audit``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +54,11 @@ _FAILED = {"error", "fail", "runtime error"}
 _WARNED = {"warn"}
 _REFRESHABLE = {"build", "run", "seed"}
 _NO_BUYER_KEY = {"docs", "compile", "parse", "ls", "list", "debug", "deps", "clean", "source"}  # compute no buyer_key
+# Per-run values of a build (YYYY-MM-DD dates) -> the environment variable the macro run_param() reads.
+RUN_PARAMS = {"as_of_date": "DOUYIN_RUN_AS_OF_DATE", "window_start": "DOUYIN_RUN_WINDOW_START"}
+RUN_PARAM_PREFIX = "DOUYIN_RUN_"
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class DbtError(RuntimeError):
@@ -67,6 +92,9 @@ class DbtResult:
     run_results_path: Path | None
     nodes: list[DbtNode] = field(default_factory=list)
     error: str | None = None  # when dbt failed before producing run_results.json (parse/profile errors)
+    # how dbt read the project: "reused" (saved parse, nothing changed), "partial" (changed files
+    # re-parsed), "full: <dbt's reason>", or None when dbt's log does not say
+    parse: str | None = None
 
     @property
     def failures(self) -> list[dict[str, Any]]:
@@ -88,7 +116,7 @@ class DbtResult:
         """Small dict for the run report."""
         return {"command": " ".join(self.command), "ok": self.ok, "returncode": self.returncode,
                 "elapsed": round(self.elapsed, 2), "counts": self.counts(), "failures": self.failures,
-                "warnings": self.warnings, "error": self.error, "log": str(self.log_path),
+                "warnings": self.warnings, "error": self.error, "log": str(self.log_path), "parse": self.parse,
                 "run_results": str(self.run_results_path) if self.run_results_path else None}
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +152,88 @@ def _parse_run_results(path: Path) -> tuple[list[DbtNode], float | None]:
     return nodes, data.get("elapsed_time")
 
 
+def run_param_env(run_params: dict[str, Any] | None) -> dict[str, str]:
+    """``{"as_of_date": date(2026, 10, 30)}`` -> ``{"DOUYIN_RUN_AS_OF_DATE": "2026-10-30"}``; None values are
+    left out. Unknown names or values that are not dates are a ``ValueError`` naming them."""
+    env: dict[str, str] = {}
+    for name, value in (run_params or {}).items():
+        if name not in RUN_PARAMS:
+            raise ValueError(f"unknown dbt run parameter {name!r}; known: {', '.join(RUN_PARAMS)} "
+                             "(other values go to dbt as vars=)")
+        if value is None:
+            continue
+        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+        if not _DATE.match(text):
+            raise ValueError(f"dbt run parameter {name} must be a date YYYY-MM-DD; got {value!r}")
+        env[RUN_PARAMS[name]] = text
+    return env
+
+
+def parse_cache_path(project_dir: Path, profiles_dir: Path, target: str | None) -> Path:
+    """Where the saved parse of one (project, profiles, target) lives between runs:
+    ``<state>/dbt/parse/<key>/partial_parse.msgpack``."""
+    key = hashlib.sha256(f"{project_dir}|{profiles_dir}|{target or ''}".encode()).hexdigest()[:16]
+    return config.state_dir() / "dbt" / "parse" / key / PARTIAL_PARSE_FILE
+
+
+def _seed_parse(cache: Path, target_path: Path) -> tuple[int, int] | None:
+    """Copy the saved parse into the run's target path; its (mtime_ns, size) there, or None."""
+    dest = target_path / PARTIAL_PARSE_FILE
+    dest.unlink(missing_ok=True)
+    if not cache.exists():
+        return None
+    try:
+        shutil.copy2(cache, dest)
+        st = dest.stat()
+    except OSError as exc:  # a cache that cannot be read only costs a full parse
+        log.warning("cannot reuse dbt's saved parse %s: %s", cache, exc)
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _keep_parse(target_path: Path, cache: Path, seeded: tuple[int, int] | None) -> None:
+    """Save the parse dbt wrote in this run (when it wrote one) for the next run: temp file + rename."""
+    produced = target_path / PARTIAL_PARSE_FILE
+    try:
+        st = produced.stat()
+    except FileNotFoundError:
+        return
+    if seeded == (st.st_mtime_ns, st.st_size):
+        return  # dbt reused the saved parse unchanged
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        shutil.copyfile(produced, tmp)
+        os.replace(tmp, cache)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.warning("cannot save dbt's parse to %s (the next run parses in full): %s", cache, exc)
+
+
+_REUSED = re.compile(r"Partial parsing enabled, no changes found")
+_PARTIAL = re.compile(r"Partial parsing enabled: (\d+) files deleted, (\d+) files added, (\d+) files changed")
+_FULL = re.compile(r"Unable to do partial parsing because (.*?)\s*$")
+
+
+def _parse_mode(dbt_file_log: Path) -> str | None:
+    """What dbt's debug log (``<run_dir>/logs/dbt.log``) says about parsing; see ``DbtResult.parse``."""
+    try:
+        text = dbt_file_log.read_text(errors="replace")
+    except OSError:
+        return None
+    mode = None
+    for line in text.splitlines():
+        if _REUSED.search(line):
+            return "reused"
+        if (m := _FULL.search(line)) and mode is None:
+            mode = f"full: {m.group(1)}"
+        elif (m := _PARTIAL.search(line)) and mode is None:
+            mode = "partial" if any(int(n) for n in m.groups()) else "reused"
+        elif "Found " in line and " models" in line:
+            break  # parsing is over
+    return mode
+
+
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -134,20 +244,24 @@ def _tail(path: Path, lines: int = 15) -> str:
 def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_dir: Path | None = None,
             full_refresh: bool = False, project_dir: Path | None = None, profiles_dir: Path | None = None,
             raise_on_failure: bool = False, lock_timeout: float = 600.0, target: str | None = None,
-            extra_env: dict[str, str] | None = None) -> DbtResult:
+            extra_env: dict[str, str] | None = None, run_params: dict[str, Any] | None = None) -> DbtResult:
     """Run ``dbt <command…>`` against ``db_path`` in a subprocess; see the module docstring.
+
+    ``run_params`` (``RUN_PARAMS``: the run's dates) reach the models without re-parsing the project;
+    ``vars`` are dbt ``--vars`` (keep them the same from run to run, or dbt parses everything again).
 
     ``target`` picks a profile output (default: the profile's ``target``, DuckDB; ``s3`` with the lake's
     credentials in the environment when the lake is an ``s3://`` URL); ``extra_env`` adds
     variables for the profile (never logged: they may carry credentials).
     """
-    # dbt runs in project_dir: a relative path would mean another file there ("FAILED {}")
+    # dbt runs in the database's directory, the profile names the file only (module docstring)
     db_path = Path(os.path.abspath(db_path))
     project_dir = Path(os.path.abspath(project_dir or config.DBT_PROJECT_DIR))
     profiles_dir = Path(os.path.abspath(profiles_dir or project_dir))
     run_dir = Path(os.path.abspath(run_dir)) if run_dir else config.state_dir() / "dbt" / f"adhoc-{uuid.uuid4().hex[:8]}"
     # the buyer-key pads (environment only); a build without a key is a ConfigError before dbt starts
     key_env = buyer_key.dbt_env(required=bool(command) and command[0] not in _NO_BUYER_KEY)
+    param_env = run_param_env(run_params)
     run_dir.mkdir(parents=True, exist_ok=True)
     target_path = run_dir / "target"
     log_path = run_dir / "dbt.log"
@@ -161,20 +275,26 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
         args += ["--vars", json.dumps(vars, default=str, sort_keys=True)]
     if full_refresh and command and command[0] in _REFRESHABLE:
         args.append("--full-refresh")
-    env = config.tool_env()
-    env["DOUYIN_DBT_DB_PATH"] = str(db_path)
+    env = {k: v for k, v in config.tool_env().items() if not k.startswith(RUN_PARAM_PREFIX)}  # only this run's
+    env.update(param_env)
+    env["DOUYIN_DBT_DB_PATH"] = db_path.name
     env["DOUYIN_LAKE_DIR"] = config.lake_root()
     env.update(lake_env)
     env.update(key_env)
     env.update(extra_env or {})
-    log.info("dbt %s (db %s, run dir %s)", " ".join(command), db_path, run_dir)
+    log.info("dbt %s (db %s, run dir %s, run parameters %s)", " ".join(command), db_path, run_dir, param_env or "none")
     started = time.monotonic()
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    target_path.mkdir(parents=True, exist_ok=True)
     (target_path / "run_results.json").unlink(missing_ok=True)  # never parse a previous invocation's results
+    dbt_file_log = run_dir / "logs" / "dbt.log"
+    dbt_file_log.unlink(missing_ok=True)  # dbt appends to it: the parse line read below must be this run's
+    parse_cache = parse_cache_path(project_dir, profiles_dir, target)
+    seeded = _seed_parse(parse_cache, target_path)
     with FileLock(db_path, timeout=lock_timeout), open(log_path, "w", encoding="utf-8") as out:
         out.write("$ " + " ".join(args) + "\n")
         out.flush()
-        proc = subprocess.Popen(args, cwd=str(project_dir), env=env, stdout=subprocess.PIPE,
+        proc = subprocess.Popen(args, cwd=str(db_path.parent), env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -182,6 +302,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
             log.debug("dbt| %s", line.rstrip())
         returncode = proc.wait()
     elapsed = time.monotonic() - started
+    _keep_parse(target_path, parse_cache, seeded)
     produced = target_path / "run_results.json"
     kept: Path | None = None
     nodes: list[DbtNode] = []
@@ -194,9 +315,11 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     error = None
     if not ok and not failed:
         error = f"dbt exited {returncode} without failing nodes; last lines of {log_path}:\n{_tail(log_path)}"
-    result = DbtResult(list(command), ok, returncode, elapsed, run_dir, log_path, kept, nodes, error)
+    result = DbtResult(list(command), ok, returncode, elapsed, run_dir, log_path, kept, nodes, error,
+                       parse=_parse_mode(dbt_file_log))
     level = logging.INFO if ok else logging.ERROR
-    log.log(level, "dbt %s %s in %.1f s: %s", " ".join(command), "ok" if ok else "FAILED", elapsed, result.counts())
+    log.log(level, "dbt %s %s in %.1f s (parse: %s): %s", " ".join(command), "ok" if ok else "FAILED", elapsed,
+            result.parse, result.counts())
     for f in result.failures:
         log.error("dbt node %s %s: %s", f["unique_id"], f["status"], f["message"])
     if not ok and raise_on_failure:

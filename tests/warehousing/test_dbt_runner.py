@@ -70,3 +70,40 @@ def test_failures_return_ok_false_with_the_failing_nodes_and_messages(tiny_proje
     assert "no_big_numbers" in err and str(res.log_path) in err
     summary = json.loads(json.dumps(res.summary()))  # JSON-ready for the run report
     assert summary["ok"] is False and len(summary["failures"]) == 2
+
+
+def test_run_parameters_reach_the_models_without_a_new_parse(tiny_project: Path, wh_env, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    """Issue 13: the run's dates are run parameters (environment, read while dbt executes), not --vars, and
+    dbt's saved parse survives from one run (its own target path) to the next."""
+    (tiny_project / "macros").mkdir()
+    (tiny_project / "macros" / "as_of.sql").write_text(
+        "{% macro as_of() %}{{ return(env_var('DOUYIN_RUN_AS_OF_DATE', 'none') if execute else 'parsing') }}{% endmacro %}")
+    (tiny_project / "models" / "horizon.sql").write_text("select '{{ as_of() }}' as as_of")
+    monkeypatch.setenv("DOUYIN_RUN_WINDOW_START", "1999-01-01")  # a stray value in the caller's environment
+    db = tmp_path / "p.duckdb"
+    seen = []
+    for i, day in enumerate(["2026-10-29", "2026-10-30"]):
+        res = run_dbt(["run"], db_path=db, run_params={"as_of_date": day}, run_dir=tmp_path / f"run{i}",
+                      project_dir=tiny_project)
+        assert res.ok, res.summary()
+        con = duckdb.connect(str(db), read_only=True)
+        seen.append((res.parse, con.execute("select as_of from horizon").fetchone()[0]))
+        con.close()
+    assert seen[0][0].startswith("full") and seen[1] == ("reused", "2026-10-30")
+    assert seen[0][1] == "2026-10-29"
+    assert "DOUYIN_RUN_WINDOW_START" not in (tmp_path / "run1" / "logs" / "dbt.log").read_text()
+    (tiny_project / "models" / "numbers.sql").write_text("select range as i from range(2)")  # one file changed
+    res = run_dbt(["run"], db_path=db, run_params={"as_of_date": "2026-10-31"}, run_dir=tmp_path / "run2",
+                  project_dir=tiny_project)
+    assert res.ok and res.parse == "partial" and res.summary()["parse"] == "partial"
+
+
+def test_run_parameters_are_checked():
+    from douyin_etl.warehousing.dbt_runner import run_param_env
+
+    assert run_param_env({"as_of_date": "2026-10-30", "window_start": None}) == {"DOUYIN_RUN_AS_OF_DATE": "2026-10-30"}
+    with pytest.raises(ValueError, match="unknown dbt run parameter 'lookback'"):
+        run_param_env({"lookback": 3})
+    with pytest.raises(ValueError, match="window_start must be a date YYYY-MM-DD"):
+        run_param_env({"window_start": "30/10/2026"})
