@@ -110,6 +110,21 @@ def landing_gate(ctx: dict[str, Any]) -> dict[str, Any]:
     return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
 
 
+@step
+def gate_only(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The landing gate alone (``run_landing_gate``, no run records) over ``[gate_start, gate_end]``; every
+    check is written to ``ctx["checks_out"]`` so two code versions can be compared check for check."""
+    from douyin_etl.orchestration import windows
+    from douyin_etl.quality.gates import run_landing_gate
+
+    parts = windows.partitions_for_range(_d(ctx["gate_start"]), _d(ctx["gate_end"]))
+    r, own = _timed(lambda: run_landing_gate(ctx["run_id"], parts))
+    checks = [c.to_dict() if hasattr(c, "to_dict") else c.__dict__ for c in r.checks]
+    Path(ctx["checks_out"]).write_text(json.dumps(checks, default=str, indent=0, sort_keys=True), encoding="utf-8")
+    return {"own_s": own, "ok": r.ok, "rows": r.rows_validated, "partitions": r.partitions, "checks": len(checks),
+            "failed": sum(not c.success for c in r.checks), "quarantined": r.quarantined}
+
+
 def _build(ctx: dict[str, Any], run_id: str, as_of: str, full_refresh: bool) -> dict[str, Any]:
     from douyin_etl.orchestration import steps
 
