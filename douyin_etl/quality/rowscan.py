@@ -14,8 +14,10 @@ Memory does not grow with the range:
   Frames are buffered up to ``limit`` rows, so GX's per-call overhead is paid per ``limit`` candidate
   rows, not per batch. An expectation without a SQL translation makes every row a candidate: GX then
   sees every row, still batch by batch.
-- GX always judges at least one frame (an empty one on a clean run), so an expectation that cannot
-  run on the data (e.g. a column that is not there) reports its error as before.
+- GX always judges at least one frame (an empty one, with the columns, when no row may fail), so an
+  expectation that cannot run on the data (e.g. a column that is not there) reports its error as
+  before. DuckDB's counts are added to an expectation after a GX result for it (GX says whether it is a
+  row-by-row expectation that counts rows).
 - Failing rows for quarantine are handed over per partition as soon as it is complete
   (``on_partition_done``), never kept for the whole range.
 """
@@ -140,11 +142,14 @@ class RowScan:
     candidates_in_sql: bool = True  # False: every row is a candidate (GX sees every row; the reference path)
     _buffer: list[pd.DataFrame] = field(default_factory=list)
     _buffered: int = 0
-    _probed: bool = False
+    _pending: list[Counts] = field(default_factory=list)  # DuckDB's counts not yet added (per accumulator)
+
+    def __post_init__(self) -> None:
+        self._pending = [Counts() for _ in self.accs]
 
     def run(self, batches: list[list[date]]) -> int:
         """Validate every batch; returns the rows counted. Raises ``duckdb.Error`` when a batch cannot be read."""
-        offset = 0
+        offset, last_src = 0, ""
         pending: list[date] = []  # partitions whose candidate rows may still be in the buffer
         for dts in batches:
             src = self.source(dts)
@@ -152,10 +157,7 @@ class RowScan:
             pushes = [pushdown(c, types, self.parameters) for c in self.configs]
             if not self.candidates_in_sql:
                 pushes = [Pushdown(None, p.missing) for p in pushes]
-            if not self._probed:  # GX sees at least one frame: is_map and errors on the columns come from it
-                empty = self.con.execute(f"SELECT * FROM ({src}) LIMIT 0").fetch_df_chunk(1, date_as_object=True)
-                self._validate(empty)
-                self._probed = True
+            last_src = src
             n, candidates = self._count(src, dts, pushes)
             self.stats.batches += 1
             self.stats.largest_batch_rows = max(self.stats.largest_batch_rows, n)
@@ -170,6 +172,11 @@ class RowScan:
                     self.on_partition_done(dt)
                 pending = []
         self._flush()
+        if not self.stats.gx_frames and batches:  # nothing may fail: GX still judges (an empty frame of the columns)
+            self._validate(self.con.execute(f"SELECT * FROM ({last_src}) LIMIT 0").fetch_df_chunk(1, date_as_object=True))
+        for i, acc in enumerate(self.accs):  # the batches after the last frame GX judged
+            acc.add_counts(self._pending[i])
+            self._pending[i] = Counts()
         for dt in pending:
             self.on_partition_done(dt)
         self.stats.rows = offset
@@ -191,8 +198,12 @@ class RowScan:
         per_part = {dt: int(by_dt[dt][1]) if dt in by_dt else 0 for dt in dts}
         for i, acc in enumerate(self.accs):
             m = next((k for k, (j, _) in enumerate(missing) if j == i), None)
-            acc.add_counts(Counts(rows={dt: n for dt, n in per_part.items() if n},
-                                  missing={dt: int(by_dt[dt][3 + m]) for dt in by_dt if m is not None and by_dt[dt][3 + m]}))
+            counts = self._pending[i]
+            for dt, n in per_part.items():
+                if n:
+                    counts.rows[dt] = counts.rows.get(dt, 0) + n
+                if m is not None and dt in by_dt and by_dt[dt][3 + m]:
+                    counts.missing[dt] = counts.missing.get(dt, 0) + int(by_dt[dt][3 + m])
         total = sum(per_part.values())
         return total, plain == "TRUE" or dups > 0 or any(int(r[2]) for r in rows)
 
@@ -222,5 +233,7 @@ class RowScan:
         self.stats.gx_frames += 1
         self.stats.largest_frame_rows = max(self.stats.largest_frame_rows, len(df))
         grouping = frame_groups(df)
-        for acc, res in zip(self.accs, self.validator.validate(df, self.gx_suite, self.parameters)):
+        for i, (acc, res) in enumerate(zip(self.accs, self.validator.validate(df, self.gx_suite, self.parameters))):
             acc.add(res, df, keep_rows=self.keep_rows, grouping=grouping, counts=Counts())
+            acc.add_counts(self._pending[i])  # after a GX result: it says whether the expectation counts rows
+            self._pending[i] = Counts()
