@@ -4,7 +4,8 @@ Generates the scale's world (``bench.scales``; ``--world DIR`` reuses one), land
 (``bench.land``, no HTTP: extraction is not what is measured here), then runs the landing gate alone
 (``bench.child gate_only``: ``run_landing_gate`` over every entity's days of the range, cross-source
 checks included) in a child process per range length, measured like every bench step (``bench.measure``:
-wall, peak RSS of the process tree). Prints one row per range and writes
+wall, peak RSS of the process tree); also the process's high-water mark once the per-entity row pass
+is done (before the cross-source checks) and how the rows were read (largest batch, rows GX judged). Prints one row per range and writes
 ``bench/results/gate-<sf>-<UTC timestamp>.json``; each run's checks are kept beside the steps
 (``<work>/steps/gate-<N>d.checks.json``) so that two code versions can be compared check for check.
 """
@@ -74,12 +75,17 @@ def run(sf: str, days: list[int], *, work: Path | None = None, world: Path | Non
                                        "checks_out": str(checks_out)}, work / "steps" / name, env)
             row = {"days": n, "orders": _orders(lake, start, end), "rows": m.result.get("rows"),
                    "wall_s": m.wall_s, "own_s": round(m.result.get("own_s", 0.0), 2), "peak_rss_mb": round(m.peak_rss_mb),
+                   "rows_pass_maxrss_mb": m.result.get("rows_pass_maxrss_mb"),
+                   "largest_batch_rows": m.result.get("largest_batch_rows"), "gx_frames": m.result.get("gx_frames"),
+                   "gx_rows": m.result.get("gx_rows"),
                    "checks": m.result.get("checks"), "failed": m.result.get("failed"), "ok": m.result.get("ok"),
                    "checks_file": str(checks_out)}
             doc["runs"].append(row)
             print(f"[gate SF {scale.name}] {n:>3} days: {row['orders']:>9,} orders, {row['rows']:>10,} rows, "
-                  f"{row['own_s']:7.1f} s in the gate ({row['wall_s']:.1f} s wall), peak RSS {row['peak_rss_mb']:,} MB, "
-                  f"{row['checks']} checks, {row['failed']} failed", flush=True)
+                  f"{row['own_s']:7.1f} s in the gate ({row['wall_s']:.1f} s wall), peak RSS {row['peak_rss_mb']:,} MB "
+                  f"(after the row pass: {row['rows_pass_maxrss_mb'] or 0:,.0f} MB; largest batch "
+                  f"{row['largest_batch_rows'] or 0:,} rows; GX judged {row['gx_rows'] or 0:,} rows in "
+                  f"{row['gx_frames'] or 0} frames), {row['checks']} checks, {row['failed']} failed", flush=True)
         doc["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
         results_dir.mkdir(parents=True, exist_ok=True)
         out = results_dir / f"gate-{scale.name}-{stamp}.json"

@@ -36,13 +36,18 @@ Plausibility and identities between sources
 - ``GateResult.summary`` (the run's error message) lists each failing check with its first failing
   rows (file + row, key, value), so a blocked run says what to fix.
 
-Memory stays bounded and GX's per-call overhead (~0.1-0.3 s per suite) is paid per chunk, not per
-partition: all partitions of an entity are read by DuckDB in one query, each row tagged with its
-partition day (``_gate_dt``), ordered by (day, key), and handed to GX in chunks of about
-``DOUYIN_GATE_CHUNK_ROWS`` (100,000) rows that never split a key. Uniqueness is checked per
-partition (over ``_gate_dt`` + key), so per-chunk uniqueness adds up exactly; counts add; results
-are split back per partition (``validator.Accumulator``). The schema check runs once per distinct
-partition schema.
+Memory is bounded by ``DOUYIN_GATE_CHUNK_ROWS`` (100,000), not by the range (``quality.rowscan``):
+the gate validates only the run's partitions, read by DuckDB in batches of whole partitions of at
+most that many rows (a bigger partition is a batch alone). Per batch DuckDB counts rows and missing
+values per partition and finds the rows that may fail an expectation (``quality.pushdown``: NULLs,
+values outside bounds or sets, keys seen twice in a partition); only those rows, every column and
+their place in (day, key) order, reach GX, in key-aligned frames of at most that many rows, and GX
+judges them with the reviewed expectations. Uniqueness is per partition (over ``_gate_dt`` + key);
+counts add; results are split back per partition (``validator.Accumulator``). Failing rows go to
+quarantine per partition as soon as it is done. An expectation without a SQL translation makes every
+row a candidate (GX then sees all rows, still batch by batch). The schema check runs once per
+distinct partition schema. DuckDB runs under ``DOUYIN_GATE_MEMORY_LIMIT`` (1GB) and spills to this
+process's scratch folder under ``<state>/scratch/``.
 """
 
 from __future__ import annotations
