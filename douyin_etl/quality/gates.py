@@ -67,7 +67,7 @@ import pandas as pd
 from douyin_etl.entities import get as get_entity
 from douyin_etl.quality.results import CheckResult, GateResult, jsonable
 from douyin_etl.quality.suites import Suite, SuiteError, cross_suites, landing_suite, mart_suites, substitute
-from douyin_etl.quality.rowscan import RowScan, ScanStats, key_chunks, plan_batches
+from douyin_etl.quality.rowscan import TIE_BREAK, RowScan, ScanStats, key_chunks, plan_batches
 from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Validator, frame_groups
 from douyin_etl.storage import Storage
 
@@ -369,11 +369,13 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
 
         def source(batch: list[date]) -> str:
             parts = " UNION ALL BY NAME ".join(
-                f"SELECT *, DATE '{dt.isoformat()}' AS {GROUP_COLUMN} FROM read_parquet({_sql_list(readable[dt][1])}, "
-                "union_by_name = true)" for dt in batch)
+                f"SELECT * EXCLUDE (filename, file_row_number), DATE '{dt.isoformat()}' AS {GROUP_COLUMN}, "
+                f"filename AS {TIE_BREAK[0]}, file_row_number AS {TIE_BREAK[1]} FROM read_parquet("
+                f"{_sql_list(readable[dt][1])}, union_by_name = true, filename = true, file_row_number = true)"
+                for dt in batch)
             present = set().union(*(columns_of[dt] for dt in batch)) | {GROUP_COLUMN}
             cols = [_quote(c) if c in present else f"CAST(NULL AS {t}) AS {_quote(c)}" for c, t in columns]
-            return f"SELECT {', '.join(cols + select)} FROM ({parts})"
+            return f"SELECT {', '.join(cols + select + list(TIE_BREAK))} FROM ({parts})"
 
         derived = {**derived, **history}
         example_cols = key + (["_source_ref"] if "_source_ref" in all_columns else [])

@@ -38,6 +38,8 @@ from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Counts, Vali
 log = logging.getLogger(__name__)
 
 ROW_COLUMN = "_gate_row"  # a row's place in (day, key) order over the run: the frame index, "_row" in examples
+# rows sharing a key (duplicates) are numbered in file order: ``source`` adds these two columns, GX never sees them
+TIE_BREAK = ("_gate_file", "_gate_file_row")
 
 
 def key_chunks(result: duckdb.DuckDBPyConnection, key: list[str], max_rows: int,
@@ -123,7 +125,7 @@ class ScanStats:
 class RowScan:
     """One entity's row pass over its partitions (see the module docstring).
 
-    ``source(dts)`` is the SQL of a batch's rows (every column, ``_gate_dt``, derived columns);
+    ``source(dts)`` is the SQL of a batch's rows (every column, ``_gate_dt``, derived columns, ``TIE_BREAK``);
     ``order_key`` = [``_gate_dt``, key…]; ``accs`` the accumulators of ``configs`` (GX suite ``gx_suite``).
     """
 
@@ -173,7 +175,8 @@ class RowScan:
                 pending = []
         self._flush()
         if not self.stats.gx_frames and batches:  # nothing may fail: GX still judges (an empty frame of the columns)
-            self._validate(self.con.execute(f"SELECT * FROM ({last_src}) LIMIT 0").fetch_df_chunk(1, date_as_object=True))
+            self._validate(self.con.execute(f"SELECT * EXCLUDE ({', '.join(TIE_BREAK)}) FROM ({last_src}) LIMIT 0")
+                           .fetch_df_chunk(1, date_as_object=True))
         for i, acc in enumerate(self.accs):  # the batches after the last frame GX judged
             acc.add_counts(self._pending[i])
             self._pending[i] = Counts()
@@ -208,11 +211,11 @@ class RowScan:
         return total, plain == "TRUE" or dups > 0 or any(int(r[2]) for r in rows)
 
     def _fetch_candidates(self, src: str, pushes: list[Pushdown], offset: int) -> None:
-        window = ", ".join(quote(k) for k in self.order_key)
+        order = ", ".join(quote(k) for k in [*self.order_key, *TIE_BREAK])
         cand = any_of([p.candidates for p in pushes])
-        query = (f"SELECT * EXCLUDE (_gate_candidate) FROM (SELECT *, row_number() OVER (ORDER BY {window}) - 1 + {offset} "
-                 f"AS {ROW_COLUMN}, ({cand}) AS _gate_candidate FROM ({src})) WHERE _gate_candidate "
-                 f"ORDER BY {window}, {ROW_COLUMN}")
+        query = (f"SELECT * EXCLUDE (_gate_candidate, {', '.join(TIE_BREAK)}) FROM (SELECT *, row_number() OVER "
+                 f"(ORDER BY {order}) - 1 + {offset} AS {ROW_COLUMN}, ({cand}) AS _gate_candidate FROM ({src})) "
+                 f"WHERE _gate_candidate ORDER BY {ROW_COLUMN}")
         for frame in key_chunks(self.con.execute(query), self.order_key, self.limit, index_column=ROW_COLUMN):
             if not len(frame):
                 continue
