@@ -112,6 +112,19 @@ def landing_gate(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 @step
+def land_world(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Generate the world (unless there) and land it straight into the lake (``bench.land``, no HTTP)."""
+    from bench.land import land_world as land
+    from douyin_etl.simulator import generate_world
+
+    world, lake = Path(ctx["world"]), Path(ctx["lake"])
+    if not (world / "world.json").exists():
+        generate_world(world, ctx["seed"], _d(ctx["start"]), ctx["days"], ctx["shops"], ctx["orders_per_day"])
+    landed = land(world, lake, snapshots_every_day=True)
+    return {"partitions": sum(len(v) for v in landed.values())}
+
+
+@step
 def gate_only(ctx: dict[str, Any]) -> dict[str, Any]:
     """The landing gate alone (``run_landing_gate``, no run records) over ``[gate_start, gate_end]``; every
     check is written to ``ctx["checks_out"]`` so two code versions can be compared check for check."""

@@ -1,7 +1,7 @@
 """``python -m bench.gate_memory --sf 1 --days 10 30``: the landing gate's time and peak RSS against the range.
 
-Generates the scale's world (``bench.scales``; ``--world DIR`` reuses one), lands it straight into a lake
-(``bench.land``, no HTTP: extraction is not what is measured here), then runs the landing gate alone
+Generates the scale's world (``bench.scales``; ``--world DIR`` reuses one) and lands it straight into a lake
+(``bench.land``, no HTTP: extraction is not what is measured here) in a child process, then runs the landing gate alone
 (``bench.child gate_only``: ``run_landing_gate`` over every entity's days of the range, cross-source
 checks included) in a child process per range length, measured like every bench step (``bench.measure``:
 wall, peak RSS of the process tree); also the process's high-water mark once the per-entity row pass
@@ -43,9 +43,6 @@ def _orders(lake: Path, start: str, end: str) -> int:
 
 def run(sf: str, days: list[int], *, work: Path | None = None, world: Path | None = None,
         chunk_rows: int | None = None, results_dir: Path = RESULTS_DIR, keep: bool = False) -> dict[str, Any]:
-    from bench.land import land_world
-    from douyin_etl.simulator import generate_world
-
     scale = scales.get(sf)
     n_days = max(days)
     own_work = work is None
@@ -56,12 +53,13 @@ def run(sf: str, days: list[int], *, work: Path | None = None, world: Path | Non
     doc: dict[str, Any] = {"kind": "landing_gate_memory", "scale": scale.to_dict(), "days": days,
                            "machine": machine(), "started_at": stamp, "work": str(work), "runs": []}
     try:
-        if not (world / "world.json").exists():
-            print(f"[gate SF {scale.name}] generating {scale.shops} shops × {n_days} days …", flush=True)
-            generate_world(world, scale.seed, scale.start, n_days, scale.shops, scale.orders_per_day)
-        if not lake.exists():
-            print(f"[gate SF {scale.name}] landing the world into {lake} …", flush=True)
-            land_world(world, lake, snapshots_every_day=True)
+        env = bench_env(work, world, None, 100_000, scale.start.isoformat())
+        if not lake.exists():  # in a child: a child inherits its parent's RSS high-water mark (Linux ru_maxrss)
+            print(f"[gate SF {scale.name}] generating {scale.shops} shops × {n_days} days and landing them …", flush=True)
+            m = run_step("land_world", {"world": str(world), "lake": str(lake), "seed": scale.seed,
+                                        "start": scale.start.isoformat(), "days": n_days, "shops": scale.shops,
+                                        "orders_per_day": scale.orders_per_day}, work / "steps" / "land", env)
+            doc["land_world"] = {"wall_s": m.wall_s, "peak_rss_mb": round(m.peak_rss_mb)}
         shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]]
         env = bench_env(work, world, shops, 100_000, scale.start.isoformat())
         if chunk_rows:
