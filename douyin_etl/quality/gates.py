@@ -555,7 +555,9 @@ def run_cross_checks(validator: Validator, partitions: dict[str, list[date]], *,
             sql = substitute(suite.meta["sql"].replace("{days}", _days_sql(days)),  # literals we made: not escaped
                              {"lake": storage.root, "start": days[0].isoformat(), "end": days[-1].isoformat(), **params},
                              suite.name)
-            con = con or _connect(storage)
+            if con is None:
+                con = _connect(storage)
+                con.execute("SET preserve_insertion_order = false")  # each check orders its frame; lets DuckDB spill
             try:
                 df = con.execute(sql).df(date_as_object=True)
             except duckdb.Error as exc:
