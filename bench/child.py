@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import sys
 import time
 from datetime import date
@@ -108,6 +109,48 @@ def landing_gate(ctx: dict[str, Any]) -> dict[str, Any]:
     parts = windows.partitions_for_range(_d(ctx["full_start"]), _d(ctx["full_end"]))
     r, own = _timed(lambda: steps.landing_gate(ctx["run_id"], parts))
     return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+
+
+@step
+def land_world(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Generate the world (unless there) and land it straight into the lake (``bench.land``, no HTTP)."""
+    from bench.land import land_world as land
+    from douyin_etl.simulator import generate_world
+
+    world, lake = Path(ctx["world"]), Path(ctx["lake"])
+    if not (world / "world.json").exists():
+        generate_world(world, ctx["seed"], _d(ctx["start"]), ctx["days"], ctx["shops"], ctx["orders_per_day"])
+    landed = land(world, lake, snapshots_every_day=True)
+    return {"partitions": sum(len(v) for v in landed.values())}
+
+
+@step
+def gate_only(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The landing gate alone (``run_landing_gate``, no run records) over ``[gate_start, gate_end]``; every
+    check is written to ``ctx["checks_out"]`` so two code versions can be compared check for check."""
+    from douyin_etl.orchestration import windows
+    from douyin_etl.quality.gates import run_landing_gate
+
+    parts = windows.partitions_for_range(_d(ctx["gate_start"]), _d(ctx["gate_end"]))
+    rows_pass_rss: list[float] = []  # the process's high-water mark when each entity's row pass is logged
+
+    class RowPassRss(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if str(record.msg).startswith("landing gate %s ("):
+                rows_pass_rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+    gate_log = logging.getLogger("douyin_etl.quality.gates")
+    gate_log.addHandler(RowPassRss(logging.INFO))
+    gate_log.setLevel(logging.INFO)
+    r, own = _timed(lambda: run_landing_gate(ctx["run_id"], parts))
+    checks = [c.to_dict() if hasattr(c, "to_dict") else c.__dict__ for c in r.checks]
+    Path(ctx["checks_out"]).write_text(json.dumps(checks, default=str, indent=0, sort_keys=True), encoding="utf-8")
+    scans = r.scans.values()
+    return {"own_s": own, "ok": r.ok, "rows": r.rows_validated, "partitions": r.partitions, "checks": len(checks),
+            "failed": sum(not c.success for c in r.checks), "quarantined": r.quarantined,
+            "rows_pass_maxrss_mb": round(max(rows_pass_rss, default=0.0), 1),
+            "largest_batch_rows": max((s.largest_batch_rows for s in scans), default=None),
+            "gx_frames": sum(s.gx_frames for s in scans), "gx_rows": sum(s.candidate_rows for s in scans)}
 
 
 def _build(ctx: dict[str, Any], run_id: str, as_of: str, full_refresh: bool) -> dict[str, Any]:

@@ -36,13 +36,18 @@ Plausibility and identities between sources
 - ``GateResult.summary`` (the run's error message) lists each failing check with its first failing
   rows (file + row, key, value), so a blocked run says what to fix.
 
-Memory stays bounded and GX's per-call overhead (~0.1-0.3 s per suite) is paid per chunk, not per
-partition: all partitions of an entity are read by DuckDB in one query, each row tagged with its
-partition day (``_gate_dt``), ordered by (day, key), and handed to GX in chunks of about
-``DOUYIN_GATE_CHUNK_ROWS`` (100,000) rows that never split a key. Uniqueness is checked per
-partition (over ``_gate_dt`` + key), so per-chunk uniqueness adds up exactly; counts add; results
-are split back per partition (``validator.Accumulator``). The schema check runs once per distinct
-partition schema.
+Memory is bounded by ``DOUYIN_GATE_CHUNK_ROWS`` (100,000), not by the range (``quality.rowscan``):
+the gate validates only the run's partitions, read by DuckDB in batches of whole partitions of at
+most that many rows (a bigger partition is a batch alone). Per batch DuckDB counts rows and missing
+values per partition and finds the rows that may fail an expectation (``quality.pushdown``: NULLs,
+values outside bounds or sets, keys seen twice in a partition); only those rows, every column and
+their place in (day, key) order, reach GX, in key-aligned frames of at most that many rows, and GX
+judges them with the reviewed expectations. Uniqueness is per partition (over ``_gate_dt`` + key);
+counts add; results are split back per partition (``validator.Accumulator``). Failing rows go to
+quarantine per partition as soon as it is done. An expectation without a SQL translation makes every
+row a candidate (GX then sees all rows, still batch by batch). The schema check runs once per
+distinct partition schema. DuckDB runs under ``DOUYIN_GATE_MEMORY_LIMIT`` (1GB) and spills to this
+process's scratch folder under ``<state>/scratch/``.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ import re
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 import pandas as pd
@@ -62,6 +67,7 @@ import pandas as pd
 from douyin_etl.entities import get as get_entity
 from douyin_etl.quality.results import CheckResult, GateResult, jsonable
 from douyin_etl.quality.suites import Suite, SuiteError, cross_suites, landing_suite, mart_suites, substitute
+from douyin_etl.quality.rowscan import TIE_BREAK, RowScan, ScanStats, key_chunks, plan_batches
 from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Validator, frame_groups
 from douyin_etl.storage import Storage
 
@@ -87,52 +93,6 @@ def _sql_list(paths: list[str]) -> str:
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
-def key_chunks(result: duckdb.DuckDBPyConnection, key: list[str], max_rows: int) -> Iterator[pd.DataFrame]:
-    """Frames of about ``max_rows`` rows from a DuckDB result ORDERED BY ``key``; a key never spans two frames.
-
-    Frames are indexed by row number in key order (0, 1, … across frames). Always yields at least one
-    (possibly empty, typed) frame. Rows whose key contains NULL are never grouped (NULL keys fail the
-    not-null check anyway). A frame exceeds ``max_rows`` only by the rows sharing its last key.
-    """
-    max_rows = max(1, max_rows)
-    vectors = max(1, max_rows // 2048)
-    carry: pd.DataFrame | None = None
-    offset = 0
-
-    def emit(frame: pd.DataFrame) -> pd.DataFrame:
-        nonlocal offset
-        frame = frame.copy()
-        frame.index = pd.RangeIndex(offset, offset + len(frame))
-        offset += len(frame)
-        return frame
-
-    while True:
-        piece = result.fetch_df_chunk(vectors, date_as_object=True)
-        if len(piece) == 0:
-            break
-        for start in range(0, len(piece), max_rows):
-            part = piece.iloc[start:start + max_rows]
-            buf = part if carry is None else pd.concat([carry, part], ignore_index=True)
-            if len(buf) < max_rows:
-                carry = buf
-                continue
-            same = (buf[key] == buf[key].iloc[-1]).fillna(False).all(axis=1).to_numpy()
-            tail = 0
-            for v in same[::-1]:
-                if not v:
-                    break
-                tail += 1
-            if tail == len(buf):
-                carry = buf
-                continue
-            yield emit(buf.iloc[: len(buf) - tail])
-            carry = buf.iloc[len(buf) - tail:]
-    if carry is not None and len(carry):
-        yield emit(carry)
-    elif offset == 0:
-        yield emit(piece)  # typed, empty
-
-
 def _partition_files(storage: Storage, entity: str, dt: date) -> tuple[str, list[str]]:
     try:
         from douyin_etl.landing.reader import partition_dir
@@ -146,9 +106,35 @@ def _connect(storage: Storage | None = None, db_path: Path | None = None) -> duc
     con = duckdb.connect(str(db_path) if db_path else ":memory:", read_only=bool(db_path))
     con.execute(f"SET memory_limit = '{os.environ.get('DOUYIN_GATE_MEMORY_LIMIT', '1GB')}'")
     con.execute("SET threads = 2")
+    from douyin_etl.landing import scratch
+
+    # spills (big cross-source joins) go to this process's scratch folder, not the working directory
+    con.execute(f"SET temp_directory = {_sql_str(str(scratch.process_dir('gate_duckdb')))}")
     if storage is not None:
         storage.duckdb_register(con)
     return con
+
+
+def _accumulators(configs: list[dict[str, Any]], example_columns: list[str],
+                  derived_refs: dict[str, list[str]] | None = None, collect_rows: bool = False) -> list[Accumulator]:
+    """One accumulator per expectation; error-severity row checks keep their failing rows (``collect_rows``)."""
+    refs = derived_refs or {}
+    return [Accumulator(c, example_columns=example_columns + refs.get(c.get("kwargs", {}).get("column", ""), []),
+                        collect_rows=collect_rows and c.get("meta", {}).get("severity", "error") == "error")
+            for c in configs]
+
+
+def _partition_rows(con: duckdb.DuckDBPyConnection, files: dict[date, list[str]]) -> dict[date, int]:
+    """Rows per partition from the Parquet footers (no data read): what the batches are planned on."""
+    everything = [f for fs in files.values() for f in fs]
+    per_file = dict(con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({_sql_list(everything)})").fetchall())
+    out = {}
+    for dt, fs in files.items():
+        if all(f in per_file for f in fs):
+            out[dt] = sum(int(per_file[f] or 0) for f in fs)
+        else:  # a store that names files differently: count (DuckDB answers from the footers too)
+            out[dt] = int(con.execute(f"SELECT count(*) FROM read_parquet({_sql_list(fs)}, union_by_name = true)").fetchone()[0])
+    return out
 
 
 def _accumulate(validator: Validator, suite: Suite, batch: str, frames: Iterator[pd.DataFrame],
@@ -156,10 +142,7 @@ def _accumulate(validator: Validator, suite: Suite, batch: str, frames: Iterator
                 derived_refs: dict[str, list[str]] | None = None, configs: list[dict[str, Any]] | None = None,
                 gx_suite: Any = None) -> tuple[list[Accumulator], int]:
     configs = suite.configs(batch) if configs is None else configs
-    refs = derived_refs or {}
-    accs = [Accumulator(c, example_columns=example_columns + refs.get(c.get("kwargs", {}).get("column", ""), []),
-                        collect_rows=collect_rows and c.get("meta", {}).get("severity", "error") == "error")
-            for c in configs]
+    accs = _accumulators(configs, example_columns, derived_refs, collect_rows)
     rows = 0
     if not configs:
         for df in frames:
@@ -293,13 +276,19 @@ def history_bounds(con: duckdb.DuckDBPyConnection, storage: Storage, entity: str
 
 
 def validate_entity(validator: Validator, entity: str, dts: list[date], *, storage: Storage | None = None,
-                    max_rows: int | None = None) -> tuple[list[CheckResult], int, dict[date, list[dict]]]:
+                    max_rows: int | None = None,
+                    on_bad_rows: Callable[[date, list[dict]], None] | None = None,
+                    stats: ScanStats | None = None, candidates_in_sql: bool = True,
+                    ) -> tuple[list[CheckResult], int, dict[date, list[dict]]]:
     """Validate the landed partitions ``dts`` of ``entity`` against ``expectations/landing/<entity>.json``.
 
-    All partitions are read in one DuckDB query (each row tagged with its partition's day), ordered by
-    (day, key) and validated in key-aligned chunks, so GX's per-call overhead is paid per chunk, not
-    per partition; results are split back per partition. Returns (checks per partition, rows
-    validated, {dt: quarantine records} of rows failing error-severity checks).
+    Rows are read in batches of whole partitions of at most ``max_rows`` (``DOUYIN_GATE_CHUNK_ROWS``)
+    rows; DuckDB counts and finds the rows that may fail, GX judges those (``quality.rowscan``);
+    results are split back per partition. Returns (checks per partition, rows validated, {dt:
+    quarantine records} of rows failing error-severity checks). With ``on_bad_rows`` the records of
+    each partition are handed to it as soon as the partition is done (and not returned). ``stats`` is
+    filled with how the rows were read; ``candidates_in_sql=False`` has GX see every row (the reference
+    the SQL candidates are tested against).
     """
     storage = storage or Storage.lake()
     dts = sorted(set(dts))
@@ -324,12 +313,14 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
     key = list(suite.meta.get("key") or get_entity(entity).key)
     derived = suite.meta.get("derived_columns") or {}
     con = _connect(storage)
+    con.execute("SET preserve_insertion_order = false")  # every row query here says its order
     bad_rows: dict[date, list[dict]] = {}
     rows = 0
     try:
         # -- schema: one GX validation per distinct schema (partitions written alike share it) ----
         readable: dict[date, tuple[str, list[str]]] = {}
         signatures: dict[tuple, list[date]] = {}
+        signature_of: dict[date, tuple] = {}
         for dt, (pdir, files) in present.items():
             try:
                 described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_list(files)}, union_by_name = true)").fetchall()
@@ -338,6 +329,7 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
                 continue
             signature = tuple((name, ctype) for name, ctype, *_ in described)
             signatures.setdefault(signature, []).append(dt)
+            signature_of[dt] = signature
             readable[dt] = (pdir, files)
         columns_of: dict[date, set[str]] = {}
         for signature, group_dts in signatures.items():
@@ -346,7 +338,7 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
             for dt in group_dts:
                 checks += [_check(suite, a, entity, dt, params) for a in accs]
                 columns_of[dt] = set(schema_df.columns)
-        # -- rows: every readable partition that has the key columns, in one ordered stream -----
+        # -- rows: every readable partition that has the key columns, in bounded batches (rowscan) --
         usable = []
         for dt in sorted(readable):
             missing_key = [k for k in key if k not in columns_of[dt]]
@@ -364,20 +356,27 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
         for note in notes:
             checks.append(CheckResult(suite=suite.name, expectation_type="history", severity="warning", success=False,
                                       entity=entity, dt=usable[0].isoformat(), exception=note))
-        parts = " UNION ALL BY NAME ".join(
-            f"SELECT *, DATE '{dt.isoformat()}' AS {GROUP_COLUMN} FROM read_parquet({_sql_list(readable[dt][1])}, "
-            "union_by_name = true)" for dt in usable)
-        select = ["*"] + [f"({substitute(sql, {'dt': GROUP_COLUMN}, suite.name)}) AS {_quote(n)}"
-                          for n, sql in derived.items()] + [f"({sql}) AS {_quote(n)}" for n, sql in history.items()]
-        order_key = [GROUP_COLUMN, *key]
-        query = f"SELECT {', '.join(select)} FROM ({parts}) ORDER BY {', '.join(_quote(k) for k in order_key)}"
-        try:
-            result = con.execute(query)
-        except duckdb.Error as exc:
-            for dt in usable:
-                checks.append(_failed(suite.name, "read_partition",
-                                      f"cannot evaluate {suite.path.name} on {readable[dt][0]}: {exc}", entity, dt))
-            return checks, 0, {}
+        # the run's columns in the order one union of all its partitions has them (every batch shows them all)
+        columns: list[tuple[str, str]] = []
+        for dt in usable:
+            for name, ctype in signature_of[dt]:
+                if not any(name == c for c, _ in columns):
+                    columns.append((name, ctype))
+            if not any(c == GROUP_COLUMN for c, _ in columns):
+                columns.append((GROUP_COLUMN, "DATE"))
+        select = [f"({substitute(sql, {'dt': GROUP_COLUMN}, suite.name)}) AS {_quote(n)}"
+                  for n, sql in derived.items()] + [f"({sql}) AS {_quote(n)}" for n, sql in history.items()]
+
+        def source(batch: list[date]) -> str:
+            parts = " UNION ALL BY NAME ".join(
+                f"SELECT * EXCLUDE (filename, file_row_number), DATE '{dt.isoformat()}' AS {GROUP_COLUMN}, "
+                f"filename AS {TIE_BREAK[0]}, file_row_number AS {TIE_BREAK[1]} FROM read_parquet("
+                f"{_sql_list(readable[dt][1])}, union_by_name = true, filename = true, file_row_number = true)"
+                for dt in batch)
+            present = set().union(*(columns_of[dt] for dt in batch)) | {GROUP_COLUMN}
+            cols = [_quote(c) if c in present else f"CAST(NULL AS {t}) AS {_quote(c)}" for c, t in columns]
+            return f"SELECT {', '.join(cols + select + list(TIE_BREAK))} FROM ({parts})"
+
         derived = {**derived, **history}
         example_cols = key + (["_source_ref"] if "_source_ref" in all_columns else [])
         refs = {n: [c for c in sorted(all_columns) if re.search(rf"\b{re.escape(c)}\b", sql) and c != n]
@@ -388,9 +387,42 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
         skipped = [c for c in configs if c.get("kwargs", {}).get("column") in unjudged]
         configs = [c for c in configs if c not in skipped]
         tag = "rows_by_dt" + ("-without-" + ",".join(sorted(unjudged)) if skipped else "")
-        frames = key_chunks(result, order_key, max_rows or chunk_rows())
-        accs, rows = _accumulate(validator, suite, "rows", frames, params, example_cols, collect_rows=True,
-                                 derived_refs=refs, configs=configs, gx_suite=_gx_suite_of(suite, configs, tag))
+        accs = _accumulators(configs, example_cols, refs, collect_rows=True)
+        checks_of = {id(a): _check(suite, a, entity, None, params) for a in accs}  # type, description, column
+
+        def partition_done(dt: date) -> None:  # hand its failing rows to quarantine, keep only the counts
+            for acc in accs:
+                t = acc.tallies.get(dt)
+                if t is None or not t.failing_rows:
+                    continue
+                c = checks_of[id(acc)]
+                named = acc.meta.get("value_column") or acc.kwargs.get("column")  # a derived check names its source column
+                for i, row in t.failing_rows:
+                    value = row.get(named) if named else {
+                        k: row.get(k) for k in acc.kwargs.get("column_list", []) if k != GROUP_COLUMN}
+                    bad_rows.setdefault(dt, []).append({
+                        "reason": f"{suite.name}: {c.expectation_type} failed ({c.description or c.column})",
+                        "column": named or c.column, "value": jsonable(value),
+                        "source_ref": row.get("_source_ref") or f"{readable[dt][0]} (row {i} in key order)",
+                        "raw": {k: jsonable(v) for k, v in row.items() if k not in derived and k != GROUP_COLUMN},
+                    })
+                t.failing_rows = []
+            if on_bad_rows is not None and dt in bad_rows:
+                on_bad_rows(dt, bad_rows.pop(dt))
+
+        limit = max_rows or chunk_rows()
+        scan = RowScan(con, validator, _gx_suite_of(suite, configs, tag), configs, accs, params, source,
+                       [GROUP_COLUMN, *key], limit, quarantine_cap(), partition_done,
+                       stats=stats if stats is not None else ScanStats(), candidates_in_sql=candidates_in_sql)
+        sizes = _partition_rows(con, {dt: readable[dt][1] for dt in usable})
+        try:
+            rows = scan.run(plan_batches(sizes, limit))
+        except duckdb.Error as exc:
+            for dt in usable:
+                checks.append(_failed(suite.name, "read_partition",
+                                      f"cannot evaluate {suite.path.name} on {readable[dt][0]}: {exc}", entity, dt))
+            return checks, 0, {}
+        log.info("landing gate %s rows: %s", entity, scan.stats)
         for dt in usable:
             group = dt
             for c in skipped:
@@ -403,19 +435,8 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
                 check = _check(suite, acc, entity, dt, params, group=group)
                 checks.append(check)
                 t = acc.tallies.get(group)
-                if t is None or not t.failing_rows:
-                    continue
-                named = acc.meta.get("value_column") or acc.kwargs.get("column")  # a derived check names its source column
-                for i, row in t.failing_rows:
-                    value = row.get(named) if named else {
-                        c: row.get(c) for c in acc.kwargs.get("column_list", []) if c != GROUP_COLUMN}
-                    bad_rows.setdefault(dt, []).append({
-                        "reason": f"{suite.name}: {check.expectation_type} failed ({check.description or check.column})",
-                        "column": named or check.column, "value": jsonable(value),
-                        "source_ref": row.get("_source_ref") or f"{readable[dt][0]} (row {i} in key order)",
-                        "raw": {k: jsonable(v) for k, v in row.items() if k not in derived and k != GROUP_COLUMN},
-                    })
-                check.quarantined = len(t.failing_rows)
+                if t is not None and t.kept:
+                    check.quarantined = t.kept
     finally:
         con.close()
     return checks, rows, bad_rows
@@ -446,7 +467,7 @@ def _quarantine(run_id: str, entity: str, dt: date, records: list[dict], storage
 
 
 def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage: Storage | None = None,
-                     max_rows: int | None = None, quarantine: bool = True) -> GateResult:
+                     max_rows: int | None = None, quarantine: bool = True, candidates_in_sql: bool = True) -> GateResult:
     """Validate the landed partitions ``{entity: [dt, …]}`` of a run. See the module docstring for what blocks."""
     started = time.monotonic()
     storage = (storage or Storage.lake()).cached()  # one read pass: cached listings on an object store
@@ -457,13 +478,16 @@ def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage:
         if not dts:
             continue
         t0 = time.monotonic()
-        checks, rows, bad_rows = validate_entity(validator, entity, dts, storage=storage, max_rows=max_rows)
+        def to_quarantine(dt: date, records: list[dict], entity: str = entity) -> None:
+            gate.quarantined += _quarantine(run_id, entity, dt, records, storage)
+
+        gate.scans[entity] = ScanStats()
+        checks, rows, _ = validate_entity(validator, entity, dts, storage=storage, max_rows=max_rows,
+                                          on_bad_rows=to_quarantine if quarantine else lambda dt, records: None,
+                                          stats=gate.scans[entity], candidates_in_sql=candidates_in_sql)
         gate.checks += checks
         gate.rows_validated += rows
         gate.partitions += len(dts)
-        if quarantine:
-            for dt, records in sorted(bad_rows.items()):
-                gate.quarantined += _quarantine(run_id, entity, dt, records, storage)
         failed = [c for c in checks if c.blocking]
         log.log(logging.ERROR if failed else logging.INFO,
                 "landing gate %s (%d partitions %s..%s): %d rows, %d checks, %d blocking (%.2f s)",
@@ -531,7 +555,9 @@ def run_cross_checks(validator: Validator, partitions: dict[str, list[date]], *,
             sql = substitute(suite.meta["sql"].replace("{days}", _days_sql(days)),  # literals we made: not escaped
                              {"lake": storage.root, "start": days[0].isoformat(), "end": days[-1].isoformat(), **params},
                              suite.name)
-            con = con or _connect(storage)
+            if con is None:
+                con = _connect(storage)
+                con.execute("SET preserve_insertion_order = false")  # each check orders its frame; lets DuckDB spill
             try:
                 df = con.execute(sql).df(date_as_object=True)
             except duckdb.Error as exc:

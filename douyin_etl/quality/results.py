@@ -105,6 +105,7 @@ class GateResult:
     partitions: int = 0
     quarantined: int = 0
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # small informational frames
+    scans: dict[str, Any] = field(default_factory=dict)  # landing: entity -> rowscan.ScanStats (how rows were read)
 
     @property
     def ok(self) -> bool:

@@ -5,7 +5,9 @@ DuckDB produced. A partition is validated in chunks; ``Accumulator`` adds the pe
 map expectations add their element/unexpected/missing counts (and success is recomputed from the
 sums and ``mostly``), ``expect_table_row_count_to_be_between`` adds observed counts and re-checks
 its bounds. Uniqueness is only additive when every key's rows are in the same chunk: the gate feeds
-chunks sorted by the key and never splits a key across chunks (see ``gates.key_chunks``).
+chunks sorted by the key and never splits a key across chunks (see ``gates.key_chunks``). When
+DuckDB counts the rows (``Counts``, ``Accumulator.add_counts``), the frames hold only the rows that
+may fail (``quality.pushdown``) and GX judges those.
 """
 
 from __future__ import annotations
@@ -90,10 +92,19 @@ class Tally:
     missing_count: int = 0
     observed: Any = None
     examples: list[dict[str, Any]] = field(default_factory=list)
-    failing_rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    failing_rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # not yet handed to quarantine
+    kept: int = 0  # failing rows kept for quarantine so far (capped by ``keep_rows``)
 
 
 GROUP_COLUMN = "_gate_dt"  # partition of each row when several partitions share a frame
+
+
+@dataclass
+class Counts:
+    """Rows per partition, and missing values (NULL/NaN) of one expectation's column per partition."""
+
+    rows: dict[Any, int] = field(default_factory=dict)
+    missing: dict[Any, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,7 +141,10 @@ class Accumulator:
         return self.tallies.setdefault(group, Tally())
 
     def add(self, res: Any, df: pd.DataFrame, keep_rows: int,
-            grouping: tuple[pd.Series, dict[Any, int]] | None = None) -> None:
+            grouping: tuple[pd.Series, dict[Any, int]] | None = None, counts: Counts | None = None) -> None:
+        """Add one frame's GX result. ``counts`` (rows and missing values per partition, computed by DuckDB
+        over every row) replace the frame's own when ``df`` holds only the rows that may fail (the gate's
+        candidate rows); GX's unexpected rows are then those of the frame."""
         r = res.result or {}
         exc = _exception_text(res)
         if exc:
@@ -138,12 +152,17 @@ class Accumulator:
         if not res.success:
             self.chunk_success = False
         groups, sizes = grouping or frame_groups(df)
+        if counts is not None:
+            sizes = counts.rows
         if "unexpected_count" in r:
             self.is_map = True
             for g, n in sizes.items():
                 self.tally(g).element_count += int(n)
             col = self.kwargs.get("column")
-            if col in df.columns and self.type != "expect_column_values_to_not_be_null":
+            if counts is not None:
+                for g, n in counts.missing.items():
+                    self.tally(g).missing_count += int(n)
+            elif col in df.columns and self.type != "expect_column_values_to_not_be_null":
                 for i in df.index[df[col].isna().to_numpy()]:
                     self.tally(groups.at[i]).missing_count += 1
             idx = r.get("unexpected_index_list") or []
@@ -160,8 +179,9 @@ class Accumulator:
                 t.unexpected_count += 1
                 if len(t.examples) < MAX_EXAMPLES:
                     t.examples.append({"_row": jsonable(i), **{c: jsonable(df.at[i, c]) for c in cols}})
-                if self.collect_rows and len(t.failing_rows) < keep_rows:
+                if self.collect_rows and t.kept < keep_rows:
                     t.failing_rows.append((int(i), df.loc[i].to_dict()))
+                    t.kept += 1
         elif self.type == "expect_table_row_count_to_be_between":
             for g, n in sizes.items():
                 t = self.tally(g)
@@ -173,6 +193,21 @@ class Accumulator:
                 self.shared.examples = [{"value": jsonable(v)} for v in r["partial_unexpected_list"][:MAX_EXAMPLES]]
             elif not res.success and "details" in r:
                 self.shared.examples = [jsonable(r["details"])]
+
+    def add_counts(self, counts: Counts) -> None:
+        """Rows and missing values per partition counted by DuckDB over every row (the frames GX sees then
+        hold only candidate rows and are added with ``counts=Counts()``). Needs one GX result first
+        (``is_map`` comes from it: an expectation that raised on the columns counts nothing, as before)."""
+        if self.type == "expect_table_row_count_to_be_between":
+            for g, n in counts.rows.items():
+                t = self.tally(g)
+                t.element_count += int(n)
+                t.observed = (t.observed or 0) + int(n)
+        elif self.is_map:
+            for g, n in counts.rows.items():
+                self.tally(g).element_count += int(n)
+            for g, n in counts.missing.items():
+                self.tally(g).missing_count += int(n)
 
     def result_for(self, group: Any, parameters: dict[str, Any] | None = None) -> tuple[bool, Tally]:
         """(success, tally) of one partition (``group``); a partition without rows gets an empty tally."""

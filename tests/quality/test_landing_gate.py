@@ -230,3 +230,81 @@ def test_to_dict_lists_failures_and_collapses_passing_checks(lake, write_partiti
     assert rc == [{**rc[0], "partitions": 2, "observed_value": 60, "dt": f"{DT}..{DT + timedelta(days=1)}"}]
     assert len(d["checks"]) < len(gate.checks) / 1.5 and d["blocking"] == 1 and "BLOCKED" in d["summary"]
     assert len(gate.to_dict(detail=True)["checks"]) == len(gate.checks)
+
+
+def _bad_fund_flow(write_partition, days: int, rows: int) -> dict[str, list[date]]:
+    """``days`` fund_flow partitions with duplicates (some straddling any chunk edge), NULLs, negatives,
+    unknown codes (error and warning), amounts over the cap and a row on the wrong business day."""
+    key = "CASE WHEN i % 17 IN (0, 1, 2) THEN 'K' || (i // 17) ELSE 'T' || lpad(i::VARCHAR, 6, '0') END"
+    dts = [DT + timedelta(days=n) for n in range(days)]
+    for n, dt in enumerate(dts):
+        write_partition("fund_flow", dt, fund_flow_columns(dt), rows=rows, overrides={
+            "account_trade_no": key,
+            "account_amount": f"CASE WHEN i % 31 = {n} THEN -i WHEN i = 50 THEN 200000000000 ELSE i END",
+            "account_type": "CASE WHEN i % 43 = 0 THEN NULL ELSE 'main' END",
+            "fund_flow": "CASE WHEN i = 7 THEN 5 ELSE i % 2 END",
+            "account_bill_desc_tag": "CASE WHEN i % 29 = 1 THEN 99 WHEN i % 13 = 0 THEN NULL ELSE 3 END",
+            "bill_time": f"CASE WHEN i = 3 THEN TIMESTAMPTZ '{dt} 23:30:00+00' ELSE TIMESTAMPTZ '{dt} 10:00:00+08' END",
+        })
+    return {"fund_flow": dts}
+
+
+def _everything(gate, lake) -> tuple[list, list]:
+    """Every check as the report shows it, and every quarantined row."""
+    checks = [(c.entity, c.dt, c.expectation_type, c.column, c.severity, c.success, c.element_count,
+               c.unexpected_count, c.unexpected_percent, str(c.observed_value), c.examples, c.quarantined, c.exception)
+              for c in gate.checks]
+    files = sorted((lake / "quarantine").rglob(f"{gate.run_id}-landing-gate.parquet"))
+    rows = [r for f in files for r in duckdb.sql(
+        f"SELECT reason, \"column\", value, source_ref, raw FROM '{f}' ORDER BY ALL").fetchall()]
+    return checks, rows
+
+
+def test_sql_candidates_give_gx_the_same_verdicts_as_every_row(lake, write_partition):
+    # GX judges only the rows DuckDB says may fail; the result is the one of GX on every row
+    parts = _bad_fund_flow(write_partition, days=3, rows=120)
+    every_row = run_landing_gate("everyrow", parts, candidates_in_sql=False)
+    candidates = run_landing_gate("candidates", parts)
+    assert candidates.scans["fund_flow"].candidate_rows < every_row.scans["fund_flow"].candidate_rows == 360
+    checks, quarantined = _everything(candidates, lake)
+    ref_checks, ref_quarantined = _everything(every_row, lake)
+    assert checks == ref_checks
+    assert [r[:4] for r in quarantined] == [r[:4] for r in ref_quarantined] and len(quarantined) > 30
+    assert [r[4] for r in quarantined] == [r[4] for r in ref_quarantined]
+    failed = {(c.expectation_type, c.column) for c in candidates.checks if not c.success}
+    assert failed == {("expect_column_values_to_be_unique", "account_trade_no"),
+                      ("expect_column_values_to_not_be_null", "account_type"),
+                      ("expect_column_values_to_not_be_null", "account_bill_desc_tag"),
+                      ("expect_column_values_to_be_in_set", "fund_flow"),
+                      ("expect_column_values_to_be_in_set", "account_bill_desc_tag"),
+                      ("expect_column_values_to_be_between", "account_amount"),
+                      ("expect_column_values_to_be_between", "_order_flow_amount_fen"),
+                      ("expect_column_values_to_be_between", "_partition_day_offset")}
+
+
+def test_the_gate_reads_bounded_batches_and_gx_sees_only_rows_that_may_fail(lake, write_partition, monkeypatch):
+    from douyin_etl.quality.validator import GROUP_COLUMN, Validator
+
+    seen: list[int] = []  # rows of every frame of landed rows GX validates (the real GX, only counted)
+    real = Validator.validate
+
+    def counting(self, df, *args, **kwargs):
+        if GROUP_COLUMN in df.columns:  # not the schema frames
+            seen.append(len(df))
+        return real(self, df, *args, **kwargs)
+
+    monkeypatch.setattr(Validator, "validate", counting)
+    parts = _bad_fund_flow(write_partition, days=5, rows=40)
+    one = run_landing_gate("one", parts, max_rows=1_000_000, quarantine=False)
+    one_frames, seen[:] = list(seen), []
+    monkeypatch.setenv("DOUYIN_GATE_CHUNK_ROWS", "90")
+    small = run_landing_gate("small", parts, quarantine=False)
+    scan = small.scans["fund_flow"]
+    # 5 partitions of 40 rows in batches of at most 90 rows: 2 + 2 + 1 partitions
+    assert (scan.batches, scan.largest_batch_rows, scan.rows) == (3, 80, 200)
+    assert one.scans["fund_flow"].batches == 1 and one.scans["fund_flow"].largest_batch_rows == 200
+    # GX saw the candidate rows only (duplicates, NULLs, bad codes, …), never the whole range at once
+    assert sum(seen) == scan.candidate_rows == sum(one_frames) < 200
+    assert max(seen) <= 90 + 2  # a frame exceeds the chunk only by rows sharing its last key
+    assert _everything(small, lake)[0] == _everything(one, lake)[0]
+    assert small.rows_validated == one.rows_validated == 200
