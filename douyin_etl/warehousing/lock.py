@@ -339,9 +339,15 @@ def park_lease(db_path: Path, run_id: str, *, lock_timeout: float = 5.0) -> bool
 
 def park_held_leases() -> None:
     """Exit handler: park every lease this process still holds (see ``park_lease``)."""
-    for db_path, run_id in sorted(_HELD):
-        try:
-            park_lease(Path(db_path), run_id)
-        except Exception as exc:  # noqa: BLE001 - at exit; an unparked lease only frees sooner
-            log.warning("could not park the writer lease of run %s on %s: %s", run_id, db_path, exc)
-    _HELD.clear()
+    # At interpreter exit a handler's stream may already be closed (pytest's capture, a closed pipe):
+    # a log record that cannot be written must not print a "Logging error" traceback.
+    raise_exceptions, logging.raiseExceptions = logging.raiseExceptions, False
+    try:
+        for db_path, run_id in sorted(_HELD):
+            try:
+                park_lease(Path(db_path), run_id)
+            except Exception as exc:  # noqa: BLE001 - at exit; an unparked lease only frees sooner
+                log.warning("could not park the writer lease of run %s on %s: %s", run_id, db_path, exc)
+        _HELD.clear()
+    finally:
+        logging.raiseExceptions = raise_exceptions
