@@ -35,6 +35,7 @@ from typing import Any
 
 import duckdb
 
+from douyin_etl.config import ConfigError
 from douyin_etl.entities import get as get_entity
 from douyin_etl.storage import Storage
 from douyin_etl.timeutil import utc_now
@@ -58,9 +59,9 @@ def threshold(entity: str) -> float:
         try:
             value = float(raw)
         except ValueError:
-            raise ValueError(f"{name}={raw!r} is not a number; set it to a fraction between 0 and 1, e.g. 0.01") from None
+            raise ConfigError(f"{name}={raw!r} is not a number; set it to a fraction between 0 and 1, e.g. 0.01") from None
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"{name}={raw!r} is outside [0, 1]; set it to a fraction, e.g. 0.01 for 1 %")
+            raise ConfigError(f"{name}={raw!r} is outside [0, 1]; set it to a fraction, e.g. 0.01 for 1 %")
         return value
     return DEFAULT_THRESHOLD
 
@@ -75,10 +76,10 @@ def floor(entity: str) -> int:
         try:
             value = int(raw.strip())
         except ValueError:
-            raise ValueError(f"{name}={raw!r} is not a whole number; set it to the bad rows a file may always "
+            raise ConfigError(f"{name}={raw!r} is not a whole number; set it to the bad rows a file may always "
                              "quarantine, e.g. 3") from None
         if value < 0:
-            raise ValueError(f"{name}={raw!r} is negative; set it to 0 or more, e.g. 3")
+            raise ConfigError(f"{name}={raw!r} is negative; set it to 0 or more, e.g. 3")
         return value
     return DEFAULT_FLOOR
 
