@@ -49,39 +49,45 @@ ENV_FLOOR = "DOUYIN_QUARANTINE_FLOOR"
 COLUMNS = ("raw", "reason", "column", "value", "source_ref", "run_id", "quarantined_at")
 
 
+def _entity_setting(entity: str, base: str) -> tuple[str, str] | None:
+    """(variable, value) of ``<base>__<ENTITY>``, else ``<base>``; None when neither is set."""
+    get_entity(entity)
+    for name in (f"{base}__{entity.upper()}", base):
+        raw = os.environ.get(name)
+        if raw is not None and raw.strip():
+            return name, raw
+    return None
+
+
 def threshold(entity: str) -> float:
     """Share of bad rows above which a whole file of ``entity`` fails (see the module docstring)."""
-    get_entity(entity)
-    for name in (f"{ENV_THRESHOLD}__{entity.upper()}", ENV_THRESHOLD):
-        raw = os.environ.get(name)
-        if raw is None or raw.strip() == "":
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r} is not a number; set it to a fraction between 0 and 1, e.g. 0.01") from None
-        if not 0.0 <= value <= 1.0:
-            raise ConfigError(f"{name}={raw!r} is outside [0, 1]; set it to a fraction, e.g. 0.01 for 1 %")
-        return value
-    return DEFAULT_THRESHOLD
+    found = _entity_setting(entity, ENV_THRESHOLD)
+    if found is None:
+        return DEFAULT_THRESHOLD
+    name, raw = found
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; set it to a fraction between 0 and 1, e.g. 0.01") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name}={raw!r} is outside [0, 1]; set it to a fraction, e.g. 0.01 for 1 %")
+    return value
 
 
 def floor(entity: str) -> int:
     """Bad rows a file of ``entity`` may always quarantine, whatever their share (module docstring)."""
-    get_entity(entity)
-    for name in (f"{ENV_FLOOR}__{entity.upper()}", ENV_FLOOR):
-        raw = os.environ.get(name)
-        if raw is None or raw.strip() == "":
-            continue
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise ConfigError(f"{name}={raw!r} is not a whole number; set it to the bad rows a file may always "
-                             "quarantine, e.g. 3") from None
-        if value < 0:
-            raise ConfigError(f"{name}={raw!r} is negative; set it to 0 or more, e.g. 3")
-        return value
-    return DEFAULT_FLOOR
+    found = _entity_setting(entity, ENV_FLOOR)
+    if found is None:
+        return DEFAULT_FLOOR
+    name, raw = found
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to the bad rows a file may always "
+                          "quarantine, e.g. 3") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} is negative; set it to 0 or more, e.g. 3")
+    return value
 
 
 def _q(name: str) -> str:
