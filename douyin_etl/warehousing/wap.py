@@ -272,9 +272,7 @@ def compact(src: Path, dst: Path) -> None:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    wal = dst.with_name(dst.name + ".wal")
-    if wal.exists():
-        raise RuntimeError(f"{wal} still exists after CHECKPOINT and close of the compacted copy")
+    _assert_no_wal(dst, "of the compacted copy")
 
 
 def _compaction_reason(audit: Path, published: Path) -> str | None:
@@ -431,9 +429,14 @@ def _record_version(audit_path: Path, run_id: str, published_at: str, meta: dict
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    wal = audit_path.with_name(audit_path.name + ".wal")
+    _assert_no_wal(audit_path, f"; another process has {audit_path} open?")
+
+
+def _assert_no_wal(path: Path, hint: str) -> None:
+    """A checkpointed, closed DuckDB file leaves no ``.wal``: one left means the file is not whole on its own."""
+    wal = path.with_name(path.name + ".wal")
     if wal.exists():
-        raise RuntimeError(f"{wal} still exists after CHECKPOINT and close; another process has {audit_path} open?")
+        raise RuntimeError(f"{wal} still exists after CHECKPOINT and close {hint}".replace(" ;", ";"))
 
 
 def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_timeout: float = 600.0,
