@@ -112,6 +112,47 @@ def landing_gate(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 @step
+def land_history(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The history (``full_start`` .. ``full_end``) landed straight from the world through the real landing
+    writer and file ingestion (``bench.land``, no HTTP): SF10/SF100, whose API extraction would take hours."""
+    from datetime import timedelta
+
+    from bench.land import land_world as land
+    from douyin_etl import config
+    from douyin_etl.orchestration import steps
+
+    first, last = _d(ctx["full_start"]), _d(ctx["full_end"])
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    steps.begin_run(ctx["run_id"], {"run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"],
+                                    "source": "bench land_history"})
+    t0 = time.perf_counter()
+    landed = land(Path(ctx["world"]), config.lake_root(), snapshots_every_day=True, days=days,
+                  workers=int(ctx.get("land_workers") or 1))
+    own = time.perf_counter() - t0
+    rows = _lake_rows(days)
+    return {"own_s": own, "rows": sum(rows.values()), "landed": rows, "days": len(days),
+            "partitions": sum(len([d for d in v if first <= d <= last]) for v in landed.values()),
+            "workers": int(ctx.get("land_workers") or 1)}
+
+
+def _lake_rows(days: list[date]) -> dict[str, int]:
+    """Rows per entity in the lake's partitions of ``days`` (from the manifests)."""
+    from douyin_etl.entities import ENTITIES
+    from douyin_etl.landing.reader import read_manifest
+    from douyin_etl.storage import Storage
+
+    st = Storage.lake()
+    out: dict[str, int] = {}
+    for name in ENTITIES:
+        n = 0
+        for d in days:
+            m = read_manifest(name, d, st)
+            n += int((m or {}).get("rows") or 0)
+        out[name] = n
+    return out
+
+
+@step
 def land_world(ctx: dict[str, Any]) -> dict[str, Any]:
     """Generate the world (unless there) and land it straight into the lake (``bench.land``, no HTTP)."""
     from bench.land import land_world as land
@@ -182,12 +223,41 @@ def dbt_full(ctx: dict[str, Any]) -> dict[str, Any]:
 
 @step
 def dbt_incr(ctx: dict[str, Any]) -> dict[str, Any]:
+    return _build(ctx, ctx["incr_run_id"], ctx["incr_day"], False)
+
+
+@step
+def landing_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
+    from douyin_etl.orchestration import steps, windows
+
+    day = _d(ctx["incr_day"])
+    r, own = _timed(lambda: steps.landing_gate(ctx["incr_run_id"], windows.partitions_for_range(day, day)))
+    return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+
+
+@step
+def mart_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
     from douyin_etl.orchestration import steps
 
-    out = _build(ctx, ctx["incr_run_id"], ctx["incr_day"], False)
-    # not published: the report releases the writer lease so the next run (Airflow's) can build
+    r, own = _timed(lambda: steps.mart_gate(ctx["audit_path"], ctx["incr_run_id"], _d(ctx["incr_day"])))
+    return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+
+
+@step
+def publish_incr(ctx: dict[str, Any]) -> dict[str, Any]:
+    from douyin_etl.orchestration import steps
+
+    r, own = _timed(lambda: steps.publish(ctx["audit_path"], ctx["incr_run_id"], meta={
+        "run_id": ctx["incr_run_id"], "start": ctx["incr_day"], "end": ctx["incr_day"], "source": "bench"}))
     steps.report(ctx["incr_run_id"], ctx["incr_day"], ctx["incr_day"])
-    return out
+    return {"own_s": own, "published": r["published"], "warehouse_mb": _warehouse_mb()}
+
+
+def _warehouse_mb() -> float:
+    from douyin_etl import config
+
+    p = Path(config.warehouse_path())
+    return round(p.stat().st_size / 2**20, 1) if p.exists() else 0.0
 
 
 @step
@@ -205,7 +275,7 @@ def publish(ctx: dict[str, Any]) -> dict[str, Any]:
     r, own = _timed(lambda: steps.publish(ctx["audit_path"], ctx["run_id"], meta={
         "run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"], "source": "bench"}))
     steps.report(ctx["run_id"], ctx["full_start"], ctx["full_end"])
-    return {"own_s": own, "published": r["published"]}
+    return {"own_s": own, "published": r["published"], "warehouse_mb": _warehouse_mb()}
 
 
 @step

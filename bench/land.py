@@ -1,63 +1,81 @@
-"""Land a generated world straight into a lake (no HTTP): the quickest way to a big lake for the gate bench.
+"""Land a generated world straight into a lake (no HTTP): the quickest way to a big lake for the benches.
 
-API entities: the world's platform partitions copied as the extractor lands them (typed columns,
-Qianchuan yuan -> fen, ``_source_ref`` = the world file); snapshot entities (no partition field) land
-on the world's last day, or on every day with ``snapshots_every_day`` (as a run over the whole range lands them). File entities go through the real file ingestion. Used by
-``bench.gate_memory`` and the gate tests over a simulated world.
+API entities: the world's platform partitions go through the real landing writer
+(``PartitionWriter.write_parquet``: typed, de-duplicated by key, sorted, manifest, renamed into place)
+as the extractor lands them (Qianchuan yuan -> fen, ``_source_ref`` = ``world``); snapshot entities
+(no partition field) land on the world's last day, or on every day with ``snapshots_every_day`` (as a
+run over the whole range lands them). File entities go through the real file ingestion
+(``ingest_entity``: parsing, quarantine, ledger). ``workers`` > 1 lands days in that many processes.
+Used by ``bench.run`` (SF10/SF100 history), ``bench.gate_memory`` and the gate tests over a world.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
 from douyin_etl.entities import ENTITIES
 from douyin_etl.storage import Storage
+
+log = logging.getLogger(__name__)
 
 
 def world_days(world: Path) -> list[date]:
     return sorted(date.fromisoformat(p.name) for p in (Path(world) / "drops").iterdir() if p.is_dir())
 
 
-def land_world(world: Path, lake: Path, *, snapshots_every_day: bool = False) -> dict[str, list[date]]:
-    """Land every entity of ``world`` into ``lake``; returns ``{entity: [landed days]}``."""
-    from douyin_etl.landing.reader import list_partitions
+def _land_day(world: Path, lake: str, day: date, last: date, shops: list[str], snapshots_every_day: bool) -> int:
+    """Every entity of one business day; returns the rows landed."""
+    from douyin_etl.landing.writer import SOURCE_REF, PartitionWriter
     from douyin_etl.sources.doudian.endpoints import LANDED_SCHEMAS, QIANCHUAN_MONEY
     from douyin_etl.sources.files.ingest import ingest_entity
     from douyin_etl.sources.files.specs import SPECS
 
-    world, storage = Path(world), Storage(str(lake))
-    days = world_days(world)
-    con = duckdb.connect()
-    try:
-        con.execute("SET threads = 1")
-        for name, entity in ENTITIES.items():
-            if entity.kind != "api":
+    storage, run_id, rows = Storage(lake), f"world-{day:%Y%m%d}", 0
+    for name, entity in ENTITIES.items():
+        if entity.kind != "api":
+            continue
+        src = world / "platform" / name
+        if entity.partition_field is None:
+            if not (snapshots_every_day or day == last):
                 continue
-            src = world / "platform" / name
-            snapshot_days = days if snapshots_every_day else days[-1:]
-            parts = ({d.isoformat(): sorted(src.glob("*.parquet")) for d in snapshot_days}
-                     if entity.partition_field is None else
-                     {p.name.removeprefix("dt="): sorted(p.glob("*.parquet")) for p in src.glob("dt=*")})
-            schema = LANDED_SCHEMAS[name]
-            for dt, files in parts.items():
-                if not files:
-                    continue
-                out = Path(lake) / entity.landing_dir / f"dt={dt}"
-                out.mkdir(parents=True, exist_ok=True)
-                cols = ", ".join(
-                    f"CAST(round(\"{c}\" * 100) AS BIGINT) AS \"{c}\"" if name == "ad_report" and c in QIANCHUAN_MONEY
-                    else f"CAST(\"{c}\" AS {t}) AS \"{c}\"" for c, t in schema.items())
-                listing = ", ".join(f"'{f}'" for f in files)
-                con.execute(f"COPY (SELECT {cols}, 'world' AS _source_ref FROM read_parquet([{listing}], "
-                            f"union_by_name = true)) TO '{out}/part-00000.parquet' (FORMAT parquet)")
-    finally:
-        con.close()
+            files = sorted(src.glob("*.parquet"))
+        else:
+            files = sorted((src / f"dt={day.isoformat()}").glob("*.parquet"))
+        exprs = {SOURCE_REF: "'world'"}
+        if name == "ad_report":
+            exprs.update({c: f"round(\"{c}\" * 100)" for c in QIANCHUAN_MONEY})
+        with PartitionWriter(name, day, run_id, storage=storage,
+                             schema={**LANDED_SCHEMAS[name], SOURCE_REF: "VARCHAR"}) as w:
+            w.write_parquet(files, exprs)  # no files (a quiet day): an empty typed partition, as the extractor lands
+            w.add_source({"name": f"world platform/{name}", "files": len(files)})
+        rows += int((w.manifest or {}).get("rows") or 0)
+    for name in SPECS:
+        r = ingest_entity(name, day, run_id=run_id, drops_dir=world / "drops", storage=storage, shops=shops)
+        rows += int(r.get("rows") or 0)
+    return rows
+
+
+def land_world(world: Path, lake: Path | str, *, snapshots_every_day: bool = False, days: list[date] | None = None,
+               workers: int = 1) -> dict[str, list[date]]:
+    """Land ``days`` (default: every day) of ``world`` into ``lake``; returns ``{entity: [landed days]}``."""
+    from douyin_etl.landing.reader import list_partitions
+
+    world = Path(world)
+    all_days = world_days(world)
+    todo = sorted(days) if days is not None else all_days
     shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]]
-    for day in days:
-        for name in SPECS:
-            ingest_entity(name, day, run_id=f"w-{day:%Y%m%d}", drops_dir=world / "drops", storage=storage, shops=shops)
-    return {name: list_partitions(name, storage) for name in ENTITIES}
+    args = [(world, str(lake), d, all_days[-1], shops, snapshots_every_day) for d in todo]
+    if workers > 1 and len(todo) > 1:
+        # interleaved days per process: neighbouring days cost about the same
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            rows = sum(pool.map(_land_day, *zip(*args)))
+    else:
+        rows = sum(_land_day(*a) for a in args)
+    log.info("landed %d days of %s into %s: %d rows (%d processes, pid %d)", len(todo), world, lake, rows,
+             workers, os.getpid())
+    return {name: list_partitions(name, Storage(str(lake))) for name in ENTITIES}

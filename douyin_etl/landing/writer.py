@@ -39,6 +39,7 @@ import os
 import posixpath
 import shutil
 import subprocess
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -251,6 +252,49 @@ class PartitionWriter:
         self._parts.append(part)
         self._in_parts.update(columns)
         self._rows_written += len(records)
+
+    def write_parquet(self, files: Sequence[str | Path], expressions: Mapping[str, str] | None = None) -> int:
+        """Land one batch given as Parquet files (bulk loads, e.g. a simulated history: no Python rows).
+
+        Needs a declared ``schema``: every column is cast to it; ``expressions`` replace a column's
+        source expression (DuckDB SQL over the files' columns, e.g. a unit conversion). A declared
+        column the files lack lands as NULL and is noted in the manifest's drift. Returns the rows read.
+        """
+        self._check_open()
+        if not self._declared:
+            raise LandingError(f"{self.entity.name} dt={self.dt}: write_parquet needs the writer's declared schema")
+        if not files:
+            return 0
+        exprs = dict(expressions or {})
+        listing = "[" + ", ".join(_lit(str(f)) for f in files) + "]"
+        src = f"read_parquet({listing}, union_by_name=true, hive_partitioning=false)"
+        con = self._connection()
+        present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+        columns = self._columns()
+        select = []
+        for name in columns:
+            expr = exprs.get(name)
+            if expr is None:
+                if name not in present:
+                    if name != SOURCE_REF:
+                        self.add_drift(f"column {name!r} missing from the source files; landed as NULL")
+                    expr = "NULL"
+                else:
+                    expr = _q(name)
+            select.append(f"CAST({expr} AS {self.schema.get(name, 'VARCHAR')}) AS {_q(name)}")
+        batch_no = len(self._parts)
+        part = self._scratch() / f"part-{batch_no:05d}.parquet"
+        try:
+            con.execute(f"COPY (SELECT {', '.join(select)}, {batch_no * _BATCH_STRIDE} + row_number() OVER () AS {_SEQ} "
+                        f"FROM {src}) TO {_lit(str(part))} (FORMAT parquet)")
+        except duckdb.Error as exc:
+            raise LandingError(f"{self.entity.name} dt={self.dt}: {files[0]} … do not fit the declared column "
+                               f"types ({exc}); fix the files or the schema") from exc
+        (rows,) = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(part))})").fetchone()
+        self._parts.append(part)
+        self._in_parts.update(columns)
+        self._rows_written += int(rows)
+        return int(rows)
 
     # -- finishing -----------------------------------------------------------------------------
     def commit(self) -> dict[str, Any]:

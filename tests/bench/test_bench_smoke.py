@@ -17,7 +17,7 @@ from bench import scales  # noqa: E402
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 STEPS = ("generate", "extract", "landing_gate", "dbt_full", "dbt_direct", "mart_gate", "publish",
-         "extract_incr", "dbt_incr", "extract_rate_limited")
+         "extract_incr", "landing_gate_incr", "dbt_incr", "mart_gate_incr", "publish_incr", "extract_rate_limited")
 
 
 def test_scales_follow_the_issue() -> None:
@@ -65,7 +65,12 @@ def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
 
     names = {t["target"] for t in data["targets"]}
     assert {"extraction QPS utilisation", "dbt overhead (build ÷ direct SQL)", "orchestration overhead",
-            "incremental day ÷ full build"} <= names
+            "dbt: incremental day ÷ full build", "one more day ÷ full rebuild (landed→published)"} <= names
+    # the daily run, landed → published: its four steps, and the published file after it
+    assert d["daily_landed_to_published_wall_s"] == pytest.approx(
+        sum(data["steps"][k]["wall_s"] for k in bench_run.DAILY_LANDED_TO_PUBLISHED), abs=0.05)
+    assert d["warehouse_mb_full"] > 0 and d["warehouse_mb_after_daily"] > 0
+    assert d["history_landed_by"] == "extract (mock API)"
     table = bench_run.render(doc)
     assert "dbt_full" in table and "targets:" in table and ("✓" in table or "✗" in table)
 
