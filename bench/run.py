@@ -73,6 +73,10 @@ def bench_env(work: Path, world: Path, shops: list[str] | None, qps: float, star
     return env
 
 
+class _Stopped(Exception):
+    """``until`` reached: the run stops after that step (resume it with ``resume``)."""
+
+
 GENERATE_RECORD = "bench-generate.json"  # beside world.json: the generate step's measure, for a reused world
 
 
@@ -292,13 +296,16 @@ def machine() -> dict[str, Any]:
 def run(sf: str, *, work: Path | None = None, world: Path | None = None, results_dir: Path = RESULTS_DIR,
         qps: float = 50.0, latency_ms: int = 50, workers: int = 4, airflow: bool = True, keep: bool = False,
         rate_entities: tuple[str, ...] = ("shop_order",), land: str | None = None, land_workers: int = 2,
-        generate_only: bool = False) -> dict[str, Any]:
+        generate_only: bool = False, resume: bool = False, until: str | None = None) -> dict[str, Any]:
     """Run the benchmark at scale ``sf``; return the result document (also written as JSON).
 
     ``land``: ``api`` extracts the history through the mock Open API and the file drops (the daily
     path); ``direct`` lands it straight from the world through the landing writer (no HTTP; default
     from SF10 up, where extracting a year through HTTP would take hours). The last day is extracted
-    through the mock either way."""
+    through the mock either way.
+
+    ``resume`` (with ``work``): steps already measured in ``work`` (``steps/<step>.measure.json``) are
+    reused with their figures, the rest run (e.g. after ``until`` stopped the run after a step)."""
     from bench.dbt_direct import profile_settings
 
     scale = scales.get(sf)
@@ -322,6 +329,12 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         "qps": qps, "latency_ms": latency_ms, "workers": workers, "rate_entities": list(rate_entities),
         "land": land, "land_workers": land_workers,
     }
+    saved = work / "bench-run.json"
+    if resume and saved.exists():  # the interrupted run's identity: its run ids and timestamp
+        prev = json.loads(saved.read_text(encoding="utf-8"))
+        ctx, stamp = prev["ctx"], prev["stamp"]
+    else:
+        saved.write_text(json.dumps({"ctx": ctx, "stamp": stamp}, default=str), encoding="utf-8")
     steps_dir = work / "steps"
     measures: dict[str, StepMeasure] = {}
     doc: dict[str, Any] = {"scale": scale.to_dict(), "machine": machine(), "started_at": stamp, "work": str(work)}
@@ -329,6 +342,11 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         env = bench_env(work, world, None, 100_000, start.isoformat())
 
         def go(name: str, **extra: Any) -> StepMeasure:
+            done = steps_dir / f"{name}.measure.json"
+            if resume and done.exists():
+                measures[name] = _measure_from_dict(json.loads(done.read_text(encoding="utf-8")))
+                print(f"[bench SF {scale.name}] {name}: measured earlier in {work}, reused", flush=True)
+                return measures[name]
             print(f"[bench SF {scale.name}] {name} …", flush=True)
             try:
                 measures[name] = run_step(name, {**ctx, **extra}, steps_dir, env)
@@ -341,6 +359,9 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
                 raise
             print(f"[bench SF {scale.name}] {name}: {measures[name].wall_s:.1f} s, "
                   f"{measures[name].peak_rss_mb:.0f} MB", flush=True)
+            done.write_text(json.dumps(measures[name].to_dict(), default=str), encoding="utf-8")
+            if name == until:
+                raise _Stopped(name)
             return measures[name]
 
         gen = go("generate")
@@ -400,6 +421,10 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         tmp.replace(out)
         doc["results_path"] = str(out)
         return doc
+    except _Stopped:
+        doc["stopped_after"] = until
+        doc["steps"] = {k: v.to_dict() for k, v in measures.items()}
+        return doc
     finally:
         if own_work and not keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -440,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="how the history lands: api = through the mock Open API and the file drops (default below 1 M "
                         "orders), direct = straight from the world through the landing writer (default from SF10)")
     p.add_argument("--land-workers", type=int, default=2, help="processes for --land direct (default 2 = cores)")
+    p.add_argument("--until", metavar="STEP", help="stop after this step (e.g. landing_gate); continue later with --resume")
+    p.add_argument("--resume", action="store_true",
+                   help="with --work: reuse the steps already measured there, run the rest")
     p.add_argument("--generate-only", action="store_true",
                    help="only generate the world (into --world) and record the generate step's figures beside it")
     p.add_argument("--keep", action="store_true", help="keep the temp working directory")
@@ -451,12 +479,18 @@ def main(argv: list[str] | None = None) -> int:
         print(render(doc))
         print(f"results: {doc['results_path']}")
         return 0
+    if args.resume and not args.work:
+        p.error("--resume needs --work DIR (the working directory of the run to continue)")
     if args.profile:
         os.environ["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     doc = run(args.sf, work=args.work, world=args.world, results_dir=args.results_dir, qps=args.qps,
               latency_ms=args.latency_ms, workers=args.workers, airflow=not args.no_airflow, keep=args.keep,
-              land=args.land, land_workers=args.land_workers, generate_only=args.generate_only)
+              land=args.land, land_workers=args.land_workers, generate_only=args.generate_only,
+              resume=args.resume, until=args.until)
+    if doc.get("stopped_after"):
+        print(f"stopped after {doc['stopped_after']}; continue with --resume --work {doc['work']}")
+        return 0
     if args.generate_only:
         print(f"world: {args.world or doc['work']} ({json.dumps(doc.get('generate') or {})})")
         return 0
