@@ -112,10 +112,9 @@ def plan_carry_over(dt: date, waybills: list[dict[str, Any]], storage: Storage |
     st = storage or Storage.lake()
     folder = partition_dir(ENTITY, dt, st)
     glob = f"{folder}/*.parquet"
-    manifest = read_manifest(ENTITY, dt, st)
-    if manifest is None or not st.glob(glob):
+    if not st.glob(glob):
         return CarryOver(dt, list(waybills))
-    run_id = manifest.get("run_id")
+    run_id = (read_manifest(ENTITY, dt, st) or {}).get("run_id")
     if any(r.entity == ENTITY and r.dt == dt.isoformat() for r in blocked.blocked_partitions(st)):
         return CarryOver(dt, list(waybills), from_run_id=run_id,
                          skipped_reason="the landing gate blocked the landed partition")
