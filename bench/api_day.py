@@ -10,7 +10,8 @@ lookback rerun (the daily run re-extracts ``DOUYIN_LOOKBACK_DAYS`` days), where 
 from the landed partition and not requested again.
 
 Per pass and entity: requests (the client's, token calls and retries included), records, seconds,
-requests per order (orders = the day's landed shop_order records) and QPS utilisation (requests ÷
+requests per order (orders = the orders created on the day; the day's shop_order partition holds the
+orders whose last update fell on it, fewer in a world that stops) and QPS utilisation (requests ÷
 seconds ÷ QPS). The day defaults to the world's last day minus the lookback (3): the oldest day a daily
 run re-extracts, when the most routes are final. Run alone: ``python -m bench.api_day --world W``.
 """
@@ -41,7 +42,7 @@ def default_day(world: Path, lookback: int = DEFAULT_LOOKBACK) -> date:
     return max(days[0], days[-1] - timedelta(days=lookback))
 
 
-def _pass(mock: Any, client: Any, lake: Path, day: date, shops: list[str], workers: int, qps: float,
+def _pass(mock: Any, client: Any, world: Path, lake: Path, day: date, shops: list[str], workers: int, qps: float,
           run_id: str) -> dict[str, Any]:
     from douyin_etl.sources.doudian.extract import extract_api_entity
     from douyin_etl.storage import Storage
@@ -60,20 +61,32 @@ def _pass(mock: Any, client: Any, lake: Path, day: date, shops: list[str], worke
         if "tracking" in r:
             row["tracking"] = r["tracking"]
         per[entity] = row
-    orders = _orders(lake, day)
+    orders = _orders(world, day)
     for row in per.values():
         row["requests_per_order"] = round(row["requests"] / orders, 4) if orders else None
     requests = sum(v["requests"] for v in per.values())
     secs = sum(v["seconds"] for v in per.values())
-    return {"orders": orders, "requests": requests, "records": sum(v["records"] for v in per.values()),
+    return {"orders": orders, "orders_landed": _landed(lake, "shop_order", day), "requests": requests,
+            "records": sum(v["records"] for v in per.values()),
             "seconds": round(secs, 3), "requests_per_order": round(requests / orders, 4) if orders else None,
             "qps_utilisation": round(requests / secs / qps, 3) if secs and qps else 0.0, "per_entity": per}
 
 
-def _orders(lake: Path, day: date) -> int:
+def _orders(world: Path, day: date) -> int:
+    """Orders created on ``day`` (the world's every shop_order partition: an order lands under its last update)."""
     import duckdb
 
-    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/raw/doudian/shop_order/dt={day}/*.parquet')")
+    from douyin_etl.timeutil import day_bounds_unix
+
+    lo, hi = day_bounds_unix(day)
+    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{world}/platform/shop_order/*/*.parquet') "
+                          f"WHERE create_time >= {lo} AND create_time < {hi}").fetchall()[0][0])
+
+
+def _landed(lake: Path, entity: str, day: date) -> int:
+    import duckdb
+
+    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/raw/doudian/{entity}/dt={day}/*.parquet')")
                .fetchall()[0][0])
 
 
@@ -100,7 +113,7 @@ def extract_api_day(world: Path, lake: Path, day: date | None = None, *, qps: fl
 
         try:
             for i in range(passes):
-                out["passes"].append(_pass(m, client, lake, day, shops, workers, qps, f"bench-api-day-{i + 1}"))
+                out["passes"].append(_pass(m, client, world, lake, day, shops, workers, qps, f"bench-api-day-{i + 1}"))
         except Exception as exc:  # noqa: BLE001 - the failure is the measurement: recorded
             out["error"] = f"{type(exc).__name__}: {exc}"
             log.warning("API day extraction failed: %s", out["error"])
@@ -120,7 +133,8 @@ def table(result: dict[str, Any]) -> str:
     lines = [f"day {result['day']}, qps {result['qps']:g}, latency {result['latency_ms']} ms, "
              f"workers {result['workers']}" + (f"; FAILED: {result['error']}" if result.get("error") else "")]
     for i, p in enumerate(result["passes"], 1):
-        lines.append(f"pass {i}: {p['orders']} orders, {p['requests']} requests ({p['requests_per_order']} per order), "
+        lines.append(f"pass {i}: {p['orders']} orders created ({p['orders_landed']} in the day's shop_order partition), "
+                     f"{p['requests']} requests ({p['requests_per_order']} per order), "
                      f"{p['seconds']} s, QPS utilisation {p['qps_utilisation']:.0%}")
         for entity, v in p["per_entity"].items():
             extra = (f"  carried {v['tracking']['carried']}, requested {v['tracking']['requested']}"
