@@ -331,6 +331,25 @@ def extract_rate_limited(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 @step
+def extract_api_day(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Every API entity of one day under ``latency_ms`` and the QPS limit, extracted then rerun (the lookback
+    case): requests, records, requests per order and QPS utilisation per entity and pass (``bench.api_day``).
+    ``api_day`` (default: the world's last day minus the lookback, 3) and ``api_passes`` (default 2) in ctx."""
+    import shutil
+
+    from bench.api_day import extract_api_day as run_day
+
+    lake = Path(ctx["work"]) / "lake-api-day"
+    shutil.rmtree(lake, ignore_errors=True)
+    day = _d(ctx["api_day"]) if ctx.get("api_day") else None
+    r = run_day(Path(ctx["world"]), lake, day, qps=float(ctx["qps"]), latency_ms=int(ctx["latency_ms"]),
+                workers=int(ctx["workers"]), passes=int(ctx.get("api_passes") or 2))
+    last = r["passes"][-1] if r["passes"] else {}
+    r.update({"rows": int(last.get("records") or 0), "requests": int(last.get("requests") or 0)})
+    return r
+
+
+@step
 def dbt_direct(ctx: dict[str, Any]) -> dict[str, Any]:
     from bench.dbt_direct import run_direct
 

@@ -15,6 +15,8 @@ Every step runs in its own child process (``bench.measure``: wall time, peak RSS
     dbt_incr        incremental ``dbt build`` for that day on top of the published warehouse
     extract_rate_limited   H2's mock-API bench: records/s and QPS utilisation with latency_ms=50 and a QPS limit
     airflow_transform      (``--airflow``) landed → published through Airflow's ``transform_warehouse``
+    extract_api_day        (``--api-day``) every API entity of one day under latency and the QPS limit, then
+                           the same day again (the lookback rerun): requests per order (``bench.api_day``)
 
 Prints a table with the targets (✓/✗) and writes ``bench/results/<sf>-<UTC timestamp>.json``.
 """
@@ -148,6 +150,12 @@ def compute(measures: dict[str, StepMeasure], scale: scales.Scale, prior: dict |
     rl = m["extract_rate_limited"].result
     out["extract_rate_limited"] = {k: rl.get(k) for k in ("records", "requests", "seconds", "records_per_s",
                                                            "requests_per_s", "qps", "latency_ms", "qps_utilisation", "error")}
+    if "extract_api_day" in m:  # every API entity of one day, extracted then rerun (bench.api_day)
+        ad = m["extract_api_day"].result
+        out["extract_api_day"] = {"day": ad.get("day"), "error": ad.get("error"), "rerun": ad.get("rerun"),
+                                  "passes": [{k: p.get(k) for k in ("orders", "requests", "requests_per_order",
+                                                                     "seconds", "qps_utilisation")}
+                                             for p in ad.get("passes") or []]}
     if prior:
         out["growth_vs"] = prior["scale"]["name"]
         p_rows = prior["derived"]["rows_landed"]
@@ -264,6 +272,10 @@ def render(doc: dict[str, Any]) -> str:
     rl = d["extract_rate_limited"]
     lines.append(f"rate-limited extraction: {_fmt(rl['records_per_s'])} records/s, {_fmt(rl['requests_per_s'])} req/s "
                  f"at qps {rl['qps']:g}, latency {rl['latency_ms']} ms")
+    for i, p in enumerate((d.get("extract_api_day") or {}).get("passes") or [], 1):
+        lines.append(f"API day {d['extract_api_day']['day']} pass {i}: {_fmt(p['requests'])} requests for "
+                     f"{_fmt(p['orders'])} orders ({_fmt(p['requests_per_order'])} per order), QPS utilisation "
+                     f"{_fmt(p['qps_utilisation'])}")
     lines.append("ratios: " + ", ".join(f"{k} {_fmt(d.get(k))}" for k in (
         "dbt_overhead", "dbt_overhead_execution", "dbt_fixed_s", "orchestration_overhead_process", "orchestration_overhead_airflow",
         "incremental_over_full", "growth_time_per_row") if k in d))
@@ -296,7 +308,8 @@ def machine() -> dict[str, Any]:
 def run(sf: str, *, work: Path | None = None, world: Path | None = None, results_dir: Path = RESULTS_DIR,
         qps: float = 50.0, latency_ms: int = 50, workers: int = 4, airflow: bool = True, keep: bool = False,
         rate_entities: tuple[str, ...] = ("shop_order",), land: str | None = None, land_workers: int = 2,
-        generate_only: bool = False, resume: bool = False, until: str | None = None) -> dict[str, Any]:
+        generate_only: bool = False, resume: bool = False, until: str | None = None,
+        api_day: bool = False) -> dict[str, Any]:
     """Run the benchmark at scale ``sf``; return the result document (also written as JSON).
 
     ``land``: ``api`` extracts the history through the mock Open API and the file drops (the daily
@@ -398,6 +411,8 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         go("mart_gate_incr", audit_path=incr.result["audit_path"])
         go("publish_incr", audit_path=incr.result["audit_path"])
         go("extract_rate_limited")
+        if api_day:
+            go("extract_api_day")
         full_rows, incr_rows = _history(measures).result.get("rows"), measures["extract_incr"].result.get("rows")
         for k in (*LANDED_TO_PUBLISHED, "dbt_direct", "airflow_transform"):
             if k in measures:
@@ -470,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --work: reuse the steps already measured there, run the rest")
     p.add_argument("--generate-only", action="store_true",
                    help="only generate the world (into --world) and record the generate step's figures beside it")
+    p.add_argument("--api-day", action="store_true",
+                   help="also extract every API entity of one day under the QPS limit, then rerun it (bench.api_day)")
     p.add_argument("--keep", action="store_true", help="keep the temp working directory")
     p.add_argument("--profile", type=Path, help="cProfile every step into DIR/<step>.prof/.txt (slows the Python steps)")
     p.add_argument("--recompute", type=Path, help="only re-derive ratios/targets of this saved result and print it")
@@ -487,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = run(args.sf, work=args.work, world=args.world, results_dir=args.results_dir, qps=args.qps,
               latency_ms=args.latency_ms, workers=args.workers, airflow=not args.no_airflow, keep=args.keep,
               land=args.land, land_workers=args.land_workers, generate_only=args.generate_only,
-              resume=args.resume, until=args.until)
+              resume=args.resume, until=args.until, api_day=args.api_day)
     if doc.get("stopped_after"):
         print(f"stopped after {doc['stopped_after']}; continue with --resume --work {doc['work']}")
         return 0

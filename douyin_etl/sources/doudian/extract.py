@@ -13,7 +13,10 @@ route of every waybill shipped on ``dt``.
   never a guess. Credentials: ``config.doudian_credentials`` (the connection, else DOUYIN_*, else an error).
 - **Waybills** (logistics_track, ``DOUYIN_TRACKING=all|none``): the tracking numbers shipped on ``dt``
   from the landed 3PL shipment partition of ``dt`` and from ``logistics_info`` of the landed shop orders
-  (partitions ``dt`` and later), one call each; ``ship_time`` is copied onto every route node.
+  (partitions ``dt`` and later), one call each; ``ship_time`` is copied onto every route node. When ``dt``
+  is extracted again (the lookback window), waybills whose landed route is already final (delivered,
+  returned) keep their landed rows and are not requested again (``routes.plan_carry_over``); the summary's
+  ``tracking`` and the manifest's ``carried`` source say how many were carried and requested.
 - Concurrency: a small thread pool (``workers``) over independent units (shop × window piece,
   advertiser × goal, waybill), all bounded by the shared client-side rate limiter; page-based pages
   after the first are fetched concurrently by the client and processed in page order. Records repeated
@@ -40,6 +43,7 @@ import duckdb
 from douyin_etl import config
 from douyin_etl.entities import get as get_entity
 from douyin_etl.sources.doudian.client import DoudianClient, VersionGate
+from douyin_etl.sources.doudian.routes import CarryOver, plan_carry_over
 from douyin_etl.sources.doudian.endpoints import (ENDPOINTS, ENTITY_ENDPOINT, LANDED_SCHEMAS, QIANCHUAN_GOALS,
                                                   SOURCE_REF, endpoint, split_window)
 from douyin_etl.storage import Storage
@@ -209,6 +213,7 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
     clients: dict[str | None, DoudianClient] = {s: factory(s) for s in shop_list}
     outputs = ["shop_order", "sku_order"] if entity == "shop_order" else [entity]
     notes: list[str] = []
+    carry: CarryOver | None = None
     try:
         if method in ("product.listV2", "sku.list"):
             units = _snapshot_units(method, shop_list)
@@ -219,8 +224,9 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
                 units, notes = [], ["DOUYIN_TRACKING=none: no route lookups"]
             else:
                 wbs = waybills if waybills is not None else waybills_shipped_on(dt, storage)
-                units = _track_units(dt, shop_list, wbs)
-                notes.append(f"{len(wbs)} waybills shipped on {dt}")
+                carry = plan_carry_over(dt, wbs, storage)
+                units = _track_units(dt, shop_list, carry.to_request)
+                notes.append(carry.note())
         else:
             units = _day_window_units(method, dt, shop_list)
         totals = _Totals(rows={e: 0 for e in outputs})
@@ -240,6 +246,8 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
                         buffers[e] = []
 
         try:
+            if carry is not None:  # final routes keep their landed rows (streamed in before any request)
+                carry.copy_into(writers[entity], storage or Storage.lake())
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"extract-{entity}") as pool:
                 futures = {pool.submit(u.run, clients[u.shop], sink): u for u in units}
                 for fut in as_completed(futures):
@@ -274,6 +282,8 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
         "seconds": round(seconds, 3), "records_per_s": round(rows / seconds, 1) if seconds > 0 else 0.0,
         "notes": notes,
     }
+    if carry is not None:
+        summary["tracking"] = carry.summary()
     log.info("extracted %s dt=%s: %s rows in %.2f s (%d requests, %d retries)", entity, dt, summary["rows"], seconds,
              requests, summary["retries"])
     return summary
