@@ -74,6 +74,14 @@ def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
     table = bench_run.render(doc)
     assert "dbt_full" in table and "targets:" in table and ("✓" in table or "✗" in table)
 
+    # the document's tables and chart come from the same JSON
+    from bench import chart, tables
+
+    md = tables.tables([data])
+    assert f"| orders | {d['orders']:,} |" in md and "| `publish_incr` |" in md
+    svg = chart.render(chart.load(written))
+    assert svg.startswith("<svg") and svg.count("<circle") == 4  # 2 series × 2 panels × 1 scale
+
 
 def _doc(name: str, orders: int, wall: float) -> dict:
     steps = {k: {"wall_s": wall} for k in ("generate", "extract")}
