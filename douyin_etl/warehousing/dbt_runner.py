@@ -11,7 +11,7 @@ their messages; pass ``raise_on_failure=True`` to get ``DbtError`` instead.
 The project is parsed once, not every run (dbt's partial parsing):
 
 - **Per-run values are run parameters, not ``--vars``.** dbt throws its saved parse away whenever the
-  ``--vars`` change, so the run's dates (``RUN_PARAMS``: ``as_of_date``, ``window_start``) reach dbt as
+  ``--vars`` change, so the run's dates (``RUN_PARAMS``: ``as_of_date``, ``window_start``, ``tests_since``) reach dbt as
   environment variables ``DOUYIN_RUN_<NAME>``, which the macro ``run_param()``
   (``dbt_project/macros/run_params.sql``) reads only when dbt executes, never while it parses. ``vars``
   still become ``--vars`` (a value that stays the same between runs does not re-parse).
@@ -55,7 +55,10 @@ _WARNED = {"warn"}
 _REFRESHABLE = {"build", "run", "seed"}
 _NO_BUYER_KEY = {"docs", "compile", "parse", "ls", "list", "debug", "deps", "clean", "source"}  # compute no buyer_key
 # Per-run values of a build (YYYY-MM-DD dates) -> the environment variable the macro run_param() reads.
-RUN_PARAMS = {"as_of_date": "DOUYIN_RUN_AS_OF_DATE", "window_start": "DOUYIN_RUN_WINDOW_START"}
+# tests_since: data tests of models with meta window_column read only rows from that day on
+# (dbt_project/macros/test_window.sql); not given = every test reads the whole table.
+RUN_PARAMS = {"as_of_date": "DOUYIN_RUN_AS_OF_DATE", "window_start": "DOUYIN_RUN_WINDOW_START",
+              "tests_since": "DOUYIN_RUN_TESTS_SINCE"}
 RUN_PARAM_PREFIX = "DOUYIN_RUN_"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
