@@ -61,13 +61,26 @@
     {{- return('(' ~ column ~ " >= cast('" ~ since ~ "' as date) or " ~ column ~ ' is null)') -}}
 {%- endmacro %}
 
-{#- meta.window_column of the model the running test is attached to, or none. -#}
+{#- meta.window_column of what the running test reads: the model it is attached to, or the one lake
+    source a source test reads (source meta, e.g. the partition column dt); none otherwise. -#}
 {% macro test_window_column() -%}
     {%- set attached = model.get('attached_node') if model is mapping else model.attached_node -%}
     {%- set node = graph.nodes.get(attached) if attached else none -%}
     {%- if node is none -%}
+        {%- set deps = (model.get('depends_on') if model is mapping else model.depends_on) or {} -%}
+        {%- set sources = [] -%}
+        {%- for dep in (deps.get('nodes') if deps is mapping else deps.nodes) or [] -%}
+            {%- if dep.startswith('source.') -%}{%- do sources.append(dep) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- set node = graph.sources.get(sources[0]) if sources | length == 1 else none -%}
+    {%- endif -%}
+    {%- if node is none -%}
         {{- return(none) -}}
     {%- endif -%}
-    {%- set meta = (node.get('config') or {}).get('meta') or node.get('meta') or {} -%}
-    {{- return(meta.get('window_column')) -}}
+    {%- for meta in [(node.get('config') or {}).get('meta'), node.get('meta'), node.get('source_meta')] -%}
+        {%- if meta and meta.get('window_column') -%}
+            {{- return(meta.get('window_column')) -}}
+        {%- endif -%}
+    {%- endfor -%}
+    {{- return(none) -}}
 {%- endmacro %}
