@@ -174,10 +174,14 @@ def build_audit(plan: dict, gate: dict | None = None) -> dict:
 
 @task(pool=s.WAREHOUSE_POOL)
 def mart_gate(plan: dict, build: dict) -> dict:
-    """Quality gate over the audit copy's marts (truth checks, reconciliation, freshness)."""
+    """Quality gate over the audit copy's marts (truth checks, reconciliation, freshness).
+
+    Checks over big tables read only the window this run rebuilt (the full history: ``douyin_check``).
+    """
     from douyin_etl.orchestration import steps
 
-    return steps.mart_gate(build["audit_path"], plan["run_id"], build.get("as_of") or plan["as_of"])
+    return steps.mart_gate(build["audit_path"], plan["run_id"], build.get("as_of") or plan["as_of"],
+                           since=build.get("tests_since"))
 
 
 @task(pool=s.WAREHOUSE_POOL)
