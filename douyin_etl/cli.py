@@ -74,6 +74,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from douyin_etl.orchestration.full_check import run_full_check
+
+    result = run_full_check(select=args.select, mart_gate=not args.no_mart_gate)
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from douyin_etl.pipeline import demo
 
@@ -206,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--end", type=_date, required=True)
     s.add_argument("--full-refresh", action="store_true")
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("check", help="every data test and mart check over the whole published warehouse "
+                                     "(read-only; daily runs test only their window)")
+    s.add_argument("--select", help="dbt node selection of the tests to run (default: every data test)")
+    s.add_argument("--no-mart-gate", action="store_true", help="run the dbt tests only")
+    s.set_defaults(func=_cmd_check)
 
     s = sub.add_parser("demo", help="generate a world, serve it, run everything, print where to look")
     s.add_argument("--days", type=_positive, default=30)

@@ -121,7 +121,7 @@ def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str
         build = steps.build_audit(run_id, end, full_refresh=full_refresh, window_start=start)
         result.dbt = build.get("dbt")
         result.as_of = date.fromisoformat(build["as_of"])
-        result.mart_gate = steps.mart_gate(build["audit_path"], run_id, result.as_of)
+        result.mart_gate = steps.mart_gate(build["audit_path"], run_id, result.as_of, since=build.get("tests_since"))
         result.published = steps.publish(build["audit_path"], run_id, meta={
             "run_id": run_id, "start": start.isoformat(), "end": end.isoformat(), "as_of": build["as_of"],
             "source": "run_range"})["published"]

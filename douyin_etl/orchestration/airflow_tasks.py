@@ -174,10 +174,14 @@ def build_audit(plan: dict, gate: dict | None = None) -> dict:
 
 @task(pool=s.WAREHOUSE_POOL)
 def mart_gate(plan: dict, build: dict) -> dict:
-    """Quality gate over the audit copy's marts (truth checks, reconciliation, freshness)."""
+    """Quality gate over the audit copy's marts (truth checks, reconciliation, freshness).
+
+    Checks over big tables read only the window this run rebuilt (the full history: ``douyin_check``).
+    """
     from douyin_etl.orchestration import steps
 
-    return steps.mart_gate(build["audit_path"], plan["run_id"], build.get("as_of") or plan["as_of"])
+    return steps.mart_gate(build["audit_path"], plan["run_id"], build.get("as_of") or plan["as_of"],
+                           since=build.get("tests_since"))
 
 
 @task(pool=s.WAREHOUSE_POOL)
@@ -211,6 +215,27 @@ def report(**context: Any) -> str:
     if status != "published":
         raise AirflowFailException(f"run {run_id} {status}: nothing published; report {path}")
     return path
+
+
+@task
+def full_check(**context: Any) -> dict:
+    """Every data test and mart check over the whole published warehouse, read-only (``full_check``).
+
+    Daily runs test only the window they rebuilt; this pass covers all history. The report is written
+    to ``<state>/checks/<run id>/report.json``. A failing test or check fails the task at once (no
+    retries: the data is wrong, the report names what); a missing warehouse or an outage is retried.
+    Params: ``select`` (a dbt selection, default every data test), ``mart_gate`` (default true).
+    """
+    from douyin_etl.orchestration.full_check import run_full_check
+    from douyin_etl.orchestration.steps import StepError
+
+    params = context.get("params") or {}
+    result = run_full_check(s.safe_run_id(context["run_id"]), select=params.get("select") or None,
+                            mart_gate=bool(params.get("mart_gate", True)))
+    if not result.ok:
+        raise StepError(result.summary(), retryable=False)
+    return {"check_id": result.check_id, "ok": result.ok, "published_run": result.published_run,
+            "as_of": result.as_of, "seconds": result.seconds, "report": result.report_path}
 
 
 def extract_stages(names: list[str], upstream: list | None = None) -> list:

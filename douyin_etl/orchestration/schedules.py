@@ -52,6 +52,13 @@ def daily_timetable() -> "CronTriggerTimetable":
     return CronTriggerTimetable("0 0 * * *", timezone=BUSINESS_TZ, interval=timedelta(days=1))
 
 
+def weekly_timetable() -> "CronTriggerTimetable":
+    """Once a week, Sunday 04:00 Asia/Shanghai (after that night's daily run): the full-history check."""
+    from airflow.sdk import CronTriggerTimetable
+
+    return CronTriggerTimetable("0 4 * * 0", timezone=BUSINESS_TZ)
+
+
 def first_business_day() -> date:
     """First business day the daily DAGs cover (env ``DOUYIN_START_DATE``, default 2026-10-01)."""
     raw = os.environ.get("DOUYIN_START_DATE", DEFAULT_START)

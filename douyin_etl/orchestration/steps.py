@@ -299,8 +299,12 @@ def landing_gate(run_id: str, partitions: dict[str, list[date]] | dict[str, list
     return result
 
 
-def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str) -> dict:
-    """Check the marts in the audit copy; raise ``StepError`` when the gate fails (nothing published)."""
+def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str, since: date | str | None = None) -> dict:
+    """Check the marts in the audit copy; raise ``StepError`` when the gate fails (nothing published).
+
+    ``since``: the first day of the run's rebuilt window (``build_audit``'s ``tests_since``); the checks
+    over big tables then read only rows from that day on. None: the whole history (full refresh).
+    """
     from douyin_etl.quality.gates import run_mart_gate
 
     t0 = time.monotonic()
@@ -309,7 +313,7 @@ def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str) -> dict:
     from douyin_etl.warehousing.wap import touch_lease
 
     touch_lease(run_id, "mart_gate")  # heartbeat of the writer lease (raises when another run took it over)
-    gate = run_mart_gate(Path(audit_path), run_id, _as_date(as_of))
+    gate = run_mart_gate(Path(audit_path), run_id, _as_date(as_of), since=_as_date(since) if since else None)
     result = _gate_dict(gate)
     try:
         result["reconciliation"] = reconciliation_counts(gate)
@@ -331,10 +335,13 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
     marts are built as of the *horizon*: the interval's last day or the published warehouse's horizon
     (``wap.read_horizon``), whichever is later, so rebuilding a past day never moves the marts back
     in time (later days stay). The incremental marts replace what changed from ``window_start`` minus
-    the dbt lookback onwards (dbt run parameters ``as_of_date`` = horizon, ``window_start``). Returns
-    ``{"audit_path", "as_of": horizon, "window_start", "interval_end", "published_horizon", ...}``.
+    the dbt lookback onwards (dbt run parameters ``as_of_date`` = horizon, ``window_start``). The data
+    tests of big models read only that rebuilt window (run parameter ``tests_since``, returned for the
+    mart gate), except on a full refresh: the whole history is tested weekly by ``douyin-etl check``.
+    Returns ``{"audit_path", "as_of": horizon, "window_start", "tests_since", "interval_end",
+    "published_horizon", ...}``.
     """
-    from douyin_etl.warehousing.dbt_runner import run_dbt
+    from douyin_etl.warehousing.dbt_runner import run_dbt, tests_since
     from douyin_etl.warehousing.wap import prepare_audit, read_horizon
 
     end = _as_date(as_of)
@@ -356,14 +363,17 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
         log.info("run %s rebuilds %s..%s; the published marts reach %s: they stay as of %s", run_id, start, end,
                  published_horizon, horizon)
     dbt_dir = run_dir(run_id) / "dbt"
+    # the rebuilt window's tests; everything when everything is rebuilt (full refresh, first build)
+    since = None if full_refresh or published_horizon is None else tests_since(start)
     # run parameters, not --vars: dbt keeps its saved parse from run to run (dbt_runner's docstring)
     result = run_dbt(["build"], db_path=audit_path,
-                     run_params={"as_of_date": horizon.isoformat(), "window_start": start.isoformat()},
+                     run_params={"as_of_date": horizon.isoformat(), "window_start": start.isoformat(),
+                                 "tests_since": since},
                      run_dir=dbt_dir, full_refresh=full_refresh)
     ok = bool(getattr(result, "ok", False))
     summary = result.summary() if hasattr(result, "summary") else _jsonable(result)
     out = {"audit_path": str(audit_path), "as_of": horizon.isoformat(), "window_start": start.isoformat(),
-           "interval_end": end.isoformat(),
+           "tests_since": since.isoformat() if since else None, "interval_end": end.isoformat(),
            "published_horizon": published_horizon.isoformat() if published_horizon else None,
            "full_refresh": full_refresh, "ok": ok, "dbt": _jsonable(summary)}
     _record(run_id, "build_audit", "ok" if ok else "failed", time.monotonic() - t0, out)
@@ -469,7 +479,8 @@ def report(run_id: str, start: date | str | None, end: date | str | None, errors
             continue
         details = s.get("details") or {}
         record.add_step(name, s["status"], s["seconds"], {k: v for k, v in details.items()
-                                                           if k in ("audit_path", "as_of", "window_start", "interval_end",
+                                                           if k in ("audit_path", "as_of", "window_start", "tests_since",
+                                                                    "interval_end",
                                                                     "published_horizon", "published", "ok")})
         if name.endswith("_gate"):
             record.gates[name.removesuffix("_gate")] = details

@@ -579,17 +579,26 @@ def _relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     return con.execute(q, [name, schema] if schema else [name]).fetchone()[0] > 0
 
 
-def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, storage: Storage | None = None) -> GateResult:
-    """Run every ``expectations/marts/*.json`` check against the audit warehouse ``db_path`` (read-only).
+WHOLE_HISTORY = date(1, 1, 1)  # ``{since}`` of a full pass: every row is on or after it
 
-    Each check's ``meta.sql`` may use ``{lake}`` (lake root), ``{as_of}`` (YYYY-MM-DD) and its
-    ``meta.parameters``; ``meta.requires`` lists the relations it reads (a missing one fails the check
-    with a message naming the file to fix). ``meta.report_table: true`` keeps the frame (≤ 50 rows)
-    in ``GateResult.tables`` for the run report (e.g. reconciliation status counts).
+
+def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, since: date | None = None,
+                  storage: Storage | None = None) -> GateResult:
+    """Run every ``expectations/marts/*.json`` check against the warehouse ``db_path`` (read-only).
+
+    Each check's ``meta.sql`` may use ``{lake}`` (lake root), ``{as_of}`` (YYYY-MM-DD), ``{since}``
+    (YYYY-MM-DD) and its ``meta.parameters``; ``meta.requires`` lists the relations it reads (a missing
+    one fails the check with a message naming the file to fix). ``meta.report_table: true`` keeps the
+    frame (≤ 50 rows) in ``GateResult.tables`` for the run report (e.g. reconciliation status counts).
+
+    ``since``: a daily run passes the first day of its rebuilt window (the dbt tests' ``tests_since``);
+    a check over a big table then reads only rows from that day on, on both sides of a comparison
+    (its SQL filters mart rows and lake partitions with ``{since}``). Without it ``{since}`` is
+    0001-01-01: the whole history (full refresh, the weekly ``douyin-etl check``).
     """
     started = time.monotonic()
     storage = (storage or Storage.lake()).cached()  # read-only: cached listings on an object store
-    gate = GateResult("mart", run_id)
+    gate = GateResult("mart", run_id, since=since.isoformat() if since else None)
     validator = Validator()
     try:
         suites = mart_suites()
@@ -606,7 +615,8 @@ def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, storage: Storage |
                                            f"{', '.join(missing)} not found in {db_path}: build the model, or fix the "
                                            f"table name in {suite.path}"))
                 continue
-            sql = substitute(suite.meta["sql"], {"lake": storage.root, "as_of": as_of.isoformat(), **params}, suite.name)
+            sql = substitute(suite.meta["sql"], {"lake": storage.root, "as_of": as_of.isoformat(),
+                                                 "since": (since or WHOLE_HISTORY).isoformat(), **params}, suite.name)
             try:
                 df = con.execute(sql).df(date_as_object=True)
             except duckdb.Error as exc:

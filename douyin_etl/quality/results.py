@@ -106,6 +106,7 @@ class GateResult:
     quarantined: int = 0
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # small informational frames
     scans: dict[str, Any] = field(default_factory=dict)  # landing: entity -> rowscan.ScanStats (how rows were read)
+    since: str | None = None  # mart gate: the windowed checks read rows from this day on (None: whole history)
 
     @property
     def ok(self) -> bool:
@@ -121,7 +122,8 @@ class GateResult:
 
     def summary(self) -> str:
         failed = self.blocking
-        text = (f"{self.gate} gate {'passed' if self.ok else 'BLOCKED'}: {len(self.checks)} checks, "
+        scope = f" (window from {self.since})" if self.since else ""
+        text = (f"{self.gate} gate{scope} {'passed' if self.ok else 'BLOCKED'}: {len(self.checks)} checks, "
                 f"{len(failed)} blocking, {len(self.warnings)} warnings, {self.rows_validated:,} rows, "
                 f"{self.quarantined} rows quarantined, {self.seconds:.1f} s")
         for c in failed[:10]:
@@ -160,4 +162,4 @@ class GateResult:
         return {"gate": self.gate, "run_id": self.run_id, "ok": self.ok, "seconds": round(self.seconds, 3),
                 "rows_validated": self.rows_validated, "partitions": self.partitions,
                 "quarantined": self.quarantined, "blocking": len(self.blocking), "warnings": len(self.warnings),
-                "summary": self.summary(), "checks": checks, "tables": jsonable(self.tables)}
+                "summary": self.summary(), "checks": checks, "tables": jsonable(self.tables), "since": self.since}

@@ -11,7 +11,7 @@ their messages; pass ``raise_on_failure=True`` to get ``DbtError`` instead.
 The project is parsed once, not every run (dbt's partial parsing):
 
 - **Per-run values are run parameters, not ``--vars``.** dbt throws its saved parse away whenever the
-  ``--vars`` change, so the run's dates (``RUN_PARAMS``: ``as_of_date``, ``window_start``) reach dbt as
+  ``--vars`` change, so the run's dates (``RUN_PARAMS``: ``as_of_date``, ``window_start``, ``tests_since``) reach dbt as
   environment variables ``DOUYIN_RUN_<NAME>``, which the macro ``run_param()``
   (``dbt_project/macros/run_params.sql``) reads only when dbt executes, never while it parses. ``vars``
   still become ``--vars`` (a value that stays the same between runs does not re-parse).
@@ -30,6 +30,7 @@ The project is parsed once, not every run (dbt's partial parsing):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -41,6 +42,7 @@ import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +57,10 @@ _WARNED = {"warn"}
 _REFRESHABLE = {"build", "run", "seed"}
 _NO_BUYER_KEY = {"docs", "compile", "parse", "ls", "list", "debug", "deps", "clean", "source"}  # compute no buyer_key
 # Per-run values of a build (YYYY-MM-DD dates) -> the environment variable the macro run_param() reads.
-RUN_PARAMS = {"as_of_date": "DOUYIN_RUN_AS_OF_DATE", "window_start": "DOUYIN_RUN_WINDOW_START"}
+# tests_since: data tests of models with meta window_column read only rows from that day on
+# (dbt_project/macros/test_window.sql); not given = every test reads the whole table.
+RUN_PARAMS = {"as_of_date": "DOUYIN_RUN_AS_OF_DATE", "window_start": "DOUYIN_RUN_WINDOW_START",
+              "tests_since": "DOUYIN_RUN_TESTS_SINCE"}
 RUN_PARAM_PREFIX = "DOUYIN_RUN_"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -169,10 +174,30 @@ def run_param_env(run_params: dict[str, Any] | None) -> dict[str, str]:
     return env
 
 
-def parse_cache_path(project_dir: Path, profiles_dir: Path, target: str | None) -> Path:
-    """Where the saved parse of one (project, profiles, target) lives between runs:
-    ``<state>/dbt/parse/<key>/partial_parse.msgpack``."""
-    key = hashlib.sha256(f"{project_dir}|{profiles_dir}|{target or ''}".encode()).hexdigest()[:16]
+def project_var(name: str, project_dir: Path | None = None) -> Any:
+    """The value of ``vars: <name>`` in ``dbt_project.yml`` (a ``KeyError`` naming the file when absent)."""
+    import yaml
+
+    path = Path(project_dir or config.DBT_PROJECT_DIR) / "dbt_project.yml"
+    defined = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars") or {}
+    if name not in defined:
+        raise KeyError(f"{path} defines no var {name!r}; add it under vars:")
+    return defined[name]
+
+
+def tests_since(window_start: date) -> date:
+    """The first day of a run's rebuilt window: ``lookback_days`` (dbt var) before ``window_start``, as the
+    dbt macro ``incremental_cutoff()`` computes it. Data tests of big models (run parameter ``tests_since``)
+    and the mart gate's windowed checks read rows from this day on."""
+    return window_start - timedelta(days=int(project_var("lookback_days")))
+
+
+def parse_cache_path(project_dir: Path, profiles_dir: Path, target: str | None, read_only: bool = False) -> Path:
+    """Where the saved parse of one (project, profiles, target, access mode) lives between runs:
+    ``<state>/dbt/parse/<key>/partial_parse.msgpack``. A read-only run (``douyin-etl check`` over the
+    published file) keeps its own: its profile differs, and sharing would make each re-parse the other's."""
+    key = hashlib.sha256(f"{project_dir}|{profiles_dir}|{target or ''}{'|read-only' if read_only else ''}"
+                         .encode()).hexdigest()[:16]
     return config.state_dir() / "dbt" / "parse" / key / PARTIAL_PARSE_FILE
 
 
@@ -244,11 +269,16 @@ def _tail(path: Path, lines: int = 15) -> str:
 def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_dir: Path | None = None,
             full_refresh: bool = False, project_dir: Path | None = None, profiles_dir: Path | None = None,
             raise_on_failure: bool = False, lock_timeout: float = 600.0, target: str | None = None,
-            extra_env: dict[str, str] | None = None, run_params: dict[str, Any] | None = None) -> DbtResult:
+            extra_env: dict[str, str] | None = None, run_params: dict[str, Any] | None = None,
+            read_only: bool = False) -> DbtResult:
     """Run ``dbt <command…>`` against ``db_path`` in a subprocess; see the module docstring.
 
     ``run_params`` (``RUN_PARAMS``: the run's dates) reach the models without re-parsing the project;
     ``vars`` are dbt ``--vars`` (keep them the same from run to run, or dbt parses everything again).
+
+    ``read_only`` opens the database file read-only (profile ``access_mode`` from
+    ``DOUYIN_DBT_ACCESS_MODE``) and takes no file lock: for ``dbt test`` over the published file, which
+    is only ever replaced whole (a publish during the run leaves dbt reading the version it opened).
 
     ``target`` picks a profile output (default: the profile's ``target``, DuckDB; ``s3`` with the lake's
     credentials in the environment when the lake is an ``s3://`` URL); ``extra_env`` adds
@@ -278,6 +308,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     env = {k: v for k, v in config.tool_env().items() if not k.startswith(RUN_PARAM_PREFIX)}  # only this run's
     env.update(param_env)
     env["DOUYIN_DBT_DB_PATH"] = db_path.name
+    env["DOUYIN_DBT_ACCESS_MODE"] = "read_only" if read_only else "automatic"
     env["DOUYIN_LAKE_DIR"] = config.lake_root()
     env.update(lake_env)
     env.update(key_env)
@@ -289,9 +320,10 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     (target_path / "run_results.json").unlink(missing_ok=True)  # never parse a previous invocation's results
     dbt_file_log = run_dir / "logs" / "dbt.log"
     dbt_file_log.unlink(missing_ok=True)  # dbt appends to it: the parse line read below must be this run's
-    parse_cache = parse_cache_path(project_dir, profiles_dir, target)
+    parse_cache = parse_cache_path(project_dir, profiles_dir, target, read_only)
     seeded = _seed_parse(parse_cache, target_path)
-    with FileLock(db_path, timeout=lock_timeout), open(log_path, "w", encoding="utf-8") as out:
+    lock = contextlib.nullcontext() if read_only else FileLock(db_path, timeout=lock_timeout)
+    with lock, open(log_path, "w", encoding="utf-8") as out:
         out.write("$ " + " ".join(args) + "\n")
         out.flush()
         proc = subprocess.Popen(args, cwd=str(db_path.parent), env=env, stdout=subprocess.PIPE,

@@ -11,7 +11,8 @@ import pytest
 from douyin_etl import entities
 
 SH = ZoneInfo("Asia/Shanghai")
-EXPECTED = {"extract_platform", "extract_logistics", "extract_finance", "transform_warehouse", "douyin_daily"}
+EXPECTED = {"extract_platform", "extract_logistics", "extract_finance", "transform_warehouse", "douyin_daily",
+            "douyin_full_check"}
 
 
 def test_every_dag_file_imports_without_errors(dagbag):
@@ -79,6 +80,23 @@ def test_timetable_covers_one_shanghai_business_day(dagbag, dag_id):
     first = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=_restriction(dag))
     assert first.data_interval.start.astimezone(SH) == datetime(2026, 10, 1, tzinfo=SH)
     assert first.data_interval.end - first.data_interval.start == timedelta(days=1)
+
+
+def test_full_check_runs_weekly_and_never_takes_the_writer_slot(dagbag):
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    dag = dagbag.dags["douyin_full_check"]
+    assert dag.catchup is False and [t.task_id for t in dag.tasks] == ["full_check"]
+    assert dag.get_task("full_check").pool != "warehouse_writer"  # read-only: no writer waits for it
+    assert dag.params["select"] == "" and dag.params["mart_gate"] is True
+    timetable = coerce_to_core_timetable(dag.timetable)
+    first = timetable.next_dagrun_info(last_automated_data_interval=None,
+                                       restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True))
+    after = timetable.next_dagrun_info(last_automated_data_interval=first.data_interval,
+                                       restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True))
+    assert first.run_after.astimezone(SH) == datetime(2026, 10, 4, 4, 0, tzinfo=SH)  # the first Sunday, 04:00+08
+    assert after.run_after - first.run_after == timedelta(days=7)
 
 
 def _restriction(dag):

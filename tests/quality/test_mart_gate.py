@@ -45,16 +45,16 @@ def build_world(lake: Path, db: Path) -> None:
     for schema in ("sales", "finance", "inventory"):
         con.execute(f"CREATE SCHEMA {schema}")
     con.execute("""CREATE TABLE sales.fct_order_lines AS SELECT * FROM (VALUES
-        ('L1', '1001', 'P1', 'S1', DATE '2026-10-03', 19.90::DECIMAL(18,2), true),
-        ('L2', '1001', 'P1', 'S1', DATE '2026-10-03', 10.00::DECIMAL(18,2), true),
-        ('L3', '1002', 'P2', 'S2', DATE '2026-10-04', 5.05::DECIMAL(18,2), true),
-        ('L4', '1002', 'P2', 'S2', NULL, 7.00::DECIMAL(18,2), false),
-        ('L5', '1002', 'P2', 'S2', DATE '2026-10-04', 3.00::DECIMAL(18,2), true)
-        ) t(sku_order_id, shop_id, product_id, sku_id, pay_date, pay_yuan, is_paid)""")
+        ('L1', '1001', 'P1', 'S1', DATE '2026-10-03', 19.90::DECIMAL(18,2), true, DATE '2026-10-03'),
+        ('L2', '1001', 'P1', 'S1', DATE '2026-10-03', 10.00::DECIMAL(18,2), true, DATE '2026-10-03'),
+        ('L3', '1002', 'P2', 'S2', DATE '2026-10-04', 5.05::DECIMAL(18,2), true, DATE '2026-10-04'),
+        ('L4', '1002', 'P2', 'S2', NULL, 7.00::DECIMAL(18,2), false, DATE '2026-10-03'),
+        ('L5', '1002', 'P2', 'S2', DATE '2026-10-04', 3.00::DECIMAL(18,2), true, DATE '2026-10-04')
+        ) t(sku_order_id, shop_id, product_id, sku_id, pay_date, pay_yuan, is_paid, changed_dt)""")
     con.execute("CREATE TABLE sales.dim_products AS SELECT * FROM (VALUES ('P1'), ('P2')) t(product_id)")
     con.execute("CREATE TABLE sales.dim_skus AS SELECT * FROM (VALUES ('S1'), ('S2')) t(sku_id)")
     con.execute("CREATE TABLE sales.dim_shops AS SELECT * FROM (VALUES ('1001'), ('1002')) t(shop_id)")
-    con.execute("""CREATE TABLE finance.fin_settlement_lines AS SELECT * FROM (VALUES
+    con.execute("""CREATE TABLE finance.fin_settlement_lines AS SELECT *, DATE '2026-10-04' AS source_dt FROM (VALUES
         ('R1', '1001', DATE '2026-10-04', 1800::BIGINT), ('R2', '1001', DATE '2026-10-04', -100::BIGINT),
         ('R3', '1002', DATE '2026-10-04', 480::BIGINT)) t(request_no, shop_id, settle_date, settle_fen)""")
     con.execute("""CREATE TABLE finance.fin_order_reconciliation AS SELECT * FROM (VALUES
@@ -107,6 +107,41 @@ def test_a_fen_off_in_the_mart_blocks_with_the_day_as_example(audit: Path):
     # closing 8 on 10-04 breaks that day's balance and the next day's carry-over
     assert set(ledger) == {"balance_diff", "carry_diff"}
     assert ledger["balance_diff"].observed_value["values"] == [-1] and ledger["carry_diff"].observed_value["values"] == [1]
+
+
+def test_a_daily_gate_checks_the_window_on_both_sides_and_the_full_pass_everything(audit: Path, lake: Path):
+    """issue 13: a daily run's gate reads rows from the first day of its window (``since``) in the marts
+    and in the lake alike; what is wrong before it is found by the full pass (no ``since``)."""
+    since = date(2026, 10, 4)
+    con = duckdb.connect(str(audit))
+    # before the window: line L1 (paid and changed 10-03) is a fen off and names an unknown product, and
+    # the bill of file day 10-03 is 1 fen off in the mart
+    con.execute("UPDATE sales.fct_order_lines SET pay_yuan = pay_yuan + 0.01, product_id = 'P9' WHERE sku_order_id = 'L1'")
+    old_bills = lake / "raw" / "backoffice" / "settlement_bill" / "dt=2026-10-03"
+    old_bills.mkdir(parents=True)
+    con.execute(f"""COPY (SELECT 'R0' AS request_no, '1001' AS shop_id, TIMESTAMPTZ '2026-10-03 09:00:00+08' AS settle_time,
+                        500::BIGINT AS settle_amount) TO '{old_bills}/part-00000.parquet' (FORMAT parquet)""")
+    con.execute("INSERT INTO finance.fin_settlement_lines VALUES ('R0', '1001', DATE '2026-10-03', 499, DATE '2026-10-03')")
+    con.close()
+
+    daily = run_mart_gate(audit, "w1", AS_OF, since=since)
+    assert daily.ok, daily.summary()  # main: run_mart_gate() got an unexpected keyword argument 'since'
+    assert daily.since == "2026-10-04" and "window from 2026-10-04" in daily.summary()
+    gmv = [c for c in _by_suite(daily, "sales_gmv_matches_landing") if c.column == "diff_fen"][0]
+    assert gmv.element_count == 1  # only (1002, 10-04): both sides hold the window's pay days only
+    settled = [c for c in _by_suite(daily, "finance_settlement_matches_landing") if c.column == "diff_fen"][0]
+    assert settled.element_count == 2  # (1001, 10-04), (1002, 10-04): not the old file day's (1001, 10-03)
+    full = run_mart_gate(audit, "w2", AS_OF)
+    assert full.since is None
+    assert {c.suite for c in full.blocking} == {"mart.sales_gmv_matches_landing", "mart.orphan_keys",
+                                                "mart.finance_settlement_matches_landing"}
+
+    con = duckdb.connect(str(audit))  # inside the window: the daily gate sees it
+    con.execute("UPDATE sales.fct_order_lines SET pay_yuan = pay_yuan + 0.01 WHERE sku_order_id = 'L3'")
+    con.close()
+    daily = run_mart_gate(audit, "w3", AS_OF, since=since)
+    [gmv] = [c for c in daily.blocking if c.column == "diff_fen"]
+    assert gmv.suite == "mart.sales_gmv_matches_landing" and gmv.examples[0]["pay_date"] == "2026-10-04"
 
 
 def test_discrepancy_share_threshold_is_configurable(audit: Path, monkeypatch: pytest.MonkeyPatch):

@@ -103,6 +103,12 @@ def test_run_parameters_are_checked():
     from douyin_etl.warehousing.dbt_runner import run_param_env
 
     assert run_param_env({"as_of_date": "2026-10-30", "window_start": None}) == {"DOUYIN_RUN_AS_OF_DATE": "2026-10-30"}
+    assert run_param_env({"tests_since": "2026-10-27"}) == {"DOUYIN_RUN_TESTS_SINCE": "2026-10-27"}
+    from datetime import date
+
+    from douyin_etl.warehousing.dbt_runner import tests_since
+
+    assert tests_since(date(2026, 10, 30)) == date(2026, 10, 27)  # dbt_project.yml lookback_days: 3
     with pytest.raises(ValueError, match="unknown dbt run parameter 'lookback'"):
         run_param_env({"lookback": 3})
     with pytest.raises(ValueError, match="window_start must be a date YYYY-MM-DD"):

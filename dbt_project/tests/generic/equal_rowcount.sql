@@ -1,5 +1,7 @@
 {#- Fails when the model and compare_model (each optionally filtered) have different row counts. -#}
 {% test equal_rowcount(model, compare_model, column_name=none, where_sql=none, compare_where_sql=none) %}
+{#- compares with another relation: the whole table on every run (macros/test_window.sql) -#}
+{{ config(meta={'test_window': 'full'}) }}
 with left_side as (
     select count(*) as model_rows from {{ model }}
     {%- if where_sql %} where {{ where_sql }}{% endif %}

@@ -2,6 +2,8 @@
     (each optionally filtered), by more than `tolerance` (default exact). Returns the one
     differing row with both sums. -#}
 {% test sums_match(model, column_name, compare_model, compare_column, where_sql=none, compare_where_sql=none, tolerance=0) %}
+{#- compares with another relation: the whole table on every run (macros/test_window.sql) -#}
+{{ config(meta={'test_window': 'full'}) }}
 with left_side as (
     select coalesce(sum({{ column_name }}), 0) as model_sum
     from {{ model }}
