@@ -200,7 +200,7 @@ def _build(ctx: dict[str, Any], run_id: str, as_of: str, full_refresh: bool) -> 
     r, own = _timed(lambda: steps.build_audit(run_id, _d(as_of), full_refresh=full_refresh))
     dbt = r.get("dbt") or {}
     target = steps.run_dir(run_id) / "dbt" / "target"
-    return {"own_s": own, "audit_path": r["audit_path"], "dbt_elapsed_s": dbt.get("elapsed"),
+    return {"own_s": own, "audit_path": r["audit_path"], "tests_since": r.get("tests_since"), "dbt_elapsed_s": dbt.get("elapsed"),
             "counts": dbt.get("counts"), "target_dir": str(target), "dbt_parse": dbt.get("parse"),
             "run_results": dbt.get("run_results")}
 
@@ -239,7 +239,8 @@ def landing_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
 def mart_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
     from douyin_etl.orchestration import steps
 
-    r, own = _timed(lambda: steps.mart_gate(ctx["audit_path"], ctx["incr_run_id"], _d(ctx["incr_day"])))
+    r, own = _timed(lambda: steps.mart_gate(ctx["audit_path"], ctx["incr_run_id"], _d(ctx["incr_day"]),
+                                            since=ctx.get("since")))  # the daily run's window, as the DAG passes it
     return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
 
 

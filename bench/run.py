@@ -408,7 +408,7 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         _add_mock(measures["extract_incr"], mock)
         go("landing_gate_incr")
         incr = go("dbt_incr")
-        go("mart_gate_incr", audit_path=incr.result["audit_path"])
+        go("mart_gate_incr", audit_path=incr.result["audit_path"], since=incr.result.get("tests_since"))
         go("publish_incr", audit_path=incr.result["audit_path"])
         go("extract_rate_limited")
         if api_day:
