@@ -6,6 +6,8 @@ as the extractor lands them (Qianchuan yuan -> fen, ``_source_ref`` = ``world``)
 (no partition field) land on the world's last day, or on every day with ``snapshots_every_day`` (as a
 run over the whole range lands them). File entities go through the real file ingestion
 (``ingest_entity``: parsing, quarantine, ledger). ``workers`` > 1 lands days in that many processes.
+A day once landed is marked in ``<state>/bench-landed/`` and skipped by a later pass (an interrupted
+bench run continued with ``--resume``).
 Used by ``bench.run`` (SF10/SF100 history), ``bench.gate_memory`` and the gate tests over a world.
 """
 
@@ -35,6 +37,11 @@ def _land_day(world: Path, lake: str, day: date, last: date, shops: list[str], s
     from douyin_etl.sources.files.ingest import ingest_entity
     from douyin_etl.sources.files.specs import SPECS
 
+    from douyin_etl import config
+
+    done = config.state_dir() / "bench-landed" / f"{day.isoformat()}.rows"
+    if done.exists():  # landed by an earlier, interrupted pass (bench --resume)
+        return int(done.read_text(encoding="utf-8"))
     storage, run_id, rows = Storage(lake), f"world-{day:%Y%m%d}", 0
     for name, entity in ENTITIES.items():
         if entity.kind != "api":
@@ -57,6 +64,8 @@ def _land_day(world: Path, lake: str, day: date, last: date, shops: list[str], s
     for name in SPECS:
         r = ingest_entity(name, day, run_id=run_id, drops_dir=world / "drops", storage=storage, shops=shops)
         rows += int(r.get("rows") or 0)
+    done.parent.mkdir(parents=True, exist_ok=True)
+    done.write_text(str(rows), encoding="utf-8")
     return rows
 
 
