@@ -13,6 +13,7 @@ Used by ``bench.run`` (SF10/SF100 history), ``bench.gate_memory`` and the gate t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -39,7 +40,8 @@ def _land_day(world: Path, lake: str, day: date, last: date, shops: list[str], s
 
     from douyin_etl import config
 
-    done = config.state_dir() / "bench-landed" / f"{day.isoformat()}.rows"
+    lake_id = hashlib.sha256(f"{world.resolve()}|{lake}".encode()).hexdigest()[:16]  # this world into this lake
+    done = config.state_dir() / "bench-landed" / lake_id / f"{day.isoformat()}.rows"
     if done.exists():  # landed by an earlier, interrupted pass (bench --resume)
         return int(done.read_text(encoding="utf-8"))
     storage, run_id, rows = Storage(lake), f"world-{day:%Y%m%d}", 0
