@@ -109,8 +109,12 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
         sheet.close()
 
 
-def _blank(cells: list[Any]) -> bool:
-    return all(c is None or (isinstance(c, str) and c.strip() == "") for c in cells)
+def blank_row(cells: list[Any]) -> bool:
+    """No cell, or only empty / whitespace-only ones."""
+    for c in cells:
+        if c is not None and not (isinstance(c, str) and c.strip() == ""):
+            return False
+    return True
 
 
 def open_table(path: Path, sha256: str | None = None) -> Table:
@@ -136,7 +140,7 @@ def open_table(path: Path, sha256: str | None = None) -> Table:
         raise FileIngestError(path.name, f"unsupported format {suffix!r}", "deliver the file as .csv or .xlsx")
     header: list[Any] | None = None
     for _, cells in rows:
-        if not _blank(cells):
+        if not blank_row(cells):
             header = cells
             break
         raise FileIngestError(path.name, "row 1 (the header row) is empty",
@@ -150,4 +154,4 @@ def open_table(path: Path, sha256: str | None = None) -> Table:
 def has_data_rows(path: Path) -> bool:
     """Whether the file has a non-blank row after its header (stops at the first one)."""
     table = open_table(path)
-    return any(not _blank(cells) for _, cells in table.rows)
+    return any(not blank_row(cells) for _, cells in table.rows)
