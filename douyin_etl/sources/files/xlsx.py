@@ -275,80 +275,83 @@ def _column(coordinate: str) -> int:
     return col
 
 
-def _events(src: Any) -> Iterator[Element]:
-    """Every element of ``src`` as it ends (``iterparse`` without its per-event generator layers)."""
-    parser = XMLPullParser(events=("end",))
-    read = src.read
-    while chunk := read(_CHUNK):
-        parser.feed(chunk)
-        for _, el in parser.read_events():
-            yield el
-    parser.close()
-    for _, el in parser.read_events():
-        yield el
-
-
 def _parse_rows(src: Any, sheet: XlsxSheet) -> Iterator[tuple[int, list[tuple[int, Any]]]]:
     """(row number, [(column, value)…]) of each ``<row>``, as openpyxl's ``WorkSheetParser`` reads them."""
+    row_counter = 0
+    parser = XMLPullParser(events=("end",))
+    events = parser.read_events
+    read = src.read
+    ended = False
+    while not ended:  # iterparse without its generator layers: feed a chunk, then take the rows it ended
+        chunk = read(_CHUNK)
+        if chunk:
+            parser.feed(chunk)
+        else:
+            parser.close()
+            ended = True
+        for _, row in events():
+            if row.tag == _ROW:
+                row_counter, cells = _row_cells(row, row_counter, sheet)
+                row.clear()
+                yield row_counter, cells
+
+
+def _row_cells(row: Element, row_counter: int, sheet: XlsxSheet) -> tuple[int, list[tuple[int, Any]]]:
+    """(this row's number, its (column, value) cells); ``row_counter``: the previous row's number."""
     shared, epoch = sheet.shared_strings, sheet.epoch
     dates, timedeltas = sheet.styles.dates, sheet.styles.timedeltas
-    row_counter = 0
-    for row in _events(src):
-        if row.tag != _ROW:
-            continue
-        r = row.get("r")
-        if r is not None:
-            try:
-                row_counter = int(r)
-            except ValueError:
-                val = float(r)
-                if not val.is_integer():
-                    raise ValueError(f"{r} is not a valid row number") from None
-                row_counter = int(val)
+    r = row.get("r")
+    if r is not None:
+        try:
+            row_counter = int(r)
+        except ValueError:
+            val = float(r)
+            if not val.is_integer():
+                raise ValueError(f"{r} is not a valid row number") from None
+            row_counter = int(val)
+    else:
+        row_counter += 1
+    col = 0
+    cells: list[tuple[int, Any]] = []
+    for c in row:
+        t = c.get("t", "n")
+        coordinate = c.get("r")
+        style = c.get("s", 0)
+        if style:
+            style = int(style)
+        if coordinate:
+            col = _column(coordinate)
         else:
-            row_counter += 1
-        col = 0
-        cells: list[tuple[int, Any]] = []
-        for c in row:
-            t = c.get("t", "n")
-            coordinate = c.get("r")
-            style = c.get("s", 0)
-            if style:
-                style = int(style)
-            if coordinate:
-                col = _column(coordinate)
+            col += 1
+        if t == "inlineStr":
+            child = c.find(_INLINE)
+            if child is None:
+                value = None
+            elif len(child) == 1 and child[0].tag == _T:  # the usual <is><t>text</t></is>
+                value = child[0].text or ""
             else:
-                col += 1
-            if t == "inlineStr":
-                child = c.find(_INLINE)
-                if child is None:
-                    value = None
-                elif len(child) == 1 and child[0].tag == _T:  # the usual <is><t>text</t></is>
-                    value = child[0].text or ""
-                else:
-                    value = _text_content(child)
-                cells.append((col, value))
-                continue
-            value = c.findtext(_VALUE, None) or None
-            if value is not None:
-                if t == "n":
-                    value = float(value) if ("." in value or "E" in value or "e" in value) else int(value)
-                    if style in dates:
-                        try:
-                            value = from_excel(value, epoch, timedelta=style in timedeltas)
-                        except (OverflowError, ValueError):
-                            warnings.warn(f"Cell {coordinate} is marked as a date but the serial value {value} is "
-                                          "outside the limits for dates. The cell will be treated as an error.")
-                            value = "#VALUE!"
-                elif t == "s":
-                    value = shared[int(value)]
-                elif t == "b":
-                    value = bool(int(value))
-                elif t == "d":
-                    value = from_ISO8601(value)
+                value = _text_content(child)
             cells.append((col, value))
-        row.clear()
-        yield row_counter, cells
+            continue
+        value = c.findtext(_VALUE, None) or None
+        if value is not None:
+            if t == "n":
+                value = float(value) if ("." in value or "E" in value or "e" in value) else int(value)
+                if style in dates:
+                    try:
+                        value = from_excel(value, epoch, timedelta=style in timedeltas)
+                    except (OverflowError, ValueError):
+                        warnings.warn(f"Cell {coordinate} is marked as a date but the serial value {value} is "
+                                      "outside the limits for dates. The cell will be treated as an error.")
+                        value = "#VALUE!"
+            elif t == "s":
+                value = shared[int(value)]
+            elif t == "b":
+                value = bool(int(value))
+            elif t == "d":
+                value = from_ISO8601(value)
+        cells.append((col, value))
+    return row_counter, cells
 
 
 def xlsx_rows(path: Path) -> Iterator[tuple[Any, ...] | list[Any]]:
