@@ -173,7 +173,10 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
     width = len(mapping.headers)
     name = path.name
     short_rows_bad = table.format == "csv"  # an XLSX row ends at its last value: short rows are normal
-    plan = [(i, col, CONVERTERS[col.ctype], col.ctype == "str") for i, col in mapping.columns]
+    # (cell index, column, converter, text column?, a text cell lands as it is?): id and str converters
+    # return a str cell unchanged
+    plan = [(i, col, CONVERTERS[col.ctype], col.ctype == "str", col.ctype in ("id", "str"))
+            for i, col in mapping.columns]
     absent = {c.name: None for c in spec.columns if c.name not in {col.name for _, col in mapping.columns}}
     # A landed record always has the same keys (the file's columns, the absent ones, the file-name
     # groups, _extra): the order of its fingerprint is fixed once per file, not sorted per row.
@@ -202,8 +205,9 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
                                  mapping.headers, cells))
             return
         rec: dict[str, Any] = dict(absent)
-        for i, col, conv, is_text in plan:
-            raw = cells[i] if i < len(cells) else None
+        n_cells = len(cells)
+        for i, col, conv, is_text, text_as_is in plan:
+            raw = cells[i] if i < n_cells else None
             if type(raw) is str:  # fast path of clean() for the common CSV cell
                 value = raw.strip()
                 if not value:
@@ -217,6 +221,9 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
                     bad_rows.append(_bad("required value is empty", col.name, raw, ref, mapping.headers, cells))
                     return
                 rec[col.name] = None
+                continue
+            if text_as_is and type(value) is str:
+                rec[col.name] = value
                 continue
             try:
                 rec[col.name] = conv(value, col)
