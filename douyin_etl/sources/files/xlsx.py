@@ -268,7 +268,7 @@ def _column(coordinate: str) -> int:
     digits = coordinate[len(letters):]
     col = _COLUMNS.get(letters)
     if col is None or not digits.lstrip("0"):
-        if letters.isalpha() and letters.isupper() and 0 < len(letters) <= 3 and digits.lstrip("0"):
+        if letters.isascii() and letters.isalpha() and letters.isupper() and len(letters) <= 3 and digits.lstrip("0"):
             col = _COLUMNS[letters] = column_index_from_string(letters)
         else:
             return coordinate_to_tuple(coordinate)[1]  # raises for a bad reference, as openpyxl does
