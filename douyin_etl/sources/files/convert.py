@@ -1,6 +1,6 @@
 """Convert one file cell to its canonical value, per ``ctype`` (see ``specs.py``).
 
-Cells arrive as ``str`` (CSV) or as openpyxl values (``str``, ``int``, ``float``, ``datetime``,
+Cells arrive as ``str`` (CSV) or as XLSX values (``xlsx.py``: ``str``, ``int``, ``float``, ``datetime``,
 ``date``, ``bool``). Every converter returns the landed value or raises ``CellError`` with a short,
 value-free reason (the value itself is quarantined next to it).
 """

@@ -49,7 +49,7 @@ from douyin_etl.sources.files.convert import CONVERTERS, clean
 from douyin_etl.sources.files.errors import CellError, FileIngestError, MissingSourceError
 from douyin_etl.sources.files.expected import check_days, day_files, latest_earlier_files
 from douyin_etl.sources.files.ledger import Ledger
-from douyin_etl.sources.files.read import Table, file_sha256, has_data_rows, norm_header, open_table
+from douyin_etl.sources.files.read import Table, blank_row, file_sha256, has_data_rows, norm_header, open_table
 from douyin_etl.sources.files.specs import SPECS, Column, FileSpec
 from douyin_etl.storage import Storage
 
@@ -74,7 +74,7 @@ _REFS_KEPT = 20
 def summary_word(cells: list[Any]) -> str | None:
     """The summary word (合计, 总计, 小计 …) when the row is a summary row, else None."""
     for cell in cells[:_SUMMARY_CELLS]:
-        if isinstance(cell, str):
+        if isinstance(cell, str) and "计" in cell:  # every summary word has 计: the usual cell stops here
             text = cell.strip().lstrip("'").strip()
             if text and len(text) <= _SUMMARY_MAX_LEN:
                 for word in _SUMMARY_WORDS:
@@ -171,8 +171,16 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
     if groups.get("file_date") and groups["file_date"] != dt.strftime("%Y%m%d"):
         drift.append(f"{path.name}: file date {groups['file_date']} differs from its drop folder {dt}")
     width = len(mapping.headers)
-    plan = [(i, col, CONVERTERS[col.ctype], col.ctype == "str") for i, col in mapping.columns]
+    name = path.name
+    short_rows_bad = table.format == "csv"  # an XLSX row ends at its last value: short rows are normal
+    # (cell index, column, converter, text column?, a text cell lands as it is?): id and str converters
+    # return a str cell unchanged
+    plan = [(i, col, CONVERTERS[col.ctype], col.ctype == "str", col.ctype in ("id", "str"))
+            for i, col in mapping.columns]
     absent = {c.name: None for c in spec.columns if c.name not in {col.name for _, col in mapping.columns}}
+    # A landed record always has the same keys (the file's columns, the absent ones, the file-name
+    # groups, _extra): the order of its fingerprint is fixed once per file, not sorted per row.
+    fingerprint_keys = sorted({*absent, *(col.name for _, col in mapping.columns), *groups} - {EXTRA})
     bad_rows: list[dict[str, Any]] = []
     batch: list[dict[str, Any]] = []
     data_rows = blank_rows = landed = 0
@@ -184,10 +192,10 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
     def handle(n: int, cells: list[Any], is_last: bool) -> None:
         nonlocal data_rows, landed
         data_rows += 1
-        ref = f"{path.name}:{n}"
-        if len(cells) < width and table.format == "csv":
+        ref = f"{name}:{n}"
+        if len(cells) < width and short_rows_bad:
             if is_last:
-                raise FileIngestError(path.name, f"truncated: the last row ({n}) has {len(cells)} of {width} cells",
+                raise FileIngestError(name, f"truncated: the last row ({n}) has {len(cells)} of {width} cells",
                                       "re-download the file; it was cut off during export or transfer")
             bad_rows.append(_bad(f"row has {len(cells)} cells, the header has {width}", None, None, ref,
                                  mapping.headers, cells))
@@ -197,8 +205,9 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
                                  mapping.headers, cells))
             return
         rec: dict[str, Any] = dict(absent)
-        for i, col, conv, is_text in plan:
-            raw = cells[i] if i < len(cells) else None
+        n_cells = len(cells)
+        for i, col, conv, is_text, text_as_is in plan:
+            raw = cells[i] if i < n_cells else None
             if type(raw) is str:  # fast path of clean() for the common CSV cell
                 value = raw.strip()
                 if not value:
@@ -212,6 +221,9 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
                     bad_rows.append(_bad("required value is empty", col.name, raw, ref, mapping.headers, cells))
                     return
                 rec[col.name] = None
+                continue
+            if text_as_is and type(value) is str:
+                rec[col.name] = value
                 continue
             try:
                 rec[col.name] = conv(value, col)
@@ -227,8 +239,8 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
             rec[EXTRA] = None
         # The same key twice in one file: an exact repeat is the same record (landed once by the writer);
         # a repeat with other values is a conflict nobody can resolve here -> quarantined, counted as bad.
-        key = tuple(rec.get(k) for k in key_cols)
-        fingerprint = hash(tuple((k, rec[k]) for k in sorted(rec) if k != EXTRA))
+        key = tuple([rec.get(k) for k in key_cols])
+        fingerprint = hash(tuple([(k, rec[k]) for k in fingerprint_keys]))
         first = seen_keys.get(key)
         if first is None:
             seen_keys[key] = (fingerprint, n)
@@ -249,7 +261,7 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
     summary_rows: list[tuple[int, str]] = []  # (row number, word) of skipped 合计/总计/小计 rows
     blank_refs: list[int] = []
     for n, cells in table.rows:
-        if not cells or all(c is None or (isinstance(c, str) and c.strip() == "") for c in cells):
+        if blank_row(cells):
             blank_rows += 1
             blank_refs.append(n)
             continue

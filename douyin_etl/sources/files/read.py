@@ -91,30 +91,30 @@ def _csv_rows(path: Path, codec: str) -> Iterator[tuple[int, list[str]]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
-    import openpyxl
+    from douyin_etl.sources.files.xlsx import XlsxSheet
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileIngestError(path.name, f"unreadable XLSX ({type(exc).__name__}: {exc})",
-                              "re-download the file; an .xlsx must be a complete Excel workbook") from None
-    except Exception as exc:  # openpyxl raises its own InvalidFileException and friends
+        sheet = XlsxSheet.open(path)
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, a missing part (KeyError), broken XML, bad CRC…
         raise FileIngestError(path.name, f"unreadable XLSX ({type(exc).__name__}: {exc})",
                               "re-download the file; an .xlsx must be a complete Excel workbook") from None
     n = 0
     try:
-        ws = wb.worksheets[0]
-        for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        for n, row in enumerate(sheet.rows(), start=1):
             yield n, list(row)
     except Exception as exc:  # noqa: BLE001 - zlib.error ("Error -3 while decompressing"), bad CRC, broken XML…
         raise FileIngestError(path.name, f"unreadable or damaged XLSX after row {n} ({type(exc).__name__}: {exc})",
                               _REDOWNLOAD + "; an .xlsx must be a complete Excel workbook") from None
     finally:
-        wb.close()
+        sheet.close()
 
 
-def _blank(cells: list[Any]) -> bool:
-    return all(c is None or (isinstance(c, str) and c.strip() == "") for c in cells)
+def blank_row(cells: list[Any]) -> bool:
+    """No cell, or only empty / whitespace-only ones."""
+    for c in cells:
+        if c is not None and not (isinstance(c, str) and c.strip() == ""):
+            return False
+    return True
 
 
 def open_table(path: Path, sha256: str | None = None) -> Table:
@@ -140,7 +140,7 @@ def open_table(path: Path, sha256: str | None = None) -> Table:
         raise FileIngestError(path.name, f"unsupported format {suffix!r}", "deliver the file as .csv or .xlsx")
     header: list[Any] | None = None
     for _, cells in rows:
-        if not _blank(cells):
+        if not blank_row(cells):
             header = cells
             break
         raise FileIngestError(path.name, "row 1 (the header row) is empty",
@@ -154,4 +154,4 @@ def open_table(path: Path, sha256: str | None = None) -> Table:
 def has_data_rows(path: Path) -> bool:
     """Whether the file has a non-blank row after its header (stops at the first one)."""
     table = open_table(path)
-    return any(not _blank(cells) for _, cells in table.rows)
+    return any(not blank_row(cells) for _, cells in table.rows)
