@@ -1,4 +1,12 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='sku_order_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('changed_dt', incremental_cutoff('changed_dt')) }}"
+    )
+}}
 -- A table, not a view: a dozen models (and the default as_of_date) read it; computing the
 -- latest versions of every line once per build is what keeps the build linear.
 -- One row per SKU order line (paid or not), with its parent order's buyer, its channel and the
@@ -9,9 +17,36 @@
 --
 -- changed_dt: the newest lake partition day (dt) among the line, its after-sales and its
 -- alliance order: incremental marts reprocess lines whose changed_dt falls in their lookback.
-with sku_orders as (
+-- Incremental (keyed, macros/incremental.sql): a run rebuilds the lines whose line, after-sale or
+-- alliance order has a staged row from a partition on or after incremental_cutoff(), and the
+-- lines that the window delete removes without bringing them back (lost_keys: their newest
+-- partition moved back); a line gone from the lake goes.
+{%- if is_incremental() %}
+{%- set cutoff = incremental_cutoff('changed_dt') %}
+{%- set window_keys -%}
+    select sku_order_id from {{ ref('stg_doudian__sku_order') }} where source_dt >= {{ cutoff }}
+    union
+    select sku_order_id from {{ ref('stg_doudian__alliance_order') }} where source_dt >= {{ cutoff }}
+    union
+    select sku_order_id from {{ ref('stg_doudian__after_sale') }} where source_dt >= {{ cutoff }}
+{%- endset %}
+{%- set lost = lost_keys('sku_order_id', 'changed_dt', cutoff, window_keys) %}
+{%- endif %}
+with {% if is_incremental() %}window_lines as (
+
+    {{ window_keys }}
+    {%- for key in lost %}
+    union select {{ key }}
+    {%- endfor %}
+
+),
+
+{% endif %}sku_orders as (
 
     select * from {{ ref('stg_doudian__sku_order') }}
+    {%- if is_incremental() %}
+    where sku_order_id in (select sku_order_id from window_lines)
+    {%- endif %}
 
 ),
 
@@ -33,6 +68,9 @@ after_sale_changes as (
         sku_order_id,
         max(source_dt) as last_after_sale_dt
     from {{ ref('stg_doudian__after_sale') }}
+    {%- if is_incremental() %}
+    where sku_order_id in (select sku_order_id from window_lines)
+    {%- endif %}
     group by sku_order_id
 
 ),
