@@ -107,7 +107,7 @@
 {%- endmacro %}
 
 {#- inv_stock_daily's window: incremental_cutoff(), extended back to the pay day of any paid order
-    line that changed (landed) since, so units_sold stays right when a line lands late. A DATE
+    line whose sale figures changed (landed) since (sales_changed_dt), so units_sold stays right when a line lands late. A DATE
     literal (the pre_hook's delete and the model's selection agree). -#}
 {% macro inv_stock_window_start() -%}
     {%- set cutoff = incremental_cutoff('stock_date') -%}
@@ -115,7 +115,7 @@
         cast(null as date)
     {%- else -%}
     {{ query_date('select least(' ~ cutoff ~ ', coalesce(min(pay_date), ' ~ cutoff ~ ')) from '
-                  ~ ref('int_order_lines__enriched') ~ ' where is_paid and changed_dt >= ' ~ cutoff) }}
+                  ~ ref('int_order_lines__enriched') ~ ' where is_paid and sales_changed_dt >= ' ~ cutoff) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -209,8 +209,11 @@
 {%- endmacro %}
 
 {#- The buyers (shop_id, buyer_key; a shop's orders without a buyer as one buyer, keyed by the shop
-    id) with an order line in ``order_lines`` that changed (changed_dt) on or after ``cutoff``: the
-    buyers whose order sequence and lifetime figures an incremental run rebuilds. -#}
-{% macro touched_buyers_sql(order_lines, cutoff) -%}
-    select distinct shop_id, coalesce(buyer_key, shop_id) from {{ order_lines }} where changed_dt >= {{ cutoff }}
+    id) with an order line whose sale figures (sales_changed_dt) or after-sales (refunds) changed on
+    or after ``cutoff``: the buyers whose order sequence and lifetime figures an incremental run
+    rebuilds. -#}
+{% macro touched_buyers_sql(cutoff) -%}
+    select distinct shop_id, coalesce(buyer_key, shop_id) from {{ ref('int_order_lines__enriched') }}
+    where sales_changed_dt >= {{ cutoff }}
+       or sku_order_id in (select sku_order_id from {{ ref('stg_doudian__after_sale') }} where source_dt >= {{ cutoff }})
 {%- endmacro %}

@@ -22,16 +22,18 @@
 
 {#- The business days whose P&L components a change since ``cutoff`` touches (one DATE column; the
     incremental P&L models rebuild them, with every day from the cutoff on: macros/incremental.sql):
-    the pay days of order lines that changed (their sales, expected fees and COGS) or whose
-    settlement changed (refunds before / after settlement), the refund days of their successful
+    the pay days of order lines whose sale figures (sales_changed_dt), after-sales or settlement
+    changed (their sales, expected fees and COGS; refunds before / after settlement), the refund days of their successful
     after-sales and of after-sales staged since (refunds, returned COGS), the stat days of re-landed
     Qianchuan rows, the ship days of freight invoices re-landed or whose waybill's shipments or lines
     changed, and the pay and refund days of lines whose SKU got a cost row in force on their pay day. -#}
 {% macro pnl_touched_days_sql(cutoff) -%}
     {%- set lines = ref('int_order_lines__enriched') -%}
-    {%- set changed_lines = 'select sku_order_id from ' ~ lines ~ ' where changed_dt >= ' ~ cutoff -%}
+    {%- set changed_lines = 'select sku_order_id from ' ~ lines ~ ' where sales_changed_dt >= ' ~ cutoff -%}
     {%- set cost_rows = ref('stg_merchant__product_cost') -%}
-    select pay_date from {{ lines }} where is_paid and changed_dt >= {{ cutoff }}
+    select pay_date from {{ lines }}
+    where is_paid and (sales_changed_dt >= {{ cutoff }} or sku_order_id in (
+        select sku_order_id from {{ ref('stg_doudian__after_sale') }} where source_dt >= {{ cutoff }}))
     union all
     select lines.pay_date from {{ lines }} as lines
     where lines.is_paid and lines.sku_order_id in (

@@ -17,12 +17,12 @@
 --                 lines count for each (the simulated shops have one).
 -- ROIs are DOUBLE (yuan of GMV per yuan of spend), null when nothing was spent.
 -- Incremental by day (macros/incremental.sql): every stat day from incremental_cutoff() on, the older
--- stat days of re-landed report rows and the older pay days of live / video lines that changed.
+-- stat days of re-landed report rows and the older pay days of lines whose sale figures changed.
 {%- set cutoff = incremental_cutoff('stat_date') %}
 {%- set touched_days -%}
     select stat_date from {{ ref('stg_doudian__ad_report') }} where source_dt >= {{ cutoff }}
     union all
-    select pay_date from {{ ref('int_order_lines__enriched') }} where changed_dt >= {{ cutoff }}
+    select pay_date from {{ ref('int_order_lines__enriched') }} where sales_changed_dt >= {{ cutoff }}
 {%- endset %}
 {%- set touched = incremental_touched_days(touched_days, cutoff) %}
 with ads as (

@@ -12,6 +12,7 @@
              'contract_commission_rate_bp': 'latest_attrs.commission_rate_bp'}) }}"
     )
 }}
+-- depends_on: {{ ref('stg_doudian__after_sale') }}
 -- Creators (达人) per shop x creator x pay date (Asia/Shanghai), cohort view: refunds are those of the
 -- day's lines, whenever they succeeded (as of the run). Creator-attributed lines = paid SKU order
 -- lines with an author_id (精选联盟 lines and lines from a creator's live room / video).
@@ -23,11 +24,13 @@
 --     merchant bears none: the denominator is the commission alone. Null when no commission.
 --   refund_rate: refunded amount / GMV (DOUBLE fraction)
 -- Incremental by day (macros/incremental.sql): every pay day from incremental_cutoff() on and the older
--- pay days of creator lines that changed since (a late refund); the pre_hook sets the creator
+-- pay days of creator lines whose sale figures or refunds changed since; the pre_hook sets the creator
 -- attributes of the latest 达人合作 file (tier, followers, rate) on the days kept.
 {%- set cutoff = incremental_cutoff('pay_date') %}
 {%- set touched = incremental_touched_days('select pay_date from ' ~ ref('int_order_lines__enriched')
-                                          ~ ' where author_id is not null and changed_dt >= ' ~ cutoff, cutoff) %}
+                                          ~ ' where author_id is not null and (sales_changed_dt >= ' ~ cutoff
+                                          ~ ' or sku_order_id in (select sku_order_id from ' ~ ref('stg_doudian__after_sale')
+                                          ~ ' where source_dt >= ' ~ cutoff ~ '))', cutoff) %}
 with lines as (
 
     select * from {{ ref('int_order_lines__enriched') }}

@@ -13,12 +13,12 @@
 --   conversion_rate: distinct paying buyers / viewers (观看人数), DOUBLE fraction
 --   total_watch_hours: viewers x avg_watch_seconds / 3600
 -- Incremental by room (macros/incremental.sql): a run replaces the sessions re-landed on or after
--- incremental_cutoff() and the sessions of rooms with an order line that changed since.
+-- incremental_cutoff() and the sessions of rooms with an order line whose sale figures changed since.
 {%- set cutoff = incremental_cutoff('live_date') %}
 {%- set touched_rooms -%}
     select room_id from {{ ref('stg_backoffice__live_session') }} where source_dt >= {{ cutoff }}
     union
-    select room_id from {{ ref('int_order_lines__enriched') }} where room_id is not null and changed_dt >= {{ cutoff }}
+    select room_id from {{ ref('int_order_lines__enriched') }} where room_id is not null and sales_changed_dt >= {{ cutoff }}
 {%- endset %}
 with sessions as (
 

@@ -13,12 +13,12 @@
 --   engagement_rate = (likes + comments + shares) / plays
 --   gpm_yuan = GMV / plays x 1000, rounded to the fen
 -- Incremental by day (macros/incremental.sql): every day from incremental_cutoff() on, the older days of
--- re-landed video stats and the older pay days of video lines that changed since.
+-- re-landed video stats and the older pay days of video lines whose sale figures changed since.
 {%- set cutoff = incremental_cutoff('stat_date') %}
 {%- set touched_days -%}
     select stat_date from {{ ref('stg_backoffice__short_video') }} where source_dt >= {{ cutoff }}
     union all
-    select pay_date from {{ ref('int_order_lines__enriched') }} where video_id is not null and changed_dt >= {{ cutoff }}
+    select pay_date from {{ ref('int_order_lines__enriched') }} where video_id is not null and sales_changed_dt >= {{ cutoff }}
 {%- endset %}
 {%- set touched = incremental_touched_days(touched_days, cutoff) %}
 with stats as (

@@ -5,9 +5,10 @@
         unique_key='shop_order_id',
         on_schema_change='fail',
         pre_hook="{{ delete_incremental_rows('(shop_id, coalesce(buyer_key, shop_id)) in ('
-                                            ~ touched_buyers_sql(ref('fct_order_lines'), incremental_cutoff('pay_date')) ~ ')') }}"
+                                            ~ touched_buyers_sql(incremental_cutoff('pay_date')) ~ ')') }}"
     )
 }}
+-- depends_on: {{ ref('int_order_lines__enriched') }}, {{ ref('stg_doudian__after_sale') }}
 -- One row per paid shop (parent) order: its lines rolled up, its buyer's order sequence.
 -- main_channel = the channel of the order's largest line by pay amount (ties: lowest line id).
 -- Incremental by buyer (macros/incremental.sql): buyer_order_seq numbers a buyer's orders, so a run
@@ -20,7 +21,7 @@ with order_lines as (
     select * from {{ ref('fct_order_lines') }}
     where is_paid
     {%- if is_incremental() %}
-      and (shop_id, coalesce(buyer_key, shop_id)) in ({{ touched_buyers_sql(ref('fct_order_lines'), cutoff) }})
+      and (shop_id, coalesce(buyer_key, shop_id)) in ({{ touched_buyers_sql(cutoff) }})
     {%- endif %}
 
 ),

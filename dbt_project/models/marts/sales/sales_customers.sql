@@ -5,10 +5,10 @@
         unique_key=['shop_id', 'buyer_key'],
         on_schema_change='fail',
         pre_hook="{{ delete_incremental_rows('(shop_id, buyer_key) in ('
-                                            ~ touched_buyers_sql(ref('fct_order_lines'), incremental_cutoff('first_pay_date')) ~ ')') }}"
+                                            ~ touched_buyers_sql(incremental_cutoff('first_pay_date')) ~ ')') }}"
     )
 }}
--- depends_on: {{ ref('fct_order_lines') }}
+-- depends_on: {{ ref('fct_order_lines') }}, {{ ref('int_order_lines__enriched') }}, {{ ref('stg_doudian__after_sale') }}
 -- One row per shop x buyer (buyer_key): first and last paid order, monthly cohort, order count,
 -- GMV, and whether the buyer paid again within 30 / 90 days of their first order (repurchase).
 -- is_repeat_buyer: more than one paid order. repurchased_within_*d: true once a second order
@@ -23,7 +23,7 @@ with orders as (
     select * from {{ ref('fct_orders') }}
     where buyer_key is not null
     {%- if is_incremental() %}
-      and ((shop_id, buyer_key) in ({{ touched_buyers_sql(ref('fct_order_lines'), cutoff) }})
+      and ((shop_id, buyer_key) in ({{ touched_buyers_sql(cutoff) }})
            or (shop_id, buyer_key) in (
                select shop_id, buyer_key from {{ this }}
                where (not has_30d_elapsed and cast({{ dbt.dateadd('day', 30, 'first_pay_date') }} as date) <= {{ as_of_date() }})

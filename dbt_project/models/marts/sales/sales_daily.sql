@@ -14,13 +14,14 @@
 -- orders / buyers are distinct within the row; an order or buyer with lines in two channels
 -- counts in both channel rows, so add them up across channels only for GMV, discounts, refunds.
 -- Incremental by day (macros/incremental.sql): a run rebuilds every day from incremental_cutoff() on
--- and the older pay and refund days of the lines that changed since (a late refund, a late line).
+-- and the older pay and refund days of the lines whose sale figures changed since (sales_changed_dt: a
+-- late line) and of the refunds staged since.
 {%- set cutoff = incremental_cutoff('date_day') %}
 {%- set touched_days -%}
-    select pay_date from {{ ref('fct_order_lines') }} where changed_dt >= {{ cutoff }}
+    select pay_date from {{ ref('int_order_lines__enriched') }} where sales_changed_dt >= {{ cutoff }}
     union all
     select refund_date from {{ ref('fct_refunds') }}
-    where sku_order_id in (select sku_order_id from {{ ref('fct_order_lines') }} where changed_dt >= {{ cutoff }})
+    where sku_order_id in (select sku_order_id from {{ ref('int_order_lines__enriched') }} where sales_changed_dt >= {{ cutoff }})
     union all
     select refund_date from {{ ref('stg_doudian__after_sale') }} where source_dt >= {{ cutoff }}
 {%- endset %}

@@ -14,10 +14,10 @@
 -- data, channel by the contract precedence); pays_minus_paid_lines should be 0. A product x
 -- channel x day with paid lines but no funnel row still appears (funnel counts 0, has_funnel_row false).
 -- Incremental by day (macros/incremental.sql): a run rebuilds every day from incremental_cutoff() on,
--- the older pay days of the order lines that changed since and the older days of re-landed funnel rows.
+-- the older pay days of the order lines whose sale figures changed since (sales_changed_dt) and the older days of re-landed funnel rows.
 {%- set cutoff = incremental_cutoff('stat_date') %}
 {%- set touched_days -%}
-    select pay_date from {{ ref('int_order_lines__enriched') }} where changed_dt >= {{ cutoff }}
+    select pay_date from {{ ref('int_order_lines__enriched') }} where sales_changed_dt >= {{ cutoff }}
     union all
     select stat_date from {{ ref('stg_backoffice__traffic_funnel') }} where source_dt >= {{ cutoff }}
 {%- endset %}
