@@ -185,27 +185,66 @@
     {{- return(keys | sort) -}}
 {%- endmacro %}
 
-{#- The lake partitions an incremental staging model reads (a WHERE clause for its source CTE; nothing
-    when not incremental): the window's partitions only (dt >= incremental_cutoff('source_dt'), which
-    the engine prunes by the hive partition column, so a daily run does not scan the history), plus
-    every version of the keys the window delete removes and the window does not bring back
-    (lost_keys(): they fall back to their newest older version; the scan then reads every partition,
-    which happens only after a file was re-dropped with fewer rows). ``source_key`` is the key
-    expression over the raw source, ``staged_key`` the same key in the staging table. Past
-    ``lost_key_limit`` lost keys the whole source is read (all keys come back: a full rebuild by
-    delete+insert). dt is the day of the entity's partition field (update_time for orders and
-    after-sales), so a version in the window is newer than any version before it. -#}
-{% macro lake_window(source_relation, source_key, staged_key, lost_key_limit=10000) -%}
-    {%- if is_incremental() -%}
-        {%- set cutoff = incremental_cutoff('source_dt') -%}
-        {%- set lost = lost_keys(staged_key, 'source_dt', cutoff,
-                                 'select ' ~ source_key ~ ' from ' ~ source_relation ~ ' where dt >= ' ~ cutoff) -%}
-        {%- if lost | length > lost_key_limit -%}
-    where true
-        {%- else -%}
-    where dt >= {{ cutoff }}{% if lost %} or cast({{ source_key }} as {{ dbt.type_string() }}) in ({{ lost | join(', ') }}){% endif %}
-        {%- endif -%}
+{#- The lake rows an incremental staging model reads (the FROM of its source CTE, with its WHERE):
+    the whole source when the model is not built incrementally; else the window's partitions only
+    (dt >= incremental_cutoff('source_dt'): lake_window_relation() names their files, so older
+    partitions are not even opened), plus every version of the keys the window delete removes and
+    the window does not bring back (lost_keys(): they fall back to their newest older version; the
+    scan then reads every partition, which happens only after a file was re-dropped with fewer
+    rows). ``source_key`` is the key expression over the raw source, ``staged_key`` the same key in
+    the staging table. Past ``lost_key_limit`` lost keys every partition is read (all keys come back:
+    a full rebuild by delete+insert). dt is the day of the entity's partition field (update_time for
+    orders and after-sales), so a version in the window is newer than any version before it. -#}
+{% macro lake_window_source(source_name, table_name, source_key, staged_key, lost_key_limit=10000) -%}
+    {%- set whole = source(source_name, table_name) -%}
+    {%- if not is_incremental() -%}
+        {{ return(whole) }}
     {%- endif -%}
+    {%- set cutoff = incremental_cutoff('source_dt') -%}
+    {%- set window = lake_window_relation(whole, source_name, table_name, cutoff) -%}
+    {%- set lost = lost_keys(staged_key, 'source_dt', cutoff,
+                             'select ' ~ source_key ~ ' from ' ~ window ~ ' where dt >= ' ~ cutoff) -%}
+    {%- if lost | length > lost_key_limit -%}
+        {{ return(whole) }}
+    {%- elif lost -%}
+        {{ return(whole ~ ' where dt >= ' ~ cutoff ~ ' or cast(' ~ source_key ~ ' as ' ~ dbt.type_string() ~ ') in ('
+                  ~ lost | join(', ') ~ ')') }}
+    {%- else -%}
+        {{ return(window ~ ' where dt >= ' ~ cutoff) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The window's partitions of a lake source as a relation. DuckDB: read_parquet over the files of the
+    partitions dt >= ``cutoff``, listed with glob() (a listing, no file is opened), so neither the
+    data nor the footers of older partitions are read (union_by_name reads every footer of the
+    source's own glob); the source itself when no partition is in the window. Elsewhere (Spark: an
+    external table partitioned by dt, pruned by the filter) the source. -#}
+{% macro lake_window_relation(whole, source_name, table_name, cutoff) -%}
+    {{ return(adapter.dispatch('lake_window_relation', 'douyin')(whole, source_name, table_name, cutoff)) }}
+{%- endmacro %}
+
+{% macro default__lake_window_relation(whole, source_name, table_name, cutoff) -%}
+    {{ return(whole) }}
+{%- endmacro %}
+
+{% macro duckdb__lake_window_relation(whole, source_name, table_name, cutoff) -%}
+    {%- if not execute -%}
+        {{ return(whole) }}
+    {%- endif -%}
+    {%- set lake_dir = var('lake_dir', env_var('DOUYIN_LAKE_DIR', '../lake')) | string -%}
+    {%- set pattern = lake_dir.rstrip('/') ~ '/raw/' ~ source_name ~ '/' ~ table_name ~ '/dt=*/*.parquet' -%}
+    {%- set listing -%}
+        select file from glob('{{ pattern }}')
+        where try_cast(regexp_extract(file, 'dt=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) >= {{ cutoff }}
+        order by file
+    {%- endset -%}
+    {%- set files = run_query(listing).columns[0].values() -%}
+    {%- if files | length == 0 -%}
+        {{ return(whole) }}
+    {%- endif -%}
+    {%- set quoted = [] -%}
+    {%- for f in files -%}{%- do quoted.append("'" ~ f.replace("'", "''") ~ "'") -%}{%- endfor -%}
+    {{ return('read_parquet([' ~ quoted | join(', ') ~ '], hive_partitioning = true, union_by_name = true)') }}
 {%- endmacro %}
 
 {#- The buyers (shop_id, buyer_key; a shop's orders without a buyer as one buyer, keyed by the shop

@@ -11,12 +11,11 @@
 -- account_trade_no, in one file or on two days) counts once; copies_seen says how often it came.
 -- signed_fen: + for 入账 (fund_flow 0), - for 出账 (fund_flow 1). Every copy of a record has its bill
 -- time, so it lands in the same partition (dt = bill day): the window holds every copy of its records.
--- Incremental (macros/incremental.sql lake_window): a run reads only the lake partitions of its
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
 -- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('backoffice', 'fund_flow') }}
-    {{ lake_window(source('backoffice', 'fund_flow'), 'account_trade_no', 'account_trade_no') }}
+    select * from {{ lake_window_source('backoffice', 'fund_flow', 'account_trade_no', 'account_trade_no') }}
 
 ),
 

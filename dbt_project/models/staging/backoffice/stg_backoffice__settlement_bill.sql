@@ -9,12 +9,11 @@
 }}
 -- 结算账单 rows, one per request_no (a re-delivered file keeps the latest file day's row).
 -- trade_type 0 = settled (已结算), 1 = reversal after a refund (结算后退款, settle_fen = -refund).
--- Incremental (macros/incremental.sql lake_window): a run reads only the lake partitions of its
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
 -- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('backoffice', 'settlement_bill') }}
-    {{ lake_window(source('backoffice', 'settlement_bill'), 'request_no', 'request_no') }}
+    select * from {{ lake_window_source('backoffice', 'settlement_bill', 'request_no', 'request_no') }}
 
 ),
 

@@ -9,12 +9,11 @@
 }}
 -- 精选联盟 orders, latest version per SKU order. Rates in basis points; commissions in fen
 -- (real_comission is 0 until settled).
--- Incremental (macros/incremental.sql lake_window): a run reads only the lake partitions of its
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
 -- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('doudian', 'alliance_order') }}
-    {{ lake_window(source('doudian', 'alliance_order'), 'order_id', 'sku_order_id') }}
+    select * from {{ lake_window_source('doudian', 'alliance_order', 'order_id', 'sku_order_id') }}
 
 ),
 

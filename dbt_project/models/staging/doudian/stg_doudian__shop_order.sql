@@ -11,12 +11,11 @@
 -- is dropped here; doudian_open_id becomes buyer_key (HMAC-SHA256 with the deployment's secret key,
 -- macros/buyer_key.sql); only the receiver's province name is kept. A table, not a view: buyer_key is
 -- computed here, in the dbt session that holds the key, and stored.
--- Incremental (macros/incremental.sql lake_window): a run reads only the lake partitions of its
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
 -- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('doudian', 'shop_order') }}
-    {{ lake_window(source('doudian', 'shop_order'), 'order_id', 'shop_order_id') }}
+    select * from {{ lake_window_source('doudian', 'shop_order', 'order_id', 'shop_order_id') }}
 
 ),
 

@@ -9,12 +9,11 @@
 }}
 -- 发货明细: one row per shipped SKU order line (outbound_id x sku_order_id), latest file wins.
 -- Instants were parsed as Asia/Shanghai at ingestion (timestamptz); dates are Asia/Shanghai days.
--- Incremental (macros/incremental.sql lake_window): a run reads only the lake partitions of its
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
 -- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('wms', 'shipment') }}
-    {{ lake_window(source('wms', 'shipment'), dbt.concat(['cast(outbound_id as ' ~ dbt.type_string() ~ ')', "'|'", 'cast(sku_order_id as ' ~ dbt.type_string() ~ ')']), dbt.concat(['outbound_id', "'|'", 'sku_order_id'])) }}
+    select * from {{ lake_window_source('wms', 'shipment', dbt.concat(['cast(outbound_id as ' ~ dbt.type_string() ~ ')', "'|'", 'cast(sku_order_id as ' ~ dbt.type_string() ~ ')']), dbt.concat(['outbound_id', "'|'", 'sku_order_id'])) }}
 
 ),
 
