@@ -6,7 +6,8 @@
         on_schema_change='fail',
         pre_hook=[
             "{{ delete_incremental_rows('sku_order_id in (select sku_order_id from ' ~ ref('int_order_lines__enriched')
-                                        ~ ' where changed_dt >= ' ~ incremental_cutoff('pay_date') ~ ')') }}",
+                                        ~ ' where changed_dt >= ' ~ incremental_cutoff('pay_date') ~ ') or sku_order_id not in'
+                                        ~ ' (select sku_order_id from ' ~ ref('int_order_lines__enriched') ~ ' where is_paid)') }}",
             "{{ update_incremental_column('as_of_date', as_of_date()) }}"
         ]
     )
@@ -24,9 +25,11 @@
 --   discrepancy / missing_settlement      no settlement and overdue (due + grace < as_of)
 --   pending                               otherwise
 -- Incremental by line (macros/incremental.sql): a run rebuilds the lines that changed on or after
--- incremental_cutoff() (the pre_hook deletes them first: a line no longer paid goes), the lines whose
--- settlement rows changed since, and the pending lines (a pending line becomes overdue as the
--- horizon moves); the pre_hook sets as_of_date on the rows it keeps.
+-- incremental_cutoff() (the pre_hook deletes them first, and the lines no longer paid or gone from the
+-- lake), the lines whose settlement rows changed or went since, and the pending lines (a pending
+-- line becomes overdue as the horizon moves); the pre_hook sets as_of_date on the rows it keeps.
+-- (Finding the lines gone takes two anti-joins on the line key over the whole table: key columns
+-- only, small next to rebuilding the statuses.)
 {%- set cutoff = incremental_cutoff('pay_date') %}
 with expected as (
 
@@ -36,6 +39,9 @@ with expected as (
        or sku_order_id in (select sku_order_id from {{ ref('int_settlements__matched_to_lines') }} where changed_dt >= {{ cutoff }})
        or sku_order_id in (select sku_order_id from {{ ref('stg_backoffice__settlement_bill') }} where source_dt >= {{ cutoff }})
        or sku_order_id in (select sku_order_id from {{ this }} where status = 'pending')
+       -- lines whose every bill row went (a re-dropped file with fewer rows)
+       or sku_order_id in (select sku_order_id from {{ this }} where settlement_rows > 0 and sku_order_id not in (
+           select sku_order_id from {{ ref('int_settlements__matched_to_lines') }}))
     {%- endif %}
 
 ),
