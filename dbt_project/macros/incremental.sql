@@ -34,8 +34,80 @@
     delete from {{ relation }} where {{ column }} >= {{ window_start }}
 {%- endmacro %}
 
+{#- pre_hook of an incremental mart whose rows are not dated by a source partition: delete the rows
+    matching ``condition`` (SQL over the mart's columns, e.g. the keys a change in the window touches,
+    or rows whose source is gone). Nothing when the model is not built incrementally. -#}
+{% macro delete_incremental_rows(condition) -%}
+    {%- if is_incremental() -%}
+        {{ return(adapter.dispatch('delete_incremental_rows', 'douyin')(this, condition)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- runs as is on DuckDB and on Spark with Delta (DELETE with an IN / NOT IN subquery) -#}
+{% macro default__delete_incremental_rows(relation, condition) -%}
+    delete from {{ relation }} where {{ condition }}
+{%- endmacro %}
+
+{#- pre_hook of an incremental mart with a column that holds the run's horizon on every row (e.g.
+    fin_order_reconciliation.as_of_date): set it on the rows kept from earlier runs, so they match
+    what a full refresh gives. Nothing when the model is not built incrementally. -#}
+{% macro update_incremental_column(column, value) -%}
+    {%- if is_incremental() -%}
+        {{ return(adapter.dispatch('update_incremental_column', 'douyin')(this, column, value)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- runs as is on DuckDB and on Spark with Delta -#}
+{% macro default__update_incremental_column(relation, column, value) -%}
+    update {{ relation }} set {{ column }} = {{ value }} where {{ column }} <> {{ value }} or {{ column }} is null
+{%- endmacro %}
+
+{#- pre_hook of an incremental mart that carries a dimension's current attributes on every row (e.g.
+    perf_creators: the creator's tier and followers as the latest 达人合作 file says): set
+    ``assignments`` ({column: expression over ``latest_attrs``}) on the rows kept from earlier runs whose
+    ``keys`` match a row of ``current_sql`` (a query, aliased ``latest_attrs``) and differ from it, and
+    null them on rows whose key is no longer in it. Nothing when the model is not built incrementally. -#}
+{% macro update_incremental_attributes(current_sql, keys, assignments) -%}
+    {%- if is_incremental() -%}
+        {{ return(adapter.dispatch('update_incremental_attributes', 'douyin')(this, current_sql, keys, assignments)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__update_incremental_attributes(relation, current_sql, keys, assignments) -%}
+    {%- set join = [] -%}
+    {%- for key in keys -%}{%- do join.append(relation.identifier ~ '.' ~ key ~ ' = latest_attrs.' ~ key) -%}{%- endfor -%}
+    {%- set differs = [] -%}
+    {%- for column, expression in assignments.items() -%}
+        {%- do differs.append('not (' ~ null_safe_equal(relation.identifier ~ '.' ~ column, expression) ~ ')') -%}
+    {%- endfor -%}
+    update {{ relation }} set
+    {%- for column, expression in assignments.items() %}
+        {{ column }} = {{ expression }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    from ({{ current_sql }}) as latest_attrs
+    where {{ join | join(' and ') }} and ({{ differs | join(' or ') }});
+    update {{ relation }} set
+    {%- for column in assignments.keys() %}
+        {{ column }} = null{{ ',' if not loop.last }}
+    {%- endfor %}
+    where ({{ keys | join(', ') }}) not in (select {{ keys | join(', ') }} from ({{ current_sql }}) as latest_attrs)
+      and not ({% for column in assignments.keys() %}{{ column }} is null{{ ' and ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{#- Delta: a merge (UPDATE ... FROM is not Spark SQL); keys gone from ``current_sql`` keep their values -#}
+{% macro spark__update_incremental_attributes(relation, current_sql, keys, assignments) -%}
+    {%- set join = [] -%}
+    {%- for key in keys -%}{%- do join.append('target.' ~ key ~ ' = latest_attrs.' ~ key) -%}{%- endfor -%}
+    merge into {{ relation }} as target using ({{ current_sql }}) as latest_attrs
+    on {{ join | join(' and ') }}
+    when matched then update set
+    {%- for column, expression in assignments.items() %}
+        {{ column }} = {{ expression }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {#- inv_stock_daily's window: incremental_cutoff(), extended back to the pay day of any paid order
-    line that changed (landed) since, so units_sold stays right when a line lands late. A DATE
+    line whose sale figures changed (landed) since (sales_changed_dt), so units_sold stays right when a line lands late. A DATE
     literal (the pre_hook's delete and the model's selection agree). -#}
 {% macro inv_stock_window_start() -%}
     {%- set cutoff = incremental_cutoff('stock_date') -%}
@@ -43,6 +115,144 @@
         cast(null as date)
     {%- else -%}
     {{ query_date('select least(' ~ cutoff ~ ', coalesce(min(pay_date), ' ~ cutoff ~ ')) from '
-                  ~ ref('int_order_lines__enriched') ~ ' where is_paid and changed_dt >= ' ~ cutoff) }}
+                  ~ ref('int_order_lines__enriched') ~ ' where is_paid and sales_changed_dt >= ' ~ cutoff) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The unique_key of a mart rebuilt by whole days (incremental_days_filter): on DuckDB the day
+    column alone, so delete+insert first removes every row of a rebuilt day (a shop x channel x day
+    whose last row went away goes too; a null in a grain column cannot keep a stale row); engines
+    that merge (Spark with Delta) need the row's grain. -#}
+{% macro day_incremental_key(day_column, grain) -%}
+    {{- return(grain if target.type in ('spark', 'databricks') else day_column) -}}
+{%- endmacro %}
+
+{#- Marts rebuilt by day. An incremental run rebuilds every day on or after its cutoff
+    (incremental_cutoff()) and every earlier day that a change in the window touches (a late refund
+    or settlement touches an old pay day). incremental_touched_days(touched_days_sql, cutoff): the
+    earlier days, as DATE literals, from a query of one DATE column (e.g. the pay days of the order
+    lines whose changed_dt is on or after the cutoff); it runs once, when the model is compiled,
+    after its upstream models were built in this run. [] when not incremental. -#}
+{% macro incremental_touched_days(touched_days_sql, cutoff) -%}
+    {%- if not is_incremental() -%}
+        {{- return([]) -}}
+    {%- endif -%}
+    {{- return(query_date_list('select distinct touched_day from (' ~ touched_days_sql ~ ') as touched(touched_day)'
+                               ~ ' where touched_day < ' ~ cutoff)) -}}
+{%- endmacro %}
+
+{#- The condition selecting the rebuilt days on ``column``: ``true`` when not incremental. -#}
+{% macro incremental_days_filter(column, cutoff, touched_days) -%}
+    {%- if not is_incremental() -%}
+        true
+    {%- else -%}
+        ({{ column }} >= {{ cutoff }}{% if touched_days %} or {{ column }} in ({{ touched_days | join(', ') }}){% endif %})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of a one-DATE-column query as DATE literals (at execution; [] while parsing), sorted. -#}
+{% macro query_date_list(sql) -%}
+    {%- set literals = [] -%}
+    {%- if execute -%}
+        {%- for value in run_query(sql).columns[0].values() | reject('none') | list -%}
+            {%- do literals.append("cast('" ~ (value.isoformat() if value.isoformat is defined else value | string)[:10] ~ "' as date)") -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return(literals | unique | sort) -}}
+{%- endmacro %}
+
+{#- Keys of an incremental model that its window delete (delete_incremental_window on
+    ``change_column`` >= ``cutoff``) removes and that the window does not bring back: a re-dropped
+    file or a re-extracted day with fewer rows; their newest version, if any, is now in an older
+    partition. ``key`` is the key expression in the model's table, ``window_keys_sql`` a query of the
+    keys (same type, as text) the window brings back. Asked once, at compile time, before the
+    pre_hook deletes anything: a list of quoted text literals (usually empty), [] when the model is
+    not built incrementally. -#}
+{% macro lost_keys(key, change_column, cutoff, window_keys_sql) -%}
+    {%- set keys = [] -%}
+    {%- if execute and is_incremental() -%}
+        {%- set sql -%}
+            select distinct cast({{ key }} as {{ dbt.type_string() }}) as lost_key from {{ this }}
+            where {{ change_column }} >= {{ cutoff }}
+              and cast({{ key }} as {{ dbt.type_string() }}) not in (
+                  select cast(window_key as {{ dbt.type_string() }}) from ({{ window_keys_sql }}) as w(window_key)
+                  where window_key is not null)
+        {%- endset -%}
+        {%- for value in run_query(sql).columns[0].values() -%}
+            {%- do keys.append("'" ~ (value | string).replace("'", "''") ~ "'") -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return(keys | sort) -}}
+{%- endmacro %}
+
+{#- The lake rows an incremental staging model reads (the FROM of its source CTE, with its WHERE):
+    the whole source when the model is not built incrementally; else the window's partitions only
+    (dt >= incremental_cutoff('source_dt'): lake_window_relation() names their files, so older
+    partitions are not even opened), plus every version of the keys the window delete removes and
+    the window does not bring back (lost_keys(): they fall back to their newest older version; the
+    scan then reads every partition, which happens only after a file was re-dropped with fewer
+    rows). ``source_key`` is the key expression over the raw source, ``staged_key`` the same key in
+    the staging table. Past ``lost_key_limit`` lost keys every partition is read (all keys come back:
+    a full rebuild by delete+insert). dt is the day of the entity's partition field (update_time for
+    orders and after-sales), so a version in the window is newer than any version before it. -#}
+{% macro lake_window_source(source_name, table_name, source_key, staged_key, lost_key_limit=10000) -%}
+    {%- set whole = source(source_name, table_name) -%}
+    {%- if not is_incremental() -%}
+        {{ return(whole) }}
+    {%- endif -%}
+    {%- set cutoff = incremental_cutoff('source_dt') -%}
+    {%- set window = lake_window_relation(whole, source_name, table_name, cutoff) -%}
+    {%- set lost = lost_keys(staged_key, 'source_dt', cutoff,
+                             'select ' ~ source_key ~ ' from ' ~ window ~ ' where dt >= ' ~ cutoff) -%}
+    {%- if lost | length > lost_key_limit -%}
+        {{ return(whole) }}
+    {%- elif lost -%}
+        {{ return(whole ~ ' where dt >= ' ~ cutoff ~ ' or cast(' ~ source_key ~ ' as ' ~ dbt.type_string() ~ ') in ('
+                  ~ lost | join(', ') ~ ')') }}
+    {%- else -%}
+        {{ return(window ~ ' where dt >= ' ~ cutoff) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The window's partitions of a lake source as a relation. DuckDB: read_parquet over the files of the
+    partitions dt >= ``cutoff``, listed with glob() (a listing, no file is opened), so neither the
+    data nor the footers of older partitions are read (union_by_name reads every footer of the
+    source's own glob); the source itself when no partition is in the window. Elsewhere (Spark: an
+    external table partitioned by dt, pruned by the filter) the source. -#}
+{% macro lake_window_relation(whole, source_name, table_name, cutoff) -%}
+    {{ return(adapter.dispatch('lake_window_relation', 'douyin')(whole, source_name, table_name, cutoff)) }}
+{%- endmacro %}
+
+{% macro default__lake_window_relation(whole, source_name, table_name, cutoff) -%}
+    {{ return(whole) }}
+{%- endmacro %}
+
+{% macro duckdb__lake_window_relation(whole, source_name, table_name, cutoff) -%}
+    {%- if not execute -%}
+        {{ return(whole) }}
+    {%- endif -%}
+    {%- set lake_dir = var('lake_dir', env_var('DOUYIN_LAKE_DIR', '../lake')) | string -%}
+    {%- set pattern = lake_dir.rstrip('/') ~ '/raw/' ~ source_name ~ '/' ~ table_name ~ '/dt=*/*.parquet' -%}
+    {%- set listing -%}
+        select file from glob('{{ pattern }}')
+        where try_cast(regexp_extract(file, 'dt=([0-9]{4}-[0-9]{2}-[0-9]{2})', 1) as date) >= {{ cutoff }}
+        order by file
+    {%- endset -%}
+    {%- set files = run_query(listing).columns[0].values() -%}
+    {%- if files | length == 0 -%}
+        {{ return(whole) }}
+    {%- endif -%}
+    {%- set quoted = [] -%}
+    {%- for f in files -%}{%- do quoted.append("'" ~ f.replace("'", "''") ~ "'") -%}{%- endfor -%}
+    {{ return('read_parquet([' ~ quoted | join(', ') ~ '], hive_partitioning = true, union_by_name = true)') }}
+{%- endmacro %}
+
+{#- The buyers (shop_id, buyer_key; a shop's orders without a buyer as one buyer, keyed by the shop
+    id) with an order line whose sale figures (sales_changed_dt) or after-sales (refunds) changed on
+    or after ``cutoff``: the buyers whose order sequence and lifetime figures an incremental run
+    rebuilds. -#}
+{% macro touched_buyers_sql(cutoff) -%}
+    select distinct shop_id, coalesce(buyer_key, shop_id) from {{ ref('int_order_lines__enriched') }}
+    where sales_changed_dt >= {{ cutoff }}
+       or sku_order_id in (select sku_order_id from {{ ref('stg_doudian__after_sale') }} where source_dt >= {{ cutoff }})
 {%- endmacro %}

@@ -1,15 +1,19 @@
-"""Incremental marts: a sequence of runs over a growing lake ends where one full build ends.
+"""Incremental models: a sequence of daily runs over a growing lake ends where a full refresh ends.
 
-The session fixture's warehouse is a full build over the whole world. Here a second warehouse is
-built in steps: the lake holds days 1-6, then 1-8 (run without as_of_date: the cutoff comes from
-the newest change day already in the target), then 1-10 (run with as_of_date = day 10, as the
-runner passes it), then the same run again (a rerun). After the last two runs, the incremental
-marts must equal the full build row for row; and the rerun must change nothing.
+Every model whose size grows with history is incremental (dbt_project/README.md "Incremental
+models"). A warehouse is built in steps: the lake holds days 1-6, then 1-8 (run without run dates:
+the cutoff comes from the newest day already in each target), then 1-10 (run with as_of_date = day
+10 and window_start = day 10, as the runner passes them), then the same run again (a rerun), then a
+rebuild of day 5 with the horizon kept at day 10 (window_start = day 5, as_of_date = day 10). After
+each of the last three, every mart of every schema equals a full refresh of the same lake row for
+row (EXCEPT ALL both ways). A daily run reads only its window's lake partitions: with every older
+partition of the big entities unreadable it still builds, and still equals the full refresh.
 """
 
 from __future__ import annotations
 
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 INCREMENTAL_MARTS = ("sales.fct_order_lines", "finance.fin_settlement_lines")
+LOOKBACK_DAYS = 3  # dbt_project.yml var lookback_days
 SELECT = ["--select", "+fct_order_lines", "+fin_settlement_lines"]
 
 
@@ -36,38 +41,97 @@ def _diff(left_db: Path, right_db: Path, table: str) -> tuple[int, int, int]:
         con.close()
 
 
-def test_daily_incremental_runs_equal_full_refresh(dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path) -> None:
+BUILD = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
+         "--exclude-resource-type", "snapshot"]
+# the entities whose staging is incremental and reads only the window's partitions
+WINDOWED_ENTITIES = ("doudian/sku_order", "doudian/shop_order", "doudian/after_sale", "doudian/alliance_order",
+                     "backoffice/settlement_bill", "backoffice/fund_flow", "wms/shipment")
+
+
+def _marts_equal(left: Path, right: Path) -> dict[str, Any]:
+    """{table: MartDiff} of the mart tables that differ between two warehouses (every schema)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scale"))
+    from mart_compare import compare_marts
+
+    diffs = compare_marts(left, right)
+    assert len(diffs) >= 25, sorted(diffs)
+    return {table: diff for table, diff in diffs.items() if not diff.equal}
+
+
+def test_daily_runs_equal_a_full_refresh_in_every_mart(dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path) -> None:
     h = dbt_helpers
-    world, full_db = dbt_world["world_dir"], dbt_world["db_path"]
+    world = dbt_world["world_dir"]
     days = h.world_days(world)
     assert len(days) == 10
-    lake, db, target = tmp_path / "lake", tmp_path / "incremental.duckdb", tmp_path / "target"
+    lake, db = tmp_path / "lake", tmp_path / "incremental.duckdb"
+    runs = iter(range(100))
 
-    def run(dbt_vars: dict | None = None) -> None:
-        result = h.run_dbt(["run", *SELECT], lake_dir=lake, db_path=db, target_dir=target, dbt_vars=dbt_vars)
+    def run(database: Path, dbt_vars: dict | None = None, *extra: str) -> None:
+        result = h.run_dbt([*BUILD, *extra], lake_dir=lake, db_path=database, target_dir=tmp_path / f"t{next(runs)}",
+                           dbt_vars=dbt_vars)
         assert result.returncode == 0 and not result.failures, result.stdout[-3000:]
 
+    def full_refresh() -> Path:
+        full_db = tmp_path / f"full{next(runs)}.duckdb"
+        run(full_db, {"as_of_date": days[9].isoformat()}, "--full-refresh")
+        return full_db
+
     h.build_lake(world, lake, upto=days[5])
-    run()
-    first_rows = _diff(db, full_db, "sales.fct_order_lines")[0]
+    run(db)
+    first_rows = h.query(db, "SELECT count(*) FROM sales.fct_order_lines")[0][0]
 
     h.land_platform(world, lake, upto=days[7])
     h.land_files(world, lake, days[6:8])
-    run()
+    run(db)
 
     h.land_platform(world, lake, upto=days[9])
     h.land_files(world, lake, days[8:10])
-    run({"as_of_date": days[9].isoformat()})
+    day10 = {"as_of_date": days[9].isoformat(), "window_start": days[9].isoformat()}
+    run(db, day10)
+    full_db = full_refresh()
+    assert _marts_equal(db, full_db) == {}
+    assert first_rows < h.query(db, "SELECT count(*) FROM sales.fct_order_lines")[0][0]
 
-    for table in INCREMENTAL_MARTS:
-        rows, only_incremental, only_full = _diff(db, full_db, table)
-        assert rows > 0
-        assert (only_incremental, only_full) == (0, 0), f"{table}: {only_incremental} rows only incremental, {only_full} only full"
-    assert first_rows < _diff(db, full_db, "sales.fct_order_lines")[0]
+    run(db, day10)  # a rerun of the same day changes nothing
+    assert _marts_equal(db, full_db) == {}
 
-    before = {t: _diff(db, full_db, t) for t in INCREMENTAL_MARTS}
-    run({"as_of_date": days[9].isoformat()})  # rerun of the same day
-    assert {t: _diff(db, full_db, t) for t in INCREMENTAL_MARTS} == before
+    # a rebuild of day 5 while days 6-10 are built: the horizon stays day 10, every later day stays
+    run(db, {"as_of_date": days[9].isoformat(), "window_start": days[4].isoformat()})
+    assert _marts_equal(db, full_db) == {}
+    later = h.query(db, f"SELECT count(*) FROM sales.sales_daily WHERE date_day > DATE '{days[4]}'")[0][0]
+    assert later > 0
+
+
+def test_a_daily_run_reads_only_its_window_of_the_lake(dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path) -> None:
+    """Every partition of the big entities older than the window made unreadable: the daily run of the
+    last day does not read them (partition pruning on dt), so it builds, and its marts equal a full
+    refresh of the intact lake. (A run that scans the history fails on the first unreadable file.)"""
+    h = dbt_helpers
+    days = h.world_days(dbt_world["world_dir"])
+    lake, db = tmp_path / "lake", tmp_path / "incremental.duckdb"
+    shutil.copytree(dbt_world["lake_dir"], lake)
+    day9 = {"as_of_date": days[8].isoformat(), "window_start": days[8].isoformat()}
+    day10 = {"as_of_date": days[9].isoformat(), "window_start": days[9].isoformat()}
+    first = h.run_dbt(BUILD, lake_dir=lake, db_path=db, target_dir=tmp_path / "t0", dbt_vars=day9)
+    assert first.returncode == 0 and not first.failures, first.stdout[-3000:]
+    full_db = tmp_path / "full.duckdb"
+    full = h.run_dbt(BUILD, lake_dir=lake, db_path=full_db, target_dir=tmp_path / "t1", dbt_vars=day10)
+    assert full.returncode == 0 and not full.failures, full.stdout[-3000:]
+
+    cutoff = days[9] - timedelta(days=LOOKBACK_DAYS)
+    spoiled = 0
+    for entity in WINDOWED_ENTITIES:
+        for part in (lake / "raw" / entity).glob("dt=*/*.parquet"):
+            if date.fromisoformat(part.parent.name.removeprefix("dt=")) < cutoff:
+                part.write_bytes(b"not parquet: a daily run must not read this partition")
+                spoiled += 1
+    assert spoiled >= 3 * len(WINDOWED_ENTITIES)
+
+    daily = h.run_dbt(BUILD, lake_dir=lake, db_path=db, target_dir=tmp_path / "t2", dbt_vars=day10)
+    assert daily.returncode == 0 and not daily.failures, daily.stdout[-3000:]
+    assert _marts_equal(db, full_db) == {}
 
 
 def test_late_updates_reach_the_incremental_mart(dbt_world: dict[str, Any]) -> None:
@@ -127,7 +191,7 @@ def test_relanded_partitions_with_fewer_rows_equal_full_refresh(dbt_world: dict[
     orders = lake / "raw" / "doudian" / "sku_order"
     bills_dir = lake / "raw" / "backoffice" / "settlement_bill"
     bill_day = sorted(p.name for p in bills_dir.iterdir() if p.name.startswith("dt="))[-1]
-    select = [*SELECT, "+inv_stock_daily"]
+    select = BUILD[1:]  # every model
     dbt_vars = {"as_of_date": days[-1].isoformat()}
 
     def rewrite(con: duckdb.DuckDBPyConnection, folder: Path, sql: str) -> None:
@@ -154,7 +218,7 @@ def test_relanded_partitions_with_fewer_rows_equal_full_refresh(dbt_world: dict[
     finally:
         con.close()
     incremental_db = tmp_path / "incremental.duckdb"
-    first = h.run_dbt(["run", *select], lake_dir=lake, db_path=incremental_db, target_dir=tmp_path / "t0",
+    first = h.run_dbt(["build", *select], lake_dir=lake, db_path=incremental_db, target_dir=tmp_path / "t0",
                       dbt_vars=dbt_vars)
     assert first.returncode == 0 and not first.failures, first.stdout[-3000:]
 
@@ -168,17 +232,18 @@ def test_relanded_partitions_with_fewer_rows_equal_full_refresh(dbt_world: dict[
         con.close()
 
     tables = (*INCREMENTAL_MARTS, "inventory.inv_stock_daily")
-    run = h.run_dbt(["run", *select], lake_dir=lake, db_path=incremental_db, target_dir=tmp_path / "t1",
+    run = h.run_dbt(["build", *select], lake_dir=lake, db_path=incremental_db, target_dir=tmp_path / "t1",
                     dbt_vars={**dbt_vars, "window_start": day})
     assert run.returncode == 0 and not run.failures, run.stdout[-3000:]
     full_db = tmp_path / "full.duckdb"
-    full = h.run_dbt(["run", *select], lake_dir=lake, db_path=full_db, target_dir=tmp_path / "t2", dbt_vars=dbt_vars)
+    full = h.run_dbt(["build", *select], lake_dir=lake, db_path=full_db, target_dir=tmp_path / "t2", dbt_vars=dbt_vars)
     assert full.returncode == 0 and not full.failures, full.stdout[-3000:]
 
     for table in tables:
         rows, only_incremental, only_full = _diff(incremental_db, full_db, table)
         assert rows > 0
         assert (only_incremental, only_full) == (0, 0), f"{table}: {only_incremental} rows only incremental, {only_full} only full"
+    assert _marts_equal(incremental_db, full_db) == {}
     gone_list = ", ".join(f"'{k}'" for k in gone)
     bills = ", ".join(f"'{k}'" for k in removed_bills)
     assert h.query(incremental_db, f"""

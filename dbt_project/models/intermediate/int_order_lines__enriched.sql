@@ -1,4 +1,14 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='sku_order_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_rows('changed_dt >= ' ~ incremental_cutoff('changed_dt')
+                                            ~ ' and sku_order_id not in (select sku_order_id from '
+                                            ~ ref('stg_doudian__sku_order') ~ ')') }}"
+    )
+}}
 -- A table, not a view: a dozen models (and the default as_of_date) read it; computing the
 -- latest versions of every line once per build is what keeps the build linear.
 -- One row per SKU order line (paid or not), with its parent order's buyer, its channel and the
@@ -9,9 +19,47 @@
 --
 -- changed_dt: the newest lake partition day (dt) among the line, its after-sales and its
 -- alliance order: incremental marts reprocess lines whose changed_dt falls in their lookback.
-with sku_orders as (
+-- Incremental (keyed, macros/incremental.sql): a run rebuilds the lines whose line, after-sale or
+-- alliance order has a staged row from a partition on or after incremental_cutoff(), and the
+-- lines whose change day is in the window but are no longer in it (lost_keys: their newest
+-- partition moved back); the pre_hook deletes the lines gone from the lake.
+-- sales_changed_dt: the change day from which the line's sale figures (everything but its
+-- fulfilment status: ids, buyer, pay day, channel, creator, amounts, rates, warehouse) are as they
+-- are. A full build: changed_dt. An incremental run keeps the stored value when the rebuilt line
+-- has the same sale figures as the stored one (a line shipped, delivered or confirmed), else the
+-- line's changed_dt (at least the cutoff): the daily sales marts rebuild the pay days of the lines
+-- whose sales_changed_dt is in their window, not every pay day a status update touches.
+{%- set sales_columns = ['shop_order_id', 'shop_id', 'product_id', 'product_name', 'sku_id', 'sku_code',
+                         'first_cid', 'second_cid', 'buyer_key', 'receiver_province', 'pay_at', 'pay_date',
+                         'is_paid', 'channel', 'author_id', 'author_name', 'room_id', 'video_id', 'item_num',
+                         'origin_fen', 'pay_fen', 'promo_fen', 'promo_shop_fen', 'promo_platform_fen',
+                         'promo_talent_fen', 'commission_rate_bp', 'colonel_service_rate_bp', 'warehouse_id'] %}
+{%- if is_incremental() %}
+{%- set cutoff = incremental_cutoff('changed_dt') %}
+{%- set window_keys -%}
+    select sku_order_id from {{ ref('stg_doudian__sku_order') }} where source_dt >= {{ cutoff }}
+    union
+    select sku_order_id from {{ ref('stg_doudian__alliance_order') }} where source_dt >= {{ cutoff }}
+    union
+    select sku_order_id from {{ ref('stg_doudian__after_sale') }} where source_dt >= {{ cutoff }}
+{%- endset %}
+{%- set lost = lost_keys('sku_order_id', 'changed_dt', cutoff, window_keys) %}
+{%- endif %}
+with {% if is_incremental() %}window_lines as (
+
+    {{ window_keys }}
+    {%- for key in lost %}
+    union select {{ key }}
+    {%- endfor %}
+
+),
+
+{% endif %}sku_orders as (
 
     select * from {{ ref('stg_doudian__sku_order') }}
+    {%- if is_incremental() %}
+    where sku_order_id in (select sku_order_id from window_lines)
+    {%- endif %}
 
 ),
 
@@ -33,6 +81,9 @@ after_sale_changes as (
         sku_order_id,
         max(source_dt) as last_after_sale_dt
     from {{ ref('stg_doudian__after_sale') }}
+    {%- if is_incremental() %}
+    where sku_order_id in (select sku_order_id from window_lines)
+    {%- endif %}
     group by sku_order_id
 
 ),
@@ -105,4 +156,23 @@ enriched as (
 
 )
 
-select * from enriched
+{% if is_incremental() %}
+select
+    enriched.*,
+    case
+        when built.sku_order_id is not null
+        {%- for column in sales_columns %}
+             and {{ null_safe_equal('enriched.' ~ column, 'built.' ~ column) }}
+        {%- endfor %}
+        then built.sales_changed_dt
+        else greatest(enriched.changed_dt, {{ cutoff }})
+    end                                                                as sales_changed_dt
+from enriched
+left join {{ this }} as built
+    on enriched.sku_order_id = built.sku_order_id
+{% else %}
+select
+    enriched.*,
+    enriched.changed_dt                                                as sales_changed_dt
+from enriched
+{% endif %}

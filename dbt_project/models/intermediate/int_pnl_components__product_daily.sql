@@ -1,6 +1,16 @@
-{#- A table on Spark: there a view is planned again inside each mart that reads it, and this plan (eight
-    inputs, allocations with window functions) feeds both fin_pnl marts. A view on DuckDB, as usual. -#}
-{{ config(materialized='table' if target.type == 'spark' else 'view') }}
+{#- Incremental by day on DuckDB (macros/incremental.sql, days touched: pnl_touched_days_sql()); a table
+    on Spark (keyed_incremental_materialization()): there a view is planned again inside each mart that
+    reads it, and this plan (eight inputs, allocations with window functions) feeds both fin_pnl marts. -#}
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=day_incremental_key('date_day', ['shop_id', 'product_id', 'date_day']),
+        on_schema_change='fail'
+    )
+}}
+{%- set cutoff = incremental_cutoff('date_day') %}
+{%- set touched = incremental_touched_days(pnl_touched_days_sql(cutoff), cutoff) %}
 -- Contribution-margin components per shop x product x business day, in fen, each dated by its
 -- own event (accrual): sales, subsidies and the platform's fees by the pay day (fees are the
 -- expected fees of the lines paid that day, int_order_lines__expected_settlement); refunds by the
@@ -13,6 +23,7 @@
 with lines as (
 
     select * from {{ ref('int_order_lines__expected_settlement') }}
+    where {{ incremental_days_filter('pay_date', cutoff, touched) }}
 
 ),
 
@@ -60,6 +71,7 @@ refunded as (
         on after_sales.sku_order_id = enriched.sku_order_id
     where after_sales.is_refund_success
       and after_sales.refund_date <= {{ as_of_date() }}
+      and {{ incremental_days_filter('after_sales.refund_date', cutoff, touched) }}
     group by after_sales.shop_id, enriched.product_id, after_sales.refund_date
 
 ),
@@ -73,6 +85,7 @@ returned as (
         sum(coalesce(unit_cost_fen, 0) * returned_units)              as cogs_returned_fen
     from costed
     where returned_units > 0 and last_return_date <= {{ as_of_date() }}
+      and {{ incremental_days_filter('last_return_date', cutoff, touched) }}
     group by shop_id, product_id, last_return_date
 
 ),
@@ -82,6 +95,7 @@ ad_spend as (
     select shop_id, stat_date as date_day, sum(stat_cost_fen) as ad_spend_fen
     from {{ ref('stg_doudian__ad_report') }}
     where stat_date <= {{ as_of_date() }}
+      and {{ incremental_days_filter('stat_date', cutoff, touched) }}
     group by shop_id, stat_date
 
 ),
@@ -147,6 +161,7 @@ freight_lines as (
     left join {{ ref('stg_doudian__shop_order') }} as shop_orders
         on shipments.shop_order_id = shop_orders.shop_order_id
     where freight.ship_date <= {{ as_of_date() }}
+      and {{ incremental_days_filter('freight.ship_date', cutoff, touched) }}
 
 ),
 

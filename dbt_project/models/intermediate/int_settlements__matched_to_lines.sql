@@ -1,10 +1,36 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='sku_order_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('changed_dt', incremental_cutoff('changed_dt')) }}"
+    )
+}}
 -- Settlement bill rows (结算账单) as of the run's business day, rolled up per SKU order line.
 -- Grain: sku_order_id (lines with at least one settlement row, settled or reversed).
 -- settled_fen is the line's net settled amount: Σ settle_fen over every row (reversals are negative).
+-- A table, incremental by line (macros/incremental.sql): a run rebuilds the lines with a bill row
+-- staged from a partition on or after incremental_cutoff() (changed_dt: the newest), the lines that
+-- (re)landed since (is_matched_to_line) and the lines the window delete removes without bringing
+-- them back (lost_keys()).
+{%- set cutoff = incremental_cutoff('changed_dt') %}
+{%- set window_keys -%}
+    select sku_order_id from {{ ref('stg_backoffice__settlement_bill') }}
+    where source_dt >= {{ cutoff }} and settle_date <= {{ as_of_date() }}
+{%- endset %}
+{%- set lost = lost_keys('sku_order_id', 'changed_dt', cutoff, window_keys) %}
 with settlement_bills as (
 
     select * from {{ ref('stg_backoffice__settlement_bill') }}
     where settle_date <= {{ as_of_date() }}
+    {%- if is_incremental() %}
+      and (sku_order_id in ({{ window_keys }})
+           or sku_order_id in (select sku_order_id from {{ ref('int_order_lines__enriched') }} where changed_dt >= {{ cutoff }})
+           {%- if lost %}
+           or sku_order_id in ({{ lost | join(', ') }})
+           {%- endif %})
+    {%- endif %}
 
 ),
 

@@ -1,8 +1,22 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=day_incremental_key('settle_date', ['shop_id', 'settle_date']),
+        on_schema_change='fail'
+    )
+}}
 -- Shop x settlement day: what the platform settled and what it kept, from the settlement bills
 -- (dated by settle_date, Asia/Shanghai). Reversals (结算后退款) are counted apart.
+-- Incremental by day (macros/incremental.sql): a run rebuilds every settle day from
+-- incremental_cutoff() on and the older settle days of bill rows landed since.
+{%- set cutoff = incremental_cutoff('settle_date') %}
+{%- set touched = incremental_touched_days(
+        'select settle_date from ' ~ ref('fin_settlement_lines') ~ ' where source_dt >= ' ~ cutoff, cutoff) %}
 with settlement_lines as (
 
     select * from {{ ref('fin_settlement_lines') }}
+    where {{ incremental_days_filter('settle_date', cutoff, touched) }}
 
 ),
 

@@ -1,9 +1,30 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='account_trade_no',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- One row per account movement (动账明细), de-duplicated by account_trade_no: the same record
 -- delivered twice counts once (copies_seen > 1 shows it came more than once). signed amounts:
 -- + credit (入账), - debit (出账).
+-- Incremental (macros/incremental.sql): the rows from partitions on or after incremental_cutoff() are
+-- deleted (pre_hook) and come back from staging, with the rows the delete removes and the window
+-- does not bring back (lost_keys()), by account_trade_no.
+{%- set cutoff = incremental_cutoff('source_dt') %}
 with fund_flows as (
 
     select * from {{ ref('stg_backoffice__fund_flow') }}
+    {%- if is_incremental() %}
+    {%- set lost = lost_keys('account_trade_no', 'source_dt', cutoff,
+                             'select account_trade_no from ' ~ ref('stg_backoffice__fund_flow') ~ ' where source_dt >= ' ~ cutoff) %}
+    where source_dt >= {{ cutoff }}
+    {%- if lost %}
+       or account_trade_no in ({{ lost | join(', ') }})
+    {%- endif %}
+    {%- endif %}
 
 ),
 

@@ -1,3 +1,18 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='sku_order_id',
+        on_schema_change='fail',
+        pre_hook=[
+            "{{ delete_incremental_rows('sku_order_id in (select sku_order_id from ' ~ ref('int_order_lines__enriched')
+                                        ~ ' where changed_dt >= ' ~ incremental_cutoff('pay_date') ~ ') or sku_order_id not in'
+                                        ~ ' (select sku_order_id from ' ~ ref('int_order_lines__enriched') ~ ' where is_paid)') }}",
+            "{{ update_incremental_column('as_of_date', as_of_date()) }}"
+        ]
+    )
+}}
+-- depends_on: {{ ref('int_order_lines__enriched') }}, {{ ref('stg_backoffice__settlement_bill') }}
 -- Per paid SKU order line, as of the run's business day (var as_of_date, default the latest pay
 -- date): what was paid, refunded, expected to settle and settled, each fee expected vs settled,
 -- the difference in fen, and a status with a reason: exactly the contract's rules
@@ -9,9 +24,25 @@
 --   settled                               settlement rows exist and match
 --   discrepancy / missing_settlement      no settlement and overdue (due + grace < as_of)
 --   pending                               otherwise
+-- Incremental by line (macros/incremental.sql): a run rebuilds the lines that changed on or after
+-- incremental_cutoff() (the pre_hook deletes them first, and the lines no longer paid or gone from the
+-- lake), the lines whose settlement rows changed or went since, and the pending lines (a pending
+-- line becomes overdue as the horizon moves); the pre_hook sets as_of_date on the rows it keeps.
+-- (Finding the lines gone takes two anti-joins on the line key over the whole table: key columns
+-- only, small next to rebuilding the statuses.)
+{%- set cutoff = incremental_cutoff('pay_date') %}
 with expected as (
 
     select * from {{ ref('int_order_lines__expected_settlement') }}
+    {%- if is_incremental() %}
+    where sku_order_id in (select sku_order_id from {{ ref('int_order_lines__enriched') }} where changed_dt >= {{ cutoff }})
+       or sku_order_id in (select sku_order_id from {{ ref('int_settlements__matched_to_lines') }} where changed_dt >= {{ cutoff }})
+       or sku_order_id in (select sku_order_id from {{ ref('stg_backoffice__settlement_bill') }} where source_dt >= {{ cutoff }})
+       or sku_order_id in (select sku_order_id from {{ this }} where status = 'pending')
+       -- lines whose every bill row went (a re-dropped file with fewer rows)
+       or sku_order_id in (select sku_order_id from {{ this }} where settlement_rows > 0 and sku_order_id not in (
+           select sku_order_id from {{ ref('int_settlements__matched_to_lines') }}))
+    {%- endif %}
 
 ),
 

@@ -12,20 +12,23 @@
 -- partitions (file days) on or after incremental_cutoff() are deleted (pre_hook) and come back
 -- from the lake, so a re-dropped file with fewer rows loses exactly its removed rows; rows whose
 -- order line changed in that window (a line can land after its bill) and rows no longer in the
--- table (a bill whose newest file day moved back) are replaced by request_no.
+-- table (lost_keys(): a bill whose newest file day moved back) are replaced by request_no.
 with settlement_bills as (
 
     select bills.* from {{ ref('stg_backoffice__settlement_bill') }} as bills
     {% if is_incremental() %}
-    left join {{ this }} as built
-        on bills.request_no = built.request_no
-    where bills.source_dt >= {{ incremental_cutoff('source_dt') }}
-       or built.request_no is null
+    {%- set cutoff = incremental_cutoff('source_dt') %}
+    {%- set lost = lost_keys('request_no', 'source_dt', cutoff,
+                             'select request_no from ' ~ ref('stg_backoffice__settlement_bill') ~ ' where source_dt >= ' ~ cutoff) %}
+    where bills.source_dt >= {{ cutoff }}
        -- and bills whose order line (re)landed since: their line columns change
        or bills.sku_order_id in (
            select sku_order_id from {{ ref('int_order_lines__enriched') }}
-           where changed_dt >= {{ incremental_cutoff('source_dt') }}
+           where changed_dt >= {{ cutoff }}
        )
+    {%- if lost %}
+       or bills.request_no in ({{ lost | join(', ') }})
+    {%- endif %}
     {% endif %}
 
 ),

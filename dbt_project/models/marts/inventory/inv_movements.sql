@@ -1,15 +1,33 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='movement_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('movement_date', incremental_cutoff('movement_date')) }}"
+    )
+}}
 -- One row per stock movement: purchase receipts (入库单, +), shipments (发货明细, -) and returns to
 -- stock (库存日报 退货入库, +; the 3PL reports returns only as a daily quantity per SKU x warehouse,
 -- so a return row is a day's total and has no instant).
+-- Incremental (macros/incremental.sql): every file lands in the partition of its movement's day
+-- (receipt, ship and stock day), so a run replaces the movement days from incremental_cutoff() on.
+{%- set cutoff = incremental_cutoff('movement_date') %}
 with receipts as (
 
     select * from {{ ref('stg_wms__purchase_receipt') }}
+    {%- if is_incremental() %}
+    where receipt_date >= {{ cutoff }}
+    {%- endif %}
 
 ),
 
 shipments as (
 
     select * from {{ ref('stg_wms__shipment') }}
+    {%- if is_incremental() %}
+    where ship_date >= {{ cutoff }}
+    {%- endif %}
 
 ),
 
@@ -17,6 +35,9 @@ returns as (
 
     select * from {{ ref('stg_wms__stock_snapshot') }}
     where return_qty <> 0
+    {%- if is_incremental() %}
+      and stock_date >= {{ cutoff }}
+    {%- endif %}
 
 ),
 

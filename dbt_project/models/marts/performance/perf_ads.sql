@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=day_incremental_key('stat_date', ['advertiser_id', 'stat_date', 'marketing_goal']),
+        on_schema_change='fail'
+    )
+}}
 -- Qianchuan (巨量千川) per advertiser x stat date x marketing goal, with two views of the GMV the
 -- spend bought (metrics.md "Qianchuan ROI" = attributed pay GMV / spend):
 --   platform_*:   what Qianchuan itself reports (pay_order_count, pay_order_amount): its own
@@ -8,9 +16,19 @@
 --                 an upper bound; when a shop has several advertisers of the same goal the same
 --                 lines count for each (the simulated shops have one).
 -- ROIs are DOUBLE (yuan of GMV per yuan of spend), null when nothing was spent.
+-- Incremental by day (macros/incremental.sql): every stat day from incremental_cutoff() on, the older
+-- stat days of re-landed report rows and the older pay days of lines whose sale figures changed.
+{%- set cutoff = incremental_cutoff('stat_date') %}
+{%- set touched_days -%}
+    select stat_date from {{ ref('stg_doudian__ad_report') }} where source_dt >= {{ cutoff }}
+    union all
+    select pay_date from {{ ref('int_order_lines__enriched') }} where sales_changed_dt >= {{ cutoff }}
+{%- endset %}
+{%- set touched = incremental_touched_days(touched_days, cutoff) %}
 with ads as (
 
     select * from {{ ref('stg_doudian__ad_report') }}
+    where {{ incremental_days_filter('stat_date', cutoff, touched) }}
 
 ),
 
@@ -25,6 +43,7 @@ channel_sales as (
         count(distinct shop_order_id)                         as paid_orders
     from {{ ref('int_order_lines__enriched') }}
     where is_paid and channel in ('live', 'video')
+      and {{ incremental_days_filter('pay_date', cutoff, touched) }}
     group by shop_id, pay_date, channel
 
 ),

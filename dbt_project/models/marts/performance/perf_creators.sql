@@ -1,3 +1,18 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=day_incremental_key('pay_date', ['shop_id', 'author_id', 'pay_date']),
+        on_schema_change='fail',
+        pre_hook="{{ update_incremental_attributes(
+            'select shop_id, author_id, cast(tier as ' ~ dbt.type_string() ~ ') as tier, cast(followers as '
+            ~ dbt.type_bigint() ~ ') as followers, cast(commission_rate_bp as integer) as commission_rate_bp from '
+            ~ ref('stg_backoffice__creator'), ['shop_id', 'author_id'],
+            {'tier': 'latest_attrs.tier', 'followers': 'latest_attrs.followers',
+             'contract_commission_rate_bp': 'latest_attrs.commission_rate_bp'}) }}"
+    )
+}}
+-- depends_on: {{ ref('stg_doudian__after_sale') }}
 -- Creators (达人) per shop x creator x pay date (Asia/Shanghai), cohort view: refunds are those of the
 -- day's lines, whenever they succeeded (as of the run). Creator-attributed lines = paid SKU order
 -- lines with an author_id (精选联盟 lines and lines from a creator's live room / video).
@@ -8,10 +23,19 @@
 --     (promotion_talent_amount) are paid by the creator and come back in settlement, so the
 --     merchant bears none: the denominator is the commission alone. Null when no commission.
 --   refund_rate: refunded amount / GMV (DOUBLE fraction)
+-- Incremental by day (macros/incremental.sql): every pay day from incremental_cutoff() on and the older
+-- pay days of creator lines whose sale figures or refunds changed since; the pre_hook sets the creator
+-- attributes of the latest 达人合作 file (tier, followers, rate) on the days kept.
+{%- set cutoff = incremental_cutoff('pay_date') %}
+{%- set touched = incremental_touched_days('select pay_date from ' ~ ref('int_order_lines__enriched')
+                                          ~ ' where author_id is not null and (sales_changed_dt >= ' ~ cutoff
+                                          ~ ' or sku_order_id in (select sku_order_id from ' ~ ref('stg_doudian__after_sale')
+                                          ~ ' where source_dt >= ' ~ cutoff ~ '))', cutoff) %}
 with lines as (
 
     select * from {{ ref('int_order_lines__enriched') }}
     where is_paid and author_id is not null
+      and {{ incremental_days_filter('pay_date', cutoff, touched) }}
 
 ),
 

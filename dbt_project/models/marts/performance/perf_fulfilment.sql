@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=day_incremental_key('pay_date', ['shop_id', 'pay_date', 'warehouse_id', 'carrier']),
+        on_schema_change='fail'
+    )
+}}
 -- Fulfilment per shop x pay date x warehouse x carrier (Asia/Shanghai business days), over paid
 -- SKU order lines (int_fulfilment__lines). Rates are DOUBLE fractions (0-1).
 --   ship_within_48h_rate (48小时发货率, as the 抖店 dashboard): lines shipped by their deadline
@@ -7,9 +15,25 @@
 --   averages = exact sum of integer seconds / count, one division (ops_mean_exact): a rerun gives the
 --   same bits (avg() over DOUBLE adds in thread order and differs in the last bits between runs)
 -- Lines not shipped yet carry carrier 'unshipped'.
+-- Incremental by day (macros/incremental.sql): every pay day from incremental_cutoff() on, the older pay
+-- days of lines that changed or whose 3PL shipment re-landed since, and of unshipped lines whose ship
+-- deadline is on or after the cutoff day (they become due as the horizon moves).
+{%- set cutoff = incremental_cutoff('pay_date') %}
+{%- set touched_days -%}
+    select pay_date from {{ ref('int_order_lines__enriched') }} where is_paid and changed_dt >= {{ cutoff }}
+    union all
+    select lines.pay_date from {{ ref('int_order_lines__enriched') }} as lines
+    where lines.is_paid and lines.sku_order_id in (
+        select sku_order_id from {{ ref('stg_wms__shipment') }} where source_dt >= {{ cutoff }})
+    union all
+    select pay_date from {{ ref('int_fulfilment__lines') }}
+    where ship_at is null and ship_deadline_at >= {{ business_day_start(cutoff) }}
+{%- endset %}
+{%- set touched = incremental_touched_days(touched_days, cutoff) %}
 with lines as (
 
     select * from {{ ref('int_fulfilment__lines') }}
+    where {{ incremental_days_filter('pay_date', cutoff, touched) }}
 
 )
 

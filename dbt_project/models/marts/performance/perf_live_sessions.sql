@@ -1,12 +1,31 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='room_id',
+        on_schema_change='fail'
+    )
+}}
 -- One row per live session (直播场次), by anchor. Audience figures come from the 罗盘 export;
 -- GMV comes from the paid SKU order lines carrying the session's room id (whatever their channel,
 -- paid at any time), never from the file.
 --   gpm_yuan (千次观看成交金额, as 罗盘): GMV / watch_pv (观看人次) x 1000, rounded to the fen
 --   conversion_rate: distinct paying buyers / viewers (观看人数), DOUBLE fraction
 --   total_watch_hours: viewers x avg_watch_seconds / 3600
+-- Incremental by room (macros/incremental.sql): a run replaces the sessions re-landed on or after
+-- incremental_cutoff() and the sessions of rooms with an order line whose sale figures changed since.
+{%- set cutoff = incremental_cutoff('live_date') %}
+{%- set touched_rooms -%}
+    select room_id from {{ ref('stg_backoffice__live_session') }} where source_dt >= {{ cutoff }}
+    union
+    select room_id from {{ ref('int_order_lines__enriched') }} where room_id is not null and sales_changed_dt >= {{ cutoff }}
+{%- endset %}
 with sessions as (
 
     select * from {{ ref('stg_backoffice__live_session') }}
+    {%- if is_incremental() %}
+    where room_id in ({{ touched_rooms }})
+    {%- endif %}
 
 ),
 
@@ -21,6 +40,9 @@ room_sales as (
         count(distinct buyer_key)                             as buyers
     from {{ ref('int_order_lines__enriched') }}
     where is_paid and room_id is not null
+    {%- if is_incremental() %}
+      and room_id in ({{ touched_rooms }})
+    {%- endif %}
     group by room_id
 
 )

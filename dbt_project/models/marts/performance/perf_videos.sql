@@ -1,12 +1,30 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=day_incremental_key('stat_date', ['video_id', 'stat_date']),
+        on_schema_change='fail'
+    )
+}}
 -- Short videos per video x day (短视频数据 stats) with the GMV of paid SKU order lines carrying the
 -- video id, paid that day (Asia/Shanghai), whatever their channel. A day with GMV but no stats row
 -- still appears (plays 0). Rates are DOUBLE fractions (0-1):
 --   completion_rate (完播率, as 罗盘) = completed_plays / plays
 --   engagement_rate = (likes + comments + shares) / plays
 --   gpm_yuan = GMV / plays x 1000, rounded to the fen
+-- Incremental by day (macros/incremental.sql): every day from incremental_cutoff() on, the older days of
+-- re-landed video stats and the older pay days of video lines whose sale figures changed since.
+{%- set cutoff = incremental_cutoff('stat_date') %}
+{%- set touched_days -%}
+    select stat_date from {{ ref('stg_backoffice__short_video') }} where source_dt >= {{ cutoff }}
+    union all
+    select pay_date from {{ ref('int_order_lines__enriched') }} where video_id is not null and sales_changed_dt >= {{ cutoff }}
+{%- endset %}
+{%- set touched = incremental_touched_days(touched_days, cutoff) %}
 with stats as (
 
     select * from {{ ref('stg_backoffice__short_video') }}
+    where {{ incremental_days_filter('stat_date', cutoff, touched) }}
 
 ),
 
@@ -21,6 +39,7 @@ video_sales as (
         count(distinct shop_order_id)                         as paid_orders
     from {{ ref('int_order_lines__enriched') }}
     where is_paid and video_id is not null
+      and {{ incremental_days_filter('pay_date', cutoff, touched) }}
     group by video_id, pay_date
 
 ),

@@ -11,17 +11,20 @@
 -- whose changed_dt (newest lake partition touching the line: the line itself, its after-sales, its
 -- alliance order) is on or after incremental_cutoff() (lookback_days before the first day of the
 -- run, var window_start): the pre_hook deletes them, the lines of the window come back from the
--- lake (with the lines no longer in the table: their newest partition moved back before the
--- window), by sku_order_id. A line gone from the lake goes from the mart; reruns, late updates and
+-- lake (with the lines the delete removes and the window does not bring back, lost_keys(): their
+-- newest partition moved back before the window), by sku_order_id. A line gone from the lake goes from the mart; reruns, late updates and
 -- rebuilds of a past day converge on what a full refresh gives.
 with order_lines as (
 
     select enriched.* from {{ ref('int_order_lines__enriched') }} as enriched
     {% if is_incremental() %}
-    left join {{ this }} as built
-        on enriched.sku_order_id = built.sku_order_id
-    where enriched.changed_dt >= {{ incremental_cutoff('changed_dt') }}
-       or built.sku_order_id is null
+    {%- set cutoff = incremental_cutoff('changed_dt') %}
+    {%- set lost = lost_keys('sku_order_id', 'changed_dt', cutoff,
+                             'select sku_order_id from ' ~ ref('int_order_lines__enriched') ~ ' where changed_dt >= ' ~ cutoff) %}
+    where enriched.changed_dt >= {{ cutoff }}
+    {%- if lost %}
+       or enriched.sku_order_id in ({{ lost | join(', ') }})
+    {%- endif %}
     {% endif %}
 
 ),

@@ -1,9 +1,28 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='shop_order_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_rows('(shop_id, coalesce(buyer_key, shop_id)) in ('
+                                            ~ touched_buyers_sql(incremental_cutoff('pay_date')) ~ ')') }}"
+    )
+}}
+-- depends_on: {{ ref('int_order_lines__enriched') }}, {{ ref('stg_doudian__after_sale') }}
 -- One row per paid shop (parent) order: its lines rolled up, its buyer's order sequence.
 -- main_channel = the channel of the order's largest line by pay amount (ties: lowest line id).
+-- Incremental by buyer (macros/incremental.sql): buyer_order_seq numbers a buyer's orders, so a run
+-- rebuilds every order of the buyers (shop x buyer_key; orders without a buyer count as one buyer
+-- per shop) who have an order line that changed on or after incremental_cutoff(); the pre_hook
+-- deletes their orders first (an order whose lines are gone or no longer paid goes).
+{%- set cutoff = incremental_cutoff('pay_date') %}
 with order_lines as (
 
     select * from {{ ref('fct_order_lines') }}
     where is_paid
+    {%- if is_incremental() %}
+      and (shop_id, coalesce(buyer_key, shop_id)) in ({{ touched_buyers_sql(cutoff) }})
+    {%- endif %}
 
 ),
 

@@ -1,10 +1,29 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='aftersale_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_rows('aftersale_id not in (select aftersale_id from ' ~ ref('stg_doudian__after_sale') ~ ' where is_refund_success)') }}"
+    )
+}}
+-- depends_on: {{ ref('stg_backoffice__settlement_bill') }}, {{ ref('int_order_lines__enriched') }}
 -- One row per successful refund (after-sale status 12, refund status 3), dated by the refund's
 -- success time (refund_date, Asia/Shanghai): the finance view of refunds. pay_date lets the
 -- cohort view attribute refunds back to the order's pay day.
+-- Incremental by key (macros/incremental.sql): a run replaces the refunds staged from a partition on
+-- or after incremental_cutoff() and those whose order line or settlement changed since; the pre_hook
+-- deletes refunds that are no longer successful after-sales in staging.
+{%- set cutoff = incremental_cutoff('refund_date') %}
 with refunds as (
 
     select * from {{ ref('stg_doudian__after_sale') }}
     where is_refund_success
+    {%- if is_incremental() %}
+      and (source_dt >= {{ cutoff }}
+           or sku_order_id in (select sku_order_id from {{ ref('int_order_lines__enriched') }} where changed_dt >= {{ cutoff }})
+           or sku_order_id in (select sku_order_id from {{ ref('stg_backoffice__settlement_bill') }} where source_dt >= {{ cutoff }}))
+    {%- endif %}
 
 ),
 

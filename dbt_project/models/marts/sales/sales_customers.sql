@@ -1,12 +1,34 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=['shop_id', 'buyer_key'],
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_rows('(shop_id, buyer_key) in ('
+                                            ~ touched_buyers_sql(incremental_cutoff('first_pay_date')) ~ ')') }}"
+    )
+}}
+-- depends_on: {{ ref('fct_order_lines') }}, {{ ref('int_order_lines__enriched') }}, {{ ref('stg_doudian__after_sale') }}
 -- One row per shop x buyer (buyer_key): first and last paid order, monthly cohort, order count,
 -- GMV, and whether the buyer paid again within 30 / 90 days of their first order (repurchase).
 -- is_repeat_buyer: more than one paid order. repurchased_within_*d: true once a second order
 -- falls in the window, false when the window elapsed without one, null while it is too early to
 -- tell. Cohort rates use only buyers with has_*d_elapsed (else early repurchasers bias them up).
+-- Incremental by buyer (macros/incremental.sql): a run rebuilds the buyers with an order line that
+-- changed on or after incremental_cutoff() (the pre_hook deletes them first: a buyer whose orders
+-- are gone goes) and the buyers whose 30/90-day window elapsed since the last run (as_of_date).
+{%- set cutoff = incremental_cutoff('first_pay_date') %}
 with orders as (
 
     select * from {{ ref('fct_orders') }}
     where buyer_key is not null
+    {%- if is_incremental() %}
+      and ((shop_id, buyer_key) in ({{ touched_buyers_sql(cutoff) }})
+           or (shop_id, buyer_key) in (
+               select shop_id, buyer_key from {{ this }}
+               where (not has_30d_elapsed and cast({{ dbt.dateadd('day', 30, 'first_pay_date') }} as date) <= {{ as_of_date() }})
+                  or (not has_90d_elapsed and cast({{ dbt.dateadd('day', 90, 'first_pay_date') }} as date) <= {{ as_of_date() }})))
+    {%- endif %}
 
 ),
 

@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=day_incremental_key('date_day', ['shop_id', 'date_day', 'channel']),
+        on_schema_change='fail'
+    )
+}}
 -- Shop x business day x channel: GMV, discounts by funder, refunds, net sales, orders, buyers, AOV.
 -- GMV (支付成交金额) = Σ pay of lines paid that day (by pay_date), refunded or not, as in 抖店.
 -- Refunds: the finance view, dated by the refund's success day (refund_date) and attributed to the
@@ -5,16 +13,31 @@
 -- refunds back to the pay day, is fct_refunds grouped by pay_date).
 -- orders / buyers are distinct within the row; an order or buyer with lines in two channels
 -- counts in both channel rows, so add them up across channels only for GMV, discounts, refunds.
+-- Incremental by day (macros/incremental.sql): a run rebuilds every day from incremental_cutoff() on
+-- and the older pay and refund days of the lines whose sale figures changed since (sales_changed_dt: a
+-- late line) and of the refunds staged since.
+{%- set cutoff = incremental_cutoff('date_day') %}
+{%- set touched_days -%}
+    select pay_date from {{ ref('int_order_lines__enriched') }} where sales_changed_dt >= {{ cutoff }}
+    union all
+    select refund_date from {{ ref('fct_refunds') }}
+    where sku_order_id in (select sku_order_id from {{ ref('int_order_lines__enriched') }} where sales_changed_dt >= {{ cutoff }})
+    union all
+    select refund_date from {{ ref('stg_doudian__after_sale') }} where source_dt >= {{ cutoff }}
+{%- endset %}
+{%- set touched = incremental_touched_days(touched_days, cutoff) %}
 with paid_lines as (
 
     select * from {{ ref('fct_order_lines') }}
     where is_paid
+      and {{ incremental_days_filter('pay_date', cutoff, touched) }}
 
 ),
 
 refunds as (
 
     select * from {{ ref('fct_refunds') }}
+    where {{ incremental_days_filter('refund_date', cutoff, touched) }}
 
 ),
 

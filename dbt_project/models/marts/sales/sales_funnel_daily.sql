@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=day_incremental_key('stat_date', ['shop_id', 'stat_date', 'product_id', 'channel']),
+        on_schema_change='fail'
+    )
+}}
 -- The 罗盘 traffic funnel per shop x product x channel x day (Asia/Shanghai), with every step rate
 -- (later count / earlier count, DOUBLE fraction, null when the earlier count is 0):
 --   ctr = clicks / exposures (点击率), add_to_cart_rate = add_to_carts / clicks,
@@ -5,9 +13,19 @@
 -- Cross-check: paid_lines = paid SKU order lines of that product x channel x pay day (our order
 -- data, channel by the contract precedence); pays_minus_paid_lines should be 0. A product x
 -- channel x day with paid lines but no funnel row still appears (funnel counts 0, has_funnel_row false).
+-- Incremental by day (macros/incremental.sql): a run rebuilds every day from incremental_cutoff() on,
+-- the older pay days of the order lines whose sale figures changed since (sales_changed_dt) and the older days of re-landed funnel rows.
+{%- set cutoff = incremental_cutoff('stat_date') %}
+{%- set touched_days -%}
+    select pay_date from {{ ref('int_order_lines__enriched') }} where sales_changed_dt >= {{ cutoff }}
+    union all
+    select stat_date from {{ ref('stg_backoffice__traffic_funnel') }} where source_dt >= {{ cutoff }}
+{%- endset %}
+{%- set touched = incremental_touched_days(touched_days, cutoff) %}
 with funnel as (
 
     select * from {{ ref('stg_backoffice__traffic_funnel') }}
+    where {{ incremental_days_filter('stat_date', cutoff, touched) }}
 
 ),
 
@@ -22,6 +40,7 @@ paid as (
         sum(pay_fen)                                          as gmv_fen
     from {{ ref('int_order_lines__enriched') }}
     where is_paid
+      and {{ incremental_days_filter('pay_date', cutoff, touched) }}
     group by shop_id, product_id, channel, pay_date
 
 ),

@@ -1,9 +1,21 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='account_trade_no',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- 动账明细, one row per 动帐流水号 (account_trade_no). The same record delivered twice (same
 -- account_trade_no, in one file or on two days) counts once; copies_seen says how often it came.
--- signed_fen: + for 入账 (fund_flow 0), - for 出账 (fund_flow 1).
+-- signed_fen: + for 入账 (fund_flow 0), - for 出账 (fund_flow 1). Every copy of a record has its bill
+-- time, so it lands in the same partition (dt = bill day): the window holds every copy of its records.
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
+-- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('backoffice', 'fund_flow') }}
+    select * from {{ lake_window_source('backoffice', 'fund_flow', 'account_trade_no', 'account_trade_no') }}
 
 ),
 

@@ -1,8 +1,19 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='request_no',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- 结算账单 rows, one per request_no (a re-delivered file keeps the latest file day's row).
 -- trade_type 0 = settled (已结算), 1 = reversal after a refund (结算后退款, settle_fen = -refund).
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
+-- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('backoffice', 'settlement_bill') }}
+    select * from {{ lake_window_source('backoffice', 'settlement_bill', 'request_no', 'request_no') }}
 
 ),
 

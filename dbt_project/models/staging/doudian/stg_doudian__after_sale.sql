@@ -1,9 +1,20 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='aftersale_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- After-sales, latest version per after-sale. A refund counts (is_refund_success) when
 -- aftersale_status = 12 and refund_status = 3; it is dated by refund_time (Asia/Shanghai).
 -- order_info (may carry buyer data) and free-text labels are not staged.
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
+-- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('doudian', 'after_sale') }}
+    select * from {{ lake_window_source('doudian', 'after_sale', 'aftersale_id', 'aftersale_id') }}
 
 ),
 

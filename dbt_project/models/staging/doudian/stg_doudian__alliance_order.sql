@@ -1,8 +1,19 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='sku_order_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- 精选联盟 orders, latest version per SKU order. Rates in basis points; commissions in fen
 -- (real_comission is 0 until settled).
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
+-- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('doudian', 'alliance_order') }}
+    select * from {{ lake_window_source('doudian', 'alliance_order', 'order_id', 'sku_order_id') }}
 
 ),
 

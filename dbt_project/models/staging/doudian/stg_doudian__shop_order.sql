@@ -1,12 +1,21 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='shop_order_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- Shop (parent) orders, latest version per order. Buyer PII (encrypt_*, mask_*, post_addr detail)
 -- is dropped here; doudian_open_id becomes buyer_key (HMAC-SHA256 with the deployment's secret key,
 -- macros/buyer_key.sql); only the receiver's province name is kept. A table, not a view: buyer_key is
 -- computed here, in the dbt session that holds the key, and stored.
-{{ config(materialized='table') }}
-
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
+-- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('doudian', 'shop_order') }}
+    select * from {{ lake_window_source('doudian', 'shop_order', 'order_id', 'shop_order_id') }}
 
 ),
 

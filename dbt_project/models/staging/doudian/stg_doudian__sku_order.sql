@@ -1,9 +1,20 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='sku_order_id',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- SKU order lines, latest version per line (dt = the parent order's update day).
 -- Times: unix seconds -> timestamptz (0 = not happened -> null); dates are Asia/Shanghai.
 -- '' ids (room, video, author) become null. warehouse_id comes from inventory_list[0].
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
+-- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('doudian', 'sku_order') }}
+    select * from {{ lake_window_source('doudian', 'sku_order', 'order_id', 'sku_order_id') }}
 
 ),
 

@@ -1,8 +1,19 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key=['outbound_id', 'sku_order_id'],
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- 发货明细: one row per shipped SKU order line (outbound_id x sku_order_id), latest file wins.
 -- Instants were parsed as Asia/Shanghai at ingestion (timestamptz); dates are Asia/Shanghai days.
+-- Incremental (macros/incremental.sql lake_window_source): a run reads only the lake partitions of its
+-- window (dt >= incremental_cutoff()) and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('wms', 'shipment') }}
+    select * from {{ lake_window_source('wms', 'shipment', dbt.concat(['cast(outbound_id as ' ~ dbt.type_string() ~ ')', "'|'", 'cast(sku_order_id as ' ~ dbt.type_string() ~ ')']), dbt.concat(['outbound_id', "'|'", 'sku_order_id'])) }}
 
 ),
 
