@@ -386,10 +386,18 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
 
 
 def publish(audit_path: str | Path, run_id: str, meta: dict | None = None) -> dict:
-    """Atomically replace the published warehouse with the audited copy."""
+    """Atomically replace the published warehouse with the audited copy.
+
+    ``meta`` goes into ``_meta.publish_log``; its ``as_of`` (the marts' horizon, which later runs keep:
+    ``build_audit``) and ``window_start`` default to what this run's ``build_audit`` recorded."""
     from douyin_etl.warehousing.wap import publish as wap_publish
 
     t0 = time.monotonic()
+    meta = dict(meta or {})
+    built = (read_steps(run_id).get("build_audit") or {}).get("details") or {}
+    for key in ("as_of", "window_start"):
+        if meta.get(key) is None and built.get(key):
+            meta[key] = built[key]
     result = wap_publish(Path(audit_path), run_id, meta=meta)
     out = {"published": str(getattr(result, "path", config.warehouse_path())), "version": _jsonable(result)}
     _record(run_id, "publish", "ok", time.monotonic() - t0, out)

@@ -84,6 +84,25 @@ def test_read_horizon_is_the_latest_published_as_of(wh_env):
     assert wap.read_horizon(wap.prepare_audit("h4")) == date(2026, 10, 14)  # the audit copy carries the log
 
 
+def test_a_publish_without_as_of_keeps_the_horizon_its_build_recorded(wh_env):
+    """``steps.publish`` takes the marts' horizon from the run's own ``build_audit`` record when the caller's
+    meta lacks it (the bench's did: its later runs then saw no horizon and tested all history daily)."""
+    from datetime import date
+
+    from douyin_etl.orchestration import steps
+
+    audit = wap.prepare_audit("p1")
+    fill_version(audit, 1, 10)
+    steps._record("p1", "build_audit", "ok", 1.0, {"audit_path": str(audit), "as_of": "2026-10-14",
+                                                    "window_start": "2026-10-12"})
+    steps.publish(audit, "p1", meta={"run_id": "p1", "source": "bench"})
+    assert wap.read_horizon() == date(2026, 10, 14)
+    con = duckdb.connect(str(wh_env["warehouse"]), read_only=True)
+    assert con.execute("SELECT json_extract_string(meta, '$.window_start') FROM _meta.publish_log").fetchall() == [
+        ("2026-10-12",)]
+    con.close()
+
+
 def _reader(path: str, stop: mp.Event, final_version: int, out: mp.Queue) -> None:
     """Open the published file read-only again and again until the writer is done and the final version was seen."""
     seen: set[int] = set()
