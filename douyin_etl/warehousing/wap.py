@@ -280,7 +280,9 @@ def _compaction_reason(audit: Path, published: Path) -> str | None:
 
     Compact when more than ``COMPACT_SLACK`` of its blocks are free (tables dbt rebuilt), or when it is more
     than ``1 + COMPACT_SLACK`` times the size of the last compacted publish (``compacted_size`` in the
-    version file; deleted rows inside used blocks show up only there), or when no such size is on record.
+    version file; deleted rows inside used blocks show up only there). A file with no such size on record
+    (a first build) and few free blocks is as good as compacted: its byte copy becomes the baseline
+    (rewriting it cost 60 s of a 4-minute SF10 full build and saved 3 %).
     """
     con = duckdb.connect()
     try:
@@ -293,7 +295,7 @@ def _compaction_reason(audit: Path, published: Path) -> str | None:
         return f"{free} of its {total} blocks are free"
     last = (_read_version_file(published) or {}).get("compacted_size")
     if not isinstance(last, int) or last <= 0:
-        return "no compacted size on record"
+        return None  # the baseline: publish records this file's size as compacted
     size = audit.stat().st_size
     if size > (1 + COMPACT_SLACK) * last:
         return f"it is {size} bytes, more than {1 + COMPACT_SLACK:.2f} x the last compacted publish ({last} bytes)"
@@ -485,7 +487,7 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
             raise
         _test_pause("DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME")
         _fsync_dir(published.parent)
-        compacted_size = size if reason else (_read_version_file(published) or {}).get("compacted_size")
+        compacted_size = size if reason else ((_read_version_file(published) or {}).get("compacted_size") or size)
         vpath = _write_version(published, run_id, published_at, size, sha, compacted_size)
         if lease is not None:
             drop_lease(published, run_id)
