@@ -221,7 +221,8 @@ def reconcile_version(published: Path | None = None) -> dict | None:
 
 
 def read_horizon(db_path: Path | None = None) -> date | None:
-    """The marts' horizon of a warehouse file: the latest ``as_of`` its ``_meta.publish_log`` records.
+    """The marts' horizon of a warehouse file: the latest ``as_of`` (else interval ``end``) its
+    ``_meta.publish_log`` records.
 
     ``None`` for a file that does not exist or that no run with an ``as_of`` published (read-only).
     Runs read it from their audit copy (a copy of the published file) so that a rebuild of a past day
@@ -233,8 +234,9 @@ def read_horizon(db_path: Path | None = None) -> date | None:
     con = duckdb.connect()  # a private instance, as published_run
     try:
         con.execute("ATTACH '" + str(path).replace("'", "''") + "' AS wh (READ_ONLY)")
-        return con.execute("SELECT max(try_cast(json_extract_string(meta, '$.as_of') AS DATE)) "
-                           "FROM wh._meta.publish_log").fetchone()[0]
+        # a publish that recorded no as_of (an older caller) counts with its interval's end
+        return con.execute("SELECT max(try_cast(coalesce(json_extract_string(meta, '$.as_of'), "
+                           "json_extract_string(meta, '$.end')) AS DATE)) FROM wh._meta.publish_log").fetchone()[0]
     except duckdb.CatalogException:  # no publish log: nothing was published into this file
         return None
     finally:

@@ -82,6 +82,8 @@ def test_read_horizon_is_the_latest_published_as_of(wh_env):
         wap.publish(wap.prepare_audit(run_id), run_id, meta=meta)
     assert wap.read_horizon() == date(2026, 10, 14)
     assert wap.read_horizon(wap.prepare_audit("h4")) == date(2026, 10, 14)  # the audit copy carries the log
+    wap.publish(wap.prepare_audit("h4"), "h4", meta={"start": "2026-10-15", "end": "2026-10-15"})  # no as_of
+    assert wap.read_horizon() == date(2026, 10, 15)
 
 
 def test_a_publish_without_as_of_keeps_the_horizon_its_build_recorded(wh_env):
