@@ -147,7 +147,7 @@ def compute(measures: dict[str, StepMeasure], scale: scales.Scale, prior: dict |
         days = max(int(scale.days), 1)
         out["extract_incr_requests_per_order"] = round(int(ext["api_requests"]) / (int(m["generate"].result["orders"]) / days), 3)
     out["incremental_over_full_wall"] = _ratio(m["dbt_incr"].wall_s, m["dbt_full"].wall_s)
-    rl = m["extract_rate_limited"].result
+    rl = m["extract_rate_limited"].result if "extract_rate_limited" in m else {}
     out["extract_rate_limited"] = {k: rl.get(k) for k in ("records", "requests", "seconds", "records_per_s",
                                                            "requests_per_s", "qps", "latency_ms", "qps_utilisation", "error")}
     if "extract_api_day" in m:  # every API entity of one day, extracted then rerun (bench.api_day)
@@ -200,10 +200,12 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
         add("SF100 landed→published peak RSS (extrapolated)", None if rss is None else f"{rss:.2f} GB",
             f"≤ {SF100_RSS_GB:g} GB", None if rss is None else rss <= SF100_RSS_GB,
             est.get("method", "") if rss is not None else "needs a two-point fit (run a smaller scale first)")
-    u = derived["extract_rate_limited"].get("qps_utilisation") or 0.0
     rl = derived["extract_rate_limited"]
-    add("extraction QPS utilisation", f"{u:.0%}", f"≥ {MIN_QPS_UTILISATION:.0%}", u >= MIN_QPS_UTILISATION,
-        f"latency {rl.get('latency_ms')} ms, qps {rl.get('qps')}" + (f"; FAILED: {rl['error'][:160]}" if rl.get("error") else ""))
+    if rl.get("qps") is not None:  # not run with --no-rate-limited
+        u = rl.get("qps_utilisation") or 0.0
+        add("extraction QPS utilisation", f"{u:.0%}", f"≥ {MIN_QPS_UTILISATION:.0%}", u >= MIN_QPS_UTILISATION,
+            f"latency {rl.get('latency_ms')} ms, qps {rl.get('qps')}"
+            + (f"; FAILED: {rl['error'][:160]}" if rl.get("error") else ""))
     d = derived.get("dbt_overhead")
     add("dbt overhead (build ÷ direct SQL)", d, f"≤ {MAX_DBT_OVERHEAD}", None if d is None else d <= MAX_DBT_OVERHEAD)
     o = derived.get("orchestration_overhead")
@@ -270,8 +272,9 @@ def render(doc: dict[str, Any]) -> str:
     lines.append(f"{'whole pipeline':<22}{_fmt(d['total_wall_s']):>10}{'':>10}{_fmt(d['total_peak_rss_mb']):>13}"
                  f"{_fmt(d['rows_landed']):>12}{_fmt(d['rows_per_s_total']):>12}")
     rl = d["extract_rate_limited"]
-    lines.append(f"rate-limited extraction: {_fmt(rl['records_per_s'])} records/s, {_fmt(rl['requests_per_s'])} req/s "
-                 f"at qps {rl['qps']:g}, latency {rl['latency_ms']} ms")
+    if rl.get("qps") is not None:
+        lines.append(f"rate-limited extraction: {_fmt(rl['records_per_s'])} records/s, {_fmt(rl['requests_per_s'])} "
+                     f"req/s at qps {rl['qps']:g}, latency {rl['latency_ms']} ms")
     for i, p in enumerate((d.get("extract_api_day") or {}).get("passes") or [], 1):
         lines.append(f"API day {d['extract_api_day']['day']} pass {i}: {_fmt(p['requests'])} requests for "
                      f"{_fmt(p['orders'])} orders ({_fmt(p['requests_per_order'])} per order), QPS utilisation "
@@ -309,7 +312,7 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         qps: float = 50.0, latency_ms: int = 50, workers: int = 4, airflow: bool = True, keep: bool = False,
         rate_entities: tuple[str, ...] = ("shop_order",), land: str | None = None, land_workers: int = 2,
         generate_only: bool = False, resume: bool = False, until: str | None = None,
-        api_day: bool = False) -> dict[str, Any]:
+        api_day: bool = False, rate_limited: bool = True) -> dict[str, Any]:
     """Run the benchmark at scale ``sf``; return the result document (also written as JSON).
 
     ``land``: ``api`` extracts the history through the mock Open API and the file drops (the daily
@@ -410,7 +413,8 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         incr = go("dbt_incr")
         go("mart_gate_incr", audit_path=incr.result["audit_path"], since=incr.result.get("tests_since"))
         go("publish_incr", audit_path=incr.result["audit_path"])
-        go("extract_rate_limited")
+        if rate_limited:
+            go("extract_rate_limited")
         if api_day:
             go("extract_api_day")
         full_rows, incr_rows = _history(measures).result.get("rows"), measures["extract_incr"].result.get("rows")
@@ -485,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --work: reuse the steps already measured there, run the rest")
     p.add_argument("--generate-only", action="store_true",
                    help="only generate the world (into --world) and record the generate step's figures beside it")
+    p.add_argument("--no-rate-limited", action="store_true",
+                   help="skip extract_rate_limited (shop_order of the last day under the QPS limit)")
     p.add_argument("--api-day", action="store_true",
                    help="also extract every API entity of one day under the QPS limit, then rerun it (bench.api_day)")
     p.add_argument("--keep", action="store_true", help="keep the temp working directory")
@@ -504,7 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = run(args.sf, work=args.work, world=args.world, results_dir=args.results_dir, qps=args.qps,
               latency_ms=args.latency_ms, workers=args.workers, airflow=not args.no_airflow, keep=args.keep,
               land=args.land, land_workers=args.land_workers, generate_only=args.generate_only,
-              resume=args.resume, until=args.until, api_day=args.api_day)
+              resume=args.resume, until=args.until, api_day=args.api_day,
+              rate_limited=not args.no_rate_limited)
     if doc.get("stopped_after"):
         print(f"stopped after {doc['stopped_after']}; continue with --resume --work {doc['work']}")
         return 0
