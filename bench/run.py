@@ -188,18 +188,6 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
         share = derived["daily_over_full"]
         add("one more day ÷ full rebuild (landed→published)", f"{share:.1%}", f"≤ {MAX_DAILY_SHARE:.0%}",
             share <= MAX_DAILY_SHARE)
-    if scale.name in ("100", "smoke"):
-        pass
-    else:
-        est = derived.get("sf100_estimate") or {}
-        l2p_min = est.get("landed_to_published_min")
-        add("SF100 landed→published (extrapolated)", None if l2p_min is None else f"{l2p_min:.1f} min",
-            f"≤ {SF100_MINUTES:g} min", None if not est else est["landed_to_published_min"] <= SF100_MINUTES,
-            est.get("method", "not extrapolated from the smoke scale"))
-        rss = est.get("peak_rss_gb")
-        add("SF100 landed→published peak RSS (extrapolated)", None if rss is None else f"{rss:.2f} GB",
-            f"≤ {SF100_RSS_GB:g} GB", None if rss is None else rss <= SF100_RSS_GB,
-            est.get("method", "") if rss is not None else "needs a two-point fit (run a smaller scale first)")
     rl = derived["extract_rate_limited"]
     if rl.get("qps") is not None:  # not run with --no-rate-limited
         u = rl.get("qps_utilisation") or 0.0
@@ -219,34 +207,6 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
     add("growth (time ratio ÷ rows ratio)", g, "≤ 1.0 (linear)", None if g is None else g <= 1.0,
         f"vs SF {derived.get('growth_vs')}" if g is not None else "needs an earlier smaller-scale result")
     return t
-
-
-def sf100_estimate(derived: dict[str, Any], measures: dict[str, StepMeasure], scale: scales.Scale,
-                   prior: dict | None = None) -> dict[str, Any]:
-    """SF100 by extrapolation: a fixed + per-order fit through two scales when an earlier (non-smoke)
-    result exists, else proportional to orders (pessimistic: fixed costs such as dbt's parse scale too)."""
-    target = scales.SCALES["100"].expected_orders
-    n1 = max(int(derived.get("orders") or scale.expected_orders), 1)
-
-    def fit(key_now: float, key_prior: float | None, n0: int | None) -> float:
-        if key_prior is not None and n0 and n0 != n1:
-            slope = (key_now - key_prior) / (n1 - n0)
-            if slope > 0:
-                return key_prior + slope * (target - n0)
-        return key_now * target / n1
-
-    p_ok = prior is not None and prior["scale"]["name"] != "smoke"
-    n0 = int(prior["derived"]["orders"]) if p_ok else None
-    pd = prior["derived"] if p_ok else {}
-    ps = prior["steps"] if p_ok else {}
-    l2p = fit(derived["landed_to_published_wall_s"], pd.get("landed_to_published_wall_s"), n0)
-    gen = fit(measures["generate"].wall_s, ps.get("generate", {}).get("wall_s"), n0)
-    ext = fit(_history(measures).wall_s, ps.get("extract", {}).get("wall_s"), n0)
-    rss = (fit(derived["landed_to_published_peak_rss_mb"], pd.get("landed_to_published_peak_rss_mb"), n0)
-           if p_ok and pd.get("landed_to_published_peak_rss_mb") else None)  # RSS has a big fixed part: 2 points
-    return {"orders": target, "method": f"two-point fit with SF {prior['scale']['name']}" if p_ok else "proportional",
-            "landed_to_published_min": round(l2p / 60, 1), "generate_min": round(gen / 60, 1),
-            "extract_min": round(ext / 60, 1), "peak_rss_gb": None if rss is None else round(rss / 1024, 2)}
 
 
 def _fmt(v: Any) -> str:
@@ -426,8 +386,6 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         doc["steps"] = {k: v.to_dict() for k, v in measures.items()}
         prior = _latest_prior(scale, results_dir)
         derived = compute(measures, scale, prior)
-        if scale.name not in ("100", "smoke"):
-            derived["sf100_estimate"] = sf100_estimate(derived, measures, scale, prior)
         doc["derived"] = derived
         doc["dbt_settings"] = profile_settings()
         doc["targets"] = targets(derived, scale)
@@ -459,8 +417,6 @@ def recompute(path: Path, results_dir: Path = RESULTS_DIR) -> dict[str, Any]:
     scale = scales.get(doc["scale"]["name"])
     prior = _latest_prior(scale, results_dir)
     derived = compute(measures, scale, prior)
-    if scale.name not in ("100", "smoke"):
-        derived["sf100_estimate"] = sf100_estimate(derived, measures, scale, prior)
     doc["derived"], doc["targets"] = derived, targets(derived, scale)
     doc.setdefault("dbt_settings", profile_settings())
     tmp = path.with_suffix(".tmp")
