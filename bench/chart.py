@@ -61,9 +61,7 @@ def _ticks(lo: float, hi: float) -> list[float]:
 
 
 def _fmt(v: float, unit: str) -> str:
-    if unit == "s":
-        return f"{v / 60:g} min" if v >= 600 else f"{v:g} s"
-    return f"{v / 1024:g} GB" if v >= 1024 else f"{v:g} MB"
+    return f"{v:,.0f} s" if unit == "s" else f"{v:,.0f} MB"
 
 
 def panel(points: list[Point], series: tuple, title: str, unit: str, x0: int) -> list[str]:
