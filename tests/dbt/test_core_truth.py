@@ -186,7 +186,7 @@ def test_every_core_view_evaluates_fully(dbt_world_lake: tuple[Path, Path, Path]
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in ('staging', 'intermediate') and table_type = 'VIEW'").fetchall()
             if any(t == m for m in CORE_MODELS)]
-        assert len(views) >= 15
+        assert len(views) >= 10  # the big staging models are incremental tables (evaluated when built)
         errors = []
         for schema, view in views:
             try:

@@ -38,7 +38,8 @@ def test_a_daily_build_reuses_the_parse_and_builds_as_of_its_day(dbt_world: dict
     assert full["ok"], full["dbt"]
     assert full["tests_since"] is None  # a full refresh rebuilds and tests everything
     wap.publish(Path(full["audit_path"]), "parse_full", meta={"as_of": first.isoformat()})
-    as_of_1, lines_1, last_pay_1 = reconciled(full["audit_path"])
+    # the published file (a first build's audit file becomes the next run's audit copy: read what analysts read)
+    as_of_1, lines_1, last_pay_1 = reconciled(str(tmp_path / "warehouse" / "douyin.duckdb"))
     assert as_of_1 == first and last_pay_1 <= first
 
     out = steps.build_audit("parse_daily", daily, window_start=daily)
