@@ -93,8 +93,8 @@ def _landed(lake: Path, entity: str, day: date) -> int:
 def extract_api_day(world: Path, lake: Path, day: date | None = None, *, qps: float = 50.0, latency_ms: int = 50,
                     workers: int = 4, passes: int = 2) -> dict[str, Any]:
     """Extract every API entity of ``day`` ``passes`` times into ``lake``; figures per pass (module docstring)."""
-    from douyin_etl.mock_api import FaultConfig, MockServer
-    from douyin_etl.mock_api.testing import make_client
+    from douyin_sim.mock_api import FaultConfig, MockServer
+    from douyin_sim.mock_api.testing import make_client
     from douyin_etl.sources.files.ingest import ingest_entity
     from douyin_etl.storage import Storage
 

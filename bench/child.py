@@ -43,11 +43,11 @@ def _landed_total(extracted: dict[str, dict]) -> tuple[int, dict[str, int], int]
 
 @step
 def generate(ctx: dict[str, Any]) -> dict[str, Any]:
-    from douyin_etl.pipeline import _world_matches
-    from douyin_etl.simulator import generate_world
+    from douyin_etl.demo import world_matches
+    from douyin_sim.simulator import generate_world
 
     world = Path(ctx["world"])
-    if ctx.get("reuse_world") and _world_matches(world, ctx["seed"], _d(ctx["start"]), ctx["days"], ctx["shops"],
+    if ctx.get("reuse_world") and world_matches(world, ctx["seed"], _d(ctx["start"]), ctx["days"], ctx["shops"],
                                                  ctx["orders_per_day"]):
         meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
         return {"reused": True, "rows": int(sum((meta.get("rows") or {}).values()) or 0),
@@ -65,7 +65,7 @@ def _extract(ctx: dict[str, Any], run_id: str, start: date, end: date) -> dict[s
     import os
 
     from douyin_etl import config
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration import steps
     from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.pipeline import extract_range
@@ -156,7 +156,7 @@ def _lake_rows(days: list[date]) -> dict[str, int]:
 def land_world(ctx: dict[str, Any]) -> dict[str, Any]:
     """Generate the world (unless there) and land it straight into the lake (``bench.land``, no HTTP)."""
     from bench.land import land_world as land
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     world, lake = Path(ctx["world"]), Path(ctx["lake"])
     if not (world / "world.json").exists():
@@ -282,17 +282,14 @@ def publish(ctx: dict[str, Any]) -> dict[str, Any]:
 @step
 def extract_rate_limited(ctx: dict[str, Any]) -> dict[str, Any]:
     """Records/s and QPS utilisation of the API extraction under ``latency_ms`` and a gateway QPS limit, the
-    client limited to the same QPS (H2's ``douyin_etl.mock_api.bench`` protocol, on this world's last day).
+    client limited to the same QPS (H2's ``douyin_sim.mock_api.bench`` protocol, on this world's last day).
 
     Not ``mock_api.bench._run`` itself: its warm-up pass uses a 10,000 QPS client against the limited mock,
     which gives up on ``app QPS limit exceeded`` once a day has more pages than its retries absorb (SF1).
     Here the warm-up uses the limited client too. A run that still fails is recorded with its error.
     """
-    from douyin_etl.mock_api import FaultConfig, MockServer
-    try:
-        from douyin_etl.mock_api.testing import make_client
-    except ImportError:  # its earlier home
-        from douyin_etl.mock_api.fixture import make_client  # type: ignore[no-redef]
+    from douyin_sim.mock_api import FaultConfig, MockServer
+    from douyin_sim.mock_api.testing import make_client
     from douyin_etl.sources.doudian.extract import extract_api_entity
     from douyin_etl.storage import Storage
 

@@ -70,7 +70,7 @@ class MockProcess:
 
 
 def main(argv: list[str]) -> int:
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
 
     world, url_file, stats_file = (Path(a) for a in argv)
     done = threading.Event()

@@ -44,22 +44,18 @@ def _positive(s: str) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from douyin_etl.simulator import generate_world
+    from douyin_etl.demo import simulate
 
-    summary = generate_world(
-        out=Path(args.out), seed=args.seed, start=args.start, days=args.days,
-        shops=args.shops, orders_per_day=args.orders_per_day,
-    )
-    print(summary)
+    print(simulate(Path(args.out), seed=args.seed, start=args.start, days=args.days, shops=args.shops,
+                   orders_per_day=args.orders_per_day))
     return 0
 
 
 def _cmd_serve_mock(args: argparse.Namespace) -> int:
-    from douyin_etl.mock_api import FaultConfig, serve
+    from douyin_etl.demo import serve_mock
 
-    faults = FaultConfig.from_spec(args.faults)
-    serve(world=Path(args.world), host=args.host, port=args.port, app_key=args.app_key,
-          app_secret=args.app_secret, faults=faults)
+    serve_mock(Path(args.world), host=args.host, port=args.port, app_key=args.app_key,
+               app_secret=args.app_secret, faults=args.faults)
     return 0
 
 
@@ -83,7 +79,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from douyin_etl.pipeline import demo
+    from douyin_etl.demo import demo
 
     return demo(days=args.days, shops=args.shops, orders_per_day=args.orders_per_day, seed=args.seed)
 
@@ -279,28 +275,33 @@ def build_parser() -> argparse.ArgumentParser:
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+PROJECT_LOGGERS = ("douyin_etl", "douyin_sim")  # the product and the simulated platform (the demo's commands)
+
+
 @contextlib.contextmanager
 def cli_logging(verbose: bool = False, quiet: bool = False) -> Iterator[int]:
     """Log to stderr at DEBUG (``-v``), WARNING (``-q``) or INFO while the command runs; yields the level.
 
-    The project's loggers (``douyin_etl.*``) get their own stderr handler and an explicit level, so a
-    library that reconfigures the root logger during the command (importing Airflow does: INFO, to
-    stdout) changes neither their level nor where they go. The root logger (libraries) follows ``-v``
-    and ``-q`` too, and ``-q`` quietens Airflow (``AIRFLOW__LOGGING__LOGGING_LEVEL``, unless set). All of
-    it is undone afterwards (``main`` is also called in-process by tests).
+    The project's loggers (``douyin_etl.*``, ``douyin_sim.*``) get their own stderr handler and an
+    explicit level, so a library that reconfigures the root logger during the command (importing Airflow
+    does: INFO, to stdout) changes neither their level nor where they go. The root logger (libraries)
+    follows ``-v`` and ``-q`` too, and ``-q`` quietens Airflow (``AIRFLOW__LOGGING__LOGGING_LEVEL``, unless
+    set). All of it is undone afterwards (``main`` is also called in-process by tests).
     """
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     set_airflow_level = quiet and "AIRFLOW__LOGGING__LOGGING_LEVEL" not in os.environ
     if set_airflow_level:
         os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
     formatter = logging.Formatter(LOG_FORMAT)
-    ours, root = logging.getLogger("douyin_etl"), logging.getLogger()
-    saved = (ours.level, ours.propagate, ours.disabled, root.level)
+    ours, root = [logging.getLogger(name) for name in PROJECT_LOGGERS], logging.getLogger()
+    saved = [(lg.level, lg.propagate, lg.disabled) for lg in ours]
+    saved_root_level = root.level
     handler = logging.StreamHandler()  # sys.stderr as of each record
     handler.setFormatter(formatter)
-    ours.addHandler(handler)
-    ours.setLevel(level)
-    ours.propagate, ours.disabled = False, False
+    for lg in ours:
+        lg.addHandler(handler)
+        lg.setLevel(level)
+        lg.propagate, lg.disabled = False, False
     root_handler = None
     if not root.handlers:  # libraries' records: to stderr as well (as logging.basicConfig would)
         root_handler = logging.StreamHandler()
@@ -310,12 +311,13 @@ def cli_logging(verbose: bool = False, quiet: bool = False) -> Iterator[int]:
     try:
         yield level
     finally:
-        ours.removeHandler(handler)
-        ours.setLevel(saved[0])
-        ours.propagate, ours.disabled = saved[1], saved[2]
+        for lg, (lg_level, propagate, disabled) in zip(ours, saved):
+            lg.removeHandler(handler)
+            lg.setLevel(lg_level)
+            lg.propagate, lg.disabled = propagate, disabled
         if root_handler is not None:
             root.removeHandler(root_handler)
-        root.setLevel(saved[3])
+        root.setLevel(saved_root_level)
         if set_airflow_level:
             os.environ.pop("AIRFLOW__LOGGING__LOGGING_LEVEL", None)
 

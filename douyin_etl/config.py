@@ -3,7 +3,7 @@
 No silent defaults outside the demo and the tests: a setting the pipeline cannot guess (where files
 arrive, whose API it calls, which shops, the buyer-key secret) is required, and a missing or malformed
 value is a ``ConfigError`` (a ``ValueError``): one line naming the setting, what is wrong and how to set
-it. ``douyin-etl demo`` (``pipeline.demo``) and the tests (``tests/conftest.py``) set their own values.
+it. ``douyin-etl demo`` (``demo.demo``) and the tests (``tests/conftest.py``) set their own values.
 Path settings are resolved to absolute paths here (``~`` expanded, relative to the current directory),
 before they reach dbt or any subprocess. ``run_range`` checks them all first and logs where it reads
 and writes (``preflight``).

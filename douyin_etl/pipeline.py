@@ -1,4 +1,4 @@
-"""The pipeline without a scheduler (``run_range``) and the one-command demo (``demo``).
+"""The pipeline without a scheduler (``run_range``) and runs of the DAGs in this process (``dag.test``).
 
 ``run_range(start, end)`` runs the same steps as the Airflow DAGs (``douyin_etl.orchestration.steps``)
 over a range of Asia/Shanghai business days: extract every entity for every day of the range, one
@@ -6,9 +6,9 @@ landing gate over the range, one ``dbt build`` into an audit copy, the mart gate
 Rerunning a range replaces exactly its partitions and rebuilds the same marts; a range in the past
 publishes marts that keep every later day (as of the published horizon, ``steps.build_audit``).
 
-``demo()`` generates (or reuses) a world, serves it through the mock Open API, lands every day through
-Airflow (``dag.test`` of the three extract DAGs per business day, in this process, no scheduler), then
-runs ``transform_warehouse`` once over the whole window and prints where to look.
+``land_days_through_airflow`` / ``transform_through_airflow`` run the extract DAGs per business day and
+``transform_warehouse`` once over a window through ``dag.test`` (in this process, no scheduler): the
+demo (``douyin_etl.demo``) and the benchmark use them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -152,52 +151,7 @@ def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str
     return result
 
 
-# -- demo ------------------------------------------------------------------------------------
-DEMO_START = date(2026, 10, 1)
-SAMPLE_QUERY = ("select shop_id, date_day, sum(gmv_yuan) as gmv_yuan from sales.sales_daily "
-                "group by all order by all limit 10")
-
-
-def _world_matches(world: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int) -> bool:
-    meta = world / "world.json"
-    if not meta.exists() or not (world / "platform").is_dir() or not (world / "drops").is_dir():
-        return False  # absent or partial (e.g. platform/ deleted): generate it again
-    try:
-        w = json.loads(meta.read_text(encoding="utf-8"))
-    except ValueError:
-        return False
-    return (w.get("seed") == seed and w.get("start") == start.isoformat() and w.get("days") == days
-            and len(w.get("shops", [])) == shops and w.get("orders_per_day") == orders_per_day)
-
-
-def ensure_world(world: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int) -> str:
-    """Generate the world unless ``world/world.json`` already has these parameters."""
-    if _world_matches(world, seed, start, days, shops, orders_per_day):
-        return f"world {world}: reused (same parameters)"
-    from douyin_etl.simulator import generate_world
-
-    return str(generate_world(out=world, seed=seed, start=start, days=days, shops=shops,
-                              orders_per_day=orders_per_day))
-
-
-def demo_buyer_key_env() -> dict[str, str]:
-    """The demo's own buyer key, as the ``douyin_buyer_key`` connection (wins over anything else set)."""
-    from douyin_etl.connections import env_var
-
-    return {env_var(config.BUYER_KEY_CONN_ID): json.dumps({"conn_type": "generic",
-                                                            "password": config.DEMO_BUYER_KEY_SECRET})}
-
-
-def _free_port(preferred: int) -> int:
-    with socket.socket() as s:
-        try:
-            s.bind((config.DEMO_API_HOST, preferred))
-            return preferred
-        except OSError:
-            s.bind((config.DEMO_API_HOST, 0))
-            return s.getsockname()[1]
-
-
+# -- local Airflow runs (the demo, the benchmark) --------------------------------------------
 def land_days_through_airflow(days: list[date], families: tuple[str, ...] | None = None) -> dict[str, int]:
     """``dag.test`` the extract DAGs for each business day (the run at D+1 00:00+08 covers D).
 
@@ -234,54 +188,3 @@ def transform_through_airflow(start: date, end: date):
     dag = local_airflow.load_dags()["transform_warehouse"]
     return local_airflow.run_dag(dag, day_start(end + timedelta(days=1)),
                                  conf={"start": start.isoformat(), "end": end.isoformat()})
-
-
-def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 7) -> int:
-    """Generate/reuse a world, serve it, land it through Airflow, transform, publish, print where to look."""
-    from douyin_etl.mock_api import MockServer
-    from douyin_etl.orchestration import local_airflow
-
-    t0 = time.monotonic()
-    world = config.world_dir()
-    start, end = DEMO_START, DEMO_START + timedelta(days=days - 1)
-    print(ensure_world(world, seed, start, days, shops, orders_per_day), flush=True)
-    # The demo sets every setting it needs itself (nothing has a default outside the demo and the tests):
-    # the world is history (its last day is the platform's "now"): no late updates to look back for.
-    os.environ["DOUYIN_LOOKBACK_DAYS"] = "0"
-    os.environ["DOUYIN_START_DATE"] = start.isoformat()
-    os.environ["DOUYIN_DROPS_DIR"] = str(world / "drops")
-    os.environ.update(demo_buyer_key_env())
-    airflow_home = config.state_dir() / "airflow"
-    port = _free_port(config.DEMO_API_PORT)
-    with MockServer(world, app_key=config.DEMO_APP_KEY, app_secret=config.DEMO_APP_SECRET, port=port) as mock:
-        os.environ.update(local_airflow.api_connection_env(mock.base_url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
-        os.environ["DOUYIN_SHOP_IDS"] = ",".join(
-            str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"])
-        print(f"demo settings: {', '.join(f'{k} {v}' for k, v in config.preflight().items())}", flush=True)
-        print(f"mock Open API at {mock.base_url}; Airflow home {airflow_home}", flush=True)
-        local_airflow.prepare(airflow_home)
-        t1 = time.monotonic()
-        land_days_through_airflow([start + timedelta(days=i) for i in range(days)])
-        t_extract = time.monotonic() - t1
-        print(f"landed {days} business days through Airflow (3 extract DAGs per day) in {t_extract:.0f} s", flush=True)
-    t2 = time.monotonic()
-    run = transform_through_airflow(start, end)
-    ok = str(getattr(run, "state", "")).endswith("success")
-    from douyin_etl.orchestration.schedules import safe_run_id
-
-    run_id = safe_run_id(run.run_id)
-    report = steps.run_dir(run_id) / "report.json"
-    wh = config.warehouse_path()
-    recorded = steps.read_steps(run_id)
-    print(f"transform_warehouse {steps.run_status(recorded).upper()} in {time.monotonic() - t2:.0f} s "
-          f"(total {time.monotonic() - t0:.0f} s)")
-    for name, rec in recorded.items():
-        if rec.get("status") not in ("ok", None):
-            details = rec.get("details") or {}
-            print(f"  {name} {rec['status']}: {str(details.get('summary') or details.get('error') or '')[:1500]}")
-    print(f"  warehouse: {wh}")
-    print(f"  report:    {report}  (report.html beside it)")
-    print(f"  sample:    {SAMPLE_QUERY}")
-    print(f"  e.g.       .venv/bin/python -c \"import duckdb; duckdb.connect('{wh}', read_only=True)"
-          f".sql('{SAMPLE_QUERY}').show()\"")
-    return 0 if ok else 1

@@ -109,8 +109,8 @@ def dagbag(airflow_home: Path):
 @pytest.fixture(scope="session")
 def api_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The simulator's world (see API_WORLD) without the export-noise files, generated once per session."""
-    from douyin_etl.simulator import generate_world
-    from douyin_etl.simulator.behaviour import DEFAULT
+    from douyin_sim.simulator import generate_world
+    from douyin_sim.simulator.behaviour import DEFAULT
 
     out = tmp_path_factory.mktemp("api") / "world"
     generate_world(out, **API_WORLD, behaviour=dataclasses.replace(DEFAULT, write_exports=False))
@@ -120,7 +120,7 @@ def api_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def api_mock(api_world: Path):
     """A fault-free mock Open API over ``api_world`` (one per test: fresh tokens and stats)."""
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
 
     with MockServer(api_world) as m:
         yield m

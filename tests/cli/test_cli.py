@@ -53,16 +53,16 @@ def test_a_missing_world_is_a_usage_error(tmp_path, capsys):
 
 def test_demo_regenerates_a_partial_world(tmp_path):
     """A world.json whose platform/ is gone is not reused (the mock would fail on it)."""
-    from douyin_etl.pipeline import _world_matches
+    from douyin_etl.demo import world_matches
 
     world = tmp_path / "world"
     world.mkdir()
     (world / "world.json").write_text(json.dumps({"seed": 7, "start": "2026-10-01", "days": 1,
                                                   "shops": [{"shop_id": 1}], "orders_per_day": 2}))
-    assert _world_matches(world, 7, date(2026, 10, 1), 1, 1, 2) is False
+    assert world_matches(world, 7, date(2026, 10, 1), 1, 1, 2) is False
     (world / "platform").mkdir()
     (world / "drops").mkdir()
-    assert _world_matches(world, 7, date(2026, 10, 1), 1, 1, 2) is True
+    assert world_matches(world, 7, date(2026, 10, 1), 1, 1, 2) is True
 
 
 def test_a_configuration_error_is_one_line(monkeypatch, capsys):
@@ -113,7 +113,7 @@ def test_verbose_survives_airflow_reconfiguring_logging(tmp_path):
     """`run`/`demo`/`airflow` import Airflow mid-command, which resets the root logger (INFO, to stdout):
     ``-v`` still logs our debug lines, to stderr."""
     script = (
-        "import sys, douyin_etl.simulator as sim\n"
+        "import sys, douyin_sim.simulator as sim\n"
         "real = sim.generate_world\n"
         "def generate_world(**kw):\n"
         "    import airflow.settings  # configures logging, as importing Airflow does in run/demo\n"
@@ -126,14 +126,15 @@ def test_verbose_survives_airflow_reconfiguring_logging(tmp_path):
                            "--orders-per-day", "2", "--out", str(tmp_path / "world")],
                           env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "DEBUG douyin_etl.simulator.world: simulated 2026-10-01" in proc.stderr, proc.stderr[-3000:]
-    assert "douyin_etl" not in proc.stdout.replace(str(tmp_path), ""), proc.stdout  # logs never on stdout
+    assert "DEBUG douyin_sim.simulator.world: simulated 2026-10-01" in proc.stderr, proc.stderr[-3000:]
+    out = proc.stdout.replace(str(tmp_path), "")
+    assert "douyin_etl" not in out and "douyin_sim" not in out, proc.stdout  # logs never on stdout
 
 
 def test_a_port_in_use_is_one_line(tmp_path, capsys):
     import socket
 
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     world = tmp_path / "world"
     generate_world(out=world, seed=1, start=date(2026, 10, 1), days=1, shops=1, orders_per_day=2)

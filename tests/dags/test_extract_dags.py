@@ -31,7 +31,7 @@ API_FAMILIES = ("platform", "logistics")  # finance is files only: the mock's fa
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     out = tmp_path_factory.mktemp("world") / "world"
     generate_world(out=out, seed=11, start=START, days=WORLD_DAYS, shops=2, orders_per_day=25)
@@ -61,7 +61,7 @@ def dags(env):
 
 def land(dags, world: Path, lake: Path, days: list[date], families, faults: str = "") -> dict:
     """Run ``extract_<family>`` for each business day into ``lake``, through the mock; return mock stats."""
-    from douyin_etl.mock_api import FaultConfig, MockServer
+    from douyin_sim.mock_api import FaultConfig, MockServer
     from douyin_etl.orchestration import local_airflow
     from douyin_etl.timeutil import day_start
 

@@ -68,7 +68,7 @@ class DbtRun:
 def generate_world(world_dir: Path, *, days: int = WORLD_DAYS, shops: int = WORLD_SHOPS,
                    orders_per_day: int = WORLD_ORDERS_PER_DAY, seed: int = WORLD_SEED,
                    start: date = WORLD_START) -> Path:
-    from douyin_etl.simulator import generate_world as _generate
+    from douyin_sim.simulator import generate_world as _generate
 
     _generate(world_dir, seed, start, days, shops, orders_per_day)
     return world_dir

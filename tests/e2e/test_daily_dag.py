@@ -22,7 +22,7 @@ DAY = date(2026, 10, 1)
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     out = tmp_path_factory.mktemp("world") / "world"
     generate_world(out=out, seed=9, start=DAY, days=1, shops=2, orders_per_day=25)
@@ -40,7 +40,7 @@ def env(world, airflow_home, tmp_path_factory, pipeline_env):
 
 
 def _daily_run(world: Path):
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration import local_airflow
     from douyin_etl.timeutil import day_start
 

@@ -47,7 +47,7 @@ BAD_DAY = LAST  # has a 结算账单 CSV per shop (settlement starts on day 10 i
 # -- fixtures --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     out = tmp_path_factory.mktemp("fworld") / "world"
     generate_world(out=out, seed=11, start=START, days=DAYS, shops=2, orders_per_day=30)
@@ -56,7 +56,7 @@ def world(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def env(world, tmp_path_factory, pipeline_env) -> Iterator[Path]:
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
 
     base = tmp_path_factory.mktemp("failures")

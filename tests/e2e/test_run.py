@@ -23,7 +23,7 @@ DAYS = 2
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     out = tmp_path_factory.mktemp("world") / "world"
     generate_world(out=out, seed=5, start=START, days=DAYS, shops=2, orders_per_day=40)
@@ -39,7 +39,7 @@ def env(world, tmp_path_factory, pipeline_env):
 
 
 def _run(world: Path):
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.pipeline import run_range
 

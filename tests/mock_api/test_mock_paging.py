@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 
-from douyin_etl.mock_api.testing import make_client
+from douyin_sim.mock_api.testing import make_client
 from douyin_etl.timeutil import day_start
 
 D = date(2026, 10, 11)  # api_world day on which every windowed endpoint has data for both shops

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from douyin_etl.config import DEMO_APP_KEY, DEMO_APP_SECRET
-from douyin_etl.mock_api import FaultConfig, MockServer
+from douyin_sim.mock_api import FaultConfig, MockServer
 from douyin_etl.sources.doudian.signing import canonical_json, sign
 from douyin_etl.timeutil import day_bounds_unix
 

@@ -17,7 +17,7 @@ START = date(2026, 3, 1)
 
 @pytest.mark.slow
 def test_a_clean_simulated_world_passes_every_landing_suite(lake: Path, tmp_path: Path):
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     world = tmp_path / "world"
     generate_world(world, 11, START, 2, 1, 40)

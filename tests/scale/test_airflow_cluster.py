@@ -5,8 +5,9 @@ business days are run (settlements arrive ~9 days after an order, so every mart 
 starts empty at day 10 — the warehouse list is carried from day 1's drop); the embedded run of the
 same two days (``run_range`` per business day, no scheduler) into one base dir; then a throwaway
 PostgreSQL + Redis, ``airflow db migrate``, scheduler + dag-processor + api-server + one Celery worker
-(``douyin_etl.orchestration.cluster``) over another base dir, the ``warehouse_writer`` pool created over
-REST, and one run per business day triggered over ``/api/v2``.
+(``cluster_harness`` beside this file; the settings from ``douyin_etl.orchestration.cluster``) over
+another base dir, the ``warehouse_writer`` pool created over REST, and one run per business day
+triggered over ``/api/v2``.
 
 Asserts: both runs succeed; every task instance ran through Celery (the result backend holds one
 successful Celery task per task instance, the worker's log names them); the published marts equal the
@@ -34,6 +35,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import cluster_harness as harness  # beside this file: the test-only process supervisor and REST client
 import pytest
 from mart_compare import compare_marts
 
@@ -71,7 +73,7 @@ class Outcome:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     out = tmp_path_factory.mktemp("cluster-world") / "world"
     generate_world(out=out, **WORLD)
@@ -81,7 +83,7 @@ def world(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def mock_api(world):
     """The mock Open API over ``world``, up for the whole module (the Celery worker's tasks call it)."""
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
 
     with MockServer(world) as mock:
         yield mock
@@ -148,11 +150,11 @@ def on_cluster(world, mock_api, postgres, redis, moto_s3, tmp_path_factory, pipe
         api_secret_key=cluster.generate_secret(), fernet_key=cluster.generate_fernet_key(),
         worker_log_server_port=free_port(), use_job_schedule=False)
     password = secrets.token_urlsafe(16)
-    cluster.write_passwords_file(env, {ADMIN: password})
+    harness.write_passwords_file(env, {ADMIN: password})
     out = Outcome(base, Path(run_vars["DOUYIN_WAREHOUSE"]))
-    out.seconds["db migrate"] = cluster.migrate(env)
-    components = cluster.Cluster(run_vars | env, base / "component-logs")
-    api = cluster.RestClient(f"http://127.0.0.1:{api_port}", ADMIN, password)
+    out.seconds["db migrate"] = harness.migrate(env)
+    components = harness.Cluster(run_vars | env, base / "component-logs")
+    api = harness.RestClient(f"http://127.0.0.1:{api_port}", ADMIN, password)
     try:
         t0 = time.monotonic()
         components.start()
@@ -186,7 +188,7 @@ def on_cluster(world, mock_api, postgres, redis, moto_s3, tmp_path_factory, pipe
         out.celery_successes = _celery_successes(postgres, sum(map(len, out.task_instances.values())))
     except Exception as exc:
         tails = "\n".join(f"---- {name} ({components.log_file(name)}) ----\n{components.tail(name, 2500)}"
-                          for name in cluster.COMPONENTS)
+                          for name in harness.COMPONENTS)
         raise RuntimeError(f"the cluster run failed: {exc}\ncomponent log tails:\n{tails}") from exc
     finally:
         api.close()

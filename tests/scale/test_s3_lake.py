@@ -58,7 +58,7 @@ class _Collect(logging.Handler):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    from douyin_etl.simulator import generate_world
+    from douyin_sim.simulator import generate_world
 
     out = tmp_path_factory.mktemp("s3world") / "world"
     generate_world(out=out, **WORLD)
@@ -67,7 +67,7 @@ def world(tmp_path_factory) -> Path:
 
 def _run_range(world: Path, base: Path, lake: str, pipeline_env, extra_env: dict[str, str]) -> Run:
     """``run_range`` over the whole world with the lake at ``lake``; collects logs and step timings."""
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration import steps
     from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.pipeline import run_range
@@ -183,7 +183,7 @@ def test_marts_equal_row_for_row(s3_run, local_run):
 
 
 def test_rerun_of_one_day_leaves_the_same_objects(s3_run, s3_lake, s3_env, world, pipeline_env, moto_s3):
-    from douyin_etl.mock_api import MockServer
+    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.pipeline import extract_range
     from douyin_etl.storage import Storage

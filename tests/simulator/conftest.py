@@ -6,7 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from douyin_etl.simulator import generate_world
+from douyin_sim.simulator import generate_world
 
 START = date(2026, 10, 1)
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from douyin_etl.money import yuan_to_fen
-from douyin_etl.simulator import drops
+from douyin_sim.simulator import drops
 from douyin_etl.sources.files.specs import SPECS, FileSpec, spec_for_file
 from douyin_etl.timeutil import SHANGHAI, day_bounds_unix
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from douyin_etl.simulator.logistics import CARRIERS, LogisticsSim
+from douyin_sim.simulator.logistics import CARRIERS, LogisticsSim
 from douyin_etl.timeutil import day_bounds_unix, unix_to_business_date
 
 START = date(2026, 3, 1)
@@ -292,7 +292,7 @@ def test_unknown_sku_is_a_clear_error():
 
 def test_frames_write_as_drops(tmp_path, sim_run):
     """The sim's frames are exactly what the drop writer needs (spec columns + file-name groups)."""
-    from douyin_etl.simulator import drops
+    from douyin_sim.simulator import drops
 
     sim, _, frames, _ = sim_run
     day = START + timedelta(days=5)

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from douyin_etl.money import rate_of
-from douyin_etl.simulator import generate_world
-from douyin_etl.simulator.catalog import read_fee_rates
-from douyin_etl.simulator.finance import fee_of
+from douyin_sim.simulator import generate_world
+from douyin_sim.simulator.catalog import read_fee_rates
+from douyin_sim.simulator.finance import fee_of
 
 KINDS = {"late_update", "refund_after_settlement", "missing_settlement", "fee_mismatch", "duplicate_settlement",
          "refund_not_reversed", "duplicate_fund_flow", "sla_miss"}
@@ -292,7 +292,7 @@ def test_prices_change_and_lines_use_the_pay_day_price(con, world):
 
 
 def test_overdue_missing_settlements_reconcile_as_discrepancies(tmp_path):
-    from douyin_etl.simulator import Behaviour
+    from douyin_sim.simulator import Behaviour
     import duckdb
 
     out = tmp_path / "w"

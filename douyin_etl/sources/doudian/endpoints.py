@@ -6,7 +6,7 @@ longest window the endpoint accepts, and how a record becomes landed rows (``fla
 landed DuckDB column types (``LANDED_SCHEMAS``; columns exactly as docs/sources.md).
 
 Generic code walks these specs: the client's pagers (``client.py``), the extractor (``extract.py``)
-and the mock's window/paging checks (``douyin_etl.mock_api``). A new endpoint is a new spec here.
+and the mock's window/paging checks (``douyin_sim.mock_api``). A new endpoint is a new spec here.
 
 Window limits (the mock enforces them, the client splits windows to them):
 order.searchList 1 day (update_time), afterSale.List 1 day (update_time), alliance.getOrderList 12 h

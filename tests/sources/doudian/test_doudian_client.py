@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from douyin_etl.config import DEMO_APP_KEY, DoudianCredentials
-from douyin_etl.mock_api import FaultConfig, MockServer
-from douyin_etl.mock_api.testing import make_client
+from douyin_sim.mock_api import FaultConfig, MockServer
+from douyin_sim.mock_api.testing import make_client
 from douyin_etl.sources.doudian.client import DoudianApiError, DoudianClient
 from douyin_etl.timeutil import day_start
 

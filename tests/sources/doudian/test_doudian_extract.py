@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from douyin_etl.mock_api import FaultConfig, MockServer
-from douyin_etl.mock_api.testing import make_client
+from douyin_sim.mock_api import FaultConfig, MockServer
+from douyin_sim.mock_api.testing import make_client
 from douyin_etl.sources.doudian.extract import extract_api_entity
 from douyin_etl.storage import Storage
 

@@ -6,8 +6,8 @@ import logging
 from datetime import date
 
 from douyin_etl.config import DEMO_APP_SECRET
-from douyin_etl.mock_api import FaultConfig, MockServer
-from douyin_etl.mock_api.testing import make_client
+from douyin_sim.mock_api import FaultConfig, MockServer
+from douyin_sim.mock_api.testing import make_client
 from douyin_etl.sources.doudian.extract import extract_api_entity
 from douyin_etl.sources.doudian.logmask import fingerprint, mask
 from douyin_etl.storage import Storage
@@ -18,7 +18,7 @@ D = date(2026, 10, 11)  # an api_world day with rows of every windowed entity fo
 def test_no_secret_in_logs_or_landed_files(api_world, tmp_path, caplog, monkeypatch):
     caplog.set_level(logging.DEBUG)
     # Airflow's logging config (loaded by other tests in the same session) quiets httpx: undo that here
-    for name in ("httpx", "httpcore", "douyin_etl"):
+    for name in ("httpx", "httpcore", "douyin_etl", "douyin_sim"):
         caplog.set_level(logging.DEBUG, logger=name)
         monkeypatch.setattr(logging.getLogger(name), "propagate", True)
         monkeypatch.setattr(logging.getLogger(name), "disabled", False)

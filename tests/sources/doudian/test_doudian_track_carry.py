@@ -11,8 +11,8 @@ import duckdb
 import pytest
 
 from douyin_etl.landing import blocked
-from douyin_etl.mock_api import MockServer
-from douyin_etl.mock_api.testing import make_client
+from douyin_sim.mock_api import MockServer
+from douyin_sim.mock_api.testing import make_client
 from douyin_etl.sources.doudian.extract import extract_api_entity
 from douyin_etl.sources.doudian.routes import is_final
 from douyin_etl.storage import Storage

@@ -1,4 +1,4 @@
-"""Round trip: canonical frames -> the simulator's drop writer (douyin_etl.simulator.drops) -> ingestion.
+"""Round trip: canonical frames -> the simulator's drop writer (douyin_sim.simulator.drops) -> ingestion.
 
 Both sides read specs.py; every spec, every ctype, all encodings/formats/id protections the writer
 picks must come back exactly (money to the fen, times to the second as Asia/Shanghai instants).
@@ -17,7 +17,7 @@ from douyin_etl.sources.files.ingest import ingest_entity
 from douyin_etl.sources.files.specs import SPECS, FileSpec
 from douyin_etl.timeutil import SHANGHAI
 
-drops_mod = pytest.importorskip("douyin_etl.simulator.drops")
+drops_mod = pytest.importorskip("douyin_sim.simulator.drops")
 pd = pytest.importorskip("pandas")
 
 DT = date(2026, 3, 1)

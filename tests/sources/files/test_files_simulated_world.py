@@ -14,7 +14,7 @@ from douyin_etl.sources.files.ingest import ingest_entity
 from douyin_etl.sources.files.specs import SPECS, spec_for_file
 from douyin_etl.storage import Storage
 
-simulator = pytest.importorskip("douyin_etl.simulator")
+simulator = pytest.importorskip("douyin_sim.simulator")
 
 
 @pytest.fixture(scope="module")

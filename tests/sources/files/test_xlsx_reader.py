@@ -20,7 +20,7 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from douyin_etl.sources.files.read import open_table
 from douyin_etl.sources.files.xlsx import xlsx_rows
 
-simulator = pytest.importorskip("douyin_etl.simulator")
+simulator = pytest.importorskip("douyin_sim.simulator")
 
 
 def _openpyxl_rows(path: Path) -> list:

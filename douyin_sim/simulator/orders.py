@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from douyin_etl.simulator.behaviour import Behaviour
-from douyin_etl.simulator.catalog import ORDER_BASE, PROVINCE_W, PROVINCES, Catalog
-from douyin_etl.simulator.content import DayContent
+from douyin_sim.simulator.behaviour import Behaviour
+from douyin_sim.simulator.catalog import ORDER_BASE, PROVINCE_W, PROVINCES, Catalog
+from douyin_sim.simulator.content import DayContent
 
 H = 3600
 D = 86400

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from douyin_etl.entities import ENTITIES
-from douyin_etl.simulator.logistics import CARRIER_NAMES  # carrier code -> name printed on invoices
+from douyin_sim.simulator.logistics import CARRIER_NAMES  # carrier code -> name printed on invoices
 from douyin_etl.sources.files.specs import SPECS, Column, FileSpec
 from douyin_etl.timeutil import SHANGHAI
 

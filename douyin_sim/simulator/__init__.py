@@ -4,7 +4,7 @@
 in docs/sources.md. Behaviour rates (anomalies included) live in ``behaviour.Behaviour``.
 """
 
-from douyin_etl.simulator.behaviour import DEFAULT, Behaviour
-from douyin_etl.simulator.world import WorldSummary, generate_world
+from douyin_sim.simulator.behaviour import DEFAULT, Behaviour
+from douyin_sim.simulator.world import WorldSummary, generate_world
 
 __all__ = ["Behaviour", "DEFAULT", "WorldSummary", "generate_world"]

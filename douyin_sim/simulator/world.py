@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from douyin_etl.simulator import platform_sql as q
-from douyin_etl.simulator import reports
-from douyin_etl.simulator.behaviour import DEFAULT, Behaviour
-from douyin_etl.simulator.catalog import ADVERTISER_BASE, PROVINCE_CITIES, PROVINCES, Catalog, build_catalog, final_frames
-from douyin_etl.simulator.content import ContentState
-from douyin_etl.simulator.finance import GRACE_DAYS, SETTLE_DELAY_DAYS, day_no, settle_day
-from douyin_etl.simulator.orders import D, H, DayOrders, generate_orders, order_rollup
-from douyin_etl.simulator.sink import ParquetSink
-from douyin_etl.simulator.truth import TruthBook
+from douyin_sim.simulator import platform_sql as q
+from douyin_sim.simulator import reports
+from douyin_sim.simulator.behaviour import DEFAULT, Behaviour
+from douyin_sim.simulator.catalog import ADVERTISER_BASE, PROVINCE_CITIES, PROVINCES, Catalog, build_catalog, final_frames
+from douyin_sim.simulator.content import ContentState
+from douyin_sim.simulator.finance import GRACE_DAYS, SETTLE_DELAY_DAYS, day_no, settle_day
+from douyin_sim.simulator.orders import D, H, DayOrders, generate_orders, order_rollup
+from douyin_sim.simulator.sink import ParquetSink
+from douyin_sim.simulator.truth import TruthBook
 from douyin_etl.timeutil import day_bounds_unix
 
 log = logging.getLogger(__name__)
@@ -74,19 +74,19 @@ CARRIER_NAMES: dict[str, str] = {
 
 def _load_logistics():
     try:
-        from douyin_etl.simulator.logistics import LogisticsSim
+        from douyin_sim.simulator.logistics import LogisticsSim
         return LogisticsSim
     except ImportError:  # H1b's module missing: no logistics frames, a minimal assignment
-        log.warning("douyin_etl.simulator.logistics not importable: logistics frames skipped")
+        log.warning("douyin_sim.simulator.logistics not importable: logistics frames skipped")
         return None
 
 
 def _load_drops():
     try:
-        from douyin_etl.simulator import drops
+        from douyin_sim.simulator import drops
         return drops
     except ImportError:
-        log.warning("douyin_etl.simulator.drops not importable: file drops skipped")
+        log.warning("douyin_sim.simulator.drops not importable: file drops skipped")
         return None
 
 

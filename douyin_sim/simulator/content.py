@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from douyin_etl.simulator.catalog import ROOM_BASE, VIDEO_BASE, Catalog
+from douyin_sim.simulator.catalog import ROOM_BASE, VIDEO_BASE, Catalog
 
 VIDEO_ACTIVE_DAYS = 7  # a video sells and is reported for this many days after publication
 

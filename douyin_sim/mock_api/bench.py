@@ -1,4 +1,4 @@
-"""Measure extraction throughput against the mock: ``python -m douyin_etl.mock_api.bench``.
+"""Measure extraction throughput against the mock: ``python -m douyin_sim.mock_api.bench``.
 
 1. records/s with no added latency (client limiter effectively off);
 2. records/s and requests/s with ``latency_ms`` under a gateway QPS limit, the client limited to the same
@@ -17,10 +17,10 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from douyin_etl.mock_api import FaultConfig, MockServer
-from douyin_etl.mock_api.testing import make_client
-from douyin_etl.simulator import generate_world
-from douyin_etl.simulator.behaviour import DEFAULT
+from douyin_sim.mock_api import FaultConfig, MockServer
+from douyin_sim.mock_api.testing import make_client
+from douyin_sim.simulator import generate_world
+from douyin_sim.simulator.behaviour import DEFAULT
 from douyin_etl.sources.doudian.extract import extract_api_entity
 from douyin_etl.storage import Storage
 

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from douyin_etl.simulator.behaviour import Behaviour
-from douyin_etl.simulator.orders import ALLIANCE, D, H, DayOrders
+from douyin_sim.simulator.behaviour import Behaviour
+from douyin_sim.simulator.orders import ALLIANCE, D, H, DayOrders
 
 SETTLE_DELAY_DAYS = 7
 GRACE_DAYS = 3

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs
 from douyin_etl import config
 from douyin_etl.sources.doudian import protocol as P
 from douyin_etl.sources.doudian.endpoints import ENDPOINTS, Endpoint, dig
+from douyin_etl.sources.doudian.logmask import install_masking
 from douyin_etl.sources.doudian.ratelimit import TokenBucket
 from douyin_etl.sources.doudian.signing import canonical_json, path_to_method, verify
 from douyin_etl.timeutil import SHANGHAI, unix_to_business_date
@@ -99,6 +100,7 @@ def _fmt_local(ts: Any) -> Any:
 class MockApp:
     def __init__(self, world: Path, app_key: str = config.DEMO_APP_KEY, app_secret: str = config.DEMO_APP_SECRET,
                  faults: FaultConfig | None = None) -> None:
+        install_masking((__name__, "douyin_sim.mock_api.server"))  # the mock's logs see secrets too
         self.world = WorldStore(world)
         self.app_key, self._app_secret = app_key, app_secret
         self.faults = faults or FaultConfig()

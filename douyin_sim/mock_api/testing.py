@@ -8,7 +8,7 @@ from douyin_etl.config import DEMO_APP_KEY, DEMO_APP_SECRET, DoudianCredentials
 from douyin_etl.sources.doudian.client import DoudianClient
 
 if TYPE_CHECKING:
-    from douyin_etl.mock_api.server import MockServer
+    from douyin_sim.mock_api.server import MockServer
 
 
 def make_client(mock: MockServer, shop_id: str | None = "1000001", **kw: Any) -> DoudianClient:

@@ -8,9 +8,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from douyin_etl.simulator.catalog import ADVERTISER_BASE, Catalog
-from douyin_etl.simulator.content import DayContent
-from douyin_etl.simulator.orders import ALLIANCE, CARD, CHANNEL_NAMES, LIVE, SEARCH, VIDEO
+from douyin_sim.simulator.catalog import ADVERTISER_BASE, Catalog
+from douyin_sim.simulator.content import DayContent
+from douyin_sim.simulator.orders import ALLIANCE, CARD, CHANNEL_NAMES, LIVE, SEARCH, VIDEO
 
 AD_COLUMNS = ["advertiser_id", "shop_id", "stat_date", "marketing_goal", "cost_fen", "show_cnt", "click_cnt",
               "pay_order_count", "pay_order_fen", "create_order_fen", "dy_follow", "total_play", "play_over_rate"]

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from douyin_etl.simulator.finance import AnomalyLog, day_no
-from douyin_etl.simulator.orders import DayOrders
-from douyin_etl.simulator.sink import ParquetSink
+from douyin_sim.simulator.finance import AnomalyLog, day_no
+from douyin_sim.simulator.orders import DayOrders
+from douyin_sim.simulator.sink import ParquetSink
 
 _RECON_SQL = ("SELECT sku_order_id::VARCHAR AS sku_order_id, shop_id::VARCHAR AS shop_id, pay_amount::BIGINT AS pay_amount, "
               "expected_settle_fen::BIGINT AS expected_settle_fen, settled_fen::BIGINT AS settled_fen, "
