@@ -41,7 +41,7 @@ def env(world, tmp_path_factory, pipeline_env):
 def _run(world: Path):
     from douyin_etl.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     mp = pytest.MonkeyPatch()
     with MockServer(world) as mock:
@@ -80,7 +80,7 @@ def test_run_range_publishes_marts_equal_to_truth(first_run, world, env):
     r = first_run
     assert r.ok, r.summary()
     assert r.published == str(config.warehouse_path())
-    assert r.landing_gate["ok"] and r.mart_gate["ok"]
+    assert r.landing_gate.ok and r.mart_gate.ok
     assert sum(r.rows["platform"].values()) > 100 and r.rows["platform"]["sku_order"] > 0
     truth = _truth_gmv(world)
     assert len(truth) == 2 * DAYS
