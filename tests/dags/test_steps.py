@@ -170,3 +170,45 @@ def test_a_fresh_lake_without_drops_lands_no_file_entity(state, tmp_path, monkey
         with pytest.raises(steps.StepError, match="does not exist"):
             steps.extract_entity_days(entity, [date(2026, 10, 3)], "unit_fresh")
     assert not (tmp_path / "lake" / "raw").exists()
+
+
+def test_every_step_result_survives_its_xcom_json():
+    """The one JSON form of each result (``to_dict``/``from_dict``) round-trips through json.dumps."""
+    from pathlib import Path
+
+    from douyin_etl.orchestration.contracts import BuildResult, ExtractResult, Plan
+    from douyin_etl.quality.results import GateResult
+    from douyin_etl.warehousing.wap import PublishResult
+
+    d1, d2 = date(2026, 10, 1), date(2026, 10, 2)
+    plan = Plan("r1", d2, d2, {"shop_order": [d1, d2], "product": [d2]}, "schedule", {"shop_order": 3})
+    assert (plan.as_of, plan.window_start) == (d2, d1)  # a look-back partition widens the rebuilt window
+    extract = ExtractResult("shop_order", "platform", [d1], 10, 0, {d1: 10}, {"shop_order": 10, "sku_order": 14},
+                            [{"requests": 3}], 1.5)
+    build = BuildResult("/a.duckdb", d2, d1, d2, tests_since=d1, published_horizon=None, ok=True, dbt={"ok": True})
+    published = PublishResult("r1", Path("/w.duckdb"), Path("/w.version.json"), "2026-10-02T00:00:00+00:00", 9, "ab", 0.1)
+    for result in (plan, extract, build, published):
+        assert type(result).from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    blocked = _gate("r1", "landing", False, blocked_partitions=[{"entity": "shop_order", "dt": "2026-10-01"}])
+    back = GateResult.from_dict(json.loads(json.dumps(blocked.to_dict())))
+    assert back.ok is False and back.blocking == blocked.blocking and back.to_dict() == blocked.to_dict()
+    assert "reconciliation" not in back.to_dict()  # only the mart gate reports reconciliation
+
+
+def test_plans_of_a_day_of_events_and_of_a_manual_transform(monkeypatch):
+    from douyin_etl import entities
+    from douyin_etl.orchestration import run
+
+    monkeypatch.setenv("DOUYIN_LOOKBACK_DAYS", "1")
+    d = date(2026, 10, 5)
+    day = run.plan_day("r", d)
+    assert day.partitions["shop_order"] == [d - timedelta(days=1), d] and day.partitions["product"] == [d]
+    assert set(day.partitions) == set(entities.ENTITIES) and day.window_start == d - timedelta(days=1)
+    events = [{"entity": "shop_order", "dt": "2026-10-05", "days": ["2026-10-04", "2026-10-05"], "rows": 7},
+              {"entity": "product", "dt": "2026-10-05", "rows": 2}]
+    assets = run.plan_from_events("r", events, {}, date(2026, 1, 1))
+    assert (assets.source, assets.start, assets.end, assets.rows) == ("assets", d, d, {"shop_order": 7, "product": 2})
+    assert assets.partitions == {"shop_order": [d - timedelta(days=1), d], "product": [d]}
+    manual = run.plan_from_events("r", [], {"start": "2026-10-01", "end": "2026-10-02"}, date(2026, 1, 1))
+    assert (manual.source, manual.start, manual.end) == ("manual", date(2026, 10, 1), date(2026, 10, 2))
+    assert manual.partitions["product"] == [date(2026, 10, 1), date(2026, 10, 2)]
