@@ -31,13 +31,14 @@ def _d(s: str) -> date:
     return date.fromisoformat(s)
 
 
-def _landed_total(extracted: dict[str, dict]) -> tuple[int, dict[str, int], int]:
+def _landed_total(extracted: dict[str, Any]) -> tuple[int, dict[str, int], int]:
+    """Rows landed per entity and rows quarantined, from ``run.extract``'s ``ExtractResult`` per entity."""
     per: dict[str, int] = {}
     quarantined = 0
     for r in extracted.values():
-        for other, n in (r.get("landed") or {}).items():
-            per[other] = per.get(other, 0) + int(n)
-        quarantined += int(r.get("quarantined") or 0)
+        for other, n in r.landed.items():
+            per[other] = per.get(other, 0) + n
+        quarantined += r.quarantined
     return sum(per.values()), per, quarantined
 
 
@@ -59,29 +60,27 @@ def generate(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 def _extract(ctx: dict[str, Any], run_id: str, start: date, end: date) -> dict[str, Any]:
-    """``pipeline.extract_range`` against the mock: ``ctx["mock_url"]`` (a separate process, see
+    """``run.extract`` over the range against the mock: ``ctx["mock_url"]`` (a separate process, see
     ``bench.mock_proc``) or, without it, a mock served from this process (its cache then counts here)."""
     import contextlib
     import os
 
     from douyin_etl import config
+    from douyin_etl.orchestration import run
     from douyin_sim.mock_api import MockServer
-    from douyin_etl.orchestration import steps
     from douyin_etl.orchestration.local_airflow import api_connection_env
-    from douyin_etl.pipeline import extract_range
 
-    steps.begin_run(run_id, {"run_id": run_id, "start": start.isoformat(), "end": end.isoformat(),
-                             "source": "bench"})
+    plan = run.begin(run.plan_range(run_id, start, end, source="bench"))
     mock = None if ctx.get("mock_url") else MockServer(Path(ctx["world"]))
     with mock or contextlib.nullcontext():
         url = ctx.get("mock_url") or mock.base_url
         os.environ.update(api_connection_env(url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
         t0 = time.perf_counter()
-        out = extract_range(start, end, run_id, drops_dir=Path(ctx["world"]) / "drops")
+        out = run.extract(plan, drops_dir=Path(ctx["world"]) / "drops")
         own = time.perf_counter() - t0
         requests = int(sum(mock.stats.get("requests", {}).values())) if mock else None
     rows, per, quarantined = _landed_total(out)
-    per_entity_s = {k: float(v.get("seconds") or 0.0) for k, v in out.items()}
+    per_entity_s = {k: v.seconds for k, v in out.items()}
     return {"own_s": own, "rows": rows, "landed": per, "quarantined": quarantined, "api_requests": requests,
             "mock": "separate process" if ctx.get("mock_url") else "in process", "entity_seconds": per_entity_s}
 
@@ -108,7 +107,7 @@ def landing_gate(ctx: dict[str, Any]) -> dict[str, Any]:
 
     parts = windows.partitions_for_range(_d(ctx["full_start"]), _d(ctx["full_end"]))
     r, own = _timed(lambda: steps.landing_gate(ctx["run_id"], parts))
-    return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+    return {"own_s": own, "ok": r.ok, "checks": len(r.to_dict()["checks"])}
 
 
 @step
@@ -198,9 +197,9 @@ def _build(ctx: dict[str, Any], run_id: str, as_of: str, full_refresh: bool) -> 
     from douyin_etl.orchestration import steps
 
     r, own = _timed(lambda: steps.build_audit(run_id, _d(as_of), full_refresh=full_refresh))
-    dbt = r.get("dbt") or {}
+    dbt = r.dbt
     target = steps.run_dir(run_id) / "dbt" / "target"
-    return {"own_s": own, "audit_path": r["audit_path"], "tests_since": r.get("tests_since"), "dbt_elapsed_s": dbt.get("elapsed"),
+    return {"own_s": own, "audit_path": r.audit_path, "tests_since": r.to_dict()["tests_since"], "dbt_elapsed_s": dbt.get("elapsed"),
             "counts": dbt.get("counts"), "target_dir": str(target), "dbt_parse": dbt.get("parse"),
             "run_results": dbt.get("run_results")}
 
@@ -232,7 +231,7 @@ def landing_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
 
     day = _d(ctx["incr_day"])
     r, own = _timed(lambda: steps.landing_gate(ctx["incr_run_id"], windows.partitions_for_range(day, day)))
-    return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+    return {"own_s": own, "ok": r.ok, "checks": len(r.to_dict()["checks"])}
 
 
 @step
@@ -241,7 +240,7 @@ def mart_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
 
     r, own = _timed(lambda: steps.mart_gate(ctx["audit_path"], ctx["incr_run_id"], _d(ctx["incr_day"]),
                                             since=ctx.get("since")))  # the daily run's window, as the DAG passes it
-    return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+    return {"own_s": own, "ok": r.ok, "checks": len(r.to_dict()["checks"])}
 
 
 @step
@@ -251,7 +250,7 @@ def publish_incr(ctx: dict[str, Any]) -> dict[str, Any]:
     r, own = _timed(lambda: steps.publish(ctx["audit_path"], ctx["incr_run_id"], meta={
         "run_id": ctx["incr_run_id"], "start": ctx["incr_day"], "end": ctx["incr_day"], "source": "bench"}))
     steps.report(ctx["incr_run_id"], ctx["incr_day"], ctx["incr_day"])
-    return {"own_s": own, "published": r["published"], "warehouse_mb": _warehouse_mb()}
+    return {"own_s": own, "published": str(r.path), "warehouse_mb": _warehouse_mb()}
 
 
 def _warehouse_mb() -> float:
@@ -266,7 +265,7 @@ def mart_gate(ctx: dict[str, Any]) -> dict[str, Any]:
     from douyin_etl.orchestration import steps
 
     r, own = _timed(lambda: steps.mart_gate(ctx["audit_path"], ctx["run_id"], _d(ctx["full_end"])))
-    return {"own_s": own, "ok": bool(r.get("ok")), "checks": len(r.get("checks") or [])}
+    return {"own_s": own, "ok": r.ok, "checks": len(r.to_dict()["checks"])}
 
 
 @step
@@ -276,7 +275,7 @@ def publish(ctx: dict[str, Any]) -> dict[str, Any]:
     r, own = _timed(lambda: steps.publish(ctx["audit_path"], ctx["run_id"], meta={
         "run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"], "source": "bench"}))
     steps.report(ctx["run_id"], ctx["full_start"], ctx["full_end"])
-    return {"own_s": own, "published": r["published"], "warehouse_mb": _warehouse_mb()}
+    return {"own_s": own, "published": str(r.path), "warehouse_mb": _warehouse_mb()}
 
 
 @step

@@ -11,7 +11,6 @@ from airflow.sdk import TaskGroup, dag
 from douyin_etl import entities
 from douyin_etl.orchestration import airflow_tasks as t
 from douyin_etl.orchestration import schedules as s
-from douyin_etl.orchestration import windows
 
 DOC = """
 ### douyin_daily
@@ -21,7 +20,8 @@ The whole daily run for business day D (data interval [D 00:00+08, D+1 00:00+08)
    (same windows as the `extract_*` DAGs: look-back for event-partitioned API entities).
 2. **landing_gate** over every partition this run landed.
 3. **build_audit** — `dbt build` into a copy of the warehouse (pool `warehouse_writer`, 1 slot).
-4. **mart_gate**, 5. **publish** (atomic swap), 6. **report** (always written).
+4. **mart_gate**, 5. **publish** (atomic swap), 6. **report**: the teardown of **plan**, always
+   written once every other task is done (a failed step fails the DAG run).
 
 Use either this DAG or the `extract_*` + `transform_warehouse` pair (both are paused on creation);
 this one emits no Assets, so it never triggers `transform_warehouse`. `catchup=True` from
@@ -42,25 +42,16 @@ this one emits no Assets, so it never triggers `transform_warehouse`. `catchup=T
 )
 def douyin_daily() -> None:
     plan = t.plan_business_day.override(task_id="plan")()
-    gate = t.landing_gate(plan)
-    first_stages, later = [], []
+    stages = []
     for family in s.EXTRACT_FAMILIES:
-        names = [e.name for e in entities.by_family(family)]  # type: ignore[arg-type]
-        stage_names = windows.stages(names)
         with TaskGroup(group_id=family, tooltip=f"land the {family} entities"):
-            first = t.extract_entity.expand(entity=stage_names[0])
-            plan >> first >> gate
-            first_stages.append(first)
-            for i, stage in enumerate(stage_names[1:], start=1):
-                later.append(t.extract_entity.override(task_id=f"extract_dependent{'' if i == 1 else i}")
-                             .expand(entity=stage))
-    for dependent in later:  # e.g. logistics_track: after every family's first stage (shipments, orders)
-        first_stages >> dependent
-        dependent >> gate
-    build = t.build_audit(plan, gate)
-    checked = t.mart_gate(plan, build)
-    published = t.publish(plan, build, checked)
-    published >> t.report()
+            stages.append(t.extract_stages([e.name for e in entities.by_family(family)]))  # type: ignore[arg-type]
+    first_stages = [family_stages[0] for family_stages in stages]
+    plan >> first_stages
+    for family_stages in stages:  # e.g. logistics_track: after every family's first stage (shipments, orders)
+        for dependent in family_stages[1:]:
+            first_stages >> dependent
+    t.warehouse_steps(plan, upstream=[x for family_stages in stages for x in family_stages])
 
 
 douyin_daily()

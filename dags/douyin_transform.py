@@ -18,7 +18,8 @@ Builds the marts from the raw lake with **write-audit-publish** and publishes th
   once the three extract DAGs have landed a business day. The business days and partitions come from
   the triggering events' extras. Trigger manually with conf `{"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}`.
 * **landing_gate** → **build_audit** (copy the warehouse, `dbt build` as a subprocess into the copy)
-  → **mart_gate** → **publish** (atomic swap) → **report** (always written, also for failed runs).
+  → **mart_gate** → **publish** (atomic swap) → **report**, the teardown of **plan** (always written,
+  also for failed runs; a failed step fails the DAG run).
 * Single writer: warehouse tasks run in pool `warehouse_writer` (1 slot), `max_active_runs=1`.
   Create the pool once: `airflow pools set warehouse_writer 1 "single DuckDB writer"`.
 * A failed gate leaves the published warehouse untouched; the report says what failed.
@@ -37,11 +38,7 @@ Builds the marts from the raw lake with **write-audit-publish** and publishes th
 )
 def transform_warehouse() -> None:
     plan = t.plan_from_assets.override(task_id="plan")()
-    gate = t.landing_gate(plan)
-    build = t.build_audit(plan, gate)
-    checked = t.mart_gate(plan, build)
-    published = t.publish(plan, build, checked)
-    published >> t.report()
+    t.warehouse_steps(plan)
 
 
 transform_warehouse()

@@ -63,7 +63,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise UsageError(f"--end {args.end} is before --start {args.start}; give an --end on or after --start "
                          f"(one day: --start {args.start} --end {args.start})")
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     result = run_range(args.start, args.end, full_refresh=args.full_refresh)
     print(result.summary())

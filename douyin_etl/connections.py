@@ -14,8 +14,10 @@
 2. Else, inside an Airflow task (``AIRFLOW_CTX_DAG_ID`` is set), Airflow's own lookup
    (``BaseHook.get_connection``: secrets backend, metadata DB).
 
-A variable that is set but malformed, or an Airflow backend that fails, is a ``ConfigError`` naming the
-variable (or connection) and what is wrong; no value of the connection is ever part of a message.
+A variable (or an Airflow connection's extra) that is set but malformed is a ``ConfigError`` naming the
+variable (or connection) and what is wrong; no value of the connection is ever part of a message. An
+Airflow lookup that fails for another reason (secrets backend, metadata DB) raises its own error, with
+a note naming the connection.
 """
 
 from __future__ import annotations
@@ -165,27 +167,27 @@ def in_airflow_task() -> bool:
 
 
 def _from_airflow(conn_id: str) -> Connection | None:
-    """Airflow's own lookup (secrets backend, metadata DB); None when the connection does not exist."""
-    try:
-        from airflow.sdk.bases.hook import BaseHook  # type: ignore
+    """Airflow's own lookup (secrets backend, metadata DB); None when the connection does not exist.
 
-        conn = BaseHook.get_connection(conn_id)
-    except Exception as exc:  # noqa: BLE001 - not found -> None; anything else is a clear error
-        if type(exc).__name__ == "AirflowNotFoundException":
-            return None
-        first = (str(exc).splitlines() or [""])[0][:200]
-        raise ConfigError(f"could not read the Airflow connection {conn_id!r} ({type(exc).__name__}: {first}); "
-                          f"check the Airflow secrets backend / metadata DB, or set {env_var(conn_id)}") from None
+    Only "not found" is expected here; any other error of Airflow's lookup surfaces as it is, with a note
+    naming the connection and what to check.
+    """
+    from airflow.sdk.bases.hook import BaseHook  # type: ignore
+    from airflow.sdk.exceptions import AirflowNotFoundException  # type: ignore
+
     try:
-        extra = conn.extra_dejson or {}
-    except Exception:  # noqa: BLE001
-        extra = None
-    if not isinstance(extra, dict):
-        raise ConfigError(f"the Airflow connection {conn_id!r}: extra must be a JSON object")
+        conn = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+    except Exception as exc:
+        exc.add_note(f"while reading the Airflow connection {conn_id!r}: check the Airflow secrets backend / "
+                     f"metadata DB, or set {env_var(conn_id)}")
+        raise
+    where = f"the Airflow connection {conn_id!r}"
     return Connection(conn_id, "airflow", conn_type=_blank_to_none(conn.conn_type), host=_blank_to_none(conn.host),
                       login=_blank_to_none(conn.login), password=_blank_to_none(conn.password),
-                      schema=_blank_to_none(conn.schema), port=_port(conn.port, f"the Airflow connection {conn_id!r}"),
-                      extra=extra)
+                      schema=_blank_to_none(conn.schema), port=_port(conn.port, where),
+                      extra=_extra(conn.extra, where))  # not extra_dejson: it turns malformed JSON into {}
 
 
 def get(conn_id: str) -> Connection | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -107,6 +107,10 @@ class GateResult:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # small informational frames
     scans: dict[str, Any] = field(default_factory=dict)  # landing: entity -> rowscan.ScanStats (how rows were read)
     since: str | None = None  # mart gate: the windowed checks read rows from this day on (None: whole history)
+    # set by the pipeline's steps (orchestration.steps): the partitions this landing gate blocked, and the
+    # mart gate's reconciliation counts (status[/reason] -> SKU order lines); None: not this gate's business
+    blocked_partitions: list[dict[str, Any]] | None = None
+    reconciliation: dict[str, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -159,7 +163,24 @@ class GateResult:
                 days = sorted(item.pop("_days"))
                 item["dt"] = (days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}") if days else None
                 checks.append(item)
-        return {"gate": self.gate, "run_id": self.run_id, "ok": self.ok, "seconds": round(self.seconds, 3),
-                "rows_validated": self.rows_validated, "partitions": self.partitions,
-                "quarantined": self.quarantined, "blocking": len(self.blocking), "warnings": len(self.warnings),
-                "summary": self.summary(), "checks": checks, "tables": jsonable(self.tables), "since": self.since}
+        out = {"gate": self.gate, "run_id": self.run_id, "ok": self.ok, "seconds": round(self.seconds, 3),
+               "rows_validated": self.rows_validated, "partitions": self.partitions,
+               "quarantined": self.quarantined, "blocking": len(self.blocking), "warnings": len(self.warnings),
+               "summary": self.summary(), "checks": checks, "tables": jsonable(self.tables), "since": self.since}
+        if self.blocked_partitions is not None:
+            out["blocked_partitions"] = jsonable(self.blocked_partitions)
+        if self.reconciliation is not None:
+            out["reconciliation"] = dict(self.reconciliation)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GateResult:
+        """Read back ``to_dict()`` (XCom, a step record). Failing checks come back one by one; passing
+        ones as ``to_dict`` collapsed them (one per suite × expectation × column, ``dt`` a day range);
+        ``ok`` and the blocking checks are exactly those of the gate that was written."""
+        names = {f.name for f in fields(CheckResult)}
+        checks = [CheckResult(**{k: v for k, v in c.items() if k in names}) for c in d["checks"]]
+        return cls(gate=d["gate"], run_id=d["run_id"], checks=checks, seconds=float(d["seconds"]),
+                   rows_validated=int(d["rows_validated"]), partitions=int(d["partitions"]),
+                   quarantined=int(d["quarantined"]), tables=dict(d.get("tables") or {}), since=d.get("since"),
+                   blocked_partitions=d.get("blocked_partitions"), reconciliation=d.get("reconciliation"))

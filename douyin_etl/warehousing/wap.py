@@ -96,6 +96,12 @@ class PublishResult:
         d["path"], d["version_path"] = str(self.path), str(self.version_path)
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PublishResult:
+        return cls(run_id=d["run_id"], path=Path(d["path"]), version_path=Path(d["version_path"]),
+                   published_at=d["published_at"], size=int(d["size"]), sha256=d["sha256"],
+                   seconds=float(d["seconds"]))
+
 
 def run_dir(run_id: str) -> Path:
     if not run_id or "/" in run_id or run_id in (".", ".."):

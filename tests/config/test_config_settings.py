@@ -91,7 +91,7 @@ def test_run_refuses_before_doing_anything_when_a_setting_is_missing(monkeypatch
     """``run`` outside Airflow with only AIRFLOW_CONN_DOUDIAN_DEFAULT (no shops, no drops): one error, nothing run."""
     from datetime import date
 
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     for name in ("DOUYIN_API_BASE_URL", "DOUYIN_APP_KEY", "DOUYIN_APP_SECRET", "DOUYIN_SHOP_IDS", "DOUYIN_DROPS_DIR",
                  "AIRFLOW_CTX_DAG_ID"):

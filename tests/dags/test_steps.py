@@ -17,21 +17,63 @@ def state(tmp_path, monkeypatch):
     return tmp_path / "state"
 
 
-def test_landed_rows_of_a_combined_extraction_are_split_by_entity():
-    shop = {"entity": "shop_order", "rows": {"shop_order": 10, "sku_order": 14}}
-    assert steps._landed_of("shop_order", shop) == (10, {"shop_order": 10, "sku_order": 14})
-    assert steps._landed_of("sku_order", {"entity": "sku_order", "rows": 0, "landed_by": "shop_order"}) == (0, {})
-    assert steps._landed_of("settlement_bill", {"rows": 7, "quarantined": 1}) == (7, {"settlement_bill": 7})
+def _stub_extractors(monkeypatch, api: dict, file: dict) -> None:
+    """The two extractors, returning the summaries they document (``rows`` a number, or per entity)."""
+    import douyin_etl.sources.doudian.extract as api_extract
+    import douyin_etl.sources.files.ingest as ingest
+
+    monkeypatch.setattr(api_extract, "extract_api_entity", lambda entity, day, run_id: dict(api[entity]))
+    monkeypatch.setattr(ingest, "ingest_entity", lambda entity, day, run_id, drops_dir=None: dict(file[entity]))
+
+
+def test_rows_landed_are_read_from_each_extractors_own_summary(state, monkeypatch):
+    """One call may land several entities (shop_order lands sku_order); an alias lands nothing itself."""
+    from douyin_etl.sources.files import expected
+
+    _stub_extractors(monkeypatch,
+                     {"shop_order": {"entity": "shop_order", "rows": {"shop_order": 10, "sku_order": 14}},
+                      "sku_order": {"entity": "sku_order", "rows": 0, "landed_by": "shop_order"},
+                      "after_sale": {"entity": "after_sale", "rows": 3}},
+                     {"settlement_bill": {"entity": "settlement_bill", "rows": 7, "quarantined": 1}})
+    monkeypatch.setattr(expected, "check_days", lambda *a, **k: [])  # after ingest imported the real one
+    d1, d2 = date(2026, 10, 1), date(2026, 10, 2)
+    shop = steps.extract_entity_days("shop_order", [d1, d2], "unit_rows")
+    assert (shop.rows, shop.landed, shop.partitions) == (20, {"shop_order": 20, "sku_order": 28}, {d1: 10, d2: 10})
+    alias = steps.extract_entity_days("sku_order", [d1], "unit_rows")
+    assert (alias.rows, alias.landed) == (0, {})
+    bill = steps.extract_entity_days("settlement_bill", [d1], "unit_rows")
+    assert (bill.rows, bill.quarantined, bill.landed) == (7, 1, {"settlement_bill": 7})
+    assert steps.extract_entity_days("after_sale", [d1], "unit_rows").landed == {"after_sale": 3}
+    recorded = steps.read_extracts("unit_rows")
+    assert recorded["shop_order"] == ("ok", shop) and recorded["settlement_bill"] == ("ok", bill)
+
+
+def test_a_summary_without_its_row_count_is_an_error_not_zero_rows(state, monkeypatch):
+    """No guessing at other spellings of a row count: a summary that lacks ``rows`` fails the step."""
+    _stub_extractors(monkeypatch, {"after_sale": {"entity": "after_sale", "rows_landed": 5}}, {})
+    with pytest.raises(steps.StepError, match="KeyError: 'rows'"):
+        steps.extract_entity_days("after_sale", [date(2026, 10, 1)], "unit_norows")
+    assert steps.read_steps("unit_norows")["extract.after_sale"]["status"] == "failed"
+
+
+def _gate(run_id: str, gate: str, ok: bool, **kw):
+    from douyin_etl.quality.results import CheckResult, GateResult
+
+    return GateResult(gate, run_id, checks=[CheckResult(gate, "expect_x", "error", ok, entity="shop_order",
+                                                        dt="2026-10-01", description="a check")], **kw)
 
 
 def test_report_of_a_blocked_run_names_the_gate_and_counts_rows(state):
+    from douyin_etl.orchestration.contracts import ExtractResult
+
     run_id = "unit_blocked"
+    d = date(2026, 10, 1)
     steps.begin_run(run_id, {"run_id": run_id, "start": "2026-10-01", "end": "2026-10-02"})
-    steps._record(run_id, "extract.shop_order", "ok", 1.5,
-                  {"rows": 10, "landed": {"shop_order": 10, "sku_order": 14}, "days": ["2026-10-01"]})
-    steps._record(run_id, "extract.settlement_bill", "ok", 0.5,
-                  {"rows": 7, "quarantined": 2, "landed": {"settlement_bill": 7}, "days": ["2026-10-01"]})
-    steps._record(run_id, "landing_gate", "blocked", 2.0, {"ok": False, "summary": "landing gate BLOCKED"})
+    steps._record(run_id, "extract.shop_order", "ok", 1.5, ExtractResult(
+        "shop_order", "platform", [d], 10, partitions={d: 10}, landed={"shop_order": 10, "sku_order": 14}).to_dict())
+    steps._record(run_id, "extract.settlement_bill", "ok", 0.5, ExtractResult(
+        "settlement_bill", "finance", [d], 7, 2, {d: 7}, {"settlement_bill": 7}).to_dict())
+    steps._record(run_id, "landing_gate", "blocked", 2.0, _gate(run_id, "landing", False).to_dict())
     assert steps.run_status(steps.read_steps(run_id)) == "blocked"
     path = steps.report(run_id, date(2026, 10, 1), date(2026, 10, 2))
     report = json.loads(open(path, encoding="utf-8").read())
@@ -45,6 +87,22 @@ def test_report_of_a_blocked_run_names_the_gate_and_counts_rows(state):
     # a new attempt of the same run id starts clean
     steps.begin_run(run_id)
     assert steps.read_steps(run_id) == {}
+
+
+def test_a_step_rerun_drops_the_stale_records_of_the_steps_after_it(state):
+    """Airflow re-runs a DAG run's setup (the plan) when a task is cleared: the same plan keeps the
+    records, and a gate that now blocks cannot leave an earlier attempt's publish saying "published"."""
+    from douyin_etl.orchestration import run
+
+    plan = run.plan_range("unit_rerun", date(2026, 10, 1), date(2026, 10, 1))
+    run.begin(plan)
+    steps._record(plan.run_id, "landing_gate", "ok", 1.0, _gate(plan.run_id, "landing", True).to_dict())
+    steps._record(plan.run_id, "publish", "ok", 1.0, {"stale": True})
+    run.begin(plan)  # the setup again, same plan: the records stay
+    assert set(steps.read_steps(plan.run_id)) == {"plan", "landing_gate", "publish"}
+    steps._record(plan.run_id, "landing_gate", "blocked", 1.0, _gate(plan.run_id, "landing", False).to_dict())
+    assert set(steps.read_steps(plan.run_id)) == {"plan", "landing_gate"}
+    assert steps.run_status(steps.read_steps(plan.run_id)) == "blocked"
 
 
 def test_a_failed_extraction_is_recorded_with_what_to_do(state, monkeypatch):
@@ -61,7 +119,7 @@ def test_a_failed_extraction_is_recorded_with_what_to_do(state, monkeypatch):
 
 
 def test_run_range_rejects_an_inverted_range():
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     with pytest.raises(ValueError, match="before start"):
         run_range(date(2026, 10, 2), date(2026, 10, 1))
@@ -87,7 +145,7 @@ def test_a_missing_drops_dir_stops_the_extraction_before_landing_and_is_retryabl
     monkeypatch.setenv("DOUYIN_DROPS_DIR", str(tmp_path / "drops"))
     day = date(2026, 10, 3)
     _settlement_csv(tmp_path / "drops" / day.isoformat() / "结算账单_1001_20261003.csv", "R1")
-    assert steps.extract_entity_days("settlement_bill", [day], "unit_ok")["rows"] == 1
+    assert steps.extract_entity_days("settlement_bill", [day], "unit_ok").rows == 1
     part = lake / "raw" / "backoffice" / "settlement_bill" / f"dt={day}" / "part-00000.parquet"
     before = part.read_bytes()
     monkeypatch.setenv("DOUYIN_DROPS_DIR", str(tmp_path / "nowhere"))
@@ -112,3 +170,45 @@ def test_a_fresh_lake_without_drops_lands_no_file_entity(state, tmp_path, monkey
         with pytest.raises(steps.StepError, match="does not exist"):
             steps.extract_entity_days(entity, [date(2026, 10, 3)], "unit_fresh")
     assert not (tmp_path / "lake" / "raw").exists()
+
+
+def test_every_step_result_survives_its_xcom_json():
+    """The one JSON form of each result (``to_dict``/``from_dict``) round-trips through json.dumps."""
+    from pathlib import Path
+
+    from douyin_etl.orchestration.contracts import BuildResult, ExtractResult, Plan
+    from douyin_etl.quality.results import GateResult
+    from douyin_etl.warehousing.wap import PublishResult
+
+    d1, d2 = date(2026, 10, 1), date(2026, 10, 2)
+    plan = Plan("r1", d2, d2, {"shop_order": [d1, d2], "product": [d2]}, "schedule", {"shop_order": 3})
+    assert (plan.as_of, plan.window_start) == (d2, d1)  # a look-back partition widens the rebuilt window
+    extract = ExtractResult("shop_order", "platform", [d1], 10, 0, {d1: 10}, {"shop_order": 10, "sku_order": 14},
+                            [{"requests": 3}], 1.5)
+    build = BuildResult("/a.duckdb", d2, d1, d2, tests_since=d1, published_horizon=None, ok=True, dbt={"ok": True})
+    published = PublishResult("r1", Path("/w.duckdb"), Path("/w.version.json"), "2026-10-02T00:00:00+00:00", 9, "ab", 0.1)
+    for result in (plan, extract, build, published):
+        assert type(result).from_dict(json.loads(json.dumps(result.to_dict()))) == result
+    blocked = _gate("r1", "landing", False, blocked_partitions=[{"entity": "shop_order", "dt": "2026-10-01"}])
+    back = GateResult.from_dict(json.loads(json.dumps(blocked.to_dict())))
+    assert back.ok is False and back.blocking == blocked.blocking and back.to_dict() == blocked.to_dict()
+    assert "reconciliation" not in back.to_dict()  # only the mart gate reports reconciliation
+
+
+def test_plans_of_a_day_of_events_and_of_a_manual_transform(monkeypatch):
+    from douyin_etl import entities
+    from douyin_etl.orchestration import run
+
+    monkeypatch.setenv("DOUYIN_LOOKBACK_DAYS", "1")
+    d = date(2026, 10, 5)
+    day = run.plan_day("r", d)
+    assert day.partitions["shop_order"] == [d - timedelta(days=1), d] and day.partitions["product"] == [d]
+    assert set(day.partitions) == set(entities.ENTITIES) and day.window_start == d - timedelta(days=1)
+    events = [{"entity": "shop_order", "dt": "2026-10-05", "days": ["2026-10-04", "2026-10-05"], "rows": 7},
+              {"entity": "product", "dt": "2026-10-05", "rows": 2}]
+    assets = run.plan_from_events("r", events, {}, date(2026, 1, 1))
+    assert (assets.source, assets.start, assets.end, assets.rows) == ("assets", d, d, {"shop_order": 7, "product": 2})
+    assert assets.partitions == {"shop_order": [d - timedelta(days=1), d], "product": [d]}
+    manual = run.plan_from_events("r", [], {"start": "2026-10-01", "end": "2026-10-02"}, date(2026, 1, 1))
+    assert (manual.source, manual.start, manual.end) == ("manual", date(2026, 10, 1), date(2026, 10, 2))
+    assert manual.partitions["product"] == [date(2026, 10, 1), date(2026, 10, 2)]

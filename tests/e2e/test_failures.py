@@ -75,7 +75,7 @@ def env(world, tmp_path_factory, pipeline_env) -> Iterator[Path]:
 def published(world, env) -> dict:
     """The first, clean publish of the whole world: its sha256, run id and mart row counts."""
     from douyin_etl import config
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     r = run_range(START, LAST)
     assert r.ok, r.summary()
@@ -146,7 +146,7 @@ def _bad_drop(path: Path, edit) -> Iterator[None]:
 
 
 def _bad_day_run():
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     r = run_range(BAD_DAY, BAD_DAY)
     report = json.loads(Path(r.report_path).read_text(encoding="utf-8"))

@@ -58,7 +58,7 @@ def env(world, tmp_path_factory, pipeline_env):
 def _run(world: Path, start: date, end: date):
     from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     mp = pytest.MonkeyPatch()
     with MockServer(world) as mock:
@@ -179,7 +179,7 @@ def test_redropped_settlement_file_with_fewer_rows_replaces_its_day(world, env, 
 
     r = _run(world, REDROP_DAY, REDROP_DAY)
     assert r.ok, r.summary()
-    assert r.mart_gate["ok"]
+    assert r.mart_gate.ok
     after, still_there, later = _query(published, f"""
         SELECT count(*), count(*) FILTER (WHERE request_no IN ({in_mart})),
                count(*) FILTER (WHERE source_dt > DATE '{REDROP_DAY}')

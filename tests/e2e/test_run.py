@@ -41,7 +41,7 @@ def env(world, tmp_path_factory, pipeline_env):
 def _run(world: Path):
     from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     mp = pytest.MonkeyPatch()
     with MockServer(world) as mock:
@@ -80,7 +80,7 @@ def test_run_range_publishes_marts_equal_to_truth(first_run, world, env):
     r = first_run
     assert r.ok, r.summary()
     assert r.published == str(config.warehouse_path())
-    assert r.landing_gate["ok"] and r.mart_gate["ok"]
+    assert r.landing_gate.ok and r.mart_gate.ok
     assert sum(r.rows["platform"].values()) > 100 and r.rows["platform"]["sku_order"] > 0
     truth = _truth_gmv(world)
     assert len(truth) == 2 * DAYS
@@ -132,3 +132,36 @@ def test_the_buyer_key_secret_is_in_no_file_of_the_run(first_run, env):
     open_ids = {i for (i,) in duckdb.sql(f"SELECT DISTINCT doudian_open_id FROM read_parquet("
                                           f"'{config.lake_root()}/raw/doudian/shop_order/*/*.parquet')").fetchall() if i}
     assert len(keys) > 10 and keys <= {buyer_key.buyer_key(secret, i) for i in open_ids}
+
+
+# The keys of report.json of a published run, as main wrote them before the step results became typed
+# (issue 14: no report field may disappear). Extract details are keyed by entity: every entity is there.
+REPORT_KEYS = {
+    "top": ["dbt", "errors", "finished_at", "gates", "interval_end", "interval_start", "published_path", "published_version", "quarantine", "reconciliation", "rows", "run_id", "started_at", "status", "steps", "warnings"],
+    "step_keys": ["details", "name", "seconds", "started_at", "status"],
+    "step_details": {"build_audit": ["as_of", "audit_path", "interval_end", "ok", "published_horizon", "tests_since", "window_start"],
+                     "landing_gate": ["ok"], "mart_gate": ["ok"], "publish": ["published"]},
+    "gates": {"landing": ["blocking", "checks", "gate", "ok", "partitions", "quarantined", "rows_validated", "run_id", "seconds", "since", "summary", "tables", "warnings"],
+              "mart": ["blocking", "checks", "gate", "ok", "partitions", "quarantined", "reconciliation", "rows_validated", "run_id", "seconds", "since", "summary", "tables", "warnings"]},
+    "dbt": ["command", "counts", "elapsed", "error", "failures", "log", "ok", "parse", "returncode", "run_results", "warnings"],
+    "published_version": ["path", "published_at", "run_id", "seconds", "sha256", "size", "version_path"],
+}
+
+
+def test_the_report_keeps_its_fields(first_run):
+    from douyin_etl import entities
+
+    report = json.loads(Path(first_run.report_path).read_text(encoding="utf-8"))
+    assert sorted(report) == REPORT_KEYS["top"]
+    assert [s["name"] for s in report["steps"]] == ["extract", "landing_gate", "build_audit", "mart_gate", "publish"]
+    for step in report["steps"]:
+        assert sorted(step) == REPORT_KEYS["step_keys"], step["name"]
+        if step["name"] == "extract":
+            assert sorted(step["details"]) == sorted(entities.ENTITIES)
+            assert all(sorted(v) == ["days", "rows"] for v in step["details"].values())
+        else:
+            assert sorted(step["details"]) == REPORT_KEYS["step_details"][step["name"]], step["name"]
+    assert {k: sorted(v) for k, v in report["gates"].items()} == REPORT_KEYS["gates"]
+    assert sorted(report["dbt"]) == REPORT_KEYS["dbt"]
+    assert sorted(report["published_version"]) == REPORT_KEYS["published_version"]
+    assert {layer for v in report["rows"].values() for layer in v} == {"landed", "mart"}

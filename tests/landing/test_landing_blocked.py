@@ -56,5 +56,5 @@ def test_a_blocked_partition_stops_later_runs_until_it_is_replaced(lake, env):
     _warehouse_list(env / D1.isoformat() / name, "3")  # the corrected file, and that day rerun
     ingest_entity("warehouse", D1, "run3")
     assert blocked.blocked_partitions(lake) == []
-    assert steps.landing_gate("run3", {"warehouse": [D1]})["ok"]
-    assert steps.landing_gate("run4", {"warehouse": [D2]})["ok"]
+    assert steps.landing_gate("run3", {"warehouse": [D1]}).ok
+    assert steps.landing_gate("run4", {"warehouse": [D2]}).ok

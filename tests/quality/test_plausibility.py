@@ -143,7 +143,7 @@ def test_an_entry_booked_across_midnight_only_warns_and_the_warning_reaches_the_
     con.close()
     run = "midnight"
     result = steps.landing_gate(run, {"fund_flow": [DT, nxt], "settlement_bill": [DT]})
-    assert result["ok"]
+    assert result.ok
     path = steps.report(run, DT, nxt)
     report = json.loads(open(path, encoding="utf-8").read())
     diff = [w for w in report["warnings"] if w["suite"] == "cross.fund_flow_matches_settlement"]

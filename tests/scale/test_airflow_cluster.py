@@ -108,7 +108,7 @@ def _run_vars(world: Path, base: Path, pipeline_env, mock) -> dict[str, str]:
 def embedded(world, mock_api, tmp_path_factory, pipeline_env) -> Outcome:
     """The embedded path: ``run_range`` for each business day in this process (no scheduler)."""
     from douyin_etl import config
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     base = tmp_path_factory.mktemp("embedded")
     mp = pytest.MonkeyPatch()

@@ -70,7 +70,7 @@ def _run_range(world: Path, base: Path, lake: str, pipeline_env, extra_env: dict
     from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration import steps
     from douyin_etl.orchestration.local_airflow import api_connection_env
-    from douyin_etl.pipeline import run_range
+    from douyin_etl.orchestration.run import run_range
 
     import airflow.sdk.bases.hook  # noqa: F401 - Airflow replaces the root log handlers on import: first
 
@@ -167,7 +167,7 @@ def test_extract_lands_parquet_and_manifests_on_s3(s3_run, moto_s3):
     # Nothing of the lake on the local disk: not the lake root, not an "s3:" directory by mistake.
     assert not (s3_run.base / "lake").exists()
     assert not [p for p in s3_run.base.rglob("s3:*")]
-    assert s3_run.result.landing_gate["ok"] and s3_run.result.mart_gate["ok"]
+    assert s3_run.result.landing_gate.ok and s3_run.result.mart_gate.ok
 
 
 def test_marts_equal_row_for_row(s3_run, local_run):
@@ -185,7 +185,7 @@ def test_marts_equal_row_for_row(s3_run, local_run):
 def test_rerun_of_one_day_leaves_the_same_objects(s3_run, s3_lake, s3_env, world, pipeline_env, moto_s3):
     from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
-    from douyin_etl.pipeline import extract_range
+    from douyin_etl.orchestration import run
     from douyin_etl.storage import Storage
 
     before = _objects(moto_s3)
@@ -197,7 +197,7 @@ def test_rerun_of_one_day_leaves_the_same_objects(s3_run, s3_lake, s3_env, world
         with MockServer(world) as mock:
             for k, v in api_connection_env(mock.base_url, "demo_app_key", "demo_app_secret_change_me").items():
                 mp.setenv(k, v)
-            extract_range(END, END, "rerun-one-day")
+            run.extract(run.plan_range("rerun-one-day", END, END))
         after = _objects(moto_s3)
         assert set(after) == set(before)
         changed = sorted(k for k in after if after[k] != before[k])
