@@ -156,3 +156,71 @@
 {% macro spark__null_safe_equal(left, right) -%}
     ({{ left }} <=> {{ right }})
 {%- endmacro %}
+
+{#- How a keyed incremental model (macros/incremental.sql) is materialized: incremental (delete+insert
+    on DuckDB); on Spark over plain Parquet a table rebuilt in full (no row deletes or merges there),
+    incremental with var spark_file_format: delta; on Databricks (Delta by default) incremental. -#}
+{% macro keyed_incremental_materialization() -%}
+    {{ return(adapter.dispatch('keyed_incremental_materialization', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__keyed_incremental_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__keyed_incremental_materialization() -%}
+    {{ return('incremental' if var('spark_file_format', 'parquet') == 'delta' else 'table') }}
+{%- endmacro %}
+
+{#- dbt-databricks dispatches to spark__ after databricks__: Delta is its default format -#}
+{% macro databricks__keyed_incremental_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{#- The incremental strategy of a keyed incremental model: delete+insert; engines that merge (Spark
+    with Delta, Databricks) merge on the unique_key. -#}
+{% macro keyed_incremental_strategy() -%}
+    {{ return(adapter.dispatch('keyed_incremental_strategy', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__keyed_incremental_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__keyed_incremental_strategy() -%}
+    {{ return('merge') }}
+{%- endmacro %}
+
+{#- The unique_key of a mart rebuilt by whole days (incremental_days_filter): with delete+insert the
+    day column alone, so a rebuilt day's rows are all removed first (a shop x channel x day whose last
+    row went away goes too; a null in a grain column cannot keep a stale row); engines that merge
+    (Spark with Delta, Databricks) need the row's grain. -#}
+{% macro day_incremental_key(day_column, grain) -%}
+    {{ return(adapter.dispatch('day_incremental_key', 'douyin')(day_column, grain)) }}
+{%- endmacro %}
+
+{% macro default__day_incremental_key(day_column, grain) -%}
+    {{ return(day_column) }}
+{%- endmacro %}
+
+{% macro spark__day_incremental_key(day_column, grain) -%}
+    {{ return(grain) }}
+{%- endmacro %}
+
+{#- Whether the engine builds dbt snapshots (snapshots/*.yml `enabled`): dbt-spark needs a Delta (or
+    Hudi) table to merge into, so on Spark only with var spark_file_format: delta. -#}
+{% macro snapshots_supported() -%}
+    {{ return(adapter.dispatch('snapshots_supported', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__snapshots_supported() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__snapshots_supported() -%}
+    {{ return(var('spark_file_format', 'parquet') == 'delta') }}
+{%- endmacro %}
+
+{% macro databricks__snapshots_supported() -%}
+    {{ return(true) }}
+{%- endmacro %}
