@@ -140,6 +140,31 @@
          * ((abs(cast({{ amount_fen }} as decimal(38, 0))) * abs({{ rate_bp }}) + 5000) div 10000) as bigint)
 {%- endmacro %}
 
+{#- round_half_up(numerator / denominator) of two integers, BIGINT, exact (half away from zero, as
+    fee_of and douyin_etl.money): a per-unit amount in fen, e.g. a line's unit price (origin_fen /
+    item_num) or a per-mille figure. Never floating point. Null when either is null; the caller keeps
+    the denominator away from 0 (nullif(d, 0) gives null). -#}
+{% macro divide_round_half_up(numerator, denominator) -%}
+    {{ return(adapter.dispatch('divide_round_half_up', 'douyin')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__divide_round_half_up(numerator, denominator) -%}
+    cast(sign({{ numerator }}) * sign({{ denominator }})
+         * floor((abs(cast({{ numerator }} as decimal(38, 0))) * 2 + abs({{ denominator }})) / (2 * abs(cast({{ denominator }} as decimal(38, 0))))) as bigint)
+{%- endmacro %}
+
+{% macro duckdb__divide_round_half_up(numerator, denominator) -%}
+    cast(sign({{ numerator }}) * sign({{ denominator }})
+         * ((abs(cast({{ numerator }} as hugeint)) * 2 + abs({{ denominator }})) // (2 * abs(cast({{ denominator }} as hugeint)))) as bigint)
+{%- endmacro %}
+
+{#- Spark's sign() is DOUBLE and `/` is fractional: integer signs and `div` keep it integral. -#}
+{% macro spark__divide_round_half_up(numerator, denominator) -%}
+    cast(case when {{ numerator }} < 0 then -1 when {{ numerator }} > 0 then 1 else 0 end
+         * case when {{ denominator }} < 0 then -1 when {{ denominator }} > 0 then 1 else 0 end
+         * ((abs(cast({{ numerator }} as decimal(38, 0))) * 2 + abs({{ denominator }})) div (2 * abs(cast({{ denominator }} as decimal(38, 0))))) as bigint)
+{%- endmacro %}
+
 {#- a = b where two nulls are equal -#}
 {% macro null_safe_equal(left, right) -%}
     {{ return(adapter.dispatch('null_safe_equal', 'douyin')(left, right)) }}
@@ -223,4 +248,43 @@
 
 {% macro databricks__snapshots_supported() -%}
     {{ return(true) }}
+{%- endmacro %}
+
+{#- A one-column relation `day` (DATE) of every day from start_day to end_day inclusive.
+    start_day / end_day are SQL expressions of type DATE (scalar subqueries allowed).
+    Engine-specific, so dispatched ('douyin'): default__ (PostgreSQL-like generate_series), duckdb__, spark__. -#}
+{% macro day_series(start_day, end_day) -%}
+    {{ return(adapter.dispatch('day_series', 'douyin')(start_day, end_day)) }}
+{%- endmacro %}
+
+{% macro default__day_series(start_day, end_day) -%}
+    select cast(series.day as date) as day
+    from generate_series(cast({{ start_day }} as timestamp), cast({{ end_day }} as timestamp), interval '1 day') as series(day)
+{%- endmacro %}
+
+{% macro duckdb__day_series(start_day, end_day) -%}
+    select cast(series.day as date) as day
+    from range(cast({{ start_day }} as timestamp), cast({{ end_day }} as timestamp) + interval 1 day, interval 1 day) as series(day)
+{%- endmacro %}
+
+{% macro spark__day_series(start_day, end_day) -%}
+    select series.day
+    from (select explode(sequence(cast({{ start_day }} as date), cast({{ end_day }} as date), interval 1 day)) as day) as series
+{%- endmacro %}
+
+{#- The 8-byte floating point type for rates and averages (dbt.type_float() is a 4-byte REAL on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
 {%- endmacro %}
