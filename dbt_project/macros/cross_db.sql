@@ -140,6 +140,31 @@
          * ((abs(cast({{ amount_fen }} as decimal(38, 0))) * abs({{ rate_bp }}) + 5000) div 10000) as bigint)
 {%- endmacro %}
 
+{#- round_half_up(numerator / denominator) of two integers, BIGINT, exact (half away from zero, as
+    fee_of and douyin_etl.money): a per-unit amount in fen, e.g. a line's unit price (origin_fen /
+    item_num) or a per-mille figure. Never floating point. Null when either is null; the caller keeps
+    the denominator away from 0 (nullif(d, 0) gives null). -#}
+{% macro divide_round_half_up(numerator, denominator) -%}
+    {{ return(adapter.dispatch('divide_round_half_up', 'douyin')(numerator, denominator)) }}
+{%- endmacro %}
+
+{% macro default__divide_round_half_up(numerator, denominator) -%}
+    cast(sign({{ numerator }}) * sign({{ denominator }})
+         * floor((abs(cast({{ numerator }} as decimal(38, 0))) * 2 + abs({{ denominator }})) / (2 * abs(cast({{ denominator }} as decimal(38, 0))))) as bigint)
+{%- endmacro %}
+
+{% macro duckdb__divide_round_half_up(numerator, denominator) -%}
+    cast(sign({{ numerator }}) * sign({{ denominator }})
+         * ((abs(cast({{ numerator }} as hugeint)) * 2 + abs({{ denominator }})) // (2 * abs(cast({{ denominator }} as hugeint)))) as bigint)
+{%- endmacro %}
+
+{#- Spark's sign() is DOUBLE and `/` is fractional: integer signs and `div` keep it integral. -#}
+{% macro spark__divide_round_half_up(numerator, denominator) -%}
+    cast(case when {{ numerator }} < 0 then -1 when {{ numerator }} > 0 then 1 else 0 end
+         * case when {{ denominator }} < 0 then -1 when {{ denominator }} > 0 then 1 else 0 end
+         * ((abs(cast({{ numerator }} as decimal(38, 0))) * 2 + abs({{ denominator }})) div (2 * abs(cast({{ denominator }} as decimal(38, 0))))) as bigint)
+{%- endmacro %}
+
 {#- a = b where two nulls are equal -#}
 {% macro null_safe_equal(left, right) -%}
     {{ return(adapter.dispatch('null_safe_equal', 'douyin')(left, right)) }}
@@ -155,4 +180,111 @@
 
 {% macro spark__null_safe_equal(left, right) -%}
     ({{ left }} <=> {{ right }})
+{%- endmacro %}
+
+{#- How a keyed incremental model (macros/incremental.sql) is materialized: incremental (delete+insert
+    on DuckDB); on Spark over plain Parquet a table rebuilt in full (no row deletes or merges there),
+    incremental with var spark_file_format: delta; on Databricks (Delta by default) incremental. -#}
+{% macro keyed_incremental_materialization() -%}
+    {{ return(adapter.dispatch('keyed_incremental_materialization', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__keyed_incremental_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__keyed_incremental_materialization() -%}
+    {{ return('incremental' if var('spark_file_format', 'parquet') == 'delta' else 'table') }}
+{%- endmacro %}
+
+{#- dbt-databricks dispatches to spark__ after databricks__: Delta is its default format -#}
+{% macro databricks__keyed_incremental_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{#- The incremental strategy of a keyed incremental model: delete+insert; engines that merge (Spark
+    with Delta, Databricks) merge on the unique_key. -#}
+{% macro keyed_incremental_strategy() -%}
+    {{ return(adapter.dispatch('keyed_incremental_strategy', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__keyed_incremental_strategy() -%}
+    {{ return('delete+insert') }}
+{%- endmacro %}
+
+{% macro spark__keyed_incremental_strategy() -%}
+    {{ return('merge') }}
+{%- endmacro %}
+
+{#- The unique_key of a mart rebuilt by whole days (incremental_days_filter): with delete+insert the
+    day column alone, so a rebuilt day's rows are all removed first (a shop x channel x day whose last
+    row went away goes too; a null in a grain column cannot keep a stale row); engines that merge
+    (Spark with Delta, Databricks) need the row's grain. -#}
+{% macro day_incremental_key(day_column, grain) -%}
+    {{ return(adapter.dispatch('day_incremental_key', 'douyin')(day_column, grain)) }}
+{%- endmacro %}
+
+{% macro default__day_incremental_key(day_column, grain) -%}
+    {{ return(day_column) }}
+{%- endmacro %}
+
+{% macro spark__day_incremental_key(day_column, grain) -%}
+    {{ return(grain) }}
+{%- endmacro %}
+
+{#- Whether the engine builds dbt snapshots (snapshots/*.yml `enabled`): dbt-spark needs a Delta (or
+    Hudi) table to merge into, so on Spark only with var spark_file_format: delta. -#}
+{% macro snapshots_supported() -%}
+    {{ return(adapter.dispatch('snapshots_supported', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__snapshots_supported() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__snapshots_supported() -%}
+    {{ return(var('spark_file_format', 'parquet') == 'delta') }}
+{%- endmacro %}
+
+{% macro databricks__snapshots_supported() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{#- A one-column relation `day` (DATE) of every day from start_day to end_day inclusive.
+    start_day / end_day are SQL expressions of type DATE (scalar subqueries allowed).
+    Engine-specific, so dispatched ('douyin'): default__ (PostgreSQL-like generate_series), duckdb__, spark__. -#}
+{% macro day_series(start_day, end_day) -%}
+    {{ return(adapter.dispatch('day_series', 'douyin')(start_day, end_day)) }}
+{%- endmacro %}
+
+{% macro default__day_series(start_day, end_day) -%}
+    select cast(series.day as date) as day
+    from generate_series(cast({{ start_day }} as timestamp), cast({{ end_day }} as timestamp), interval '1 day') as series(day)
+{%- endmacro %}
+
+{% macro duckdb__day_series(start_day, end_day) -%}
+    select cast(series.day as date) as day
+    from range(cast({{ start_day }} as timestamp), cast({{ end_day }} as timestamp) + interval 1 day, interval 1 day) as series(day)
+{%- endmacro %}
+
+{% macro spark__day_series(start_day, end_day) -%}
+    select series.day
+    from (select explode(sequence(cast({{ start_day }} as date), cast({{ end_day }} as date), interval 1 day)) as day) as series
+{%- endmacro %}
+
+{#- The 8-byte floating point type for rates and averages (dbt.type_float() is a 4-byte REAL on DuckDB). -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'douyin')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
+    double
 {%- endmacro %}

@@ -12,13 +12,8 @@
   default) they stay incremental: the same window DELETE (Delta supports it), then a merge on the
   same unique_key.
 -#}
-{% macro keyed_incremental_materialization() -%}
-    {{- 'table' if target.type == 'spark' and var('spark_file_format', 'parquet') != 'delta' else 'incremental' -}}
-{%- endmacro %}
-
-{% macro keyed_incremental_strategy() -%}
-    {{- 'merge' if target.type in ('spark', 'databricks') else 'delete+insert' -}}
-{%- endmacro %}
+{#- The materialization and strategy per engine: keyed_incremental_materialization() and
+    keyed_incremental_strategy() in macros/cross_db.sql (dispatched). -#}
 
 {#- pre_hook of a keyed incremental mart: delete its rows whose ``column`` (the source partition day,
     or the row's own day) is on or after ``window_start`` (a DATE literal). Nothing when the model
@@ -119,13 +114,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The unique_key of a mart rebuilt by whole days (incremental_days_filter): on DuckDB the day
-    column alone, so delete+insert first removes every row of a rebuilt day (a shop x channel x day
-    whose last row went away goes too; a null in a grain column cannot keep a stale row); engines
-    that merge (Spark with Delta) need the row's grain. -#}
-{% macro day_incremental_key(day_column, grain) -%}
-    {{- return(grain if target.type in ('spark', 'databricks') else day_column) -}}
-{%- endmacro %}
+{#- The unique_key of a mart rebuilt by whole days: day_incremental_key() in macros/cross_db.sql. -#}
 
 {#- Marts rebuilt by day. An incremental run rebuilds every day on or after its cutoff
     (incremental_cutoff()) and every earlier day that a change in the window touches (a late refund

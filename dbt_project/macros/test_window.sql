@@ -12,9 +12,9 @@
   refresh, the weekly pass) every test reads the whole table.
 
   Which tests may be bounded (the rule, docs/architecture.md "Data tests on daily runs"):
-  - row checks (not_null, accepted_values, value_between, expression_is_true) and the child side of
+  - row checks (not_null, accepted_values, accepted_range, expression_is_true) and the child side of
     relationships (the parent is read whole) mean the same on the window: bounded;
-  - unique / unique_combination only compare rows inside the window (a duplicate of an old row is
+  - unique / unique_combination_of_columns only compare rows inside the window (a duplicate of an old row is
     found by the weekly full pass): bounded, knowingly weaker;
   - tests that compare the model with another relation (sums_match, equal_rowcount) would compare
     a window with a whole table: they set meta {test_window: full} in their definition and always

@@ -1,4 +1,5 @@
-"""The mart catalog, read from the marts' dbt yml (``dbt_project/models/marts/**/*.yml``).
+"""The mart catalog, read from the marts' dbt yml (``dbt_project/models/marts/**/*.yml``; schemas per folder from
+``dbt_project.yml``).
 
 One source of truth for what analysts see: schema.table, grain (keys), columns with type, unit and
 description. ``render_markdown()`` produces the catalog section of docs/analyst-guide.md;
@@ -112,9 +113,9 @@ def unit_of(name: str, data_type: str, description: str = "") -> str:
 
 def _keys(model: dict) -> tuple[str, ...]:
     for test in model.get("data_tests") or model.get("tests") or []:
-        if isinstance(test, dict) and "unique_combination" in test:
-            spec = test["unique_combination"] or {}
-            cols = (spec.get("arguments") or spec).get("columns") or []
+        if isinstance(test, dict) and "unique_combination_of_columns" in test:
+            spec = test["unique_combination_of_columns"] or {}
+            cols = (spec.get("arguments") or spec).get("combination_of_columns") or []
             return tuple(cols)
     for col in model.get("columns") or []:
         for test in col.get("data_tests") or col.get("tests") or []:
@@ -123,15 +124,29 @@ def _keys(model: dict) -> tuple[str, ...]:
     return ()
 
 
+def folder_schemas(project_dir: Path) -> dict[str, str]:
+    """Schema of each marts folder as dbt_project.yml sets it (``models: douyin: marts: <folder>: +schema``).
+
+    A folder is not always its schema: ``core/`` (conformed dimensions and facts) lands in ``sales``.
+    """
+    path = project_dir / "dbt_project.yml"
+    project = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    marts = ((project.get("models") or {}).get(project.get("name")) or {}).get("marts") or {}
+    return {folder: str(cfg["+schema"]) for folder, cfg in marts.items()
+            if isinstance(cfg, dict) and cfg.get("+schema")}
+
+
 def load_catalog(marts_dir: Path | None = None) -> list[ModelDoc]:
     """Every mart model documented in the yml under ``marts_dir``, ordered by schema then name."""
     marts_dir = Path(marts_dir or MARTS_DIR)
     if not marts_dir.is_dir():
         raise FileNotFoundError(f"no marts directory at {marts_dir}; is DOUYIN_HOME pointing at the checkout?")
+    project_dir = marts_dir.parent.parent
+    schemas = folder_schemas(project_dir) if (project_dir / "dbt_project.yml").is_file() else {}
     out: list[ModelDoc] = []
     for yml in sorted(marts_dir.rglob("*.yml")):
         data = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
-        schema = yml.parent.name
+        schema = schemas.get(yml.parent.name, yml.parent.name)
         for m in data.get("models") or []:
             columns = tuple(ColumnDoc(c["name"], str(c.get("data_type") or ""), " ".join(str(c.get("description") or "").split()))
                             for c in m.get("columns") or [])

@@ -2,7 +2,7 @@
 
 ``compare_marts(left, right)`` -> ``{"schema.table": MartDiff}``. Rows are compared with ``EXCEPT ALL`` both
 ways on every column, exactly: money is DECIMAL yuan / BIGINT fen, and DOUBLE ratios and averages are
-computed from exact integer sums (``ops_mean_exact``, ``ops_stddev_samp_exact``), so two builds of the same
+computed from exact integer sums (``mean_exact``, ``stddev_samp_exact``), so two builds of the same
 data are bit-identical. ``round_doubles=9`` rounds DOUBLE/FLOAT columns first (for engines whose
 floating-point functions may differ, not for two DuckDB builds).
 """

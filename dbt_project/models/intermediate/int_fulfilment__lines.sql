@@ -92,6 +92,6 @@ select
         and delivered_at <= promised_delivery_at                          as is_delivered_on_time,
     cast({{ dbt.datediff('pay_at', 'ship_at', 'second') }} as {{ dbt.type_bigint() }})                as ship_seconds,
     cast({{ dbt.datediff('ship_at', 'delivered_at', 'second') }} as {{ dbt.type_bigint() }})          as delivery_seconds,
-    cast({{ dbt.datediff('pay_at', 'ship_at', 'second') }} as {{ ops_type_double() }}) / 3600        as ship_hours,
-    cast({{ dbt.datediff('ship_at', 'delivered_at', 'second') }} as {{ ops_type_double() }}) / 86400 as delivery_days
+    cast({{ dbt.datediff('pay_at', 'ship_at', 'second') }} as {{ type_double() }}) / 3600        as ship_hours,
+    cast({{ dbt.datediff('ship_at', 'delivered_at', 'second') }} as {{ type_double() }}) / 86400 as delivery_days
 from flagged

@@ -1,8 +1,8 @@
 -- Stock position per SKU x warehouse as of the run's business day (macro as_of_date), with the
 -- demand statistics the inventory marts need (window: the var('inv_demand_window_days', 28) days
 -- ending on the as-of day, limited to days the ledger covers: a young SKU is not diluted by days
--- before its stock existed). Mean and standard deviation come from exact integer sums (ops_mean_exact,
--- ops_stddev_samp_exact), so a rerun gives the same bits.
+-- before its stock existed). Mean and standard deviation come from exact integer sums (mean_exact,
+-- stddev_samp_exact), so a rerun gives the same bits.
 {%- set window_days = var('inv_demand_window_days', 28) | int %}
 with demand as (
 
@@ -34,9 +34,9 @@ window_stats as (
         max(as_of_date)                                                    as as_of_date,
         count(*)                                                           as demand_days,
         cast(sum(units_sold) as {{ dbt.type_bigint() }})                   as units_sold_window,
-        cast({{ ops_mean_exact('units_sold') }} as {{ ops_type_double() }})           as avg_daily_units,
-        cast(coalesce({{ ops_stddev_samp_exact('units_sold') }}, 0) as {{ ops_type_double() }}) as stddev_daily_units,
-        cast({{ ops_mean_exact('closing_qty') }} as {{ ops_type_double() }})          as avg_stock_units,
+        cast({{ mean_exact('units_sold') }} as {{ type_double() }})           as avg_daily_units,
+        cast(coalesce({{ stddev_samp_exact('units_sold') }}, 0) as {{ type_double() }}) as stddev_daily_units,
+        cast({{ mean_exact('closing_qty') }} as {{ type_double() }})          as avg_stock_units,
         max(closing_qty) > 0                                               as had_stock_in_window
     from windowed
     group by warehouse_id, sku_id

@@ -19,7 +19,8 @@
 -- allocated to the shop's products by their GMV share that day (no GMV that day: product_id null);
 -- freight (carrier invoices) by ship day, split over the waybill's shipped lines by units
 -- (waybills not found in the 3PL shipments: product_id null). Allocations are exact to the fen
--- (largest share takes the remainder). Grain: shop_id x product_id (nullable) x date_day.
+-- (allocate_fen_by_weight(), macros/allocation.sql: the largest share takes the remainder).
+-- Grain: shop_id x product_id (nullable) x date_day.
 with lines as (
 
     select * from {{ ref('int_order_lines__expected_settlement') }}
@@ -107,37 +108,18 @@ ad_shares as (
         sold.product_id,
         ad_spend.date_day,
         ad_spend.ad_spend_fen,
-        sold.gmv_fen,
-        sum(sold.gmv_fen) over (partition by ad_spend.shop_id, ad_spend.date_day)          as shop_gmv_fen,
-        row_number() over (partition by ad_spend.shop_id, ad_spend.date_day
-                           order by sold.gmv_fen desc, sold.product_id)                     as share_rank
+        sold.gmv_fen
     from ad_spend
     left join sold
         on ad_spend.shop_id = sold.shop_id and ad_spend.date_day = sold.date_day and sold.gmv_fen > 0
 
 ),
 
-ad_floor as (
-
-    select
-        ad_shares.*,
-        case when shop_gmv_fen > 0
-             then cast(floor(cast(ad_spend_fen as decimal(38, 6)) * gmv_fen / shop_gmv_fen) as {{ dbt.type_bigint() }})
-             else ad_spend_fen end                                                         as floor_fen
-    from ad_shares
-
-),
-
 ad_allocated as (
 
-    select
-        shop_id,
-        product_id,
-        date_day,
-        floor_fen + case when share_rank = 1
-                         then ad_spend_fen - sum(floor_fen) over (partition by shop_id, date_day)
-                         else 0 end                                                        as ad_spend_fen
-    from ad_floor
+    select shop_id, product_id, date_day, allocated_fen as ad_spend_fen
+    from ({{ allocate_fen_by_weight('ad_shares', 'ad_spend_fen', 'gmv_fen', ['shop_id', 'date_day'],
+                                    'gmv_fen desc, product_id') }}) as allocation
 
 ),
 
@@ -149,10 +131,9 @@ freight_lines as (
         freight.freight_fen,
         coalesce(enriched.shop_id, shop_orders.shop_id)                                    as shop_id,
         enriched.product_id,
-        coalesce(shipments.quantity, 0)                                                    as units,
-        sum(coalesce(shipments.quantity, 0)) over (partition by freight.tracking_no)       as waybill_units,
-        row_number() over (partition by freight.tracking_no
-                           order by shipments.quantity desc, shipments.sku_order_id)       as share_rank
+        shipments.sku_order_id,
+        shipments.quantity,
+        coalesce(shipments.quantity, 0)                                                    as units
     from {{ ref('stg_carrier__freight_invoice') }} as freight
     left join {{ ref('stg_wms__shipment') }} as shipments
         on freight.tracking_no = shipments.tracking_no
@@ -165,29 +146,11 @@ freight_lines as (
 
 ),
 
-freight_floor as (
-
-    select
-        freight_lines.*,
-        case when waybill_units > 0
-             then cast(floor(cast(freight_fen as decimal(38, 6)) * units / waybill_units) as {{ dbt.type_bigint() }})
-             else freight_fen end                                                          as floor_fen
-    from freight_lines
-
-),
-
 freight_allocated as (
 
-    select
-        shop_id,
-        product_id,
-        date_day,
-        sum(floor_fen + case when share_rank = 1
-                             then freight_fen - floor_sum else 0 end)                      as freight_fen
-    from (
-        select freight_floor.*, sum(floor_fen) over (partition by tracking_no) as floor_sum
-        from freight_floor
-    ) as with_sums
+    select shop_id, product_id, date_day, sum(allocated_fen) as freight_fen
+    from ({{ allocate_fen_by_weight('freight_lines', 'freight_fen', 'units', ['tracking_no'],
+                                    'quantity desc, sku_order_id') }}) as allocation
     group by shop_id, product_id, date_day
 
 ),

@@ -55,7 +55,7 @@ stock_keys as (
 
 days as (
 
-    {{ ops_day_series(
+    {{ day_series(
         '(select min(ledger_date) from movement_days)',
         '(select max(ledger_date) from movement_days)'
     ) }}

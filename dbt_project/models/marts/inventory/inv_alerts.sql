@@ -19,7 +19,7 @@ alerts as (
     select
         'stockout_risk'                                                    as alert_type,
         health.*,
-        cast(coalesce(health.lead_time_days, 0) + {{ safety_days }} as {{ ops_type_double() }}) as threshold_days
+        cast(coalesce(health.lead_time_days, 0) + {{ safety_days }} as {{ type_double() }}) as threshold_days
     from health
     where health.shop_sales_rank <= {{ top_n }}
       and health.units_sold_window > 0
@@ -30,7 +30,7 @@ alerts as (
     select
         'slow_mover',
         health.*,
-        cast({{ slow_days }} as {{ ops_type_double() }})
+        cast({{ slow_days }} as {{ type_double() }})
     from health
     where health.closing_qty > 0
       and (health.last_sale_date is null
@@ -41,7 +41,7 @@ alerts as (
     select
         'overstock',
         health.*,
-        cast({{ overstock_days }} as {{ ops_type_double() }})
+        cast({{ overstock_days }} as {{ type_double() }})
     from health
     where health.days_of_cover > {{ overstock_days }}
 
@@ -56,10 +56,10 @@ select
     cast(shop_id as {{ dbt.type_string() }})                          as shop_id,
     cast(closing_qty as {{ dbt.type_bigint() }})                      as closing_qty,
     cast(available_qty as {{ dbt.type_bigint() }})                    as available_qty,
-    cast(avg_daily_units as {{ ops_type_double() }})                   as avg_daily_units,
-    cast(days_of_cover as {{ ops_type_double() }})                     as days_of_cover,
+    cast(avg_daily_units as {{ type_double() }})                   as avg_daily_units,
+    cast(days_of_cover as {{ type_double() }})                     as days_of_cover,
     cast(lead_time_days as integer)                                   as lead_time_days,
-    cast(threshold_days as {{ ops_type_double() }})                    as threshold_days,
+    cast(threshold_days as {{ type_double() }})                    as threshold_days,
     cast(last_sale_date as date)                                      as last_sale_date,
     cast(shop_sales_rank as {{ dbt.type_bigint() }})                  as shop_sales_rank
 from alerts

@@ -15,9 +15,9 @@ health as (
     select
         position.*,
         units_sold_window > 0                                              as has_sale_in_window,
-        {{ ops_ratio('available_qty', 'avg_daily_units') }}                as days_of_cover,
-        {{ ops_ratio('avg_stock_units', 'avg_daily_units') }}              as turnover_days,
-        {{ ops_ratio('units_sold_window', 'units_sold_window + available_qty') }} as unit_sell_through_rate
+        {{ safe_ratio('available_qty', 'avg_daily_units') }}                as days_of_cover,
+        {{ safe_ratio('avg_stock_units', 'avg_daily_units') }}              as turnover_days,
+        {{ safe_ratio('units_sold_window', 'units_sold_window + available_qty') }} as unit_sell_through_rate
     from position
 
 ),
@@ -26,7 +26,7 @@ sell_through as (
 
     select
         warehouse_id,
-        {{ ops_ratio(
+        {{ safe_ratio(
             'sum(case when has_sale_in_window and had_stock_in_window then 1 else 0 end)',
             'sum(case when had_stock_in_window then 1 else 0 end)'
         ) }}                                                               as warehouse_sell_through_rate
@@ -46,14 +46,14 @@ select
     cast(health.lead_time_days as integer)                            as lead_time_days,
     cast(health.demand_days as {{ dbt.type_bigint() }})               as demand_days,
     cast(health.units_sold_window as {{ dbt.type_bigint() }})         as units_sold_window,
-    cast(health.avg_daily_units as {{ ops_type_double() }})            as avg_daily_units,
-    cast(health.avg_stock_units as {{ ops_type_double() }})            as avg_stock_units,
-    cast(health.days_of_cover as {{ ops_type_double() }})              as days_of_cover,
-    cast(health.turnover_days as {{ ops_type_double() }})              as turnover_days,
-    cast(health.unit_sell_through_rate as {{ ops_type_double() }})     as unit_sell_through_rate,
+    cast(health.avg_daily_units as {{ type_double() }})            as avg_daily_units,
+    cast(health.avg_stock_units as {{ type_double() }})            as avg_stock_units,
+    cast(health.days_of_cover as {{ type_double() }})              as days_of_cover,
+    cast(health.turnover_days as {{ type_double() }})              as turnover_days,
+    cast(health.unit_sell_through_rate as {{ type_double() }})     as unit_sell_through_rate,
     health.has_sale_in_window                                         as has_sale_in_window,
     health.had_stock_in_window                                        as had_stock_in_window,
-    cast(sell_through.warehouse_sell_through_rate as {{ ops_type_double() }}) as warehouse_sell_through_rate,
+    cast(sell_through.warehouse_sell_through_rate as {{ type_double() }}) as warehouse_sell_through_rate,
     cast(health.last_sale_date as date)                               as last_sale_date,
     cast(health.shop_sales_rank as {{ dbt.type_bigint() }})           as shop_sales_rank
 from health

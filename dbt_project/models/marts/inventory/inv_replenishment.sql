@@ -20,8 +20,8 @@ policy as (
 
     select
         position.*,
-        cast({{ z }} as {{ ops_type_double() }})                            as service_level_z,
-        cast({{ target_cover_days }} as {{ ops_type_double() }})            as target_cover_days,
+        cast({{ z }} as {{ type_double() }})                            as service_level_z,
+        cast({{ target_cover_days }} as {{ type_double() }})            as target_cover_days,
         {{ z }} * stddev_daily_units * sqrt(coalesce(lead_time_days, 0))   as safety_stock_units
     from position
 
@@ -55,13 +55,13 @@ select
     cast(available_qty as {{ dbt.type_bigint() }})                    as available_qty,
     cast(lead_time_days as integer)                                   as lead_time_days,
     cast(demand_days as {{ dbt.type_bigint() }})                      as demand_days,
-    cast(avg_daily_units as {{ ops_type_double() }})                   as avg_daily_units,
-    cast(stddev_daily_units as {{ ops_type_double() }})                as stddev_daily_units,
-    cast(service_level_z as {{ ops_type_double() }})                   as service_level_z,
-    cast(safety_stock_units as {{ ops_type_double() }})                as safety_stock_units,
-    cast(reorder_point_units as {{ ops_type_double() }})               as reorder_point_units,
-    cast(target_cover_days as {{ ops_type_double() }})                 as target_cover_days,
-    cast(target_stock_units as {{ ops_type_double() }})                as target_stock_units,
+    cast(avg_daily_units as {{ type_double() }})                   as avg_daily_units,
+    cast(stddev_daily_units as {{ type_double() }})                as stddev_daily_units,
+    cast(service_level_z as {{ type_double() }})                   as service_level_z,
+    cast(safety_stock_units as {{ type_double() }})                as safety_stock_units,
+    cast(reorder_point_units as {{ type_double() }})               as reorder_point_units,
+    cast(target_cover_days as {{ type_double() }})                 as target_cover_days,
+    cast(target_stock_units as {{ type_double() }})                as target_stock_units,
     needs_reorder                                                     as needs_reorder,
     cast(case when needs_reorder then ceil(round(target_stock_units - available_qty, 6)) else 0 end
          as {{ dbt.type_bigint() }})                                  as suggested_order_qty

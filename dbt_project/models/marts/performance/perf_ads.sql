@@ -79,12 +79,12 @@ select
     {{ fen_to_yuan('stat_cost_fen') }}                                          as spend_yuan,
     cast(show_cnt as {{ dbt.type_bigint() }})                                   as show_cnt,
     cast(click_cnt as {{ dbt.type_bigint() }})                                  as click_cnt,
-    cast({{ ops_ratio('click_cnt', 'show_cnt') }} as {{ ops_type_double() }})     as ctr,
+    cast({{ safe_ratio('click_cnt', 'show_cnt') }} as {{ type_double() }})     as ctr,
     cast(pay_order_count as {{ dbt.type_bigint() }})                            as platform_pay_order_count,
     {{ fen_to_yuan('pay_order_amount_fen') }}                                   as platform_pay_order_yuan,
-    cast({{ ops_ratio('pay_order_amount_fen', 'stat_cost_fen') }} as {{ ops_type_double() }}) as platform_roi,
+    cast({{ safe_ratio('pay_order_amount_fen', 'stat_cost_fen') }} as {{ type_double() }}) as platform_roi,
     cast(attributed_paid_lines as {{ dbt.type_bigint() }})                      as attributed_paid_lines,
     cast(attributed_paid_orders as {{ dbt.type_bigint() }})                     as attributed_paid_orders,
     {{ fen_to_yuan('attributed_gmv_fen') }}                                     as attributed_gmv_yuan,
-    cast({{ ops_ratio('attributed_gmv_fen', 'stat_cost_fen') }} as {{ ops_type_double() }}) as attributed_roi
+    cast({{ safe_ratio('attributed_gmv_fen', 'stat_cost_fen') }} as {{ type_double() }}) as attributed_roi
 from joined

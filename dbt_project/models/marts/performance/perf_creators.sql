@@ -106,11 +106,11 @@ select
     {{ fen_to_yuan('daily.gmv_fen') }}                                          as gmv_yuan,
     {{ fen_to_yuan('daily.refund_fen') }}                                       as refund_yuan,
     {{ fen_to_yuan('daily.net_gmv_fen') }}                                      as net_gmv_yuan,
-    cast({{ ops_ratio('daily.refund_fen', 'daily.gmv_fen') }} as {{ ops_type_double() }}) as refund_rate,
+    cast({{ safe_ratio('daily.refund_fen', 'daily.gmv_fen') }} as {{ type_double() }}) as refund_rate,
     {{ fen_to_yuan('daily.creator_discount_fen') }}                             as creator_discount_yuan,
     {{ fen_to_yuan('daily.estimated_commission_fen') }}                         as estimated_commission_yuan,
     {{ fen_to_yuan('daily.net_commission_fen') }}                               as net_commission_yuan,
-    cast({{ ops_ratio('daily.net_gmv_fen', 'daily.net_commission_fen') }} as {{ ops_type_double() }}) as roi
+    cast({{ safe_ratio('daily.net_gmv_fen', 'daily.net_commission_fen') }} as {{ type_double() }}) as roi
 from daily
 left join creators
     on daily.shop_id = creators.shop_id

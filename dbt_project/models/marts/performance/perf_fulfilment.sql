@@ -12,7 +12,7 @@
 --       (pay + 48 h, or the promised ship time for presale) / lines due to ship
 --   on_time_delivery_rate: lines delivered by the 3PL's promised time / delivered lines
 --   avg_delivery_days: ship -> delivery (logistics_receipt_time), in days
---   averages = exact sum of integer seconds / count, one division (ops_mean_exact): a rerun gives the
+--   averages = exact sum of integer seconds / count, one division (mean_exact): a rerun gives the
 --   same bits (avg() over DOUBLE adds in thread order and differs in the last bits between runs)
 -- Lines not shipped yet carry carrier 'unshipped'.
 -- Incremental by day (macros/incremental.sql): every pay day from incremental_cutoff() on, the older pay
@@ -48,14 +48,14 @@ select
     cast(sum(case when is_48h_miss then 1 else 0 end) as {{ dbt.type_bigint() }})           as missed_48h_lines,
     cast(sum(case when is_shipped_late then 1 else 0 end) as {{ dbt.type_bigint() }})       as shipped_late_lines,
     cast(sum(case when is_overdue_unshipped then 1 else 0 end) as {{ dbt.type_bigint() }})  as overdue_unshipped_lines,
-    cast({{ ops_ratio('sum(case when is_shipped_within_48h then 1 else 0 end)',
-                      'sum(case when is_due_to_ship then 1 else 0 end)') }} as {{ ops_type_double() }}) as ship_within_48h_rate,
+    cast({{ safe_ratio('sum(case when is_shipped_within_48h then 1 else 0 end)',
+                      'sum(case when is_due_to_ship then 1 else 0 end)') }} as {{ type_double() }}) as ship_within_48h_rate,
     cast(sum(case when ship_at is not null then 1 else 0 end) as {{ dbt.type_bigint() }})   as shipped_lines,
     cast(sum(case when is_delivered then 1 else 0 end) as {{ dbt.type_bigint() }})          as delivered_lines,
     cast(sum(case when is_delivered_on_time then 1 else 0 end) as {{ dbt.type_bigint() }})  as delivered_on_time_lines,
-    cast({{ ops_ratio('sum(case when is_delivered_on_time then 1 else 0 end)',
-                      'sum(case when is_delivered then 1 else 0 end)') }} as {{ ops_type_double() }}) as on_time_delivery_rate,
-    cast({{ ops_mean_exact('ship_seconds', 3600) }} as {{ ops_type_double() }})         as avg_ship_hours,
-    cast({{ ops_mean_exact('delivery_seconds', 86400) }} as {{ ops_type_double() }})    as avg_delivery_days
+    cast({{ safe_ratio('sum(case when is_delivered_on_time then 1 else 0 end)',
+                      'sum(case when is_delivered then 1 else 0 end)') }} as {{ type_double() }}) as on_time_delivery_rate,
+    cast({{ mean_exact('ship_seconds', 3600) }} as {{ type_double() }})         as avg_ship_hours,
+    cast({{ mean_exact('delivery_seconds', 86400) }} as {{ type_double() }})    as avg_delivery_days
 from lines
 group by shop_id, pay_date, coalesce(warehouse_id, 'unknown'), carrier

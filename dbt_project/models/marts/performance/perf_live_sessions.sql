@@ -55,11 +55,11 @@ select
     cast(sessions.live_date as date)                                            as live_date,
     sessions.start_at                                                           as start_at,
     sessions.end_at                                                             as end_at,
-    cast({{ dbt.datediff('sessions.start_at', 'sessions.end_at', 'second') }} as {{ ops_type_double() }}) / 60 as duration_minutes,
+    cast({{ dbt.datediff('sessions.start_at', 'sessions.end_at', 'second') }} as {{ type_double() }}) / 60 as duration_minutes,
     cast(sessions.viewers as {{ dbt.type_bigint() }})                           as viewers,
     cast(sessions.watch_pv as {{ dbt.type_bigint() }})                          as watch_pv,
     cast(sessions.avg_watch_seconds as {{ dbt.type_bigint() }})                 as avg_watch_seconds,
-    cast(sessions.viewers * sessions.avg_watch_seconds as {{ ops_type_double() }}) / 3600 as total_watch_hours,
+    cast(sessions.viewers * sessions.avg_watch_seconds as {{ type_double() }}) / 3600 as total_watch_hours,
     cast(sessions.new_followers as {{ dbt.type_bigint() }})                     as new_followers,
     cast(sessions.comments as {{ dbt.type_bigint() }})                          as comments,
     cast(coalesce(room_sales.paid_lines, 0) as {{ dbt.type_bigint() }})         as paid_lines,
@@ -67,8 +67,8 @@ select
     cast(coalesce(room_sales.items_sold, 0) as {{ dbt.type_bigint() }})         as items_sold,
     cast(coalesce(room_sales.buyers, 0) as {{ dbt.type_bigint() }})             as buyers,
     {{ fen_to_yuan('coalesce(room_sales.gmv_fen, 0)') }}                        as gmv_yuan,
-    {{ fen_to_yuan('round(coalesce(room_sales.gmv_fen, 0) * 1000.0 / nullif(sessions.watch_pv, 0))') }} as gpm_yuan,
-    cast({{ ops_ratio('coalesce(room_sales.buyers, 0)', 'sessions.viewers') }} as {{ ops_type_double() }}) as conversion_rate
+    {{ fen_to_yuan(divide_round_half_up('coalesce(room_sales.gmv_fen, 0) * 1000', 'nullif(sessions.watch_pv, 0)')) }} as gpm_yuan,
+    cast({{ safe_ratio('coalesce(room_sales.buyers, 0)', 'sessions.viewers') }} as {{ type_double() }}) as conversion_rate
 from sessions
 left join room_sales
     on sessions.room_id = room_sales.room_id

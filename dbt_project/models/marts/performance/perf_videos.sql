@@ -79,11 +79,11 @@ select
     cast(likes as {{ dbt.type_bigint() }})                                      as likes,
     cast(comments as {{ dbt.type_bigint() }})                                   as comments,
     cast(shares as {{ dbt.type_bigint() }})                                     as shares,
-    cast({{ ops_ratio('completed_plays', 'plays') }} as {{ ops_type_double() }})  as completion_rate,
-    cast({{ ops_ratio('likes + comments + shares', 'plays') }} as {{ ops_type_double() }}) as engagement_rate,
+    cast({{ safe_ratio('completed_plays', 'plays') }} as {{ type_double() }})  as completion_rate,
+    cast({{ safe_ratio('likes + comments + shares', 'plays') }} as {{ type_double() }}) as engagement_rate,
     cast(paid_lines as {{ dbt.type_bigint() }})                                 as paid_lines,
     cast(paid_orders as {{ dbt.type_bigint() }})                                as paid_orders,
     {{ fen_to_yuan('gmv_fen') }}                                                as gmv_yuan,
-    {{ fen_to_yuan('round(gmv_fen * 1000.0 / nullif(plays, 0))') }}             as gpm_yuan,
+    {{ fen_to_yuan(divide_round_half_up('gmv_fen * 1000', 'nullif(plays, 0)')) }} as gpm_yuan,
     has_stats                                                                   as has_stats
 from joined

@@ -99,7 +99,7 @@ final as (
         cast(coalesce(sales.items, 0) as {{ dbt.type_bigint() }})                 as items,
         cast(coalesce(refunded.refunds, 0) as {{ dbt.type_bigint() }})            as refunds,
         case when coalesce(sales.buyers, 0) > 0
-             then cast(sales.gmv_yuan / sales.buyers as decimal(18, 2)) end      as aov_yuan
+             then {{ fen_to_yuan(divide_round_half_up('cast(sales.gmv_yuan * 100 as ' ~ dbt.type_bigint() ~ ')', 'sales.buyers')) }} end as aov_yuan
     from keys
     left join sales
         on keys.shop_id = sales.shop_id and keys.date_day = sales.date_day and keys.channel = sales.channel

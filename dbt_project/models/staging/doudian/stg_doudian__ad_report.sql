@@ -27,7 +27,7 @@ renamed as (
         cast(create_order_amount as {{ dbt.type_bigint() }}) as create_order_amount_fen,
         cast(dy_follow as {{ dbt.type_bigint() }}) as dy_follow,
         cast(total_play as {{ dbt.type_bigint() }}) as total_play,
-        cast(play_over_rate as {{ ops_type_double() }}) as play_over_rate,
+        cast(play_over_rate as {{ type_double() }}) as play_over_rate,
         cast(dt as date) as source_dt,
         cast(_source_ref as {{ dbt.type_string() }}) as source_ref
     from latest

@@ -67,7 +67,7 @@ final as (
         cast(order_lines.item_num as {{ dbt.type_bigint() }})                        as item_num,
         {{ fen_to_yuan('order_lines.origin_fen') }}                                   as origin_yuan,
         case when order_lines.item_num > 0
-             then {{ fen_to_yuan('order_lines.origin_fen / order_lines.item_num') }} end as unit_price_yuan,
+             then {{ fen_to_yuan(divide_round_half_up('order_lines.origin_fen', 'order_lines.item_num')) }} end as unit_price_yuan,
         {{ fen_to_yuan('order_lines.pay_fen') }}                                      as pay_yuan,
         {{ fen_to_yuan('order_lines.promo_shop_fen') }}                               as promo_shop_yuan,
         {{ fen_to_yuan('order_lines.promo_platform_fen') }}                           as promo_platform_yuan,
