@@ -1,4 +1,4 @@
--- One row per paid SKU order line with its fulfilment facts (metrics.md "Fulfilment").
+-- One row per paid SKU order line with its fulfilment facts (docs/metrics.md "Fulfilment").
 --   ship_deadline_at: pay_at + 48 h; a presale / appointment-ship line whose promised ship time
 --                     (exp_ship_at) is later is measured against that promise instead.
 --   is_due_to_ship:   shipped, or its deadline has passed by the end of the run's business day,

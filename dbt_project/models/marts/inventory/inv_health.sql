@@ -1,4 +1,4 @@
--- Stock health per SKU x warehouse as of the run's business day (metrics.md "Inventory"):
+-- Stock health per SKU x warehouse as of the run's business day (docs/metrics.md "Inventory"):
 --   days_of_cover  = available_qty / avg_daily_units   (null when nothing sold in the window)
 --   turnover_days  = avg_stock_units / avg_daily_units (库存周转天数)
 --   warehouse_sell_through_rate (动销率) = SKUs of the warehouse with a sale in the window / SKUs

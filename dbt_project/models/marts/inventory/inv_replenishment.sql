@@ -1,4 +1,4 @@
--- Replenishment suggestion per SKU x warehouse as of the run's business day (metrics.md):
+-- Replenishment suggestion per SKU x warehouse as of the run's business day (docs/metrics.md):
 --   safety_stock_units = z x stddev(daily units sold) x sqrt(lead_time_days)
 --   reorder_point_units = avg_daily_units x lead_time_days + safety_stock_units
 --   target_stock_units  = reorder_point_units + avg_daily_units x target_cover_days

@@ -7,7 +7,7 @@
     )
 }}
 -- Qianchuan (巨量千川) per advertiser x stat date x marketing goal, with two views of the GMV the
--- spend bought (metrics.md "Qianchuan ROI" = attributed pay GMV / spend):
+-- spend bought (docs/metrics.md "Qianchuan ROI" = attributed pay GMV / spend):
 --   platform_*:   what Qianchuan itself reports (pay_order_count, pay_order_amount): its own
 --                 attribution, the figure the Qianchuan dashboard shows
 --   attributed_*: our attribution from order lines: the shop's paid SKU order lines of that day

@@ -19,7 +19,7 @@
 --   commission: our estimate per line, fee_of(base, commission_rate_bp of the alliance order),
 --     rounded half up like settlement; estimated_commission on the paid amount, net_commission on
 --     the amount left after successful refunds (what the merchant finally pays)
---   roi (达人 ROI, metrics.md): net GMV / net commission. Creator-funded discounts
+--   roi (达人 ROI, docs/metrics.md): net GMV / net commission. Creator-funded discounts
 --     (promotion_talent_amount) are paid by the creator and come back in settlement, so the
 --     merchant bears none: the denominator is the commission alone. Null when no commission.
 --   refund_rate: refunded amount / GMV (DOUBLE fraction)
