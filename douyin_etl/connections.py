@@ -80,7 +80,7 @@ def _extra(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ConfigError(f"{where}: extra is not valid JSON ({exc.msg} at position {exc.pos})") from None
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: extra must be a JSON object, got a {type(value).__name__}")
@@ -90,7 +90,7 @@ def _extra(value: Any, where: str) -> dict[str, Any]:
 def _from_json(conn_id: str, text: str, where: str) -> Connection:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ConfigError(f"{where} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
                           f"expected {{\"conn_type\": ..., \"host\": ..., \"login\": ..., \"password\": ...}} "
                           f"or a URI conn-type://login:password@host:port/schema") from None
@@ -167,7 +167,7 @@ def in_airflow_task() -> bool:
 def _from_airflow(conn_id: str) -> Connection | None:
     """Airflow's own lookup (secrets backend, metadata DB); None when the connection does not exist."""
     try:
-        from airflow.sdk.bases.hook import BaseHook  # type: ignore
+        from airflow.sdk.bases.hook import BaseHook
 
         conn = BaseHook.get_connection(conn_id)
     except Exception as exc:  # noqa: BLE001 - not found -> None; anything else is a clear error
