@@ -302,7 +302,7 @@ def _write_sheet(wb, con, spec: ExportTable, sql: str, table: ExportedTable, chi
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="F2F3F5")
     header_cells = []
-    for h, c in zip(headers, columns):
+    for h in headers:
         cell = WriteOnlyCell(ws, h)
         cell.font, cell.fill = bold, fill
         cell.alignment = Alignment(horizontal="center", vertical="center")

@@ -200,7 +200,7 @@ class RowScan:
             dups = sum(one_row(self.con, f"WITH src AS ({src}) SELECT {', '.join(subs)}"))
         by_dt = {r[0]: r for r in rows}
         per_part = {dt: int(by_dt[dt][1]) if dt in by_dt else 0 for dt in dts}
-        for i, acc in enumerate(self.accs):
+        for i in range(len(self.accs)):
             m = next((k for k, (j, _) in enumerate(missing) if j == i), None)
             counts = self._pending[i]
             for dt, n in per_part.items():

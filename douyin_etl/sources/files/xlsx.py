@@ -344,7 +344,8 @@ def _row_cells(row: Element, row_counter: int, sheet: XlsxSheet) -> tuple[int, l
                         value = from_excel(value, epoch, timedelta=style in timedeltas)
                     except (OverflowError, ValueError):
                         warnings.warn(f"Cell {coordinate} is marked as a date but the serial value {value} is "
-                                      "outside the limits for dates. The cell will be treated as an error.")
+                                      "outside the limits for dates. The cell will be treated as an error.",
+                                      stacklevel=2)
                         value = "#VALUE!"
             elif t == "s":
                 value = shared[int(value)]
