@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: install install-scale install-lint lint demo test test-fast test-scale bench airflow dashboard clean
+.PHONY: install install-scale install-lint lint lint-ruff lint-format lint-mypy lint-sql demo test test-fast test-scale bench airflow dashboard clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,11 +42,20 @@ $(LINT_STAMP): requirements-lint.lock
 install-lint: $(LINT_STAMP)
 
 ## ruff (lint + format check), mypy (types, against the product's venv), sqlfluff (the dbt models, compiled
-## by the dbt templater against an empty scratch warehouse and lake: no data needed).
-lint: install $(LINT_STAMP)
+## by the dbt templater against an empty scratch warehouse and lake: no data needed). `make -k lint` runs
+## all four even when one fails (CI does).
+lint: lint-ruff lint-format lint-mypy lint-sql
+
+lint-ruff: $(LINT_STAMP)
 	$(LINT_VENV)/bin/ruff check .
+
+lint-format: $(LINT_STAMP)
 	$(LINT_VENV)/bin/ruff format --check .
+
+lint-mypy: install $(LINT_STAMP)
 	$(LINT_VENV)/bin/mypy --python-executable $(PY)
+
+lint-sql: $(LINT_STAMP)
 	scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
 	DOUYIN_DBT_DB_PATH=$$scratch/lint.duckdb DOUYIN_LAKE_DIR=$$scratch/lake \
 	DBT_TARGET_PATH=$$scratch/target DBT_LOG_PATH=$$scratch/logs PYTHONPATH=$(CURDIR) \
