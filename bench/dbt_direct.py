@@ -90,7 +90,6 @@ def run_direct(target: Path, built_db: Path, work: Path) -> dict[str, Any]:
                 con.execute(f"SET {k} = {v!r}" if isinstance(v, str) else f"SET {k} = {v}")
         set_session(con, dbt_env())  # the buyer-key pads as session variables, as dbt's plugin sets them
         con.execute(f"ATTACH '{built_db}' AS bench_built (READ_ONLY)")
-        built_catalog = built_db.stem
         schemas = sorted({_schema_of(v["relation_name"]) for v in buildable.values() if v.get("relation_name")})
         for s in schemas:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")

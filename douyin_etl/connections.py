@@ -82,7 +82,7 @@ def _extra(value: Any, where: str) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise ConfigError(f"{where}: extra is not valid JSON ({exc.msg} at position {exc.pos})") from None
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: extra must be a JSON object, got a {type(value).__name__}")
@@ -92,7 +92,7 @@ def _extra(value: Any, where: str) -> dict[str, Any]:
 def _from_json(conn_id: str, text: str, where: str) -> Connection:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ConfigError(f"{where} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
                           f"expected {{\"conn_type\": ..., \"host\": ..., \"login\": ..., \"password\": ...}} "
                           f"or a URI conn-type://login:password@host:port/schema") from None
@@ -172,8 +172,8 @@ def _from_airflow(conn_id: str) -> Connection | None:
     Only "not found" is expected here; any other error of Airflow's lookup surfaces as it is, with a note
     naming the connection and what to check.
     """
-    from airflow.sdk.bases.hook import BaseHook  # type: ignore
-    from airflow.sdk.exceptions import AirflowNotFoundException  # type: ignore
+    from airflow.sdk.bases.hook import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         conn = BaseHook.get_connection(conn_id)

@@ -182,7 +182,8 @@ def serve_docs(port: int = 8081, *, host: str = "127.0.0.1", generate: bool = Tr
     """Generate (unless ``generate=False``: reuse the last generated site) and serve until Ctrl-C."""
     target = generate_dbt_docs(compile=compile) if generate else docs_dir() / "target"
     server = make_server(port, host=host, target=target if (target / "index.html").exists() else None)
-    url = f"http://{server.server_address[0]}:{server.server_address[1]}/"
+    bound_host, bound_port = server.socket.getsockname()[:2]
+    url = f"http://{bound_host}:{bound_port}/"
     log.info("serving dbt docs and run reports at %s (Ctrl-C to stop)", url)
     print(f"docs: {url}", flush=True)
 

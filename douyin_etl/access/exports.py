@@ -34,6 +34,7 @@ from douyin_etl.access.catalog import ModelDoc, load_catalog
 from douyin_etl.access.export_spec import (CHINESE_HEADERS, DEFAULT_TABLES, FORMATS, ExportTable,
                                            export_table)
 from douyin_etl.access.query import WarehouseMissing, connect_read_only
+from douyin_etl.sqlrow import one_row
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +257,7 @@ def _write_parquet(con, sql: str, path: Path) -> int:
     tmp = _atomic_target(path)
     con.execute(f"COPY ({sql}) TO {_lit(str(tmp))} (FORMAT parquet)")
     os.replace(tmp, path)
-    return int(con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(path))})").fetchone()[0])
+    return int(one_row(con, f"SELECT count(*) FROM read_parquet({_lit(str(path))})")[0])
 
 
 def _cell_format(c: ExportColumn) -> str | None:
@@ -301,7 +302,7 @@ def _write_sheet(wb, con, spec: ExportTable, sql: str, table: ExportedTable, chi
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="F2F3F5")
     header_cells = []
-    for h, c in zip(headers, columns):
+    for h in headers:
         cell = WriteOnlyCell(ws, h)
         cell.font, cell.fill = bold, fill
         cell.alignment = Alignment(horizontal="center", vertical="center")
@@ -365,7 +366,7 @@ def _write_info_sheet(wb, result: ExportResult, warehouse: Path) -> None:
     ws.column_dimensions["A"].width = 24
     ws.column_dimensions["B"].width = 70
     v = result.version or {}
-    rows = [
+    rows: list[tuple[str, str | int]] = [
         ("期间 period", f"{result.period.start.isoformat()} .. {result.period.end.isoformat()} (Asia/Shanghai business days)"),
         ("店铺 shops", ", ".join(result.shops) or "all 全部"),
         ("数据仓库 warehouse", str(warehouse)),
@@ -404,8 +405,8 @@ def export_finance(period: str | Period, *, shops: Sequence[str] | None = None, 
         for spec in specs:
             columns = _columns(con, spec, catalog.get(spec.relation))
             where = _where(spec, per, shop_list)
-            lo, hi = con.execute(f"SELECT min({_q(spec.date_column)}), max({_q(spec.date_column)}) "
-                                 f"FROM {spec.relation}").fetchone()
+            lo, hi = one_row(con, f"SELECT min({_q(spec.date_column)}), max({_q(spec.date_column)}) "
+                                  f"FROM {spec.relation}")
             table = ExportedTable(spec.name, spec.relation, 0, columns, _totals(con, spec, columns, where),
                                   data_range=(lo, hi))
             order = ", ".join(_q(c) for c in spec.order_by)

@@ -22,6 +22,7 @@ import duckdb
 from douyin_etl import config
 from douyin_etl.access.catalog import BUSINESS_DATE_COLUMNS, NO_FRESHNESS, SCHEMA_ORDER
 from douyin_etl.access.query import connect_read_only
+from douyin_etl.sqlrow import one_row
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,9 @@ def freshness(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     for s, t in sorted(tables, key=lambda x: (rank.get(x[0], 99), x[1])):
         col = None if t in NO_FRESHNESS else next((c for c in BUSINESS_DATE_COLUMNS if c in dates.get((s, t), ())), None)
         if col:
-            rows, latest = con.execute(f'SELECT count(*), max("{col}") FROM wh."{s}"."{t}"').fetchone()
+            rows, latest = one_row(con, f'SELECT count(*), max("{col}") FROM wh."{s}"."{t}"')
         else:
-            rows, latest = con.execute(f'SELECT count(*) FROM wh."{s}"."{t}"').fetchone()[0], None
+            rows, latest = one_row(con, f'SELECT count(*) FROM wh."{s}"."{t}"')[0], None
         out.append({"table": f"{s}.{t}", "rows": int(rows), "date_column": col,
                     "max_date": latest.isoformat() if latest else None})
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from html import escape
-from typing import Sequence
+from typing import Mapping, Sequence
 
 CHANNEL_COLOURS = {"live": "#fe2c55", "video": "#14b8c4", "alliance": "#7b61ff", "card": "#ff9f1a",
                    "search": "#3c8dde"}
@@ -80,7 +80,7 @@ def trend_chart(days: Sequence[date], bars: Sequence[Decimal], line: Sequence[De
     return _svg(parts, f"{bar_label} / {line_label}")
 
 
-def stacked_chart(days: Sequence[date], series: dict[str, Sequence[Decimal]]) -> str:
+def stacked_chart(days: Sequence[date], series: Mapping[str, Sequence[Decimal]]) -> str:
     """One stacked bar per day, one segment per series (channel), shares of the day's total."""
     if not days:
         return '<p class="empty">所选期间无数据 · no data in the period</p>'
@@ -90,7 +90,7 @@ def stacked_chart(days: Sequence[date], series: dict[str, Sequence[Decimal]]) ->
     base = PAD_T + plot_h
     for i, d in enumerate(days):
         total = sum(_num(values[i]) for values in series.values())
-        y = base
+        y = float(base)
         for j, (name, values) in enumerate(series.items()):
             share = _num(values[i]) / total if total > 0 else 0.0
             h = plot_h * share

@@ -107,7 +107,7 @@ def blocked_partitions(storage: Storage | None = None) -> list[BlockedPartition]
             if not _FILE.fullmatch(name):
                 continue
             data: dict[str, Any] = st.read_json(posixpath.join(folder, name))
-            record = BlockedPartition(**{k: data.get(k) for k in BlockedPartition.__dataclass_fields__
+            record = BlockedPartition(**{k: data[k] for k in BlockedPartition.__dataclass_fields__
                                          if k in data})
             if _current(record, st):
                 out.append(record)

@@ -53,6 +53,7 @@ import douyin_etl
 from douyin_etl import config
 from douyin_etl.entities import get as get_entity
 from douyin_etl.landing import blocked, scratch
+from douyin_etl.sqlrow import one_row
 from douyin_etl.storage import Storage
 from douyin_etl.timeutil import utc_now
 
@@ -290,7 +291,7 @@ class PartitionWriter:
         except duckdb.Error as exc:
             raise LandingError(f"{self.entity.name} dt={self.dt}: {files[0]} … do not fit the declared column "
                                f"types ({exc}); fix the files or the schema") from exc
-        (rows,) = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(part))})").fetchone()
+        (rows,) = one_row(con, f"SELECT count(*) FROM read_parquet({_lit(str(part))})")
         self._parts.append(part)
         self._in_parts.update(columns)
         self._rows_written += int(rows)
@@ -415,14 +416,14 @@ class PartitionWriter:
             f"ORDER BY {_SEQ} DESC) AS _rn FROM parts) WHERE _rn = 1 ORDER BY {order_by}) "
             f"TO {_lit(str(out))} (FORMAT parquet, COMPRESSION zstd)"
         )
-        (rows,) = con.execute(f"SELECT count(*) FROM read_parquet({_lit(str(out))}, hive_partitioning=false)").fetchone()
+        (rows,) = one_row(con, f"SELECT count(*) FROM read_parquet({_lit(str(out))}, hive_partitioning=false)")
         return int(rows), self._rows_written - int(rows)
 
     def _partition_range(self, con: duckdb.DuckDBPyConnection, out: Path, columns: list[str]) -> tuple[Any, Any]:
         field = self.entity.partition_field
         if not field or field not in columns:
             return None, None
-        lo, hi = con.execute(f"SELECT min({_q(field)}), max({_q(field)}) FROM read_parquet({_lit(str(out))}, hive_partitioning=false)").fetchone()
+        lo, hi = one_row(con, f"SELECT min({_q(field)}), max({_q(field)}) FROM read_parquet({_lit(str(out))}, hive_partitioning=false)")
         return _text(lo), _text(hi)
 
 

@@ -69,6 +69,7 @@ from douyin_etl.quality.results import CheckResult, GateResult, jsonable
 from douyin_etl.quality.suites import Suite, SuiteError, cross_suites, landing_suite, mart_suites, substitute
 from douyin_etl.quality.rowscan import TIE_BREAK, RowScan, ScanStats, key_chunks, plan_batches
 from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Validator, frame_groups
+from douyin_etl.sqlrow import one_row
 from douyin_etl.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def _partition_rows(con: duckdb.DuckDBPyConnection, files: dict[date, list[str]]
         if all(f in per_file for f in fs):
             out[dt] = sum(int(per_file[f] or 0) for f in fs)
         else:  # a store that names files differently: count (DuckDB answers from the footers too)
-            out[dt] = int(con.execute(f"SELECT count(*) FROM read_parquet({_sql_list(fs)}, union_by_name = true)").fetchone()[0])
+            out[dt] = int(one_row(con, f"SELECT count(*) FROM read_parquet({_sql_list(fs)}, union_by_name = true)")[0])
     return out
 
 
@@ -483,7 +484,7 @@ def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage:
 
         gate.scans[entity] = ScanStats()
         checks, rows, _ = validate_entity(validator, entity, dts, storage=storage, max_rows=max_rows,
-                                          on_bad_rows=to_quarantine if quarantine else lambda dt, records: None,
+                                          on_bad_rows=to_quarantine if quarantine else None,
                                           stats=gate.scans[entity], candidates_in_sql=candidates_in_sql)
         gate.checks += checks
         gate.rows_validated += rows
@@ -576,7 +577,7 @@ def run_cross_checks(validator: Validator, partitions: dict[str, list[date]], *,
 def _relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     schema, _, name = relation.rpartition(".")
     q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?" + (" AND table_schema = ?" if schema else "")
-    return con.execute(q, [name, schema] if schema else [name]).fetchone()[0] > 0
+    return one_row(con, q, [name, schema] if schema else [name])[0] > 0
 
 
 WHOLE_HISTORY = date(1, 1, 1)  # ``{since}`` of a full pass: every row is on or after it

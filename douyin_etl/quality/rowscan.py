@@ -34,6 +34,7 @@ import pandas as pd
 
 from douyin_etl.quality.pushdown import Pushdown, any_of, pushdown, quote
 from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Counts, Validator, frame_groups
+from douyin_etl.sqlrow import one_row
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +197,10 @@ class RowScan:
         if uniques:
             subs = [f"(SELECT count(*) FROM (SELECT 1 FROM src GROUP BY {', '.join(quote(c) for c in u)} "
                     "HAVING count(*) > 1))" for u in uniques]
-            dups = sum(self.con.execute(f"WITH src AS ({src}) SELECT {', '.join(subs)}").fetchone())
+            dups = sum(one_row(self.con, f"WITH src AS ({src}) SELECT {', '.join(subs)}"))
         by_dt = {r[0]: r for r in rows}
         per_part = {dt: int(by_dt[dt][1]) if dt in by_dt else 0 for dt in dts}
-        for i, acc in enumerate(self.accs):
+        for i in range(len(self.accs)):
             m = next((k for k, (j, _) in enumerate(missing) if j == i), None)
             counts = self._pending[i]
             for dt, n in per_part.items():

@@ -240,7 +240,7 @@ def render_html(d: dict[str, Any]) -> str:
     if dbt.get("error"):
         dbt_html += f"<pre>{_e(dbt['error'])}</pre>"
     errors = "".join(f"<pre>{_e(e)}</pre>" for e in d.get("errors", [])) or '<p class="muted">none</p>'
-    warns = d.get("warnings") if "warnings" in d else gate_warnings(d.get("gates") or {})
+    warns: list[dict[str, Any]] = d["warnings"] if "warnings" in d else gate_warnings(d.get("gates") or {})
     warnings = _table(["gate", "suite", "dt", "column", "rows", "what it means", "examples"],
                       [[w.get("gate"), w.get("suite"), w.get("dt"), w.get("column"), w.get("unexpected_count"),
                         w.get("description"), _examples(w.get("examples") or [])] for w in warns], raw_cols={6})

@@ -62,6 +62,7 @@ from typing import Any, Callable
 import duckdb
 
 from douyin_etl import config
+from douyin_etl.sqlrow import one_row
 from douyin_etl.warehousing.lock import (FileLock, WarehouseLocked, claim_lease, drop_lease, read_lease,
                                        refresh_lease, release_lease, verify_lease)
 
@@ -241,8 +242,8 @@ def read_horizon(db_path: Path | None = None) -> date | None:
     try:
         con.execute("ATTACH '" + str(path).replace("'", "''") + "' AS wh (READ_ONLY)")
         # a publish that recorded no as_of (an older caller) counts with its interval's end
-        return con.execute("SELECT max(try_cast(coalesce(json_extract_string(meta, '$.as_of'), "
-                           "json_extract_string(meta, '$.end')) AS DATE)) FROM wh._meta.publish_log").fetchone()[0]
+        return one_row(con, "SELECT max(try_cast(coalesce(json_extract_string(meta, '$.as_of'), "
+                            "json_extract_string(meta, '$.end')) AS DATE)) FROM wh._meta.publish_log")[0]
     except duckdb.CatalogException:  # no publish log: nothing was published into this file
         return None
     finally:
@@ -273,7 +274,7 @@ def compact(src: Path, dst: Path) -> None:
     con = duckdb.connect(str(dst), config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION,
                                            "memory_limit": COMPACT_MEMORY_LIMIT})
     try:
-        target = con.execute("SELECT current_database()").fetchone()[0]
+        target = one_row(con, "SELECT current_database()")[0]
         con.execute(f"ATTACH {_sql_string(src)} AS compact_source (READ_ONLY)")
         con.execute('COPY FROM DATABASE compact_source TO "' + target.replace('"', '""') + '"')
         con.execute("DETACH compact_source")
@@ -295,8 +296,8 @@ def _compaction_reason(audit: Path, published: Path) -> str | None:
     con = duckdb.connect()
     try:
         con.execute(f"ATTACH {_sql_string(audit)} AS sized (READ_ONLY)")
-        total, free = con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size() "
-                                  "WHERE database_name = 'sized'").fetchone()
+        total, free = one_row(con, "SELECT total_blocks, free_blocks FROM pragma_database_size() "
+                                   "WHERE database_name = 'sized'")
     finally:
         con.close()
     if total and free > COMPACT_SLACK * total:

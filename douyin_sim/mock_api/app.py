@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, overload
 from urllib.parse import parse_qs
 
 from douyin_etl import config
@@ -380,6 +380,12 @@ class MockApp:
             data["data_size"] = len(items)
         return data
 
+    @overload
+    @staticmethod
+    def _int(params: dict[str, Any], name: str, default: int) -> int: ...
+    @overload
+    @staticmethod
+    def _int(params: dict[str, Any], name: str, default: None) -> int | None: ...
     @staticmethod
     def _int(params: dict[str, Any], name: str, default: int | None) -> int | None:
         value = params.get(name, default)
@@ -450,7 +456,7 @@ class MockApp:
         page = self._int(params, "page", 1) or 1
         if not 1 <= size <= ep.max_size or page < 1:
             raise ParamError(f"page starts at 1 and page_size is 1..{ep.max_size}")
-        rows = []
+        rows: list[dict[str, Any]] = []
         d, last = unix_to_business_date(start), unix_to_business_date(end)
         while d <= last:
             rows.extend(r for r in self.world.partition("ad_report", d)

@@ -14,6 +14,7 @@ import json
 import logging
 import tempfile
 import time
+from typing import Any
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -26,8 +27,8 @@ from douyin_etl.storage import Storage
 
 
 def _run(world: Path, lake: Path, faults: str, qps: float, entities: list[str], days: list[date], shops: list[str],
-         workers: int) -> dict:
-    out = {}
+         workers: int) -> dict[str, Any]:
+    out: dict[str, dict[str, Any]] = {}
     with MockServer(world, faults=FaultConfig.from_spec(faults)) as m:
         # warm the mock's partition cache so the figures are about the protocol, not Parquet reads
         for d in days:

@@ -181,15 +181,15 @@ class WorldStore:
                     con.close()
             with self._meta_lock:
                 self._derived["track_dt"] = where
-        dt = where.get(str(track_no))
-        if dt is None:
+        track_dt = where.get(str(track_no))
+        if track_dt is None:
             return []
 
         def load() -> dict[str, list[dict[str, Any]]]:
             index: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for r in self.partition("logistics_track", dt):
+            for r in self.partition("logistics_track", track_dt):
                 index[str(r["track_no"])].append(r)
             for nodes in index.values():
                 nodes.sort(key=lambda r: (r.get("node_seq") or 0))
             return index
-        return self._cached("logistics_track:routes", dt.isoformat(), load).get(str(track_no), [])
+        return self._cached("logistics_track:routes", track_dt.isoformat(), load).get(str(track_no), [])

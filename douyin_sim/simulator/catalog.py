@@ -142,7 +142,8 @@ def build_catalog(rng: np.random.Generator, start: date, shops: int, orders_per_
     shop_ids = np.arange(shops, dtype=np.int64) + SHOP_BASE
     shop_names = [f"{_SURNAMES[i % len(_SURNAMES)]}氏优选{i + 1}号店" for i in range(shops)]
     t0 = day_bounds_unix(start)[0]
-    p_shop, p_first, p_second, p_second_name, p_name, p_create = [], [], [], [], [], []
+    p_shop: list[int] = []
+    p_first, p_second, p_second_name, p_name, p_create = [], [], [], [], []
     s_product, s_spec1, s_spec2, s_price, s_weight, s_code, s_pop = [], [], [], [], [], [], []
     for shop in range(shops):
         # every category appears in every shop (a shop's main category gets more products)

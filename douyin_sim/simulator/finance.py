@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,8 +30,11 @@ def _iso(day_number: int) -> str:
     return (date(1970, 1, 1) + timedelta(days=int(day_number))).isoformat()
 
 
-def day_no(t: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of the Asia/Shanghai business day of unix time ``t``."""
+_UnixTimes = TypeVar("_UnixTimes", np.ndarray, np.int64)
+
+
+def day_no(t: _UnixTimes) -> _UnixTimes:
+    """Days since 1970-01-01 of the Asia/Shanghai business day of unix time ``t`` (an array or one time)."""
     return (t + SHANGHAI_OFFSET) // D
 
 

@@ -32,6 +32,7 @@ from douyin_sim.simulator.finance import GRACE_DAYS, SETTLE_DELAY_DAYS, day_no, 
 from douyin_sim.simulator.orders import D, H, DayOrders, generate_orders, order_rollup
 from douyin_sim.simulator.sink import ParquetSink
 from douyin_sim.simulator.truth import TruthBook
+from douyin_etl.sqlrow import one_row
 from douyin_etl.timeutil import day_bounds_unix
 
 log = logging.getLogger(__name__)
@@ -417,7 +418,7 @@ class World:
         files = {}
         for f in sorted((self.root / "platform").rglob("*.parquet")):
             rel = f.relative_to(self.root).as_posix()
-            files[rel] = int(self.sink.con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')").fetchone()[0])
+            files[rel] = int(one_row(self.sink.con, f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')")[0])
         self.rows = {e: sum(v for k, v in files.items() if k.split("/")[1] == e) for e in PLATFORM_ENTITIES}
         self.truth.write({"entities": self.rows, "files": {**files, **self.drop_counts},
                           "totals": {"shop_orders": int(self.n_orders), "drop_files": len(self.drop_counts),

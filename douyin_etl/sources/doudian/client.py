@@ -25,7 +25,6 @@ import random
 import ssl
 import threading
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -125,7 +124,7 @@ class DoudianClient:
         self._http = httpx.Client(timeout=timeout, verify=_ssl_context(), limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
-        self._stats: Counter[str] = Counter()
+        self._stats: dict[str, float] = {}  # counts, and seconds waited (waited_s)
         self._stats_lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -152,7 +151,7 @@ class DoudianClient:
 
     def _bump(self, name: str, n: float = 1) -> None:
         with self._stats_lock:
-            self._stats[name] += n
+            self._stats[name] = self._stats.get(name, 0) + n
 
     # -- tokens ------------------------------------------------------------------------------
     def _store(self, data: dict[str, Any]) -> _Token:

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import duckdb
 
@@ -196,7 +196,7 @@ def _track_units(dt: date, shops: list[str | None], waybills: list[dict[str, Any
 
 
 def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: ClientFactory | None = None,
-                       storage: Storage | None = None, shops: list[str | None] | None = None,
+                       storage: Storage | None = None, shops: Sequence[str | None] | None = None,
                        waybills: list[dict[str, Any]] | None = None, workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
     """Land ``entity`` for business day ``dt``; returns a summary (entity, dt, rows, requests, retries, seconds, records_per_s)."""
     from douyin_etl.landing.writer import PartitionWriter
@@ -259,8 +259,8 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
                     totals.repeats += int(source.get("repeats_removed", 0))
             for e in outputs:
                 writers[e].write_records(buffers[e])
-                writers[e].commit()
-                totals.rows[e] = int(writers[e].manifest.get("rows", totals.rows[e]))
+                manifest = writers[e].commit()
+                totals.rows[e] = int(manifest.get("rows", totals.rows[e]))
         except BaseException:
             for w in writers.values():
                 w.abort()

@@ -65,6 +65,14 @@ def day_files(spec: FileSpec, day_dir: Path) -> list[Path]:
                   key=lambda p: p.name)
 
 
+def _group(spec: FileSpec, path: Path, group: str) -> str:
+    """The value of the pattern group ``group`` in a file name ``day_files`` matched."""
+    m = spec.match(path.name)
+    if m is None:
+        raise ValueError(f"{path.name} does not match the file pattern of {spec.entity}")
+    return m.group(group)
+
+
 def latest_earlier_files(spec: FileSpec, drops_root: Path, dt: date) -> list[Path]:
     """The spec's files in the latest ``<drops>/YYYY-MM-DD/`` folder before ``dt`` that has any."""
     if not drops_root.is_dir():
@@ -181,9 +189,10 @@ def expect_day(entity: str, dt: date, drops_dir: Path | None = None, storage: St
                 out.missing = [wh.display_name({"file_date": ymd})]
                 return out
             expected, out.basis = found[0], f"one per warehouse of {found[1]}"
-        present = {spec.match(p.name).group(group) for p in out.files}
+        groups = {p.name: _group(spec, p, group) for p in out.files}
+        present = set(groups.values())
         out.missing = [spec.display_name({group: g, "file_date": ymd}) for g in expected if g not in present]
-        out.unexpected = sorted(p.name for p in out.files if spec.match(p.name).group(group) not in set(expected))
+        out.unexpected = sorted(name for name, g in groups.items() if g not in set(expected))
         if out.missing:
             out.problem = f"{len(out.missing)} of {len(expected)} expected file(s) missing ({out.basis})"
             return out

@@ -107,9 +107,9 @@ class _Mapping:
 def _map_header(spec: FileSpec, table: Table) -> _Mapping:
     name = table.path.name
     lookup: dict[str, Column] = {}
-    for header, col in spec.by_header.items():
-        lookup[_norm(header)] = col
-        lookup.setdefault(_norm(col.name), col)  # canonical names are accepted too
+    for header, column in spec.by_header.items():
+        lookup[_norm(header)] = column
+        lookup.setdefault(_norm(column.name), column)  # canonical names are accepted too
     headers = ["" if h is None else str(h).strip().lstrip("\ufeff") for h in table.header]
     while headers and headers[-1] == "":
         headers.pop()
@@ -206,6 +206,7 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
             return
         rec: dict[str, Any] = dict(absent)
         n_cells = len(cells)
+        value: Any  # the cell, cleaned
         for i, col, conv, is_text, text_as_is in plan:
             raw = cells[i] if i < n_cells else None
             if type(raw) is str:  # fast path of clean() for the common CSV cell
@@ -420,7 +421,7 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
 def _still_landed(entity: str, prior: dict[str, Any], sha: str, st: Storage) -> bool:
     """The ledger's partition still lists this content (a rebuilt day may have dropped it)."""
     m = read_manifest(entity, date.fromisoformat(prior["dt"]), st)
-    return bool(m) and any(s.get("sha256") == sha and s.get("status") == "landed" for s in m.get("sources", []))
+    return m is not None and any(s.get("sha256") == sha and s.get("status") == "landed" for s in m.get("sources", []))
 
 
 def _same_files(manifest: dict[str, Any], included: list[tuple[Path, str]], skipped: list[dict[str, Any]]) -> bool:

@@ -25,11 +25,11 @@ from __future__ import annotations
 import posixpath
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from xml.etree.ElementTree import Element, XMLPullParser, fromstring, iterparse
 
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
@@ -101,16 +101,16 @@ def _read_styles(zf: zipfile.ZipFile) -> _Styles:
     num_fmts = _last_child(root, "numFmts")
     if num_fmts is not None:
         for fmt in _children(num_fmts, "numFmt"):
-            custom[int(fmt.get("numFmtId"))] = fmt.get("formatCode")
+            custom[int(fmt.attrib["numFmtId"])] = fmt.get("formatCode")  # a numFmt without an id: KeyError
     cell_xfs = _last_child(root, "cellXfs")
     xfs = _children(cell_xfs, "xf") if cell_xfs is not None else []
     dates, timedeltas = set(), set()
     for idx, xf in enumerate(xfs):
         num_fmt_id = int(xf.get("numFmtId") or 0)
-        fmt = custom[num_fmt_id] if num_fmt_id in custom else BUILTIN_FORMATS.get(num_fmt_id)
-        if is_date_format(fmt):
+        code = custom[num_fmt_id] if num_fmt_id in custom else BUILTIN_FORMATS.get(num_fmt_id)
+        if is_date_format(code):
             dates.add(idx)
-        if is_timedelta_format(fmt):
+        if is_timedelta_format(code):
             timedeltas.add(idx)
     return _Styles(frozenset(dates), frozenset(timedeltas))
 
@@ -279,7 +279,8 @@ def _parse_rows(src: Any, sheet: XlsxSheet) -> Iterator[tuple[int, list[tuple[in
     """(row number, [(column, value)…]) of each ``<row>``, as openpyxl's ``WorkSheetParser`` reads them."""
     row_counter = 0
     parser = XMLPullParser(events=("end",))
-    events = parser.read_events
+    # events=("end",) only: every event is ("end", element)
+    events = cast(Callable[[], Iterator[tuple[str, Element]]], parser.read_events)
     read = src.read
     ended = False
     while not ended:  # iterparse without its generator layers: feed a chunk, then take the rows it ended
@@ -313,6 +314,7 @@ def _row_cells(row: Element, row_counter: int, sheet: XlsxSheet) -> tuple[int, l
         row_counter += 1
     col = 0
     cells: list[tuple[int, Any]] = []
+    value: Any  # the cell's text, then its typed value
     for c in row:
         t = c.get("t", "n")
         coordinate = c.get("r")
@@ -342,7 +344,8 @@ def _row_cells(row: Element, row_counter: int, sheet: XlsxSheet) -> tuple[int, l
                         value = from_excel(value, epoch, timedelta=style in timedeltas)
                     except (OverflowError, ValueError):
                         warnings.warn(f"Cell {coordinate} is marked as a date but the serial value {value} is "
-                                      "outside the limits for dates. The cell will be treated as an error.")
+                                      "outside the limits for dates. The cell will be treated as an error.",
+                                      stacklevel=2)
                         value = "#VALUE!"
             elif t == "s":
                 value = shared[int(value)]
