@@ -175,7 +175,7 @@ def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
 
 
 class _SubParsers(argparse._SubParsersAction):  # noqa: SLF001 - every command also takes -v/-q
-    def add_parser(self, name, **kwargs):  # type: ignore[override]
+    def add_parser(self, name, **kwargs):
         parser = super().add_parser(name, **kwargs)
         _verbosity_options(parser, argparse.SUPPRESS)  # SUPPRESS: the top-level value stays when not given
         return parser

@@ -240,7 +240,7 @@ def doudian_credentials() -> DoudianCredentials:
 
 def _shop_list(value: object, where: str) -> list[str]:
     if isinstance(value, str):
-        items: list[object] = value.split(",")
+        items: list[object] = list(value.split(","))
     elif isinstance(value, list):
         items = value
     else:

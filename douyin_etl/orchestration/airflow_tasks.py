@@ -218,7 +218,7 @@ def warehouse_steps(plan: Any, upstream: list | None = None) -> None:
     gate = landing_gate(plan)
     for up in upstream or []:
         up >> gate
-    build = build_audit(plan)
+    build: Any = build_audit(plan)  # an XComArg: the tasks below receive its value
     gate >> build
     checked = mart_gate(plan, build)
     published = publish(plan, build)

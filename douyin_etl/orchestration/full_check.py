@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from douyin_etl import config
+from douyin_etl.sqlrow import one_row
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _horizon(published: Path) -> date:
 
     con = duckdb.connect(str(published), read_only=True)
     try:
-        newest = con.execute("select max(pay_date) from sales.fct_order_lines").fetchone()[0]
+        newest = one_row(con, "select max(pay_date) from sales.fct_order_lines")[0]
     except duckdb.Error:
         newest = None
     finally:

@@ -61,7 +61,7 @@ def prepare(home: Path) -> float:
     home.mkdir(parents=True, exist_ok=True)
     env = airflow_env(home)
     if "airflow" in sys.modules:
-        from airflow.configuration import AIRFLOW_HOME  # type: ignore
+        from airflow.configuration import AIRFLOW_HOME
 
         if Path(AIRFLOW_HOME).resolve() != home.resolve():
             raise RuntimeError(

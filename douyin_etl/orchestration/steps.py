@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from douyin_etl import config, entities
+from douyin_etl.sqlrow import one_row
 from douyin_etl.orchestration.contracts import BuildResult, ExtractResult
 
 if TYPE_CHECKING:
@@ -124,7 +125,8 @@ def begin_run(run_id: str, plan: dict | None = None) -> dict:
         shutil.rmtree(_steps_dir(run_id), ignore_errors=True)
     _steps_dir(run_id).mkdir(parents=True, exist_ok=True)
     if plan is not None:
-        _record(run_id, "plan", "ok", 0.0, plan if not same else {**plan, "started_at": previous["started_at"]})
+        _record(run_id, "plan", "ok", 0.0,
+                plan if previous is None or not same else {**plan, "started_at": previous["started_at"]})
     return {"run_id": run_id, "run_dir": str(run_dir(run_id))}
 
 
@@ -401,7 +403,7 @@ def _mart_rows(db_path: Path | None) -> dict[str, int]:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
             "AND table_schema IN ('sales', 'finance', 'inventory', 'performance') ORDER BY 1, 2").fetchall()
-        return {f"{sch}.{tbl}": int(con.execute(f'SELECT count(*) FROM "{sch}"."{tbl}"').fetchone()[0])
+        return {f"{sch}.{tbl}": int(one_row(con, f'SELECT count(*) FROM "{sch}"."{tbl}"')[0])
                 for sch, tbl in tables}
     finally:
         con.close()

@@ -67,7 +67,7 @@ grid as (
     select stock_keys.warehouse_id, stock_keys.sku_id, days.day as ledger_date, stock_keys.first_date
     from stock_keys
     inner join days
-        on days.day >= stock_keys.first_date
+        on stock_keys.first_date <= days.day
 
 ),
 

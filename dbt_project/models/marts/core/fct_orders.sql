@@ -39,7 +39,7 @@ main_lines as (
         select
             shop_order_id,
             channel,
-            row_number() over (partition by shop_order_id order by pay_yuan desc, sku_order_id) as line_rank
+            row_number() over (partition by shop_order_id order by pay_yuan desc, sku_order_id asc) as line_rank
         from order_lines
     ) as ranked
     where line_rank = 1
