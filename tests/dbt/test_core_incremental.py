@@ -75,7 +75,7 @@ def test_daily_runs_equal_a_full_refresh_in_every_mart(dbt_world: dict[str, Any]
         assert result.ok, result.failures or result.error
 
     def full_refresh() -> Path:
-        full_db = tmp_path / f"full{next(runs)}.duckdb"
+        full_db = tmp_path / f"full{next(runs)}" / "full.duckdb"  # one file name: dbt keeps its saved parse
         run(full_db, {"as_of_date": days[-1]}, "--full-refresh")
         return full_db
 
@@ -162,7 +162,7 @@ def test_rebuild_as_of_an_earlier_day_while_later_days_are_landed(dbt_world: dic
     h = dbt_helpers
     days = h.world_days(dbt_world["world_dir"])
     as_of = days[6]
-    db = tmp_path / "as_of.duckdb"
+    db = tmp_path / "incremental.duckdb"
     result = h.run_dbt(["build", "--select", "+fin_order_reconciliation", "+fct_order_lines",
                         "--exclude-resource-type", "snapshot", "--indirect-selection", "cautious"],
                        lake_dir=dbt_world["lake_dir"], db_path=db, run_dir=tmp_path / "dbt",

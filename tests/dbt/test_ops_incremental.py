@@ -29,7 +29,7 @@ def test_inv_stock_daily_incremental_equals_full_build(dbt_world: dict[str, Any]
     days = h.world_days(dbt_world["world_dir"])
     early_day, last_day = days[-1 - LOOKBACK_DAYS], days[-1]
     early_lake = h.lake_as_of(full_lake, tmp_path / "lake_early", early_day)  # the lake as it stood then
-    db = tmp_path / "inc.duckdb"
+    db = tmp_path / "incremental.duckdb"
     select = ["--select", "+inv_stock_daily"]
 
     first = h.run_dbt(["run", *select], lake_dir=early_lake, db_path=db, run_dir=tmp_path / "t1",

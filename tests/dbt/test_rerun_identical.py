@@ -44,7 +44,7 @@ def test_two_builds_of_the_same_rows_give_bit_identical_marts(dbt_world, dbt_hel
     lake_b = tmp_path / "lake_b"
     shutil.copytree(dbt_world["lake_dir"] / "raw", lake_b / "raw")
     assert _reverse_rows(lake_b) > 10
-    db_b = tmp_path / "b.duckdb"
+    db_b = tmp_path / "b" / "full.duckdb"
     run = dbt_helpers.run_dbt(["build", "--exclude-resource-type", "test", "unit_test"], lake_dir=lake_b, db_path=db_b,
                               run_dir=tmp_path / "dbt_b", run_params={"as_of_date": days[-1], "window_start": days[0]})
     assert run.ok, run.failures or run.error
