@@ -76,7 +76,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The scale-out suite runs only when asked (``--scale``); the default suite stays one-machine and quick."""
+    """Every test that reads the session's published warehouse (a real run: extraction, gates, a dbt build
+    over a world) is ``slow``, wherever it lives. The scale-out suite runs only when asked (``--scale``);
+    the default suite stays one-machine."""
+    for item in items:
+        if "published_warehouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
     if config.getoption("--scale"):
         return
     skip = pytest.mark.skip(reason="scale-out suite: run `make test-scale` (pytest --scale tests/scale)")
