@@ -8,26 +8,29 @@
    plus ``api_connection_env`` of its mock, or an explicit client).
 2. ``airflow_home`` / ``dagbag``: a migrated Airflow home and the DagBag of <repo>/dags (once per session).
 3. ``api_world`` / ``api_mock``: a simulated world for the Open API tests and the mock over it.
-4. ``published_warehouse`` (session): one small published warehouse built the way a run builds it, for the
-   access and dashboard tests (see ``build_published``); their conftests alias it as ``published``.
+4. ``published_warehouse`` (session): one published warehouse over ``worlds.SHARED_WORLD``, built by a real
+   ``run_range`` (extractor against the mock API, gates, the product's dbt runner, publish, report; see
+   ``worlds.build_published``). The dbt, access and dashboard tests all read it (their conftests alias it);
+   its lake is the one landing of the shared world.
 5. ``pipeline_env``: ``pipeline_env(world, base)`` points the DOUYIN_* pipeline variables at a generated
    world and a fresh base dir (a ``MonkeyPatch``; the caller undoes it), for the end-to-end run tests.
+   tests/worlds.py holds the plain helpers behind these (landing through the real extraction, etc.).
 """
 
 from __future__ import annotations
 
 import atexit
 import dataclasses
-import importlib.util
 import json
 import os
 import shutil
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+from worlds import Published, build_published, pipeline_env_of  # tests/worlds.py: plain helpers
 
 REPO = Path(__file__).resolve().parents[1]
 SESSION_BASE = Path(tempfile.mkdtemp(prefix="douyin-tests-"))
@@ -66,14 +69,6 @@ for _name in ("AIRFLOW_CONN_DOUDIAN_DEFAULT", "AIRFLOW_CONN_DOUYIN_BUYER_KEY", "
 # 300 orders/day across shops; every windowed endpoint then has multi-page results on 2026-10-11.
 API_WORLD = {"seed": 1, "start": date(2026, 10, 1), "days": 12, "shops": 2, "orders_per_day": 300}
 
-# The published warehouse's world (the dbt tests' seed and start): 14 days so settlements exist (they start
-# ~9 days in) and the dashboard's sub-periods (first day + 2 .. last day - 3) are several days long; every
-# day in one month, which the access tests export.
-PUBLISHED_WORLD = {"days": 14, "shops": 2, "orders_per_day": 20}
-PUBLISHED_RUN_ID = "test-run"
-BLOCKED_RUN_ID = "test-run-blocked"
-DBT_CONFTEST = REPO / "tests" / "dbt" / "conftest.py"
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--scale", action="store_true", default=False,
@@ -81,7 +76,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The scale-out suite runs only when asked (``--scale``); the default suite stays one-machine and quick."""
+    """Every test that reads the session's published warehouse (a real run: extraction, gates, a dbt build
+    over a world) is ``slow``, wherever it lives. The scale-out suite runs only when asked (``--scale``);
+    the default suite stays one-machine."""
+    for item in items:
+        if "published_warehouse" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
     if config.getoption("--scale"):
         return
     skip = pytest.mark.skip(reason="scale-out suite: run `make test-scale` (pytest --scale tests/scale)")
@@ -126,109 +126,13 @@ def api_mock(api_world: Path):
         yield m
 
 
-@dataclasses.dataclass(frozen=True)
-class Published:
-    """A published warehouse under ``base``: its lake, state dir (run reports), the published file and run."""
-
-    base: Path
-    lake: Path
-    state_dir: Path
-    warehouse: Path
-    run_id: str
-    first_day: date
-    last_day: date
-
-    def env(self) -> dict[str, str]:
-        return {"DOUYIN_HOME": str(self.base), "DOUYIN_STATE_DIR": str(self.state_dir),
-                "DOUYIN_WAREHOUSE": str(self.warehouse), "DOUYIN_LAKE_DIR": str(self.lake)}
-
-    def query(self, sql: str, params: dict | None = None) -> list[tuple]:
-        """Rows of ``sql`` over the published warehouse, opened read-only."""
-        import duckdb
-
-        con = duckdb.connect(str(self.warehouse), read_only=True)
-        try:
-            return con.execute(sql, params or {}).fetchall()
-        finally:
-            con.close()
-
-
-def _dbt_helpers():
-    """tests/dbt/conftest.py's landing helpers, loaded by path (no test module imports a conftest by name)."""
-    name = "_published_dbt_helpers"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, DBT_CONFTEST)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses need the module registered
-    spec.loader.exec_module(module)
-    return module
-
-
-def build_published(base: Path) -> Published:
-    """World (PUBLISHED_WORLD) -> lake -> ``dbt build`` into an audit copy -> report -> publish, under ``base``.
-
-    The lake is landed by the dbt tests' helpers; models and seeds are built through the real runner
-    (``douyin_etl.warehousing.dbt_runner.run_dbt``), then ``wap.publish`` and ``warehousing.report`` write the
-    version and the run report, plus the report of a blocked run (``BLOCKED_RUN_ID``) that published nothing.
-    The environment (``Published.env``) is set only while building. Also usable by hand.
-    """
-    from douyin_etl.warehousing import wap
-    from douyin_etl.warehousing.dbt_runner import run_dbt
-    from douyin_etl.warehousing.report import RunRecord, write_report
-
-    helpers = _dbt_helpers()
-    world = helpers.generate_world(base / "world", **PUBLISHED_WORLD)
-    days = helpers.world_days(world)
-    lake = helpers.build_lake(world, base / "lake")
-    pub = Published(base, lake, base / "var", base / "warehouse" / "douyin.duckdb", PUBLISHED_RUN_ID,
-                    days[0], days[-1])
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in pub.env().items():
-            mp.setenv(k, v)
-        audit = wap.prepare_audit(pub.run_id)
-        record = RunRecord(pub.run_id, interval_start=days[0], interval_end=days[-1])
-        with record.step("dbt build") as details:
-            result = run_dbt(["build", "--exclude-resource-type", "test", "unit_test"], db_path=audit,
-                             run_dir=wap.run_dir(pub.run_id) / "dbt")
-            details["ok"] = result.ok
-        if not result.ok:
-            raise RuntimeError(f"dbt build for the published warehouse failed: {result.failures or result.error}")
-        record.dbt = result.summary()
-        record.gates["marts"] = {"ok": True, "checks": [{"success": True}, {"success": True}], "seconds": 0.1}
-        version = wap.publish(audit, pub.run_id)
-        record.status, record.published_path = "published", str(version.path)
-        record.published_version = version.to_dict()
-        write_report(record)
-        blocked = RunRecord(BLOCKED_RUN_ID, interval_start=days[-1], interval_end=days[-1], status="blocked")
-        blocked.gates["landing"] = {"ok": False, "checks": [{"success": False}, {"success": True}], "seconds": 0.1}
-        write_report(blocked)
-    return pub
-
-
 @pytest.fixture(scope="session")
 def published_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Published:
     """One published warehouse for the whole session (``build_published``); tests only read it."""
     return build_published(tmp_path_factory.mktemp("published"))
 
 
-def _pipeline_env(world: Path, base: Path) -> pytest.MonkeyPatch:
-    """Point a pipeline run at ``world`` (its drops and shops) with lake, state and warehouse under ``base``.
-
-    Returns the ``MonkeyPatch`` holding the variables; the caller adds its own and calls ``undo()``.
-    """
-    mp = pytest.MonkeyPatch()
-    shops = json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]
-    for k, v in {
-        "DOUYIN_LAKE_DIR": base / "lake", "DOUYIN_STATE_DIR": base / "state",
-        "DOUYIN_WAREHOUSE": base / "warehouse" / "douyin.duckdb", "DOUYIN_WORLD_DIR": world,
-        "DOUYIN_DROPS_DIR": world / "drops", "DOUYIN_SHOP_IDS": ",".join(str(s["shop_id"]) for s in shops),
-    }.items():
-        mp.setenv(k, str(v))
-    return mp
-
-
 @pytest.fixture(scope="session")
 def pipeline_env():
     """``pipeline_env(world, base) -> MonkeyPatch``: the DOUYIN_* variables of a run over a generated world."""
-    return _pipeline_env
+    return pipeline_env_of

@@ -17,7 +17,7 @@ The project is parsed once, not every run (dbt's partial parsing):
   still become ``--vars`` (a value that stays the same between runs does not re-parse).
 - **The saved parse outlives the run.** dbt keeps it in ``<target-path>/partial_parse.msgpack``; the run's
   target path is its own (``run_results.json``, ``manifest.json``, compiled SQL stay per run), so the runner
-  copies the saved parse of the same project, profiles and target from ``parse_cache_path()``
+  copies the saved parse of the same project, profiles, target and database file name from ``parse_cache_path()``
   (``<state>/dbt/parse/<key>/``) into it before dbt starts, and the one dbt writes back afterwards
   (atomically: concurrent runs each leave a valid file). dbt itself decides whether the saved parse still
   holds (same dbt version, ``--vars``, profile keys, target, ``dbt_project.yml``; changed files are
@@ -192,12 +192,15 @@ def tests_since(window_start: date) -> date:
     return window_start - timedelta(days=int(project_var("lookback_days")))
 
 
-def parse_cache_path(project_dir: Path, profiles_dir: Path, target: str | None, read_only: bool = False) -> Path:
-    """Where the saved parse of one (project, profiles, target, access mode) lives between runs:
-    ``<state>/dbt/parse/<key>/partial_parse.msgpack``. A read-only run (``douyin-etl check`` over the
-    published file) keeps its own: its profile differs, and sharing would make each re-parse the other's."""
-    key = hashlib.sha256(f"{project_dir}|{profiles_dir}|{target or ''}{'|read-only' if read_only else ''}"
-                         .encode()).hexdigest()[:16]
+def parse_cache_path(project_dir: Path, profiles_dir: Path, target: str | None, read_only: bool = False,
+                     db_name: str = "audit.duckdb") -> Path:
+    """Where the saved parse of one (project, profiles, target, access mode, database file name) lives between
+    runs: ``<state>/dbt/parse/<key>/partial_parse.msgpack``. Each profile keeps its own, since sharing would
+    make each re-parse the other's: a read-only run (``douyin-etl check`` over the published file), a build
+    into a file of another name (the profile's ``path``; a run's audit copy is always ``audit.duckdb``)."""
+    mode = "|read-only" if read_only else ""
+    name = "" if db_name == "audit.duckdb" else f"|{db_name}"  # the audit copy's key stays what it was
+    key = hashlib.sha256(f"{project_dir}|{profiles_dir}|{target or ''}{mode}{name}".encode()).hexdigest()[:16]
     return config.state_dir() / "dbt" / "parse" / key / PARTIAL_PARSE_FILE
 
 
@@ -320,7 +323,7 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     (target_path / "run_results.json").unlink(missing_ok=True)  # never parse a previous invocation's results
     dbt_file_log = run_dir / "logs" / "dbt.log"
     dbt_file_log.unlink(missing_ok=True)  # dbt appends to it: the parse line read below must be this run's
-    parse_cache = parse_cache_path(project_dir, profiles_dir, target, read_only)
+    parse_cache = parse_cache_path(project_dir, profiles_dir, target, read_only, db_path.name)
     seeded = _seed_parse(parse_cache, target_path)
     lock = contextlib.nullcontext() if read_only else FileLock(db_path, timeout=lock_timeout)
     with lock, open(log_path, "w", encoding="utf-8") as out:

@@ -123,6 +123,7 @@ class World:
         self.drop_counts: dict[str, int] = {}
         self.rows: dict[str, int] = {e: 0 for e in PLATFORM_ENTITIES}
         self.n_orders = 0
+        self.freight = {"freight_invoices": 0, "freight_fen": 0}  # truth of the carriers' 运费账单 (counts.json totals)
         self.last_stock: pd.DataFrame | None = None
         self.drops = _load_drops()
         Sim = _load_logistics()
@@ -184,6 +185,9 @@ class World:
         self._write_ad_report(reports.ad_report_frame(self._rng(i, "ads"), self.cat, orders.l, content, day), day)
         self.truth.add_day(orders, fin["recon"], i)
         frames.update(self._logistics_day(day, i))
+        if frames.get("freight_invoice") is not None:
+            self.freight["freight_invoices"] += len(frames["freight_invoice"])
+            self.freight["freight_fen"] += int(frames["freight_invoice"]["freight_fen"].sum())
         frames["settlement_bill"] = self._read_day("settlement_bill", day)
         frames["fund_flow"] = self._fund_flow_drop(self._rng(i, "fund_flow"), day, i)
         self.truth.flush_anomalies()
@@ -421,7 +425,7 @@ class World:
             files[rel] = int(one_row(self.sink.con, f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')")[0])
         self.rows = {e: sum(v for k, v in files.items() if k.split("/")[1] == e) for e in PLATFORM_ENTITIES}
         self.truth.write({"entities": self.rows, "files": {**files, **self.drop_counts},
-                          "totals": {"shop_orders": int(self.n_orders), "drop_files": len(self.drop_counts),
+                          "totals": {"shop_orders": int(self.n_orders), **self.freight, "drop_files": len(self.drop_counts),
                                      "drop_rows": int(sum(self.drop_counts.values()))}})
         world = {"seed": self.seed, "start": self.start.isoformat(), "end": self.last.isoformat(), "days": self.days,
                  "shops": [{"shop_id": str(c.shop_ids[k]), "shop_name": c.shop_names[k],

@@ -40,11 +40,9 @@ class _Records(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory, dbt_helpers) -> Path:
-    base = tmp_path_factory.mktemp("buyer_key")
-    world = dbt_helpers.generate_world(base / "world", days=2, shops=1, orders_per_day=15)
-    dbt_helpers.land_platform(world, base / "lake")
-    return base / "lake"
+def lake(dbt_world) -> Path:
+    """The session's landed lake (shop orders landed by the extractor); the builds only read it."""
+    return dbt_world["lake_dir"]
 
 
 @pytest.fixture(scope="module")

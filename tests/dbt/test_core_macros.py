@@ -19,15 +19,15 @@ CASES = [(a, r) for a in (0, 1, 5, 49, 50, 51, 99, 100, 12345, 10010, 9999999, 2
          for r in (0, 1, 150, 300, 500, 2050, 3333, 10000)]
 
 
-def _show(h, dbt_world: dict[str, Any], sql: str) -> list[dict[str, Any]]:
-    run = h.run_dbt(["show", "--inline", sql, "--limit", "-1", "--output", "json"],
-                    lake_dir=dbt_world["lake_dir"], db_path=dbt_world["db_path"], target_dir=dbt_world["base"] / "target")
-    assert run.returncode == 0, run.stdout[-3000:]
-    text = run.stdout
+def _show(h, dbt_world: dict[str, Any], sql: str, run_dir: Path) -> list[dict[str, Any]]:
+    run = h.run_dbt(["show", "--inline", sql, "--limit", "-1", "--output", "json"], lake_dir=dbt_world["lake_dir"],
+                    db_path=dbt_world["db_path"], run_dir=run_dir, read_only=True)
+    assert run.ok, run.error
+    text = run.log_path.read_text(encoding="utf-8")  # dbt's output, as the runner keeps it
     return json.loads(text[text.index("\n{\n") + 1:])["show"]
 
 
-def test_fee_of_fen_to_yuan_business_date_match_python(dbt_world: dict[str, Any], dbt_helpers) -> None:
+def test_fee_of_fen_to_yuan_business_date_match_python(dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path) -> None:
     start, _ = day_bounds_unix(date(2026, 3, 1))
     instants = [start - 1, start, start + 86399, start + 86400]
     values = ", ".join(f"({i}, {a}, {r})" for i, (a, r) in enumerate(CASES))
@@ -38,7 +38,7 @@ def test_fee_of_fen_to_yuan_business_date_match_python(dbt_world: dict[str, Any]
         "union all select 'yuan', i, cast({{ fen_to_yuan('amount_fen') }} as varchar) from cases "
         "union all select 'day', i, cast({{ business_date(unix_to_timestamptz('unix_s')) }} as varchar) from days"
     )
-    rows = _show(dbt_helpers, dbt_world, sql)
+    rows = _show(dbt_helpers, dbt_world, sql, tmp_path / "dbt")
     got = {(r["kind"], int(r["i"])): r["value"] for r in rows}
     for i, (amount, rate) in enumerate(CASES):
         assert int(got[("fee", i)]) == rate_of(amount, rate), (amount, rate)
@@ -46,11 +46,11 @@ def test_fee_of_fen_to_yuan_business_date_match_python(dbt_world: dict[str, Any]
     assert [got[("day", i)] for i in range(4)] == ["2026-02-28", "2026-03-01", "2026-03-01", "2026-03-02"]
 
 
-def test_docs_generate_offline(dbt_world: dict[str, Any], dbt_helpers) -> None:
-    target = dbt_world["base"] / "target"
+def test_docs_generate_offline(dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path) -> None:
     run = dbt_helpers.run_dbt(["docs", "generate"], lake_dir=dbt_world["lake_dir"], db_path=dbt_world["db_path"],
-                              target_dir=target)
-    assert run.returncode == 0, run.stdout[-3000:]
+                              run_dir=tmp_path / "dbt", read_only=True)
+    assert run.ok, run.error
+    target = run.run_dir / "target"
     catalog = json.loads((target / "catalog.json").read_text())
     nodes = catalog["nodes"]
     recon = nodes["model.douyin.fin_order_reconciliation"]

@@ -1,7 +1,8 @@
 """``douyin_daily`` through Airflow (``dag.test``) for one business day: extract -> gates -> publish.
 
-Also checks the failure path: a mart gate that blocks leaves the published warehouse untouched, fails
-the run at once (no retries burned on a data problem) and still writes the report.
+Also checks the failure path with bad data: a 3PL shipment of quantity 0 in the day's 发货明细 file makes
+the landing gate block; the run fails at once (no retries burned on a data problem), builds and publishes
+nothing (the published warehouse stays byte-identical) and still writes the report, which names the check.
 """
 
 from __future__ import annotations
@@ -79,23 +80,22 @@ def test_daily_dag_publishes_one_business_day(world, env):
     assert [s["name"] for s in report["steps"]] == ["extract", "landing_gate", "build_audit", "mart_gate", "publish"]
 
 
-def test_a_blocking_gate_publishes_nothing_fails_fast_and_reports(world, env, monkeypatch):
+def test_a_blocking_gate_publishes_nothing_fails_fast_and_reports(world, env):
+    from bad_drops import bad_drop, shipment_csv  # tests/e2e/bad_drops.py
+
     from douyin_etl import config
     from douyin_etl.orchestration import steps
     from douyin_etl.orchestration.schedules import safe_run_id
-    import douyin_etl.quality.gates as gates
-    from douyin_etl.quality.results import GateResult
 
     published = config.warehouse_path()
     before = published.read_bytes() if published.exists() else None
+    bad = shipment_csv(world / "drops" / DAY.isoformat())
 
-    def blocked(run_id, partitions, **kw):  # the real gate's signature; one blocking check
-        g = GateResult("landing", run_id)
-        g.checks.append(gates._failed("landing", "impossible", "test: this gate always blocks"))
-        return g
+    def zero_quantity(rows: list[list[str]]) -> None:  # a shipment of nothing: the gate's quantity >= 1
+        rows[1][rows[0].index("数量")] = "0"
 
-    monkeypatch.setattr(gates, "run_landing_gate", blocked)
-    run = _daily_run(world)
+    with bad_drop(bad, zero_quantity):
+        run = _daily_run(world)
     states = {ti.task_id: ti for ti in run.get_task_instances() if ti.map_index < 0}
     assert str(run.state).endswith("failed")
     assert str(states["landing_gate"].state).endswith("failed")
@@ -107,6 +107,9 @@ def test_a_blocking_gate_publishes_nothing_fails_fast_and_reports(world, env, mo
     assert (published.read_bytes() if published.exists() else None) == before
     report = json.loads((steps.run_dir(safe_run_id(run.run_id)) / "report.json").read_text(encoding="utf-8"))
     assert report["status"] == "blocked" and report["gates"]["landing"]["ok"] is False
+    failing = [c for c in report["gates"]["landing"]["checks"] if not c["success"] and c["severity"] == "error"]
+    assert [(c["entity"], c["column"]) for c in failing if c["suite"] == "landing.shipment"] == [("shipment", "quantity")]
+    assert any(bad.name in e["_source_ref"] for c in failing for e in c.get("examples", []) if "_source_ref" in e)
     assert report["rows"]["sku_order"]["landed"] > 0
 
 

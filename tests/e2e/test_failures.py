@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import io
 import json
 import os
 import signal
@@ -34,6 +33,7 @@ from typing import Iterator
 import duckdb
 import psutil
 import pytest
+from bad_drops import bad_drop  # tests/e2e/bad_drops.py
 
 pytestmark = pytest.mark.slow
 
@@ -129,22 +129,6 @@ def _settlement_csv(world: Path, day: date) -> Path:
     return files[0]
 
 
-@contextlib.contextmanager
-def _bad_drop(path: Path, edit) -> Iterator[None]:
-    """Rewrite the CSV ``path`` with ``edit(rows)`` (header first) for the body of the block, then restore it."""
-    original = path.read_bytes()
-    text = original.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    edit(rows)
-    buf = io.StringIO(newline="")
-    csv.writer(buf, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(rows)
-    path.write_bytes(buf.getvalue().encode("utf-8"))
-    try:
-        yield
-    finally:
-        path.write_bytes(original)
-
-
 def _bad_day_run():
     from douyin_etl.orchestration.run import run_range
 
@@ -164,7 +148,7 @@ def test_a_settlement_file_without_a_required_column_fails_the_run(world, env, p
         for row in rows:
             del row[i]
 
-    with _bad_drop(bad, drop_column):
+    with bad_drop(bad, drop_column):
         r, report = _bad_day_run()
     assert r.status == "failed" and report["status"] == "failed"
     assert "FileIngestError" in r.error and "结算金额" in r.error and bad.name in r.error, r.error
@@ -186,13 +170,24 @@ def test_a_negative_fee_is_blocked_by_the_landing_gate_and_quarantined(world, en
         rows[n][fee] = "-" + rows[n][fee]
         state.update(request_no=rows[n][h.index("结算单号")].strip(), line=n + 1)
 
-    with _bad_drop(bad, negative_fee):
+    with bad_drop(bad, negative_fee):
         r, report = _bad_day_run()
     assert r.status == "blocked" and report["status"] == "blocked", r.summary()
     assert report["gates"]["landing"]["ok"] is False
     assert "landing gate failed" in r.error and "settlement_bill" in r.error, r.error
     assert any("platform_service_fee >= 0" in e for e in report["errors"]), report["errors"]  # the reason
     _assert_published_is(config.warehouse_path(), published["sha"], published["run_id"])
+    # `douyin-etl status` of the blocked run: not published, its landing gate blocked by the fee check
+    from douyin_etl.access.status import collect_status, render_status
+
+    checks = report["gates"]["landing"]["checks"]
+    failing = [c for c in checks if not c["success"]]
+    assert any(c.get("column") == "platform_service_fee" and c["severity"] == "error" for c in failing), failing
+    status = collect_status(limit=50)
+    st = {x["run_id"]: x for x in status["runs"]}[r.run_id]
+    assert st["published"] is False and st["status"] == "blocked"
+    assert st["gates"] == {"landing": f"blocked ({len(failing)}/{len(checks)} failing)"}
+    assert f"landing: blocked ({len(failing)}/{len(checks)} failing)" in render_status(status)
     qdir = Path(config.lake_root()) / "quarantine" / "backoffice" / "settlement_bill" / f"dt={BAD_DAY}"
     files = sorted(qdir.glob(f"{r.run_id}*.parquet"))
     assert files, f"nothing quarantined under {qdir}"
@@ -231,7 +226,7 @@ def test_bad_rows_over_the_quarantine_threshold_fail_the_file(world, env, publis
         rows.extend(extra)
         state.update(bad=len(extra), total=len(body) + len(extra))
 
-    with _bad_drop(bad, duplicates_with_bad_amounts):
+    with bad_drop(bad, duplicates_with_bad_amounts):
         r, report = _bad_day_run()
     assert state["bad"] / state["total"] > 0.2
     assert r.status == "failed" and report["status"] == "failed"

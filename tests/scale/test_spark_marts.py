@@ -1,7 +1,7 @@
 """The marts on Apache Spark, from the same dbt models and the same landed lake, equal DuckDB's.
 
-One small lake (2 shops × 12 days × 20 orders/day, so settlements exist) is landed with the dbt tests'
-helpers; ``dbt build`` builds it with DuckDB (the default target) and ``build_marts_on_spark`` with
+One small lake (2 shops × 12 days × 20 orders/day, so settlements exist) is landed as a run lands it
+(``worlds.land_world``: the extractor against the mock API, the file ingestion); ``dbt build`` builds it with DuckDB (the default target) and ``build_marts_on_spark`` with
 Spark (``dbt build --target spark``: seeds, models, data and unit tests; contracts enforced on both). Spark's tables are
 read back as Parquet files from its warehouse directory with DuckDB and compared with DuckDB's marts
 row for row: money (DECIMAL yuan, BIGINT fen), counts, dates and strings exactly; instants as UTC
@@ -13,13 +13,11 @@ that the compared list is exactly DuckDB's marts minus those.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import math
-import sys
 import time
+from datetime import date
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import duckdb
@@ -27,13 +25,14 @@ import pytest
 
 from douyin_etl.spark_build import build_marts_on_spark, mart_files
 from douyin_etl.warehousing.dbt_runner import run_dbt
+from douyin_sim.simulator import generate_world
+from worlds import land_world  # tests/worlds.py
 
 pytestmark = [pytest.mark.scale, pytest.mark.slow]
 
 log = logging.getLogger(__name__)
 
-DBT_CONFTEST = Path(__file__).resolve().parents[1] / "dbt" / "conftest.py"
-WORLD = {"days": 12, "shops": 2, "orders_per_day": 20}
+WORLD = {"seed": 7, "start": date(2026, 3, 1), "days": 12, "shops": 2, "orders_per_day": 20}
 MART_SCHEMAS = ("sales", "finance", "inventory", "performance", "snapshots")
 # Built on DuckDB only: a dbt snapshot needs a Delta/Hudi table on Spark (docs/deploy.md, "Spark").
 NOT_ON_SPARK = ("snapshots.snap_sku_prices",)
@@ -53,24 +52,13 @@ COMPARED_MARTS = (
 REL_TOL = 1e-9
 
 
-def _dbt_helpers() -> ModuleType:
-    """tests/dbt/conftest.py's landing helpers, loaded by path (no test module imports a conftest by name)."""
-    name = "_spark_dbt_helpers"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, DBT_CONFTEST)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses need the module registered
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The lake, DuckDB's warehouse and Spark's directory after both builds (with their wall times)."""
     base = tmp_path_factory.mktemp("spark_marts")
-    helpers = _dbt_helpers()
-    world = helpers.generate_world(base / "world", **WORLD)
-    lake = helpers.build_lake(world, base / "lake")
+    world = base / "world"
+    generate_world(world, **WORLD)
+    lake = land_world(world, base)  # through the extractor against the mock API, as a run lands it
     db_path = base / "duckdb" / "douyin.duckdb"
     duck = run_dbt(["build"], db_path=db_path, run_dir=base / "duckdb" / "dbt",
                    extra_env={"DOUYIN_LAKE_DIR": str(lake)})

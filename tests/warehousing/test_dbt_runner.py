@@ -113,3 +113,13 @@ def test_run_parameters_are_checked():
         run_param_env({"lookback": 3})
     with pytest.raises(ValueError, match="window_start must be a date YYYY-MM-DD"):
         run_param_env({"window_start": "30/10/2026"})
+
+
+def test_each_database_file_name_keeps_its_own_saved_parse(tiny_project: Path, wh_env, tmp_path: Path):
+    """The profile's ``path`` is the file name, so a build into a file named like an earlier one reuses that
+    one's saved parse although a file of another name was built in between (main: one saved parse for
+    both names, "profile has changed": a full parse every time)."""
+    modes = [run_dbt(["run"], db_path=tmp_path / f"w{i}" / name, run_dir=tmp_path / f"run{i}",
+                     project_dir=tiny_project).parse
+             for i, name in enumerate(["a.duckdb", "b.duckdb", "a.duckdb"])]
+    assert [m.split(":")[0] for m in modes[:2]] == ["full", "full"] and modes[2] == "reused", modes
