@@ -42,8 +42,9 @@ def default_day(world: Path, lookback: int = DEFAULT_LOOKBACK) -> date:
     return max(days[0], days[-1] - timedelta(days=lookback))
 
 
-def _pass(mock: Any, client: Any, world: Path, lake: Path, day: date, shops: list[str], workers: int, qps: float,
-          run_id: str) -> dict[str, Any]:
+def _pass(
+    mock: Any, client: Any, world: Path, lake: Path, day: date, shops: list[str], workers: int, qps: float, run_id: str
+) -> dict[str, Any]:
     from douyin_etl.sources.doudian.extract import extract_api_entity
     from douyin_etl.storage import Storage
 
@@ -51,13 +52,19 @@ def _pass(mock: Any, client: Any, world: Path, lake: Path, day: date, shops: lis
     for entity in API_ENTITIES:
         served0 = sum(mock.stats.get("requests", {}).values())
         t0 = time.perf_counter()
-        r = extract_api_entity(entity, day, run_id, client_factory=client, storage=Storage(str(lake)), shops=shops,
-                               workers=workers)
+        r = extract_api_entity(
+            entity, day, run_id, client_factory=client, storage=Storage(str(lake)), shops=shops, workers=workers
+        )
         secs = time.perf_counter() - t0
         served = sum(mock.stats.get("requests", {}).values()) - served0
-        row = {"records": int(r["records"]), "requests": int(r["requests"]), "served": int(served),
-               "retries": int(r.get("retries", 0)), "seconds": round(secs, 3),
-               "qps_utilisation": round(r["requests"] / secs / qps, 3) if secs and qps else 0.0}
+        row = {
+            "records": int(r["records"]),
+            "requests": int(r["requests"]),
+            "served": int(served),
+            "retries": int(r.get("retries", 0)),
+            "seconds": round(secs, 3),
+            "qps_utilisation": round(r["requests"] / secs / qps, 3) if secs and qps else 0.0,
+        }
         if "tracking" in r:
             row["tracking"] = r["tracking"]
         per[entity] = row
@@ -66,10 +73,16 @@ def _pass(mock: Any, client: Any, world: Path, lake: Path, day: date, shops: lis
         row["requests_per_order"] = round(row["requests"] / orders, 4) if orders else None
     requests = sum(v["requests"] for v in per.values())
     secs = sum(v["seconds"] for v in per.values())
-    return {"orders": orders, "orders_landed": _landed(lake, "shop_order", day), "requests": requests,
-            "records": sum(v["records"] for v in per.values()),
-            "seconds": round(secs, 3), "requests_per_order": round(requests / orders, 4) if orders else None,
-            "qps_utilisation": round(requests / secs / qps, 3) if secs and qps else 0.0, "per_entity": per}
+    return {
+        "orders": orders,
+        "orders_landed": _landed(lake, "shop_order", day),
+        "requests": requests,
+        "records": sum(v["records"] for v in per.values()),
+        "seconds": round(secs, 3),
+        "requests_per_order": round(requests / orders, 4) if orders else None,
+        "qps_utilisation": round(requests / secs / qps, 3) if secs and qps else 0.0,
+        "per_entity": per,
+    }
 
 
 def _orders(world: Path, day: date) -> int:
@@ -79,35 +92,59 @@ def _orders(world: Path, day: date) -> int:
     from douyin_etl.timeutil import day_bounds_unix
 
     lo, hi = day_bounds_unix(day)
-    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{world}/platform/shop_order/*/*.parquet') "
-                          f"WHERE create_time >= {lo} AND create_time < {hi}").fetchall()[0][0])
+    return int(
+        duckdb.sql(
+            f"SELECT count(*) FROM read_parquet('{world}/platform/shop_order/*/*.parquet') "
+            f"WHERE create_time >= {lo} AND create_time < {hi}"
+        ).fetchall()[0][0]
+    )
 
 
 def _landed(lake: Path, entity: str, day: date) -> int:
     import duckdb
 
-    return int(duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/raw/doudian/{entity}/dt={day}/*.parquet')")
-               .fetchall()[0][0])
+    return int(
+        duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/raw/doudian/{entity}/dt={day}/*.parquet')").fetchall()[
+            0
+        ][0]
+    )
 
 
-def extract_api_day(world: Path, lake: Path, day: date | None = None, *, qps: float = 50.0, latency_ms: int = 50,
-                    workers: int = 4, passes: int = 2) -> dict[str, Any]:
+def extract_api_day(
+    world: Path,
+    lake: Path,
+    day: date | None = None,
+    *,
+    qps: float = 50.0,
+    latency_ms: int = 50,
+    workers: int = 4,
+    passes: int = 2,
+) -> dict[str, Any]:
     """Extract every API entity of ``day`` ``passes`` times into ``lake``; figures per pass (module docstring)."""
-    from douyin_sim.mock_api import FaultConfig, MockServer
-    from douyin_sim.mock_api.testing import make_client
     from douyin_etl.sources.files.ingest import ingest_entity
     from douyin_etl.storage import Storage
+    from douyin_sim.mock_api import FaultConfig, MockServer
+    from douyin_sim.mock_api.testing import make_client
 
     world, lake = Path(world), Path(lake)
     meta = _meta(world)
     shops = [str(s["shop_id"] if isinstance(s, dict) else s) for s in meta["shops"]]
     day = day or default_day(world)
     t0 = time.perf_counter()
-    ship = ingest_entity("shipment", day, "bench-api-day", drops_dir=world / "drops", storage=Storage(str(lake)),
-                         shops=shops)
-    out: dict[str, Any] = {"day": day.isoformat(), "qps": qps, "latency_ms": latency_ms, "workers": workers,
-                           "shipment_rows": int(ship.get("rows") or 0), "passes": [], "error": None}
+    ship = ingest_entity(
+        "shipment", day, "bench-api-day", drops_dir=world / "drops", storage=Storage(str(lake)), shops=shops
+    )
+    out: dict[str, Any] = {
+        "day": day.isoformat(),
+        "qps": qps,
+        "latency_ms": latency_ms,
+        "workers": workers,
+        "shipment_rows": int(ship.get("rows") or 0),
+        "passes": [],
+        "error": None,
+    }
     with MockServer(world, faults=FaultConfig.from_spec(f"latency_ms={latency_ms},qps={qps:g}")) as m:
+
         def client(shop: str | None):
             return make_client(m, shop, qps=qps)
 
@@ -121,26 +158,38 @@ def extract_api_day(world: Path, lake: Path, day: date | None = None, *, qps: fl
     out["own_s"] = round(time.perf_counter() - t0, 3)
     if len(out["passes"]) >= 2:
         first, rerun = out["passes"][0], out["passes"][-1]
-        out["rerun"] = {"requests_before": first["requests"], "requests_after": rerun["requests"],
-                        "requests_per_order_before": first["requests_per_order"],
-                        "requests_per_order_after": rerun["requests_per_order"],
-                        "tracking": rerun["per_entity"]["logistics_track"].get("tracking")}
+        out["rerun"] = {
+            "requests_before": first["requests"],
+            "requests_after": rerun["requests"],
+            "requests_per_order_before": first["requests_per_order"],
+            "requests_per_order_after": rerun["requests_per_order"],
+            "tracking": rerun["per_entity"]["logistics_track"].get("tracking"),
+        }
     return out
 
 
 def table(result: dict[str, Any]) -> str:
     """A plain-text table of the passes, per entity."""
-    lines = [f"day {result['day']}, qps {result['qps']:g}, latency {result['latency_ms']} ms, "
-             f"workers {result['workers']}" + (f"; FAILED: {result['error']}" if result.get("error") else "")]
+    lines = [
+        f"day {result['day']}, qps {result['qps']:g}, latency {result['latency_ms']} ms, "
+        f"workers {result['workers']}" + (f"; FAILED: {result['error']}" if result.get("error") else "")
+    ]
     for i, p in enumerate(result["passes"], 1):
-        lines.append(f"pass {i}: {p['orders']} orders created ({p['orders_landed']} in the day's shop_order partition), "
-                     f"{p['requests']} requests ({p['requests_per_order']} per order), "
-                     f"{p['seconds']} s, QPS utilisation {p['qps_utilisation']:.0%}")
+        lines.append(
+            f"pass {i}: {p['orders']} orders created ({p['orders_landed']} in the day's shop_order partition), "
+            f"{p['requests']} requests ({p['requests_per_order']} per order), "
+            f"{p['seconds']} s, QPS utilisation {p['qps_utilisation']:.0%}"
+        )
         for entity, v in p["per_entity"].items():
-            extra = (f"  carried {v['tracking']['carried']}, requested {v['tracking']['requested']}"
-                     if v.get("tracking") else "")
-            lines.append(f"  {entity:<15} {v['requests']:>7} req {v['records']:>8} rec {v['requests_per_order'] or 0:>7.4f}/order "
-                         f"{v['seconds']:>8.1f} s {v['qps_utilisation']:>5.0%}{extra}")
+            extra = (
+                f"  carried {v['tracking']['carried']}, requested {v['tracking']['requested']}"
+                if v.get("tracking")
+                else ""
+            )
+            lines.append(
+                f"  {entity:<15} {v['requests']:>7} req {v['records']:>8} rec {v['requests_per_order'] or 0:>7.4f}/order "
+                f"{v['seconds']:>8.1f} s {v['qps_utilisation']:>5.0%}{extra}"
+            )
     return "\n".join(lines)
 
 
@@ -159,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     lake = a.lake or a.world.parent / "lake-api-day"
     if lake.exists():
         import shutil
+
         shutil.rmtree(lake)
     r = extract_api_day(a.world, lake, a.day, qps=a.qps, latency_ms=a.latency_ms, workers=a.workers, passes=a.passes)
     print(table(r))

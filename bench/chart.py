@@ -57,7 +57,7 @@ def load(paths: list[Path]) -> list[Point]:
 
 
 def _ticks(lo: float, hi: float) -> list[float]:
-    return [10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)]
+    return [10.0**e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)]
 
 
 def _fmt(v: float, unit: str) -> str:
@@ -90,23 +90,35 @@ def panel(points: list[Point], series: tuple, title: str, unit: str, x0: int) ->
         pts = [(sx(p.orders), sy(p.values[key]), p) for p in points if p.values.get(key)]
         if not pts:
             continue
-        out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
-                   + " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts) + '"/>')
+        out.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="'
+            + " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in pts)
+            + '"/>'
+        )
         for x, y, p in pts:
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>SF {p.scale}: '
-                       f'{_fmt(round(p.values[key], 1), unit)}</title></circle>')
+            out.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>SF {p.scale}: '
+                f"{_fmt(round(p.values[key], 1), unit)}</title></circle>"
+            )
         ly = PAD_T + 8 + 16 * i
-        out.append(f'<rect x="{x0 + PAD_L + 10}" y="{ly - 8}" width="12" height="4" fill="{colour}"/>'
-                   f'<text x="{x0 + PAD_L + 28}" y="{ly - 3}">{label}</text>')
+        out.append(
+            f'<rect x="{x0 + PAD_L + 10}" y="{ly - 8}" width="12" height="4" fill="{colour}"/>'
+            f'<text x="{x0 + PAD_L + 28}" y="{ly - 3}">{label}</text>'
+        )
     return out
 
 
 def render(points: list[Point]) -> str:
-    body = [*panel(points, SERIES, "landed → published, wall time", "s", 0),
-            *panel(points, MEMORY, "landed → published, peak RSS", "mb", W)]
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * W}" height="{H}" viewBox="0 0 {2 * W} {H}" '
-            f'font-family="sans-serif" font-size="11">\n<rect width="100%" height="100%" fill="white"/>\n'
-            + "\n".join(body) + "\n</svg>\n")
+    body = [
+        *panel(points, SERIES, "landed → published, wall time", "s", 0),
+        *panel(points, MEMORY, "landed → published, peak RSS", "mb", W),
+    ]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * W}" height="{H}" viewBox="0 0 {2 * W} {H}" '
+        f'font-family="sans-serif" font-size="11">\n<rect width="100%" height="100%" fill="white"/>\n'
+        + "\n".join(body)
+        + "\n</svg>\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

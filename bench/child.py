@@ -13,9 +13,10 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger("bench.child")
 
@@ -48,15 +49,30 @@ def generate(ctx: dict[str, Any]) -> dict[str, Any]:
     from douyin_sim.simulator import generate_world
 
     world = Path(ctx["world"])
-    if ctx.get("reuse_world") and world_matches(world, ctx["seed"], _d(ctx["start"]), ctx["days"], ctx["shops"],
-                                                 ctx["orders_per_day"]):
+    if ctx.get("reuse_world") and world_matches(
+        world, ctx["seed"], _d(ctx["start"]), ctx["days"], ctx["shops"], ctx["orders_per_day"]
+    ):
         meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
-        return {"reused": True, "rows": int(sum((meta.get("rows") or {}).values()) or 0),
-                "orders": int(meta.get("orders") or 0)}
-    s = generate_world(out=world, seed=ctx["seed"], start=_d(ctx["start"]), days=ctx["days"], shops=ctx["shops"],
-                       orders_per_day=ctx["orders_per_day"])
-    return {"reused": False, "rows": int(sum(s.rows.values())), "orders": int(s.orders),
-            "bytes_on_disk": int(s.bytes_on_disk), "table_rows": dict(s.rows)}
+        return {
+            "reused": True,
+            "rows": int(sum((meta.get("rows") or {}).values()) or 0),
+            "orders": int(meta.get("orders") or 0),
+        }
+    s = generate_world(
+        out=world,
+        seed=ctx["seed"],
+        start=_d(ctx["start"]),
+        days=ctx["days"],
+        shops=ctx["shops"],
+        orders_per_day=ctx["orders_per_day"],
+    )
+    return {
+        "reused": False,
+        "rows": int(sum(s.rows.values())),
+        "orders": int(s.orders),
+        "bytes_on_disk": int(s.bytes_on_disk),
+        "table_rows": dict(s.rows),
+    }
 
 
 def _extract(ctx: dict[str, Any], run_id: str, start: date, end: date) -> dict[str, Any]:
@@ -67,8 +83,8 @@ def _extract(ctx: dict[str, Any], run_id: str, start: date, end: date) -> dict[s
 
     from douyin_etl import config
     from douyin_etl.orchestration import run
-    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
+    from douyin_sim.mock_api import MockServer
 
     plan = run.begin(run.plan_range(run_id, start, end, source="bench"))
     mock = None if ctx.get("mock_url") else MockServer(Path(ctx["world"]))
@@ -81,8 +97,15 @@ def _extract(ctx: dict[str, Any], run_id: str, start: date, end: date) -> dict[s
         requests = int(sum(mock.stats.get("requests", {}).values())) if mock else None
     rows, per, quarantined = _landed_total(out)
     per_entity_s = {k: v.seconds for k, v in out.items()}
-    return {"own_s": own, "rows": rows, "landed": per, "quarantined": quarantined, "api_requests": requests,
-            "mock": "separate process" if ctx.get("mock_url") else "in process", "entity_seconds": per_entity_s}
+    return {
+        "own_s": own,
+        "rows": rows,
+        "landed": per,
+        "quarantined": quarantined,
+        "api_requests": requests,
+        "mock": "separate process" if ctx.get("mock_url") else "in process",
+        "entity_seconds": per_entity_s,
+    }
 
 
 @step
@@ -122,16 +145,28 @@ def land_history(ctx: dict[str, Any]) -> dict[str, Any]:
 
     first, last = _d(ctx["full_start"]), _d(ctx["full_end"])
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    steps.begin_run(ctx["run_id"], {"run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"],
-                                    "source": "bench land_history"})
+    steps.begin_run(
+        ctx["run_id"],
+        {"run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"], "source": "bench land_history"},
+    )
     t0 = time.perf_counter()
-    landed = land(Path(ctx["world"]), config.lake_root(), snapshots_every_day=True, days=days,
-                  workers=int(ctx.get("land_workers") or 1))
+    landed = land(
+        Path(ctx["world"]),
+        config.lake_root(),
+        snapshots_every_day=True,
+        days=days,
+        workers=int(ctx.get("land_workers") or 1),
+    )
     own = time.perf_counter() - t0
     rows = _lake_rows(days)
-    return {"own_s": own, "rows": sum(rows.values()), "landed": rows, "days": len(days),
-            "partitions": sum(len([d for d in v if first <= d <= last]) for v in landed.values()),
-            "workers": int(ctx.get("land_workers") or 1)}
+    return {
+        "own_s": own,
+        "rows": sum(rows.values()),
+        "landed": rows,
+        "days": len(days),
+        "partitions": sum(len([d for d in v if first <= d <= last]) for v in landed.values()),
+        "workers": int(ctx.get("land_workers") or 1),
+    }
 
 
 def _lake_rows(days: list[date]) -> dict[str, int]:
@@ -186,11 +221,19 @@ def gate_only(ctx: dict[str, Any]) -> dict[str, Any]:
     checks = [c.to_dict() if hasattr(c, "to_dict") else c.__dict__ for c in r.checks]
     Path(ctx["checks_out"]).write_text(json.dumps(checks, default=str, indent=0, sort_keys=True), encoding="utf-8")
     scans = r.scans.values()
-    return {"own_s": own, "ok": r.ok, "rows": r.rows_validated, "partitions": r.partitions, "checks": len(checks),
-            "failed": sum(not c.success for c in r.checks), "quarantined": r.quarantined,
-            "rows_pass_maxrss_mb": round(max(rows_pass_rss, default=0.0), 1),
-            "largest_batch_rows": max((s.largest_batch_rows for s in scans), default=None),
-            "gx_frames": sum(s.gx_frames for s in scans), "gx_rows": sum(s.candidate_rows for s in scans)}
+    return {
+        "own_s": own,
+        "ok": r.ok,
+        "rows": r.rows_validated,
+        "partitions": r.partitions,
+        "checks": len(checks),
+        "failed": sum(not c.success for c in r.checks),
+        "quarantined": r.quarantined,
+        "rows_pass_maxrss_mb": round(max(rows_pass_rss, default=0.0), 1),
+        "largest_batch_rows": max((s.largest_batch_rows for s in scans), default=None),
+        "gx_frames": sum(s.gx_frames for s in scans),
+        "gx_rows": sum(s.candidate_rows for s in scans),
+    }
 
 
 def _build(ctx: dict[str, Any], run_id: str, as_of: str, full_refresh: bool) -> dict[str, Any]:
@@ -199,9 +242,16 @@ def _build(ctx: dict[str, Any], run_id: str, as_of: str, full_refresh: bool) -> 
     r, own = _timed(lambda: steps.build_audit(run_id, _d(as_of), full_refresh=full_refresh))
     dbt = r.dbt
     target = steps.run_dir(run_id) / "dbt" / "target"
-    return {"own_s": own, "audit_path": r.audit_path, "tests_since": r.to_dict()["tests_since"], "dbt_elapsed_s": dbt.get("elapsed"),
-            "counts": dbt.get("counts"), "target_dir": str(target), "dbt_parse": dbt.get("parse"),
-            "run_results": dbt.get("run_results")}
+    return {
+        "own_s": own,
+        "audit_path": r.audit_path,
+        "tests_since": r.to_dict()["tests_since"],
+        "dbt_elapsed_s": dbt.get("elapsed"),
+        "counts": dbt.get("counts"),
+        "target_dir": str(target),
+        "dbt_parse": dbt.get("parse"),
+        "run_results": dbt.get("run_results"),
+    }
 
 
 @step
@@ -238,8 +288,9 @@ def landing_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
 def mart_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
     from douyin_etl.orchestration import steps
 
-    r, own = _timed(lambda: steps.mart_gate(ctx["audit_path"], ctx["incr_run_id"], _d(ctx["incr_day"]),
-                                            since=ctx.get("since")))  # the daily run's window, as the DAG passes it
+    r, own = _timed(
+        lambda: steps.mart_gate(ctx["audit_path"], ctx["incr_run_id"], _d(ctx["incr_day"]), since=ctx.get("since"))
+    )  # the daily run's window, as the DAG passes it
     return {"own_s": own, "ok": r.ok, "checks": len(r.to_dict()["checks"])}
 
 
@@ -247,8 +298,13 @@ def mart_gate_incr(ctx: dict[str, Any]) -> dict[str, Any]:
 def publish_incr(ctx: dict[str, Any]) -> dict[str, Any]:
     from douyin_etl.orchestration import steps
 
-    r, own = _timed(lambda: steps.publish(ctx["audit_path"], ctx["incr_run_id"], meta={
-        "run_id": ctx["incr_run_id"], "start": ctx["incr_day"], "end": ctx["incr_day"], "source": "bench"}))
+    r, own = _timed(
+        lambda: steps.publish(
+            ctx["audit_path"],
+            ctx["incr_run_id"],
+            meta={"run_id": ctx["incr_run_id"], "start": ctx["incr_day"], "end": ctx["incr_day"], "source": "bench"},
+        )
+    )
     steps.report(ctx["incr_run_id"], ctx["incr_day"], ctx["incr_day"])
     return {"own_s": own, "published": str(r.path), "warehouse_mb": _warehouse_mb()}
 
@@ -272,8 +328,13 @@ def mart_gate(ctx: dict[str, Any]) -> dict[str, Any]:
 def publish(ctx: dict[str, Any]) -> dict[str, Any]:
     from douyin_etl.orchestration import steps
 
-    r, own = _timed(lambda: steps.publish(ctx["audit_path"], ctx["run_id"], meta={
-        "run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"], "source": "bench"}))
+    r, own = _timed(
+        lambda: steps.publish(
+            ctx["audit_path"],
+            ctx["run_id"],
+            meta={"run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"], "source": "bench"},
+        )
+    )
     steps.report(ctx["run_id"], ctx["full_start"], ctx["full_end"])
     return {"own_s": own, "published": str(r.path), "warehouse_mb": _warehouse_mb()}
 
@@ -287,10 +348,10 @@ def extract_rate_limited(ctx: dict[str, Any]) -> dict[str, Any]:
     which gives up on ``app QPS limit exceeded`` once a day has more pages than its retries absorb (SF1).
     Here the warm-up uses the limited client too. A run that still fails is recorded with its error.
     """
-    from douyin_sim.mock_api import FaultConfig, MockServer
-    from douyin_sim.mock_api.testing import make_client
     from douyin_etl.sources.doudian.extract import extract_api_entity
     from douyin_etl.storage import Storage
+    from douyin_sim.mock_api import FaultConfig, MockServer
+    from douyin_sim.mock_api.testing import make_client
 
     world = Path(ctx["world"])
     meta = json.loads((world / "world.json").read_text(encoding="utf-8"))
@@ -301,16 +362,31 @@ def extract_rate_limited(ctx: dict[str, Any]) -> dict[str, Any]:
     error = None
     t_all = time.perf_counter()
     with MockServer(world, faults=FaultConfig.from_spec(f"latency_ms={ctx['latency_ms']},qps={qps:g}")) as m:
+
         def client(shop: str):
             return make_client(m, shop, qps=qps)
 
         try:  # warm the mock's partition cache: the figures are about the protocol, not Parquet reads
-            extract_api_entity("shop_order", day, "warm", client_factory=client, storage=Storage(str(lake / "warm")),
-                               shops=shops, workers=workers)
+            extract_api_entity(
+                "shop_order",
+                day,
+                "warm",
+                client_factory=client,
+                storage=Storage(str(lake / "warm")),
+                shops=shops,
+                workers=workers,
+            )
             for entity in ctx["rate_entities"]:
                 t0 = time.perf_counter()
-                r = extract_api_entity(entity, day, "bench", client_factory=client, storage=Storage(str(lake)),
-                                       shops=shops, workers=workers)
+                r = extract_api_entity(
+                    entity,
+                    day,
+                    "bench",
+                    client_factory=client,
+                    storage=Storage(str(lake)),
+                    shops=shops,
+                    workers=workers,
+                )
                 secs = time.perf_counter() - t0
                 per[entity] = {"records": int(r["records"]), "requests": int(r["requests"]), "seconds": round(secs, 3)}
         except Exception as exc:  # noqa: BLE001 - the failure is the measurement: recorded, shown as ✗
@@ -320,11 +396,22 @@ def extract_rate_limited(ctx: dict[str, Any]) -> dict[str, Any]:
     records = sum(v["records"] for v in per.values())
     requests = sum(v["requests"] for v in per.values())
     secs = sum(v["seconds"] for v in per.values())
-    return {"own_s": time.perf_counter() - t_all, "rows": records, "per_entity": per, "mock_faults": faults,
-            "records": records, "requests": requests, "seconds": secs, "error": error,
-            "records_per_s": records / secs if secs else 0.0, "requests_per_s": requests / secs if secs else 0.0,
-            "qps": qps, "latency_ms": ctx["latency_ms"], "workers": workers,
-            "qps_utilisation": (requests / secs / qps) if secs and qps and not error else 0.0}
+    return {
+        "own_s": time.perf_counter() - t_all,
+        "rows": records,
+        "per_entity": per,
+        "mock_faults": faults,
+        "records": records,
+        "requests": requests,
+        "seconds": secs,
+        "error": error,
+        "records_per_s": records / secs if secs else 0.0,
+        "requests_per_s": requests / secs if secs else 0.0,
+        "qps": qps,
+        "latency_ms": ctx["latency_ms"],
+        "workers": workers,
+        "qps_utilisation": (requests / secs / qps) if secs and qps and not error else 0.0,
+    }
 
 
 @step
@@ -339,8 +426,15 @@ def extract_api_day(ctx: dict[str, Any]) -> dict[str, Any]:
     lake = Path(ctx["work"]) / "lake-api-day"
     shutil.rmtree(lake, ignore_errors=True)
     day = _d(ctx["api_day"]) if ctx.get("api_day") else None
-    r = run_day(Path(ctx["world"]), lake, day, qps=float(ctx["qps"]), latency_ms=int(ctx["latency_ms"]),
-                workers=int(ctx["workers"]), passes=int(ctx.get("api_passes") or 2))
+    r = run_day(
+        Path(ctx["world"]),
+        lake,
+        day,
+        qps=float(ctx["qps"]),
+        latency_ms=int(ctx["latency_ms"]),
+        workers=int(ctx["workers"]),
+        passes=int(ctx.get("api_passes") or 2),
+    )
     last = r["passes"][-1] if r["passes"] else {}
     r.update({"rows": int(last.get("records") or 0), "requests": int(last.get("requests") or 0)})
     return r
@@ -369,8 +463,10 @@ def airflow_transform(ctx: dict[str, Any]) -> dict[str, Any]:
     step_s = {k: float(v.get("seconds") or 0.0) for k, v in recorded.items()}
     status = steps.run_status(recorded)
     if status != "published":
-        raise RuntimeError(f"transform_warehouse through Airflow ended {run.state} ({status}); steps {step_s}; "
-                           f"see {steps.run_dir(rid)}/report.json")
+        raise RuntimeError(
+            f"transform_warehouse through Airflow ended {run.state} ({status}); steps {step_s}; "
+            f"see {steps.run_dir(rid)}/report.json"
+        )
     return {"own_s": own, "state": str(run.state), "run_id": rid, "step_seconds": step_s, "status": status}
 
 

@@ -107,8 +107,9 @@ def run_direct(target: Path, built_db: Path, work: Path) -> dict[str, Any]:
                 copied += 1
                 continue
             sql = _compiled(node, target).strip().rstrip(";")
-            ddl = (f"CREATE OR REPLACE VIEW {rel} AS {sql}" if mat == "view"
-                   else f"CREATE OR REPLACE TABLE {rel} AS {sql}")
+            ddl = (
+                f"CREATE OR REPLACE VIEW {rel} AS {sql}" if mat == "view" else f"CREATE OR REPLACE TABLE {rel} AS {sql}"
+            )
             t0 = time.perf_counter()
             con.execute(ddl)
             dt = time.perf_counter() - t0
@@ -133,14 +134,23 @@ def run_direct(target: Path, built_db: Path, work: Path) -> dict[str, Any]:
     dbt_unit_s = sum(float(executed[k].get("execution_time") or 0) for k in unit_tests)
     slowest = sorted(((float(r.get("execution_time") or 0), k) for k, r in executed.items()), reverse=True)[:8]
     return {
-        "own_s": t_models + t_tests, "models_s": round(t_models, 3), "tests_s": round(t_tests, 3),
-        "models": sum(1 for k in timings if k.startswith("model.")), "tests": len(tests),
-        "tests_with_rows": failing, "seeds_snapshots_copied": copied, "unit_tests_skipped": len(unit_tests),
-        "dbt_node_seconds": {"models": round(dbt_model_s, 3), "tests": round(dbt_test_s, 3),
-                             "unit_tests": round(dbt_unit_s, 3)},
+        "own_s": t_models + t_tests,
+        "models_s": round(t_models, 3),
+        "tests_s": round(t_tests, 3),
+        "models": sum(1 for k in timings if k.startswith("model.")),
+        "tests": len(tests),
+        "tests_with_rows": failing,
+        "seeds_snapshots_copied": copied,
+        "unit_tests_skipped": len(unit_tests),
+        "dbt_node_seconds": {
+            "models": round(dbt_model_s, 3),
+            "tests": round(dbt_test_s, 3),
+            "unit_tests": round(dbt_unit_s, 3),
+        },
         "dbt_elapsed_s": run_results.get("elapsed_time"),
         "settings": settings,
         "slowest_dbt_nodes": [{"node": k, "seconds": round(s, 3)} for s, k in slowest],
-        "slowest_direct": [{"node": k, "seconds": round(s, 3)} for k, s in
-                           sorted(timings.items(), key=lambda kv: -kv[1])[:8]],
+        "slowest_direct": [
+            {"node": k, "seconds": round(s, 3)} for k, s in sorted(timings.items(), key=lambda kv: -kv[1])[:8]
+        ],
     }

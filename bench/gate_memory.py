@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,30 +35,62 @@ def _orders(lake: Path, start: str, end: str) -> int:
     glob = lake / "raw" / "doudian" / "shop_order" / "dt=*" / "*.parquet"
     con = duckdb.connect()
     try:
-        return int(con.execute(f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true) "
-                                f"WHERE dt BETWEEN DATE '{start}' AND DATE '{end}'").fetchone()[0])
+        return int(
+            con.execute(
+                f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true) "
+                f"WHERE dt BETWEEN DATE '{start}' AND DATE '{end}'"
+            ).fetchone()[0]
+        )
     finally:
         con.close()
 
 
-def run(sf: str, days: list[int], *, work: Path | None = None, world: Path | None = None,
-        chunk_rows: int | None = None, results_dir: Path = RESULTS_DIR, keep: bool = False) -> dict[str, Any]:
+def run(
+    sf: str,
+    days: list[int],
+    *,
+    work: Path | None = None,
+    world: Path | None = None,
+    chunk_rows: int | None = None,
+    results_dir: Path = RESULTS_DIR,
+    keep: bool = False,
+) -> dict[str, Any]:
     scale = scales.get(sf)
     n_days = max(days)
     own_work = work is None
     work = Path(work or tempfile.mkdtemp(prefix=f"douyin-gate-{scale.name}-"))
     world = Path(world) if world else work / "world"
     lake = work / "lake"
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    doc: dict[str, Any] = {"kind": "landing_gate_memory", "scale": scale.to_dict(), "days": days,
-                           "machine": machine(), "started_at": stamp, "work": str(work), "runs": []}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    doc: dict[str, Any] = {
+        "kind": "landing_gate_memory",
+        "scale": scale.to_dict(),
+        "days": days,
+        "machine": machine(),
+        "started_at": stamp,
+        "work": str(work),
+        "runs": [],
+    }
     try:
         env = bench_env(work, world, None, 100_000, scale.start.isoformat())
         if not lake.exists():  # in a child: a child inherits its parent's RSS high-water mark (Linux ru_maxrss)
-            print(f"[gate SF {scale.name}] generating {scale.shops} shops × {n_days} days and landing them …", flush=True)
-            m = run_step("land_world", {"world": str(world), "lake": str(lake), "seed": scale.seed,
-                                        "start": scale.start.isoformat(), "days": n_days, "shops": scale.shops,
-                                        "orders_per_day": scale.orders_per_day}, work / "steps" / "land", env)
+            print(
+                f"[gate SF {scale.name}] generating {scale.shops} shops × {n_days} days and landing them …", flush=True
+            )
+            m = run_step(
+                "land_world",
+                {
+                    "world": str(world),
+                    "lake": str(lake),
+                    "seed": scale.seed,
+                    "start": scale.start.isoformat(),
+                    "days": n_days,
+                    "shops": scale.shops,
+                    "orders_per_day": scale.orders_per_day,
+                },
+                work / "steps" / "land",
+                env,
+            )
             doc["land_world"] = {"wall_s": m.wall_s, "peak_rss_mb": round(m.peak_rss_mb)}
         shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]]
         env = bench_env(work, world, shops, 100_000, scale.start.isoformat())
@@ -69,21 +101,37 @@ def run(sf: str, days: list[int], *, work: Path | None = None, world: Path | Non
             start, end = scale.start.isoformat(), (scale.start + timedelta(days=n - 1)).isoformat()
             name = f"gate-{n}d"
             checks_out = work / "steps" / f"{name}.checks.json"
-            m = run_step("gate_only", {"gate_start": start, "gate_end": end, "run_id": f"gate_{n}d_{stamp}",
-                                       "checks_out": str(checks_out)}, work / "steps" / name, env)
-            row = {"days": n, "orders": _orders(lake, start, end), "rows": m.result.get("rows"),
-                   "wall_s": m.wall_s, "own_s": round(m.result.get("own_s", 0.0), 2), "peak_rss_mb": round(m.peak_rss_mb),
-                   "rows_pass_maxrss_mb": m.result.get("rows_pass_maxrss_mb"),
-                   "largest_batch_rows": m.result.get("largest_batch_rows"), "gx_frames": m.result.get("gx_frames"),
-                   "gx_rows": m.result.get("gx_rows"),
-                   "checks": m.result.get("checks"), "failed": m.result.get("failed"), "ok": m.result.get("ok"),
-                   "checks_file": str(checks_out)}
+            m = run_step(
+                "gate_only",
+                {"gate_start": start, "gate_end": end, "run_id": f"gate_{n}d_{stamp}", "checks_out": str(checks_out)},
+                work / "steps" / name,
+                env,
+            )
+            row = {
+                "days": n,
+                "orders": _orders(lake, start, end),
+                "rows": m.result.get("rows"),
+                "wall_s": m.wall_s,
+                "own_s": round(m.result.get("own_s", 0.0), 2),
+                "peak_rss_mb": round(m.peak_rss_mb),
+                "rows_pass_maxrss_mb": m.result.get("rows_pass_maxrss_mb"),
+                "largest_batch_rows": m.result.get("largest_batch_rows"),
+                "gx_frames": m.result.get("gx_frames"),
+                "gx_rows": m.result.get("gx_rows"),
+                "checks": m.result.get("checks"),
+                "failed": m.result.get("failed"),
+                "ok": m.result.get("ok"),
+                "checks_file": str(checks_out),
+            }
             doc["runs"].append(row)
-            print(f"[gate SF {scale.name}] {n:>3} days: {row['orders']:>9,} orders, {row['rows']:>10,} rows, "
-                  f"{row['own_s']:7.1f} s in the gate ({row['wall_s']:.1f} s wall), peak RSS {row['peak_rss_mb']:,} MB "
-                  f"(after the row pass: {row['rows_pass_maxrss_mb'] or 0:,.0f} MB; largest batch "
-                  f"{row['largest_batch_rows'] or 0:,} rows; GX judged {row['gx_rows'] or 0:,} rows in "
-                  f"{row['gx_frames'] or 0} frames), {row['checks']} checks, {row['failed']} failed", flush=True)
+            print(
+                f"[gate SF {scale.name}] {n:>3} days: {row['orders']:>9,} orders, {row['rows']:>10,} rows, "
+                f"{row['own_s']:7.1f} s in the gate ({row['wall_s']:.1f} s wall), peak RSS {row['peak_rss_mb']:,} MB "
+                f"(after the row pass: {row['rows_pass_maxrss_mb'] or 0:,.0f} MB; largest batch "
+                f"{row['largest_batch_rows'] or 0:,} rows; GX judged {row['gx_rows'] or 0:,} rows in "
+                f"{row['gx_frames'] or 0} frames), {row['checks']} checks, {row['failed']} failed",
+                flush=True,
+            )
         doc["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
         results_dir.mkdir(parents=True, exist_ok=True)
         out = results_dir / f"gate-{scale.name}-{stamp}.json"

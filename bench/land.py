@@ -33,12 +33,11 @@ def world_days(world: Path) -> list[date]:
 
 def _land_day(world: Path, lake: str, day: date, last: date, shops: list[str], snapshots_every_day: bool) -> int:
     """Every entity of one business day; returns the rows landed."""
+    from douyin_etl import config
     from douyin_etl.landing.writer import SOURCE_REF, PartitionWriter
     from douyin_etl.sources.doudian.endpoints import LANDED_SCHEMAS, QIANCHUAN_MONEY
     from douyin_etl.sources.files.ingest import ingest_entity
     from douyin_etl.sources.files.specs import SPECS
-
-    from douyin_etl import config
 
     lake_id = hashlib.sha256(f"{world.resolve()}|{lake}".encode()).hexdigest()[:16]  # this world into this lake
     done = config.state_dir() / "bench-landed" / lake_id / f"{day.isoformat()}.rows"
@@ -57,9 +56,10 @@ def _land_day(world: Path, lake: str, day: date, last: date, shops: list[str], s
             files = sorted((src / f"dt={day.isoformat()}").glob("*.parquet"))
         exprs = {SOURCE_REF: "'world'"}
         if name == "ad_report":
-            exprs.update({c: f"round(\"{c}\" * 100)" for c in QIANCHUAN_MONEY})
-        with PartitionWriter(name, day, run_id, storage=storage,
-                             schema={**LANDED_SCHEMAS[name], SOURCE_REF: "VARCHAR"}) as w:
+            exprs.update({c: f'round("{c}" * 100)' for c in QIANCHUAN_MONEY})
+        with PartitionWriter(
+            name, day, run_id, storage=storage, schema={**LANDED_SCHEMAS[name], SOURCE_REF: "VARCHAR"}
+        ) as w:
             w.write_parquet(files, exprs)  # no files (a quiet day): an empty typed partition, as the extractor lands
             w.add_source({"name": f"world platform/{name}", "files": len(files)})
         rows += int((w.manifest or {}).get("rows") or 0)
@@ -71,8 +71,14 @@ def _land_day(world: Path, lake: str, day: date, last: date, shops: list[str], s
     return rows
 
 
-def land_world(world: Path, lake: Path | str, *, snapshots_every_day: bool = False, days: list[date] | None = None,
-               workers: int = 1) -> dict[str, list[date]]:
+def land_world(
+    world: Path,
+    lake: Path | str,
+    *,
+    snapshots_every_day: bool = False,
+    days: list[date] | None = None,
+    workers: int = 1,
+) -> dict[str, list[date]]:
     """Land ``days`` (default: every day) of ``world`` into ``lake``; returns ``{entity: [landed days]}``."""
     from douyin_etl.landing.reader import list_partitions
 
@@ -87,6 +93,13 @@ def land_world(world: Path, lake: Path | str, *, snapshots_every_day: bool = Fal
             rows = sum(pool.map(_land_day, *zip(*args)))
     else:
         rows = sum(_land_day(*a) for a in args)
-    log.info("landed %d days of %s into %s: %d rows (%d processes, pid %d)", len(todo), world, lake, rows,
-             workers, os.getpid())
+    log.info(
+        "landed %d days of %s into %s: %d rows (%d processes, pid %d)",
+        len(todo),
+        world,
+        lake,
+        rows,
+        workers,
+        os.getpid(),
+    )
     return {name: list_partitions(name, Storage(str(lake))) for name in ENTITIES}

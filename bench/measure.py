@@ -62,11 +62,21 @@ def _tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def run_step(name: str, ctx: dict[str, Any], out_dir: Path, env: dict[str, str], interval: float = 0.05,
-             timeout: float | None = None) -> StepMeasure:
+def run_step(
+    name: str,
+    ctx: dict[str, Any],
+    out_dir: Path,
+    env: dict[str, str],
+    interval: float = 0.05,
+    timeout: float | None = None,
+) -> StepMeasure:
     """``python -m bench.child <name> ctx.json result.json`` with ``env``; raises ``StepFailed`` on failure."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    ctx_path, res_path, log_path = out_dir / f"{name}.ctx.json", out_dir / f"{name}.result.json", out_dir / f"{name}.log"
+    ctx_path, res_path, log_path = (
+        out_dir / f"{name}.ctx.json",
+        out_dir / f"{name}.result.json",
+        out_dir / f"{name}.log",
+    )
     ctx_path.write_text(json.dumps(ctx, default=str), encoding="utf-8")
     res_path.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "bench.child", name, str(ctx_path), str(res_path)]
@@ -74,8 +84,9 @@ def run_step(name: str, ctx: dict[str, Any], out_dir: Path, env: dict[str, str],
     stop = threading.Event()
     with open(log_path, "wb") as logf:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=logf, stderr=subprocess.STDOUT,
-                                cwd=str(Path(__file__).resolve().parents[1]))
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=logf, stderr=subprocess.STDOUT, cwd=str(Path(__file__).resolve().parents[1])
+        )
         ps = psutil.Process(proc.pid)
 
         def sample() -> None:
@@ -100,8 +111,16 @@ def run_step(name: str, ctx: dict[str, Any], out_dir: Path, env: dict[str, str],
     rc = os.waitstatus_to_exitcode(status)
     proc.returncode = rc
     result = json.loads(res_path.read_text(encoding="utf-8")) if res_path.exists() else {}
-    m = StepMeasure(name, round(wall, 3), round(peak / 2**20, 1), round(ru.ru_maxrss / 1024, 1),
-                    round(ru.ru_utime, 2), round(ru.ru_stime, 2), rc, result)
+    m = StepMeasure(
+        name,
+        round(wall, 3),
+        round(peak / 2**20, 1),
+        round(ru.ru_maxrss / 1024, 1),
+        round(ru.ru_utime, 2),
+        round(ru.ru_stime, 2),
+        rc,
+        result,
+    )
     if rc != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-25:])
         raise StepFailed(f"benchmark step {name!r} exited {rc} after {wall:.1f} s; log {log_path}:\n{tail}")

@@ -26,14 +26,18 @@ class MockProcess:
         self.peak_rss = 0
         self._stop = threading.Event()
 
-    def __enter__(self) -> "MockProcess":
+    def __enter__(self) -> MockProcess:
         self.work.mkdir(parents=True, exist_ok=True)
         for p in (self.url_file, self.stats_file):
             p.unlink(missing_ok=True)
         self.log = open(self.work / "mock.log", "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.mock_proc", str(self.world), str(self.url_file),
-                                      str(self.stats_file)], env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=str(Path(__file__).resolve().parents[1]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.mock_proc", str(self.world), str(self.url_file), str(self.stats_file)],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=str(Path(__file__).resolve().parents[1]),
+        )
         deadline = time.monotonic() + 60
         while not self.url_file.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -30,7 +30,7 @@ import os
 import shutil
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,14 @@ log = logging.getLogger("bench.run")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 LANDED_TO_PUBLISHED = ("landing_gate", "dbt_full", "mart_gate", "publish")
 DAILY_LANDED_TO_PUBLISHED = ("landing_gate_incr", "dbt_incr", "mart_gate_incr", "publish_incr")
-PIPELINE_STEPS = ("generate", "extract", "land_history", *LANDED_TO_PUBLISHED, "extract_incr", *DAILY_LANDED_TO_PUBLISHED)
+PIPELINE_STEPS = (
+    "generate",
+    "extract",
+    "land_history",
+    *LANDED_TO_PUBLISHED,
+    "extract_incr",
+    *DAILY_LANDED_TO_PUBLISHED,
+)
 
 # targets (issue 13)
 SF100_MINUTES, SF100_RSS_GB = 5.0, 4.0
@@ -59,17 +66,28 @@ def _history(m: dict[str, StepMeasure]) -> StepMeasure:
 
 def bench_env(work: Path, world: Path, shops: list[str] | None, qps: float, start: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "DOUYIN_LAKE_DIR": str(work / "lake"), "DOUYIN_STATE_DIR": str(work / "state"),
-        "DOUYIN_WAREHOUSE": str(work / "warehouse" / "douyin.duckdb"), "DOUYIN_WORLD_DIR": str(world),
-        "DOUYIN_DROPS_DIR": str(world / "drops"), "DOUYIN_LOOKBACK_DAYS": "0", "DOUYIN_START_DATE": start,
-        "DOUYIN_API_QPS": f"{qps:g}", "AIRFLOW_HOME": str(work / "airflow"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false", "GX_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-        # a simulated world: the demo's buyer key, set explicitly (nothing defaults to it)
-        "DOUYIN_BUYER_KEY_SECRET": DEMO_BUYER_KEY_SECRET,
-    })
+    env.update(
+        {
+            "DOUYIN_LAKE_DIR": str(work / "lake"),
+            "DOUYIN_STATE_DIR": str(work / "state"),
+            "DOUYIN_WAREHOUSE": str(work / "warehouse" / "douyin.duckdb"),
+            "DOUYIN_WORLD_DIR": str(world),
+            "DOUYIN_DROPS_DIR": str(world / "drops"),
+            "DOUYIN_LOOKBACK_DAYS": "0",
+            "DOUYIN_START_DATE": start,
+            "DOUYIN_API_QPS": f"{qps:g}",
+            "AIRFLOW_HOME": str(work / "airflow"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(Path(__file__).resolve().parents[1] / "dags"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_VERSION_CHECK": "false",
+            "GX_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+            # a simulated world: the demo's buyer key, set explicitly (nothing defaults to it)
+            "DOUYIN_BUYER_KEY_SECRET": DEMO_BUYER_KEY_SECRET,
+        }
+    )
     if shops:
         env["DOUYIN_SHOP_IDS"] = ",".join(shops)
     return env
@@ -129,33 +147,60 @@ def compute(measures: dict[str, StepMeasure], scale: scales.Scale, prior: dict |
     out["dbt_overhead"] = _ratio(m["dbt_full"].result.get("dbt_elapsed_s"), direct.get("own_s"))
     # dbt's execution phase only (run_results elapsed_time: after parse/compile/startup) ÷ the same SQL direct
     out["dbt_overhead_execution"] = _ratio(direct.get("dbt_elapsed_s"), direct.get("own_s"))
-    out["dbt_fixed_s"] = (round(m["dbt_full"].result["dbt_elapsed_s"] - direct["dbt_elapsed_s"], 2)
-                          if m["dbt_full"].result.get("dbt_elapsed_s") and direct.get("dbt_elapsed_s") else None)
+    out["dbt_fixed_s"] = (
+        round(m["dbt_full"].result["dbt_elapsed_s"] - direct["dbt_elapsed_s"], 2)
+        if m["dbt_full"].result.get("dbt_elapsed_s") and direct.get("dbt_elapsed_s")
+        else None
+    )
     # process-per-step runner: child wall (interpreter, imports, records) vs the steps' own compute
     out["orchestration_overhead_process"] = round(l2p_wall / l2p_own - 1, 4) if l2p_own else None
     if "airflow_transform" in m:
         af = m["airflow_transform"].result
-        own = sum(v for k, v in (af.get("step_seconds") or {}).items()
-                  if k in ("landing_gate", "build_audit", "mart_gate", "publish"))
+        own = sum(
+            v
+            for k, v in (af.get("step_seconds") or {}).items()
+            if k in ("landing_gate", "build_audit", "mart_gate", "publish")
+        )
         out["airflow_landed_to_published_s"] = round(float(af.get("own_s") or 0), 2)
         out["airflow_steps_own_s"] = round(own, 2)
         out["orchestration_overhead_airflow"] = round(float(af["own_s"]) / own - 1, 4) if own else None
     out["orchestration_overhead"] = out.get("orchestration_overhead_airflow", out["orchestration_overhead_process"])
-    out["incremental_over_full"] = _ratio(m["dbt_incr"].result.get("dbt_elapsed_s"), m["dbt_full"].result.get("dbt_elapsed_s"))
+    out["incremental_over_full"] = _ratio(
+        m["dbt_incr"].result.get("dbt_elapsed_s"), m["dbt_full"].result.get("dbt_elapsed_s")
+    )
     ext = m["extract_incr"].result
     if m["generate"].result.get("orders") and ext.get("api_requests"):
         days = max(int(scale.days), 1)
-        out["extract_incr_requests_per_order"] = round(int(ext["api_requests"]) / (int(m["generate"].result["orders"]) / days), 3)
+        out["extract_incr_requests_per_order"] = round(
+            int(ext["api_requests"]) / (int(m["generate"].result["orders"]) / days), 3
+        )
     out["incremental_over_full_wall"] = _ratio(m["dbt_incr"].wall_s, m["dbt_full"].wall_s)
     rl = m["extract_rate_limited"].result if "extract_rate_limited" in m else {}
-    out["extract_rate_limited"] = {k: rl.get(k) for k in ("records", "requests", "seconds", "records_per_s",
-                                                           "requests_per_s", "qps", "latency_ms", "qps_utilisation", "error")}
+    out["extract_rate_limited"] = {
+        k: rl.get(k)
+        for k in (
+            "records",
+            "requests",
+            "seconds",
+            "records_per_s",
+            "requests_per_s",
+            "qps",
+            "latency_ms",
+            "qps_utilisation",
+            "error",
+        )
+    }
     if "extract_api_day" in m:  # every API entity of one day, extracted then rerun (bench.api_day)
         ad = m["extract_api_day"].result
-        out["extract_api_day"] = {"day": ad.get("day"), "error": ad.get("error"), "rerun": ad.get("rerun"),
-                                  "passes": [{k: p.get(k) for k in ("orders", "requests", "requests_per_order",
-                                                                     "seconds", "qps_utilisation")}
-                                             for p in ad.get("passes") or []]}
+        out["extract_api_day"] = {
+            "day": ad.get("day"),
+            "error": ad.get("error"),
+            "rerun": ad.get("rerun"),
+            "passes": [
+                {k: p.get(k) for k in ("orders", "requests", "requests_per_order", "seconds", "qps_utilisation")}
+                for p in ad.get("passes") or []
+            ],
+        }
     if prior:
         out["growth_vs"] = prior["scale"]["name"]
         p_rows = prior["derived"]["rows_landed"]
@@ -175,10 +220,18 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
 
     l2p = derived["landed_to_published_wall_s"]
     if scale.name == "100":
-        add("SF100 full rebuild, landed→published", f"{l2p / 60:.1f} min", f"≤ {SF100_MINUTES:g} min",
-            l2p / 60 <= SF100_MINUTES)
-        add("SF100 full rebuild peak RSS", f"{derived['landed_to_published_peak_rss_mb'] / 1024:.2f} GB",
-            f"≤ {SF100_RSS_GB:g} GB", derived["landed_to_published_peak_rss_mb"] / 1024 <= SF100_RSS_GB)
+        add(
+            "SF100 full rebuild, landed→published",
+            f"{l2p / 60:.1f} min",
+            f"≤ {SF100_MINUTES:g} min",
+            l2p / 60 <= SF100_MINUTES,
+        )
+        add(
+            "SF100 full rebuild peak RSS",
+            f"{derived['landed_to_published_peak_rss_mb'] / 1024:.2f} GB",
+            f"≤ {SF100_RSS_GB:g} GB",
+            derived["landed_to_published_peak_rss_mb"] / 1024 <= SF100_RSS_GB,
+        )
     if scale.name == "100" and "daily_landed_to_published_wall_s" in derived:
         dl = derived["daily_landed_to_published_wall_s"]
         add("SF100 one more day, landed→published", f"{dl:.1f} s", f"≤ {DAILY_SECONDS:g} s", dl <= DAILY_SECONDS)
@@ -186,26 +239,48 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
         add("SF100 one more day peak RSS", f"{rss:.2f} GB", f"≤ {DAILY_RSS_GB:g} GB", rss <= DAILY_RSS_GB)
     if "daily_over_full" in derived:
         share = derived["daily_over_full"]
-        add("one more day ÷ full rebuild (landed→published)", f"{share:.1%}", f"≤ {MAX_DAILY_SHARE:.0%}",
-            share <= MAX_DAILY_SHARE)
+        add(
+            "one more day ÷ full rebuild (landed→published)",
+            f"{share:.1%}",
+            f"≤ {MAX_DAILY_SHARE:.0%}",
+            share <= MAX_DAILY_SHARE,
+        )
     rl = derived["extract_rate_limited"]
     if rl.get("qps") is not None:  # not run with --no-rate-limited
         u = rl.get("qps_utilisation") or 0.0
-        add("extraction QPS utilisation", f"{u:.0%}", f"≥ {MIN_QPS_UTILISATION:.0%}", u >= MIN_QPS_UTILISATION,
+        add(
+            "extraction QPS utilisation",
+            f"{u:.0%}",
+            f"≥ {MIN_QPS_UTILISATION:.0%}",
+            u >= MIN_QPS_UTILISATION,
             f"latency {rl.get('latency_ms')} ms, qps {rl.get('qps')}"
-            + (f"; FAILED: {rl['error'][:160]}" if rl.get("error") else ""))
+            + (f"; FAILED: {rl['error'][:160]}" if rl.get("error") else ""),
+        )
     d = derived.get("dbt_overhead")
     add("dbt overhead (build ÷ direct SQL)", d, f"≤ {MAX_DBT_OVERHEAD}", None if d is None else d <= MAX_DBT_OVERHEAD)
     o = derived.get("orchestration_overhead")
-    add("orchestration overhead", None if o is None else f"{o:.0%}", f"≤ {MAX_ORCH_OVERHEAD:.0%}",
+    add(
+        "orchestration overhead",
+        None if o is None else f"{o:.0%}",
+        f"≤ {MAX_ORCH_OVERHEAD:.0%}",
         None if o is None else o <= MAX_ORCH_OVERHEAD,
-        "Airflow transform_warehouse" if "orchestration_overhead_airflow" in derived else "process per step")
+        "Airflow transform_warehouse" if "orchestration_overhead_airflow" in derived else "process per step",
+    )
     i = derived.get("incremental_over_full")
-    add("dbt: incremental day ÷ full build", None if i is None else f"{i:.1%}", f"≤ {MAX_DAILY_SHARE:.0%}",
-        None if i is None else i <= MAX_DAILY_SHARE)
+    add(
+        "dbt: incremental day ÷ full build",
+        None if i is None else f"{i:.1%}",
+        f"≤ {MAX_DAILY_SHARE:.0%}",
+        None if i is None else i <= MAX_DAILY_SHARE,
+    )
     g = derived.get("growth_time_per_row")
-    add("growth (time ratio ÷ rows ratio)", g, "≤ 1.0 (linear)", None if g is None else g <= 1.0,
-        f"vs SF {derived.get('growth_vs')}" if g is not None else "needs an earlier smaller-scale result")
+    add(
+        "growth (time ratio ÷ rows ratio)",
+        g,
+        "≤ 1.0 (linear)",
+        None if g is None else g <= 1.0,
+        f"vs SF {derived.get('growth_vs')}" if g is not None else "needs an earlier smaller-scale result",
+    )
     return t
 
 
@@ -218,42 +293,67 @@ def _fmt(v: Any) -> str:
 
 
 def render(doc: dict[str, Any]) -> str:
-    lines = [f"SF {doc['scale']['name']}: {doc['scale']['shops']} shops × {doc['scale']['days']} days × "
-             f"{doc['scale']['orders_per_shop_day']:,} orders/shop/day ({doc['derived']['orders']:,} orders, "
-             f"{doc['derived']['rows_landed']:,} rows landed) on {doc['machine']['cpus']} CPUs, "
-             f"{doc['machine']['mem_gb']} GB",
-             f"{'step':<22}{'wall s':>10}{'own s':>10}{'peak RSS MB':>13}{'rows':>12}{'rows/s':>12}"]
+    lines = [
+        f"SF {doc['scale']['name']}: {doc['scale']['shops']} shops × {doc['scale']['days']} days × "
+        f"{doc['scale']['orders_per_shop_day']:,} orders/shop/day ({doc['derived']['orders']:,} orders, "
+        f"{doc['derived']['rows_landed']:,} rows landed) on {doc['machine']['cpus']} CPUs, "
+        f"{doc['machine']['mem_gb']} GB",
+        f"{'step':<22}{'wall s':>10}{'own s':>10}{'peak RSS MB':>13}{'rows':>12}{'rows/s':>12}",
+    ]
     for name, s in doc["steps"].items():
         rows = s["result"].get("rows")
         rps = rows / s["wall_s"] if rows and s["wall_s"] else None
-        lines.append(f"{name:<22}{_fmt(s['wall_s']):>10}{_fmt(s['result'].get('own_s')):>10}"
-                     f"{_fmt(s['peak_rss_mb']):>13}{_fmt(rows):>12}{_fmt(rps):>12}")
+        lines.append(
+            f"{name:<22}{_fmt(s['wall_s']):>10}{_fmt(s['result'].get('own_s')):>10}"
+            f"{_fmt(s['peak_rss_mb']):>13}{_fmt(rows):>12}{_fmt(rps):>12}"
+        )
     d = doc["derived"]
-    lines.append(f"{'whole pipeline':<22}{_fmt(d['total_wall_s']):>10}{'':>10}{_fmt(d['total_peak_rss_mb']):>13}"
-                 f"{_fmt(d['rows_landed']):>12}{_fmt(d['rows_per_s_total']):>12}")
+    lines.append(
+        f"{'whole pipeline':<22}{_fmt(d['total_wall_s']):>10}{'':>10}{_fmt(d['total_peak_rss_mb']):>13}"
+        f"{_fmt(d['rows_landed']):>12}{_fmt(d['rows_per_s_total']):>12}"
+    )
     rl = d["extract_rate_limited"]
     if rl.get("qps") is not None:
-        lines.append(f"rate-limited extraction: {_fmt(rl['records_per_s'])} records/s, {_fmt(rl['requests_per_s'])} "
-                     f"req/s at qps {rl['qps']:g}, latency {rl['latency_ms']} ms")
+        lines.append(
+            f"rate-limited extraction: {_fmt(rl['records_per_s'])} records/s, {_fmt(rl['requests_per_s'])} "
+            f"req/s at qps {rl['qps']:g}, latency {rl['latency_ms']} ms"
+        )
     for i, p in enumerate((d.get("extract_api_day") or {}).get("passes") or [], 1):
-        lines.append(f"API day {d['extract_api_day']['day']} pass {i}: {_fmt(p['requests'])} requests for "
-                     f"{_fmt(p['orders'])} orders ({_fmt(p['requests_per_order'])} per order), QPS utilisation "
-                     f"{_fmt(p['qps_utilisation'])}")
-    lines.append("ratios: " + ", ".join(f"{k} {_fmt(d.get(k))}" for k in (
-        "dbt_overhead", "dbt_overhead_execution", "dbt_fixed_s", "orchestration_overhead_process", "orchestration_overhead_airflow",
-        "incremental_over_full", "growth_time_per_row") if k in d))
+        lines.append(
+            f"API day {d['extract_api_day']['day']} pass {i}: {_fmt(p['requests'])} requests for "
+            f"{_fmt(p['orders'])} orders ({_fmt(p['requests_per_order'])} per order), QPS utilisation "
+            f"{_fmt(p['qps_utilisation'])}"
+        )
+    lines.append(
+        "ratios: "
+        + ", ".join(
+            f"{k} {_fmt(d.get(k))}"
+            for k in (
+                "dbt_overhead",
+                "dbt_overhead_execution",
+                "dbt_fixed_s",
+                "orchestration_overhead_process",
+                "orchestration_overhead_airflow",
+                "incremental_over_full",
+                "growth_time_per_row",
+            )
+            if k in d
+        )
+    )
     lines.append(f"dbt profile: {doc['dbt_settings']}")
     lines.append("targets:")
     for t in doc["targets"]:
         mark = {True: "✓", False: "✗", None: "?"}[t["ok"]]
-        lines.append(f"  {mark} {t['target']}: {_fmt(t['value'])} (target {t['limit']}){'  — ' + t['note'] if t['note'] else ''}")
+        lines.append(
+            f"  {mark} {t['target']}: {_fmt(t['value'])} (target {t['limit']}){'  — ' + t['note'] if t['note'] else ''}"
+        )
     return "\n".join(lines)
 
 
 def _latest_prior(scale: scales.Scale, results_dir: Path) -> dict | None:
     """The newest result of the next smaller pipeline scale (growth ratio), if one exists."""
     order = ["0.1", "1", "10", "100"]  # the smoke scale is all fixed cost: no growth from it
-    smaller = order[:order.index(scale.name)] if scale.name in order else []
+    smaller = order[: order.index(scale.name)] if scale.name in order else []
     for name in reversed(smaller):
         found = sorted(results_dir.glob(f"{name}-*.json"))
         if found:
@@ -264,15 +364,34 @@ def _latest_prior(scale: scales.Scale, results_dir: Path) -> dict | None:
 def machine() -> dict[str, Any]:
     import psutil
 
-    return {"cpus": os.cpu_count(), "mem_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": sys.version.split()[0], "load_avg_start": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpus": os.cpu_count(),
+        "mem_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
-def run(sf: str, *, work: Path | None = None, world: Path | None = None, results_dir: Path = RESULTS_DIR,
-        qps: float = 50.0, latency_ms: int = 50, workers: int = 4, airflow: bool = True, keep: bool = False,
-        rate_entities: tuple[str, ...] = ("shop_order",), land: str | None = None, land_workers: int = 2,
-        generate_only: bool = False, resume: bool = False, until: str | None = None,
-        api_day: bool = False, rate_limited: bool = True) -> dict[str, Any]:
+def run(
+    sf: str,
+    *,
+    work: Path | None = None,
+    world: Path | None = None,
+    results_dir: Path = RESULTS_DIR,
+    qps: float = 50.0,
+    latency_ms: int = 50,
+    workers: int = 4,
+    airflow: bool = True,
+    keep: bool = False,
+    rate_entities: tuple[str, ...] = ("shop_order",),
+    land: str | None = None,
+    land_workers: int = 2,
+    generate_only: bool = False,
+    resume: bool = False,
+    until: str | None = None,
+    api_day: bool = False,
+    rate_limited: bool = True,
+) -> dict[str, Any]:
     """Run the benchmark at scale ``sf``; return the result document (also written as JSON).
 
     ``land``: ``api`` extracts the history through the mock Open API and the file drops (the daily
@@ -295,15 +414,27 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
     start = scale.start
     full_end = start + timedelta(days=scale.days - 2)
     incr_day = start + timedelta(days=scale.days - 1)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     ctx: dict[str, Any] = {
-        "world": str(world), "work": str(work), "seed": scale.seed, "start": start.isoformat(), "days": scale.days,
-        "shops": scale.shops, "orders_per_day": scale.orders_per_day, "reuse_world": world != work / "world",
-        "full_start": start.isoformat(), "full_end": full_end.isoformat(), "incr_day": incr_day.isoformat(),
+        "world": str(world),
+        "work": str(work),
+        "seed": scale.seed,
+        "start": start.isoformat(),
+        "days": scale.days,
+        "shops": scale.shops,
+        "orders_per_day": scale.orders_per_day,
+        "reuse_world": world != work / "world",
+        "full_start": start.isoformat(),
+        "full_end": full_end.isoformat(),
+        "incr_day": incr_day.isoformat(),
         "run_id": f"bench_full_{scale.name}_{stamp}".replace(".", "_"),
         "incr_run_id": f"bench_incr_{scale.name}_{stamp}".replace(".", "_"),
-        "qps": qps, "latency_ms": latency_ms, "workers": workers, "rate_entities": list(rate_entities),
-        "land": land, "land_workers": land_workers,
+        "qps": qps,
+        "latency_ms": latency_ms,
+        "workers": workers,
+        "rate_entities": list(rate_entities),
+        "land": land,
+        "land_workers": land_workers,
     }
     saved = work / "bench-run.json"
     if resume and saved.exists():  # the interrupted run's identity: its run ids and timestamp
@@ -331,10 +462,13 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
                 doc["failed_step"] = name
                 results_dir.mkdir(parents=True, exist_ok=True)
                 (results_dir / f"{scale.name}-{stamp}.partial.json").write_text(
-                    json.dumps(doc, indent=1, default=str, ensure_ascii=False), encoding="utf-8")
+                    json.dumps(doc, indent=1, default=str, ensure_ascii=False), encoding="utf-8"
+                )
                 raise
-            print(f"[bench SF {scale.name}] {name}: {measures[name].wall_s:.1f} s, "
-                  f"{measures[name].peak_rss_mb:.0f} MB", flush=True)
+            print(
+                f"[bench SF {scale.name}] {name}: {measures[name].wall_s:.1f} s, {measures[name].peak_rss_mb:.0f} MB",
+                flush=True,
+            )
             done.write_text(json.dumps(measures[name].to_dict(), default=str), encoding="utf-8")
             if name == until:
                 raise _Stopped(name)
@@ -389,7 +523,7 @@ def run(sf: str, *, work: Path | None = None, world: Path | None = None, results
         doc["derived"] = derived
         doc["dbt_settings"] = profile_settings()
         doc["targets"] = targets(derived, scale)
-        doc["finished_at"] = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        doc["finished_at"] = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         doc["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
         results_dir.mkdir(parents=True, exist_ok=True)
         out = results_dir / f"{scale.name}-{stamp}.json"
@@ -430,27 +564,51 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sf", default="1", help=f"scale factor: {', '.join(scales.SCALES)} (0.01 = smoke)")
     p.add_argument("--work", type=Path, help="working directory (default: a temp dir, removed afterwards)")
-    p.add_argument("--world", type=Path, help="reuse this world directory when its parameters match (else generate it there)")
+    p.add_argument(
+        "--world", type=Path, help="reuse this world directory when its parameters match (else generate it there)"
+    )
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    p.add_argument("--qps", type=float, default=50.0, help="mock gateway QPS limit = client DOUYIN_API_QPS for the rate-limited run")
+    p.add_argument(
+        "--qps",
+        type=float,
+        default=50.0,
+        help="mock gateway QPS limit = client DOUYIN_API_QPS for the rate-limited run",
+    )
     p.add_argument("--latency-ms", type=int, default=50)
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--no-airflow", action="store_true", help="skip landed→published through Airflow")
-    p.add_argument("--land", choices=("api", "direct"),
-                   help="how the history lands: api = through the mock Open API and the file drops (default below 1 M "
-                        "orders), direct = straight from the world through the landing writer (default from SF10)")
+    p.add_argument(
+        "--land",
+        choices=("api", "direct"),
+        help="how the history lands: api = through the mock Open API and the file drops (default below 1 M "
+        "orders), direct = straight from the world through the landing writer (default from SF10)",
+    )
     p.add_argument("--land-workers", type=int, default=2, help="processes for --land direct (default 2 = cores)")
-    p.add_argument("--until", metavar="STEP", help="stop after this step (e.g. landing_gate); continue later with --resume")
-    p.add_argument("--resume", action="store_true",
-                   help="with --work: reuse the steps already measured there, run the rest")
-    p.add_argument("--generate-only", action="store_true",
-                   help="only generate the world (into --world) and record the generate step's figures beside it")
-    p.add_argument("--no-rate-limited", action="store_true",
-                   help="skip extract_rate_limited (shop_order of the last day under the QPS limit)")
-    p.add_argument("--api-day", action="store_true",
-                   help="also extract every API entity of one day under the QPS limit, then rerun it (bench.api_day)")
+    p.add_argument(
+        "--until", metavar="STEP", help="stop after this step (e.g. landing_gate); continue later with --resume"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="with --work: reuse the steps already measured there, run the rest"
+    )
+    p.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="only generate the world (into --world) and record the generate step's figures beside it",
+    )
+    p.add_argument(
+        "--no-rate-limited",
+        action="store_true",
+        help="skip extract_rate_limited (shop_order of the last day under the QPS limit)",
+    )
+    p.add_argument(
+        "--api-day",
+        action="store_true",
+        help="also extract every API entity of one day under the QPS limit, then rerun it (bench.api_day)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp working directory")
-    p.add_argument("--profile", type=Path, help="cProfile every step into DIR/<step>.prof/.txt (slows the Python steps)")
+    p.add_argument(
+        "--profile", type=Path, help="cProfile every step into DIR/<step>.prof/.txt (slows the Python steps)"
+    )
     p.add_argument("--recompute", type=Path, help="only re-derive ratios/targets of this saved result and print it")
     args = p.parse_args(argv)
     if args.recompute:
@@ -463,11 +621,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         os.environ["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    doc = run(args.sf, work=args.work, world=args.world, results_dir=args.results_dir, qps=args.qps,
-              latency_ms=args.latency_ms, workers=args.workers, airflow=not args.no_airflow, keep=args.keep,
-              land=args.land, land_workers=args.land_workers, generate_only=args.generate_only,
-              resume=args.resume, until=args.until, api_day=args.api_day,
-              rate_limited=not args.no_rate_limited)
+    doc = run(
+        args.sf,
+        work=args.work,
+        world=args.world,
+        results_dir=args.results_dir,
+        qps=args.qps,
+        latency_ms=args.latency_ms,
+        workers=args.workers,
+        airflow=not args.no_airflow,
+        keep=args.keep,
+        land=args.land,
+        land_workers=args.land_workers,
+        generate_only=args.generate_only,
+        resume=args.resume,
+        until=args.until,
+        api_day=args.api_day,
+        rate_limited=not args.no_rate_limited,
+    )
     if doc.get("stopped_after"):
         print(f"stopped after {doc['stopped_after']}; continue with --resume --work {doc['work']}")
         return 0

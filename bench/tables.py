@@ -14,9 +14,23 @@ from typing import Any
 
 from bench.chart import newest_results
 
-STEP_ORDER = ("generate", "extract", "land_history", "landing_gate", "dbt_full", "dbt_direct", "mart_gate", "publish",
-              "extract_incr", "landing_gate_incr", "dbt_incr", "mart_gate_incr", "publish_incr",
-              "extract_rate_limited", "extract_api_day")
+STEP_ORDER = (
+    "generate",
+    "extract",
+    "land_history",
+    "landing_gate",
+    "dbt_full",
+    "dbt_direct",
+    "mart_gate",
+    "publish",
+    "extract_incr",
+    "landing_gate_incr",
+    "dbt_incr",
+    "mart_gate_incr",
+    "publish_incr",
+    "extract_rate_limited",
+    "extract_api_day",
+)
 
 
 def _n(v: Any, digits: int = 1) -> str:
@@ -45,34 +59,53 @@ def tables(docs: list[dict[str, Any]]) -> str:
     def row(label: str, fn) -> str:
         return f"| {label} | " + " | ".join(fn(d) for d in docs) + " |"
 
-    out += ["### Landed → published", "", head, sep,
-            row("orders", lambda d: _n(d["derived"]["orders"])),
-            row("rows landed", lambda d: _n(d["derived"]["rows_landed"])),
-            row("history landed by", lambda d: "mock API" if "extract" in d["steps"] else "landing writer"),
-            row("**full rebuild**: time", lambda d: _s(d["derived"]["landed_to_published_wall_s"])),
-            row("full rebuild: peak RSS", lambda d: _gb(d["derived"]["landed_to_published_peak_rss_mb"])),
-            row("— of which landing gate", lambda d: _s(d["steps"]["landing_gate"]["wall_s"])),
-            row("— of which dbt build", lambda d: _s(d["steps"]["dbt_full"]["wall_s"])),
-            row("**one more day**: time", lambda d: _s(d["derived"].get("daily_landed_to_published_wall_s"))),
-            row("one more day: peak RSS", lambda d: _gb(d["derived"].get("daily_landed_to_published_peak_rss_mb"))),
-            row("one more day ÷ full rebuild", lambda d: f"{d['derived']['daily_over_full']:.0%}"
-                if d["derived"].get("daily_over_full") is not None else "–"),
-            row("dbt overhead (build ÷ same SQL direct)", lambda d: _n(d["derived"].get("dbt_overhead"), 2)),
-            row("published file after the full build", lambda d: _gb(d["derived"].get("warehouse_mb_full"))),
-            row("published file after one more day", lambda d: _gb(d["derived"].get("warehouse_mb_after_daily"))),
-            ""]
+    out += [
+        "### Landed → published",
+        "",
+        head,
+        sep,
+        row("orders", lambda d: _n(d["derived"]["orders"])),
+        row("rows landed", lambda d: _n(d["derived"]["rows_landed"])),
+        row("history landed by", lambda d: "mock API" if "extract" in d["steps"] else "landing writer"),
+        row("**full rebuild**: time", lambda d: _s(d["derived"]["landed_to_published_wall_s"])),
+        row("full rebuild: peak RSS", lambda d: _gb(d["derived"]["landed_to_published_peak_rss_mb"])),
+        row("— of which landing gate", lambda d: _s(d["steps"]["landing_gate"]["wall_s"])),
+        row("— of which dbt build", lambda d: _s(d["steps"]["dbt_full"]["wall_s"])),
+        row("**one more day**: time", lambda d: _s(d["derived"].get("daily_landed_to_published_wall_s"))),
+        row("one more day: peak RSS", lambda d: _gb(d["derived"].get("daily_landed_to_published_peak_rss_mb"))),
+        row(
+            "one more day ÷ full rebuild",
+            lambda d: (
+                f"{d['derived']['daily_over_full']:.0%}" if d["derived"].get("daily_over_full") is not None else "–"
+            ),
+        ),
+        row("dbt overhead (build ÷ same SQL direct)", lambda d: _n(d["derived"].get("dbt_overhead"), 2)),
+        row("published file after the full build", lambda d: _gb(d["derived"].get("warehouse_mb_full"))),
+        row("published file after one more day", lambda d: _gb(d["derived"].get("warehouse_mb_after_daily"))),
+        "",
+    ]
     out += ["### Every step (wall time / peak RSS)", "", head, sep]
     for name in STEP_ORDER:
         if any(name in d["steps"] for d in docs):
-            out.append(row(f"`{name}`", lambda d, n=name: (
-                f"{_s(d['steps'][n]['wall_s'])} / {_gb(d['steps'][n]['peak_rss_mb'])}" if n in d["steps"] else "–")))
+            out.append(
+                row(
+                    f"`{name}`",
+                    lambda d, n=name: (
+                        f"{_s(d['steps'][n]['wall_s'])} / {_gb(d['steps'][n]['peak_rss_mb'])}"
+                        if n in d["steps"]
+                        else "–"
+                    ),
+                )
+            )
     out.append("")
     out += ["### Targets", "", "| scale | target | measured | limit | met |", "| --- | --- | ---: | --- | :---: |"]
     for d in docs:
         for t in d["targets"]:
             mark = {True: "✓", False: "✗", None: "?"}[t["ok"]]
-            out.append(f"| SF{d['scale']['name']} | {t['target']} | {t['value'] if t['value'] is not None else '–'} "
-                       f"| {t['limit']} | {mark} |")
+            out.append(
+                f"| SF{d['scale']['name']} | {t['target']} | {t['value'] if t['value'] is not None else '–'} "
+                f"| {t['limit']} | {mark} |"
+            )
     out.append("")
     return "\n".join(out)
 

@@ -16,9 +16,9 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 from douyin_etl import config
 from douyin_etl.errors import UsageError, is_usage_error, one_line
@@ -46,23 +46,39 @@ def _positive(s: str) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from douyin_etl.demo import simulate
 
-    print(simulate(Path(args.out), seed=args.seed, start=args.start, days=args.days, shops=args.shops,
-                   orders_per_day=args.orders_per_day))
+    print(
+        simulate(
+            Path(args.out),
+            seed=args.seed,
+            start=args.start,
+            days=args.days,
+            shops=args.shops,
+            orders_per_day=args.orders_per_day,
+        )
+    )
     return 0
 
 
 def _cmd_serve_mock(args: argparse.Namespace) -> int:
     from douyin_etl.demo import serve_mock
 
-    serve_mock(Path(args.world), host=args.host, port=args.port, app_key=args.app_key,
-               app_secret=args.app_secret, faults=args.faults)
+    serve_mock(
+        Path(args.world),
+        host=args.host,
+        port=args.port,
+        app_key=args.app_key,
+        app_secret=args.app_secret,
+        faults=args.faults,
+    )
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.end < args.start:
-        raise UsageError(f"--end {args.end} is before --start {args.start}; give an --end on or after --start "
-                         f"(one day: --start {args.start} --end {args.start})")
+        raise UsageError(
+            f"--end {args.end} is before --start {args.start}; give an --end on or after --start "
+            f"(one day: --start {args.start} --end {args.start})"
+        )
     from douyin_etl.orchestration.run import run_range
 
     result = run_range(args.start, args.end, full_refresh=args.full_refresh)
@@ -105,12 +121,19 @@ def _cmd_cluster_env(args: argparse.Namespace) -> int:
 
     try:
         env = cluster.cluster_env(
-            sql_alchemy_conn=args.db_url, broker_url=args.broker_url,
+            sql_alchemy_conn=args.db_url,
+            broker_url=args.broker_url,
             result_backend=args.result_backend or cluster.result_backend_for(args.db_url),
-            home=Path(args.home), api_host=args.api_host, api_port=args.api_port,
-            jwt_secret=cluster.generate_secret(), api_secret_key=cluster.generate_secret(),
-            fernet_key=cluster.generate_fernet_key(), parallelism=args.parallelism,
-            worker_concurrency=args.worker_concurrency, max_active_tasks_per_dag=args.parallelism)
+            home=Path(args.home),
+            api_host=args.api_host,
+            api_port=args.api_port,
+            jwt_secret=cluster.generate_secret(),
+            api_secret_key=cluster.generate_secret(),
+            fernet_key=cluster.generate_fernet_key(),
+            parallelism=args.parallelism,
+            worker_concurrency=args.worker_concurrency,
+            max_active_tasks_per_dag=args.parallelism,
+        )
     except ValueError as exc:
         print(f"cluster-env: {exc}", file=sys.stderr)
         return 2
@@ -142,8 +165,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from douyin_etl.access.query import WarehouseMissing
 
     try:
-        result = export_finance(args.period, shops=args.shop, tables=args.tables, fmt=args.format,
-                                out_dir=Path(args.out) if args.out else None, chinese_headers=args.chinese_headers)
+        result = export_finance(
+            args.period,
+            shops=args.shop,
+            tables=args.tables,
+            fmt=args.format,
+            out_dir=Path(args.out) if args.out else None,
+            chinese_headers=args.chinese_headers,
+        )
     except (WarehouseMissing, ExportError, KeyError) as exc:
         print(exc.args[0] if isinstance(exc, KeyError) else exc, file=sys.stderr)
         return 2
@@ -169,8 +198,9 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("-v", "--verbose", action="store_true", default=default,
-                       help="debug logging (ours and the libraries')")
+    group.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="debug logging (ours and the libraries')"
+    )
     group.add_argument("-q", "--quiet", action="store_true", default=default, help="warnings and errors only")
 
 
@@ -202,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=config.DEMO_API_PORT)
     s.add_argument("--app-key", default=config.DEMO_APP_KEY)
     s.add_argument("--app-secret", default=config.DEMO_APP_SECRET)
-    s.add_argument("--faults", default="", help="e.g. 'rate_limit=0.1,server_error=0.05,slow_ms=50,duplicates=0.1,mutate=0.05'")
+    s.add_argument(
+        "--faults", default="", help="e.g. 'rate_limit=0.1,server_error=0.05,slow_ms=50,duplicates=0.1,mutate=0.05'"
+    )
     s.set_defaults(func=_cmd_serve_mock)
 
     s = sub.add_parser("run", help="run the daily pipeline for a range of business days, no scheduler")
@@ -211,8 +243,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--full-refresh", action="store_true")
     s.set_defaults(func=_cmd_run)
 
-    s = sub.add_parser("check", help="every data test and mart check over the whole published warehouse "
-                                     "(read-only; daily runs test only their window)")
+    s = sub.add_parser(
+        "check",
+        help="every data test and mart check over the whole published warehouse "
+        "(read-only; daily runs test only their window)",
+    )
     s.add_argument("--select", help="dbt node selection of the tests to run (default: every data test)")
     s.add_argument("--no-mart-gate", action="store_true", help="run the dbt tests only")
     s.set_defaults(func=_cmd_check)
@@ -233,8 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8080)
     s.set_defaults(func=_cmd_airflow)
 
-    s = sub.add_parser("cluster-env", help="settings of an Airflow cluster (PostgreSQL + CeleryExecutor/Redis) "
-                                           "as an environment file, with freshly generated shared secrets")
+    s = sub.add_parser(
+        "cluster-env",
+        help="settings of an Airflow cluster (PostgreSQL + CeleryExecutor/Redis) "
+        "as an environment file, with freshly generated shared secrets",
+    )
     s.add_argument("--db-url", required=True, help="metadata DB: postgresql+psycopg2://user:pw@host:5432/airflow")
     s.add_argument("--broker-url", required=True, help="Celery broker: redis://host:6379/0")
     s.add_argument("--result-backend", help="Celery results (default: db+postgresql://… in the metadata DB)")

@@ -95,8 +95,10 @@ def lake_root() -> str:
     if value and "://" in value:
         scheme = value.split("://", 1)[0].lower()
         if scheme not in ("s3", "s3a", "file"):
-            raise ConfigError(f"DOUYIN_LAKE_DIR: unsupported URL scheme {scheme!r}; give a local path, "
-                              f"s3://bucket/prefix or file:///path")
+            raise ConfigError(
+                f"DOUYIN_LAKE_DIR: unsupported URL scheme {scheme!r}; give a local path, "
+                f"s3://bucket/prefix or file:///path"
+            )
         return value.rstrip("/")
     return str(_env_path("DOUYIN_LAKE_DIR", home() / "lake"))
 
@@ -118,9 +120,11 @@ def drops_dir() -> Path:
     """Where downloaded and 3PL files arrive (``<drops>/<YYYY-MM-DD>/``): required, no default."""
     value = _env("DOUYIN_DROPS_DIR")
     if not value:
-        raise ConfigError("DOUYIN_DROPS_DIR is not set: set it to the folder where the day's downloaded and 3PL "
-                          "files arrive (one sub-folder per business day, YYYY-MM-DD); `douyin-etl demo` sets "
-                          "its own")
+        raise ConfigError(
+            "DOUYIN_DROPS_DIR is not set: set it to the folder where the day's downloaded and 3PL "
+            "files arrive (one sub-folder per business day, YYYY-MM-DD); `douyin-etl demo` sets "
+            "its own"
+        )
     return _abs(value)
 
 
@@ -170,17 +174,21 @@ class DoudianCredentials:
     source: str = "explicit"  # "env AIRFLOW_CONN_DOUDIAN_DEFAULT", "airflow", "env DOUYIN_*" or "explicit"
 
     def __repr__(self) -> str:  # never print the secret
-        return (f"DoudianCredentials(base_url={self.base_url!r}, app_key={self.app_key!r}, app_secret=***, "
-                f"source={self.source!r})")
+        return (
+            f"DoudianCredentials(base_url={self.base_url!r}, app_key={self.app_key!r}, app_secret=***, "
+            f"source={self.source!r})"
+        )
 
 
 def _how_to_set_credentials() -> str:
     from douyin_etl.connections import env_var
 
-    return (f"set the Airflow connection {DOUDIAN_CONN_ID!r} (e.g. {env_var(DOUDIAN_CONN_ID)}="
-            "'{\"conn_type\": \"http\", \"host\": \"https://openapi-fxg.jinritemai.com\", \"login\": \"<app key>\", "
-            "\"password\": \"<app secret>\", \"extra\": {\"shop_ids\": [\"<shop id>\"]}}') or all of "
-            "DOUYIN_API_BASE_URL, DOUYIN_APP_KEY and DOUYIN_APP_SECRET")
+    return (
+        f"set the Airflow connection {DOUDIAN_CONN_ID!r} (e.g. {env_var(DOUDIAN_CONN_ID)}="
+        '\'{"conn_type": "http", "host": "https://openapi-fxg.jinritemai.com", "login": "<app key>", '
+        '"password": "<app secret>", "extra": {"shop_ids": ["<shop id>"]}}\') or all of '
+        "DOUYIN_API_BASE_URL, DOUYIN_APP_KEY and DOUYIN_APP_SECRET"
+    )
 
 
 def _base_url(url: str, where: str) -> str:
@@ -192,23 +200,35 @@ def _base_url(url: str, where: str) -> str:
     except ValueError:
         parts = None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
-        raise ConfigError(f"{where} must be the gateway's base URL like https://openapi-fxg.jinritemai.com "
-                          f"(http or https, a host, no login in it)")
+        raise ConfigError(
+            f"{where} must be the gateway's base URL like https://openapi-fxg.jinritemai.com "
+            f"(http or https, a host, no login in it)"
+        )
     return url.rstrip("/")
 
 
 def _credentials_from_connection(conn: Connection) -> DoudianCredentials:
     where = f"the connection {conn.conn_id!r} ({conn.source})"
-    missing = [name for name, value in (("host", conn.host), ("login (app key)", conn.login),
-                                        ("password (app secret)", conn.password)) if not value]
+    missing = [
+        name
+        for name, value in (
+            ("host", conn.host),
+            ("login (app key)", conn.login),
+            ("password (app secret)", conn.password),
+        )
+        if not value
+    ]
     if missing:
-        raise ConfigError(f"{where} has no {', '.join(missing)}; set host = gateway URL, login = app key, "
-                          f"password = app secret")
+        raise ConfigError(
+            f"{where} has no {', '.join(missing)}; set host = gateway URL, login = app key, password = app secret"
+        )
     host = conn.host or ""
     if "://" not in host:
         if (conn.schema or "").lower() not in ("http", "https"):
-            raise ConfigError(f"{where}: host {host!r} has no protocol; write the host as https://{host} "
-                              f"(or set schema to http or https)")
+            raise ConfigError(
+                f"{where}: host {host!r} has no protocol; write the host as https://{host} "
+                f"(or set schema to http or https)"
+            )
         host = f"{conn.schema.lower()}://{host}"  # type: ignore[union-attr]
     if conn.port and host.count(":") < 2:  # a separate port field and none in the host yet
         host = f"{host.rstrip('/')}:{conn.port}"
@@ -229,12 +249,17 @@ def doudian_credentials() -> DoudianCredentials:
         return _credentials_from_connection(conn)
     env = {name: _env(name) for name in ("DOUYIN_API_BASE_URL", "DOUYIN_APP_KEY", "DOUYIN_APP_SECRET")}
     if all(env.values()):
-        return DoudianCredentials(_base_url(env["DOUYIN_API_BASE_URL"] or "", "DOUYIN_API_BASE_URL"),
-                                  env["DOUYIN_APP_KEY"] or "", env["DOUYIN_APP_SECRET"] or "", "env DOUYIN_*")
+        return DoudianCredentials(
+            _base_url(env["DOUYIN_API_BASE_URL"] or "", "DOUYIN_API_BASE_URL"),
+            env["DOUYIN_APP_KEY"] or "",
+            env["DOUYIN_APP_SECRET"] or "",
+            "env DOUYIN_*",
+        )
     if any(env.values()):
         missing = [k for k, v in env.items() if not v]
-        raise ConfigError(f"Open API credentials are incomplete: {', '.join(missing)} not set; "
-                          f"{_how_to_set_credentials()}")
+        raise ConfigError(
+            f"Open API credentials are incomplete: {', '.join(missing)} not set; {_how_to_set_credentials()}"
+        )
     raise ConfigError(f"no Open API credentials: {_how_to_set_credentials()}")
 
 
@@ -262,9 +287,11 @@ def doudian_shop_ids() -> list[str]:
     conn = doudian_connection()
     if conn is not None and conn.extra.get("shop_ids") not in (None, "", []):
         return _shop_list(conn.extra["shop_ids"], f"the connection {conn.conn_id!r} ({conn.source}) extra shop_ids")
-    raise ConfigError(f"no shops to extract: set DOUYIN_SHOP_IDS=<id>,<id> or the extra "
-                      f"{{\"shop_ids\": [\"<id>\", ...]}} of the Airflow connection {DOUDIAN_CONN_ID!r} "
-                      f"(every shop the app is authorised for)")
+    raise ConfigError(
+        f"no shops to extract: set DOUYIN_SHOP_IDS=<id>,<id> or the extra "
+        f'{{"shop_ids": ["<id>", ...]}} of the Airflow connection {DOUDIAN_CONN_ID!r} '
+        f"(every shop the app is authorised for)"
+    )
 
 
 # -- buyer_key -----------------------------------------------------------------------------------
@@ -285,12 +312,15 @@ def buyer_key_secret() -> str:
         if not secret:
             raise ConfigError(
                 f"no buyer-key secret: set DOUYIN_BUYER_KEY_SECRET or the password of the Airflow connection "
-                f"{BUYER_KEY_CONN_ID!r} (e.g. {connections.env_var(BUYER_KEY_CONN_ID)}='{{\"conn_type\": "
-                f"\"generic\", \"password\": \"<secret>\"}}'); generate one with "
-                f"python -c 'import secrets; print(secrets.token_hex(32))'")
+                f'{BUYER_KEY_CONN_ID!r} (e.g. {connections.env_var(BUYER_KEY_CONN_ID)}=\'{{"conn_type": '
+                f'"generic", "password": "<secret>"}}\'); generate one with '
+                f"python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
     if len(secret) < BUYER_KEY_MIN_LENGTH:
-        raise ConfigError(f"{where} is too short: use at least {BUYER_KEY_MIN_LENGTH} characters, e.g. "
-                          f"python -c 'import secrets; print(secrets.token_hex(32))'")
+        raise ConfigError(
+            f"{where} is too short: use at least {BUYER_KEY_MIN_LENGTH} characters, e.g. "
+            f"python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
     return secret
 
 
@@ -303,9 +333,14 @@ def preflight(drops: Path | None = None) -> dict[str, str]:
     shops = doudian_shop_ids()
     buyer_key_secret()
     lookback_days(), api_qps(), doudian_tracking()
-    return {"lake": lake_root(), "warehouse": str(warehouse_path()), "state": str(state_dir()),
-            "drops": str(_abs(drops) if drops else drops_dir()),
-            "Open API": f"{creds.base_url} (from {creds.source})", "shops": ",".join(shops)}
+    return {
+        "lake": lake_root(),
+        "warehouse": str(warehouse_path()),
+        "state": str(state_dir()),
+        "drops": str(_abs(drops) if drops else drops_dir()),
+        "Open API": f"{creds.base_url} (from {creds.source})",
+        "shops": ",".join(shops),
+    }
 
 
 def tool_env() -> dict[str, str]:

@@ -49,9 +49,11 @@ class Connection:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print the password
-        return (f"Connection(conn_id={self.conn_id!r}, source={self.source!r}, conn_type={self.conn_type!r}, "
-                f"host={self.host!r}, login={self.login!r}, password={'***' if self.password else None}, "
-                f"schema={self.schema!r}, port={self.port!r}, extra keys={sorted(self.extra)!r})")
+        return (
+            f"Connection(conn_id={self.conn_id!r}, source={self.source!r}, conn_type={self.conn_type!r}, "
+            f"host={self.host!r}, login={self.login!r}, password={'***' if self.password else None}, "
+            f"schema={self.schema!r}, port={self.port!r}, extra keys={sorted(self.extra)!r})"
+        )
 
 
 def env_var(conn_id: str) -> str:
@@ -93,9 +95,11 @@ def _from_json(conn_id: str, text: str, where: str) -> Connection:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{where} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-                          f"expected {{\"conn_type\": ..., \"host\": ..., \"login\": ..., \"password\": ...}} "
-                          f"or a URI conn-type://login:password@host:port/schema") from None
+        raise ConfigError(
+            f"{where} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+            f'expected {{"conn_type": ..., "host": ..., "login": ..., "password": ...}} '
+            f"or a URI conn-type://login:password@host:port/schema"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a JSON object, got a {type(data).__name__}")
     unknown = sorted(set(data) - JSON_KEYS)
@@ -104,10 +108,17 @@ def _from_json(conn_id: str, text: str, where: str) -> Connection:
     for key in ("conn_type", "host", "login", "password", "schema"):
         if data.get(key) is not None and not isinstance(data[key], str):
             raise ConfigError(f"{where}: {key} must be a string")
-    return Connection(conn_id, f"env {where}", conn_type=_blank_to_none(data.get("conn_type")),
-                      host=_blank_to_none(data.get("host")), login=_blank_to_none(data.get("login")),
-                      password=_blank_to_none(data.get("password")), schema=_blank_to_none(data.get("schema")),
-                      port=_port(data.get("port"), where), extra=_extra(data.get("extra"), where))
+    return Connection(
+        conn_id,
+        f"env {where}",
+        conn_type=_blank_to_none(data.get("conn_type")),
+        host=_blank_to_none(data.get("host")),
+        login=_blank_to_none(data.get("login")),
+        password=_blank_to_none(data.get("password")),
+        schema=_blank_to_none(data.get("schema")),
+        port=_port(data.get("port"), where),
+        extra=_extra(data.get("extra"), where),
+    )
 
 
 def _from_uri(conn_id: str, text: str, where: str) -> Connection:
@@ -128,8 +139,10 @@ def _from_uri(conn_id: str, text: str, where: str) -> Connection:
         parts = urlsplit("//" + rest)
         port = parts.port
     except ValueError:  # non-numeric or out-of-range port, bad IPv6 brackets (the text may hold the secret)
-        raise ConfigError(f"{where}: the part after host: is not a port number, or the host is malformed "
-                          f"(percent-encode ':', '/', '@', '?' and '#' inside login and password); {expected}") from None
+        raise ConfigError(
+            f"{where}: the part after host: is not a port number, or the host is malformed "
+            f"(percent-encode ':', '/', '@', '?' and '#' inside login and password); {expected}"
+        ) from None
     hostname = unquote(parts.hostname or "")
     if "/" in hostname:  # an encoded path-like host: keep Airflow's behaviour (netloc after the '@')
         hostname = parts.netloc.rsplit("@", 1)[-1]
@@ -146,10 +159,17 @@ def _from_uri(conn_id: str, text: str, where: str) -> Connection:
                 except ValueError:
                     extra[key] = value
     schema = unquote(parts.path[1:]) if parts.path[1:] else None
-    return Connection(conn_id, f"env {where}", conn_type=conn_type.replace("-", "_"), host=host,
-                      login=_blank_to_none(unquote(parts.username)) if parts.username else None,
-                      password=_blank_to_none(unquote(parts.password)) if parts.password else None,
-                      schema=schema, port=port, extra=extra)
+    return Connection(
+        conn_id,
+        f"env {where}",
+        conn_type=conn_type.replace("-", "_"),
+        host=host,
+        login=_blank_to_none(unquote(parts.username)) if parts.username else None,
+        password=_blank_to_none(unquote(parts.password)) if parts.password else None,
+        schema=schema,
+        port=port,
+        extra=extra,
+    )
 
 
 def parse(conn_id: str, value: str, where: str | None = None) -> Connection:
@@ -180,14 +200,23 @@ def _from_airflow(conn_id: str) -> Connection | None:
     except AirflowNotFoundException:
         return None
     except Exception as exc:
-        exc.add_note(f"while reading the Airflow connection {conn_id!r}: check the Airflow secrets backend / "
-                     f"metadata DB, or set {env_var(conn_id)}")
+        exc.add_note(
+            f"while reading the Airflow connection {conn_id!r}: check the Airflow secrets backend / "
+            f"metadata DB, or set {env_var(conn_id)}"
+        )
         raise
     where = f"the Airflow connection {conn_id!r}"
-    return Connection(conn_id, "airflow", conn_type=_blank_to_none(conn.conn_type), host=_blank_to_none(conn.host),
-                      login=_blank_to_none(conn.login), password=_blank_to_none(conn.password),
-                      schema=_blank_to_none(conn.schema), port=_port(conn.port, where),
-                      extra=_extra(conn.extra, where))  # not extra_dejson: it turns malformed JSON into {}
+    return Connection(
+        conn_id,
+        "airflow",
+        conn_type=_blank_to_none(conn.conn_type),
+        host=_blank_to_none(conn.host),
+        login=_blank_to_none(conn.login),
+        password=_blank_to_none(conn.password),
+        schema=_blank_to_none(conn.schema),
+        port=_port(conn.port, where),
+        extra=_extra(conn.extra, where),
+    )  # not extra_dejson: it turns malformed JSON into {}
 
 
 def get(conn_id: str) -> Connection | None:

@@ -21,8 +21,9 @@ from douyin_etl import config
 from douyin_etl.orchestration import steps
 
 DEMO_START = date(2026, 10, 1)
-SAMPLE_QUERY = ("select shop_id, date_day, sum(gmv_yuan) as gmv_yuan from sales.sales_daily "
-                "group by all order by all limit 10")
+SAMPLE_QUERY = (
+    "select shop_id, date_day, sum(gmv_yuan) as gmv_yuan from sales.sales_daily group by all order by all limit 10"
+)
 
 
 def world_matches(world: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int) -> bool:
@@ -34,8 +35,13 @@ def world_matches(world: Path, seed: int, start: date, days: int, shops: int, or
         w = json.loads(meta.read_text(encoding="utf-8"))
     except ValueError:
         return False
-    return (w.get("seed") == seed and w.get("start") == start.isoformat() and w.get("days") == days
-            and len(w.get("shops", [])) == shops and w.get("orders_per_day") == orders_per_day)
+    return (
+        w.get("seed") == seed
+        and w.get("start") == start.isoformat()
+        and w.get("days") == days
+        and len(w.get("shops", [])) == shops
+        and w.get("orders_per_day") == orders_per_day
+    )
 
 
 def ensure_world(world: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int) -> str:
@@ -49,8 +55,11 @@ def demo_buyer_key_env() -> dict[str, str]:
     """The demo's own buyer key, as the ``douyin_buyer_key`` connection (wins over anything else set)."""
     from douyin_etl.connections import env_var
 
-    return {env_var(config.BUYER_KEY_CONN_ID): json.dumps({"conn_type": "generic",
-                                                            "password": config.DEMO_BUYER_KEY_SECRET})}
+    return {
+        env_var(config.BUYER_KEY_CONN_ID): json.dumps(
+            {"conn_type": "generic", "password": config.DEMO_BUYER_KEY_SECRET}
+        )
+    }
 
 
 def _free_port(preferred: int) -> int:
@@ -67,16 +76,16 @@ def simulate(out: Path, seed: int, start: date, days: int, shops: int, orders_pe
     """Generate a world into ``out``; returns its one-line summary."""
     from douyin_sim.simulator import generate_world
 
-    return str(generate_world(out=out, seed=seed, start=start, days=days, shops=shops,
-                              orders_per_day=orders_per_day))
+    return str(generate_world(out=out, seed=seed, start=start, days=days, shops=shops, orders_per_day=orders_per_day))
 
 
 def serve_mock(world: Path, host: str, port: int, app_key: str, app_secret: str, faults: str) -> None:
     """Serve ``world`` through the mock Open API until interrupted (``faults``: a ``FaultConfig`` spec)."""
     from douyin_sim.mock_api import FaultConfig, serve
 
-    serve(world=world, host=host, port=port, app_key=app_key, app_secret=app_secret,
-          faults=FaultConfig.from_spec(faults))
+    serve(
+        world=world, host=host, port=port, app_key=app_key, app_secret=app_secret, faults=FaultConfig.from_spec(faults)
+    )
 
 
 def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 7) -> int:
@@ -101,7 +110,8 @@ def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 
     with MockServer(world, app_key=config.DEMO_APP_KEY, app_secret=config.DEMO_APP_SECRET, port=port) as mock:
         os.environ.update(local_airflow.api_connection_env(mock.base_url, config.DEMO_APP_KEY, config.DEMO_APP_SECRET))
         os.environ["DOUYIN_SHOP_IDS"] = ",".join(
-            str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"])
+            str(s["shop_id"]) for s in json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]
+        )
         print(f"demo settings: {', '.join(f'{k} {v}' for k, v in config.preflight().items())}", flush=True)
         print(f"mock Open API at {mock.base_url}; Airflow home {airflow_home}", flush=True)
         local_airflow.prepare(airflow_home)
@@ -116,8 +126,10 @@ def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 
     report = steps.run_dir(run_id) / "report.json"
     wh = config.warehouse_path()
     recorded = steps.read_steps(run_id)
-    print(f"transform_warehouse {steps.run_status(recorded).upper()} in {time.monotonic() - t2:.0f} s "
-          f"(total {time.monotonic() - t0:.0f} s)")
+    print(
+        f"transform_warehouse {steps.run_status(recorded).upper()} in {time.monotonic() - t2:.0f} s "
+        f"(total {time.monotonic() - t0:.0f} s)"
+    )
     for name, rec in recorded.items():
         if rec.get("status") not in ("ok", None):
             details = rec.get("details") or {}
@@ -125,6 +137,8 @@ def demo(days: int = 30, shops: int = 2, orders_per_day: int = 300, seed: int = 
     print(f"  warehouse: {wh}")
     print(f"  report:    {report}  (report.html beside it)")
     print(f"  sample:    {SAMPLE_QUERY}")
-    print(f"  e.g.       .venv/bin/python -c \"import duckdb; duckdb.connect('{wh}', read_only=True)"
-          f".sql('{SAMPLE_QUERY}').show()\"")
+    print(
+        f"  e.g.       .venv/bin/python -c \"import duckdb; duckdb.connect('{wh}', read_only=True)"
+        f".sql('{SAMPLE_QUERY}').show()\""
+    )
     return 0 if ok else 1

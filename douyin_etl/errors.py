@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 
+
 class UsageError(ValueError):
     """A wrong argument or setting; the message names it and says what to do next."""
 

@@ -53,9 +53,11 @@ class LakeCredentials:
     source: str = "env"  # "airflow:<conn id>" or "env"
 
     def __repr__(self) -> str:  # never print the secret or the session token
-        return (f"LakeCredentials(source={self.source!r}, key={self.key!r}, secret={'***' if self.secret else None}, "
-                f"endpoint_url={self.endpoint_url!r}, region={self.region!r}, token={'***' if self.token else None}, "
-                f"addressing_style={self.addressing_style!r})")
+        return (
+            f"LakeCredentials(source={self.source!r}, key={self.key!r}, secret={'***' if self.secret else None}, "
+            f"endpoint_url={self.endpoint_url!r}, region={self.region!r}, token={'***' if self.token else None}, "
+            f"addressing_style={self.addressing_style!r})"
+        )
 
 
 def lake_conn_id() -> str:
@@ -81,21 +83,27 @@ def _from_airflow(conn_id: str) -> LakeCredentials | None:
         return None
     extra = conn.extra
     return LakeCredentials(
-        key=_blank_to_none(conn.login), secret=_blank_to_none(conn.password),
+        key=_blank_to_none(conn.login),
+        secret=_blank_to_none(conn.password),
         endpoint_url=_blank_to_none(extra.get("endpoint_url") or conn.host),
         region=_blank_to_none(extra.get("region_name")),
         token=_blank_to_none(extra.get("aws_session_token")),
-        addressing_style=_blank_to_none(extra.get("addressing_style")), source=f"airflow:{conn_id}")
+        addressing_style=_blank_to_none(extra.get("addressing_style")),
+        source=f"airflow:{conn_id}",
+    )
 
 
 def _from_env() -> LakeCredentials:
     env = os.environ.get
     return LakeCredentials(
-        key=_blank_to_none(env("AWS_ACCESS_KEY_ID")), secret=_blank_to_none(env("AWS_SECRET_ACCESS_KEY")),
+        key=_blank_to_none(env("AWS_ACCESS_KEY_ID")),
+        secret=_blank_to_none(env("AWS_SECRET_ACCESS_KEY")),
         endpoint_url=_blank_to_none(env("DOUYIN_S3_ENDPOINT_URL") or env("AWS_ENDPOINT_URL")),
         region=_blank_to_none(env("AWS_REGION") or env("AWS_DEFAULT_REGION")),
         token=_blank_to_none(env("AWS_SESSION_TOKEN")),
-        addressing_style=_blank_to_none(env("DOUYIN_S3_ADDRESSING_STYLE")), source="env")
+        addressing_style=_blank_to_none(env("DOUYIN_S3_ADDRESSING_STYLE")),
+        source="env",
+    )
 
 
 def lake_credentials() -> LakeCredentials:
@@ -130,6 +138,11 @@ def dbt_settings(root: str, creds: LakeCredentials | None = None) -> tuple[str |
     if not is_object_store(root):
         return None, {}
     c = creds or lake_credentials()
-    return DBT_TARGET, {DBT_ENV_KEY: c.key or "", DBT_ENV_SECRET: c.secret or "", DBT_ENV_TOKEN: c.token or "",
-                        DBT_ENV_ENDPOINT: c.endpoint_url or "", DBT_ENV_REGION: c.region or "",
-                        DBT_ENV_ADDRESSING: c.addressing_style or ""}
+    return DBT_TARGET, {
+        DBT_ENV_KEY: c.key or "",
+        DBT_ENV_SECRET: c.secret or "",
+        DBT_ENV_TOKEN: c.token or "",
+        DBT_ENV_ENDPOINT: c.endpoint_url or "",
+        DBT_ENV_REGION: c.region or "",
+        DBT_ENV_ADDRESSING: c.addressing_style or "",
+    }

@@ -34,10 +34,15 @@ def land_days_through_airflow(days: list[date], families: tuple[str, ...] | None
             run = local_airflow.run_dag(dag, day_start(d + timedelta(days=1)))
             state = str(getattr(run, "state", ""))
             if not state.endswith("success"):
-                failed = [f"{ti.task_id}[{ti.map_index}]" for ti in run.get_task_instances()
-                          if str(ti.state).endswith("failed")]
-                raise RuntimeError(f"{dag.dag_id} for business day {d} ended {state}; failed tasks: {failed}. "
-                                   f"See the task logs under {os.environ.get('AIRFLOW_HOME')}/logs")
+                failed = [
+                    f"{ti.task_id}[{ti.map_index}]"
+                    for ti in run.get_task_instances()
+                    if str(ti.state).endswith("failed")
+                ]
+                raise RuntimeError(
+                    f"{dag.dag_id} for business day {d} ended {state}; failed tasks: {failed}. "
+                    f"See the task logs under {os.environ.get('AIRFLOW_HOME')}/logs"
+                )
             counts[dag.dag_id] = counts.get(dag.dag_id, 0) + 1
             log.info("%s %s: %s in %.1f s", dag.dag_id, d, state, time.monotonic() - t0)
     return counts
@@ -49,5 +54,6 @@ def transform_through_airflow(start: date, end: date):
     from douyin_etl.timeutil import day_start
 
     dag = local_airflow.load_dags()["transform_warehouse"]
-    return local_airflow.run_dag(dag, day_start(end + timedelta(days=1)),
-                                 conf={"start": start.isoformat(), "end": end.isoformat()})
+    return local_airflow.run_dag(
+        dag, day_start(end + timedelta(days=1)), conf={"start": start.isoformat(), "end": end.isoformat()}
+    )

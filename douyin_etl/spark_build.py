@@ -15,8 +15,9 @@ Delta/Hudi). The keyed incremental marts are rebuilt in full on plain Parquet ta
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from douyin_etl.warehousing.dbt_runner import DbtResult, run_dbt
 
@@ -30,12 +31,19 @@ def mart_files(spark_dir: Path, schema: str, table: str) -> str:
     return str(Path(spark_dir) / "warehouse" / f"{schema}.db" / table / "**" / "*.parquet")
 
 
-def build_marts_on_spark(lake_dir: str | Path, spark_dir: Path, *,
-                         resource_types: Sequence[str] = (),
-                         select: Sequence[str] = (), vars: dict[str, Any] | None = None,
-                         run_params: dict[str, Any] | None = None,
-                         driver_memory: str = "1g", cores: int = 2, full_refresh: bool = False,
-                         raise_on_failure: bool = False) -> DbtResult:
+def build_marts_on_spark(
+    lake_dir: str | Path,
+    spark_dir: Path,
+    *,
+    resource_types: Sequence[str] = (),
+    select: Sequence[str] = (),
+    vars: dict[str, Any] | None = None,
+    run_params: dict[str, Any] | None = None,
+    driver_memory: str = "1g",
+    cores: int = 2,
+    full_refresh: bool = False,
+    raise_on_failure: bool = False,
+) -> DbtResult:
     """``dbt build --target spark`` over ``lake_dir`` into ``spark_dir``; see the module docstring.
 
     ``resource_types`` limits the build (e.g. ``("seed", "model")`` skips the ~280 data tests, about
@@ -48,7 +56,8 @@ def build_marts_on_spark(lake_dir: str | Path, spark_dir: Path, *,
     if "://" in lake and not lake.startswith("file://"):
         raise ValueError(
             f"build_marts_on_spark reads a local lake; got {lake!r}. An object-store lake needs Hadoop's s3a "
-            "connector in Spark (hadoop-aws on spark.jars.packages, s3a:// URLs): see docs/deploy.md, 'Spark'.")
+            "connector in Spark (hadoop-aws on spark.jars.packages, s3a:// URLs): see docs/deploy.md, 'Spark'."
+        )
     lake = str(Path(lake).resolve()) if "://" not in lake else lake
     spark_dir = Path(spark_dir).resolve()
     spark_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +74,14 @@ def build_marts_on_spark(lake_dir: str | Path, spark_dir: Path, *,
     }
     log.info("dbt on Spark: lake %s -> %s", lake, spark_dir)
     # The runner's writer lock is taken on <spark_dir>/warehouse: one build per Spark directory at a time.
-    return run_dbt(command, db_path=spark_dir / "warehouse", vars=vars, run_params=run_params,
-                   run_dir=spark_dir / "dbt",
-                   full_refresh=full_refresh, raise_on_failure=raise_on_failure, target=SPARK_TARGET,
-                   extra_env=env)
+    return run_dbt(
+        command,
+        db_path=spark_dir / "warehouse",
+        vars=vars,
+        run_params=run_params,
+        run_dir=spark_dir / "dbt",
+        full_refresh=full_refresh,
+        raise_on_failure=raise_on_failure,
+        target=SPARK_TARGET,
+        extra_env=env,
+    )

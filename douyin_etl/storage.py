@@ -46,7 +46,7 @@ class Storage:
         self.fs = fsspec.filesystem(protocol, **self.options)
 
     @classmethod
-    def lake(cls) -> "Storage":
+    def lake(cls) -> Storage:
         """The configured lake (``DOUYIN_LAKE_DIR``), with the object store's credentials when remote."""
         root = config.lake_root()
         if not is_object_store(root):
@@ -57,7 +57,7 @@ class Storage:
     def is_local(self) -> bool:
         return self.protocol == "file"
 
-    def cached(self) -> "Storage":
+    def cached(self) -> Storage:
         """This storage with listings cached for the returned object's lifetime (object stores only).
 
         For one read pass such as a gate run: a folder's LIST then answers DuckDB's size and mtime
@@ -154,7 +154,7 @@ class Storage:
     def _objects_under(self, prefix: str) -> dict[str, str]:
         """``{name relative to prefix: object path}`` of every object under ``prefix``."""
         base = self.fs._strip_protocol(prefix).rstrip("/")
-        return {p[len(base) + 1:]: p for p in self.fs.find(base)}
+        return {p[len(base) + 1 :]: p for p in self.fs.find(base)}
 
     def _replace_objects(self, tmp_dir: str, final_dir: str) -> None:
         new, old = self._objects_under(tmp_dir), self._objects_under(final_dir)
@@ -192,7 +192,9 @@ class Storage:
         being written right now is a ``.tmp-*`` too.
         """
         removed = 0
-        for leftover in self.glob(posixpath.join(path, "**", ".tmp-*")) + self.glob(posixpath.join(path, "**", ".old-*")):
+        for leftover in self.glob(posixpath.join(path, "**", ".tmp-*")) + self.glob(
+            posixpath.join(path, "**", ".old-*")
+        ):
             self.remove(leftover)
             removed += 1
         return removed

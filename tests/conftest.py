@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import json
 import os
 import shutil
 import tempfile
@@ -43,26 +42,34 @@ def _remove_session_base() -> None:
         shutil.rmtree(SESSION_BASE, ignore_errors=True)
 
 
-os.environ.update({
-    "AIRFLOW_HOME": str(SESSION_BASE / "airflow"),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-    "DOUYIN_RETRY_DELAY_SECONDS": "1",
-    "DOUYIN_LAKE_DIR": str(SESSION_BASE / "lake"),
-    "DOUYIN_STATE_DIR": str(SESSION_BASE / "state"),
-    "DOUYIN_WAREHOUSE": str(SESSION_BASE / "warehouse" / "douyin.duckdb"),
-    "DOUYIN_WORLD_DIR": str(SESSION_BASE / "world"),
-    "DOUYIN_DROPS_DIR": str(SESSION_BASE / "world" / "drops"),
-    "DOUYIN_BUYER_KEY_SECRET": "tests-buyer-key-secret-5b1e0c7a",
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "DBT_VERSION_CHECK": "false",
-    "GX_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-})
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(SESSION_BASE / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "DOUYIN_RETRY_DELAY_SECONDS": "1",
+        "DOUYIN_LAKE_DIR": str(SESSION_BASE / "lake"),
+        "DOUYIN_STATE_DIR": str(SESSION_BASE / "state"),
+        "DOUYIN_WAREHOUSE": str(SESSION_BASE / "warehouse" / "douyin.duckdb"),
+        "DOUYIN_WORLD_DIR": str(SESSION_BASE / "world"),
+        "DOUYIN_DROPS_DIR": str(SESSION_BASE / "world" / "drops"),
+        "DOUYIN_BUYER_KEY_SECRET": "tests-buyer-key-secret-5b1e0c7a",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DBT_VERSION_CHECK": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+    }
+)
 
 TEST_BUYER_KEY_SECRET = os.environ["DOUYIN_BUYER_KEY_SECRET"]
-for _name in ("AIRFLOW_CONN_DOUDIAN_DEFAULT", "AIRFLOW_CONN_DOUYIN_BUYER_KEY", "DOUYIN_API_BASE_URL", "DOUYIN_APP_KEY",
-              "DOUYIN_APP_SECRET", "DOUYIN_SHOP_IDS"):  # never the caller's: each test sets its own
+for _name in (
+    "AIRFLOW_CONN_DOUDIAN_DEFAULT",
+    "AIRFLOW_CONN_DOUYIN_BUYER_KEY",
+    "DOUYIN_API_BASE_URL",
+    "DOUYIN_APP_KEY",
+    "DOUYIN_APP_SECRET",
+    "DOUYIN_SHOP_IDS",
+):  # never the caller's: each test sets its own
     os.environ.pop(_name, None)
 
 # The Open API tests' world: 12 days so settlements and fund flows exist (they start ~9 days in), 2 shops,
@@ -71,8 +78,12 @@ API_WORLD = {"seed": 1, "start": date(2026, 10, 1), "days": 12, "shops": 2, "ord
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--scale", action="store_true", default=False,
-                     help="run the scale-out suite (tests/scale; needs `make install-scale`): `make test-scale`")
+    parser.addoption(
+        "--scale",
+        action="store_true",
+        default=False,
+        help="run the scale-out suite (tests/scale; needs `make install-scale`): `make test-scale`",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,9 +9,9 @@ inside a function counts as much as one at the top of a module.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM = ("douyin_sim",)
@@ -52,8 +52,12 @@ def imported_modules(path: Path, root: Path) -> Iterator[tuple[int, str]]:
             yield node.lineno, module
             for alias in node.names:
                 yield node.lineno, f"{module}.{alias.name}"
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
             if name in ("import_module", "__import__"):
@@ -64,8 +68,9 @@ def _under(module: str, prefixes: Iterable[str]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
-def violations(root: Path, packages: Iterable[str], forbidden: Iterable[str],
-               allowed: Iterable[str] = ()) -> list[Violation]:
+def violations(
+    root: Path, packages: Iterable[str], forbidden: Iterable[str], allowed: Iterable[str] = ()
+) -> list[Violation]:
     """Imports of ``forbidden`` modules by the ``.py`` files under ``root/<package>`` (except ``allowed``)."""
     forbidden, allowed = tuple(forbidden), set(allowed)
     found: set[Violation] = set()
@@ -78,15 +83,20 @@ def violations(root: Path, packages: Iterable[str], forbidden: Iterable[str],
                 if _under(module, forbidden):
                     found.add(Violation(rel, line, module))
     # ``from a import b`` is one import: report its most specific name
-    kept = {v for v in found
-            if not any((o.path, o.line) == (v.path, v.line) and o.module.startswith(v.module + ".") for o in found)}
+    kept = {
+        v
+        for v in found
+        if not any((o.path, o.line) == (v.path, v.line) and o.module.startswith(v.module + ".") for o in found)
+    }
     return sorted(kept, key=lambda v: (v.path, v.line, v.module))
 
 
 def test_the_product_imports_the_simulated_platform_only_in_the_demo_wiring():
     found = violations(ROOT, PRODUCT, SIM, allowed=DEMO_WIRING)
-    assert not found, ("the product imports the simulated platform outside the demo's wiring "
-                       f"({', '.join(DEMO_WIRING)}); move that wiring there:\n" + "\n".join(map(str, found)))
+    assert not found, (
+        "the product imports the simulated platform outside the demo's wiring "
+        f"({', '.join(DEMO_WIRING)}); move that wiring there:\n" + "\n".join(map(str, found))
+    )
 
 
 def test_the_demo_wiring_is_where_the_simulated_platform_comes_in():
@@ -97,8 +107,10 @@ def test_the_demo_wiring_is_where_the_simulated_platform_comes_in():
 
 def test_the_simulated_platform_never_imports_the_dags_or_the_demo_wiring():
     found = violations(ROOT, SIM, SIM_MUST_NOT_IMPORT)
-    assert not found, ("douyin_sim may use the product's contracts (entities, file and endpoint specs, money, "
-                       "time) but not the DAGs or the demo's wiring:\n" + "\n".join(map(str, found)))
+    assert not found, (
+        "douyin_sim may use the product's contracts (entities, file and endpoint specs, money, "
+        "time) but not the DAGs or the demo's wiring:\n" + "\n".join(map(str, found))
+    )
 
 
 def test_the_check_names_file_and_line_of_each_violation(tmp_path):
@@ -113,10 +125,12 @@ def test_the_check_names_file_and_line_of_each_violation(tmp_path):
         "    from douyin_sim.simulator import generate_world\n"
         "    import douyin_sim.mock_api as m\n"
         "    return importlib.import_module('douyin_sim.mock_api.testing')\n"
-        "from douyin_sim import mock_api\n")
+        "from douyin_sim import mock_api\n"
+    )
     (tmp_path / "dags" / "d.py").write_text("x = 1\nfrom douyin_sim.mock_api import MockServer\n")
     (tmp_path / "douyin_sim" / "mock_api" / "app.py").write_text(
-        "from douyin_etl.sources import specs\nfrom ...dags import d\nfrom douyin_etl import demo\n")
+        "from douyin_etl.sources import specs\nfrom ...dags import d\nfrom douyin_etl import demo\n"
+    )
     assert [str(v) for v in violations(tmp_path, PRODUCT, SIM, allowed=DEMO_WIRING)] == [
         "dags/d.py:2 imports douyin_sim.mock_api.MockServer",
         "douyin_etl/sources/x.py:3 imports douyin_sim.simulator.generate_world",

@@ -15,9 +15,9 @@ import contextlib
 import dataclasses
 import json
 import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -38,9 +38,12 @@ def pipeline_env_of(world: Path, base: Path) -> pytest.MonkeyPatch:
     mp = pytest.MonkeyPatch()
     shops = json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]
     for k, v in {
-        "DOUYIN_LAKE_DIR": base / "lake", "DOUYIN_STATE_DIR": base / "state",
-        "DOUYIN_WAREHOUSE": base / "warehouse" / "douyin.duckdb", "DOUYIN_WORLD_DIR": world,
-        "DOUYIN_DROPS_DIR": world / "drops", "DOUYIN_SHOP_IDS": ",".join(str(s["shop_id"]) for s in shops),
+        "DOUYIN_LAKE_DIR": base / "lake",
+        "DOUYIN_STATE_DIR": base / "state",
+        "DOUYIN_WAREHOUSE": base / "warehouse" / "douyin.duckdb",
+        "DOUYIN_WORLD_DIR": world,
+        "DOUYIN_DROPS_DIR": world / "drops",
+        "DOUYIN_SHOP_IDS": ",".join(str(s["shop_id"]) for s in shops),
     }.items():
         mp.setenv(k, str(v))
     return mp
@@ -60,8 +63,12 @@ class Published:
     last_day: date
 
     def env(self) -> dict[str, str]:
-        return {"DOUYIN_HOME": str(self.base), "DOUYIN_STATE_DIR": str(self.state_dir),
-                "DOUYIN_WAREHOUSE": str(self.warehouse), "DOUYIN_LAKE_DIR": str(self.lake)}
+        return {
+            "DOUYIN_HOME": str(self.base),
+            "DOUYIN_STATE_DIR": str(self.state_dir),
+            "DOUYIN_WAREHOUSE": str(self.warehouse),
+            "DOUYIN_LAKE_DIR": str(self.lake),
+        }
 
     def report(self) -> dict:
         """The published run's report (``<state>/runs/<run_id>/report.json``)."""
@@ -92,8 +99,8 @@ def world_days(world: Path) -> list[date]:
 def mock_pipeline(world: Path, base: Path) -> Iterator[pytest.MonkeyPatch]:
     """A run's environment over ``world`` (``pipeline_env``: lake, state, warehouse under ``base``) with the
     mock Open API serving ``world`` and its connection set; undone on exit."""
-    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
+    from douyin_sim.mock_api import MockServer
 
     mp = pipeline_env_of(world, base)
     try:
@@ -105,8 +112,9 @@ def mock_pipeline(world: Path, base: Path) -> Iterator[pytest.MonkeyPatch]:
         mp.undo()
 
 
-def land_world(world: Path, base: Path, start: date | None = None, end: date | None = None,
-               run_id: str = "test-landing") -> Path:
+def land_world(
+    world: Path, base: Path, start: date | None = None, end: date | None = None, run_id: str = "test-landing"
+) -> Path:
     """Land the world's business days ``start..end`` (default: all) into ``<base>/lake`` as a run lands them
     (``orchestration.run.extract``): the Open API entities through the real extractor against the mock API
     over ``world``, the file drops through the real ingestion. Returns the lake."""
@@ -140,8 +148,16 @@ def build_published(base: Path) -> Published:
     world = base / "world"
     generate_world(world, **SHARED_WORLD)
     days = world_days(world)
-    pub = Published(base, world, base / "lake", base / "state", base / "warehouse" / "douyin.duckdb",
-                    PUBLISHED_RUN_ID, days[0], days[-1])
+    pub = Published(
+        base,
+        world,
+        base / "lake",
+        base / "state",
+        base / "warehouse" / "douyin.duckdb",
+        PUBLISHED_RUN_ID,
+        days[0],
+        days[-1],
+    )
     with mock_pipeline(world, base):
         run = run_range(days[0], days[-1], run_id=PUBLISHED_RUN_ID)
         if not run.ok:

@@ -27,8 +27,21 @@ log = logging.getLogger(__name__)
 MARTS_DIR = config.DBT_PROJECT_DIR / "models" / "marts"
 SCHEMA_ORDER = ("sales", "finance", "inventory", "performance")
 # Business-date column used for freshness and period filters, by preference (first present wins).
-BUSINESS_DATE_COLUMNS = ("date_day", "refund_date", "settle_date", "pay_date", "stat_date", "stock_date", "movement_date",
-                         "live_date", "bill_date", "alert_date", "as_of_date", "last_pay_date", "snapshot_date")
+BUSINESS_DATE_COLUMNS = (
+    "date_day",
+    "refund_date",
+    "settle_date",
+    "pay_date",
+    "stat_date",
+    "stock_date",
+    "movement_date",
+    "live_date",
+    "bill_date",
+    "alert_date",
+    "as_of_date",
+    "last_pay_date",
+    "snapshot_date",
+)
 # Tables whose dates are not "data up to" (a calendar spanning years): no freshness.
 NO_FRESHNESS = frozenset({"dim_date"})
 
@@ -61,8 +74,10 @@ class ModelDoc:
         for c in self.columns:
             if c.name == name:
                 return c
-        raise KeyError(f"{self.relation} has no column {name!r} in {self.yml_path}; columns: "
-                       f"{', '.join(c.name for c in self.columns)}")
+        raise KeyError(
+            f"{self.relation} has no column {name!r} in {self.yml_path}; columns: "
+            f"{', '.join(c.name for c in self.columns)}"
+        )
 
     @property
     def business_date_column(self) -> str | None:
@@ -132,8 +147,9 @@ def folder_schemas(project_dir: Path) -> dict[str, str]:
     path = project_dir / "dbt_project.yml"
     project = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     marts = ((project.get("models") or {}).get(project.get("name")) or {}).get("marts") or {}
-    return {folder: str(cfg["+schema"]) for folder, cfg in marts.items()
-            if isinstance(cfg, dict) and cfg.get("+schema")}
+    return {
+        folder: str(cfg["+schema"]) for folder, cfg in marts.items() if isinstance(cfg, dict) and cfg.get("+schema")
+    }
 
 
 def load_catalog(marts_dir: Path | None = None) -> list[ModelDoc]:
@@ -148,13 +164,22 @@ def load_catalog(marts_dir: Path | None = None) -> list[ModelDoc]:
         data = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
         schema = schemas.get(yml.parent.name, yml.parent.name)
         for m in data.get("models") or []:
-            columns = tuple(ColumnDoc(c["name"], str(c.get("data_type") or ""), " ".join(str(c.get("description") or "").split()))
-                            for c in m.get("columns") or [])
+            columns = tuple(
+                ColumnDoc(c["name"], str(c.get("data_type") or ""), " ".join(str(c.get("description") or "").split()))
+                for c in m.get("columns") or []
+            )
             if not columns:
                 continue
-            out.append(ModelDoc(m["name"], (m.get("config") or {}).get("schema", schema),
-                                " ".join(str(m.get("description") or "").split()), _keys(m), columns,
-                                str(yml.relative_to(marts_dir.parent.parent.parent) if marts_dir.is_absolute() else yml)))
+            out.append(
+                ModelDoc(
+                    m["name"],
+                    (m.get("config") or {}).get("schema", schema),
+                    " ".join(str(m.get("description") or "").split()),
+                    _keys(m),
+                    columns,
+                    str(yml.relative_to(marts_dir.parent.parent.parent) if marts_dir.is_absolute() else yml),
+                )
+            )
     rank = {s: i for i, s in enumerate(SCHEMA_ORDER)}
     out.sort(key=lambda d: (rank.get(d.schema, 99), d.name))
     return out
@@ -178,11 +203,21 @@ def render_markdown(catalog: list[ModelDoc] | None = None) -> str:
     for d in catalog:
         first = re.split(r"(?<=\.)\s+(?=[A-Z])", d.description, maxsplit=1)[0]
         first = first if len(first) <= 180 else first[:177].rsplit(" ", 1)[0] + " …"
-        lines.append(f"| `{d.relation}` | {', '.join(d.keys) or '—'} | {d.business_date_column or '—'} | {_md(first)} |")
+        lines.append(
+            f"| `{d.relation}` | {', '.join(d.keys) or '—'} | {d.business_date_column or '—'} | {_md(first)} |"
+        )
     for d in catalog:
-        lines += ["", f"#### `{d.relation}`", "", _md(d.description), "",
-                  f"Grain / unique keys: {', '.join(f'`{k}`' for k in d.keys) or 'not declared'}.", "",
-                  "| column | type | unit | description |", "| --- | --- | --- | --- |"]
+        lines += [
+            "",
+            f"#### `{d.relation}`",
+            "",
+            _md(d.description),
+            "",
+            f"Grain / unique keys: {', '.join(f'`{k}`' for k in d.keys) or 'not declared'}.",
+            "",
+            "| column | type | unit | description |",
+            "| --- | --- | --- | --- |",
+        ]
         lines += [f"| `{c.name}` | {c.data_type} | {c.unit} | {_md(c.description)} |" for c in d.columns]
     return "\n".join(lines) + "\n"
 

@@ -55,7 +55,9 @@ def generate_dbt_docs(*, warehouse: Path | None = None, out_dir: Path | None = N
         if warehouse.exists():
             shutil.copyfile(warehouse, copy)  # the published file is only replaced whole: a consistent copy
         else:
-            log.warning("no published warehouse at %s: dbt docs without a catalog (column types from yml only)", warehouse)
+            log.warning(
+                "no published warehouse at %s: dbt docs without a catalog (column types from yml only)", warehouse
+            )
             command.append("--empty-catalog")
         if not compile:  # --no-compile reuses the target's manifest: write one with a (quick) parse
             parsed = run_dbt(["parse"], db_path=copy, run_dir=run_dir)
@@ -64,16 +66,20 @@ def generate_dbt_docs(*, warehouse: Path | None = None, out_dir: Path | None = N
         result = run_dbt(command, db_path=copy, run_dir=run_dir)
     target = run_dir / "target"
     if not result.ok or not (target / "index.html").exists():
-        raise DocsError(f"dbt docs generate failed (exit {result.returncode}); see {result.log_path}"
-                        + (f": {result.error}" if result.error else ""))
+        raise DocsError(
+            f"dbt docs generate failed (exit {result.returncode}); see {result.log_path}"
+            + (f": {result.error}" if result.error else "")
+        )
     log.info("dbt docs generated in %s (%.1f s)", target, result.elapsed)
     return target
 
 
-_CSS = ("body{font-family:-apple-system,Segoe UI,Roboto,'PingFang SC','Microsoft YaHei',sans-serif;margin:24px;"
-        "color:#1d2129;max-width:1100px}h1{font-size:22px}h2{font-size:17px;margin-top:24px;border-bottom:1px solid "
-        "#e5e6eb}table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #e5e6eb;padding:4px 8px;"
-        "text-align:left}th{background:#f7f8fa}.muted{color:#86909c;font-size:12px}")
+_CSS = (
+    "body{font-family:-apple-system,Segoe UI,Roboto,'PingFang SC','Microsoft YaHei',sans-serif;margin:24px;"
+    "color:#1d2129;max-width:1100px}h1{font-size:22px}h2{font-size:17px;margin-top:24px;border-bottom:1px solid "
+    "#e5e6eb}table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #e5e6eb;padding:4px 8px;"
+    "text-align:left}th{background:#f7f8fa}.muted{color:#86909c;font-size:12px}"
+)
 
 
 def render_index(target: Path | None, state_dir: Path, warehouse: Path) -> str:
@@ -81,13 +87,21 @@ def render_index(target: Path | None, state_dir: Path, warehouse: Path) -> str:
 
     e = html.escape
     st = collect_status(warehouse=warehouse, state_dir=state_dir, limit=50)
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Douyin ETL docs</title>"
-             f"<style>{_CSS}</style></head><body><h1>Douyin ETL · docs and run reports</h1>"]
+    parts = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Douyin ETL docs</title>"
+        f"<style>{_CSS}</style></head><body><h1>Douyin ETL · docs and run reports</h1>"
+    ]
     v = st.get("version") or {}
-    parts.append("<p>Published warehouse: " + (
-        f"<code>{e(str(v.get('path')))}</code>, run <b>{e(str(v.get('run_id', 'unknown')))}</b>, "
-        f"published at {e(str(v.get('published_at', 'unknown')))}" if st["published"]
-        else f"none yet at <code>{e(st['warehouse'])}</code>") + " · <a href='/status.json'>status.json</a></p>")
+    parts.append(
+        "<p>Published warehouse: "
+        + (
+            f"<code>{e(str(v.get('path')))}</code>, run <b>{e(str(v.get('run_id', 'unknown')))}</b>, "
+            f"published at {e(str(v.get('published_at', 'unknown')))}"
+            if st["published"]
+            else f"none yet at <code>{e(st['warehouse'])}</code>"
+        )
+        + " · <a href='/status.json'>status.json</a></p>"
+    )
     parts.append("<h2>dbt docs</h2>")
     if target is not None and (target / "index.html").exists():
         parts.append("<ul><li><a href='/dbt/index.html'>dbt docs site</a> (models, columns, lineage)</li>")
@@ -100,15 +114,19 @@ def render_index(target: Path | None, state_dir: Path, warehouse: Path) -> str:
     if not st["runs"]:
         parts.append("<p class='muted'>no runs yet</p>")
     else:
-        parts.append("<table><tr><th>run</th><th>interval</th><th>status</th><th>seconds</th><th>published</th>"
-                     "<th>gates</th></tr>")
+        parts.append(
+            "<table><tr><th>run</th><th>interval</th><th>status</th><th>seconds</th><th>published</th>"
+            "<th>gates</th></tr>"
+        )
         for r in st["runs"]:
             rid = e(str(r["run_id"]))
-            link = (f"<a href='/runs/{rid}/report.html'>{rid}</a>" if Path(r["report"]).exists() else rid)
-            parts.append(f"<tr><td>{link} <a class='muted' href='/runs/{rid}/report.json'>json</a></td>"
-                         f"<td>{e(str(r.get('interval', '')))}</td><td>{e(str(r.get('status')))}</td>"
-                         f"<td>{e(str(r.get('seconds') or ''))}</td><td>{'yes' if r.get('published') else 'no'}</td>"
-                         f"<td>{e(', '.join(f'{k}: {g}' for k, g in r.get('gates', {}).items()))}</td></tr>")
+            link = f"<a href='/runs/{rid}/report.html'>{rid}</a>" if Path(r["report"]).exists() else rid
+            parts.append(
+                f"<tr><td>{link} <a class='muted' href='/runs/{rid}/report.json'>json</a></td>"
+                f"<td>{e(str(r.get('interval', '')))}</td><td>{e(str(r.get('status')))}</td>"
+                f"<td>{e(str(r.get('seconds') or ''))}</td><td>{'yes' if r.get('published') else 'no'}</td>"
+                f"<td>{e(', '.join(f'{k}: {g}' for k, g in r.get('gates', {}).items()))}</td></tr>"
+            )
         parts.append("</table>")
     parts.append("</body></html>")
     return "".join(parts)
@@ -155,8 +173,12 @@ class _Handler(BaseHTTPRequestHandler):
             body = render_index(self.target, self.state_dir, self.warehouse).encode("utf-8")
             self._send(HTTPStatus.OK, body, "text/html; charset=utf-8")
         elif parts == ["status.json"]:
-            body = json.dumps(collect_status(warehouse=self.warehouse, state_dir=self.state_dir), ensure_ascii=False,
-                              indent=1, default=str).encode("utf-8")
+            body = json.dumps(
+                collect_status(warehouse=self.warehouse, state_dir=self.state_dir),
+                ensure_ascii=False,
+                indent=1,
+                default=str,
+            ).encode("utf-8")
             self._send(HTTPStatus.OK, body, "application/json; charset=utf-8")
         elif len(parts) == 2 and parts[0] == "dbt" and parts[1] in DOCS_FILES and self.target is not None:
             self._file(self.target / parts[1])
@@ -166,13 +188,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, b"not found; see /", "text/plain; charset=utf-8")
 
 
-def make_server(port: int = 8081, *, host: str = "127.0.0.1", target: Path | None = None,
-                state_dir: Path | None = None, warehouse: Path | None = None) -> ThreadingHTTPServer:
+def make_server(
+    port: int = 8081,
+    *,
+    host: str = "127.0.0.1",
+    target: Path | None = None,
+    state_dir: Path | None = None,
+    warehouse: Path | None = None,
+) -> ThreadingHTTPServer:
     """A docs server bound to ``host:port`` (port 0 picks a free one: see ``server.server_address``)."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("docs server bound to %s: reachable beyond this machine", host)
-    handler = partial(_Handler, target=target, state_dir=Path(state_dir or config.state_dir()),
-                      warehouse=Path(warehouse or config.warehouse_path()))
+    handler = partial(
+        _Handler,
+        target=target,
+        state_dir=Path(state_dir or config.state_dir()),
+        warehouse=Path(warehouse or config.warehouse_path()),
+    )
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server

@@ -22,7 +22,8 @@ class Example:
 
 EXAMPLES: tuple[Example, ...] = (
     Example(
-        "daily_gmv_by_channel", "Daily GMV by channel (每日分渠道成交额)",
+        "daily_gmv_by_channel",
+        "Daily GMV by channel (每日分渠道成交额)",
         "GMV by pay day as 抖店 支付成交金额 (refunded orders included); refunds by refund day (finance view). "
         "Money columns add up across channels; orders/buyers do not (an order can span two channels).",
         """\
@@ -33,9 +34,11 @@ select date_day, channel,
        sum(sku_orders)     as sku_orders
 from sales.sales_daily
 group by date_day, channel
-order by date_day, gmv_yuan desc"""),
+order by date_day, gmv_yuan desc""",
+    ),
     Example(
-        "top_creators_by_net_gmv", "Top creators (达人) by net GMV",
+        "top_creators_by_net_gmv",
+        "Top creators (达人) by net GMV",
         "Cohort view: refunds of the lines paid in the window, whenever they succeeded. roi = net GMV / net commission.",
         """\
 select c.shop_id, c.author_id, any_value(d.author_name) as author_name, any_value(c.tier) as tier,
@@ -47,9 +50,11 @@ from performance.perf_creators c
 left join sales.dim_creators d on d.shop_id = c.shop_id and d.author_id = c.author_id
 group by c.shop_id, c.author_id
 order by net_gmv_yuan desc
-limit 20"""),
+limit 20""",
+    ),
     Example(
-        "refund_rate_by_product", "Refund rate by product (商品退款率)",
+        "refund_rate_by_product",
+        "Refund rate by product (商品退款率)",
         "Cohort view over paid SKU order lines: refunded amount / paid amount of the same lines.",
         """\
 select l.product_id, any_value(p.product_name) as product_name,
@@ -61,18 +66,22 @@ from sales.fct_order_lines l
 left join sales.dim_products p using (product_id)
 where l.is_paid
 group by l.product_id
-order by refund_rate desc nulls last, gmv_yuan desc"""),
+order by refund_rate desc nulls last, gmv_yuan desc""",
+    ),
     Example(
-        "live_session_gpm", "Live session GPM (直播千次观看成交金额)",
+        "live_session_gpm",
+        "Live session GPM (直播千次观看成交金额)",
         "gpm_yuan = GMV / watch_pv (观看人次) x 1000, as 罗盘; GMV from the paid lines carrying the room id.",
         """\
 select live_date, room_id, anchor_name, duration_minutes, viewers, watch_pv,
        gmv_yuan, gpm_yuan, conversion_rate
 from performance.perf_live_sessions
 order by gpm_yuan desc nulls last
-limit 20"""),
+limit 20""",
+    ),
     Example(
-        "funnel_conversion_by_channel", "Funnel conversion by channel (分渠道转化漏斗)",
+        "funnel_conversion_by_channel",
+        "Funnel conversion by channel (分渠道转化漏斗)",
         "Sum the counts first, then divide (averaging daily rates would weight quiet days like busy ones).",
         """\
 select channel,
@@ -85,9 +94,11 @@ select channel,
        round(sum(pays)::double / nullif(sum(exposures), 0), 4)         as exposure_to_pay_rate
 from sales.sales_funnel_daily
 group by channel
-order by exposure_to_pay_rate desc"""),
+order by exposure_to_pay_rate desc""",
+    ),
     Example(
-        "repeat_buyer_share", "Repeat-buyer share per shop (复购买家占比)",
+        "repeat_buyer_share",
+        "Repeat-buyer share per shop (复购买家占比)",
         "A repeat buyer has two or more paid orders in the shop; 30-day repurchase is null until the window has elapsed.",
         """\
 select shop_id,
@@ -98,9 +109,11 @@ select shop_id,
        sum(gmv_yuan)                                   as gmv_yuan
 from sales.sales_customers
 group by shop_id
-order by shop_id"""),
+order by shop_id""",
+    ),
     Example(
-        "stockout_risk", "Stock-out risk list (断货风险)",
+        "stockout_risk",
+        "Stock-out risk list (断货风险)",
         "Best sellers whose days of cover < lead time + safety days, as of the latest run.",
         """\
 select a.shop_id, a.warehouse_id, a.sku_id, p.product_name,
@@ -110,9 +123,11 @@ from inventory.inv_alerts a
 left join sales.dim_products p using (product_id)
 where a.alert_type = 'stockout_risk'
   and a.alert_date = (select max(alert_date) from inventory.inv_alerts)
-order by a.days_of_cover, a.shop_sales_rank"""),
+order by a.days_of_cover, a.shop_sales_rank""",
+    ),
     Example(
-        "reorder_suggestions", "Reorder suggestions (补货建议)",
+        "reorder_suggestions",
+        "Reorder suggestions (补货建议)",
         "SKUs at or below their reorder point, with the quantity that tops them up to the target cover.",
         """\
 select r.shop_id, r.warehouse_id, r.sku_id, p.product_name,
@@ -122,9 +137,11 @@ from inventory.inv_replenishment r
 left join sales.dim_products p using (product_id)
 where r.needs_reorder
   and r.as_of_date = (select max(as_of_date) from inventory.inv_replenishment)
-order by r.suggested_order_qty desc"""),
+order by r.suggested_order_qty desc""",
+    ),
     Example(
-        "settlement_discrepancies_by_reason", "Settlement discrepancies by reason (结算差异)",
+        "settlement_discrepancies_by_reason",
+        "Settlement discrepancies by reason (结算差异)",
         "Money in fen is exact; difference = settled - expected net (missing_settlement: minus the expected amount).",
         """\
 select shop_id, reason,
@@ -135,9 +152,11 @@ select shop_id, reason,
 from finance.fin_order_reconciliation
 where status = 'discrepancy'
 group by shop_id, reason
-order by shop_id, sku_order_lines desc"""),
+order by shop_id, sku_order_lines desc""",
+    ),
     Example(
-        "contribution_margin_by_product", "Contribution margin by product (商品贡献毛利)",
+        "contribution_margin_by_product",
+        "Contribution margin by product (商品贡献毛利)",
         "Net revenue - platform fees - commission - 招商服务费 - ad spend - freight - COGS (accrual, per fin_pnl_product_daily).",
         """\
 select m.shop_id, m.product_id, any_value(p.product_name) as product_name,
@@ -150,7 +169,8 @@ select m.shop_id, m.product_id, any_value(p.product_name) as product_name,
 from finance.fin_pnl_product_daily m
 left join sales.dim_products p using (product_id)
 group by m.shop_id, m.product_id
-order by contribution_margin_yuan desc"""),
+order by contribution_margin_yuan desc""",
+    ),
 )
 
 

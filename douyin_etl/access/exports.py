@@ -21,18 +21,18 @@ import csv
 import logging
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import duckdb
 
 from douyin_etl import config
 from douyin_etl.access.catalog import ModelDoc, load_catalog
-from douyin_etl.access.export_spec import (CHINESE_HEADERS, DEFAULT_TABLES, FORMATS, ExportTable,
-                                           export_table)
+from douyin_etl.access.export_spec import CHINESE_HEADERS, DEFAULT_TABLES, FORMATS, ExportTable, export_table
 from douyin_etl.access.query import WarehouseMissing, connect_read_only
 from douyin_etl.sqlrow import one_row
 
@@ -133,8 +133,10 @@ class ExportResult:
     version: dict[str, Any] | None = None
 
     def summary(self) -> str:
-        lines = [f"finance export {self.period.start}..{self.period.end} "
-                 f"shops={','.join(self.shops) or 'all'} format={self.fmt}"]
+        lines = [
+            f"finance export {self.period.start}..{self.period.end} "
+            f"shops={','.join(self.shops) or 'all'} format={self.fmt}"
+        ]
         for t in self.tables:
             yuan = [(k, v) for k, v in t.totals.items() if k.endswith("_yuan")][:3]
             money = ", ".join(f"{k}={v}" for k, v in yuan)
@@ -170,14 +172,19 @@ def _columns(con: duckdb.DuckDBPyConnection, spec: ExportTable, doc: ModelDoc | 
     try:
         described = con.execute(f"DESCRIBE {spec.relation}").fetchall()
     except duckdb.CatalogException:
-        raise ExportError(f"{spec.relation} is not in the published warehouse; was the last run built with the "
-                          "finance marts? Check `douyin-etl status`.") from None
+        raise ExportError(
+            f"{spec.relation} is not in the published warehouse; was the last run built with the "
+            "finance marts? Check `douyin-etl status`."
+        ) from None
     docs = {c.name: c for c in (doc.columns if doc else ())}
     out = []
     for name, duck_type, *_ in described:
         d = docs.get(name)
-        out.append(ExportColumn(name, str(duck_type), d.description if d else "", d.unit if d else "",
-                                CHINESE_HEADERS.get(name, name)))
+        out.append(
+            ExportColumn(
+                name, str(duck_type), d.description if d else "", d.unit if d else "", CHINESE_HEADERS.get(name, name)
+            )
+        )
     names = [c.name for c in out]
     for needed in (spec.date_column, "shop_id"):
         if needed not in names:
@@ -186,8 +193,9 @@ def _columns(con: duckdb.DuckDBPyConnection, spec: ExportTable, doc: ModelDoc | 
 
 
 def _where(spec: ExportTable, period: Period, shops: Sequence[str]) -> str:
-    clauses = [f"{_q(spec.date_column)} BETWEEN DATE {_lit(period.start.isoformat())} "
-               f"AND DATE {_lit(period.end.isoformat())}"]
+    clauses = [
+        f"{_q(spec.date_column)} BETWEEN DATE {_lit(period.start.isoformat())} AND DATE {_lit(period.end.isoformat())}"
+    ]
     if shops:
         clauses.append(f"shop_id IN ({', '.join(_lit(s) for s in shops)})")
     return " AND ".join(clauses)
@@ -207,8 +215,9 @@ def _totals(con, spec: ExportTable, columns: list[ExportColumn], where: str) -> 
     summable = [c for c in columns if c.summable]
     if not summable:
         return {}
-    row = con.execute(f"SELECT {', '.join(f'SUM({_q(c.name)})' for c in summable)} "
-                      f"FROM {spec.relation} WHERE {where}").fetchone()
+    row = con.execute(
+        f"SELECT {', '.join(f'SUM({_q(c.name)})' for c in summable)} FROM {spec.relation} WHERE {where}"
+    ).fetchone()
     return {c.name: (v if v is not None else (Decimal("0.00") if c.is_decimal else 0)) for c, v in zip(summable, row)}
 
 
@@ -367,12 +376,15 @@ def _write_info_sheet(wb, result: ExportResult, warehouse: Path) -> None:
     ws.column_dimensions["B"].width = 70
     v = result.version or {}
     rows: list[tuple[str, str | int]] = [
-        ("期间 period", f"{result.period.start.isoformat()} .. {result.period.end.isoformat()} (Asia/Shanghai business days)"),
+        (
+            "期间 period",
+            f"{result.period.start.isoformat()} .. {result.period.end.isoformat()} (Asia/Shanghai business days)",
+        ),
         ("店铺 shops", ", ".join(result.shops) or "all 全部"),
         ("数据仓库 warehouse", str(warehouse)),
         ("版本 published run", str(v.get("run_id", "unknown"))),
         ("发布时间 published at", str(v.get("published_at", "unknown"))),
-        ("导出时间 exported at", datetime.now(timezone.utc).isoformat(timespec="seconds")),
+        ("导出时间 exported at", datetime.now(UTC).isoformat(timespec="seconds")),
     ]
     rows += [(f"{t.name} rows 行数", t.rows) for t in result.tables]
     for r in rows:
@@ -380,9 +392,16 @@ def _write_info_sheet(wb, result: ExportResult, warehouse: Path) -> None:
 
 
 # -- entry point ------------------------------------------------------------------------------------
-def export_finance(period: str | Period, *, shops: Sequence[str] | None = None, tables: Sequence[str] | None = None,
-                   fmt: str = "xlsx", out_dir: Path | None = None, chinese_headers: bool = False,
-                   warehouse: Path | None = None) -> ExportResult:
+def export_finance(
+    period: str | Period,
+    *,
+    shops: Sequence[str] | None = None,
+    tables: Sequence[str] | None = None,
+    fmt: str = "xlsx",
+    out_dir: Path | None = None,
+    chinese_headers: bool = False,
+    warehouse: Path | None = None,
+) -> ExportResult:
     """Export finance marts for ``period`` from the published warehouse; see the module docstring."""
     from douyin_etl.warehousing.wap import read_version
 
@@ -393,8 +412,10 @@ def export_finance(period: str | Period, *, shops: Sequence[str] | None = None, 
     specs = [export_table(n) for n in (split_list(tables) or list(DEFAULT_TABLES))]
     warehouse = Path(warehouse or config.warehouse_path())
     if not warehouse.exists():
-        raise WarehouseMissing(f"no published warehouse at {warehouse}; run `douyin-etl run --start … --end …` "
-                               "(or `make demo`) first, or set DOUYIN_WAREHOUSE")
+        raise WarehouseMissing(
+            f"no published warehouse at {warehouse}; run `douyin-etl run --start … --end …` "
+            "(or `make demo`) first, or set DOUYIN_WAREHOUSE"
+        )
     out_dir = Path(out_dir or config.state_dir() / "exports")
     catalog = {d.relation: d for d in load_catalog()}
     result = ExportResult(per, shop_list, fmt, version=read_version(warehouse))
@@ -405,20 +426,26 @@ def export_finance(period: str | Period, *, shops: Sequence[str] | None = None, 
         for spec in specs:
             columns = _columns(con, spec, catalog.get(spec.relation))
             where = _where(spec, per, shop_list)
-            lo, hi = one_row(con, f"SELECT min({_q(spec.date_column)}), max({_q(spec.date_column)}) "
-                                  f"FROM {spec.relation}")
-            table = ExportedTable(spec.name, spec.relation, 0, columns, _totals(con, spec, columns, where),
-                                  data_range=(lo, hi))
+            lo, hi = one_row(
+                con, f"SELECT min({_q(spec.date_column)}), max({_q(spec.date_column)}) FROM {spec.relation}"
+            )
+            table = ExportedTable(
+                spec.name, spec.relation, 0, columns, _totals(con, spec, columns, where), data_range=(lo, hi)
+            )
             order = ", ".join(_q(c) for c in spec.order_by)
-            sql = (f"SELECT {_select_list(columns, local_instants=fmt != 'parquet', chinese=chinese_headers and fmt == 'parquet')} "
-                   f"FROM {spec.relation} WHERE {where} ORDER BY {order}")
+            sql = (
+                f"SELECT {_select_list(columns, local_instants=fmt != 'parquet', chinese=chinese_headers and fmt == 'parquet')} "
+                f"FROM {spec.relation} WHERE {where} ORDER BY {order}"
+            )
             plans.append((spec, table, sql))
         if shop_list:
             unknown = set(shop_list) - _known_shops(con, [s.relation for s in specs])
             if unknown:
-                raise ExportError(f"unknown shop id(s) {', '.join(sorted(unknown))}: not in "
-                                  f"{', '.join(s.relation for s in specs)}; list shops with "
-                                  "`douyin-etl query \"select shop_id from sales.dim_shops\"`")
+                raise ExportError(
+                    f"unknown shop id(s) {', '.join(sorted(unknown))}: not in "
+                    f"{', '.join(s.relation for s in specs)}; list shops with "
+                    '`douyin-etl query "select shop_id from sales.dim_shops"`'
+                )
         stem = _file_stem(per, shop_list)
         if fmt == "xlsx":
             from openpyxl import Workbook
@@ -437,8 +464,11 @@ def export_finance(period: str | Period, *, shops: Sequence[str] | None = None, 
         else:
             for spec, table, sql in plans:
                 path = out_dir / f"{stem}_{spec.name}.{fmt}"
-                table.rows = (_write_csv(con, sql, table.columns, path, chinese_headers) if fmt == "csv"
-                              else _write_parquet(con, sql, path))
+                table.rows = (
+                    _write_csv(con, sql, table.columns, path, chinese_headers)
+                    if fmt == "csv"
+                    else _write_parquet(con, sql, path)
+                )
                 table.path = path
                 result.tables.append(table)
                 result.files.append(path)

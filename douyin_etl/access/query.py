@@ -42,9 +42,13 @@ def catalog_name(path: Path) -> str:
     return re.sub(r"\W", "_", Path(path).stem) or "warehouse"
 
 
-def connect_read_only(path: Path | None = None, *, alias: str | None = None,
-                      write_dir: Path | None = None, settings: dict[str, str] | None = None
-                      ) -> duckdb.DuckDBPyConnection:
+def connect_read_only(
+    path: Path | None = None,
+    *,
+    alias: str | None = None,
+    write_dir: Path | None = None,
+    settings: dict[str, str] | None = None,
+) -> duckdb.DuckDBPyConnection:
     """A hardened read-only session on the published warehouse (see the module docstring).
 
     The warehouse is attached as ``alias`` (default: the file's stem, e.g. ``douyin``) and is the
@@ -61,8 +65,7 @@ def connect_read_only(path: Path | None = None, *, alias: str | None = None,
     alias = alias or catalog_name(path)
     # A new in-memory instance per call (never DuckDB's per-file instance cache): the settings below are
     # global to an instance and must not leak into, or be inherited from, other connections of the process.
-    con = duckdb.connect(":memory:", config={"autoload_known_extensions": False,
-                                             "autoinstall_known_extensions": False})
+    con = duckdb.connect(":memory:", config={"autoload_known_extensions": False, "autoinstall_known_extensions": False})
     try:
         con.execute(f'ATTACH {_lit(str(path))} AS "{alias}" (READ_ONLY)')
         con.execute(f'USE "{alias}"')
@@ -102,13 +105,20 @@ def _explain(exc: duckdb.Error) -> str:
         if line.strip():
             lines.append(line.strip())
     message = " ".join(lines)
-    if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in message \
-            or "read-only mode" in message:
-        hint = ("`douyin-etl query` is read-only and reads only the published marts: no file reads or writes, "
-                "ATTACH, INSTALL/LOAD or SET; use `douyin-etl export` for files")
+    if (
+        isinstance(exc, duckdb.PermissionException)
+        or "configuration has been locked" in message
+        or "read-only mode" in message
+    ):
+        hint = (
+            "`douyin-etl query` is read-only and reads only the published marts: no file reads or writes, "
+            "ATTACH, INSTALL/LOAD or SET; use `douyin-etl export` for files"
+        )
     elif isinstance(exc, duckdb.CatalogException):
-        hint = ("list the tables with `douyin-etl query \"SHOW ALL TABLES\"`; the marts are described in "
-                "docs/analyst-guide.md")
+        hint = (
+            'list the tables with `douyin-etl query "SHOW ALL TABLES"`; the marts are described in '
+            "docs/analyst-guide.md"
+        )
     else:
         hint = "check the SQL (DuckDB dialect); examples are in docs/analyst-guide.md"
     return f"{message} — {hint}"
@@ -135,8 +145,10 @@ def render(columns: list[str], rows: list[tuple], fmt: str = "table", max_rows: 
     cells = [[("" if v is None else str(_plain(v))) for v in r] for r in shown]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)), "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(v.rjust(w) if v.replace(".", "", 1).lstrip("-").isdigit() else v.ljust(w)
-                         for v, w in zip(r, widths)) for r in cells]
+    lines += [
+        " | ".join(v.rjust(w) if v.replace(".", "", 1).lstrip("-").isdigit() else v.ljust(w) for v, w in zip(r, widths))
+        for r in cells
+    ]
     if len(rows) > max_rows:
         lines.append(f"… {len(rows) - max_rows} more rows (use --format csv to get all)")
     lines.append(f"({len(rows)} rows)")

@@ -39,8 +39,9 @@ def _gate_summary(gates: dict[str, Any]) -> dict[str, str]:
     for name, g in (gates or {}).items():
         checks = g.get("checks") or []
         failing = sum(1 for c in checks if not c.get("success"))
-        out[name] = ("ok" if g.get("ok") else "blocked") + (f" ({failing}/{len(checks)} failing)" if failing else
-                                                            f" ({len(checks)} checks)")
+        out[name] = ("ok" if g.get("ok") else "blocked") + (
+            f" ({failing}/{len(checks)} failing)" if failing else f" ({len(checks)} checks)"
+        )
     return out
 
 
@@ -52,29 +53,39 @@ def recent_runs(state_dir: Path | None = None, limit: int = 10) -> list[dict[str
         try:
             d = json.loads(report.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            out.append({"run_id": report.parent.name, "status": "unreadable", "error": str(exc),
-                        "started_at": "", "report": str(report)})
+            out.append(
+                {
+                    "run_id": report.parent.name,
+                    "status": "unreadable",
+                    "error": str(exc),
+                    "started_at": "",
+                    "report": str(report),
+                }
+            )
             continue
-        out.append({
-            "run_id": d.get("run_id", report.parent.name),
-            "interval": f"{d.get('interval_start')}..{d.get('interval_end')}",
-            "status": d.get("status"),
-            "started_at": d.get("started_at") or "",
-            "finished_at": d.get("finished_at"),
-            "seconds": _duration(d.get("started_at"), d.get("finished_at")),
-            "gates": _gate_summary(d.get("gates") or {}),
-            "published": bool(d.get("published_path")) or d.get("status") == "published",
-            "errors": len(d.get("errors") or []),
-            "report": str(report.with_name("report.html")),
-        })
+        out.append(
+            {
+                "run_id": d.get("run_id", report.parent.name),
+                "interval": f"{d.get('interval_start')}..{d.get('interval_end')}",
+                "status": d.get("status"),
+                "started_at": d.get("started_at") or "",
+                "finished_at": d.get("finished_at"),
+                "seconds": _duration(d.get("started_at"), d.get("finished_at")),
+                "gates": _gate_summary(d.get("gates") or {}),
+                "published": bool(d.get("published_path")) or d.get("status") == "published",
+                "errors": len(d.get("errors") or []),
+                "report": str(report.with_name("report.html")),
+            }
+        )
     out.sort(key=lambda r: (r.get("started_at") or "", r["run_id"]), reverse=True)
     return out[:limit]
 
 
 def _meta_version(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     try:
-        row = con.execute("SELECT run_id, CAST(published_at AS VARCHAR) FROM wh._meta.publish_log "
-                          "ORDER BY published_at DESC LIMIT 1").fetchone()
+        row = con.execute(
+            "SELECT run_id, CAST(published_at AS VARCHAR) FROM wh._meta.publish_log ORDER BY published_at DESC LIMIT 1"
+        ).fetchone()
     except duckdb.Error:
         return None
     return {"run_id": row[0], "published_at": row[1]} if row else None
@@ -85,23 +96,33 @@ def freshness(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     schemas = ", ".join(f"'{s}'" for s in SCHEMA_ORDER)
     cols = con.execute(
         "SELECT table_schema, table_name, column_name FROM information_schema.columns "
-        f"WHERE table_catalog = 'wh' AND table_schema IN ({schemas}) AND data_type = 'DATE'").fetchall()
+        f"WHERE table_catalog = 'wh' AND table_schema IN ({schemas}) AND data_type = 'DATE'"
+    ).fetchall()
     tables = con.execute(
         "SELECT table_schema, table_name FROM information_schema.tables "
-        f"WHERE table_catalog = 'wh' AND table_schema IN ({schemas})").fetchall()
+        f"WHERE table_catalog = 'wh' AND table_schema IN ({schemas})"
+    ).fetchall()
     dates: dict[tuple[str, str], set[str]] = {}
     for s, t, c in cols:
         dates.setdefault((s, t), set()).add(c)
     rank = {s: i for i, s in enumerate(SCHEMA_ORDER)}
     out = []
     for s, t in sorted(tables, key=lambda x: (rank.get(x[0], 99), x[1])):
-        col = None if t in NO_FRESHNESS else next((c for c in BUSINESS_DATE_COLUMNS if c in dates.get((s, t), ())), None)
+        col = (
+            None if t in NO_FRESHNESS else next((c for c in BUSINESS_DATE_COLUMNS if c in dates.get((s, t), ())), None)
+        )
         if col:
             rows, latest = one_row(con, f'SELECT count(*), max("{col}") FROM wh."{s}"."{t}"')
         else:
             rows, latest = one_row(con, f'SELECT count(*) FROM wh."{s}"."{t}"')[0], None
-        out.append({"table": f"{s}.{t}", "rows": int(rows), "date_column": col,
-                    "max_date": latest.isoformat() if latest else None})
+        out.append(
+            {
+                "table": f"{s}.{t}",
+                "rows": int(rows),
+                "date_column": col,
+                "max_date": latest.isoformat() if latest else None,
+            }
+        )
     return out
 
 
@@ -109,8 +130,13 @@ def collect_status(*, warehouse: Path | None = None, state_dir: Path | None = No
     from douyin_etl.warehousing.wap import read_version
 
     warehouse = Path(warehouse or config.warehouse_path())
-    st: dict[str, Any] = {"warehouse": str(warehouse), "published": warehouse.exists(),
-                          "runs": recent_runs(state_dir, limit), "version": None, "marts": []}
+    st: dict[str, Any] = {
+        "warehouse": str(warehouse),
+        "published": warehouse.exists(),
+        "runs": recent_runs(state_dir, limit),
+        "version": None,
+        "marts": [],
+    }
     if not warehouse.exists():
         return st
     version = dict(read_version(warehouse) or {})
@@ -148,25 +174,35 @@ def _fmt_size(n: int | None) -> str:
 def render_status(st: dict[str, Any]) -> str:
     lines = ["Recent runs (newest first):"]
     if not st["runs"]:
-        lines.append("  none yet (no report.json under <state_dir>/runs); start one with `douyin-etl run --start … --end …`")
+        lines.append(
+            "  none yet (no report.json under <state_dir>/runs); start one with `douyin-etl run --start … --end …`"
+        )
     for r in st["runs"]:
         gates = ", ".join(f"{k}: {v}" for k, v in r.get("gates", {}).items()) or "no gates"
         secs = f"{r['seconds']:.1f} s" if r.get("seconds") is not None else "—"
-        lines.append(f"  {r['run_id']:<28} {r.get('interval', ''):<23} {str(r.get('status')):<10} {secs:>9}  "
-                     f"published={'yes' if r.get('published') else 'no'}  gates: {gates}"
-                     + (f"  errors={r['errors']}" if r.get("errors") else ""))
+        lines.append(
+            f"  {r['run_id']:<28} {r.get('interval', ''):<23} {str(r.get('status')):<10} {secs:>9}  "
+            f"published={'yes' if r.get('published') else 'no'}  gates: {gates}"
+            + (f"  errors={r['errors']}" if r.get("errors") else "")
+        )
     lines.append("")
     if not st["published"]:
-        lines.append(f"Published warehouse: none yet at {st['warehouse']}. Nothing is published until a run passes "
-                     "its gates: run `douyin-etl run --start YYYY-MM-DD --end YYYY-MM-DD` (or `make demo`).")
+        lines.append(
+            f"Published warehouse: none yet at {st['warehouse']}. Nothing is published until a run passes "
+            "its gates: run `douyin-etl run --start YYYY-MM-DD --end YYYY-MM-DD` (or `make demo`)."
+        )
         return "\n".join(lines)
     v = st["version"] or {}
     lines.append(f"Published warehouse: {v.get('path')}")
-    lines.append(f"  run {v.get('run_id', 'unknown')}, published at {v.get('published_at', 'unknown')}, "
-                 f"{_fmt_size(v.get('size'))}" + (f", sha256 {v['sha256'][:12]}…" if v.get("sha256") else ""))
+    lines.append(
+        f"  run {v.get('run_id', 'unknown')}, published at {v.get('published_at', 'unknown')}, "
+        f"{_fmt_size(v.get('size'))}" + (f", sha256 {v['sha256'][:12]}…" if v.get("sha256") else "")
+    )
     if v.get("stale_version_file"):
-        lines.append(f"  (douyin.version.json still names run {v['stale_version_file']}: a publish stopped right after "
-                     "its rename; the version above is the file's own, the next run rewrites the version file)")
+        lines.append(
+            f"  (douyin.version.json still names run {v['stale_version_file']}: a publish stopped right after "
+            "its rename; the version above is the file's own, the next run rewrites the version file)"
+        )
     if st.get("error"):
         lines.append(f"  {st['error']}")
     lines += ["", "Freshness per mart (max business date, rows):"]

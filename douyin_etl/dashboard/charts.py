@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from html import escape
-from typing import Mapping, Sequence
 
-CHANNEL_COLOURS = {"live": "#fe2c55", "video": "#14b8c4", "alliance": "#7b61ff", "card": "#ff9f1a",
-                   "search": "#3c8dde"}
+CHANNEL_COLOURS = {"live": "#fe2c55", "video": "#14b8c4", "alliance": "#7b61ff", "card": "#ff9f1a", "search": "#3c8dde"}
 FALLBACK_COLOURS = ("#86909c", "#00b42a", "#f53f3f", "#722ed1", "#eb0aa4")
-CHANNEL_LABELS = {"live": "直播 live", "video": "短视频 video", "alliance": "精选联盟 alliance",
-                  "card": "商品卡 card", "search": "搜索 search"}
+CHANNEL_LABELS = {
+    "live": "直播 live",
+    "video": "短视频 video",
+    "alliance": "精选联盟 alliance",
+    "card": "商品卡 card",
+    "search": "搜索 search",
+}
 
 W, H = 1040, 260
 PAD_L, PAD_R, PAD_T, PAD_B = 70, 16, 16, 40
@@ -42,25 +46,33 @@ def _axis(top: float, unit: str = "¥") -> list[str]:
         value = top * i / 4
         y = PAD_T + plot_h - plot_h * i / 4
         parts.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e6eb"/>')
-        parts.append(f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#86909c">'
-                     f'{unit}{value:,.0f}</text>')
+        parts.append(
+            f'<text x="{PAD_L - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#86909c">'
+            f"{unit}{value:,.0f}</text>"
+        )
     return parts
 
 
 def _x_labels(days: Sequence[date], slot: float) -> list[str]:
     every = max(1, len(days) // 10)
-    return [f'<text x="{PAD_L + slot * (i + 0.5):.1f}" y="{H - PAD_B + 16}" text-anchor="middle" font-size="11" '
-            f'fill="#4e5969">{d.strftime("%m-%d")}</text>'
-            for i, d in enumerate(days) if i % every == 0 or i == len(days) - 1]
+    return [
+        f'<text x="{PAD_L + slot * (i + 0.5):.1f}" y="{H - PAD_B + 16}" text-anchor="middle" font-size="11" '
+        f'fill="#4e5969">{d.strftime("%m-%d")}</text>'
+        for i, d in enumerate(days)
+        if i % every == 0 or i == len(days) - 1
+    ]
 
 
 def _svg(parts: list[str], label: str, height: int = H) -> str:
-    return (f'<svg role="img" aria-label="{escape(label)}" viewBox="0 0 {W} {height}" width="100%" '
-            f'xmlns="http://www.w3.org/2000/svg">' + "".join(parts) + "</svg>")
+    return (
+        f'<svg role="img" aria-label="{escape(label)}" viewBox="0 0 {W} {height}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg">' + "".join(parts) + "</svg>"
+    )
 
 
-def trend_chart(days: Sequence[date], bars: Sequence[Decimal], line: Sequence[Decimal], *,
-                bar_label: str, line_label: str) -> str:
+def trend_chart(
+    days: Sequence[date], bars: Sequence[Decimal], line: Sequence[Decimal], *, bar_label: str, line_label: str
+) -> str:
     """Bars (e.g. GMV) per day with a line (e.g. net sales) over them."""
     if not days:
         return '<p class="empty">所选期间无数据 · no data in the period</p>'
@@ -70,11 +82,14 @@ def trend_chart(days: Sequence[date], bars: Sequence[Decimal], line: Sequence[De
     base = PAD_T + plot_h
     for i, (d, v) in enumerate(zip(days, bars)):
         h = plot_h * max(_num(v), 0) / top
-        parts.append(f'<rect x="{PAD_L + slot * i + slot * 0.15:.1f}" y="{base - h:.1f}" width="{slot * 0.7:.1f}" '
-                     f'height="{h:.1f}" fill="#fe2c55" opacity="0.8"><title>{d} {escape(bar_label)} '
-                     f'¥{_num(v):,.2f}</title></rect>')
-    points = " ".join(f"{PAD_L + slot * (i + 0.5):.1f},{base - plot_h * max(_num(v), 0) / top:.1f}"
-                      for i, v in enumerate(line))
+        parts.append(
+            f'<rect x="{PAD_L + slot * i + slot * 0.15:.1f}" y="{base - h:.1f}" width="{slot * 0.7:.1f}" '
+            f'height="{h:.1f}" fill="#fe2c55" opacity="0.8"><title>{d} {escape(bar_label)} '
+            f"¥{_num(v):,.2f}</title></rect>"
+        )
+    points = " ".join(
+        f"{PAD_L + slot * (i + 0.5):.1f},{base - plot_h * max(_num(v), 0) / top:.1f}" for i, v in enumerate(line)
+    )
     parts.append(f'<polyline points="{points}" fill="none" stroke="#1d2129" stroke-width="2"/>')
     parts += _x_labels(days, slot)
     return _svg(parts, f"{bar_label} / {line_label}")
@@ -97,9 +112,11 @@ def stacked_chart(days: Sequence[date], series: Mapping[str, Sequence[Decimal]])
             if h <= 0:
                 continue
             y -= h
-            parts.append(f'<rect x="{PAD_L + slot * i + slot * 0.15:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
-                         f'height="{h:.1f}" fill="{colour(name, j)}"><title>{d} {escape(name)} '
-                         f'¥{_num(values[i]):,.2f} ({share:.1%})</title></rect>')
+            parts.append(
+                f'<rect x="{PAD_L + slot * i + slot * 0.15:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" '
+                f'height="{h:.1f}" fill="{colour(name, j)}"><title>{d} {escape(name)} '
+                f"¥{_num(values[i]):,.2f} ({share:.1%})</title></rect>"
+            )
     parts += _x_labels(days, slot)
     return _svg(parts, "channel mix")
 
@@ -113,10 +130,13 @@ def funnel_chart(steps: Sequence[tuple[str, int]]) -> str:
         width = 620 * (value / first) ** 0.5 if first > 0 else 0
         y = 4 + i * row_h
         x = 200 + (620 - width) / 2
-        parts.append(f'<text x="190" y="{y + 21}" text-anchor="end" font-size="13" fill="#1d2129">'
-                     f'{escape(label)}</text>')
-        parts.append(f'<rect x="{x:.1f}" y="{y}" width="{max(width, 2):.1f}" height="{row_h - 8}" rx="3" '
-                     f'fill="#fe2c55" opacity="{1 - i * 0.13:.2f}"/>')
+        parts.append(
+            f'<text x="190" y="{y + 21}" text-anchor="end" font-size="13" fill="#1d2129">{escape(label)}</text>'
+        )
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y}" width="{max(width, 2):.1f}" height="{row_h - 8}" rx="3" '
+            f'fill="#fe2c55" opacity="{1 - i * 0.13:.2f}"/>'
+        )
         parts.append(f'<text x="840" y="{y + 21}" font-size="13" fill="#1d2129">{value:,}</text>')
         if i:
             prev = steps[i - 1][1]
@@ -126,6 +146,8 @@ def funnel_chart(steps: Sequence[tuple[str, int]]) -> str:
 
 
 def legend(names: Sequence[str]) -> str:
-    items = "".join(f'<span class="lg"><i style="background:{colour(n, j)}"></i>{escape(CHANNEL_LABELS.get(n, n))}</span>'
-                    for j, n in enumerate(names))
+    items = "".join(
+        f'<span class="lg"><i style="background:{colour(n, j)}"></i>{escape(CHANNEL_LABELS.get(n, n))}</span>'
+        for j, n in enumerate(names)
+    )
     return f'<div class="legend">{items}</div>'

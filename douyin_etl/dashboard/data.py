@@ -11,10 +11,11 @@ A new panel = one more ``PanelQuery`` here and one renderer entry in ``render.py
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import duckdb
 
@@ -76,32 +77,43 @@ def _latest(table: str, date_col: str) -> str:
 
 
 PANEL_QUERIES: tuple[PanelQuery, ...] = (
-    PanelQuery("kpis", f"""
+    PanelQuery(
+        "kpis",
+        f"""
         WITH s AS (
             SELECT sum(gmv_yuan) AS gmv_yuan, sum(net_sales_yuan) AS net_sales_yuan, sum(refund_yuan) AS refund_yuan
-            FROM sales.sales_daily WHERE {_where('date_day')}),
+            FROM sales.sales_daily WHERE {_where("date_day")}),
         o AS (
             SELECT count(*) AS orders, count(DISTINCT buyer_key) AS buyers
-            FROM sales.fct_orders WHERE {_where('pay_date')}),
+            FROM sales.fct_orders WHERE {_where("pay_date")}),
         p AS (
             SELECT sum(contribution_margin_yuan) AS contribution_margin_yuan
-            FROM finance.fin_pnl_daily WHERE {_where('date_day')})
+            FROM finance.fin_pnl_daily WHERE {_where("date_day")})
         SELECT coalesce(s.gmv_yuan, 0) AS gmv_yuan, coalesce(s.net_sales_yuan, 0) AS net_sales_yuan,
                coalesce(s.refund_yuan, 0) AS refund_yuan, o.orders, o.buyers,
                round(s.gmv_yuan / nullif(o.buyers, 0), 2) AS aov_yuan,
                s.refund_yuan / nullif(s.gmv_yuan, 0) AS refund_rate,
                coalesce(p.contribution_margin_yuan, 0) AS contribution_margin_yuan
-        FROM s, o, p"""),
-    PanelQuery("daily_channel", f"""
+        FROM s, o, p""",
+    ),
+    PanelQuery(
+        "daily_channel",
+        f"""
         SELECT date_day, channel, sum(gmv_yuan) AS gmv_yuan, sum(net_sales_yuan) AS net_sales_yuan
-        FROM sales.sales_daily WHERE {_where('date_day')}
-        GROUP BY date_day, channel ORDER BY date_day, channel"""),
-    PanelQuery("funnel", f"""
+        FROM sales.sales_daily WHERE {_where("date_day")}
+        GROUP BY date_day, channel ORDER BY date_day, channel""",
+    ),
+    PanelQuery(
+        "funnel",
+        f"""
         SELECT coalesce(sum(exposures), 0) AS exposures, coalesce(sum(clicks), 0) AS clicks,
                coalesce(sum(add_to_carts), 0) AS add_to_carts, coalesce(sum(orders), 0) AS orders,
                coalesce(sum(pays), 0) AS pays, coalesce(sum(paid_lines), 0) AS paid_lines
-        FROM sales.sales_funnel_daily WHERE {_where('stat_date')}"""),
-    PanelQuery("creators", f"""
+        FROM sales.sales_funnel_daily WHERE {_where("stat_date")}""",
+    ),
+    PanelQuery(
+        "creators",
+        """
         SELECT c.shop_id, c.author_id, any_value(d.author_name) AS author_name, any_value(c.tier) AS tier,
                sum(c.paid_orders) AS orders, sum(c.gmv_yuan) AS gmv_yuan, sum(c.refund_yuan) AS refund_yuan,
                sum(c.refund_yuan) / nullif(sum(c.gmv_yuan), 0) AS refund_rate,
@@ -111,61 +123,86 @@ PANEL_QUERIES: tuple[PanelQuery, ...] = (
         LEFT JOIN sales.dim_creators AS d ON d.shop_id = c.shop_id AND d.author_id = c.author_id
         WHERE ($shop IS NULL OR c.shop_id = $shop) AND c.pay_date BETWEEN $start AND $end
         GROUP BY c.shop_id, c.author_id
-        ORDER BY gmv_yuan DESC, c.author_id LIMIT 10"""),
-    PanelQuery("live", f"""
+        ORDER BY gmv_yuan DESC, c.author_id LIMIT 10""",
+    ),
+    PanelQuery(
+        "live",
+        f"""
         SELECT shop_id, anchor_id, any_value(anchor_name) AS anchor_name, count(*) AS sessions,
                sum(viewers) AS viewers, sum(watch_pv) AS watch_pv, sum(paid_orders) AS orders,
                sum(gmv_yuan) AS gmv_yuan,
                round(sum(gmv_yuan) * 1000 / nullif(sum(watch_pv), 0), 2) AS gpm_yuan
-        FROM performance.perf_live_sessions WHERE {_where('live_date')}
-        GROUP BY shop_id, anchor_id ORDER BY gmv_yuan DESC, anchor_id"""),
-    PanelQuery("alert_counts", f"""
+        FROM performance.perf_live_sessions WHERE {_where("live_date")}
+        GROUP BY shop_id, anchor_id ORDER BY gmv_yuan DESC, anchor_id""",
+    ),
+    PanelQuery(
+        "alert_counts",
+        f"""
         SELECT alert_type, count(*) AS alerts, max(alert_date) AS alert_date
         FROM inventory.inv_alerts
-        WHERE {SHOP_FILTER} AND alert_date = {_latest('inventory.inv_alerts', 'alert_date')}
-        GROUP BY alert_type ORDER BY alert_type"""),
-    PanelQuery("alerts", f"""
+        WHERE {SHOP_FILTER} AND alert_date = {_latest("inventory.inv_alerts", "alert_date")}
+        GROUP BY alert_type ORDER BY alert_type""",
+    ),
+    PanelQuery(
+        "alerts",
+        f"""
         SELECT alert_date, alert_type, shop_id, warehouse_id, sku_id, product_id, available_qty,
                avg_daily_units, days_of_cover, lead_time_days, last_sale_date
         FROM inventory.inv_alerts
-        WHERE {SHOP_FILTER} AND alert_date = {_latest('inventory.inv_alerts', 'alert_date')}
+        WHERE {SHOP_FILTER} AND alert_date = {_latest("inventory.inv_alerts", "alert_date")}
         ORDER BY CASE alert_type WHEN 'stockout_risk' THEN 0 WHEN 'overstock' THEN 1 ELSE 2 END,
                  days_of_cover NULLS LAST, shop_id, warehouse_id, sku_id
-        LIMIT 30"""),
-    PanelQuery("replenishment", f"""
+        LIMIT 30""",
+    ),
+    PanelQuery(
+        "replenishment",
+        f"""
         SELECT as_of_date, shop_id, warehouse_id, sku_id, product_id, available_qty, avg_daily_units,
                reorder_point_units, lead_time_days, suggested_order_qty,
                count(*) OVER () AS total_rows
         FROM inventory.inv_replenishment
         WHERE {SHOP_FILTER} AND needs_reorder
-          AND as_of_date = {_latest('inventory.inv_replenishment', 'as_of_date')}
+          AND as_of_date = {_latest("inventory.inv_replenishment", "as_of_date")}
         ORDER BY suggested_order_qty DESC, shop_id, warehouse_id, sku_id
-        LIMIT 30"""),
-    PanelQuery("recon_status", f"""
+        LIMIT 30""",
+    ),
+    PanelQuery(
+        "recon_status",
+        f"""
         SELECT status, count(*) AS lines, sum(pay_fen) AS pay_fen, sum(difference_fen) AS difference_fen,
                max(as_of_date) AS as_of_date
-        FROM finance.fin_order_reconciliation WHERE {_where('pay_date')}
+        FROM finance.fin_order_reconciliation WHERE {_where("pay_date")}
         GROUP BY status
-        ORDER BY CASE status WHEN 'settled' THEN 0 WHEN 'pending' THEN 1 WHEN 'refunded' THEN 2 ELSE 3 END"""),
-    PanelQuery("recon_reasons", f"""
+        ORDER BY CASE status WHEN 'settled' THEN 0 WHEN 'pending' THEN 1 WHEN 'refunded' THEN 2 ELSE 3 END""",
+    ),
+    PanelQuery(
+        "recon_reasons",
+        f"""
         SELECT reason, count(*) AS lines, sum(difference_fen) AS difference_fen
-        FROM finance.fin_order_reconciliation WHERE {_where('pay_date')} AND status = 'discrepancy'
-        GROUP BY reason ORDER BY lines DESC, reason"""),
-    PanelQuery("discrepancies", f"""
+        FROM finance.fin_order_reconciliation WHERE {_where("pay_date")} AND status = 'discrepancy'
+        GROUP BY reason ORDER BY lines DESC, reason""",
+    ),
+    PanelQuery(
+        "discrepancies",
+        f"""
         SELECT sku_order_id, shop_order_id, shop_id, pay_date, reason, pay_fen, expected_net_fen,
                settled_fen, difference_fen
-        FROM finance.fin_order_reconciliation WHERE {_where('pay_date')} AND status = 'discrepancy'
+        FROM finance.fin_order_reconciliation WHERE {_where("pay_date")} AND status = 'discrepancy'
         ORDER BY abs(difference_fen) DESC, sku_order_id
-        LIMIT 50"""),
-    PanelQuery("pnl", f"""
+        LIMIT 50""",
+    ),
+    PanelQuery(
+        "pnl",
+        f"""
         SELECT date_day, sum(gmv_yuan) AS gmv_yuan, sum(subsidy_yuan) AS subsidy_yuan,
                sum(refund_yuan) AS refund_yuan, sum(net_revenue_yuan) AS net_revenue_yuan,
                sum(platform_fee_yuan) + sum(colonel_fee_yuan) AS fees_yuan,
                sum(commission_yuan) AS commission_yuan, sum(ad_spend_yuan) AS ad_spend_yuan,
                sum(freight_yuan) AS freight_yuan, sum(cogs_yuan) AS cogs_yuan,
                sum(contribution_margin_yuan) AS contribution_margin_yuan
-        FROM finance.fin_pnl_daily WHERE {_where('date_day')}
-        GROUP BY date_day ORDER BY date_day DESC"""),
+        FROM finance.fin_pnl_daily WHERE {_where("date_day")}
+        GROUP BY date_day ORDER BY date_day DESC""",
+    ),
 )
 
 
@@ -236,7 +273,8 @@ def load_dashboard(query: Mapping[str, list[str]], warehouse: Path | None = None
         except duckdb.CatalogException as exc:
             raise WarehouseMissing(
                 f"the warehouse at {warehouse or config.warehouse_path()} holds no marts yet ({str(exc).splitlines()[0]}); "
-                "run `make demo` or `douyin-etl run --start … --end …` to build and publish them") from None
+                "run `make demo` or `douyin-etl run --start … --end …` to build and publish them"
+            ) from None
         filters = parse_filters(query, bounds)
         data = DashboardData(bounds, filters)
         for panel in PANEL_QUERIES:

@@ -6,11 +6,12 @@ thousands separators (fen columns converted exactly through ``money.fen_to_yuan`
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlencode
 
 from douyin_etl.dashboard import charts
@@ -47,8 +48,14 @@ def fmt_text(v: Any) -> str:
     return "–" if v is None else str(v)
 
 
-FORMATS: dict[str, Callable[[Any], str]] = {"yuan": fmt_yuan, "fen": fmt_fen, "int": fmt_int, "pct": fmt_pct,
-                                            "num": fmt_num, "text": fmt_text}
+FORMATS: dict[str, Callable[[Any], str]] = {
+    "yuan": fmt_yuan,
+    "fen": fmt_fen,
+    "int": fmt_int,
+    "pct": fmt_pct,
+    "num": fmt_num,
+    "text": fmt_text,
+}
 NUMERIC = {"yuan", "fen", "int", "pct", "num"}
 
 
@@ -72,60 +79,131 @@ def C(key: str, zh: str, en: str, fmt: str = "text") -> Column:  # noqa: N802 - 
 
 
 TABLES: dict[str, TableSpec] = {
-    "creators": TableSpec("creators", (
-        C("author_name", "达人", "creator"), C("author_id", "达人ID", "author id"), C("shop_id", "店铺", "shop"),
-        C("orders", "订单数", "orders", "int"), C("gmv_yuan", "成交金额", "GMV", "yuan"),
-        C("refund_rate", "退款率", "refund rate", "pct"), C("commission_yuan", "佣金", "commission", "yuan"),
-        C("roi", "达人ROI", "ROI", "num"))),
-    "live": TableSpec("live", (
-        C("anchor_name", "主播", "anchor"), C("shop_id", "店铺", "shop"), C("sessions", "场次", "sessions", "int"),
-        C("viewers", "观看人数", "viewers", "int"), C("watch_pv", "观看人次", "watch sessions", "int"),
-        C("orders", "订单数", "orders", "int"), C("gmv_yuan", "成交金额", "GMV", "yuan"),
-        C("gpm_yuan", "千次观看成交", "GPM", "yuan"))),
-    "alerts": TableSpec("alerts", (
-        C("alert_type", "预警类型", "alert"), C("shop_id", "店铺", "shop"), C("warehouse_id", "仓库", "warehouse"),
-        C("sku_id", "SKU", "sku"), C("available_qty", "可用库存", "available", "int"),
-        C("avg_daily_units", "日均销量", "units/day", "num"), C("days_of_cover", "可售天数", "days of cover", "num"),
-        C("lead_time_days", "补货周期", "lead time (d)", "int"), C("last_sale_date", "最近动销", "last sale")),
-        "无库存预警 · no inventory alerts"),
-    "replenishment": TableSpec("replenishment", (
-        C("shop_id", "店铺", "shop"), C("warehouse_id", "仓库", "warehouse"), C("sku_id", "SKU", "sku"),
-        C("available_qty", "可用库存", "available", "int"), C("avg_daily_units", "日均销量", "units/day", "num"),
-        C("reorder_point_units", "补货点", "reorder point", "num"),
-        C("lead_time_days", "补货周期", "lead time (d)", "int"),
-        C("suggested_order_qty", "建议补货量", "suggested qty", "int")),
-        "无需补货 · nothing to reorder"),
-    "recon_status": TableSpec("recon_status", (
-        C("status", "对账状态", "status"), C("lines", "子订单数", "SKU orders", "int"),
-        C("pay_fen", "实付金额", "paid", "fen"), C("difference_fen", "差异金额", "difference", "fen"))),
-    "recon_reasons": TableSpec("recon_reasons", (
-        C("reason", "差异原因", "reason"), C("lines", "子订单数", "SKU orders", "int"),
-        C("difference_fen", "差异金额", "difference", "fen")), "无对账差异 · no discrepancies"),
-    "discrepancies": TableSpec("discrepancies", (
-        C("sku_order_id", "子订单号", "SKU order"), C("shop_id", "店铺", "shop"), C("pay_date", "支付日", "pay day"),
-        C("reason", "原因", "reason"), C("pay_fen", "实付", "paid", "fen"),
-        C("expected_net_fen", "应结算", "expected", "fen"), C("settled_fen", "已结算", "settled", "fen"),
-        C("difference_fen", "差异", "difference", "fen")), "无对账差异 · no discrepancies"),
-    "pnl": TableSpec("pnl", (
-        C("date_day", "日期", "day"), C("gmv_yuan", "成交金额", "GMV", "yuan"),
-        C("subsidy_yuan", "平台/达人补贴", "subsidies", "yuan"), C("refund_yuan", "退款", "refunds", "yuan"),
-        C("net_revenue_yuan", "净收入", "net revenue", "yuan"), C("fees_yuan", "平台+招商服务费", "fees", "yuan"),
-        C("commission_yuan", "佣金", "commission", "yuan"), C("ad_spend_yuan", "千川投放", "ad spend", "yuan"),
-        C("freight_yuan", "运费", "freight", "yuan"), C("cogs_yuan", "商品成本", "COGS", "yuan"),
-        C("contribution_margin_yuan", "贡献毛利", "contribution margin", "yuan"))),
+    "creators": TableSpec(
+        "creators",
+        (
+            C("author_name", "达人", "creator"),
+            C("author_id", "达人ID", "author id"),
+            C("shop_id", "店铺", "shop"),
+            C("orders", "订单数", "orders", "int"),
+            C("gmv_yuan", "成交金额", "GMV", "yuan"),
+            C("refund_rate", "退款率", "refund rate", "pct"),
+            C("commission_yuan", "佣金", "commission", "yuan"),
+            C("roi", "达人ROI", "ROI", "num"),
+        ),
+    ),
+    "live": TableSpec(
+        "live",
+        (
+            C("anchor_name", "主播", "anchor"),
+            C("shop_id", "店铺", "shop"),
+            C("sessions", "场次", "sessions", "int"),
+            C("viewers", "观看人数", "viewers", "int"),
+            C("watch_pv", "观看人次", "watch sessions", "int"),
+            C("orders", "订单数", "orders", "int"),
+            C("gmv_yuan", "成交金额", "GMV", "yuan"),
+            C("gpm_yuan", "千次观看成交", "GPM", "yuan"),
+        ),
+    ),
+    "alerts": TableSpec(
+        "alerts",
+        (
+            C("alert_type", "预警类型", "alert"),
+            C("shop_id", "店铺", "shop"),
+            C("warehouse_id", "仓库", "warehouse"),
+            C("sku_id", "SKU", "sku"),
+            C("available_qty", "可用库存", "available", "int"),
+            C("avg_daily_units", "日均销量", "units/day", "num"),
+            C("days_of_cover", "可售天数", "days of cover", "num"),
+            C("lead_time_days", "补货周期", "lead time (d)", "int"),
+            C("last_sale_date", "最近动销", "last sale"),
+        ),
+        "无库存预警 · no inventory alerts",
+    ),
+    "replenishment": TableSpec(
+        "replenishment",
+        (
+            C("shop_id", "店铺", "shop"),
+            C("warehouse_id", "仓库", "warehouse"),
+            C("sku_id", "SKU", "sku"),
+            C("available_qty", "可用库存", "available", "int"),
+            C("avg_daily_units", "日均销量", "units/day", "num"),
+            C("reorder_point_units", "补货点", "reorder point", "num"),
+            C("lead_time_days", "补货周期", "lead time (d)", "int"),
+            C("suggested_order_qty", "建议补货量", "suggested qty", "int"),
+        ),
+        "无需补货 · nothing to reorder",
+    ),
+    "recon_status": TableSpec(
+        "recon_status",
+        (
+            C("status", "对账状态", "status"),
+            C("lines", "子订单数", "SKU orders", "int"),
+            C("pay_fen", "实付金额", "paid", "fen"),
+            C("difference_fen", "差异金额", "difference", "fen"),
+        ),
+    ),
+    "recon_reasons": TableSpec(
+        "recon_reasons",
+        (
+            C("reason", "差异原因", "reason"),
+            C("lines", "子订单数", "SKU orders", "int"),
+            C("difference_fen", "差异金额", "difference", "fen"),
+        ),
+        "无对账差异 · no discrepancies",
+    ),
+    "discrepancies": TableSpec(
+        "discrepancies",
+        (
+            C("sku_order_id", "子订单号", "SKU order"),
+            C("shop_id", "店铺", "shop"),
+            C("pay_date", "支付日", "pay day"),
+            C("reason", "原因", "reason"),
+            C("pay_fen", "实付", "paid", "fen"),
+            C("expected_net_fen", "应结算", "expected", "fen"),
+            C("settled_fen", "已结算", "settled", "fen"),
+            C("difference_fen", "差异", "difference", "fen"),
+        ),
+        "无对账差异 · no discrepancies",
+    ),
+    "pnl": TableSpec(
+        "pnl",
+        (
+            C("date_day", "日期", "day"),
+            C("gmv_yuan", "成交金额", "GMV", "yuan"),
+            C("subsidy_yuan", "平台/达人补贴", "subsidies", "yuan"),
+            C("refund_yuan", "退款", "refunds", "yuan"),
+            C("net_revenue_yuan", "净收入", "net revenue", "yuan"),
+            C("fees_yuan", "平台+招商服务费", "fees", "yuan"),
+            C("commission_yuan", "佣金", "commission", "yuan"),
+            C("ad_spend_yuan", "千川投放", "ad spend", "yuan"),
+            C("freight_yuan", "运费", "freight", "yuan"),
+            C("cogs_yuan", "商品成本", "COGS", "yuan"),
+            C("contribution_margin_yuan", "贡献毛利", "contribution margin", "yuan"),
+        ),
+    ),
 }
 
-ALERT_LABELS = {"stockout_risk": "缺货风险 stock-out risk", "slow_mover": "滞销 slow mover",
-                "overstock": "积压 overstock"}
-STATUS_LABELS = {"settled": "已结算 settled", "pending": "待结算 pending", "refunded": "已退款 refunded",
-                 "discrepancy": "差异 discrepancy"}
+ALERT_LABELS = {
+    "stockout_risk": "缺货风险 stock-out risk",
+    "slow_mover": "滞销 slow mover",
+    "overstock": "积压 overstock",
+}
+STATUS_LABELS = {
+    "settled": "已结算 settled",
+    "pending": "待结算 pending",
+    "refunded": "已退款 refunded",
+    "discrepancy": "差异 discrepancy",
+}
 
 
 def render_table(spec: TableSpec, rows: Sequence[dict[str, Any]], *, total: dict[str, Any] | None = None) -> str:
     if not rows:
         return f'<p class="empty">{escape(spec.empty)}</p>'
-    head = "".join(f'<th class="{"n" if c.fmt in NUMERIC else ""}">{escape(c.zh)}<br><small>{escape(c.en)}</small></th>'
-                   for c in spec.columns)
+    head = "".join(
+        f'<th class="{"n" if c.fmt in NUMERIC else ""}">{escape(c.zh)}<br><small>{escape(c.en)}</small></th>'
+        for c in spec.columns
+    )
 
     def cells(row: dict[str, Any], tag: str = "td") -> str:
         out = []
@@ -140,27 +218,33 @@ def render_table(spec: TableSpec, rows: Sequence[dict[str, Any]], *, total: dict
 
     body = "".join(f"<tr>{cells(r)}</tr>" for r in rows)
     foot = f'<tfoot><tr class="total">{cells(total, "th")}</tr></tfoot>' if total else ""
-    return (f'<div class="scroll"><table data-table="{spec.rows_key}"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody>{foot}</table></div>")
+    return (
+        f'<div class="scroll"><table data-table="{spec.rows_key}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody>{foot}</table></div>"
+    )
 
 
 # ---------------------------------------------------------------- sections
 
 
 def _section(key: str, zh: str, en: str, body: str, error: str | None = None, note: str = "") -> str:
-    err = (f'<p class="panel-error">该板块加载失败 · panel failed: {escape(error)}</p>' if error else "")
+    err = f'<p class="panel-error">该板块加载失败 · panel failed: {escape(error)}</p>' if error else ""
     note_html = f'<p class="muted">{note}</p>' if note else ""
-    return (f'<section id="{key}" data-section="{key}"><h2>{escape(zh)} <small>{escape(en)}</small></h2>'
-            f"{note_html}{err}{body}</section>")
+    return (
+        f'<section id="{key}" data-section="{key}"><h2>{escape(zh)} <small>{escape(en)}</small></h2>'
+        f"{note_html}{err}{body}</section>"
+    )
 
 
-KPIS = (("gmv", "gmv_yuan", "成交金额", "GMV", "yuan"),
-        ("net_sales", "net_sales_yuan", "净成交", "net sales", "yuan"),
-        ("orders", "orders", "支付订单数", "orders", "int"),
-        ("buyers", "buyers", "成交人数", "buyers", "int"),
-        ("aov", "aov_yuan", "客单价", "AOV", "yuan"),
-        ("refund_rate", "refund_rate", "退款率", "refund rate", "pct"),
-        ("contribution_margin", "contribution_margin_yuan", "贡献毛利", "contribution margin", "yuan"))
+KPIS = (
+    ("gmv", "gmv_yuan", "成交金额", "GMV", "yuan"),
+    ("net_sales", "net_sales_yuan", "净成交", "net sales", "yuan"),
+    ("orders", "orders", "支付订单数", "orders", "int"),
+    ("buyers", "buyers", "成交人数", "buyers", "int"),
+    ("aov", "aov_yuan", "客单价", "AOV", "yuan"),
+    ("refund_rate", "refund_rate", "退款率", "refund rate", "pct"),
+    ("contribution_margin", "contribution_margin_yuan", "贡献毛利", "contribution margin", "yuan"),
+)
 
 
 def section_kpis(data: DashboardData) -> str:
@@ -168,9 +252,12 @@ def section_kpis(data: DashboardData) -> str:
     cards = "".join(
         f'<div class="kpi" data-kpi="{key}"><div class="kl">{zh}<small>{en}</small></div>'
         f'<div class="kv{" neg" if (row.get(col) or 0) < 0 else ""}">{escape(FORMATS[fmt](row.get(col)))}</div></div>'
-        for key, col, zh, en, fmt in KPIS)
+        for key, col, zh, en, fmt in KPIS
+    )
     note = "退款按退款成功日；退款率 = 退款 ÷ GMV · refunds dated by refund day; refund rate = refunds ÷ GMV"
-    return _section("kpis", "核心指标", "key figures", f'<div class="kpis">{cards}</div>', data.errors.get("kpis"), note)
+    return _section(
+        "kpis", "核心指标", "key figures", f'<div class="kpis">{cards}</div>', data.errors.get("kpis"), note
+    )
 
 
 def _days(f: Filters) -> list[date]:
@@ -189,23 +276,37 @@ def section_trend(data: DashboardData) -> str:
         channels.setdefault(r["channel"], {})[r["date_day"]] = r["gmv_yuan"] or Decimal(0)
     if not rows:
         days = []
-    trend = charts.trend_chart(days, [gmv[d] for d in days], [net[d] for d in days],
-                               bar_label="GMV", line_label="net sales")
-    legend = ('<div class="legend"><span class="lg"><i style="background:#fe2c55"></i>成交金额 GMV</span>'
-              '<span class="lg"><i style="background:#1d2129;height:3px"></i>净成交 net sales</span></div>')
+    trend = charts.trend_chart(
+        days, [gmv[d] for d in days], [net[d] for d in days], bar_label="GMV", line_label="net sales"
+    )
+    legend = (
+        '<div class="legend"><span class="lg"><i style="background:#fe2c55"></i>成交金额 GMV</span>'
+        '<span class="lg"><i style="background:#1d2129;height:3px"></i>净成交 net sales</span></div>'
+    )
     order = sorted(channels, key=lambda c: -sum(channels[c].values()))
     series = {c: [channels[c].get(d, Decimal(0)) for d in days] for c in order}
-    totals = "".join(f'<span class="chip" data-channel="{escape(c)}">{escape(charts.CHANNEL_LABELS.get(c, c))} '
-                     f'{fmt_yuan(sum(channels[c].values()))}</span>' for c in order)
+    totals = "".join(
+        f'<span class="chip" data-channel="{escape(c)}">{escape(charts.CHANNEL_LABELS.get(c, c))} '
+        f"{fmt_yuan(sum(channels[c].values()))}</span>"
+        for c in order
+    )
     err = data.errors.get("daily_channel")
-    return (_section("trend", "每日成交趋势", "daily GMV trend", legend + trend, err)
-            + _section("channels", "渠道构成", "channel mix (share of daily GMV)",
-                       charts.legend(order) + charts.stacked_chart(days, series) + f'<div class="chips">{totals}</div>',
-                       err))
+    return _section("trend", "每日成交趋势", "daily GMV trend", legend + trend, err) + _section(
+        "channels",
+        "渠道构成",
+        "channel mix (share of daily GMV)",
+        charts.legend(order) + charts.stacked_chart(days, series) + f'<div class="chips">{totals}</div>',
+        err,
+    )
 
 
-FUNNEL_STEPS = (("exposures", "曝光 exposure"), ("clicks", "点击 click"), ("add_to_carts", "加购 cart"),
-                ("orders", "下单 order"), ("pays", "支付 pay"))
+FUNNEL_STEPS = (
+    ("exposures", "曝光 exposure"),
+    ("clicks", "点击 click"),
+    ("add_to_carts", "加购 cart"),
+    ("orders", "下单 order"),
+    ("pays", "支付 pay"),
+)
 
 
 def section_funnel(data: DashboardData) -> str:
@@ -213,38 +314,55 @@ def section_funnel(data: DashboardData) -> str:
     steps = [(label, int(row.get(key) or 0)) for key, label in FUNNEL_STEPS]
     rates = []
     for (key, label), (_, value), (_, prev) in zip(FUNNEL_STEPS[1:], steps[1:], steps[:-1]):
-        rates.append(f'<span class="chip" data-rate="{key}">{escape(label)} {fmt_pct(value / prev if prev else None)}</span>')
+        rates.append(
+            f'<span class="chip" data-rate="{key}">{escape(label)} {fmt_pct(value / prev if prev else None)}</span>'
+        )
     overall = fmt_pct(steps[-1][1] / steps[0][1] if steps[0][1] else None)
-    body = (charts.funnel_chart(steps) if steps[0][1] else '<p class="empty">所选期间无罗盘数据 · no funnel data</p>')
+    body = charts.funnel_chart(steps) if steps[0][1] else '<p class="empty">所选期间无罗盘数据 · no funnel data</p>'
     body += f'<div class="chips">{"".join(rates)}<span class="chip" data-rate="overall">曝光→支付 exposure→pay {overall}</span></div>'
     return _section("funnel", "转化漏斗", "funnel (罗盘)", body, data.errors.get("funnel"))
 
 
-def section_table(key: str, zh: str, en: str, data: DashboardData, note: str = "",
-                  total: dict[str, Any] | None = None) -> str:
+def section_table(
+    key: str, zh: str, en: str, data: DashboardData, note: str = "", total: dict[str, Any] | None = None
+) -> str:
     spec = TABLES[key]
-    return _section(key, zh, en, render_table(spec, data.rows.get(spec.rows_key, []), total=total),
-                    data.errors.get(spec.rows_key), note)
+    return _section(
+        key,
+        zh,
+        en,
+        render_table(spec, data.rows.get(spec.rows_key, []), total=total),
+        data.errors.get(spec.rows_key),
+        note,
+    )
 
 
 def section_inventory(data: DashboardData) -> str:
     counts = data.rows.get("alert_counts", [])
     day = counts[0]["alert_date"] if counts else None
-    chips = "".join(f'<span class="chip alert-{escape(r["alert_type"])}" data-alert="{escape(r["alert_type"])}">'
-                    f'{escape(ALERT_LABELS.get(r["alert_type"], r["alert_type"]))} {fmt_int(r["alerts"])}</span>'
-                    for r in counts)
+    chips = "".join(
+        f'<span class="chip alert-{escape(r["alert_type"])}" data-alert="{escape(r["alert_type"])}">'
+        f"{escape(ALERT_LABELS.get(r['alert_type'], r['alert_type']))} {fmt_int(r['alerts'])}</span>"
+        for r in counts
+    )
     n_alerts = sum(r["alerts"] for r in counts)
     shown = len(data.rows.get("alerts", []))
-    alerts_note = (f"截至 as of {day} · 共 {n_alerts:,} 条，显示前 {shown} 条 (stock-out risk first)" if day
-                   else "所选期间无库存预警 · no alerts in the period")
+    alerts_note = (
+        f"截至 as of {day} · 共 {n_alerts:,} 条，显示前 {shown} 条 (stock-out risk first)"
+        if day
+        else "所选期间无库存预警 · no alerts in the period"
+    )
     repl = data.rows.get("replenishment", [])
     repl_total = repl[0]["total_rows"] if repl else 0
-    repl_note = (f"截至 as of {repl[0]['as_of_date']} · 需补货 {repl_total:,} 个 SKU×仓 (showing {len(repl)})"
-                 if repl else "")
-    body = (f'<div class="chips">{chips}</div><p class="muted">{escape(alerts_note)}</p>'
-            + render_table(TABLES["alerts"], data.rows.get("alerts", []))
-            + f'<h3>补货建议 <small>replenishment</small></h3><p class="muted">{escape(repl_note)}</p>'
-            + render_table(TABLES["replenishment"], repl))
+    repl_note = (
+        f"截至 as of {repl[0]['as_of_date']} · 需补货 {repl_total:,} 个 SKU×仓 (showing {len(repl)})" if repl else ""
+    )
+    body = (
+        f'<div class="chips">{chips}</div><p class="muted">{escape(alerts_note)}</p>'
+        + render_table(TABLES["alerts"], data.rows.get("alerts", []))
+        + f'<h3>补货建议 <small>replenishment</small></h3><p class="muted">{escape(repl_note)}</p>'
+        + render_table(TABLES["replenishment"], repl)
+    )
     err = data.errors.get("alerts") or data.errors.get("alert_counts") or data.errors.get("replenishment")
     return _section("inventory", "库存预警与补货", "inventory alerts and replenishment", body, err)
 
@@ -253,13 +371,19 @@ def section_reconciliation(data: DashboardData) -> str:
     status = data.rows.get("recon_status", [])
     as_of = status[0]["as_of_date"] if status else None
     counts = {r["status"]: r["lines"] for r in status}
-    chips = "".join(f'<span class="chip status-{s}" data-status="{s}">{escape(STATUS_LABELS[s])} '
-                    f'{fmt_int(counts.get(s, 0))}</span>' for s in STATUS_LABELS)
-    note = (f"按支付日筛选，对账截至 {as_of} · SKU orders paid in the period, status as of {as_of}" if as_of else "")
-    body = (f'<div class="chips">{chips}</div>' + render_table(TABLES["recon_status"], status)
-            + "<h3>差异原因 <small>discrepancy reasons</small></h3>" + render_table(TABLES["recon_reasons"], data.rows.get("recon_reasons", []))
-            + "<h3>差异明细 <small>discrepancies (largest first, top 50)</small></h3>"
-            + render_table(TABLES["discrepancies"], data.rows.get("discrepancies", [])))
+    chips = "".join(
+        f'<span class="chip status-{s}" data-status="{s}">{escape(STATUS_LABELS[s])} {fmt_int(counts.get(s, 0))}</span>'
+        for s in STATUS_LABELS
+    )
+    note = f"按支付日筛选，对账截至 {as_of} · SKU orders paid in the period, status as of {as_of}" if as_of else ""
+    body = (
+        f'<div class="chips">{chips}</div>'
+        + render_table(TABLES["recon_status"], status)
+        + "<h3>差异原因 <small>discrepancy reasons</small></h3>"
+        + render_table(TABLES["recon_reasons"], data.rows.get("recon_reasons", []))
+        + "<h3>差异明细 <small>discrepancies (largest first, top 50)</small></h3>"
+        + render_table(TABLES["discrepancies"], data.rows.get("discrepancies", []))
+    )
     err = data.errors.get("recon_status") or data.errors.get("recon_reasons") or data.errors.get("discrepancies")
     return _section("reconciliation", "结算对账", "settlement reconciliation", body, err, escape(note))
 
@@ -307,16 +431,19 @@ margin-right:4px;border-radius:2px;vertical-align:middle}
 
 
 def _page(title: str, header_meta: str, body: str) -> str:
-    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
-            f"<style>{CSS}</style></head><body><header><h1>抖店经营看板<small>Douyin shop dashboard · read-only</small>"
-            f'</h1><div class="meta">{header_meta}</div></header><main>{body}</main></body></html>')
+    return (
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
+        f"<style>{CSS}</style></head><body><header><h1>抖店经营看板<small>Douyin shop dashboard · read-only</small>"
+        f'</h1><div class="meta">{header_meta}</div></header><main>{body}</main></body></html>'
+    )
 
 
 def _filter_form(data: DashboardData) -> str:
     b, f = data.bounds, data.filters
     options = ['<option value="all">全部店铺 all shops</option>'] + [
-        f'<option value="{escape(s)}"{" selected" if s == f.shop else ""}>{escape(s)}</option>' for s in b.shops]
+        f'<option value="{escape(s)}"{" selected" if s == f.shop else ""}>{escape(s)}</option>' for s in b.shops
+    ]
     lo = f' min="{b.first_day}"' if b.first_day else ""
     hi = f' max="{b.last_day}"' if b.last_day else ""
     quick = []
@@ -325,22 +452,36 @@ def _filter_form(data: DashboardData) -> str:
         for label, days in (("近7天 last 7 days", 7), ("近30天 last 30 days", 30)):
             start = max(b.last_day - timedelta(days=days - 1), b.first_day or b.last_day)
             quick.append(f'<a href="?{escape(urlencode({**shop, "from": start, "to": b.last_day}))}">{label}</a>')
-        quick.append(f'<a href="?{escape(urlencode({**shop, "from": b.first_day, "to": b.last_day}))}">全部 all data</a>')
-    return (f'<form class="filters" method="get" action="/">'
-            f'<label>店铺 shop<select name="shop" onchange="this.form.submit()">{"".join(options)}</select></label>'
-            f'<label>开始 from<input type="date" name="from" value="{f.start}"{lo}{hi}></label>'
-            f'<label>结束 to<input type="date" name="to" value="{f.end}"{lo}{hi}></label>'
-            f'<button type="submit">查询 apply</button><span class="quick">{"".join(quick)}</span></form>')
+        quick.append(
+            f'<a href="?{escape(urlencode({**shop, "from": b.first_day, "to": b.last_day}))}">全部 all data</a>'
+        )
+    return (
+        f'<form class="filters" method="get" action="/">'
+        f'<label>店铺 shop<select name="shop" onchange="this.form.submit()">{"".join(options)}</select></label>'
+        f'<label>开始 from<input type="date" name="from" value="{f.start}"{lo}{hi}></label>'
+        f'<label>结束 to<input type="date" name="to" value="{f.end}"{lo}{hi}></label>'
+        f'<button type="submit">查询 apply</button><span class="quick">{"".join(quick)}</span></form>'
+    )
 
 
 SECTIONS: tuple[Callable[[DashboardData], str], ...] = (
     section_kpis,
     section_trend,
     section_funnel,
-    lambda d: section_table("creators", "达人排行", "creator leaderboard (top 10 by GMV)", d,
-                            "ROI = 净成交 ÷ 净佣金 · net GMV ÷ net commission"),
-    lambda d: section_table("live", "直播场次", "live sessions by anchor", d,
-                            "GPM = 成交金额 ÷ 观看人次 × 1000 · GMV per 1,000 watch sessions"),
+    lambda d: section_table(
+        "creators",
+        "达人排行",
+        "creator leaderboard (top 10 by GMV)",
+        d,
+        "ROI = 净成交 ÷ 净佣金 · net GMV ÷ net commission",
+    ),
+    lambda d: section_table(
+        "live",
+        "直播场次",
+        "live sessions by anchor",
+        d,
+        "GPM = 成交金额 ÷ 观看人次 × 1000 · GMV per 1,000 watch sessions",
+    ),
     section_inventory,
     section_reconciliation,
     section_pnl,
@@ -350,9 +491,11 @@ SECTIONS: tuple[Callable[[DashboardData], str], ...] = (
 def render_dashboard(data: DashboardData) -> str:
     b, f = data.bounds, data.filters
     shop = f.shop or "全部店铺 all shops"
-    meta = (f"期间 period {f.start} → {f.end} · 店铺 shop {escape(shop)} · 数据范围 data {b.first_day} → {b.last_day}"
-            + (f" · 发布 published {escape(b.published_at or '')} (run {escape(b.run_id)})" if b.run_id else "")
-            + " · 日期为北京时间 business days Asia/Shanghai")
+    meta = (
+        f"期间 period {f.start} → {f.end} · 店铺 shop {escape(shop)} · 数据范围 data {b.first_day} → {b.last_day}"
+        + (f" · 发布 published {escape(b.published_at or '')} (run {escape(b.run_id)})" if b.run_id else "")
+        + " · 日期为北京时间 business days Asia/Shanghai"
+    )
     body = _filter_form(data) + "".join(section(data) for section in SECTIONS)
     return _page(f"抖店经营看板 {f.start}~{f.end}", meta, body)
 
@@ -360,6 +503,8 @@ def render_dashboard(data: DashboardData) -> str:
 def render_message(title_zh: str, title_en: str, message: str, *, error: bool = False) -> str:
     """A page with one message: nothing published yet, or a bad filter."""
     cls = "page-error" if error else "empty"
-    body = (f'<section data-section="message"><h2>{escape(title_zh)} <small>{escape(title_en)}</small></h2>'
-            f'<p class="{cls}">{escape(message)}</p><p><a href="/">返回默认视图 · back to the default view</a></p></section>')
+    body = (
+        f'<section data-section="message"><h2>{escape(title_zh)} <small>{escape(title_en)}</small></h2>'
+        f'<p class="{cls}">{escape(message)}</p><p><a href="/">返回默认视图 · back to the default view</a></p></section>'
+    )
     return _page(title_en, "", body)

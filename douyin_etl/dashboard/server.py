@@ -43,9 +43,11 @@ class DashboardHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
-        self.send_header("Content-Security-Policy",
-                         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
-                         "script-src 'unsafe-inline'")
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; "
+            "script-src 'unsafe-inline'",
+        )
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -62,22 +64,37 @@ class DashboardHandler(BaseHTTPRequestHandler):
             self.end_headers()
             return None
         if url.path not in ("/", "/index.html"):
-            return self._send(HTTPStatus.NOT_FOUND, render_message(
-                "页面不存在", "not found", f"no page {url.path}; the dashboard is at /", error=True))
+            return self._send(
+                HTTPStatus.NOT_FOUND,
+                render_message("页面不存在", "not found", f"no page {url.path}; the dashboard is at /", error=True),
+            )
         warehouse = self.warehouse or config.warehouse_path()
         try:
             data = load_dashboard(parse_qs(url.query), warehouse)
         except WarehouseMissing as exc:
-            return self._send(HTTPStatus.SERVICE_UNAVAILABLE, render_message(
-                "尚未发布数据", "nothing published yet",
-                f"{exc}. (Or point DOUYIN_WAREHOUSE at a published warehouse.) Then reload this page."))
+            return self._send(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                render_message(
+                    "尚未发布数据",
+                    "nothing published yet",
+                    f"{exc}. (Or point DOUYIN_WAREHOUSE at a published warehouse.) Then reload this page.",
+                ),
+            )
         except FilterError as exc:
-            return self._send(HTTPStatus.BAD_REQUEST, render_message("筛选条件有误", "bad filter", str(exc), error=True))
+            return self._send(
+                HTTPStatus.BAD_REQUEST, render_message("筛选条件有误", "bad filter", str(exc), error=True)
+            )
         except Exception:  # one bad request must not take the server down; the log has the traceback
             log.exception("dashboard request %s failed", self.path)
-            return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, render_message(
-                "看板加载失败", "dashboard failed",
-                "The dashboard could not read the warehouse; see the server log for the cause.", error=True))
+            return self._send(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                render_message(
+                    "看板加载失败",
+                    "dashboard failed",
+                    "The dashboard could not read the warehouse; see the server log for the cause.",
+                    error=True,
+                ),
+            )
         return self._send(HTTPStatus.OK, render_dashboard(data))
 
 
@@ -97,8 +114,12 @@ def serve_dashboard(port: int = DEFAULT_PORT, *, warehouse: Path | None = None) 
     """Serve until Ctrl-C / SIGTERM; returns the exit code."""
     server = make_server(port, warehouse=warehouse)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    log.info("dashboard on http://%s:%d/ (warehouse %s, read-only); Ctrl-C to stop",
-             HOST, server.server_address[1], warehouse or config.warehouse_path())
+    log.info(
+        "dashboard on http://%s:%d/ (warehouse %s, read-only); Ctrl-C to stop",
+        HOST,
+        server.server_address[1],
+        warehouse or config.warehouse_path(),
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

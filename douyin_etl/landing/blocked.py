@@ -57,10 +57,14 @@ def mark(entity: str, dt: date, run_id: str, reason: str, storage: Storage | Non
 
     st = _storage(storage)
     manifest = read_manifest(entity, dt, st) or {}
-    files = [s["name"] for s in manifest.get("sources", []) if s.get("status") == "landed" and s.get("name")
-             and not str(s.get("name")).startswith(("GET ", "POST "))]
-    record = BlockedPartition(entity, dt.isoformat(), run_id, reason, files, manifest.get("run_id"),
-                              utc_now().isoformat())
+    files = [
+        s["name"]
+        for s in manifest.get("sources", [])
+        if s.get("status") == "landed" and s.get("name") and not str(s.get("name")).startswith(("GET ", "POST "))
+    ]
+    record = BlockedPartition(
+        entity, dt.isoformat(), run_id, reason, files, manifest.get("run_id"), utc_now().isoformat()
+    )
     st.write_json(path(entity, dt, st), asdict(record))
     log.error("blocked partition recorded: %s", record.describe())
     return record
@@ -92,8 +96,12 @@ def recorded(storage: Storage | None = None) -> set[tuple[str, str]]:
     """(entity, ISO day) of every record, stale or not (one listing per entity)."""
     st = _storage(storage)
     base = st.path("_meta", "blocked")
-    return {(entity, m.group(1)) for entity in st.listdir(base)
-            for name in st.listdir(posixpath.join(base, entity)) if (m := _FILE.fullmatch(name))}
+    return {
+        (entity, m.group(1))
+        for entity in st.listdir(base)
+        for name in st.listdir(posixpath.join(base, entity))
+        if (m := _FILE.fullmatch(name))
+    }
 
 
 def blocked_partitions(storage: Storage | None = None) -> list[BlockedPartition]:
@@ -107,8 +115,7 @@ def blocked_partitions(storage: Storage | None = None) -> list[BlockedPartition]
             if not _FILE.fullmatch(name):
                 continue
             data: dict[str, Any] = st.read_json(posixpath.join(folder, name))
-            record = BlockedPartition(**{k: data[k] for k in BlockedPartition.__dataclass_fields__
-                                         if k in data})
+            record = BlockedPartition(**{k: data[k] for k in BlockedPartition.__dataclass_fields__ if k in data})
             if _current(record, st):
                 out.append(record)
             else:

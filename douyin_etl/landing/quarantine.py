@@ -30,7 +30,6 @@ import posixpath
 import shutil
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -83,8 +82,9 @@ def floor(entity: str) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to the bad rows a file may always "
-                          "quarantine, e.g. 3") from None
+        raise ConfigError(
+            f"{name}={raw!r} is not a whole number; set it to the bad rows a file may always quarantine, e.g. 3"
+        ) from None
     if value < 0:
         raise ConfigError(f"{name}={raw!r} is negative; set it to 0 or more, e.g. 3")
     return value
@@ -160,9 +160,11 @@ class Quarantine:
         con = duckdb.connect()
         try:
             self.storage.duckdb_register(con)
-            cur = con.execute(f"SELECT {', '.join(_q(c) for c in COLUMNS[:-1])}, "
-                              f"strftime(quarantined_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') "
-                              f"FROM read_parquet('{target}', hive_partitioning = false)")
+            cur = con.execute(
+                f"SELECT {', '.join(_q(c) for c in COLUMNS[:-1])}, "
+                f"strftime(quarantined_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%f+00:00') "
+                f"FROM read_parquet('{target}', hive_partitioning = false)"
+            )
             return [dict(zip(COLUMNS, row)) for row in cur.fetchall()]
         finally:
             con.close()
@@ -178,11 +180,15 @@ class Quarantine:
                     fh.write(json.dumps(r, ensure_ascii=False) + "\n")
             out = scratch / "q.parquet"
             cols = {c: "VARCHAR" for c in COLUMNS}
-            select = ", ".join(f'"{c}"' for c in COLUMNS[:-1]) + ", CAST(quarantined_at AS TIMESTAMPTZ) AS quarantined_at"
+            select = (
+                ", ".join(f'"{c}"' for c in COLUMNS[:-1]) + ", CAST(quarantined_at AS TIMESTAMPTZ) AS quarantined_at"
+            )
             con = duckdb.connect()
             try:
-                con.execute(f"COPY (SELECT {select} FROM read_json('{ndjson}', format='newline_delimited', "
-                            f"columns={cols!r})) TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+                con.execute(
+                    f"COPY (SELECT {select} FROM read_json('{ndjson}', format='newline_delimited', "
+                    f"columns={cols!r})) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"
+                )
             finally:
                 con.close()
             self.storage.write_bytes(target, out.read_bytes())
@@ -214,8 +220,9 @@ def summary(run_id: str | None = None, storage: Storage | None = None) -> list[d
     for filename, reason, n in rows:
         parts = filename.rstrip("/").split("/")
         source, entity, dt_dir = parts[-4], parts[-3], parts[-2]
-        item = agg.setdefault((source, entity, reason), {"source": source, "entity": entity, "reason": reason,
-                                                         "rows": 0, "days": set()})
+        item = agg.setdefault(
+            (source, entity, reason), {"source": source, "entity": entity, "reason": reason, "rows": 0, "days": set()}
+        )
         item["rows"] += int(n)
         item["days"].add(dt_dir.removeprefix("dt="))
     out = []

@@ -75,8 +75,9 @@ def code_version() -> dict[str, str | None]:
     """Package version and git commit of the code doing the landing (commit None outside a checkout)."""
     commit: str | None = None
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=config.PROJECT_DIR, capture_output=True,
-                             text=True, timeout=5, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=config.PROJECT_DIR, capture_output=True, text=True, timeout=5, check=False
+        )
         if out.returncode == 0:
             commit = out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
@@ -154,8 +155,9 @@ def _lit(text: str) -> str:
 class PartitionWriter:
     """Land one entity × business day atomically. See the module docstring."""
 
-    def __init__(self, entity: str, dt: date, run_id: str, storage: Storage | None = None,
-                 schema: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, entity: str, dt: date, run_id: str, storage: Storage | None = None, schema: dict[str, str] | None = None
+    ) -> None:
         self.entity = get_entity(entity)
         self.dt = dt
         self.run_id = run_id
@@ -179,11 +181,12 @@ class PartitionWriter:
         return self.storage.path(self.entity.landing_dir, f"dt={self.dt.isoformat()}")
 
     # -- context manager -----------------------------------------------------------------------
-    def __enter__(self) -> "PartitionWriter":
+    def __enter__(self) -> PartitionWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             if not self._done:
                 self.commit()
@@ -228,14 +231,17 @@ class PartitionWriter:
         with ndjson.open("w", encoding="utf-8") as fh:  # one JSON array of texts per row, then _seq
             for i, rec in enumerate(records):
                 get = rec.get
-                row = [v if v is None or (t := type(v)) is str else (str(v) if t is int else text(v))
-                       for v in map(get, columns)]
+                row = [
+                    v if v is None or (t := type(v)) is str else (str(v) if t is int else text(v))
+                    for v in map(get, columns)
+                ]
                 row.append(str(seq0 + i))
                 fh.write(dumps(row))
                 fh.write("\n")
         part = self._scratch() / f"part-{batch_no:05d}.parquet"
-        select = ", ".join(f"CAST(j[{j + 1}] AS {self.schema.get(name, 'VARCHAR')}) AS {_q(name)}"
-                           for j, name in enumerate(columns))
+        select = ", ".join(
+            f"CAST(j[{j + 1}] AS {self.schema.get(name, 'VARCHAR')}) AS {_q(name)}" for j, name in enumerate(columns)
+        )
         con = self._connection()
         try:
             con.execute(
@@ -286,11 +292,15 @@ class PartitionWriter:
         batch_no = len(self._parts)
         part = self._scratch() / f"part-{batch_no:05d}.parquet"
         try:
-            con.execute(f"COPY (SELECT {', '.join(select)}, {batch_no * _BATCH_STRIDE} + row_number() OVER () AS {_SEQ} "
-                        f"FROM {src}) TO {_lit(str(part))} (FORMAT parquet)")
+            con.execute(
+                f"COPY (SELECT {', '.join(select)}, {batch_no * _BATCH_STRIDE} + row_number() OVER () AS {_SEQ} "
+                f"FROM {src}) TO {_lit(str(part))} (FORMAT parquet)"
+            )
         except duckdb.Error as exc:
-            raise LandingError(f"{self.entity.name} dt={self.dt}: {files[0]} … do not fit the declared column "
-                               f"types ({exc}); fix the files or the schema") from exc
+            raise LandingError(
+                f"{self.entity.name} dt={self.dt}: {files[0]} … do not fit the declared column "
+                f"types ({exc}); fix the files or the schema"
+            ) from exc
         (rows,) = one_row(con, f"SELECT count(*) FROM read_parquet({_lit(str(part))})")
         self._parts.append(part)
         self._in_parts.update(columns)
@@ -308,7 +318,8 @@ class PartitionWriter:
             con = self._connection()
             rows, dupes = self._write_final(con, columns, local_out)
             described = con.execute(
-                f"DESCRIBE SELECT * FROM read_parquet({_lit(str(local_out))}, hive_partitioning=false)").fetchall()
+                f"DESCRIBE SELECT * FROM read_parquet({_lit(str(local_out))}, hive_partitioning=false)"
+            ).fetchall()
             pmin, pmax = self._partition_range(con, local_out, columns)
             manifest = {
                 "entity": self.entity.name,
@@ -339,8 +350,14 @@ class PartitionWriter:
             storage_tmp = None
             self.manifest = manifest
             blocked.clear(self.entity.name, self.dt, self.storage, run_id=self.run_id)  # a new partition: re-gated
-            log.info("landed %s dt=%s: %d rows (%d duplicates removed) -> %s",
-                     self.entity.name, self.dt, rows, dupes, self.final_dir)
+            log.info(
+                "landed %s dt=%s: %d rows (%d duplicates removed) -> %s",
+                self.entity.name,
+                self.dt,
+                rows,
+                dupes,
+                self.final_dir,
+            )
             return manifest
         finally:
             if storage_tmp is not None:
@@ -350,8 +367,12 @@ class PartitionWriter:
     def abort(self) -> None:
         """Drop everything written so far; the lake is unchanged."""
         if not self._done:
-            log.warning("aborted landing %s dt=%s (run %s); previous partition left as it was",
-                        self.entity.name, self.dt, self.run_id)
+            log.warning(
+                "aborted landing %s dt=%s (run %s); previous partition left as it was",
+                self.entity.name,
+                self.dt,
+                self.run_id,
+            )
             self._cleanup()
 
     # -- internals -----------------------------------------------------------------------------
@@ -400,17 +421,23 @@ class PartitionWriter:
             return 0, 0
         parts = "[" + ", ".join(_lit(str(p)) for p in self._parts) + "]"
         # Parts written before a column first appeared lack it: cast the union to the final types.
-        casted = ", ".join(f"CAST({_q(c) if c in self._in_parts else 'NULL'} AS {self.schema.get(c, 'VARCHAR')}) AS {_q(c)}"
-                           for c in columns)
+        casted = ", ".join(
+            f"CAST({_q(c) if c in self._in_parts else 'NULL'} AS {self.schema.get(c, 'VARCHAR')}) AS {_q(c)}"
+            for c in columns
+        )
         keys = [k for k in self.entity.key if k in columns]
         missing = [k for k in self.entity.key if k not in columns]
         if missing:
-            raise LandingError(f"{self.entity.name} dt={self.dt}: records lack key column(s) {missing}; "
-                               f"every record must carry the entity key {list(self.entity.key)}")
+            raise LandingError(
+                f"{self.entity.name} dt={self.dt}: records lack key column(s) {missing}; "
+                f"every record must carry the entity key {list(self.entity.key)}"
+            )
         any_null = " OR ".join(f"{_q(k)} IS NULL" for k in keys)
         partition_by = ", ".join(_q(k) for k in keys) + f", CASE WHEN {any_null} THEN {_SEQ} END"
         order_by = ", ".join(f"{_q(k)} NULLS LAST" for k in keys) + f", {_q(SOURCE_REF)} NULLS LAST"
-        con.execute(f"CREATE TEMP VIEW parts AS SELECT {casted}, {_SEQ} FROM read_parquet({parts}, union_by_name=true, hive_partitioning=false)")
+        con.execute(
+            f"CREATE TEMP VIEW parts AS SELECT {casted}, {_SEQ} FROM read_parquet({parts}, union_by_name=true, hive_partitioning=false)"
+        )
         con.execute(
             f"COPY (SELECT {select_cols} FROM (SELECT *, row_number() OVER (PARTITION BY {partition_by} "
             f"ORDER BY {_SEQ} DESC) AS _rn FROM parts) WHERE _rn = 1 ORDER BY {order_by}) "
@@ -423,7 +450,10 @@ class PartitionWriter:
         field = self.entity.partition_field
         if not field or field not in columns:
             return None, None
-        lo, hi = one_row(con, f"SELECT min({_q(field)}), max({_q(field)}) FROM read_parquet({_lit(str(out))}, hive_partitioning=false)")
+        lo, hi = one_row(
+            con,
+            f"SELECT min({_q(field)}), max({_q(field)}) FROM read_parquet({_lit(str(out))}, hive_partitioning=false)",
+        )
         return _text(lo), _text(hi)
 
 

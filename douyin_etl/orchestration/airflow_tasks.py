@@ -16,8 +16,9 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from airflow.sdk import task
 
@@ -93,8 +94,13 @@ def announce_landed(names: list[str], **context: Any) -> dict:
     events = context["outlet_events"]
     for n in names:
         days = [d.isoformat() for d in recorded[n].days] if n in recorded else [day.isoformat()]
-        events[s.entity_asset(n)].extra = {"entity": n, "dt": day.isoformat(), "days": days, "rows": rows[n],
-                                           "run_id": run_id}
+        events[s.entity_asset(n)].extra = {
+            "entity": n,
+            "dt": day.isoformat(),
+            "days": days,
+            "rows": rows[n],
+            "run_id": run_id,
+        }
     log.info("landed for %s: %s", day, rows)
     return {"dt": day.isoformat(), "rows": rows}
 
@@ -140,8 +146,9 @@ def plan_from_assets(**context: Any) -> dict:
     """
     from douyin_etl.orchestration import run
 
-    extras = [dict(ev.extra or {}) for events in (context.get("triggering_asset_events") or {}).values()
-              for ev in events]
+    extras = [
+        dict(ev.extra or {}) for events in (context.get("triggering_asset_events") or {}).values() for ev in events
+    ]
     conf = (context["dag_run"].conf if context.get("dag_run") is not None else None) or {}
     yesterday = (utc_now().astimezone(SHANGHAI) - timedelta(days=1)).date()
     return run.begin(run.plan_from_events(_run_id(context), extras, conf, yesterday)).to_dict()
@@ -241,14 +248,33 @@ def full_check(**context: Any) -> dict:
     from douyin_etl.orchestration.steps import StepError
 
     params = context.get("params") or {}
-    result = run_full_check(_run_id(context), select=params.get("select") or None,
-                            mart_gate=bool(params.get("mart_gate", True)))
+    result = run_full_check(
+        _run_id(context), select=params.get("select") or None, mart_gate=bool(params.get("mart_gate", True))
+    )
     if not result.ok:
         raise StepError(result.summary(), retryable=False)
-    return {"check_id": result.check_id, "ok": result.ok, "published_run": result.published_run,
-            "as_of": result.as_of, "seconds": result.seconds, "report": result.report_path}
+    return {
+        "check_id": result.check_id,
+        "ok": result.ok,
+        "published_run": result.published_run,
+        "as_of": result.as_of,
+        "seconds": result.seconds,
+        "report": result.report_path,
+    }
 
 
-__all__ = ["announce_landed", "build_audit", "extract_entity", "extract_stages", "fails_fast", "full_check",
-           "landing_gate", "mart_gate", "plan_business_day", "plan_from_assets", "publish", "report",
-           "warehouse_steps"]
+__all__ = [
+    "announce_landed",
+    "build_audit",
+    "extract_entity",
+    "extract_stages",
+    "fails_fast",
+    "full_check",
+    "landing_gate",
+    "mart_gate",
+    "plan_business_day",
+    "plan_from_assets",
+    "publish",
+    "report",
+    "warehouse_steps",
+]

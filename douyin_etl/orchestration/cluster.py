@@ -37,12 +37,27 @@ def generate_fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def cluster_env(*, sql_alchemy_conn: str, broker_url: str, result_backend: str, home: Path, api_port: int,
-                jwt_secret: str, api_secret_key: str, fernet_key: str = "", api_host: str = "127.0.0.1",
-                parallelism: int = 4, worker_concurrency: int = 2, max_active_tasks_per_dag: int = 4,
-                worker_log_server_port: int = WORKER_LOG_SERVER_PORT, admin_user: str = "admin",
-                passwords_file: Path | None = None, use_job_schedule: bool = True,
-                dags_folder: Path = config.DAGS_DIR, logging_level: str = "INFO") -> dict[str, str]:
+def cluster_env(
+    *,
+    sql_alchemy_conn: str,
+    broker_url: str,
+    result_backend: str,
+    home: Path,
+    api_port: int,
+    jwt_secret: str,
+    api_secret_key: str,
+    fernet_key: str = "",
+    api_host: str = "127.0.0.1",
+    parallelism: int = 4,
+    worker_concurrency: int = 2,
+    max_active_tasks_per_dag: int = 4,
+    worker_log_server_port: int = WORKER_LOG_SERVER_PORT,
+    admin_user: str = "admin",
+    passwords_file: Path | None = None,
+    use_job_schedule: bool = True,
+    dags_folder: Path = config.DAGS_DIR,
+    logging_level: str = "INFO",
+) -> dict[str, str]:
     """The ``AIRFLOW__*`` variables of a PostgreSQL + CeleryExecutor/Redis cluster rooted at ``home``.
 
     ``sql_alchemy_conn``: ``postgresql+psycopg2://user[:password]@host:port/db`` (the metadata DB);
@@ -56,8 +71,10 @@ def cluster_env(*, sql_alchemy_conn: str, broker_url: str, result_backend: str, 
     ``passwords_file``, see ``write_passwords_file``); production uses a real auth manager.
     """
     if api_port == worker_log_server_port:
-        raise ValueError(f"api_port {api_port} is the Celery worker's log server port; pick another "
-                         f"(or move the log server with worker_log_server_port=)")
+        raise ValueError(
+            f"api_port {api_port} is the Celery worker's log server port; pick another "
+            f"(or move the log server with worker_log_server_port=)"
+        )
     if not sql_alchemy_conn.startswith("postgresql"):
         raise ValueError("cluster mode needs PostgreSQL metadata: sql_alchemy_conn=postgresql+psycopg2://…")
     home = Path(home)
@@ -106,7 +123,9 @@ def result_backend_for(sql_alchemy_conn: str) -> str:
 def env_file(env: dict[str, str]) -> str:
     """``env`` as an environment file (systemd ``EnvironmentFile=``, ``docker --env-file``, a Kubernetes
     Secret via ``--from-env-file``): one ``KEY=value`` per line, sorted, secrets included."""
-    header = ("# Airflow cluster settings for every component (scheduler, dag-processor, api-server, workers).\n"
-              "# Contains secrets (JWT secret, API secret key, Fernet key, DB password): keep it mode 0600 or in\n"
-              "# a secrets store; generate it once and give every component the same file. docs/deploy.md\n")
+    header = (
+        "# Airflow cluster settings for every component (scheduler, dag-processor, api-server, workers).\n"
+        "# Contains secrets (JWT secret, API secret key, Fernet key, DB password): keep it mode 0600 or in\n"
+        "# a secrets store; generate it once and give every component the same file. docs/deploy.md\n"
+    )
     return header + "".join(f"{k}={v}\n" for k, v in sorted(env.items()))

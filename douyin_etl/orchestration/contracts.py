@@ -18,7 +18,7 @@ imports neither (DAG files import it at parse time: no DuckDB, no GX).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -50,7 +50,7 @@ class Plan:
     source: str
     rows: dict[str, int] = field(default_factory=dict)
     full_refresh: bool = False
-    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -67,17 +67,30 @@ class Plan:
         return min([self.start, *(d for days in self.partitions.values() for d in days)])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "start": self.start.isoformat(), "end": self.end.isoformat(),
-                "as_of": self.as_of.isoformat(), "source": self.source, "full_refresh": self.full_refresh,
-                "partitions": {k: [d.isoformat() for d in v] for k, v in sorted(self.partitions.items())},
-                "rows": dict(sorted(self.rows.items())), "started_at": self.started_at}
+        return {
+            "run_id": self.run_id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "source": self.source,
+            "full_refresh": self.full_refresh,
+            "partitions": {k: [d.isoformat() for d in v] for k, v in sorted(self.partitions.items())},
+            "rows": dict(sorted(self.rows.items())),
+            "started_at": self.started_at,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Plan:
-        return cls(run_id=d["run_id"], start=_day(d["start"]), end=_day(d["end"]),
-                   partitions={k: sorted({_day(x) for x in v}) for k, v in d["partitions"].items()},
-                   source=d["source"], rows={k: int(v) for k, v in d.get("rows", {}).items()},
-                   full_refresh=bool(d.get("full_refresh", False)), started_at=d["started_at"])
+        return cls(
+            run_id=d["run_id"],
+            start=_day(d["start"]),
+            end=_day(d["end"]),
+            partitions={k: sorted({_day(x) for x in v}) for k, v in d["partitions"].items()},
+            source=d["source"],
+            rows={k: int(v) for k, v in d.get("rows", {}).items()},
+            full_refresh=bool(d.get("full_refresh", False)),
+            started_at=d["started_at"],
+        )
 
 
 @dataclass
@@ -102,19 +115,33 @@ class ExtractResult:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"entity": self.entity, "family": self.family, "days": [d.isoformat() for d in self.days],
-                "rows": self.rows, "quarantined": self.quarantined,
-                "partitions": {d.isoformat(): n for d, n in self.partitions.items()},
-                "landed": dict(self.landed), "details": list(self.details), "seconds": self.seconds,
-                "error": self.error}
+        return {
+            "entity": self.entity,
+            "family": self.family,
+            "days": [d.isoformat() for d in self.days],
+            "rows": self.rows,
+            "quarantined": self.quarantined,
+            "partitions": {d.isoformat(): n for d, n in self.partitions.items()},
+            "landed": dict(self.landed),
+            "details": list(self.details),
+            "seconds": self.seconds,
+            "error": self.error,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ExtractResult:
-        return cls(entity=d["entity"], family=d["family"], days=[_day(x) for x in d["days"]], rows=int(d["rows"]),
-                   quarantined=int(d["quarantined"]),
-                   partitions={_day(k): int(v) for k, v in d["partitions"].items()},
-                   landed={k: int(v) for k, v in d["landed"].items()}, details=list(d["details"]),
-                   seconds=float(d["seconds"]), error=d.get("error"))
+        return cls(
+            entity=d["entity"],
+            family=d["family"],
+            days=[_day(x) for x in d["days"]],
+            rows=int(d["rows"]),
+            quarantined=int(d["quarantined"]),
+            partitions={_day(k): int(v) for k, v in d["partitions"].items()},
+            landed={k: int(v) for k, v in d["landed"].items()},
+            details=list(d["details"]),
+            seconds=float(d["seconds"]),
+            error=d.get("error"),
+        )
 
 
 @dataclass
@@ -139,14 +166,30 @@ class BuildResult:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"audit_path": self.audit_path, "as_of": self.as_of.isoformat(),
-                "window_start": self.window_start.isoformat(), "tests_since": _iso(self.tests_since),
-                "interval_end": self.interval_end.isoformat(), "published_horizon": _iso(self.published_horizon),
-                "full_refresh": self.full_refresh, "ok": self.ok, "dbt": dict(self.dbt), "error": self.error}
+        return {
+            "audit_path": self.audit_path,
+            "as_of": self.as_of.isoformat(),
+            "window_start": self.window_start.isoformat(),
+            "tests_since": _iso(self.tests_since),
+            "interval_end": self.interval_end.isoformat(),
+            "published_horizon": _iso(self.published_horizon),
+            "full_refresh": self.full_refresh,
+            "ok": self.ok,
+            "dbt": dict(self.dbt),
+            "error": self.error,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BuildResult:
-        return cls(audit_path=d["audit_path"], as_of=_day(d["as_of"]), window_start=_day(d["window_start"]),
-                   interval_end=_day(d["interval_end"]), tests_since=_day_or_none(d["tests_since"]),
-                   published_horizon=_day_or_none(d["published_horizon"]), full_refresh=bool(d["full_refresh"]),
-                   ok=bool(d["ok"]), dbt=dict(d["dbt"]), error=d.get("error"))
+        return cls(
+            audit_path=d["audit_path"],
+            as_of=_day(d["as_of"]),
+            window_start=_day(d["window_start"]),
+            interval_end=_day(d["interval_end"]),
+            tests_since=_day_or_none(d["tests_since"]),
+            published_horizon=_day_or_none(d["published_horizon"]),
+            full_refresh=bool(d["full_refresh"]),
+            ok=bool(d["ok"]),
+            dbt=dict(d["dbt"]),
+            error=d.get("error"),
+        )

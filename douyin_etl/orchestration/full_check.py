@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,11 @@ class FullCheckResult:
         counts = self.dbt.get("counts") or {}
         tests = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or self.dbt.get("skipped", "not run")
         gate = self.mart_gate.get("skipped") or str(self.mart_gate.get("summary") or "").split("\n")[0]
-        text = (f"full check {self.check_id} of {self.warehouse} (run {self.published_run}, as of {self.as_of}): "
-                f"{'passed' if self.ok else 'FAILED'} in {self.seconds:.1f} s; dbt tests: {tests}; mart gate: {gate}; "
-                f"report {self.report_path}")
+        text = (
+            f"full check {self.check_id} of {self.warehouse} (run {self.published_run}, as of {self.as_of}): "
+            f"{'passed' if self.ok else 'FAILED'} in {self.seconds:.1f} s; dbt tests: {tests}; mart gate: {gate}; "
+            f"report {self.report_path}"
+        )
         for line in self.failures()[:10]:
             text += "\n  - " + line
         return text
@@ -75,7 +77,7 @@ def check_dir(check_id: str) -> Path:
 
 
 def new_check_id() -> str:
-    return "check_" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    return "check_" + datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
 
 
 def _write_report(result: FullCheckResult) -> Path:
@@ -108,7 +110,9 @@ def _horizon(published: Path) -> date:
     return newest
 
 
-def run_full_check(check_id: str | None = None, *, select: str | None = None, mart_gate: bool = True) -> FullCheckResult:
+def run_full_check(
+    check_id: str | None = None, *, select: str | None = None, mart_gate: bool = True
+) -> FullCheckResult:
     """Run every data test (or those of the dbt selection ``select``) and, unless ``mart_gate`` is False,
     every mart check over the whole published warehouse, read-only. See the module docstring."""
     from douyin_etl.access.query import WarehouseMissing
@@ -120,15 +124,22 @@ def run_full_check(check_id: str | None = None, *, select: str | None = None, ma
     check_id = check_id or new_check_id()
     published = config.warehouse_path()
     if not published.exists():
-        raise WarehouseMissing(f"no published warehouse at {published} (DOUYIN_WAREHOUSE): run the pipeline "
-                               f"(`douyin-etl run --start … --end …`) before checking it")
+        raise WarehouseMissing(
+            f"no published warehouse at {published} (DOUYIN_WAREHOUSE): run the pipeline "
+            f"(`douyin-etl run --start … --end …`) before checking it"
+        )
     version = published_run(published) or {}
     as_of = _horizon(published)
     result = FullCheckResult(check_id, str(published), version.get("run_id"), as_of.isoformat())
     log.info("full check %s of %s (run %s, as of %s)", check_id, published, result.published_run, as_of)
     command = ["test", "--exclude-resource-type", "unit_test", *(["--select", select] if select else [])]
-    dbt = run_dbt(command, db_path=published, run_dir=check_dir(check_id) / "dbt", read_only=True,
-                  run_params={"as_of_date": as_of})  # no tests_since: every test reads everything
+    dbt = run_dbt(
+        command,
+        db_path=published,
+        run_dir=check_dir(check_id) / "dbt",
+        read_only=True,
+        run_params={"as_of_date": as_of},
+    )  # no tests_since: every test reads everything
     result.dbt = dbt.summary()
     if mart_gate:
         gate = run_mart_gate(published, check_id, as_of)  # no since: the whole history

@@ -66,15 +66,17 @@ def prepare(home: Path) -> float:
         if Path(AIRFLOW_HOME).resolve() != home.resolve():
             raise RuntimeError(
                 f"airflow was already imported with AIRFLOW_HOME={AIRFLOW_HOME}; call prepare({home}) before "
-                f"anything imports airflow (or run in a fresh process)")
+                f"anything imports airflow (or run in a fresh process)"
+            )
     os.environ.update(env)
     t0 = time.monotonic()
     if not (home / "airflow.db").exists():
         cmd = [str(Path(sys.executable).parent / "airflow"), "db", "migrate"]
         proc = subprocess.run(cmd, env=config.tool_env() | env, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"`airflow db migrate` failed in {home} (exit {proc.returncode}):\n"
-                               f"{proc.stderr[-2000:]}")
+            raise RuntimeError(
+                f"`airflow db migrate` failed in {home} (exit {proc.returncode}):\n{proc.stderr[-2000:]}"
+            )
         log.info("migrated the Airflow DB in %s in %.1f s", home, time.monotonic() - t0)
     ensure_pool()
     return time.monotonic() - t0
@@ -84,8 +86,7 @@ def ensure_pool() -> None:
     """Create the single-slot ``warehouse_writer`` pool (one DuckDB writer at a time)."""
     from airflow.models.pool import Pool
 
-    Pool.create_or_update_pool(WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS, WAREHOUSE_POOL_DESCRIPTION,
-                               include_deferred=False)
+    Pool.create_or_update_pool(WAREHOUSE_POOL, WAREHOUSE_POOL_SLOTS, WAREHOUSE_POOL_DESCRIPTION, include_deferred=False)
 
 
 def load_dags() -> dict:
@@ -122,20 +123,26 @@ STOP_GRACE_SECONDS = 20.0
 
 def standalone_env(home: Path, port: int) -> dict[str, str]:
     """Environment of the local Airflow's components: loopback only, LocalExecutor, simple auth."""
-    return config.tool_env() | airflow_env(home) | {
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": os.environ.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
-                                                                   "admin:admin"),
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__API__HOST": LOCAL_HOST, "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": f"http://{LOCAL_HOST}:{port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{LOCAL_HOST}:{port}/execution/",
-        # listeners that are off by default: on loopback should anyone turn them on
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOCAL_HOST,
-        # the components start `airflow …` children from PATH: put this venv first
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-    }
+    return (
+        config.tool_env()
+        | airflow_env(home)
+        | {
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": os.environ.get(
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin"
+            ),
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__API__HOST": LOCAL_HOST,
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": f"http://{LOCAL_HOST}:{port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{LOCAL_HOST}:{port}/execution/",
+            # listeners that are off by default: on loopback should anyone turn them on
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOCAL_HOST,
+            # the components start `airflow …` children from PATH: put this venv first
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        }
+    )
 
 
 class _Stop(Exception):
@@ -144,7 +151,7 @@ class _Stop(Exception):
         self.signum = signum
 
 
-def _tree(procs: list[subprocess.Popen]) -> list["psutil.Process"]:
+def _tree(procs: list[subprocess.Popen]) -> list[psutil.Process]:
     import psutil
 
     out = []
@@ -231,8 +238,13 @@ def standalone(home: Path | None = None, port: int = 8080) -> int:
             proc = subprocess.Popen([airflow_bin, *args], env=env, start_new_session=True)
             procs.append(proc)
             names[proc.pid] = name
-        log.info("Airflow on http://%s:%d (home %s): login admin, password in %s; Ctrl-C or SIGTERM stops "
-                 "every component", LOCAL_HOST, port, home, home / "simple_auth_manager_passwords.json.generated")
+        log.info(
+            "Airflow on http://%s:%d (home %s): login admin, password in %s; Ctrl-C or SIGTERM stops every component",
+            LOCAL_HOST,
+            port,
+            home,
+            home / "simple_auth_manager_passwords.json.generated",
+        )
         while True:
             for proc in procs:
                 rc = proc.poll()

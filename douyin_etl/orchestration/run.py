@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # -- plans -----------------------------------------------------------------------------------
 def new_run_id(prefix: str, start: date, end: date) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     return f"{prefix}_{start:%Y%m%d}_{end:%Y%m%d}_{stamp}"
 
 
@@ -60,7 +60,8 @@ def plan_from_events(run_id: str, extras: list[dict[str, Any]], conf: dict[str, 
     for extra in extras:
         if extra.get("entity"):
             parts.setdefault(extra["entity"], []).extend(
-                date.fromisoformat(d) for d in (extra.get("days") or [extra.get("dt")]))
+                date.fromisoformat(d) for d in (extra.get("days") or [extra.get("dt")])
+            )
             rows[extra["entity"]] = rows.get(extra["entity"], 0) + int(extra.get("rows") or 0)
         if extra.get("dt"):
             days.add(date.fromisoformat(extra["dt"]))
@@ -106,9 +107,18 @@ def mart_gate(plan: Plan, build: BuildResult) -> GateResult:
 def publish(plan: Plan, build: BuildResult) -> PublishResult:
     if build.audit_path is None:
         raise ValueError(f"run {plan.run_id}: the build made no audit copy ({build.error}); nothing to publish")
-    return steps.publish(build.audit_path, plan.run_id, meta={
-        "run_id": plan.run_id, "start": plan.start.isoformat(), "end": plan.end.isoformat(),
-        "as_of": build.as_of.isoformat(), "window_start": build.window_start.isoformat(), "source": plan.source})
+    return steps.publish(
+        build.audit_path,
+        plan.run_id,
+        meta={
+            "run_id": plan.run_id,
+            "start": plan.start.isoformat(),
+            "end": plan.end.isoformat(),
+            "as_of": build.as_of.isoformat(),
+            "window_start": build.window_start.isoformat(),
+            "source": plan.source,
+        },
+    )
 
 
 def report(plan: Plan, errors: list[str] | None = None) -> str:
@@ -165,12 +175,16 @@ class RunResult:
             lines.append(f"  quarantined: {self.quarantined:,} rows (see the report)")
         for name, gate in (("landing gate", self.landing_gate), ("mart gate", self.mart_gate)):
             if gate is not None:
-                lines.append(f"  {name}: {'passed' if gate.ok else 'BLOCKED'}"
-                             f" ({len(gate.checks)} checks, {len(gate.blocking)} blocking)")
+                lines.append(
+                    f"  {name}: {'passed' if gate.ok else 'BLOCKED'}"
+                    f" ({len(gate.checks)} checks, {len(gate.blocking)} blocking)"
+                )
         if self.as_of and self.as_of > self.end:
             lines.append(f"  marts as of {self.as_of} (the published horizon; {self.start} .. {self.end} rebuilt)")
         if self.build and self.build.dbt:
-            lines.append(f"  dbt build: {'ok' if self.build.dbt.get('ok') else 'FAILED'} {self.build.dbt.get('counts', '')}")
+            lines.append(
+                f"  dbt build: {'ok' if self.build.dbt.get('ok') else 'FAILED'} {self.build.dbt.get('counts', '')}"
+            )
         if self.published:
             lines.append(f"  published: {self.published}")
         if self.error:
@@ -195,8 +209,9 @@ def _keep(result: RunResult, failed: Any) -> None:
             result.mart_gate = failed
 
 
-def run_range(start: date, end: date, full_refresh: bool = False, *, run_id: str | None = None,
-              drops_dir: Path | None = None) -> RunResult:
+def run_range(
+    start: date, end: date, full_refresh: bool = False, *, run_id: str | None = None, drops_dir: Path | None = None
+) -> RunResult:
     """Run the whole pipeline over business days ``[start, end]`` in this process (no scheduler)."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}; give --start <= --end")

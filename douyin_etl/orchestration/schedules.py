@@ -27,7 +27,6 @@ DEFAULT_START = "2026-10-01"
 EXTRACT_FAMILIES: tuple[entities.Family, ...] = ("platform", "logistics", "finance")
 
 
-
 def _retry_delay() -> timedelta:
     """First retry delay (env ``DOUYIN_RETRY_DELAY_SECONDS``, default 30; tests use 1)."""
     try:
@@ -45,14 +44,14 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
-def daily_timetable() -> "CronTriggerTimetable":
+def daily_timetable() -> CronTriggerTimetable:
     """One Asia/Shanghai business day per run: the run at D+1 00:00+08 covers [D 00:00, D+1 00:00)."""
     from airflow.sdk import CronTriggerTimetable
 
     return CronTriggerTimetable("0 0 * * *", timezone=BUSINESS_TZ, interval=timedelta(days=1))
 
 
-def weekly_timetable() -> "CronTriggerTimetable":
+def weekly_timetable() -> CronTriggerTimetable:
     """Once a week, Sunday 04:00 Asia/Shanghai (after that night's daily run): the full-history check."""
     from airflow.sdk import CronTriggerTimetable
 
@@ -78,8 +77,6 @@ def start_date() -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=SHANGHAI)
 
 
-
-
 def business_day(data_interval_start: datetime | None, logical_date: datetime | None = None) -> date:
     """The Asia/Shanghai business day a run covers: the start of its data interval, in Shanghai."""
     instant = data_interval_start or logical_date
@@ -88,7 +85,7 @@ def business_day(data_interval_start: datetime | None, logical_date: datetime | 
     return instant.astimezone(SHANGHAI).date()
 
 
-def entity_asset(name: str) -> "Asset":
+def entity_asset(name: str) -> Asset:
     """The Asset a landed entity emits (URI from the entity registry)."""
     from airflow.sdk import Asset
 
@@ -96,11 +93,11 @@ def entity_asset(name: str) -> "Asset":
     return Asset(uri=e.asset_uri, name=f"lake_raw_{e.name}", group="douyin_lake")
 
 
-def family_assets(family: str) -> list["Asset"]:
+def family_assets(family: str) -> list[Asset]:
     return [entity_asset(e.name) for e in entities.by_family(family)]  # type: ignore[arg-type]
 
 
-def all_assets() -> list["Asset"]:
+def all_assets() -> list[Asset]:
     return [entity_asset(n) for n in entities.ENTITIES]
 
 

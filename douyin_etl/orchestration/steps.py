@@ -25,13 +25,13 @@ import logging
 import os
 import shutil
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from douyin_etl import config, entities
-from douyin_etl.sqlrow import one_row
 from douyin_etl.orchestration.contracts import BuildResult, ExtractResult
+from douyin_etl.sqlrow import one_row
 
 if TYPE_CHECKING:
     from douyin_etl.quality.results import GateResult
@@ -75,7 +75,7 @@ def _steps_dir(run_id: str) -> Path:
 def _later_steps(name: str) -> list[str]:
     """The steps after ``name`` (``extract.<entity>`` counts as ``extract``)."""
     stage = name.split(".", 1)[0]
-    return list(STEP_ORDER[STEP_ORDER.index(stage) + 1:]) if stage in STEP_ORDER else []
+    return list(STEP_ORDER[STEP_ORDER.index(stage) + 1 :]) if stage in STEP_ORDER else []
 
 
 def _record(run_id: str, name: str, status: str, seconds: float, details: dict[str, Any]) -> None:
@@ -88,8 +88,13 @@ def _record(run_id: str, name: str, status: str, seconds: float, details: dict[s
     path.parent.mkdir(parents=True, exist_ok=True)
     for later in _later_steps(name):
         (path.parent / f"{later}.json").unlink(missing_ok=True)
-    data = {"name": name, "status": status, "seconds": round(seconds, 3),
-            "finished_at": datetime.now(timezone.utc).isoformat(), "details": details}
+    data = {
+        "name": name,
+        "status": status,
+        "seconds": round(seconds, 3),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "details": details,
+    }
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
@@ -107,8 +112,11 @@ def read_steps(run_id: str) -> dict[str, dict]:
 
 def read_extracts(run_id: str) -> dict[str, tuple[str, ExtractResult]]:
     """entity -> (status, ExtractResult) of every extraction recorded for ``run_id``."""
-    return {k.split(".", 1)[1]: (v["status"], ExtractResult.from_dict(v["details"]))
-            for k, v in read_steps(run_id).items() if k.startswith("extract.")}
+    return {
+        k.split(".", 1)[1]: (v["status"], ExtractResult.from_dict(v["details"]))
+        for k, v in read_steps(run_id).items()
+        if k.startswith("extract.")
+    }
 
 
 def begin_run(run_id: str, plan: dict | None = None) -> dict:
@@ -119,19 +127,30 @@ def begin_run(run_id: str, plan: dict | None = None) -> dict:
     again replaces its own record and drops those of the steps after it (``_record``).
     """
     previous = (read_steps(run_id).get("plan") or {}).get("details")
-    same = plan is not None and previous is not None and \
-        {k: v for k, v in previous.items() if k != "started_at"} == {k: v for k, v in plan.items() if k != "started_at"}
+    same = (
+        plan is not None
+        and previous is not None
+        and {k: v for k, v in previous.items() if k != "started_at"}
+        == {k: v for k, v in plan.items() if k != "started_at"}
+    )
     if not same:
         shutil.rmtree(_steps_dir(run_id), ignore_errors=True)
     _steps_dir(run_id).mkdir(parents=True, exist_ok=True)
     if plan is not None:
-        _record(run_id, "plan", "ok", 0.0,
-                plan if previous is None or not same else {**plan, "started_at": previous["started_at"]})
+        _record(
+            run_id,
+            "plan",
+            "ok",
+            0.0,
+            plan if previous is None or not same else {**plan, "started_at": previous["started_at"]},
+        )
     return {"run_id": run_id, "run_dir": str(run_dir(run_id))}
 
 
 # -- extract ---------------------------------------------------------------------------------
-def _extract_one(entity: str, day: date, run_id: str, drops_dir: Path | None) -> tuple[dict[str, Any], dict[str, int], int]:
+def _extract_one(
+    entity: str, day: date, run_id: str, drops_dir: Path | None
+) -> tuple[dict[str, Any], dict[str, int], int]:
     """Land ``entity`` for ``day``: (the extractor's summary, rows per entity it landed, rows quarantined).
 
     Read from each extractor's documented summary: ``extract_api_entity`` gives ``rows`` as a number,
@@ -154,8 +173,9 @@ def _extract_one(entity: str, day: date, run_id: str, drops_dir: Path | None) ->
     return summary, {entity: int(summary["rows"])}, int(summary["quarantined"])
 
 
-def extract_entity_days(entity: str, days: list[date] | list[str], run_id: str,
-                        drops_dir: Path | None = None) -> ExtractResult:
+def extract_entity_days(
+    entity: str, days: list[date] | list[str], run_id: str, drops_dir: Path | None = None
+) -> ExtractResult:
     """Land ``entity`` for each business day in ``days``; each partition is replaced atomically."""
     e = entities.get(entity)
     out = ExtractResult(entity, e.family)
@@ -174,16 +194,19 @@ def extract_entity_days(entity: str, days: list[date] | list[str], run_id: str,
             check_days(entity, [_as_date(d) for d in days], drops_dir)
         except (MissingSourceError, ValueError) as exc:
             first, last = _as_date(days[0]), _as_date(days[-1])
-            msg = (f"extract {entity} for business day {first}{'' if first == last else f'..{last}'} (run {run_id}): "
-                   f"{exc}")
+            msg = (
+                f"extract {entity} for business day {first}{'' if first == last else f'..{last}'} (run {run_id}): {exc}"
+            )
             raise fail(msg, exc, retryable=isinstance(exc, MissingSourceError)) from exc
     for raw_day in days:
         day = _as_date(raw_day)
         try:
             summary, landed, quarantined = _extract_one(entity, day, run_id, drops_dir)
         except Exception as exc:
-            msg = (f"extract {entity} for business day {day} (run {run_id}): {type(exc).__name__}: {exc}. "
-                   f"Fix the cause and rerun this entity/day; a rerun replaces exactly this partition.")
+            msg = (
+                f"extract {entity} for business day {day} (run {run_id}): {type(exc).__name__}: {exc}. "
+                f"Fix the cause and rerun this entity/day; a rerun replaces exactly this partition."
+            )
             raise fail(msg, exc, retryable=True) from exc
         rows = landed.get(entity, 0)
         for other, n in landed.items():
@@ -214,8 +237,10 @@ def _blocked_by_check(gate: GateResult, parts: dict[str, list[date]]) -> dict[tu
             days = [date.fromisoformat(str(c.dt))]
         except ValueError:  # no single day (an entity-wide check): every day of the run
             days = parts[c.entity]
-        reason = (f"{c.suite}: {c.expectation_type}({c.column or ''}) {c.description or ''}; "
-                  f"unexpected={c.unexpected_count}" + (f" {c.exception}" if c.exception else "")).strip()
+        reason = (
+            f"{c.suite}: {c.expectation_type}({c.column or ''}) {c.description or ''}; "
+            f"unexpected={c.unexpected_count}" + (f" {c.exception}" if c.exception else "")
+        ).strip()
         for d in days:
             out.setdefault((c.entity, d), []).append(reason[:300])
     return out
@@ -226,21 +251,31 @@ def _refuse_blocked(run_id: str, parts: dict[str, list[date]], t0: float) -> Non
     from douyin_etl.landing import blocked
     from douyin_etl.quality.results import CheckResult, GateResult
 
-    earlier = [b for b in blocked.blocked_partitions()
-               if date.fromisoformat(b.dt) not in set(parts.get(b.entity, []))]
+    earlier = [b for b in blocked.blocked_partitions() if date.fromisoformat(b.dt) not in set(parts.get(b.entity, []))]
     if not earlier:
         return
     days = sorted({b.dt for b in earlier})
-    text = "; ".join(b.describe() for b in earlier[:10]) + (f"; and {len(earlier) - 10} more" if len(earlier) > 10 else "")
-    msg = (f"landing gate refused run {run_id}: {len(earlier)} partition(s) an earlier landing gate blocked are "
-           f"still in the lake and would reach the marts: {text}. Fix: drop a corrected file into the drop "
-           f"folder of that day ({config.drops_dir()}/<day>/; an Open API partition is re-extracted) and rerun "
-           f"that day (e.g. `douyin-etl run --start {days[0]} --end {days[-1]}`); the rerun replaces the "
-           f"partition and clears the record. Nothing was published.")
-    gate = GateResult("landing", run_id, seconds=time.monotonic() - t0,
-                      blocked_partitions=[dataclasses.asdict(b) for b in earlier],
-                      checks=[CheckResult("landing.blocked_partitions", "no_partition_blocked_by_an_earlier_run",
-                                          "error", False, description=msg)])
+    text = "; ".join(b.describe() for b in earlier[:10]) + (
+        f"; and {len(earlier) - 10} more" if len(earlier) > 10 else ""
+    )
+    msg = (
+        f"landing gate refused run {run_id}: {len(earlier)} partition(s) an earlier landing gate blocked are "
+        f"still in the lake and would reach the marts: {text}. Fix: drop a corrected file into the drop "
+        f"folder of that day ({config.drops_dir()}/<day>/; an Open API partition is re-extracted) and rerun "
+        f"that day (e.g. `douyin-etl run --start {days[0]} --end {days[-1]}`); the rerun replaces the "
+        f"partition and clears the record. Nothing was published."
+    )
+    gate = GateResult(
+        "landing",
+        run_id,
+        seconds=time.monotonic() - t0,
+        blocked_partitions=[dataclasses.asdict(b) for b in earlier],
+        checks=[
+            CheckResult(
+                "landing.blocked_partitions", "no_partition_blocked_by_an_earlier_run", "error", False, description=msg
+            )
+        ],
+    )
     _record(run_id, "landing_gate", "blocked", gate.seconds, gate.to_dict())
     raise StepError(msg, retryable=False, result=gate)
 
@@ -268,9 +303,12 @@ def landing_gate(run_id: str, partitions: dict[str, list[date]] | dict[str, list
         gate.blocked_partitions = [{"entity": e, "dt": d.isoformat()} for e, d in sorted(failing)]
     _record(run_id, "landing_gate", "ok" if gate.ok else "blocked", time.monotonic() - t0, gate.to_dict())
     if not gate.ok:
-        raise StepError(f"landing gate failed for run {run_id}: {_short(gate.summary())}. Nothing was "
-                        f"published; see the run report, fix the source (or its quarantine) and rerun.",
-                        retryable=False, result=gate)
+        raise StepError(
+            f"landing gate failed for run {run_id}: {_short(gate.summary())}. Nothing was "
+            f"published; see the run report, fix the source (or its quarantine) and rerun.",
+            retryable=False,
+            result=gate,
+        )
     return gate
 
 
@@ -289,14 +327,19 @@ def mart_gate(audit_path: str | Path, run_id: str, as_of: date | str, since: dat
     gate.reconciliation = reconciliation_counts(gate)
     _record(run_id, "mart_gate", "ok" if gate.ok else "blocked", time.monotonic() - t0, gate.to_dict())
     if not gate.ok:
-        raise StepError(f"mart gate failed for run {run_id} on {audit_path}: {_short(gate.summary())}. "
-                        f"The published warehouse is unchanged; fix and rerun.", retryable=False, result=gate)
+        raise StepError(
+            f"mart gate failed for run {run_id} on {audit_path}: {_short(gate.summary())}. "
+            f"The published warehouse is unchanged; fix and rerun.",
+            retryable=False,
+            result=gate,
+        )
     return gate
 
 
 # -- warehouse (write-audit-publish) ---------------------------------------------------------
-def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
-                window_start: date | str | None = None) -> BuildResult:
+def build_audit(
+    run_id: str, as_of: date | str, full_refresh: bool = False, window_start: date | str | None = None
+) -> BuildResult:
     """Copy the published warehouse to an audit file and ``dbt build`` into it (dbt: a subprocess).
 
     ``window_start`` .. ``as_of`` is the run's interval (``window_start`` defaults to ``as_of``). The
@@ -314,8 +357,9 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
     end = _as_date(as_of)
     start = _as_date(window_start) if window_start else end
     if start > end:
-        raise StepError(f"run {run_id}: interval start {start} is after its end {end}; give start <= end",
-                        retryable=False)
+        raise StepError(
+            f"run {run_id}: interval start {start} is after its end {end}; give start <= end", retryable=False
+        )
     t0 = time.monotonic()
     try:
         audit_path = Path(prepare_audit(run_id))
@@ -326,24 +370,45 @@ def build_audit(run_id: str, as_of: date | str, full_refresh: bool = False,
     published_horizon = read_horizon(audit_path)
     horizon = max(end, published_horizon) if published_horizon else end
     if horizon > end:
-        log.info("run %s rebuilds %s..%s; the published marts reach %s: they stay as of %s", run_id, start, end,
-                 published_horizon, horizon)
+        log.info(
+            "run %s rebuilds %s..%s; the published marts reach %s: they stay as of %s",
+            run_id,
+            start,
+            end,
+            published_horizon,
+            horizon,
+        )
     dbt_dir = run_dir(run_id) / "dbt"
     # the rebuilt window's tests; everything when everything is rebuilt (full refresh, first build)
     since = None if full_refresh or published_horizon is None else tests_since(start)
     # run parameters, not --vars: dbt keeps its saved parse from run to run (dbt_runner's docstring)
-    dbt = run_dbt(["build"], db_path=audit_path,
-                  run_params={"as_of_date": horizon.isoformat(), "window_start": start.isoformat(),
-                              "tests_since": since},
-                  run_dir=dbt_dir, full_refresh=full_refresh)
-    out = BuildResult(str(audit_path), horizon, start, end, tests_since=since, published_horizon=published_horizon,
-                      full_refresh=full_refresh, ok=dbt.ok, dbt=dbt.summary())
+    dbt = run_dbt(
+        ["build"],
+        db_path=audit_path,
+        run_params={"as_of_date": horizon.isoformat(), "window_start": start.isoformat(), "tests_since": since},
+        run_dir=dbt_dir,
+        full_refresh=full_refresh,
+    )
+    out = BuildResult(
+        str(audit_path),
+        horizon,
+        start,
+        end,
+        tests_since=since,
+        published_horizon=published_horizon,
+        full_refresh=full_refresh,
+        ok=dbt.ok,
+        dbt=dbt.summary(),
+    )
     _record(run_id, "build_audit", "ok" if dbt.ok else "failed", time.monotonic() - t0, out.to_dict())
     if not dbt.ok:
         why = "; ".join(f"{f['unique_id']}: {f['message']}" for f in dbt.failures) or dbt.error or "see the log"
-        raise StepError(f"dbt build into the audit copy {audit_path} failed for run {run_id}: {_short(why)}; "
-                        f"see {dbt_dir}/dbt.log and run_results.json. The published warehouse is unchanged.",
-                        retryable=not dbt.failures, result=out)  # failing models/tests: data, not luck
+        raise StepError(
+            f"dbt build into the audit copy {audit_path} failed for run {run_id}: {_short(why)}; "
+            f"see {dbt_dir}/dbt.log and run_results.json. The published warehouse is unchanged.",
+            retryable=not dbt.failures,
+            result=out,
+        )  # failing models/tests: data, not luck
     return out
 
 
@@ -402,9 +467,9 @@ def _mart_rows(db_path: Path | None) -> dict[str, int]:
     try:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-            "AND table_schema IN ('sales', 'finance', 'inventory', 'performance') ORDER BY 1, 2").fetchall()
-        return {f"{sch}.{tbl}": int(one_row(con, f'SELECT count(*) FROM "{sch}"."{tbl}"')[0])
-                for sch, tbl in tables}
+            "AND table_schema IN ('sales', 'finance', 'inventory', 'performance') ORDER BY 1, 2"
+        ).fetchall()
+        return {f"{sch}.{tbl}": int(one_row(con, f'SELECT count(*) FROM "{sch}"."{tbl}"')[0]) for sch, tbl in tables}
     finally:
         con.close()
 
@@ -418,24 +483,32 @@ def report(run_id: str, start: date | str | None, end: date | str | None, errors
 
     steps = read_steps(run_id)
     status = run_status(steps)
-    record = RunRecord(run_id, interval_start=_as_date(start) if start else None,
-                       interval_end=_as_date(end) if end else None, status=status)
+    record = RunRecord(
+        run_id,
+        interval_start=_as_date(start) if start else None,
+        interval_end=_as_date(end) if end else None,
+        status=status,
+    )
     plan = steps.get("plan", {}).get("details") or {}
     if plan.get("started_at"):
         record.started_at = plan["started_at"]
     extracts = read_extracts(run_id)
     if extracts:
         ok = all(st == "ok" for st, _ in extracts.values())
-        record.add_step("extract", "ok" if ok else "failed", sum(x.seconds for _, x in extracts.values()),
-                        {k: {"rows": x.rows, "days": [d.isoformat() for d in x.days]}
-                         for k, (_, x) in sorted(extracts.items())})
+        record.add_step(
+            "extract",
+            "ok" if ok else "failed",
+            sum(x.seconds for _, x in extracts.values()),
+            {k: {"rows": x.rows, "days": [d.isoformat() for d in x.days]} for k, (_, x) in sorted(extracts.items())},
+        )
         for entity, (_, x) in sorted(extracts.items()):
             for landed_entity, n in sorted(x.landed.items()):
                 record.add_rows(landed_entity, "landed", n)
             if x.quarantined:
                 record.add_rows(entity, "quarantined", x.quarantined)
-                record.quarantine.append({"entity": entity, "rows": x.quarantined,
-                                          "reason": "see the quarantine of this run"})
+                record.quarantine.append(
+                    {"entity": entity, "rows": x.quarantined, "reason": "see the quarantine of this run"}
+                )
             if x.error:
                 record.errors.append(x.error)
     elif record.interval_start and record.interval_end:  # transform-only run: count what the lake holds
@@ -479,9 +552,12 @@ def _report_warehouse_steps(record: Any, steps: dict[str, dict]) -> None:
                 record.reconciliation = gate.reconciliation
         elif name == "build_audit":
             build = BuildResult.from_dict(s["details"])
-            details = {k: v for k, v in build.to_dict().items()
-                       if k in ("audit_path", "as_of", "window_start", "tests_since", "interval_end",
-                                "published_horizon", "ok")}
+            details = {
+                k: v
+                for k, v in build.to_dict().items()
+                if k
+                in ("audit_path", "as_of", "window_start", "tests_since", "interval_end", "published_horizon", "ok")
+            }
             record.dbt = build.dbt
         else:
             published = PublishResult.from_dict(s["details"])

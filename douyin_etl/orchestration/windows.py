@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from douyin_etl import config, entities
 from douyin_etl.timeutil import daterange
 
-
 # entity -> entities that must have landed (same business day) before it is extracted:
 # logistics_track looks up the waybills of the day's 3PL shipment file.
 DEPENDS_ON: dict[str, tuple[str, ...]] = {"logistics_track": ("shipment", "shop_order")}

@@ -57,25 +57,34 @@ import os
 import posixpath
 import re
 import time
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from douyin_etl.entities import get as get_entity
 from douyin_etl.quality.results import CheckResult, GateResult, jsonable
-from douyin_etl.quality.suites import Suite, SuiteError, cross_suites, landing_suite, mart_suites, substitute
 from douyin_etl.quality.rowscan import TIE_BREAK, RowScan, ScanStats, key_chunks, plan_batches
+from douyin_etl.quality.suites import Suite, SuiteError, cross_suites, landing_suite, mart_suites, substitute
 from douyin_etl.quality.validator import GROUP_COLUMN, Accumulator, Validator, frame_groups
 from douyin_etl.sqlrow import one_row
 from douyin_etl.storage import Storage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["run_landing_gate", "run_mart_gate", "run_cross_checks", "validate_entity", "validate_partition",
-           "key_chunks", "reconciliation_counts", "history_bounds"]
+__all__ = [
+    "run_landing_gate",
+    "run_mart_gate",
+    "run_cross_checks",
+    "validate_entity",
+    "validate_partition",
+    "key_chunks",
+    "reconciliation_counts",
+    "history_bounds",
+]
 
 
 def chunk_rows() -> int:
@@ -97,6 +106,7 @@ def _sql_list(paths: list[str]) -> str:
 def _partition_files(storage: Storage, entity: str, dt: date) -> tuple[str, list[str]]:
     try:
         from douyin_etl.landing.reader import partition_dir
+
         pdir = partition_dir(entity, dt, storage)
     except ImportError:  # pragma: no cover - the landing package is part of the product
         pdir = storage.path(get_entity(entity).landing_dir, f"dt={dt.isoformat()}")
@@ -116,19 +126,30 @@ def _connect(storage: Storage | None = None, db_path: Path | None = None) -> duc
     return con
 
 
-def _accumulators(configs: list[dict[str, Any]], example_columns: list[str],
-                  derived_refs: dict[str, list[str]] | None = None, collect_rows: bool = False) -> list[Accumulator]:
+def _accumulators(
+    configs: list[dict[str, Any]],
+    example_columns: list[str],
+    derived_refs: dict[str, list[str]] | None = None,
+    collect_rows: bool = False,
+) -> list[Accumulator]:
     """One accumulator per expectation; error-severity row checks keep their failing rows (``collect_rows``)."""
     refs = derived_refs or {}
-    return [Accumulator(c, example_columns=example_columns + refs.get(c.get("kwargs", {}).get("column", ""), []),
-                        collect_rows=collect_rows and c.get("meta", {}).get("severity", "error") == "error")
-            for c in configs]
+    return [
+        Accumulator(
+            c,
+            example_columns=example_columns + refs.get(c.get("kwargs", {}).get("column", ""), []),
+            collect_rows=collect_rows and c.get("meta", {}).get("severity", "error") == "error",
+        )
+        for c in configs
+    ]
 
 
 def _partition_rows(con: duckdb.DuckDBPyConnection, files: dict[date, list[str]]) -> dict[date, int]:
     """Rows per partition from the Parquet footers (no data read): what the batches are planned on."""
     everything = [f for fs in files.values() for f in fs]
-    per_file = dict(con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({_sql_list(everything)})").fetchall())
+    per_file = dict(
+        con.execute(f"SELECT file_name, num_rows FROM parquet_file_metadata({_sql_list(everything)})").fetchall()
+    )
     out = {}
     for dt, fs in files.items():
         if all(f in per_file for f in fs):
@@ -138,10 +159,18 @@ def _partition_rows(con: duckdb.DuckDBPyConnection, files: dict[date, list[str]]
     return out
 
 
-def _accumulate(validator: Validator, suite: Suite, batch: str, frames: Iterator[pd.DataFrame],
-                parameters: dict[str, Any], example_columns: list[str], collect_rows: bool = False,
-                derived_refs: dict[str, list[str]] | None = None, configs: list[dict[str, Any]] | None = None,
-                gx_suite: Any = None) -> tuple[list[Accumulator], int]:
+def _accumulate(
+    validator: Validator,
+    suite: Suite,
+    batch: str,
+    frames: Iterator[pd.DataFrame],
+    parameters: dict[str, Any],
+    example_columns: list[str],
+    collect_rows: bool = False,
+    derived_refs: dict[str, list[str]] | None = None,
+    configs: list[dict[str, Any]] | None = None,
+    gx_suite: Any = None,
+) -> tuple[list[Accumulator], int]:
     configs = suite.configs(batch) if configs is None else configs
     accs = _accumulators(configs, example_columns, derived_refs, collect_rows)
     rows = 0
@@ -158,25 +187,44 @@ def _accumulate(validator: Validator, suite: Suite, batch: str, frames: Iterator
     return accs, rows
 
 
-def _check(suite: Suite, acc: Accumulator, entity: str | None, dt: date | None,
-           parameters: dict[str, Any], group: Any = None) -> CheckResult:
+def _check(
+    suite: Suite, acc: Accumulator, entity: str | None, dt: date | None, parameters: dict[str, Any], group: Any = None
+) -> CheckResult:
     success, t = acc.result_for(group, parameters)
-    cols = acc.kwargs.get("column") or (",".join(c for c in acc.kwargs.get("column_list", []) if c != GROUP_COLUMN) or None)
+    cols = acc.kwargs.get("column") or (
+        ",".join(c for c in acc.kwargs.get("column_list", []) if c != GROUP_COLUMN) or None
+    )
     return CheckResult(
-        suite=suite.name, expectation_type=acc.meta.get("reviewed_type", acc.type), severity=acc.meta.get("severity", "error"),
-        success=success, entity=entity, dt=dt.isoformat() if dt else None, column=cols,
-        description=acc.meta.get("description"), observed_value=acc.observed_value(t),
+        suite=suite.name,
+        expectation_type=acc.meta.get("reviewed_type", acc.type),
+        severity=acc.meta.get("severity", "error"),
+        success=success,
+        entity=entity,
+        dt=dt.isoformat() if dt else None,
+        column=cols,
+        description=acc.meta.get("description"),
+        observed_value=acc.observed_value(t),
         element_count=t.element_count if acc.is_map or t.observed is not None else None,
         unexpected_count=t.unexpected_count if acc.is_map else None,
-        unexpected_percent=(round(100.0 * t.unexpected_count / t.element_count, 4)
-                            if acc.is_map and t.element_count else None),
+        unexpected_percent=(
+            round(100.0 * t.unexpected_count / t.element_count, 4) if acc.is_map and t.element_count else None
+        ),
         examples=[{k: v for k, v in e.items() if k != GROUP_COLUMN} for e in t.examples[:5]],
-        exception=acc.exception, batch=acc.meta.get("batch", "rows"))
+        exception=acc.exception,
+        batch=acc.meta.get("batch", "rows"),
+    )
 
 
 def _failed(suite: str, what: str, message: str, entity: str | None = None, dt: date | None = None) -> CheckResult:
-    return CheckResult(suite=suite, expectation_type=what, severity="error", success=False, entity=entity,
-                       dt=dt.isoformat() if dt else None, exception=message)
+    return CheckResult(
+        suite=suite,
+        expectation_type=what,
+        severity="error",
+        success=False,
+        entity=entity,
+        dt=dt.isoformat() if dt else None,
+        exception=message,
+    )
 
 
 def _per_partition(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -190,12 +238,21 @@ def _per_partition(configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for c in configs:
         kwargs = dict(c.get("kwargs", {}))
         if c["type"] == "expect_column_values_to_be_unique":
-            out.append({"type": "expect_compound_columns_to_be_unique",
-                        "kwargs": {"column_list": [GROUP_COLUMN, kwargs.pop("column")], **kwargs},
-                        "meta": {**c.get("meta", {}), "reviewed_type": c["type"]}})
+            out.append(
+                {
+                    "type": "expect_compound_columns_to_be_unique",
+                    "kwargs": {"column_list": [GROUP_COLUMN, kwargs.pop("column")], **kwargs},
+                    "meta": {**c.get("meta", {}), "reviewed_type": c["type"]},
+                }
+            )
         elif c["type"] == "expect_compound_columns_to_be_unique":
-            out.append({"type": c["type"], "kwargs": {**kwargs, "column_list": [GROUP_COLUMN, *kwargs["column_list"]]},
-                        "meta": dict(c.get("meta", {}))})
+            out.append(
+                {
+                    "type": c["type"],
+                    "kwargs": {**kwargs, "column_list": [GROUP_COLUMN, *kwargs["column_list"]]},
+                    "meta": dict(c.get("meta", {})),
+                }
+            )
         else:
             out.append(c)
     return out
@@ -207,10 +264,15 @@ def _gx_suite_of(suite: Suite, configs: list[dict[str, Any]], tag: str) -> Any:
         import great_expectations as gx
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-        suite._gx[key] = gx.ExpectationSuite(name=f"{suite.name}.{tag}", expectations=[
-            ExpectationConfiguration(type=c["type"], kwargs=dict(c.get("kwargs", {})),
-                                     meta={**c.get("meta", {}), "_index": i}).to_domain_obj()
-            for i, c in enumerate(configs)])
+        suite._gx[key] = gx.ExpectationSuite(
+            name=f"{suite.name}.{tag}",
+            expectations=[
+                ExpectationConfiguration(
+                    type=c["type"], kwargs=dict(c.get("kwargs", {})), meta={**c.get("meta", {}), "_index": i}
+                ).to_domain_obj()
+                for i, c in enumerate(configs)
+            ],
+        )
     return suite._gx[key]
 
 
@@ -222,8 +284,14 @@ def _sql_str(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def history_bounds(con: duckdb.DuckDBPyConnection, storage: Storage, entity: str, dts: list[date],
-                   spec: dict[str, Any], columns: set[str]) -> tuple[dict[str, str], list[str]]:
+def history_bounds(
+    con: duckdb.DuckDBPyConnection,
+    storage: Storage,
+    entity: str,
+    dts: list[date],
+    spec: dict[str, Any],
+    columns: set[str],
+) -> tuple[dict[str, str], list[str]]:
     """SQL per history column: ``|value| ÷ reference`` (NULL where history is too thin), and notes.
 
     The reference of a column (per ``group_by`` value) is the ``percentile`` of its non-zero absolute
@@ -233,7 +301,11 @@ def history_bounds(con: duckdb.DuckDBPyConnection, storage: Storage, entity: str
     """
     first = min(dts)
     window = int(spec.get("window_days", 90))
-    pct, min_rows, min_days = float(spec.get("percentile", 0.99)), int(spec.get("min_rows", 200)), int(spec.get("min_days", 7))
+    pct, min_rows, min_days = (
+        float(spec.get("percentile", 0.99)),
+        int(spec.get("min_rows", 200)),
+        int(spec.get("min_days", 7)),
+    )
     try:
         from douyin_etl.landing.reader import list_partitions
 
@@ -250,37 +322,58 @@ def history_bounds(con: duckdb.DuckDBPyConnection, storage: Storage, entity: str
         groups = [f"CAST({_quote(g)} AS VARCHAR)" for g in group_by]
         refs: list[tuple[tuple, float]] = []
         if files:
-            sel = ", ".join([*(f"{g} AS g{i}" for i, g in enumerate(groups)),
-                             f"quantile_cont(abs({_quote(col)}), {pct}) AS ref", "count(*) AS n",
-                             "count(DISTINCT regexp_extract(filename, 'dt=([0-9-]+)', 1)) AS days"])
+            sel = ", ".join(
+                [
+                    *(f"{g} AS g{i}" for i, g in enumerate(groups)),
+                    f"quantile_cont(abs({_quote(col)}), {pct}) AS ref",
+                    "count(*) AS n",
+                    "count(DISTINCT regexp_extract(filename, 'dt=([0-9-]+)', 1)) AS days",
+                ]
+            )
             try:
                 rows = con.execute(
                     f"SELECT {sel} FROM read_parquet({_sql_list(files)}, union_by_name = true, filename = true) "
-                    f"WHERE abs({_quote(col)}) > 0 GROUP BY ALL").fetchall()
+                    f"WHERE abs({_quote(col)}) > 0 GROUP BY ALL"
+                ).fetchall()
             except duckdb.Error as exc:
                 notes.append(f"history of {entity}.{col} not read ({exc}); learned bound not judged")
                 rows = []
-            refs = [(tuple(r[:len(groups)]), float(r[-3])) for r in rows
-                    if r[-2] >= min_rows and r[-1] >= min_days and r[-3] and r[-3] > 0]
+            refs = [
+                (tuple(r[: len(groups)]), float(r[-3]))
+                for r in rows
+                if r[-2] >= min_rows and r[-1] >= min_days and r[-3] and r[-3] > 0
+            ]
         if not refs:
             out[name] = NO_HISTORY
         elif not groups:
             out[name] = f"abs({_quote(col)}) / {refs[0][1]!r}"
         else:
             key = " || '|' || ".join(f"coalesce({g}, '')" for g in groups)
-            whens = " ".join(f"WHEN {_sql_str('|'.join('' if v is None else str(v) for v in k))} THEN {ref!r}"
-                             for k, ref in refs)
+            whens = " ".join(
+                f"WHEN {_sql_str('|'.join('' if v is None else str(v) for v in k))} THEN {ref!r}" for k, ref in refs
+            )
             out[name] = f"abs({_quote(col)}) / (CASE {key} {whens} END)"
-        log.info("history bound %s.%s: %d earlier partitions, judged groups %s", entity, col, len(earlier),
-                 {"|".join(map(str, k)) or "*": round(r, 2) for k, r in refs} or "none (not enough history)")
+        log.info(
+            "history bound %s.%s: %d earlier partitions, judged groups %s",
+            entity,
+            col,
+            len(earlier),
+            {"|".join(map(str, k)) or "*": round(r, 2) for k, r in refs} or "none (not enough history)",
+        )
     return out, notes
 
 
-def validate_entity(validator: Validator, entity: str, dts: list[date], *, storage: Storage | None = None,
-                    max_rows: int | None = None,
-                    on_bad_rows: Callable[[date, list[dict]], None] | None = None,
-                    stats: ScanStats | None = None, candidates_in_sql: bool = True,
-                    ) -> tuple[list[CheckResult], int, dict[date, list[dict]]]:
+def validate_entity(
+    validator: Validator,
+    entity: str,
+    dts: list[date],
+    *,
+    storage: Storage | None = None,
+    max_rows: int | None = None,
+    on_bad_rows: Callable[[date, list[dict]], None] | None = None,
+    stats: ScanStats | None = None,
+    candidates_in_sql: bool = True,
+) -> tuple[list[CheckResult], int, dict[date, list[dict]]]:
     """Validate the landed partitions ``dts`` of ``entity`` against ``expectations/landing/<entity>.json``.
 
     Rows are read in batches of whole partitions of at most ``max_rows`` (``DOUYIN_GATE_CHUNK_ROWS``)
@@ -305,9 +398,15 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
         if files:
             present[dt] = (pdir, files)
         else:
-            checks.append(_failed(suite.name, "partition_landed",
-                                  f"no Parquet in {pdir}: the partition was never landed; rerun extraction for "
-                                  f"{entity} {dt}", entity, dt))
+            checks.append(
+                _failed(
+                    suite.name,
+                    "partition_landed",
+                    f"no Parquet in {pdir}: the partition was never landed; rerun extraction for {entity} {dt}",
+                    entity,
+                    dt,
+                )
+            )
     if not present:
         return checks, 0, {}
     params = suite.parameters()
@@ -324,7 +423,9 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
         signature_of: dict[date, tuple] = {}
         for dt, (pdir, files) in present.items():
             try:
-                described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_sql_list(files)}, union_by_name = true)").fetchall()
+                described = con.execute(
+                    f"DESCRIBE SELECT * FROM read_parquet({_sql_list(files)}, union_by_name = true)"
+                ).fetchall()
             except duckdb.Error as exc:
                 checks.append(_failed(suite.name, "read_partition", f"cannot read {pdir}: {exc}", entity, dt))
                 continue
@@ -344,19 +445,38 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
         for dt in sorted(readable):
             missing_key = [k for k in key if k not in columns_of[dt]]
             if missing_key:
-                checks.append(_failed(suite.name, "read_partition", f"key column(s) {missing_key} missing in "
-                                      f"{readable[dt][0]}; rows not validated", entity, dt))
+                checks.append(
+                    _failed(
+                        suite.name,
+                        "read_partition",
+                        f"key column(s) {missing_key} missing in {readable[dt][0]}; rows not validated",
+                        entity,
+                        dt,
+                    )
+                )
             else:
                 usable.append(dt)
         if not usable:
             return checks, 0, {}
         all_columns = set().union(*(columns_of[dt] for dt in usable))
         common_columns = set.intersection(*(columns_of[dt] for dt in usable))
-        history, notes = ({}, []) if not suite.meta.get("history") else history_bounds(
-            con, storage, entity, dts, suite.meta["history"], common_columns)
+        history, notes = (
+            ({}, [])
+            if not suite.meta.get("history")
+            else history_bounds(con, storage, entity, dts, suite.meta["history"], common_columns)
+        )
         for note in notes:
-            checks.append(CheckResult(suite=suite.name, expectation_type="history", severity="warning", success=False,
-                                      entity=entity, dt=usable[0].isoformat(), exception=note))
+            checks.append(
+                CheckResult(
+                    suite=suite.name,
+                    expectation_type="history",
+                    severity="warning",
+                    success=False,
+                    entity=entity,
+                    dt=usable[0].isoformat(),
+                    exception=note,
+                )
+            )
         # the run's columns in the order one union of all its partitions has them (every batch shows them all)
         columns: list[tuple[str, str]] = []
         for dt in usable:
@@ -365,23 +485,27 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
                     columns.append((name, ctype))
             if not any(c == GROUP_COLUMN for c, _ in columns):
                 columns.append((GROUP_COLUMN, "DATE"))
-        select = [f"({substitute(sql, {'dt': GROUP_COLUMN}, suite.name)}) AS {_quote(n)}"
-                  for n, sql in derived.items()] + [f"({sql}) AS {_quote(n)}" for n, sql in history.items()]
+        select = [
+            f"({substitute(sql, {'dt': GROUP_COLUMN}, suite.name)}) AS {_quote(n)}" for n, sql in derived.items()
+        ] + [f"({sql}) AS {_quote(n)}" for n, sql in history.items()]
 
         def source(batch: list[date]) -> str:
             parts = " UNION ALL BY NAME ".join(
                 f"SELECT * EXCLUDE (filename, file_row_number), DATE '{dt.isoformat()}' AS {GROUP_COLUMN}, "
                 f"filename AS {TIE_BREAK[0]}, file_row_number AS {TIE_BREAK[1]} FROM read_parquet("
                 f"{_sql_list(readable[dt][1])}, union_by_name = true, filename = true, file_row_number = true)"
-                for dt in batch)
+                for dt in batch
+            )
             present = set().union(*(columns_of[dt] for dt in batch)) | {GROUP_COLUMN}
             cols = [_quote(c) if c in present else f"CAST(NULL AS {t}) AS {_quote(c)}" for c, t in columns]
             return f"SELECT {', '.join(cols + select + list(TIE_BREAK))} FROM ({parts})"
 
         derived = {**derived, **history}
         example_cols = key + (["_source_ref"] if "_source_ref" in all_columns else [])
-        refs = {n: [c for c in sorted(all_columns) if re.search(rf"\b{re.escape(c)}\b", sql) and c != n]
-                for n, sql in derived.items()}
+        refs = {
+            n: [c for c in sorted(all_columns) if re.search(rf"\b{re.escape(c)}\b", sql) and c != n]
+            for n, sql in derived.items()
+        }
         configs = _per_partition(suite.configs("rows"))
         # a learned bound without enough history judges nothing: leave it out of GX (it costs a pass per chunk)
         unjudged = {n for n, sql in history.items() if sql == NO_HISTORY}
@@ -397,41 +521,77 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
                 if t is None or not t.failing_rows:
                     continue
                 c = checks_of[id(acc)]
-                named = acc.meta.get("value_column") or acc.kwargs.get("column")  # a derived check names its source column
+                named = acc.meta.get("value_column") or acc.kwargs.get(
+                    "column"
+                )  # a derived check names its source column
                 for i, row in t.failing_rows:
-                    value = row.get(named) if named else {
-                        k: row.get(k) for k in acc.kwargs.get("column_list", []) if k != GROUP_COLUMN}
-                    bad_rows.setdefault(dt, []).append({
-                        "reason": f"{suite.name}: {c.expectation_type} failed ({c.description or c.column})",
-                        "column": named or c.column, "value": jsonable(value),
-                        "source_ref": row.get("_source_ref") or f"{readable[dt][0]} (row {i} in key order)",
-                        "raw": {k: jsonable(v) for k, v in row.items() if k not in derived and k != GROUP_COLUMN},
-                    })
+                    value = (
+                        row.get(named)
+                        if named
+                        else {k: row.get(k) for k in acc.kwargs.get("column_list", []) if k != GROUP_COLUMN}
+                    )
+                    bad_rows.setdefault(dt, []).append(
+                        {
+                            "reason": f"{suite.name}: {c.expectation_type} failed ({c.description or c.column})",
+                            "column": named or c.column,
+                            "value": jsonable(value),
+                            "source_ref": row.get("_source_ref") or f"{readable[dt][0]} (row {i} in key order)",
+                            "raw": {k: jsonable(v) for k, v in row.items() if k not in derived and k != GROUP_COLUMN},
+                        }
+                    )
                 t.failing_rows = []
             if on_bad_rows is not None and dt in bad_rows:
                 on_bad_rows(dt, bad_rows.pop(dt))
 
         limit = max_rows or chunk_rows()
-        scan = RowScan(con, validator, _gx_suite_of(suite, configs, tag), configs, accs, params, source,
-                       [GROUP_COLUMN, *key], limit, quarantine_cap(), partition_done,
-                       stats=stats if stats is not None else ScanStats(), candidates_in_sql=candidates_in_sql)
+        scan = RowScan(
+            con,
+            validator,
+            _gx_suite_of(suite, configs, tag),
+            configs,
+            accs,
+            params,
+            source,
+            [GROUP_COLUMN, *key],
+            limit,
+            quarantine_cap(),
+            partition_done,
+            stats=stats if stats is not None else ScanStats(),
+            candidates_in_sql=candidates_in_sql,
+        )
         sizes = _partition_rows(con, {dt: readable[dt][1] for dt in usable})
         try:
             rows = scan.run(plan_batches(sizes, limit))
         except duckdb.Error as exc:
             for dt in usable:
-                checks.append(_failed(suite.name, "read_partition",
-                                      f"cannot evaluate {suite.path.name} on {readable[dt][0]}: {exc}", entity, dt))
+                checks.append(
+                    _failed(
+                        suite.name,
+                        "read_partition",
+                        f"cannot evaluate {suite.path.name} on {readable[dt][0]}: {exc}",
+                        entity,
+                        dt,
+                    )
+                )
             return checks, 0, {}
         log.info("landing gate %s rows: %s", entity, scan.stats)
         for dt in usable:
             group = dt
             for c in skipped:
-                checks.append(CheckResult(
-                    suite=suite.name, expectation_type=c["type"], severity=c["meta"].get("severity", "error"), success=True,
-                    entity=entity, dt=dt.isoformat(), column=c["kwargs"]["column"], description=c["meta"].get("description"),
-                    observed_value="not judged: not enough earlier partitions (meta.history min_rows/min_days)",
-                    batch="rows"))
+                checks.append(
+                    CheckResult(
+                        suite=suite.name,
+                        expectation_type=c["type"],
+                        severity=c["meta"].get("severity", "error"),
+                        success=True,
+                        entity=entity,
+                        dt=dt.isoformat(),
+                        column=c["kwargs"]["column"],
+                        description=c["meta"].get("description"),
+                        observed_value="not judged: not enough earlier partitions (meta.history min_rows/min_days)",
+                        batch="rows",
+                    )
+                )
             for acc in accs:
                 check = _check(suite, acc, entity, dt, params, group=group)
                 checks.append(check)
@@ -443,8 +603,9 @@ def validate_entity(validator: Validator, entity: str, dts: list[date], *, stora
     return checks, rows, bad_rows
 
 
-def validate_partition(validator: Validator, entity: str, dt: date, *, storage: Storage | None = None,
-                       max_rows: int | None = None) -> tuple[list[CheckResult], int, list[dict]]:
+def validate_partition(
+    validator: Validator, entity: str, dt: date, *, storage: Storage | None = None, max_rows: int | None = None
+) -> tuple[list[CheckResult], int, list[dict]]:
     """One partition (see ``validate_entity``)."""
     checks, rows, bad = validate_entity(validator, entity, [dt], storage=storage, max_rows=max_rows)
     return checks, rows, bad.get(dt, [])
@@ -467,8 +628,15 @@ def _quarantine(run_id: str, entity: str, dt: date, records: list[dict], storage
     return len({r["source_ref"] for r in records})
 
 
-def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage: Storage | None = None,
-                     max_rows: int | None = None, quarantine: bool = True, candidates_in_sql: bool = True) -> GateResult:
+def run_landing_gate(
+    run_id: str,
+    partitions: dict[str, list[date]],
+    *,
+    storage: Storage | None = None,
+    max_rows: int | None = None,
+    quarantine: bool = True,
+    candidates_in_sql: bool = True,
+) -> GateResult:
     """Validate the landed partitions ``{entity: [dt, …]}`` of a run. See the module docstring for what blocks."""
     started = time.monotonic()
     storage = (storage or Storage.lake()).cached()  # one read pass: cached listings on an object store
@@ -479,34 +647,57 @@ def run_landing_gate(run_id: str, partitions: dict[str, list[date]], *, storage:
         if not dts:
             continue
         t0 = time.monotonic()
+
         def to_quarantine(dt: date, records: list[dict], entity: str = entity) -> None:
             gate.quarantined += _quarantine(run_id, entity, dt, records, storage)
 
         gate.scans[entity] = ScanStats()
-        checks, rows, _ = validate_entity(validator, entity, dts, storage=storage, max_rows=max_rows,
-                                          on_bad_rows=to_quarantine if quarantine else None,
-                                          stats=gate.scans[entity], candidates_in_sql=candidates_in_sql)
+        checks, rows, _ = validate_entity(
+            validator,
+            entity,
+            dts,
+            storage=storage,
+            max_rows=max_rows,
+            on_bad_rows=to_quarantine if quarantine else None,
+            stats=gate.scans[entity],
+            candidates_in_sql=candidates_in_sql,
+        )
         gate.checks += checks
         gate.rows_validated += rows
         gate.partitions += len(dts)
         failed = [c for c in checks if c.blocking]
-        log.log(logging.ERROR if failed else logging.INFO,
-                "landing gate %s (%d partitions %s..%s): %d rows, %d checks, %d blocking (%.2f s)",
-                entity, len(dts), dts[0], dts[-1], rows, len(checks), len(failed), time.monotonic() - t0)
+        log.log(
+            logging.ERROR if failed else logging.INFO,
+            "landing gate %s (%d partitions %s..%s): %d rows, %d checks, %d blocking (%.2f s)",
+            entity,
+            len(dts),
+            dts[0],
+            dts[-1],
+            rows,
+            len(checks),
+            len(failed),
+            time.monotonic() - t0,
+        )
     t0 = time.monotonic()
     cross = run_cross_checks(validator, partitions, storage=storage)
     gate.checks += cross
     if cross:
-        log.log(logging.ERROR if any(c.blocking for c in cross) else logging.INFO,
-                "cross-source checks: %d checks, %d blocking, %d warnings (%.2f s)", len(cross),
-                sum(c.blocking for c in cross), sum(not c.success and not c.blocking for c in cross), time.monotonic() - t0)
+        log.log(
+            logging.ERROR if any(c.blocking for c in cross) else logging.INFO,
+            "cross-source checks: %d checks, %d blocking, %d warnings (%.2f s)",
+            len(cross),
+            sum(c.blocking for c in cross),
+            sum(not c.success and not c.blocking for c in cross),
+            time.monotonic() - t0,
+        )
     gate.seconds = time.monotonic() - started
     (log.info if gate.ok else log.error)("%s", gate.summary())
     return gate
 
 
-def _frame_checks(validator: Validator, suite: Suite, df: pd.DataFrame, params: dict[str, Any],
-                  entity: str | None = None) -> tuple[list[CheckResult], int]:
+def _frame_checks(
+    validator: Validator, suite: Suite, df: pd.DataFrame, params: dict[str, Any], entity: str | None = None
+) -> tuple[list[CheckResult], int]:
     """GX judges a frame DuckDB computed for ``suite`` (a mart or cross-source check)."""
     df.index = pd.RangeIndex(len(df))
     example_cols = list(suite.meta.get("example_columns") or df.columns[:6])
@@ -518,8 +709,9 @@ def _days_sql(days: list[date]) -> str:
     return ", ".join(f"DATE '{d.isoformat()}'" for d in days)
 
 
-def run_cross_checks(validator: Validator, partitions: dict[str, list[date]], *,
-                     storage: Storage | None = None) -> list[CheckResult]:
+def run_cross_checks(
+    validator: Validator, partitions: dict[str, list[date]], *, storage: Storage | None = None
+) -> list[CheckResult]:
     """Identities between sources (``expectations/cross/*.json``) over the run's landed days.
 
     A check runs when every entity of its ``meta.entities`` is among the run's partitions; its SQL sees
@@ -546,16 +738,26 @@ def run_cross_checks(validator: Validator, partitions: dict[str, list[date]], *,
 
             unread = [e for e in suite.meta.get("reads", []) if not list_partitions(e, storage)]
             if unread:
-                out.append(CheckResult(suite=suite.name, expectation_type="reads_landed", severity="warning",
-                                       success=False, entity=label, dt=f"{days[0]}..{days[-1]}",
-                                       description=suite.meta.get("description"),
-                                       exception=f"{', '.join(unread)} never landed in this lake: {suite.name} not "
-                                                 f"checked; extract {', '.join(unread)} and rerun"))
+                out.append(
+                    CheckResult(
+                        suite=suite.name,
+                        expectation_type="reads_landed",
+                        severity="warning",
+                        success=False,
+                        entity=label,
+                        dt=f"{days[0]}..{days[-1]}",
+                        description=suite.meta.get("description"),
+                        exception=f"{', '.join(unread)} never landed in this lake: {suite.name} not "
+                        f"checked; extract {', '.join(unread)} and rerun",
+                    )
+                )
                 continue
             params = suite.parameters()
-            sql = substitute(suite.meta["sql"].replace("{days}", _days_sql(days)),  # literals we made: not escaped
-                             {"lake": storage.root, "start": days[0].isoformat(), "end": days[-1].isoformat(), **params},
-                             suite.name)
+            sql = substitute(
+                suite.meta["sql"].replace("{days}", _days_sql(days)),  # literals we made: not escaped
+                {"lake": storage.root, "start": days[0].isoformat(), "end": days[-1].isoformat(), **params},
+                suite.name,
+            )
             if con is None:
                 con = _connect(storage)
                 con.execute("SET preserve_insertion_order = false")  # each check orders its frame; lets DuckDB spill
@@ -576,15 +778,18 @@ def run_cross_checks(validator: Validator, partitions: dict[str, list[date]], *,
 
 def _relation_exists(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     schema, _, name = relation.rpartition(".")
-    q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?" + (" AND table_schema = ?" if schema else "")
+    q = "SELECT count(*) FROM information_schema.tables WHERE table_name = ?" + (
+        " AND table_schema = ?" if schema else ""
+    )
     return one_row(con, q, [name, schema] if schema else [name])[0] > 0
 
 
 WHOLE_HISTORY = date(1, 1, 1)  # ``{since}`` of a full pass: every row is on or after it
 
 
-def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, since: date | None = None,
-                  storage: Storage | None = None) -> GateResult:
+def run_mart_gate(
+    db_path: Path, run_id: str, as_of: date, *, since: date | None = None, storage: Storage | None = None
+) -> GateResult:
     """Run every ``expectations/marts/*.json`` check against the warehouse ``db_path`` (read-only).
 
     Each check's ``meta.sql`` may use ``{lake}`` (lake root), ``{as_of}`` (YYYY-MM-DD), ``{since}``
@@ -612,12 +817,25 @@ def run_mart_gate(db_path: Path, run_id: str, as_of: date, *, since: date | None
             params = suite.parameters()
             missing = [r for r in suite.meta.get("requires", []) if not _relation_exists(con, r)]
             if missing:
-                gate.checks.append(_failed(suite.name, "relation_exists",
-                                           f"{', '.join(missing)} not found in {db_path}: build the model, or fix the "
-                                           f"table name in {suite.path}"))
+                gate.checks.append(
+                    _failed(
+                        suite.name,
+                        "relation_exists",
+                        f"{', '.join(missing)} not found in {db_path}: build the model, or fix the "
+                        f"table name in {suite.path}",
+                    )
+                )
                 continue
-            sql = substitute(suite.meta["sql"], {"lake": storage.root, "as_of": as_of.isoformat(),
-                                                 "since": (since or WHOLE_HISTORY).isoformat(), **params}, suite.name)
+            sql = substitute(
+                suite.meta["sql"],
+                {
+                    "lake": storage.root,
+                    "as_of": as_of.isoformat(),
+                    "since": (since or WHOLE_HISTORY).isoformat(),
+                    **params,
+                },
+                suite.name,
+            )
             try:
                 df = con.execute(sql).df(date_as_object=True)
             except duckdb.Error as exc:

@@ -21,8 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT", "UHUGEINT"}
+INTEGER_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
 FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 ROW_COUNT = "expect_table_row_count_to_be_between"
 
@@ -135,4 +145,3 @@ def any_of(predicates: list[str | None]) -> str:
         return "TRUE"
     real = [p for p in predicates if p and p != "FALSE"]
     return " OR ".join(real) if real else "FALSE"
-

@@ -77,8 +77,10 @@ class CheckResult:
     def line(self, examples: int = 3) -> str:
         """One line: suite, where, what failed, and the failing rows (file + row, key, value) it found."""
         where = " ".join(x for x in (self.entity, self.dt) if x)
-        text = (f"{self.suite} {where}: {self.expectation_type}({self.column or ''}) {self.description or ''} "
-                f"unexpected={self.unexpected_count} {self.exception or ''}").rstrip()
+        text = (
+            f"{self.suite} {where}: {self.expectation_type}({self.column or ''}) {self.description or ''} "
+            f"unexpected={self.unexpected_count} {self.exception or ''}"
+        ).rstrip()
         shown = [example_text(e) for e in self.examples[:examples]]
         if shown:
             text += " | rows: " + "; ".join(shown)
@@ -90,8 +92,9 @@ class CheckResult:
 def example_text(example: dict[str, Any]) -> str:
     """``file#row: key=…, column=value`` of one failing example (the source reference first)."""
     ref = example.get("_source_ref") or example.get("source_ref") or example.get("example_source_ref")
-    rest = ", ".join(f"{k}={v}" for k, v in example.items()
-                     if k not in ("_row", "_source_ref", "source_ref", "example_source_ref"))
+    rest = ", ".join(
+        f"{k}={v}" for k, v in example.items() if k not in ("_row", "_source_ref", "source_ref", "example_source_ref")
+    )
     return f"{ref}: {rest}" if ref else rest
 
 
@@ -127,9 +130,11 @@ class GateResult:
     def summary(self) -> str:
         failed = self.blocking
         scope = f" (window from {self.since})" if self.since else ""
-        text = (f"{self.gate} gate{scope} {'passed' if self.ok else 'BLOCKED'}: {len(self.checks)} checks, "
-                f"{len(failed)} blocking, {len(self.warnings)} warnings, {self.rows_validated:,} rows, "
-                f"{self.quarantined} rows quarantined, {self.seconds:.1f} s")
+        text = (
+            f"{self.gate} gate{scope} {'passed' if self.ok else 'BLOCKED'}: {len(self.checks)} checks, "
+            f"{len(failed)} blocking, {len(self.warnings)} warnings, {self.rows_validated:,} rows, "
+            f"{self.quarantined} rows quarantined, {self.seconds:.1f} s"
+        )
         for c in failed[:10]:
             text += "\n  - " + c.line()
         for c in self.warnings[:5]:
@@ -149,10 +154,23 @@ class GateResult:
                 if not c.success:
                     continue
                 k = (c.suite, c.batch, c.expectation_type, c.column, c.description)
-                item = passing.setdefault(k, {
-                    "suite": c.suite, "entity": c.entity, "batch": c.batch, "expectation_type": c.expectation_type,
-                    "column": c.column, "description": c.description, "severity": c.severity, "success": True,
-                    "partitions": 0, "element_count": 0, "dt": None, "_days": []})
+                item = passing.setdefault(
+                    k,
+                    {
+                        "suite": c.suite,
+                        "entity": c.entity,
+                        "batch": c.batch,
+                        "expectation_type": c.expectation_type,
+                        "column": c.column,
+                        "description": c.description,
+                        "severity": c.severity,
+                        "success": True,
+                        "partitions": 0,
+                        "element_count": 0,
+                        "dt": None,
+                        "_days": [],
+                    },
+                )
                 item["partitions"] += 1
                 item["element_count"] += int(c.element_count or 0)
                 if c.dt:
@@ -163,10 +181,21 @@ class GateResult:
                 days = sorted(item.pop("_days"))
                 item["dt"] = (days[0] if len(days) == 1 else f"{days[0]}..{days[-1]}") if days else None
                 checks.append(item)
-        out = {"gate": self.gate, "run_id": self.run_id, "ok": self.ok, "seconds": round(self.seconds, 3),
-               "rows_validated": self.rows_validated, "partitions": self.partitions,
-               "quarantined": self.quarantined, "blocking": len(self.blocking), "warnings": len(self.warnings),
-               "summary": self.summary(), "checks": checks, "tables": jsonable(self.tables), "since": self.since}
+        out = {
+            "gate": self.gate,
+            "run_id": self.run_id,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "rows_validated": self.rows_validated,
+            "partitions": self.partitions,
+            "quarantined": self.quarantined,
+            "blocking": len(self.blocking),
+            "warnings": len(self.warnings),
+            "summary": self.summary(),
+            "checks": checks,
+            "tables": jsonable(self.tables),
+            "since": self.since,
+        }
         if self.blocked_partitions is not None:
             out["blocked_partitions"] = jsonable(self.blocked_partitions)
         if self.reconciliation is not None:
@@ -180,7 +209,16 @@ class GateResult:
         ``ok`` and the blocking checks are exactly those of the gate that was written."""
         names = {f.name for f in fields(CheckResult)}
         checks = [CheckResult(**{k: v for k, v in c.items() if k in names}) for c in d["checks"]]
-        return cls(gate=d["gate"], run_id=d["run_id"], checks=checks, seconds=float(d["seconds"]),
-                   rows_validated=int(d["rows_validated"]), partitions=int(d["partitions"]),
-                   quarantined=int(d["quarantined"]), tables=dict(d.get("tables") or {}), since=d.get("since"),
-                   blocked_partitions=d.get("blocked_partitions"), reconciliation=d.get("reconciliation"))
+        return cls(
+            gate=d["gate"],
+            run_id=d["run_id"],
+            checks=checks,
+            seconds=float(d["seconds"]),
+            rows_validated=int(d["rows_validated"]),
+            partitions=int(d["partitions"]),
+            quarantined=int(d["quarantined"]),
+            tables=dict(d.get("tables") or {}),
+            since=d.get("since"),
+            blocked_partitions=d.get("blocked_partitions"),
+            reconciliation=d.get("reconciliation"),
+        )

@@ -25,9 +25,10 @@ Memory does not grow with the range:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -43,8 +44,9 @@ ROW_COLUMN = "_gate_row"  # a row's place in (day, key) order over the run: the 
 TIE_BREAK = ("_gate_file", "_gate_file_row")
 
 
-def key_chunks(result: duckdb.DuckDBPyConnection, key: list[str], max_rows: int,
-               index_column: str | None = None) -> Iterator[pd.DataFrame]:
+def key_chunks(
+    result: duckdb.DuckDBPyConnection, key: list[str], max_rows: int, index_column: str | None = None
+) -> Iterator[pd.DataFrame]:
     """Frames of about ``max_rows`` rows from a DuckDB result ORDERED BY ``key``; a key never spans two frames.
 
     Frames are indexed by row number in key order (0, 1, … across frames), or by ``index_column``
@@ -73,7 +75,7 @@ def key_chunks(result: duckdb.DuckDBPyConnection, key: list[str], max_rows: int,
         if len(piece) == 0:
             break
         for start in range(0, len(piece), max_rows):
-            part = piece.iloc[start:start + max_rows]
+            part = piece.iloc[start : start + max_rows]
             buf = part if carry is None else pd.concat([carry, part], ignore_index=True)
             if len(buf) < max_rows:
                 carry = buf
@@ -88,7 +90,7 @@ def key_chunks(result: duckdb.DuckDBPyConnection, key: list[str], max_rows: int,
                 carry = buf
                 continue
             yield emit(buf.iloc[: len(buf) - tail])
-            carry = buf.iloc[len(buf) - tail:]
+            carry = buf.iloc[len(buf) - tail :]
     if carry is not None and len(carry):
         yield emit(carry)
     elif offset == 0:
@@ -176,8 +178,11 @@ class RowScan:
                 pending = []
         self._flush()
         if not self.stats.gx_frames and batches:  # nothing may fail: GX still judges (an empty frame of the columns)
-            self._validate(self.con.execute(f"SELECT * EXCLUDE ({', '.join(TIE_BREAK)}) FROM ({last_src}) LIMIT 0")
-                           .fetch_df_chunk(1, date_as_object=True))
+            self._validate(
+                self.con.execute(f"SELECT * EXCLUDE ({', '.join(TIE_BREAK)}) FROM ({last_src}) LIMIT 0").fetch_df_chunk(
+                    1, date_as_object=True
+                )
+            )
         for i, acc in enumerate(self.accs):  # the batches after the last frame GX judged
             acc.add_counts(self._pending[i])
             self._pending[i] = Counts()
@@ -195,8 +200,11 @@ class RowScan:
         dups = 0
         uniques = sorted({p.unique for p in pushes if p.unique})
         if uniques:
-            subs = [f"(SELECT count(*) FROM (SELECT 1 FROM src GROUP BY {', '.join(quote(c) for c in u)} "
-                    "HAVING count(*) > 1))" for u in uniques]
+            subs = [
+                f"(SELECT count(*) FROM (SELECT 1 FROM src GROUP BY {', '.join(quote(c) for c in u)} "
+                "HAVING count(*) > 1))"
+                for u in uniques
+            ]
             dups = sum(one_row(self.con, f"WITH src AS ({src}) SELECT {', '.join(subs)}"))
         by_dt = {r[0]: r for r in rows}
         per_part = {dt: int(by_dt[dt][1]) if dt in by_dt else 0 for dt in dts}
@@ -214,9 +222,11 @@ class RowScan:
     def _fetch_candidates(self, src: str, pushes: list[Pushdown], offset: int) -> None:
         order = ", ".join(quote(k) for k in [*self.order_key, *TIE_BREAK])
         cand = any_of([p.candidates for p in pushes])
-        query = (f"SELECT * EXCLUDE (_gate_candidate, {', '.join(TIE_BREAK)}) FROM (SELECT *, row_number() OVER "
-                 f"(ORDER BY {order}) - 1 + {offset} AS {ROW_COLUMN}, ({cand}) AS _gate_candidate FROM ({src})) "
-                 f"WHERE _gate_candidate ORDER BY {ROW_COLUMN}")
+        query = (
+            f"SELECT * EXCLUDE (_gate_candidate, {', '.join(TIE_BREAK)}) FROM (SELECT *, row_number() OVER "
+            f"(ORDER BY {order}) - 1 + {offset} AS {ROW_COLUMN}, ({cand}) AS _gate_candidate FROM ({src})) "
+            f"WHERE _gate_candidate ORDER BY {ROW_COLUMN}"
+        )
         for frame in key_chunks(self.con.execute(query), self.order_key, self.limit, index_column=ROW_COLUMN):
             if not len(frame):
                 continue

@@ -69,7 +69,9 @@ class Rules:
     equal0: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # derived -> (SQL, severity, description)
     day_severity: str = "error"  # event time inside the partition's business day
     caps: dict[str, int] = field(default_factory=dict)  # column -> hard cap in fen: |value| <= cap (error)
-    cond_caps: dict[str, tuple[str, str, int, str]] = field(default_factory=dict)  # derived -> (column, SQL condition, cap, rows)
+    cond_caps: dict[str, tuple[str, str, int, str]] = field(
+        default_factory=dict
+    )  # derived -> (column, SQL condition, cap, rows)
     history: dict[str, list[str]] = field(default_factory=dict)  # column -> group_by columns of the learned bound
     notes: str = ""
 
@@ -79,10 +81,10 @@ def _api(names: str, types: list[str]) -> dict[str, list[str]]:
 
 
 # Hard caps (fen). No real Douyin shop row reaches them; a value beyond is a unit slip or garbage.
-LINE_CAP = 100_000_000          # ¥1,000,000.00: one order, order line, refund, settlement row, price, cost, freight
-AD_DAY_CAP = 10_000_000_000     # ¥100,000,000.00: one advertiser × goal × day of Qianchuan spend / attributed GMV
-ACCOUNT_CAP = 100_000_000_000   # ¥1,000,000,000.00: one fund-flow movement of any kind (withdrawals included)
-ORDER_FLOW_TAGS = "2, 3, 20"    # fund-flow tags of order money: settlement, reversal, shipping insurance
+LINE_CAP = 100_000_000  # ¥1,000,000.00: one order, order line, refund, settlement row, price, cost, freight
+AD_DAY_CAP = 10_000_000_000  # ¥100,000,000.00: one advertiser × goal × day of Qianchuan spend / attributed GMV
+ACCOUNT_CAP = 100_000_000_000  # ¥1,000,000,000.00: one fund-flow movement of any kind (withdrawals included)
+ORDER_FLOW_TAGS = "2, 3, 20"  # fund-flow tags of order money: settlement, reversal, shipping insurance
 
 # Learned bounds: history percentile, minimum history, and the default ratios (suite meta/parameters).
 HISTORY = {"percentile": 0.99, "min_rows": 200, "min_days": 7, "window_days": 90}
@@ -99,40 +101,68 @@ _LINE_MONEY = "origin_amount, sum_amount, pay_amount, promotion_amount, promotio
 
 RULES: dict[str, Rules] = {
     "shop_order": Rules(
-        columns={**_api("order_id, shop_id, doudian_open_id", ID),
-                 **_api("order_status, create_time, pay_time, update_time, " + _ORDER_MONEY, INT)},
+        columns={
+            **_api("order_id, shop_id, doudian_open_id", ID),
+            **_api("order_status, create_time, pay_time, update_time, " + _ORDER_MONEY, INT),
+        },
         not_null=["shop_id", "order_status", "create_time", "update_time", "pay_amount"],
         enums={"order_status": ([1, 105, 2, 101, 3, 4, 5], "warning")},
         min0=[c.strip() for c in _ORDER_MONEY.split(",")] + ["pay_time"],
         caps=_caps(_ORDER_MONEY, LINE_CAP),
         history={"pay_amount": []},
-        equal0={"_promotion_split_diff_fen": (
-            "promotion_amount - (promotion_shop_amount + promotion_platform_amount + promotion_talent_amount)",
-            "error", "promotion_amount = shop + platform + talent funded promotions (fen)")},
+        equal0={
+            "_promotion_split_diff_fen": (
+                "promotion_amount - (promotion_shop_amount + promotion_platform_amount + promotion_talent_amount)",
+                "error",
+                "promotion_amount = shop + platform + talent funded promotions (fen)",
+            )
+        },
     ),
     "sku_order": Rules(
-        columns={**_api("order_id, parent_order_id, shop_id, product_id, sku_id", ID),
-                 **_api("item_num, order_status, create_time, pay_time, update_time, c_biz, " + _LINE_MONEY, INT)},
-        not_null=["parent_order_id", "shop_id", "product_id", "sku_id", "item_num", "pay_amount", "origin_amount",
-                  "update_time"],
+        columns={
+            **_api("order_id, parent_order_id, shop_id, product_id, sku_id", ID),
+            **_api("item_num, order_status, create_time, pay_time, update_time, c_biz, " + _LINE_MONEY, INT),
+        },
+        not_null=[
+            "parent_order_id",
+            "shop_id",
+            "product_id",
+            "sku_id",
+            "item_num",
+            "pay_amount",
+            "origin_amount",
+            "update_time",
+        ],
         enums={"c_biz": ([2, 8], "warning")},
         min0=[c.strip() for c in _LINE_MONEY.split(",")] + ["pay_time"],
         min1=["item_num"],
         caps=_caps(_LINE_MONEY, LINE_CAP),
         history={"pay_amount": []},
-        equal0={"_pay_identity_diff_fen": ("pay_amount - (origin_amount - promotion_amount)", "error",
-                                           "pay_amount = origin_amount - promotion_amount (fen)")},
+        equal0={
+            "_pay_identity_diff_fen": (
+                "pay_amount - (origin_amount - promotion_amount)",
+                "error",
+                "pay_amount = origin_amount - promotion_amount (fen)",
+            )
+        },
         day_severity="warning",
         notes="sku_order is partitioned by its PARENT order's update_time, so a line's own update_time may "
-              "fall on an earlier day: the day check only warns.",
+        "fall on an earlier day: the day check only warns.",
     ),
     "after_sale": Rules(
-        columns={**_api("aftersale_id, related_id, shop_id", ID),
-                 **_api("aftersale_type, aftersale_status, refund_status, apply_time, update_time, refund_time, refund_amount", INT)},
+        columns={
+            **_api("aftersale_id, related_id, shop_id", ID),
+            **_api(
+                "aftersale_type, aftersale_status, refund_status, apply_time, update_time, refund_time, refund_amount",
+                INT,
+            ),
+        },
         not_null=["related_id", "aftersale_type", "aftersale_status", "refund_status", "update_time", "refund_amount"],
-        enums={"aftersale_type": ([0, 1, 2, 3, 6, 7], "error"),
-               "aftersale_status": ([6, 7, 11, 12, 27, 28], "warning"),
-               "refund_status": ([1, 2, 3, 4, 5], "warning")},
+        enums={
+            "aftersale_type": ([0, 1, 2, 3, 6, 7], "error"),
+            "aftersale_status": ([6, 7, 11, 12, 27, 28], "warning"),
+            "refund_status": ([1, 2, 3, 4, 5], "warning"),
+        },
         min0=["refund_amount", "refund_time"],
         caps=_caps("refund_amount", LINE_CAP),
         history={"refund_amount": []},
@@ -150,16 +180,21 @@ RULES: dict[str, Rules] = {
         caps=_caps("price", LINE_CAP),
     ),
     "alliance_order": Rules(
-        columns={**_api("order_id, shop_id, product_id, author_id", ID),
-                 **_api("total_pay_amount, commission_rate_bp, estimated_comission, real_comission, update_time", INT)},
+        columns={
+            **_api("order_id, shop_id, product_id, author_id", ID),
+            **_api("total_pay_amount, commission_rate_bp, estimated_comission, real_comission, update_time", INT),
+        },
         not_null=["shop_id", "total_pay_amount", "commission_rate_bp", "update_time"],
         min0=["total_pay_amount", "commission_rate_bp", "estimated_comission", "real_comission"],
         caps=_caps("total_pay_amount, estimated_comission, real_comission", LINE_CAP),
         history={"total_pay_amount": []},
     ),
     "ad_report": Rules(
-        columns={**_api("advertiser_id, shop_id, marketing_goal", ID), "stat_date": DATE,
-                 **_api("stat_cost, show_cnt, click_cnt, pay_order_count, pay_order_amount", INT)},
+        columns={
+            **_api("advertiser_id, shop_id, marketing_goal", ID),
+            "stat_date": DATE,
+            **_api("stat_cost, show_cnt, click_cnt, pay_order_count, pay_order_amount", INT),
+        },
         not_null=["shop_id", "stat_cost"],
         enums={"marketing_goal": (["LIVE_PROM_GOODS", "VIDEO_PROM_GOODS"], "error")},
         min0=["stat_cost", "show_cnt", "click_cnt", "pay_order_count", "pay_order_amount"],
@@ -175,52 +210,86 @@ RULES: dict[str, Rules] = {
     "settlement_bill": Rules(
         enums={"trade_type": ([0, 1], "error")},
         min0=["real_pay_amount", "platform_service_fee", "commission", "colonel_service_fee", "total_outcome"],
-        caps=_caps("settle_amount, total_income, real_pay_amount, platform_service_fee, commission, "
-                   "colonel_service_fee, total_outcome", LINE_CAP),
+        caps=_caps(
+            "settle_amount, total_income, real_pay_amount, platform_service_fee, commission, "
+            "colonel_service_fee, total_outcome",
+            LINE_CAP,
+        ),
         history={"settle_amount": ["trade_type"]},
         equal0={
             "_settle_identity_diff_fen": (
-                "CASE WHEN trade_type = 0 THEN total_income - total_outcome - settle_amount ELSE 0 END", "error",
-                "settled rows: settle_amount = total_income - total_outcome (fen)"),
+                "CASE WHEN trade_type = 0 THEN total_income - total_outcome - settle_amount ELSE 0 END",
+                "error",
+                "settled rows: settle_amount = total_income - total_outcome (fen)",
+            ),
             "_income_identity_diff_fen": (
                 "total_income - (real_pay_amount - refund_before_settle + platform_coupon + author_coupon"
-                " + zt_pay_promotion + zr_pay_promotion)", "error",
-                "total_income = real_pay - refund_before_settle + platform/author/zt/zr subsidies (fen)"),
+                " + zt_pay_promotion + zr_pay_promotion)",
+                "error",
+                "total_income = real_pay - refund_before_settle + platform/author/zt/zr subsidies (fen)",
+            ),
             "_outcome_identity_diff_fen": (
                 "total_outcome - (platform_service_fee + commission + good_learn_channel_fee + colonel_service_fee"
-                " + channel_promotion_fee + other_sharing_amount)", "error",
-                "total_outcome = sum of the six fees (fen)"),
+                " + channel_promotion_fee + other_sharing_amount)",
+                "error",
+                "total_outcome = sum of the six fees (fen)",
+            ),
             "_reversal_sign_violation": (
-                "CASE WHEN trade_type = 1 AND settle_amount > 0 THEN 1 ELSE 0 END", "error",
-                "a reversal (结算后退款) never has a positive settle_amount"),
+                "CASE WHEN trade_type = 1 AND settle_amount > 0 THEN 1 ELSE 0 END",
+                "error",
+                "a reversal (结算后退款) never has a positive settle_amount",
+            ),
         },
     ),
     "fund_flow": Rules(
         enums={"fund_flow": ([0, 1], "error"), "account_bill_desc_tag": ([1, 2, 3, 11, 20], "warning")},
         min0=["account_amount"],
         caps=_caps("account_amount", ACCOUNT_CAP),
-        cond_caps={"_order_flow_amount_fen": (
-            "account_amount", f"account_bill_desc_tag IN ({ORDER_FLOW_TAGS})", LINE_CAP,
-            "order settlements, reversals and shipping insurance (tags " + ORDER_FLOW_TAGS + ")")},
+        cond_caps={
+            "_order_flow_amount_fen": (
+                "account_amount",
+                f"account_bill_desc_tag IN ({ORDER_FLOW_TAGS})",
+                LINE_CAP,
+                "order settlements, reversals and shipping insurance (tags " + ORDER_FLOW_TAGS + ")",
+            )
+        },
         history={"account_amount": ["account_bill_desc_tag"]},
     ),
-    "freight_invoice": Rules(min0=["freight_fen"], min1=["billed_weight_g"], caps=_caps("freight_fen", LINE_CAP),
-                             history={"freight_fen": []}),
+    "freight_invoice": Rules(
+        min0=["freight_fen"], min1=["billed_weight_g"], caps=_caps("freight_fen", LINE_CAP), history={"freight_fen": []}
+    ),
     "product_cost": Rules(min0=["unit_cost_fen"], caps=_caps("unit_cost_fen", LINE_CAP), history={"unit_cost_fen": []}),
     "creator": Rules(enums={"tier": (["head", "mid", "long_tail"], "error")}, min0=["followers", "commission_rate_bp"]),
     "live_session": Rules(
         min0=["watch_pv", "viewers", "avg_watch_seconds", "new_followers", "comments"],
-        equal0={"_session_ends_before_start": ("CASE WHEN end_time < start_time THEN 1 ELSE 0 END", "warning",
-                                               "a live session ends after it starts")},
+        equal0={
+            "_session_ends_before_start": (
+                "CASE WHEN end_time < start_time THEN 1 ELSE 0 END",
+                "warning",
+                "a live session ends after it starts",
+            )
+        },
     ),
-    "short_video": Rules(min0=["plays", "completed_plays", "likes", "comments", "shares"],
-                         equal0={"_completed_over_plays": ("CASE WHEN completed_plays > plays THEN 1 ELSE 0 END",
-                                                           "warning", "completed plays <= plays")}),
+    "short_video": Rules(
+        min0=["plays", "completed_plays", "likes", "comments", "shares"],
+        equal0={
+            "_completed_over_plays": (
+                "CASE WHEN completed_plays > plays THEN 1 ELSE 0 END",
+                "warning",
+                "completed plays <= plays",
+            )
+        },
+    ),
     "traffic_funnel": Rules(
         enums={"channel": (["live", "video", "card", "search", "alliance"], "error")},
         min0=["exposures", "clicks", "add_to_carts", "orders", "pays"],
-        equal0={"_funnel_not_monotone": ("CASE WHEN clicks > exposures OR pays > orders THEN 1 ELSE 0 END",
-                                         "warning", "clicks <= exposures and pays <= orders")},
+        equal0={
+            "_funnel_not_monotone": (
+                "CASE WHEN clicks > exposures OR pays > orders THEN 1 ELSE 0 END",
+                "warning",
+                "clicks <= exposures and pays <= orders",
+            )
+        },
     ),
     "warehouse": Rules(enums={"warehouse_type": ([0, 1, 2], "warning")}, min0=["lead_time_days"]),
     "shipment": Rules(
@@ -229,11 +298,17 @@ RULES: dict[str, Rules] = {
     ),
     "stock_snapshot": Rules(
         min0=["opening_qty", "inbound_qty", "outbound_qty", "return_qty", "closing_qty", "locked_qty"],
-        equal0={"_stock_balance_diff": ("closing_qty - (opening_qty + inbound_qty + return_qty - outbound_qty)",
-                                        "error", "closing = opening + inbound + return - outbound (units)")},
+        equal0={
+            "_stock_balance_diff": (
+                "closing_qty - (opening_qty + inbound_qty + return_qty - outbound_qty)",
+                "error",
+                "closing = opening + inbound + return - outbound (units)",
+            )
+        },
     ),
-    "purchase_receipt": Rules(min0=["unit_cost_fen"], min1=["quantity"], caps=_caps("unit_cost_fen", LINE_CAP),
-                              history={"unit_cost_fen": []}),
+    "purchase_receipt": Rules(
+        min0=["unit_cost_fen"], min1=["quantity"], caps=_caps("unit_cost_fen", LINE_CAP), history={"unit_cost_fen": []}
+    ),
 }
 
 
@@ -276,75 +351,171 @@ def build_suite(entity_name: str) -> dict[str, Any]:
         required_cols = list(columns)
     key = list(entity.key)
     exps: list[dict[str, Any]] = []
-    exps.append(_exp("expect_table_columns_to_match_set", "error", "schema",
-                     "every required column is present (extra columns are allowed)",
-                     column_set=sorted(set(required_cols) | set(key)), exact_match=False))
+    exps.append(
+        _exp(
+            "expect_table_columns_to_match_set",
+            "error",
+            "schema",
+            "every required column is present (extra columns are allowed)",
+            column_set=sorted(set(required_cols) | set(key)),
+            exact_match=False,
+        )
+    )
     for col, types in columns.items():
         if col in required_cols or col in key:
-            exps.append(_exp("expect_column_values_to_be_in_set", "error", "schema",
-                             f"{col} lands as {' or '.join(types[:2])}{'…' if len(types) > 2 else ''}",
-                             column=col, value_set=types))
-    exps.append(_exp("expect_table_row_count_to_be_between", "error", "rows", "row count of the partition (observed)",
-                     min_value=0))
+            exps.append(
+                _exp(
+                    "expect_column_values_to_be_in_set",
+                    "error",
+                    "schema",
+                    f"{col} lands as {' or '.join(types[:2])}{'…' if len(types) > 2 else ''}",
+                    column=col,
+                    value_set=types,
+                )
+            )
+    exps.append(
+        _exp(
+            "expect_table_row_count_to_be_between",
+            "error",
+            "rows",
+            "row count of the partition (observed)",
+            min_value=0,
+        )
+    )
     for col in key:
-        exps.append(_exp("expect_column_values_to_not_be_null", "error", "rows", f"key column {col} is set", column=col))
+        exps.append(
+            _exp("expect_column_values_to_not_be_null", "error", "rows", f"key column {col} is set", column=col)
+        )
     if len(key) == 1:
         exps.append(_exp("expect_column_values_to_be_unique", "error", "rows", f"one row per {key[0]}", column=key[0]))
     else:
-        exps.append(_exp("expect_compound_columns_to_be_unique", "error", "rows", f"one row per {' × '.join(key)}",
-                         column_list=key))
+        exps.append(
+            _exp(
+                "expect_compound_columns_to_be_unique",
+                "error",
+                "rows",
+                f"one row per {' × '.join(key)}",
+                column_list=key,
+            )
+        )
     for col in dict.fromkeys(c for c in required if c not in key):
         exps.append(_exp("expect_column_values_to_not_be_null", "error", "rows", f"{col} is required", column=col))
     for col, (values, severity) in rules.enums.items():
-        exps.append(_exp("expect_column_values_to_be_in_set", severity, "rows", f"{col} is a known code",
-                         column=col, value_set=values))
+        exps.append(
+            _exp(
+                "expect_column_values_to_be_in_set",
+                severity,
+                "rows",
+                f"{col} is a known code",
+                column=col,
+                value_set=values,
+            )
+        )
     for col in rules.min0:
         if col in rules.caps:
-            exps.append(_exp("expect_column_values_to_be_between", "error", "rows",
-                             f"{col} >= 0 and <= {_yuan(rules.caps[col])} (hard cap)", column=col, min_value=0,
-                             max_value=rules.caps[col]))
+            exps.append(
+                _exp(
+                    "expect_column_values_to_be_between",
+                    "error",
+                    "rows",
+                    f"{col} >= 0 and <= {_yuan(rules.caps[col])} (hard cap)",
+                    column=col,
+                    min_value=0,
+                    max_value=rules.caps[col],
+                )
+            )
         else:
-            exps.append(_exp("expect_column_values_to_be_between", "error", "rows", f"{col} >= 0", column=col, min_value=0))
+            exps.append(
+                _exp("expect_column_values_to_be_between", "error", "rows", f"{col} >= 0", column=col, min_value=0)
+            )
     for col in rules.min1:
         exps.append(_exp("expect_column_values_to_be_between", "error", "rows", f"{col} >= 1", column=col, min_value=1))
     for col, cap in rules.caps.items():
         if col not in rules.min0:
-            exps.append(_exp("expect_column_values_to_be_between", "error", "rows",
-                             f"|{col}| <= {_yuan(cap)} (hard cap)", column=col, min_value=-cap, max_value=cap))
+            exps.append(
+                _exp(
+                    "expect_column_values_to_be_between",
+                    "error",
+                    "rows",
+                    f"|{col}| <= {_yuan(cap)} (hard cap)",
+                    column=col,
+                    min_value=-cap,
+                    max_value=cap,
+                )
+            )
     derived: dict[str, str] = {}
     for name, (col, condition, cap, rows) in rules.cond_caps.items():
         derived[name] = f'CASE WHEN {condition} THEN "{col}" END'
-        exp = _exp("expect_column_values_to_be_between", "error", "rows",
-                   f"{col} of {rows} <= {_yuan(cap)} (hard cap)", column=name, min_value=-cap, max_value=cap)
+        exp = _exp(
+            "expect_column_values_to_be_between",
+            "error",
+            "rows",
+            f"{col} of {rows} <= {_yuan(cap)} (hard cap)",
+            column=name,
+            min_value=-cap,
+            max_value=cap,
+        )
         exp["meta"]["value_column"] = col
         exps.append(exp)
     for col in rules.history:
         name = f"{HISTORY_PREFIX}{col}"
         for severity, param in (("warning", "history_warn_ratio"), ("error", "history_error_ratio")):
-            exp = _exp("expect_column_values_to_be_between", severity, "rows",
-                       f"|{col}| <= {param} × p{round(HISTORY['percentile'] * 100)} of earlier partitions "
-                       "(learned bound; not judged without enough history)",
-                       column=name, max_value={"$PARAMETER": param})
+            exp = _exp(
+                "expect_column_values_to_be_between",
+                severity,
+                "rows",
+                f"|{col}| <= {param} × p{round(HISTORY['percentile'] * 100)} of earlier partitions "
+                "(learned bound; not judged without enough history)",
+                column=name,
+                max_value={"$PARAMETER": param},
+            )
             exp["meta"]["value_column"] = col
             exps.append(exp)
     for name, (sql, severity, description) in rules.equal0.items():
         derived[name] = sql
-        exps.append(_exp("expect_column_values_to_be_between", severity, "rows", description,
-                         column=name, min_value=0, max_value=0))
+        exps.append(
+            _exp(
+                "expect_column_values_to_be_between",
+                severity,
+                "rows",
+                description,
+                column=name,
+                min_value=0,
+                max_value=0,
+            )
+        )
     if entity.partition_field:
         types = columns.get(entity.partition_field, INT)
         derived["_partition_day_offset"] = (
-            f"date_diff('day', {{dt}}, {_business_date_sql(entity.partition_field, types)})")
-        exps.append(_exp("expect_column_values_to_be_between", rules.day_severity, "rows",
-                         f"{entity.partition_field} falls on the partition's business day ({config.BUSINESS_TZ})",
-                         column="_partition_day_offset", min_value=0, max_value=0))
+            f"date_diff('day', {{dt}}, {_business_date_sql(entity.partition_field, types)})"
+        )
+        exps.append(
+            _exp(
+                "expect_column_values_to_be_between",
+                rules.day_severity,
+                "rows",
+                f"{entity.partition_field} falls on the partition's business day ({config.BUSINESS_TZ})",
+                column="_partition_day_offset",
+                min_value=0,
+                max_value=0,
+            )
+        )
     return {
         "name": f"landing.{entity_name}",
         "expectations": exps,
-        "meta": {"entity": entity_name, "source": entity.source, "key": key, "derived_columns": derived,
-                 **({"history": {**HISTORY, "columns": rules.history}, "parameters": dict(HISTORY_PARAMETERS)}
-                    if rules.history else {}),
-                 "generated_by": "douyin_etl.quality.suitegen", "notes": rules.notes or entity.description},
+        "meta": {
+            "entity": entity_name,
+            "source": entity.source,
+            "key": key,
+            "derived_columns": derived,
+            **(
+                {"history": {**HISTORY, "columns": rules.history}, "parameters": dict(HISTORY_PARAMETERS)}
+                if rules.history
+                else {}
+            ),
+            "generated_by": "douyin_etl.quality.suitegen",
+            "notes": rules.notes or entity.description,
+        },
         "notes": None,
     }
 

@@ -55,9 +55,12 @@ class Suite:
             from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
             # meta._index ties each GX result back to its configuration (GX does not keep suite order)
-            exps = [ExpectationConfiguration(type=e["type"], kwargs=dict(e.get("kwargs", {})),
-                                             meta={**e.get("meta", {}), "_index": i}).to_domain_obj()
-                    for i, e in enumerate(self.configs(batch))]
+            exps = [
+                ExpectationConfiguration(
+                    type=e["type"], kwargs=dict(e.get("kwargs", {})), meta={**e.get("meta", {}), "_index": i}
+                ).to_domain_obj()
+                for i, e in enumerate(self.configs(batch))
+            ]
             self._gx[batch] = gx.ExpectationSuite(name=f"{self.name}.{batch}", expectations=exps)
         return self._gx[batch]
 
@@ -72,11 +75,13 @@ class Suite:
 
 def substitute(sql: str, values: dict[str, Any], where: str) -> str:
     """Replace ``{name}`` placeholders (only known names; other braces are left alone)."""
+
     def repl(m: re.Match[str]) -> str:
         key = m.group(1)
         if key not in values:
             return m.group(0)
         return str(values[key]).replace("'", "''")
+
     return _PLACEHOLDER.sub(repl, sql)
 
 
@@ -92,7 +97,10 @@ def _check_expectation(path: Path, i: int, e: dict[str, Any], chunked: bool) -> 
     if batch not in BATCHES:
         raise SuiteError(f"{where}: meta.batch must be one of {BATCHES}, not {batch!r}")
     from great_expectations.expectations.expectation import (
-        ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation)
+        ColumnMapExpectation,
+        ColumnPairMapExpectation,
+        MulticolumnMapExpectation,
+    )
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     try:
@@ -102,8 +110,10 @@ def _check_expectation(path: Path, i: int, e: dict[str, Any], chunked: bool) -> 
     if chunked and batch == "rows":
         additive = isinstance(obj, (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation))
         if not additive and e["type"] not in ADDITIVE_TABLE_TYPES:
-            raise SuiteError(f"{where}: cannot be combined across chunks; use a map expectation or move the "
-                             "aggregate into a mart check (expectations/marts/) computed in SQL")
+            raise SuiteError(
+                f"{where}: cannot be combined across chunks; use a map expectation or move the "
+                "aggregate into a mart check (expectations/marts/) computed in SQL"
+            )
 
 
 def load_suite(path: Path, *, chunked: bool) -> Suite:
@@ -118,7 +128,9 @@ def load_suite(path: Path, *, chunked: bool) -> Suite:
         raise SuiteError(f"{path}: needs an 'expectations' list")
     for i, e in enumerate(exps):
         _check_expectation(Path(path), i, e, chunked)
-    return Suite(name=data.get("name") or Path(path).stem, path=Path(path), meta=data.get("meta") or {}, expectations=exps)
+    return Suite(
+        name=data.get("name") or Path(path).stem, path=Path(path), meta=data.get("meta") or {}, expectations=exps
+    )
 
 
 def expectations_dir() -> Path:
@@ -133,8 +145,10 @@ def _landing_suite_cached(path: str, mtime: float) -> Suite:
 def landing_suite(entity: str, base: Path | None = None) -> Suite:
     path = (base or expectations_dir()) / "landing" / f"{entity}.json"
     if not path.exists():
-        raise SuiteError(f"no landing suite for {entity!r}: expected {path} (generate it with "
-                         "`python -m douyin_etl.quality.suitegen` and review it)")
+        raise SuiteError(
+            f"no landing suite for {entity!r}: expected {path} (generate it with "
+            "`python -m douyin_etl.quality.suitegen` and review it)"
+        )
     return _landing_suite_cached(str(path), path.stat().st_mtime)
 
 

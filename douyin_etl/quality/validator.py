@@ -55,12 +55,15 @@ class Validator:
     def validate(self, df: pd.DataFrame, suite: Any, parameters: dict[str, Any] | None = None) -> list[Any]:
         """Validate ``df`` against a GX suite; returns the ExpectationValidationResults in suite order."""
         batch = self._batch_definition.get_batch(batch_parameters={"dataframe": df})
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
-                                expectation_parameters=parameters or {})
+        result = batch.validate(
+            suite, result_format={"result_format": "COMPLETE"}, expectation_parameters=parameters or {}
+        )
         # GX does not keep the suite's order: put results back by the index stored in meta.
         results = sorted(result.results, key=lambda r: (r.expectation_config.meta or {}).get("_index", 0))
         if [(r.expectation_config.meta or {}).get("_index") for r in results] != list(range(len(suite.expectations))):
-            raise RuntimeError(f"GX returned {len(results)} results for {len(suite.expectations)} expectations of {suite.name}")
+            raise RuntimeError(
+                f"GX returned {len(results)} results for {len(suite.expectations)} expectations of {suite.name}"
+            )
         return results
 
 
@@ -140,8 +143,14 @@ class Accumulator:
     def tally(self, group: Any) -> Tally:
         return self.tallies.setdefault(group, Tally())
 
-    def add(self, res: Any, df: pd.DataFrame, keep_rows: int,
-            grouping: tuple[pd.Series, dict[Any, int]] | None = None, counts: Counts | None = None) -> None:
+    def add(
+        self,
+        res: Any,
+        df: pd.DataFrame,
+        keep_rows: int,
+        grouping: tuple[pd.Series, dict[Any, int]] | None = None,
+        counts: Counts | None = None,
+    ) -> None:
         """Add one frame's GX result. ``counts`` (rows and missing values per partition, computed by DuckDB
         over every row) replace the frame's own when ``df`` holds only the rows that may fail (the gate's
         candidate rows); GX's unexpected rows are then those of the frame."""
@@ -233,8 +242,11 @@ class Accumulator:
     def observed_value(self, t: Tally) -> Any:
         if self.is_map:
             cols = _columns_of(self.kwargs)
-            return {"unexpected": t.unexpected_count, "rows": t.element_count,
-                    "values": [e.get(cols[0]) if len(cols) == 1 else {c: e.get(c) for c in cols} for e in t.examples]}
+            return {
+                "unexpected": t.unexpected_count,
+                "rows": t.element_count,
+                "values": [e.get(cols[0]) if len(cols) == 1 else {c: e.get(c) for c in cols} for e in t.examples],
+            }
         return jsonable(t.observed)
 
 

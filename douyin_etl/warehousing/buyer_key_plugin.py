@@ -10,7 +10,8 @@ they are absent nothing is set, and the ``buyer_key`` macro raises a clear error
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 

@@ -59,18 +59,23 @@ _NO_BUYER_KEY = {"docs", "compile", "parse", "ls", "list", "debug", "deps", "cle
 # Per-run values of a build (YYYY-MM-DD dates) -> the environment variable the macro run_param() reads.
 # tests_since: data tests of models with meta window_column read only rows from that day on
 # (dbt_project/macros/test_window.sql); not given = every test reads the whole table.
-RUN_PARAMS = {"as_of_date": "DOUYIN_RUN_AS_OF_DATE", "window_start": "DOUYIN_RUN_WINDOW_START",
-              "tests_since": "DOUYIN_RUN_TESTS_SINCE"}
+RUN_PARAMS = {
+    "as_of_date": "DOUYIN_RUN_AS_OF_DATE",
+    "window_start": "DOUYIN_RUN_WINDOW_START",
+    "tests_since": "DOUYIN_RUN_TESTS_SINCE",
+}
 RUN_PARAM_PREFIX = "DOUYIN_RUN_"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class DbtError(RuntimeError):
-    def __init__(self, result: "DbtResult") -> None:
+    def __init__(self, result: DbtResult) -> None:
         self.result = result
         lines = "; ".join(f"{f['unique_id']}: {f['message']}" for f in result.failures[:5]) or result.error or "see log"
-        super().__init__(f"dbt {' '.join(result.command)} failed (exit {result.returncode}): {lines}. Log: {result.log_path}")
+        super().__init__(
+            f"dbt {' '.join(result.command)} failed (exit {result.returncode}): {lines}. Log: {result.log_path}"
+        )
 
 
 @dataclass
@@ -103,13 +108,19 @@ class DbtResult:
 
     @property
     def failures(self) -> list[dict[str, Any]]:
-        return [{"unique_id": n.unique_id, "status": n.status, "message": n.message, "failures": n.failures}
-                for n in self.nodes if n.status in _FAILED]
+        return [
+            {"unique_id": n.unique_id, "status": n.status, "message": n.message, "failures": n.failures}
+            for n in self.nodes
+            if n.status in _FAILED
+        ]
 
     @property
     def warnings(self) -> list[dict[str, Any]]:
-        return [{"unique_id": n.unique_id, "message": n.message, "failures": n.failures}
-                for n in self.nodes if n.status in _WARNED]
+        return [
+            {"unique_id": n.unique_id, "message": n.message, "failures": n.failures}
+            for n in self.nodes
+            if n.status in _WARNED
+        ]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -119,10 +130,19 @@ class DbtResult:
 
     def summary(self) -> dict[str, Any]:
         """Small dict for the run report."""
-        return {"command": " ".join(self.command), "ok": self.ok, "returncode": self.returncode,
-                "elapsed": round(self.elapsed, 2), "counts": self.counts(), "failures": self.failures,
-                "warnings": self.warnings, "error": self.error, "log": str(self.log_path), "parse": self.parse,
-                "run_results": str(self.run_results_path) if self.run_results_path else None}
+        return {
+            "command": " ".join(self.command),
+            "ok": self.ok,
+            "returncode": self.returncode,
+            "elapsed": round(self.elapsed, 2),
+            "counts": self.counts(),
+            "failures": self.failures,
+            "warnings": self.warnings,
+            "error": self.error,
+            "log": str(self.log_path),
+            "parse": self.parse,
+            "run_results": str(self.run_results_path) if self.run_results_path else None,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         d = self.summary()
@@ -148,12 +168,19 @@ def _parse_run_results(path: Path) -> tuple[list[DbtNode], float | None]:
         execute = timing.get("execute") or {}
         rows = (r.get("adapter_response") or {}).get("rows_affected")
         uid = r.get("unique_id", "")
-        nodes.append(DbtNode(
-            unique_id=uid, status=str(r.get("status")), resource_type=uid.split(".", 1)[0],
-            execution_time=float(r.get("execution_time") or 0.0), rows_affected=rows,
-            message=r.get("message"), failures=r.get("failures"),
-            started_at=execute.get("started_at"), completed_at=execute.get("completed_at"),
-        ))
+        nodes.append(
+            DbtNode(
+                unique_id=uid,
+                status=str(r.get("status")),
+                resource_type=uid.split(".", 1)[0],
+                execution_time=float(r.get("execution_time") or 0.0),
+                rows_affected=rows,
+                message=r.get("message"),
+                failures=r.get("failures"),
+                started_at=execute.get("started_at"),
+                completed_at=execute.get("completed_at"),
+            )
+        )
     return nodes, data.get("elapsed_time")
 
 
@@ -163,8 +190,9 @@ def run_param_env(run_params: dict[str, Any] | None) -> dict[str, str]:
     env: dict[str, str] = {}
     for name, value in (run_params or {}).items():
         if name not in RUN_PARAMS:
-            raise ValueError(f"unknown dbt run parameter {name!r}; known: {', '.join(RUN_PARAMS)} "
-                             "(other values go to dbt as vars=)")
+            raise ValueError(
+                f"unknown dbt run parameter {name!r}; known: {', '.join(RUN_PARAMS)} (other values go to dbt as vars=)"
+            )
         if value is None:
             continue
         text = value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -192,8 +220,9 @@ def tests_since(window_start: date) -> date:
     return window_start - timedelta(days=int(project_var("lookback_days")))
 
 
-def parse_cache_path(project_dir: Path, profiles_dir: Path, target: str | None, read_only: bool = False,
-                     db_name: str = "audit.duckdb") -> Path:
+def parse_cache_path(
+    project_dir: Path, profiles_dir: Path, target: str | None, read_only: bool = False, db_name: str = "audit.duckdb"
+) -> Path:
     """Where the saved parse of one (project, profiles, target, access mode, database file name) lives between
     runs: ``<state>/dbt/parse/<key>/partial_parse.msgpack``. Each profile keeps its own, since sharing would
     make each re-parse the other's: a read-only run (``douyin-etl check`` over the published file), a build
@@ -269,11 +298,22 @@ def _tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_dir: Path | None = None,
-            full_refresh: bool = False, project_dir: Path | None = None, profiles_dir: Path | None = None,
-            raise_on_failure: bool = False, lock_timeout: float = 600.0, target: str | None = None,
-            extra_env: dict[str, str] | None = None, run_params: dict[str, Any] | None = None,
-            read_only: bool = False) -> DbtResult:
+def run_dbt(
+    command: list[str],
+    *,
+    db_path: Path,
+    vars: dict | None = None,
+    run_dir: Path | None = None,
+    full_refresh: bool = False,
+    project_dir: Path | None = None,
+    profiles_dir: Path | None = None,
+    raise_on_failure: bool = False,
+    lock_timeout: float = 600.0,
+    target: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    run_params: dict[str, Any] | None = None,
+    read_only: bool = False,
+) -> DbtResult:
     """Run ``dbt <command…>`` against ``db_path`` in a subprocess; see the module docstring.
 
     ``run_params`` (``RUN_PARAMS``: the run's dates) reach the models without re-parsing the project;
@@ -291,7 +331,9 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     db_path = Path(os.path.abspath(db_path))
     project_dir = Path(os.path.abspath(project_dir or config.DBT_PROJECT_DIR))
     profiles_dir = Path(os.path.abspath(profiles_dir or project_dir))
-    run_dir = Path(os.path.abspath(run_dir)) if run_dir else config.state_dir() / "dbt" / f"adhoc-{uuid.uuid4().hex[:8]}"
+    run_dir = (
+        Path(os.path.abspath(run_dir)) if run_dir else config.state_dir() / "dbt" / f"adhoc-{uuid.uuid4().hex[:8]}"
+    )
     # the buyer-key pads (environment only); a build without a key is a ConfigError before dbt starts
     key_env = buyer_key.dbt_env(required=bool(command) and command[0] not in _NO_BUYER_KEY)
     param_env = run_param_env(run_params)
@@ -300,8 +342,18 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     log_path = run_dir / "dbt.log"
     lake_target, lake_env = dbt_settings(config.lake_root())  # object-store lake: the `s3` output + credentials
     target = target or lake_target
-    args = [str(dbt_executable()), *command, "--project-dir", str(project_dir), "--profiles-dir", str(profiles_dir),
-            "--target-path", str(target_path), "--log-path", str(run_dir / "logs")]
+    args = [
+        str(dbt_executable()),
+        *command,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(profiles_dir),
+        "--target-path",
+        str(target_path),
+        "--log-path",
+        str(run_dir / "logs"),
+    ]
     if target:
         args += ["--target", target]
     if vars:
@@ -329,8 +381,16 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     with lock, open(log_path, "w", encoding="utf-8") as out:
         out.write("$ " + " ".join(args) + "\n")
         out.flush()
-        proc = subprocess.Popen(args, cwd=str(db_path.parent), env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
+        proc = subprocess.Popen(
+            args,
+            cwd=str(db_path.parent),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
@@ -350,11 +410,19 @@ def run_dbt(command: list[str], *, db_path: Path, vars: dict | None = None, run_
     error = None
     if not ok and not failed:
         error = f"dbt exited {returncode} without failing nodes; last lines of {log_path}:\n{_tail(log_path)}"
-    result = DbtResult(list(command), ok, returncode, elapsed, run_dir, log_path, kept, nodes, error,
-                       parse=_parse_mode(dbt_file_log))
+    result = DbtResult(
+        list(command), ok, returncode, elapsed, run_dir, log_path, kept, nodes, error, parse=_parse_mode(dbt_file_log)
+    )
     level = logging.INFO if ok else logging.ERROR
-    log.log(level, "dbt %s %s in %.1f s (parse: %s): %s", " ".join(command), "ok" if ok else "FAILED", elapsed,
-            result.parse, result.counts())
+    log.log(
+        level,
+        "dbt %s %s in %.1f s (parse: %s): %s",
+        " ".join(command),
+        "ok" if ok else "FAILED",
+        elapsed,
+        result.parse,
+        result.counts(),
+    )
     for f in result.failures:
         log.error("dbt node %s %s: %s", f["unique_id"], f["status"], f["message"])
     if not ok and raise_on_failure:

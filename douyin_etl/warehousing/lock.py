@@ -39,7 +39,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class FileLock:
         self.poll = poll
         self._fd: int | None = None
 
-    def acquire(self) -> "FileLock":
+    def acquire(self) -> FileLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.timeout
@@ -87,7 +87,7 @@ class FileLock:
                     ) from None
                 time.sleep(self.poll)
         os.ftruncate(fd, 0)
-        os.write(fd, f"pid={os.getpid()} host={socket.gethostname()} since={datetime.now(timezone.utc).isoformat()}\n".encode())
+        os.write(fd, f"pid={os.getpid()} host={socket.gethostname()} since={datetime.now(UTC).isoformat()}\n".encode())
         self._fd = fd
         return self
 
@@ -103,7 +103,7 @@ class FileLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "FileLock":
+    def __enter__(self) -> FileLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
@@ -128,17 +128,28 @@ class Lease:
         return self.heartbeat_at or self.claimed_at
 
     def expired(self, ttl: timedelta) -> bool:
-        return datetime.now(timezone.utc) - self.last_seen > ttl
+        return datetime.now(UTC) - self.last_seen > ttl
 
     def describe(self) -> str:
         state = ", parked" if self.parked else ""
-        return (f"run {self.run_id!r} (pid {self.pid} on {self.host}, step {self.step or '?'}{state}, "
-                f"claimed {self.claimed_at.isoformat()}, last heartbeat {self.last_seen.isoformat()})")
+        return (
+            f"run {self.run_id!r} (pid {self.pid} on {self.host}, step {self.step or '?'}{state}, "
+            f"claimed {self.claimed_at.isoformat()}, last heartbeat {self.last_seen.isoformat()})"
+        )
 
     def to_json(self) -> str:
-        return json.dumps({"run_id": self.run_id, "claimed_at": self.claimed_at.isoformat(), "pid": self.pid,
-                           "host": self.host, "heartbeat_at": self.last_seen.isoformat(),
-                           "pid_started": self.pid_started, "step": self.step, "parked": self.parked})
+        return json.dumps(
+            {
+                "run_id": self.run_id,
+                "claimed_at": self.claimed_at.isoformat(),
+                "pid": self.pid,
+                "host": self.host,
+                "heartbeat_at": self.last_seen.isoformat(),
+                "pid_started": self.pid_started,
+                "step": self.step,
+                "parked": self.parked,
+            }
+        )
 
 
 def lease_ttl() -> timedelta:
@@ -190,7 +201,7 @@ def stale_reason(lease: Lease, now: datetime | None = None) -> str | None:
     without parking it (killed or crashed: at once); or when it is parked on this host and older than
     ``lease_grace()``.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     age = now - lease.last_seen
     if age > lease_ttl():
         return f"its last heartbeat is {age} old (expiry {lease_ttl()})"
@@ -199,8 +210,10 @@ def stale_reason(lease: Lease, now: datetime | None = None) -> str | None:
         return None  # another host: only the heartbeat expiry applies
     if lease.parked:
         if age >= lease_grace():
-            return (f"its step {lease.step or '?'} ended {age} ago and no later step of the run took the lease "
-                    f"up within {lease_grace()}")
+            return (
+                f"its step {lease.step or '?'} ended {age} ago and no later step of the run took the lease "
+                f"up within {lease_grace()}"
+            )
         return None
     if alive is False:
         return f"its holder pid {lease.pid} on {lease.host} is no longer running (killed or crashed in step {lease.step or '?'})"
@@ -214,8 +227,16 @@ def read_lease(db_path: Path) -> Lease | None:
         claimed = datetime.fromisoformat(data["claimed_at"])
         beat = datetime.fromisoformat(data["heartbeat_at"]) if data.get("heartbeat_at") else None
         started = float(data["pid_started"]) if data.get("pid_started") is not None else None
-        return Lease(data["run_id"], claimed, int(data["pid"]), data["host"], beat, started, data.get("step") or "",
-                     bool(data.get("parked", False)))
+        return Lease(
+            data["run_id"],
+            claimed,
+            int(data["pid"]),
+            data["host"],
+            beat,
+            started,
+            data.get("step") or "",
+            bool(data.get("parked", False)),
+        )
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError) as exc:
@@ -232,7 +253,7 @@ def _write_lease(db_path: Path, lease: Lease) -> Lease:
 
 
 def _mine(run_id: str, step: str, claimed_at: datetime | None = None) -> Lease:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return Lease(run_id, claimed_at or now, os.getpid(), socket.gethostname(), now, _process_start(os.getpid()), step)
 
 
@@ -249,12 +270,15 @@ def claim_lease(db_path: Path, run_id: str, step: str = "prepare_audit") -> Leas
             wait = ""
             if current.parked and holder_alive(current) is not None:
                 free_at = current.last_seen + lease_grace()
-                wait = (f" Its step {current.step or '?'} ended and the run's next step may take the lease up until "
-                        f"{free_at.isoformat()}; if none does, the lease is free then: rerun then.")
+                wait = (
+                    f" Its step {current.step or '?'} ended and the run's next step may take the lease up until "
+                    f"{free_at.isoformat()}; if none does, the lease is free then: rerun then."
+                )
             raise WarehouseLocked(
                 f"run {current.run_id!r} is writing the warehouse {db_path} ({current.describe()}); wait for it to "
                 f"publish or fail.{wait} "
-                f"If that run is dead on another host, delete {lease_path_for(Path(db_path))}")
+                f"If that run is dead on another host, delete {lease_path_for(Path(db_path))}"
+            )
         log.warning("run %s takes over the writer lease of %s: %s", run_id, current.describe(), reason)
     claimed_at = current.claimed_at if current and current.run_id == run_id else None
     return _hold(db_path, _mine(run_id, step, claimed_at))
@@ -267,16 +291,17 @@ def verify_lease(db_path: Path, run_id: str) -> Lease:
         raise WarehouseLocked(
             f"run {run_id!r} does not hold the writer lease of {db_path} any more (no lease: it was released or "
             f"taken over and published by another run); its audit copy may be based on an older version. "
-            f"Rerun this interval.")
+            f"Rerun this interval."
+        )
     if current.run_id != run_id:
         raise WarehouseLocked(
             f"{current.describe()} holds the writer lease of {db_path}; run {run_id!r} lost it (taken over as "
-            f"stale) and cannot publish (it would overwrite that run's version). Rerun this interval.")
+            f"stale) and cannot publish (it would overwrite that run's version). Rerun this interval."
+        )
     return current
 
 
-def refresh_lease(db_path: Path, run_id: str, step: str, *, locked: bool = False,
-                  lock_timeout: float = 600.0) -> Lease:
+def refresh_lease(db_path: Path, run_id: str, step: str, *, locked: bool = False, lock_timeout: float = 600.0) -> Lease:
     """Heartbeat: record this process as the holder of ``run_id``'s lease (raises when the run lost it).
 
     ``locked=True`` when the caller already holds ``FileLock(db_path)``.
@@ -330,9 +355,20 @@ def park_lease(db_path: Path, run_id: str, *, lock_timeout: float = 5.0) -> bool
         current = read_lease(db_path)
         if current is None or current.run_id != run_id or current.pid != os.getpid() or current.parked:
             return False
-        now = datetime.now(timezone.utc)
-        _write_lease(db_path, Lease(current.run_id, current.claimed_at, current.pid, current.host, now,
-                                    current.pid_started, current.step, parked=True))
+        now = datetime.now(UTC)
+        _write_lease(
+            db_path,
+            Lease(
+                current.run_id,
+                current.claimed_at,
+                current.pid,
+                current.host,
+                now,
+                current.pid_started,
+                current.step,
+                parked=True,
+            ),
+        )
     log.info("parked the writer lease of run %s on %s (step %s ended)", run_id, db_path, current.step)
     return True
 

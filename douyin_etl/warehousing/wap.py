@@ -54,17 +54,26 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 
 from douyin_etl import config
 from douyin_etl.sqlrow import one_row
-from douyin_etl.warehousing.lock import (FileLock, WarehouseLocked, claim_lease, drop_lease, read_lease,
-                                       refresh_lease, release_lease, verify_lease)
+from douyin_etl.warehousing.lock import (
+    FileLock,
+    WarehouseLocked,
+    claim_lease,
+    drop_lease,
+    read_lease,
+    refresh_lease,
+    release_lease,
+    verify_lease,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +84,26 @@ HASH_CHUNK_BYTES = 8 * 1024 * 1024
 COMPACT_SLACK = 0.10
 COMPACT_MEMORY_LIMIT = "1GB"  # DuckDB's buffer for the compaction (it streams table by table; measured ~0.45 GB RSS)
 _after_chunk: Callable[[], None] | None = None  # test hook: called after each chunk of the new file is hashed
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-__all__ = ["PublishResult", "prepare_audit", "publish", "release_lease", "run_dir", "audit_path_for",
-           "version_path", "WarehouseLocked", "prune_audits", "read_version", "read_horizon", "touch_lease",
-           "published_run", "reconcile_version", "base_path", "compact"]
+__all__ = [
+    "PublishResult",
+    "prepare_audit",
+    "publish",
+    "release_lease",
+    "run_dir",
+    "audit_path_for",
+    "version_path",
+    "WarehouseLocked",
+    "prune_audits",
+    "read_version",
+    "read_horizon",
+    "touch_lease",
+    "published_run",
+    "reconcile_version",
+    "base_path",
+    "compact",
+]
 
 
 @dataclass(frozen=True)
@@ -99,9 +123,15 @@ class PublishResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PublishResult:
-        return cls(run_id=d["run_id"], path=Path(d["path"]), version_path=Path(d["version_path"]),
-                   published_at=d["published_at"], size=int(d["size"]), sha256=d["sha256"],
-                   seconds=float(d["seconds"]))
+        return cls(
+            run_id=d["run_id"],
+            path=Path(d["path"]),
+            version_path=Path(d["version_path"]),
+            published_at=d["published_at"],
+            size=int(d["size"]),
+            sha256=d["sha256"],
+            seconds=float(d["seconds"]),
+        )
 
 
 def run_dir(run_id: str) -> Path:
@@ -151,8 +181,9 @@ def published_run(published: Path | None = None) -> dict | None:
     con = duckdb.connect()  # a private instance: never shares settings with other connections
     try:
         con.execute("ATTACH '" + str(published).replace("'", "''") + "' AS wh (READ_ONLY)")
-        row = con.execute("SELECT run_id, epoch_us(published_at) FROM wh._meta.publish_log "
-                          "ORDER BY published_at DESC LIMIT 1").fetchone()
+        row = con.execute(
+            "SELECT run_id, epoch_us(published_at) FROM wh._meta.publish_log ORDER BY published_at DESC LIMIT 1"
+        ).fetchone()
     except duckdb.CatalogException:
         return None
     finally:
@@ -164,8 +195,11 @@ def published_run(published: Path | None = None) -> dict | None:
 
 
 def _matches(recorded: dict | None, actual: dict) -> bool:
-    return (recorded is not None and recorded.get("run_id") == actual["run_id"]
-            and _micros(recorded.get("published_at")) == actual["published_at_us"])
+    return (
+        recorded is not None
+        and recorded.get("run_id") == actual["run_id"]
+        and _micros(recorded.get("published_at")) == actual["published_at_us"]
+    )
 
 
 def read_version(published: Path | None = None) -> dict | None:
@@ -178,15 +212,25 @@ def read_version(published: Path | None = None) -> dict | None:
     actual = published_run(published)
     if actual is None or _matches(recorded, actual):
         return recorded
-    log.warning("%s names run %s but the published file holds run %s (a publish was interrupted after its "
-                "rename); using the file's record until the next run rewrites it", version_path(published),
-                (recorded or {}).get("run_id"), actual["run_id"])
-    return {"run_id": actual["run_id"], "published_at": actual["published_at"], "size": published.stat().st_size,
-            "path": str(published), "stale_version_file": (recorded or {}).get("run_id")}
+    log.warning(
+        "%s names run %s but the published file holds run %s (a publish was interrupted after its "
+        "rename); using the file's record until the next run rewrites it",
+        version_path(published),
+        (recorded or {}).get("run_id"),
+        actual["run_id"],
+    )
+    return {
+        "run_id": actual["run_id"],
+        "published_at": actual["published_at"],
+        "size": published.stat().st_size,
+        "path": str(published),
+        "stale_version_file": (recorded or {}).get("run_id"),
+    }
 
 
-def _write_version(published: Path, run_id: str, published_at: str, size: int, sha: str,
-                   compacted_size: int | None = None) -> Path:
+def _write_version(
+    published: Path, run_id: str, published_at: str, size: int, sha: str, compacted_size: int | None = None
+) -> Path:
     vpath = version_path(published)
     vtmp = vpath.with_name(f".tmp-{os.getpid()}-{vpath.name}")
     record = {"run_id": run_id, "published_at": published_at, "size": size, "sha256": sha, "path": str(published)}
@@ -215,15 +259,24 @@ def reconcile_version(published: Path | None = None) -> dict | None:
         return None
     recorded = _read_version_file(published)
     if not _matches(recorded, actual):
-        _write_version(published, actual["run_id"], actual["published_at"], published.stat().st_size,
-                       _sha256(published))
-        log.warning("rewrote %s: it named run %s, the published file holds run %s (its publish was interrupted "
-                    "after the rename)", version_path(published), (recorded or {}).get("run_id"), actual["run_id"])
+        _write_version(
+            published, actual["run_id"], actual["published_at"], published.stat().st_size, _sha256(published)
+        )
+        log.warning(
+            "rewrote %s: it named run %s, the published file holds run %s (its publish was interrupted "
+            "after the rename)",
+            version_path(published),
+            (recorded or {}).get("run_id"),
+            actual["run_id"],
+        )
     lease = read_lease(published)
     if lease is not None and lease.run_id == actual["run_id"]:
         drop_lease(published, lease.run_id)
-        log.warning("released the writer lease left by run %s: that run's version is the published one (it "
-                    "stopped after its rename)", lease.run_id)
+        log.warning(
+            "released the writer lease left by run %s: that run's version is the published one (it "
+            "stopped after its rename)",
+            lease.run_id,
+        )
     return actual
 
 
@@ -242,8 +295,11 @@ def read_horizon(db_path: Path | None = None) -> date | None:
     try:
         con.execute("ATTACH '" + str(path).replace("'", "''") + "' AS wh (READ_ONLY)")
         # a publish that recorded no as_of (an older caller) counts with its interval's end
-        return one_row(con, "SELECT max(try_cast(coalesce(json_extract_string(meta, '$.as_of'), "
-                            "json_extract_string(meta, '$.end')) AS DATE)) FROM wh._meta.publish_log")[0]
+        return one_row(
+            con,
+            "SELECT max(try_cast(coalesce(json_extract_string(meta, '$.as_of'), "
+            "json_extract_string(meta, '$.end')) AS DATE)) FROM wh._meta.publish_log",
+        )[0]
     except duckdb.CatalogException:  # no publish log: nothing was published into this file
         return None
     finally:
@@ -271,8 +327,10 @@ def compact(src: Path, dst: Path) -> None:
     """
     if dst.exists():
         raise FileExistsError(f"{dst} exists; compact writes a new file")
-    con = duckdb.connect(str(dst), config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION,
-                                           "memory_limit": COMPACT_MEMORY_LIMIT})
+    con = duckdb.connect(
+        str(dst),
+        config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION, "memory_limit": COMPACT_MEMORY_LIMIT},
+    )
     try:
         target = one_row(con, "SELECT current_database()")[0]
         con.execute(f"ATTACH {_sql_string(src)} AS compact_source (READ_ONLY)")
@@ -296,8 +354,9 @@ def _compaction_reason(audit: Path, published: Path) -> str | None:
     con = duckdb.connect()
     try:
         con.execute(f"ATTACH {_sql_string(audit)} AS sized (READ_ONLY)")
-        total, free = one_row(con, "SELECT total_blocks, free_blocks FROM pragma_database_size() "
-                                   "WHERE database_name = 'sized'")
+        total, free = one_row(
+            con, "SELECT total_blocks, free_blocks FROM pragma_database_size() WHERE database_name = 'sized'"
+        )
     finally:
         con.close()
     if total and free > COMPACT_SLACK * total:
@@ -388,15 +447,26 @@ def _take_base(published: Path, audit: Path, run_id: str) -> bool:
         log.warning("ignoring unreadable %s: %s", base, exc)
         held = None
     actual = published_run(published)
-    if held is None or actual is None or (held["run_id"], held["published_at_us"]) != (
-            actual["run_id"], actual["published_at_us"]):
-        log.warning("%s holds run %s, the published file holds run %s: copying the published file instead",
-                    base, (held or {}).get("run_id"), (actual or {}).get("run_id"))
+    if (
+        held is None
+        or actual is None
+        or (held["run_id"], held["published_at_us"]) != (actual["run_id"], actual["published_at_us"])
+    ):
+        log.warning(
+            "%s holds run %s, the published file holds run %s: copying the published file instead",
+            base,
+            (held or {}).get("run_id"),
+            (actual or {}).get("run_id"),
+        )
         base.unlink(missing_ok=True)
         return False
     os.replace(base, audit)
-    log.info("audit copy for run %s: the audit file of published run %s (renamed, no copy): %s", run_id,
-             actual["run_id"], audit)
+    log.info(
+        "audit copy for run %s: the audit file of published run %s (renamed, no copy): %s",
+        run_id,
+        actual["run_id"],
+        audit,
+    )
     return True
 
 
@@ -432,11 +502,15 @@ def _record_version(audit_path: Path, run_id: str, published_at: str, meta: dict
     con = duckdb.connect(str(audit_path))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS _meta")
-        con.execute("CREATE TABLE IF NOT EXISTS _meta.publish_log ("
-                    "run_id VARCHAR NOT NULL, published_at TIMESTAMPTZ NOT NULL, meta JSON)")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS _meta.publish_log ("
+            "run_id VARCHAR NOT NULL, published_at TIMESTAMPTZ NOT NULL, meta JSON)"
+        )
         con.execute("DELETE FROM _meta.publish_log WHERE run_id = ?", [run_id])  # a retried publish
-        con.execute("INSERT INTO _meta.publish_log VALUES (?, ?::TIMESTAMPTZ, ?)",
-                    [run_id, published_at, json.dumps(meta or {}, ensure_ascii=False, sort_keys=True, default=str)])
+        con.execute(
+            "INSERT INTO _meta.publish_log VALUES (?, ?::TIMESTAMPTZ, ?)",
+            [run_id, published_at, json.dumps(meta or {}, ensure_ascii=False, sort_keys=True, default=str)],
+        )
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -450,8 +524,14 @@ def _assert_no_wal(path: Path, hint: str) -> None:
         raise RuntimeError(f"{wal} still exists after CHECKPOINT and close {hint}".replace(" ;", ";"))
 
 
-def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_timeout: float = 600.0,
-            keep_audits: int | None = None) -> PublishResult:
+def publish(
+    audit_path: Path,
+    run_id: str,
+    meta: dict | None = None,
+    *,
+    lock_timeout: float = 600.0,
+    keep_audits: int | None = None,
+) -> PublishResult:
     """Atomically replace the published warehouse with a copy of ``audit_path``, compacted when it carries
     too much free space (see the module docstring)."""
     started = time.monotonic()
@@ -460,11 +540,23 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
     if not audit_path.exists():
         done = _published_by(published, run_id, lock_timeout)
         if done is not None:  # a retry after this run's publish completed: its audit file became the base
-            log.warning("run %s already published %s (its audit file is the next run's base now); nothing to do",
-                        run_id, published)
-            return PublishResult(run_id, published, version_path(published), done["published_at"],
-                                 int(done["size"]), str(done["sha256"]), round(time.monotonic() - started, 3))
-        raise FileNotFoundError(f"audit warehouse {audit_path} does not exist; run prepare_audit({run_id!r}) and dbt first")
+            log.warning(
+                "run %s already published %s (its audit file is the next run's base now); nothing to do",
+                run_id,
+                published,
+            )
+            return PublishResult(
+                run_id,
+                published,
+                version_path(published),
+                done["published_at"],
+                int(done["size"]),
+                str(done["sha256"]),
+                round(time.monotonic() - started, 3),
+            )
+        raise FileNotFoundError(
+            f"audit warehouse {audit_path} does not exist; run prepare_audit({run_id!r}) and dbt first"
+        )
     published.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(published, timeout=lock_timeout):
         lease = read_lease(published)
@@ -475,7 +567,7 @@ def publish(audit_path: Path, run_id: str, meta: dict | None = None, *, lock_tim
         else:
             refresh_lease(published, run_id, "publish", locked=True)
         _sweep_temp(published)
-        published_at = datetime.now(timezone.utc).isoformat()
+        published_at = datetime.now(UTC).isoformat()
         _record_version(audit_path, run_id, published_at, meta)
         tmp = published.with_name(f".tmp-{os.getpid()}-{published.name}")
         _remove_temp(tmp)
@@ -528,8 +620,11 @@ def _hand_over(audit_path: Path, run_id: str) -> None:
     try:
         os.replace(audit_path, base)
     except OSError as exc:  # e.g. another filesystem: the next run copies the published file instead
-        log.warning("could not keep %s as the next run's audit copy (%s); the next run copies the published file",
-                    audit_path, exc)
+        log.warning(
+            "could not keep %s as the next run's audit copy (%s); the next run copies the published file",
+            audit_path,
+            exc,
+        )
 
 
 def prune_audits(keep: int | None = None, protect: str | None = None) -> list[Path]:

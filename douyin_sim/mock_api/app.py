@@ -17,10 +17,11 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, overload
+from typing import Any, overload
 from urllib.parse import parse_qs
 
 from douyin_etl import config
@@ -40,15 +41,23 @@ Response = tuple[int, bytes]
 
 # Qianchuan (Ocean Engine style) error codes, the mock's approximation.
 QC_OK, QC_PARAMS, QC_TOKEN_INVALID, QC_TOKEN_EXPIRED, QC_RATE_LIMIT, QC_SERVER = 0, 40002, 40104, 40102, 40100, 50000
-QC_ERRORS = {P.RATE_LIMITED.sub_code: QC_RATE_LIMIT, P.TOKEN_EXPIRED.sub_code: QC_TOKEN_EXPIRED,
-             P.TOKEN_MISSING.sub_code: QC_TOKEN_INVALID, P.INVALID_PARAMS.sub_code: QC_PARAMS,
-             P.SERVICE_ERROR.sub_code: QC_SERVER}
+QC_ERRORS = {
+    P.RATE_LIMITED.sub_code: QC_RATE_LIMIT,
+    P.TOKEN_EXPIRED.sub_code: QC_TOKEN_EXPIRED,
+    P.TOKEN_MISSING.sub_code: QC_TOKEN_INVALID,
+    P.INVALID_PARAMS.sub_code: QC_PARAMS,
+    P.SERVICE_ERROR.sub_code: QC_SERVER,
+}
 
 # World entity behind each windowed / listed method.
 METHOD_ENTITY = {
-    "order.searchList": "shop_order", "afterSale.List": "after_sale", "alliance.getOrderList": "alliance_order",
-    "order.getSettleBillDetailV3": "settlement_bill", "order.getShopAccountItem": "fund_flow",
-    "product.listV2": "product", "sku.list": "sku",
+    "order.searchList": "shop_order",
+    "afterSale.List": "after_sale",
+    "alliance.getOrderList": "alliance_order",
+    "order.getSettleBillDetailV3": "settlement_bill",
+    "order.getShopAccountItem": "fund_flow",
+    "product.listV2": "product",
+    "sku.list": "sku",
 }
 HIDDEN = (DT_FIELD,)
 
@@ -77,6 +86,7 @@ def _dumps(obj: Any) -> bytes:
         if isinstance(o, (date, datetime)):
             return o.isoformat()
         raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=default).encode("utf-8")
 
 
@@ -98,8 +108,13 @@ def _fmt_local(ts: Any) -> Any:
 
 
 class MockApp:
-    def __init__(self, world: Path, app_key: str = config.DEMO_APP_KEY, app_secret: str = config.DEMO_APP_SECRET,
-                 faults: FaultConfig | None = None) -> None:
+    def __init__(
+        self,
+        world: Path,
+        app_key: str = config.DEMO_APP_KEY,
+        app_secret: str = config.DEMO_APP_SECRET,
+        faults: FaultConfig | None = None,
+    ) -> None:
         install_masking((__name__, "douyin_sim.mock_api.server"))  # the mock's logs see secrets too
         self.world = WorldStore(world)
         self.app_key, self._app_secret = app_key, app_secret
@@ -112,9 +127,12 @@ class MockApp:
         self._lock = threading.Lock()
         self._stats: dict[str, Counter[str]] = {"requests": Counter(), "faults": Counter(), "errors": Counter()}
         self._handlers: dict[str, Callable[[dict[str, Any], str], Any]] = {
-            "token.create": self._token_create, "token.refresh": self._token_refresh,
-            "sku.stockNum": self._sku_stock, "logistics.trackNoRouteDetail": self._track,
-            "qianchuan.report.advertiser.get": self._qc_report, "qianchuan.shop.advertiser.list": self._qc_advertisers,
+            "token.create": self._token_create,
+            "token.refresh": self._token_refresh,
+            "sku.stockNum": self._sku_stock,
+            "logistics.trackNoRouteDetail": self._track,
+            "qianchuan.report.advertiser.get": self._qc_report,
+            "qianchuan.shop.advertiser.list": self._qc_advertisers,
         }
 
     # -- stats / test helpers ----------------------------------------------------------------
@@ -182,8 +200,12 @@ class MockApp:
     def _err(self, err: P.ApiError, detail: str, qianchuan: bool) -> dict[str, Any]:
         self._count("errors", err.sub_code)
         if qianchuan:
-            return {"code": QC_ERRORS.get(err.sub_code, QC_PARAMS), "message": detail, "request_id": P.new_log_id(),
-                    "data": {}}
+            return {
+                "code": QC_ERRORS.get(err.sub_code, QC_PARAMS),
+                "message": detail,
+                "request_id": P.new_log_id(),
+                "data": {},
+            }
         return P.error(err, detail)
 
     # -- transport checks --------------------------------------------------------------------
@@ -204,8 +226,15 @@ class MockApp:
             raise ParamError(f"method {method!r} does not match path {path!r}")
         if q.get("v", "2") != "2":
             raise ParamError("only v=2 is supported")
-        if not verify(self.app_key, self._app_secret, method, param_json, q["timestamp"], q["sign"],
-                      sign_method=q.get("sign_method", "hmac-sha256")):
+        if not verify(
+            self.app_key,
+            self._app_secret,
+            method,
+            param_json,
+            q["timestamp"],
+            q["sign"],
+            sign_method=q.get("sign_method", "hmac-sha256"),
+        ):
             raise ApiFailure(P.INVALID_SIGN, "sign does not match app_key/method/param_json/timestamp")
 
     def _auth_token(self, access_token: str) -> str:
@@ -242,8 +271,15 @@ class MockApp:
             self._tokens[access] = Token(shop_id, time.time() + self.faults.token_ttl, refresh)
             self._refresh[refresh] = shop_id
         name = next((s["shop_name"] for s in self.world.shops() if s["shop_id"] == shop_id), "")
-        return {"access_token": access, "expires_in": self.faults.token_ttl, "refresh_token": refresh,
-                "scope": "SCOPE", "shop_id": shop_id, "shop_name": name, "authority_id": shop_id}
+        return {
+            "access_token": access,
+            "expires_in": self.faults.token_ttl,
+            "refresh_token": refresh,
+            "scope": "SCOPE",
+            "shop_id": shop_id,
+            "shop_name": name,
+            "authority_id": shop_id,
+        }
 
     def _token_create(self, params: dict[str, Any], _: str) -> dict[str, Any]:
         if params.get("grant_type") != "authorization_self":
@@ -293,8 +329,11 @@ class MockApp:
             rows = []
             d, last = unix_to_business_date(start), unix_to_business_date(end)
             while d <= last:
-                rows.extend(r for r in self.world.partition(entity, d)
-                            if isinstance(r.get(field), int) and start <= r[field] <= end)
+                rows.extend(
+                    r
+                    for r in self.world.partition(entity, d)
+                    if isinstance(r.get(field), int) and start <= r[field] <= end
+                )
                 d += timedelta(days=1)
             rows.sort(key=lambda r: (r[field], str(r.get(ep.key[0].split(".")[-1]))))
         return [r for r in rows if "shop_id" not in r or str(r["shop_id"]) == shop_id]
@@ -348,7 +387,7 @@ class MockApp:
             if offset < 0:
                 raise ParamError(f"{ep.cursor_param} must be >= 0")
         total = len(rows)
-        items = [self._shape(ep.method, r) for r in rows[offset:offset + size]]
+        items = [self._shape(ep.method, r) for r in rows[offset : offset + size]]
         page_key = request_key  # data faults depend on the request, not on the attempt
         if offset > 0 and offset <= total and self.dice.hit("duplicates", self.faults.duplicates, page_key):
             self._count("faults", "duplicates")
@@ -416,8 +455,11 @@ class MockApp:
         nodes = self.world.track(track_no)
         express = str(nodes[0].get("express")) if nodes else str(params.get("logistics_code") or "")
         keep = ("node_seq", "content", "timestamp", "state", "state_description", "site_name")
-        return {"track_no": track_no, "express": express,
-                "route_node_list": [{k: n.get(k) for k in keep} for n in nodes]}
+        return {
+            "track_no": track_no,
+            "express": express,
+            "route_node_list": [{k: n.get(k) for k in keep} for n in nodes],
+        }
 
     # -- Qianchuan ---------------------------------------------------------------------------
     @staticmethod
@@ -435,10 +477,16 @@ class MockApp:
         ids = sorted(a for a, s in self.world.advertisers().items() if s == shop_id)
         size = self._int(params, "page_size", 100) or 100
         page = self._int(params, "page", 1) or 1
-        chunk = ids[(page - 1) * size: page * size]
-        return {"list": [{"advertiser_id": a, "advertiser_name": f"千川账户 {a}"} for a in chunk],
-                "page_info": {"page": page, "page_size": size, "total_number": len(ids),
-                              "total_page": math.ceil(len(ids) / size) if ids else 0}}
+        chunk = ids[(page - 1) * size : page * size]
+        return {
+            "list": [{"advertiser_id": a, "advertiser_name": f"千川账户 {a}"} for a in chunk],
+            "page_info": {
+                "page": page,
+                "page_size": size,
+                "total_number": len(ids),
+                "total_page": math.ceil(len(ids) / size) if ids else 0,
+            },
+        }
 
     def _qc_report(self, params: dict[str, Any], shop_id: str) -> dict[str, Any]:
         ep = ENDPOINTS["qianchuan.report.advertiser.get"]
@@ -459,15 +507,27 @@ class MockApp:
         rows: list[dict[str, Any]] = []
         d, last = unix_to_business_date(start), unix_to_business_date(end)
         while d <= last:
-            rows.extend(r for r in self.world.partition("ad_report", d)
-                        if str(r["advertiser_id"]) == adv and r.get("marketing_goal") == goal)
+            rows.extend(
+                r
+                for r in self.world.partition("ad_report", d)
+                if str(r["advertiser_id"]) == adv and r.get("marketing_goal") == goal
+            )
             d += timedelta(days=1)
         drop = {"advertiser_id", "shop_id", "marketing_goal", "stat_date", DT_FIELD}
-        items = [{"stat_datetime": f"{r['stat_date']} 00:00:00", **{k: v for k, v in r.items() if k not in drop}}
-                 for r in rows]
-        chunk = items[(page - 1) * size: page * size]
-        return {"list": chunk, "page_info": {"page": page, "page_size": size, "total_number": len(items),
-                                             "total_page": math.ceil(len(items) / size) if items else 0}}
+        items = [
+            {"stat_datetime": f"{r['stat_date']} 00:00:00", **{k: v for k, v in r.items() if k not in drop}}
+            for r in rows
+        ]
+        chunk = items[(page - 1) * size : page * size]
+        return {
+            "list": chunk,
+            "page_info": {
+                "page": page,
+                "page_size": size,
+                "total_number": len(items),
+                "total_page": math.ceil(len(items) / size) if items else 0,
+            },
+        }
 
 
 class _HttpError(Exception):

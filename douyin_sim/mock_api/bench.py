@@ -14,38 +14,64 @@ import json
 import logging
 import tempfile
 import time
-from typing import Any
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+from douyin_etl.sources.doudian.extract import extract_api_entity
+from douyin_etl.storage import Storage
 from douyin_sim.mock_api import FaultConfig, MockServer
 from douyin_sim.mock_api.testing import make_client
 from douyin_sim.simulator import generate_world
 from douyin_sim.simulator.behaviour import DEFAULT
-from douyin_etl.sources.doudian.extract import extract_api_entity
-from douyin_etl.storage import Storage
 
 
-def _run(world: Path, lake: Path, faults: str, qps: float, entities: list[str], days: list[date], shops: list[str],
-         workers: int) -> dict[str, Any]:
+def _run(
+    world: Path,
+    lake: Path,
+    faults: str,
+    qps: float,
+    entities: list[str],
+    days: list[date],
+    shops: list[str],
+    workers: int,
+) -> dict[str, Any]:
     out: dict[str, dict[str, Any]] = {}
     with MockServer(world, faults=FaultConfig.from_spec(faults)) as m:
         # warm the mock's partition cache so the figures are about the protocol, not Parquet reads
         for d in days:
-            extract_api_entity("shop_order", d, "warm", client_factory=lambda s: make_client(m, s, qps=10_000),
-                               storage=Storage(str(lake / "warm")), shops=shops)
+            extract_api_entity(
+                "shop_order",
+                d,
+                "warm",
+                client_factory=lambda s: make_client(m, s, qps=10_000),
+                storage=Storage(str(lake / "warm")),
+                shops=shops,
+            )
         for entity in entities:
             t0 = time.perf_counter()
             rows = requests = 0
             for d in days[-1:]:
-                s = extract_api_entity(entity, d, "bench", client_factory=lambda sh: make_client(m, sh, qps=qps),
-                                       storage=Storage(str(lake)), shops=shops, workers=workers)
+                s = extract_api_entity(
+                    entity,
+                    d,
+                    "bench",
+                    client_factory=lambda sh: make_client(m, sh, qps=qps),
+                    storage=Storage(str(lake)),
+                    shops=shops,
+                    workers=workers,
+                )
                 rows += s["records"]
                 requests += s["requests"]
             secs = time.perf_counter() - t0
-            out[entity] = {"records": rows, "requests": requests, "seconds": round(secs, 2),
-                           "records_per_s": round(rows / secs), "requests_per_s": round(requests / secs, 1),
-                           **({"qps_utilisation": round(requests / secs / qps, 3)} if qps < 1000 else {})}
+            out[entity] = {
+                "records": rows,
+                "requests": requests,
+                "seconds": round(secs, 2),
+                "records_per_s": round(rows / secs),
+                "requests_per_s": round(requests / secs, 1),
+                **({"qps_utilisation": round(requests / secs / qps, 3)} if qps < 1000 else {}),
+            }
         out["mock_faults"] = m.stats["faults"]
     return out
 
@@ -62,15 +88,32 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         world = Path(args.world) if args.world else Path(tmp) / "world"
         if not args.world:
-            generate_world(world, seed=1, start=date(2026, 10, 1), days=2, shops=2, orders_per_day=args.orders_per_day,
-                           behaviour=dataclasses.replace(DEFAULT, write_exports=False))
+            generate_world(
+                world,
+                seed=1,
+                start=date(2026, 10, 1),
+                days=2,
+                shops=2,
+                orders_per_day=args.orders_per_day,
+                behaviour=dataclasses.replace(DEFAULT, write_exports=False),
+            )
         meta = json.loads((world / "world.json").read_text())
         shops = [str(s["shop_id"] if isinstance(s, dict) else s) for s in meta["shops"]]
         start = date.fromisoformat(str(meta.get("start") or meta.get("params", {}).get("start")))
         days = [start, start + timedelta(days=1)]
-        fast = _run(world, Path(tmp) / "lake1", "", 10_000, ["shop_order", "logistics_track"], days, shops, args.workers)
-        limited = _run(world, Path(tmp) / "lake2", f"latency_ms={args.latency_ms},qps={args.qps}", args.qps,
-                       ["shop_order", "logistics_track"], days, shops, args.workers)
+        fast = _run(
+            world, Path(tmp) / "lake1", "", 10_000, ["shop_order", "logistics_track"], days, shops, args.workers
+        )
+        limited = _run(
+            world,
+            Path(tmp) / "lake2",
+            f"latency_ms={args.latency_ms},qps={args.qps}",
+            args.qps,
+            ["shop_order", "logistics_track"],
+            days,
+            shops,
+            args.workers,
+        )
     print(json.dumps({"no_latency": fast, f"latency_{args.latency_ms}ms_qps_{args.qps:g}": limited}, indent=2))
     return 0
 

@@ -49,7 +49,7 @@ class FaultConfig:
     seed: int = 0
 
     @classmethod
-    def from_spec(cls, spec: str | None) -> "FaultConfig":
+    def from_spec(cls, spec: str | None) -> FaultConfig:
         """Parse 'rate_limit=0.1,slow_ms=200,seed=1' (empty -> no faults). Unknown keys are an error."""
         known = {f.name: f.type for f in fields(cls)}
         values: dict[str, float | int] = {}
@@ -60,8 +60,10 @@ class FaultConfig:
             name, sep, raw = item.partition("=")
             name = name.strip()
             if not sep or name not in known:
-                raise FaultSpecError(f"bad fault {item!r} in --faults {spec!r}: use key=value[,key=value…] with keys "
-                                     f"{', '.join(known)} (e.g. 'rate_limit=0.1,slow_ms=50')")
+                raise FaultSpecError(
+                    f"bad fault {item!r} in --faults {spec!r}: use key=value[,key=value…] with keys "
+                    f"{', '.join(known)} (e.g. 'rate_limit=0.1,slow_ms=50')"
+                )
             try:
                 values[name] = int(raw) if known[name] in ("int", int) else float(raw)
             except ValueError:
@@ -82,8 +84,10 @@ class FaultConfig:
 
     @property
     def any(self) -> bool:
-        return any(getattr(self, n) for n in ("rate_limit", "server_error", "slow", "latency_ms", "qps",
-                                               "duplicates", "mutate"))
+        return any(
+            getattr(self, n)
+            for n in ("rate_limit", "server_error", "slow", "latency_ms", "qps", "duplicates", "mutate")
+        )
 
 
 class FaultDice:
@@ -102,7 +106,7 @@ class FaultDice:
             return n
 
     def _digest(self, kind: str, key: str, attempt: int) -> bytes:
-        return hashlib.sha256(f"{self.cfg.seed}|{kind}|{key}|{attempt}".encode("utf-8")).digest()
+        return hashlib.sha256(f"{self.cfg.seed}|{kind}|{key}|{attempt}".encode()).digest()
 
     def rng(self, kind: str, key: str, attempt: int = 0) -> random.Random:
         return random.Random(int.from_bytes(self._digest(kind, key, attempt)[:8], "big"))

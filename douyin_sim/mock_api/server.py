@@ -73,13 +73,21 @@ def _make_server(app: MockApp, host: str, port: int) -> _Server:
 class MockServer:
     """The mock Open API in a background thread::
 
-        with MockServer(world_dir, faults=FaultConfig.from_spec("rate_limit=0.1,seed=1")) as mock:
-            client = DoudianClient(DoudianCredentials(mock.base_url, DEMO_APP_KEY, DEMO_APP_SECRET))
-            mock.stats  # {'requests': {method: n}, 'faults': {kind: n}, 'errors': {sub_code: n}}
+    with MockServer(world_dir, faults=FaultConfig.from_spec("rate_limit=0.1,seed=1")) as mock:
+        client = DoudianClient(DoudianCredentials(mock.base_url, DEMO_APP_KEY, DEMO_APP_SECRET))
+        mock.stats  # {'requests': {method: n}, 'faults': {kind: n}, 'errors': {sub_code: n}}
     """
 
-    def __init__(self, world: Path, *, app_key: str = config.DEMO_APP_KEY, app_secret: str = config.DEMO_APP_SECRET,
-                 faults: FaultConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        world: Path,
+        *,
+        app_key: str = config.DEMO_APP_KEY,
+        app_secret: str = config.DEMO_APP_SECRET,
+        faults: FaultConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.app = MockApp(Path(world), app_key=app_key, app_secret=app_secret, faults=faults)
         self.host, self.port = host, port
         self._server: _Server | None = None
@@ -98,10 +106,11 @@ class MockServer:
     def expire_tokens(self) -> None:
         self.app.expire_tokens()
 
-    def start(self) -> "MockServer":
+    def start(self) -> MockServer:
         self._server = _make_server(self.app, self.host, self.port)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="doudian-mock", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="doudian-mock", daemon=True
+        )
         self._thread.start()
         log.info("mock Open API serving %s at %s", self.app.world.root, self.base_url)
         return self
@@ -115,7 +124,7 @@ class MockServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "MockServer":
+    def __enter__(self) -> MockServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -126,8 +135,13 @@ def serve(world: Path, host: str, port: int, app_key: str, app_secret: str, faul
     """Serve ``world`` until interrupted (the CLI's ``serve-mock``)."""
     app = MockApp(Path(world), app_key=app_key, app_secret=app_secret, faults=faults)
     server = _make_server(app, host, port)
-    log.info("mock Open API serving %s at http://%s:%d (faults: %s)", world, host, server.server_address[1],
-             faults if faults.any else "none")
+    log.info(
+        "mock Open API serving %s at http://%s:%d (faults: %s)",
+        world,
+        host,
+        server.server_address[1],
+        faults if faults.any else "none",
+    )
     try:
         server.serve_forever()
     finally:

@@ -24,9 +24,16 @@ from douyin_etl.sources.doudian.endpoints import JSON_FIELDS
 log = logging.getLogger(__name__)
 
 ROW_KEYS = {
-    "shop_order": ("order_id",), "sku_order": ("order_id",), "after_sale": ("aftersale_id",),
-    "alliance_order": ("order_id",), "settlement_bill": ("request_no",), "fund_flow": ("account_trade_no",),
-    "product": ("product_id",), "sku": ("id",), "sku_stock": ("sku_id",), "logistics_track": ("track_no", "node_seq"),
+    "shop_order": ("order_id",),
+    "sku_order": ("order_id",),
+    "after_sale": ("aftersale_id",),
+    "alliance_order": ("order_id",),
+    "settlement_bill": ("request_no",),
+    "fund_flow": ("account_trade_no",),
+    "product": ("product_id",),
+    "sku": ("id",),
+    "sku_stock": ("sku_id",),
+    "logistics_track": ("track_no", "node_seq"),
     "ad_report": ("advertiser_id", "stat_date", "marketing_goal"),
 }
 DT_FIELD = "_dt"  # hidden: the partition a cached row came from
@@ -57,7 +64,8 @@ class WorldStore:
         if not self.platform.is_dir():
             raise WorldMissing(
                 f"no simulated world at {self.root} (no platform/ directory); generate one with "
-                f"`douyin-etl simulate --out {self.root}` or pass --world (default: DOUYIN_WORLD_DIR)")
+                f"`douyin-etl simulate --out {self.root}` or pass --world (default: DOUYIN_WORLD_DIR)"
+            )
         # Partitions served recently, least recently used evicted first: memory stays bounded by
         # DOUYIN_MOCK_CACHE_PARTITIONS (default 48) however many days a backfill walks through.
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
@@ -72,7 +80,9 @@ class WorldStore:
             return []
         con = duckdb.connect()
         try:
-            cur = con.execute(f"SELECT * FROM read_parquet({_sql_str(str(pattern))}, union_by_name=true, hive_partitioning=false)")
+            cur = con.execute(
+                f"SELECT * FROM read_parquet({_sql_str(str(pattern))}, union_by_name=true, hive_partitioning=false)"
+            )
             cols = [d[0] for d in cur.description]
             return [{c: _normalise(v, c) for c, v in zip(cols, row)} for row in cur.fetchall()]
         finally:
@@ -109,6 +119,7 @@ class WorldStore:
             keys = ROW_KEYS.get(entity, ())
             rows.sort(key=lambda r: tuple(str(r.get(k)) for k in keys))
             return rows
+
         return self._cached(entity, part, load)
 
     def snapshot(self, entity: str) -> list[dict[str, Any]]:
@@ -117,6 +128,7 @@ class WorldStore:
             keys = ROW_KEYS.get(entity, ())
             rows.sort(key=lambda r: tuple(str(r.get(k)) for k in keys))
             return rows
+
         return self._cached(entity, "*", load)
 
     def partitions(self, entity: str) -> list[date]:
@@ -129,6 +141,7 @@ class WorldStore:
             for line in self.partition("sku_order", dt):
                 found[str(line.get("parent_order_id"))].append(line)
             return found
+
         return self._cached("sku_order:lines", dt.isoformat(), load)
 
     def shops(self) -> list[dict[str, str]]:
@@ -175,7 +188,9 @@ class WorldStore:
                 con = duckdb.connect()
                 try:
                     pattern = self.platform / "logistics_track" / f"dt={dt.isoformat()}" / "*.parquet"
-                    for (no,) in con.execute(f"SELECT DISTINCT track_no FROM read_parquet({_sql_str(str(pattern))})").fetchall():
+                    for (no,) in con.execute(
+                        f"SELECT DISTINCT track_no FROM read_parquet({_sql_str(str(pattern))})"
+                    ).fetchall():
                         where[str(no)] = dt
                 finally:
                     con.close()
@@ -190,6 +205,7 @@ class WorldStore:
             for r in self.partition("logistics_track", track_dt):
                 index[str(r["track_no"])].append(r)
             for nodes in index.values():
-                nodes.sort(key=lambda r: (r.get("node_seq") or 0))
+                nodes.sort(key=lambda r: r.get("node_seq") or 0)
             return index
+
         return self._cached("logistics_track:routes", track_dt.isoformat(), load).get(str(track_no), [])

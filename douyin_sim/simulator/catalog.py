@@ -32,10 +32,38 @@ _SECOND: dict[int, tuple[list[str], tuple[int, int], tuple[int, int]]] = {
 _ADJ = ["经典", "轻奢", "爆款", "新款", "加厚", "便携", "大容量", "高端", "家用", "限定"]
 _SPEC1 = ["标准", "升级", "礼盒", "尝鲜"]
 _SPEC2 = ["红色", "黑色", "白色", "蓝色", "灰色"]
-PROVINCES = np.array(["广东省", "浙江省", "江苏省", "上海市", "北京市", "四川省", "山东省", "湖北省",
-                      "河南省", "福建省", "湖南省", "陕西省"])
-PROVINCE_CITIES = np.array(["广州市", "杭州市", "南京市", "上海市", "北京市", "成都市", "济南市", "武汉市",
-                            "郑州市", "福州市", "长沙市", "西安市"])
+PROVINCES = np.array(
+    [
+        "广东省",
+        "浙江省",
+        "江苏省",
+        "上海市",
+        "北京市",
+        "四川省",
+        "山东省",
+        "湖北省",
+        "河南省",
+        "福建省",
+        "湖南省",
+        "陕西省",
+    ]
+)
+PROVINCE_CITIES = np.array(
+    [
+        "广州市",
+        "杭州市",
+        "南京市",
+        "上海市",
+        "北京市",
+        "成都市",
+        "济南市",
+        "武汉市",
+        "郑州市",
+        "福州市",
+        "长沙市",
+        "西安市",
+    ]
+)
 PROVINCE_W = np.array([16, 13, 12, 8, 7, 8, 8, 6, 7, 6, 5, 4], dtype=float)
 TIERS = np.array(["head", "mid", "long_tail"])
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -101,7 +129,9 @@ class Catalog:
 
     def platform_rate_bp(self, first_cid: np.ndarray) -> np.ndarray:
         lookup = {cid: bp for cid, (_, bp) in self.fee_rates.items()}
-        return np.array([lookup[int(c)] for c in first_cid], dtype=np.int64) if len(first_cid) else np.zeros(0, np.int64)
+        return (
+            np.array([lookup[int(c)] for c in first_cid], dtype=np.int64) if len(first_cid) else np.zeros(0, np.int64)
+        )
 
     def add_author(self, rng: np.random.Generator, shop: int, creator: bool, since: date) -> int:
         idx = len(self.a_id)
@@ -111,8 +141,11 @@ class Catalog:
         name = _SURNAMES[int(rng.integers(len(_SURNAMES)))] + _NICK[int(rng.integers(len(_NICK)))] + f"{idx:03d}"
         if creator:
             tier = str(TIERS[int(rng.choice(3, p=[0.1, 0.3, 0.6]))])
-            followers = {"head": int(rng.integers(1_000_000, 30_000_000)), "mid": int(rng.integers(100_000, 1_000_000)),
-                         "long_tail": int(rng.integers(2_000, 100_000))}[tier]
+            followers = {
+                "head": int(rng.integers(1_000_000, 30_000_000)),
+                "mid": int(rng.integers(100_000, 1_000_000)),
+                "long_tail": int(rng.integers(2_000, 100_000)),
+            }[tier]
             commission = {"head": [2000, 2500, 3000], "mid": [1500, 2000, 2050], "long_tail": [1000, 1500, 2000]}[tier]
             self.a_name.append(name)
             self.a_tier.append(tier)
@@ -127,8 +160,10 @@ class Catalog:
         return idx
 
     def authors_of(self, shop: int, creator: bool) -> np.ndarray:
-        return np.array([i for i, (s, c) in enumerate(zip(self.a_shop, self.a_is_creator)) if s == shop and c == creator],
-                        dtype=np.int64)
+        return np.array(
+            [i for i, (s, c) in enumerate(zip(self.a_shop, self.a_is_creator)) if s == shop and c == creator],
+            dtype=np.int64,
+        )
 
 
 def build_catalog(rng: np.random.Generator, start: date, shops: int, orders_per_day: int) -> Catalog:
@@ -170,7 +205,7 @@ def build_catalog(rng: np.random.Generator, start: date, shops: int, orders_per_
                 s_price.append(max(100, int(base * (1 + 0.25 * s)) // 10 * 10 - 10))
                 s_weight.append(weight + 80 * s)
                 s_code.append(f"S{shop + 1:02d}P{k + 1:04d}-{s + 1}")
-                s_pop.append(popularity * (0.6 ** s))
+                s_pop.append(popularity * (0.6**s))
     p_shop_a = np.array(p_shop, dtype=np.int64)
     s_product_a = np.array(s_product, dtype=np.int64)
     s_price_a = np.array(s_price, dtype=np.int64)
@@ -182,13 +217,27 @@ def build_catalog(rng: np.random.Generator, start: date, shops: int, orders_per_
         m = p_shop_a[s_product_a] == shop
         s_local[m] = np.arange(int(m.sum()))
     cat = Catalog(
-        start=start, shop_ids=shop_ids, shop_names=shop_names, fee_rates=fee_rates,
-        p_shop=p_shop_a, p_id=PRODUCT_BASE + p_shop_a * 1_000_000 + p_local, p_name=p_name,
-        p_first_cid=np.array(p_first, dtype=np.int64), p_second_cid=np.array(p_second, dtype=np.int64),
-        p_second_name=p_second_name, p_create=np.array(p_create, dtype=np.int64),
-        s_product=s_product_a, s_shop=p_shop_a[s_product_a], s_id=SKU_BASE + p_shop_a[s_product_a] * 10_000_000 + s_local,
-        s_code=s_code, s_spec1=s_spec1, s_spec2=s_spec2, s_weight_g=np.array(s_weight, dtype=np.int64),
-        s_price=s_price_a, s_cost=np.maximum(cost, 50), s_popularity=np.array(s_pop),
+        start=start,
+        shop_ids=shop_ids,
+        shop_names=shop_names,
+        fee_rates=fee_rates,
+        p_shop=p_shop_a,
+        p_id=PRODUCT_BASE + p_shop_a * 1_000_000 + p_local,
+        p_name=p_name,
+        p_first_cid=np.array(p_first, dtype=np.int64),
+        p_second_cid=np.array(p_second, dtype=np.int64),
+        p_second_name=p_second_name,
+        p_create=np.array(p_create, dtype=np.int64),
+        s_product=s_product_a,
+        s_shop=p_shop_a[s_product_a],
+        s_id=SKU_BASE + p_shop_a[s_product_a] * 10_000_000 + s_local,
+        s_code=s_code,
+        s_spec1=s_spec1,
+        s_spec2=s_spec2,
+        s_weight_g=np.array(s_weight, dtype=np.int64),
+        s_price=s_price_a,
+        s_cost=np.maximum(cost, 50),
+        s_popularity=np.array(s_pop),
         s_price_changed=np.array(p_create, dtype=np.int64)[s_product_a],
     )
     for shop in range(shops):
@@ -207,6 +256,7 @@ def _main_weights(cids: np.ndarray, main: int) -> np.ndarray:
 def final_frames(c: Catalog, last_stock: pd.DataFrame | None = None) -> dict[str, tuple[pd.DataFrame, str]]:
     """Final state of ``product``, ``sku`` and ``sku_stock`` (name -> (frame, sort key)); stock from the
     last 3PL stock snapshot (closing quantity per SKU × warehouse) when there is one."""
+
     def s(a: np.ndarray) -> np.ndarray:
         return np.asarray(a, dtype=np.int64).astype(str)
 
@@ -226,18 +276,52 @@ def final_frames(c: Catalog, last_stock: pd.DataFrame | None = None) -> dict[str
     np.minimum.at(pmin, c.s_product, c.s_price)
     pmax = np.zeros(len(c.p_id), np.int64)
     np.maximum.at(pmax, c.s_product, c.s_price)
-    product = pd.DataFrame({
-        "product_id": s(c.p_id), "shop_id": s(c.shop_ids[c.p_shop]), "name": c.p_name, "status": 0, "check_status": 3,
-        "market_price": (pmax * 13 // 10) // 100 * 100, "discount_price": pmin, "first_cid": c.p_first_cid,
-        "second_cid": c.p_second_cid, "first_cid_cname": [first_names[int(x)] for x in c.p_first_cid],
-        "second_cid_cname": c.p_second_name, "create_time": c.p_create, "update_time": np.maximum(prod_update, c.p_create),
-        "outer_product_id": [f"P{int(x) % 10_000_000:07d}" for x in c.p_id], "cos_ratio": 2000})
-    sku = pd.DataFrame({
-        "id": s(c.s_id), "product_id": s(c.p_id[c.s_product]), "shop_id": s(c.shop_ids[c.s_shop]), "price": c.s_price,
-        "stock_num": stock, "prehold_stock_num": 0, "prom_stock_num": 0, "code": c.s_code, "spec_detail_name1": c.s_spec1,
-        "spec_detail_name2": c.s_spec2, "spec_detail_name3": "", "sku_type": 0})
-    sku_stock = pd.DataFrame({
-        "sku_id": s(c.s_id), "shop_id": s(c.shop_ids[c.s_shop]), "code": c.s_code, "stock_num": stock,
-        "prehold_stock_num": 0, "stock_num_map": [json.dumps(m, sort_keys=True) for m in stock_map],
-        "prehold_stock_map": "{}", "normal_stock_num": stock, "channel_stock_num": 0})
+    product = pd.DataFrame(
+        {
+            "product_id": s(c.p_id),
+            "shop_id": s(c.shop_ids[c.p_shop]),
+            "name": c.p_name,
+            "status": 0,
+            "check_status": 3,
+            "market_price": (pmax * 13 // 10) // 100 * 100,
+            "discount_price": pmin,
+            "first_cid": c.p_first_cid,
+            "second_cid": c.p_second_cid,
+            "first_cid_cname": [first_names[int(x)] for x in c.p_first_cid],
+            "second_cid_cname": c.p_second_name,
+            "create_time": c.p_create,
+            "update_time": np.maximum(prod_update, c.p_create),
+            "outer_product_id": [f"P{int(x) % 10_000_000:07d}" for x in c.p_id],
+            "cos_ratio": 2000,
+        }
+    )
+    sku = pd.DataFrame(
+        {
+            "id": s(c.s_id),
+            "product_id": s(c.p_id[c.s_product]),
+            "shop_id": s(c.shop_ids[c.s_shop]),
+            "price": c.s_price,
+            "stock_num": stock,
+            "prehold_stock_num": 0,
+            "prom_stock_num": 0,
+            "code": c.s_code,
+            "spec_detail_name1": c.s_spec1,
+            "spec_detail_name2": c.s_spec2,
+            "spec_detail_name3": "",
+            "sku_type": 0,
+        }
+    )
+    sku_stock = pd.DataFrame(
+        {
+            "sku_id": s(c.s_id),
+            "shop_id": s(c.shop_ids[c.s_shop]),
+            "code": c.s_code,
+            "stock_num": stock,
+            "prehold_stock_num": 0,
+            "stock_num_map": [json.dumps(m, sort_keys=True) for m in stock_map],
+            "prehold_stock_map": "{}",
+            "normal_stock_num": stock,
+            "channel_stock_num": 0,
+        }
+    )
     return {"product": (product, "product_id"), "sku": (sku, "id"), "sku_stock": (sku_stock, "sku_id")}

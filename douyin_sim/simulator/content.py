@@ -56,7 +56,9 @@ class ContentState:
         for shop in range(self.cat.n_shops):
             own, creators = self.cat.authors_of(shop, False), self.cat.authors_of(shop, True)
             for _ in range(int(rng.poisson(2.5))):
-                author = int(rng.choice(own)) if (rng.random() < 0.6 or len(creators) == 0) else int(rng.choice(creators))
+                author = (
+                    int(rng.choice(own)) if (rng.random() < 0.6 or len(creators) == 0) else int(rng.choice(creators))
+                )
                 self.video_seq += 1
                 self.v_id.append(VIDEO_BASE + self.video_seq * 97)
                 self.v_shop.append(shop)
@@ -95,16 +97,23 @@ class ContentState:
         completed = (plays * rng.uniform(0.08, 0.45, len(base))).astype(np.int64)
         likes = (plays * rng.uniform(0.01, 0.08, len(base))).astype(np.int64)
         content = DayContent(
-            room_id=ids, room_shop=arr[:, 0], room_anchor=arr[:, 1], room_start=arr[:, 2],
+            room_id=ids,
+            room_shop=arr[:, 0],
+            room_anchor=arr[:, 1],
+            room_start=arr[:, 2],
             room_end=np.minimum(arr[:, 3], day_start + 86400 - 60),
-            room_viewers=viewers, room_watch_pv=watch_pv,
+            room_viewers=viewers,
+            room_watch_pv=watch_pv,
             room_avg_watch=rng.integers(40, 400, n).astype(np.int64),
             room_new_followers=(viewers * rng.uniform(0.002, 0.03, n)).astype(np.int64),
             room_comments=(watch_pv * rng.uniform(0.02, 0.2, n)).astype(np.int64),
-            vid_id=np.array(self.v_id, dtype=np.int64)[active], vid_shop=np.array(self.v_shop, dtype=np.int64)[active],
+            vid_id=np.array(self.v_id, dtype=np.int64)[active],
+            vid_shop=np.array(self.v_shop, dtype=np.int64)[active],
             vid_author=np.array(self.v_author, dtype=np.int64)[active],
             vid_publish=np.array(self.v_publish, dtype=np.int64)[active],
-            vid_plays=plays[active], vid_completed=completed[active], vid_likes=likes[active],
+            vid_plays=plays[active],
+            vid_completed=completed[active],
+            vid_likes=likes[active],
             vid_comments=(likes * rng.uniform(0.05, 0.3, len(base))).astype(np.int64)[active],
             vid_shares=(likes * rng.uniform(0.02, 0.2, len(base))).astype(np.int64)[active],
         )

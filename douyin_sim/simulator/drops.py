@@ -28,18 +28,19 @@ import os
 import re
 import uuid
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from douyin_etl.entities import ENTITIES
-from douyin_sim.simulator.logistics import CARRIER_NAMES  # carrier code -> name printed on invoices
 from douyin_etl.sources.files.specs import SPECS, Column, FileSpec
 from douyin_etl.timeutil import SHANGHAI
+from douyin_sim.simulator.logistics import CARRIER_NAMES  # carrier code -> name printed on invoices
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,6 @@ _THOUSANDS_SHARE = 40
 # A fixed timestamp for XLSX document properties and zip entries (byte-identical output).
 _XLSX_FIXED = datetime(2020, 1, 1, 0, 0, 0)
 _ZIP_DATE_TIME = (2020, 1, 1, 0, 0, 0)
-
 
 
 class DropWriteError(ValueError):
@@ -105,11 +105,14 @@ def file_name(spec: FileSpec, groups: dict[str, str], ext: str) -> str:
     try:
         return spec.file_name(groups, ext)
     except (ValueError, KeyError) as exc:
-        raise DropWriteError(f"{spec.entity}: cannot build a file name from {groups} for {spec.pattern!r} ({exc}); "
-                             "check the file-name values") from None
+        raise DropWriteError(
+            f"{spec.entity}: cannot build a file name from {groups} for {spec.pattern!r} ({exc}); "
+            "check the file-name values"
+        ) from None
 
 
 # -- column formatting -------------------------------------------------------------------------
+
 
 def _is_null(series: pd.Series) -> np.ndarray:
     return pd.isna(series).to_numpy()
@@ -123,8 +126,10 @@ def _int_array(spec: FileSpec, col: Column, series: pd.Series, null: np.ndarray)
         raise DropWriteError(f"{spec.entity}.{col.name}: expected integers ({col.ctype}), got {exc}") from None
     if arr.dtype.kind == "f" and (~np.isfinite(arr) | (arr != np.round(arr))).any():
         row = int(np.flatnonzero(~np.isfinite(arr) | (arr != np.round(arr)))[0])
-        raise DropWriteError(f"{spec.entity}.{col.name}: {arr[row]!r} at row {row} is not an integer "
-                             f"({col.ctype}: money in fen, weights in grams, rates in basis points)")
+        raise DropWriteError(
+            f"{spec.entity}.{col.name}: {arr[row]!r} at row {row} is not an integer "
+            f"({col.ctype}: money in fen, weights in grams, rates in basis points)"
+        )
     return arr.astype(np.int64)
 
 
@@ -158,8 +163,10 @@ def _blank(out: np.ndarray, null: np.ndarray) -> list[str]:
 def _check_nulls(spec: FileSpec, col: Column, null: np.ndarray) -> None:
     if null.any() and not col.nullable:
         row = int(np.flatnonzero(null)[0])
-        raise DropWriteError(f"{spec.entity}.{col.name} ({col.header}) is empty at row {row} but the spec "
-                             f"does not allow empty cells; fill it or mark the column nullable in specs.py")
+        raise DropWriteError(
+            f"{spec.entity}.{col.name} ({col.header}) is empty at row {row} but the spec "
+            f"does not allow empty cells; fill it or mark the column nullable in specs.py"
+        )
 
 
 def _fmt_bp(v: int) -> str:
@@ -206,8 +213,13 @@ def _format_column(spec: FileSpec, col: Column, series: pd.Series, style: FileSt
         elif pd.api.types.is_string_dtype(series.dtype) and not null.any():
             text = pd.Series(series.to_numpy(dtype=object), dtype=object)
         else:
-            text = pd.Series([v if isinstance(v, str) else str(int(v)) if isinstance(v, (int, np.integer)) else str(v)
-                              for v in series.where(~null, "").tolist()], dtype=object)
+            text = pd.Series(
+                [
+                    v if isinstance(v, str) else str(int(v)) if isinstance(v, (int, np.integer)) else str(v)
+                    for v in series.where(~null, "").tolist()
+                ],
+                dtype=object,
+            )
         text[null] = ""
         if style.id_prefix:
             digits = text.str.isdigit().to_numpy(dtype=bool)
@@ -242,13 +254,16 @@ def _format_column(spec: FileSpec, col: Column, series: pd.Series, style: FileSt
         bad = words.isna().to_numpy() & ~null
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise DropWriteError(f"{spec.entity}.{col.name}: value {series.iloc[row]!r} at row {row} is not one "
-                                 f"of {sorted(inverse, key=str)} (spec {col.header} values)")
+            raise DropWriteError(
+                f"{spec.entity}.{col.name}: value {series.iloc[row]!r} at row {row} is not one "
+                f"of {sorted(inverse, key=str)} (spec {col.header} values)"
+            )
         return ["" if n else w for w, n in zip(words.tolist(), null)]
     raise DropWriteError(f"{spec.entity}.{col.name}: unknown ctype {ctype!r}")
 
 
 # -- writers -----------------------------------------------------------------------------------
+
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -319,11 +334,21 @@ def xlsx_bytes(header: list[str], columns: list[list[Any]]) -> bytes:
     entries, head, tail = _xlsx_skeleton()
     n_rows = 1 + (len(columns[0]) if columns else 0)
     dim = f'<dimension ref="A1:{_col_letter(max(len(header), 1) - 1)}{n_rows}" />'
-    header_row = '<row r="1">' + "".join(
-        f'<c r="{_col_letter(i)}1" t="inlineStr"><is><t>{_xml_text(h)}</t></is></c>' for i, h in enumerate(header)
-    ) + "</row>"
-    sheet = (head.replace("<sheetViews>", dim + "<sheetViews>", 1) + "<sheetData>" + header_row
-             + _sheet_rows(columns, first_row=2) + "</sheetData>" + tail)
+    header_row = (
+        '<row r="1">'
+        + "".join(
+            f'<c r="{_col_letter(i)}1" t="inlineStr"><is><t>{_xml_text(h)}</t></is></c>' for i, h in enumerate(header)
+        )
+        + "</row>"
+    )
+    sheet = (
+        head.replace("<sheetViews>", dim + "<sheetViews>", 1)
+        + "<sheetData>"
+        + header_row
+        + _sheet_rows(columns, first_row=2)
+        + "</sheetData>"
+        + tail
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
         for name, data in entries:
@@ -363,8 +388,9 @@ def _column_cells(values: list[Any]) -> list[str]:
             texts = [_xml_text(t) for t in texts]
         cells = ['<c t="inlineStr"><is><t>' + t + "</t></is></c>" if t else "<c/>" for t in texts]
         if any(w in joined for w in " \t\n\r"):  # maybe leading/trailing whitespace (e.g. tab-protected ids)
-            cells = [c.replace("<t>", '<t xml:space="preserve">', 1) if t != t.strip() else c
-                     for c, t in zip(cells, texts)]
+            cells = [
+                c.replace("<t>", '<t xml:space="preserve">', 1) if t != t.strip() else c for c, t in zip(cells, texts)
+            ]
         return cells
     out = []
     for v in values:
@@ -381,11 +407,13 @@ def _column_cells(values: list[Any]) -> list[str]:
 
 def _sheet_rows(columns: list[list[Any]], first_row: int) -> str:
     per_column = [_column_cells(col) for col in columns]
-    return "".join(f'<row r="{r}">' + "".join(cells) + "</row>"
-                   for r, cells in enumerate(zip(*per_column), start=first_row))
+    return "".join(
+        f'<row r="{r}">' + "".join(cells) + "</row>" for r, cells in enumerate(zip(*per_column), start=first_row)
+    )
 
 
 # -- the day writer ----------------------------------------------------------------------------
+
 
 def _group_columns(spec: FileSpec) -> list[str]:
     return [g for g in spec.file_columns if g != "file_date"]
@@ -401,13 +429,16 @@ def _with_defaults(spec: FileSpec, frame: pd.DataFrame) -> pd.DataFrame:
     for col in spec.columns:
         if col.name not in frame:
             if col.required and not col.nullable:
-                raise DropWriteError(f"{spec.entity}: frame has no column {col.name!r} ({col.header}); "
-                                     f"columns given: {sorted(frame.columns)}")
+                raise DropWriteError(
+                    f"{spec.entity}: frame has no column {col.name!r} ({col.header}); "
+                    f"columns given: {sorted(frame.columns)}"
+                )
             frame[col.name] = None
     for g in _group_columns(spec):
         if g not in frame:
-            raise DropWriteError(f"{spec.entity}: frame has no file-name column {g!r} "
-                                 f"(needed for the file name {spec.pattern!r})")
+            raise DropWriteError(
+                f"{spec.entity}: frame has no file-name column {g!r} (needed for the file name {spec.pattern!r})"
+            )
     return frame
 
 
@@ -419,8 +450,10 @@ def _write_spec(out_dir: Path, spec: FileSpec, day: date, frame: pd.DataFrame, s
     parts: Iterable[tuple[tuple[str, ...], pd.DataFrame]]
     if groups:
         keys = frame[groups].astype(str)
-        parts = ((k if isinstance(k, tuple) else (k,), frame.loc[idx])
-                 for k, idx in keys.groupby(groups, sort=True).groups.items())
+        parts = (
+            (k if isinstance(k, tuple) else (k,), frame.loc[idx])
+            for k, idx in keys.groupby(groups, sort=True).groups.items()
+        )
         parts = sorted(parts, key=lambda kv: kv[0])
     else:
         parts = [((), frame)]
@@ -450,12 +483,15 @@ def _write_header_only(out_dir: Path, spec: FileSpec, day: date, key: str, seed:
     name = file_name(spec, {_DAILY_GROUP[spec.cadence]: key, "file_date": day.strftime("%Y%m%d")}, style.fmt)
     header = [c.header for c in spec.columns]
     empty: list[list[Any]] = [[] for _ in spec.columns]
-    _atomic_write(out_dir / name, xlsx_bytes(header, empty) if style.fmt == "xlsx" else csv_bytes(header, empty, style.encoding))
+    _atomic_write(
+        out_dir / name, xlsx_bytes(header, empty) if style.fmt == "xlsx" else csv_bytes(header, empty, style.encoding)
+    )
     return name
 
 
-def write_day(out: Path, day: date, frames: dict[str, pd.DataFrame], seed: int,
-              senders: dict[str, list[str]] | None = None) -> dict[str, int]:
+def write_day(
+    out: Path, day: date, frames: dict[str, pd.DataFrame], seed: int, senders: dict[str, list[str]] | None = None
+) -> dict[str, int]:
     """Write every file of business day ``day`` into ``out/drops/YYYY-MM-DD/``.
 
     ``frames``: entity name (a key of ``SPECS``) -> canonical-name frame plus its file-name columns
@@ -496,51 +532,104 @@ def write_day(out: Path, day: date, frames: dict[str, pd.DataFrame], seed: int,
 
 # -- back-office exports (noise the pipeline does not land) ----------------------------------------
 
+
 def _x(header: str, name: str, ctype: str = "str", **kw: Any) -> Column:
     return Column(header, name, ctype, required=False, nullable=True, **kw)  # type: ignore[arg-type]
 
 
 _ORDER_STATUS_WORDS = {1: "待支付", 2: "待发货", 3: "已发货", 4: "已关闭", 5: "已完成", 101: "部分发货", 105: "已支付"}
 _AFTERSALE_TYPE_WORDS = {0: "退货退款", 1: "已发货仅退款", 2: "未发货仅退款", 3: "换货", 6: "价保", 7: "补寄"}
-_AFTERSALE_STATUS_WORDS = {6: "待商家处理", 7: "待买家退货", 11: "待退款", 12: "售后成功", 27: "商家拒绝", 28: "售后关闭"}
+_AFTERSALE_STATUS_WORDS = {
+    6: "待商家处理",
+    7: "待买家退货",
+    11: "待退款",
+    12: "售后成功",
+    27: "商家拒绝",
+    28: "售后关闭",
+}
 _SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
 
 # Column sets of the reference (doudian-open-api.md, "What merchants download by hand"); PII masked.
 EXPORT_SPECS: dict[str, FileSpec] = {
-    "order_export": FileSpec("order_export", rf"订单导出_(?P<shop_id>\d+)_{_DAY_RE}\.(?:csv|xlsx)", (
-        _x("主订单编号", "parent_order_id", "id"), _x("子订单编号", "order_id", "id"),
-        _x("选购商品", "product_name"), _x("商品ID", "product_id", "id"), _x("商品规格", "spec_text"),
-        _x("商品数量", "item_num", "int"), _x("商品单价", "unit_price_fen", "fen"),
-        _x("订单应付金额", "pay_amount", "fen"), _x("支付方式", "pay_method"), _x("手续费", "fee_fen", "fen"),
-        _x("收件人", "mask_receiver"), _x("收件人手机号", "mask_tel"), _x("省", "province"), _x("市", "city"),
-        _x("区", "town"), _x("街道", "street"), _x("详细地址", "mask_detail"), _x("买家留言", "buyer_words"),
-        _x("商家备注", "seller_words"), _x("订单提交时间", "create_time", "ts"), _x("支付完成时间", "pay_time", "ts"),
-        _x("发货时间", "ship_time", "ts"), _x("订单完成时间", "finish_time", "ts"),
-        _x("承诺发货时间", "exp_ship_time", "ts"), _x("预约发货时间", "appointment_ship_time", "ts"),
-        _x("APP渠道", "app_channel"), _x("流量来源", "traffic_source"), _x("广告渠道", "ad_channel"),
-        _x("订单类型", "order_type"), _x("订单状态", "order_status_text"), _x("售后状态", "aftersale_text"),
-        _x("取消原因", "cancel_reason"), _x("达人ID", "author_id", "id"), _x("达人昵称", "author_name"),
-        _x("是否安心购", "anxin"), _x("平台实际承担优惠金额", "promotion_platform_amount", "fen"),
-        _x("商家实际承担优惠金额", "promotion_shop_amount", "fen"),
-        _x("达人实际承担优惠金额", "promotion_talent_amount", "fen"),
-    ), description="订单导出 (not landed)"),
-    "aftersale_export": FileSpec("aftersale_export", rf"售后导出_(?P<shop_id>\d+)_{_DAY_RE}\.(?:csv|xlsx)", (
-        _x("订单号", "shop_order_id", "id"), _x("商品单号", "related_id", "id"), _x("售后单号", "aftersale_id", "id"),
-        _x("售后类型", "aftersale_type_text"), _x("售后状态", "aftersale_status_text"),
-        _x("售后申请时间", "apply_time", "ts"), _x("售后原因", "reason"), _x("售后原因标签", "reason_tag"),
-        _x("退货物流单号", "return_logistics_code", "id"), _x("退货发货时间", "return_ship_time", "ts"),
-        _x("同意售后申请时间", "agree_time", "ts"), _x("商家退款时间", "refund_time", "ts"),
-        _x("用户到账时间", "arrive_time", "ts"), _x("售后关闭时间", "close_time", "ts"),
-        _x("售后完结时间", "finish_time", "ts"), _x("仲裁状态", "arbitrate_text"), _x("纠纷责任方", "liable"),
-        _x("用户售后说明", "buyer_note"), _x("售后备注", "remark"),
-    ), description="售后导出 (not landed)"),
+    "order_export": FileSpec(
+        "order_export",
+        rf"订单导出_(?P<shop_id>\d+)_{_DAY_RE}\.(?:csv|xlsx)",
+        (
+            _x("主订单编号", "parent_order_id", "id"),
+            _x("子订单编号", "order_id", "id"),
+            _x("选购商品", "product_name"),
+            _x("商品ID", "product_id", "id"),
+            _x("商品规格", "spec_text"),
+            _x("商品数量", "item_num", "int"),
+            _x("商品单价", "unit_price_fen", "fen"),
+            _x("订单应付金额", "pay_amount", "fen"),
+            _x("支付方式", "pay_method"),
+            _x("手续费", "fee_fen", "fen"),
+            _x("收件人", "mask_receiver"),
+            _x("收件人手机号", "mask_tel"),
+            _x("省", "province"),
+            _x("市", "city"),
+            _x("区", "town"),
+            _x("街道", "street"),
+            _x("详细地址", "mask_detail"),
+            _x("买家留言", "buyer_words"),
+            _x("商家备注", "seller_words"),
+            _x("订单提交时间", "create_time", "ts"),
+            _x("支付完成时间", "pay_time", "ts"),
+            _x("发货时间", "ship_time", "ts"),
+            _x("订单完成时间", "finish_time", "ts"),
+            _x("承诺发货时间", "exp_ship_time", "ts"),
+            _x("预约发货时间", "appointment_ship_time", "ts"),
+            _x("APP渠道", "app_channel"),
+            _x("流量来源", "traffic_source"),
+            _x("广告渠道", "ad_channel"),
+            _x("订单类型", "order_type"),
+            _x("订单状态", "order_status_text"),
+            _x("售后状态", "aftersale_text"),
+            _x("取消原因", "cancel_reason"),
+            _x("达人ID", "author_id", "id"),
+            _x("达人昵称", "author_name"),
+            _x("是否安心购", "anxin"),
+            _x("平台实际承担优惠金额", "promotion_platform_amount", "fen"),
+            _x("商家实际承担优惠金额", "promotion_shop_amount", "fen"),
+            _x("达人实际承担优惠金额", "promotion_talent_amount", "fen"),
+        ),
+        description="订单导出 (not landed)",
+    ),
+    "aftersale_export": FileSpec(
+        "aftersale_export",
+        rf"售后导出_(?P<shop_id>\d+)_{_DAY_RE}\.(?:csv|xlsx)",
+        (
+            _x("订单号", "shop_order_id", "id"),
+            _x("商品单号", "related_id", "id"),
+            _x("售后单号", "aftersale_id", "id"),
+            _x("售后类型", "aftersale_type_text"),
+            _x("售后状态", "aftersale_status_text"),
+            _x("售后申请时间", "apply_time", "ts"),
+            _x("售后原因", "reason"),
+            _x("售后原因标签", "reason_tag"),
+            _x("退货物流单号", "return_logistics_code", "id"),
+            _x("退货发货时间", "return_ship_time", "ts"),
+            _x("同意售后申请时间", "agree_time", "ts"),
+            _x("商家退款时间", "refund_time", "ts"),
+            _x("用户到账时间", "arrive_time", "ts"),
+            _x("售后关闭时间", "close_time", "ts"),
+            _x("售后完结时间", "finish_time", "ts"),
+            _x("仲裁状态", "arbitrate_text"),
+            _x("纠纷责任方", "liable"),
+            _x("用户售后说明", "buyer_note"),
+            _x("售后备注", "remark"),
+        ),
+        description="售后导出 (not landed)",
+    ),
 }
 
 
 def _masked(keys: pd.Series, seed: int) -> tuple[pd.Series, pd.Series]:
     """Masked receiver ('张**') and phone ('138****1234') derived from a stable hash of the key."""
-    h = pd.util.hash_array(keys.astype(str).to_numpy(dtype=object), hash_key=hashlib.sha256(
-        f"{seed}:mask".encode()).hexdigest()[:16]).astype(np.uint64)
+    h = pd.util.hash_array(
+        keys.astype(str).to_numpy(dtype=object), hash_key=hashlib.sha256(f"{seed}:mask".encode()).hexdigest()[:16]
+    ).astype(np.uint64)
     surname = np.array(_SURNAMES, dtype=object)[(h % np.uint64(len(_SURNAMES))).astype(np.int64)]
     prefix = np.array(["138", "139", "150", "186", "177", "135"], dtype=object)[(h >> np.uint64(8)) % np.uint64(6)]
     tail = pd.Series(((h >> np.uint64(16)) % np.uint64(10000)).astype(np.int64)).astype(str).str.zfill(4)
@@ -558,13 +647,19 @@ def _traffic_source(so: pd.DataFrame) -> pd.Series | None:
     if not {"c_biz", "room_id_str", "video_id", "send_pay"} <= set(so.columns):
         return None
     blank = lambda c: so[c].fillna("").astype(str).isin(["", "0"])  # noqa: E731
-    return pd.Series(np.select(
-        [so["c_biz"].eq(2), ~blank("room_id_str"), ~blank("video_id"), so["send_pay"].eq(1)],
-        ["精选联盟", "直播", "短视频", "搜索"], default="商品卡"), index=so.index)
+    return pd.Series(
+        np.select(
+            [so["c_biz"].eq(2), ~blank("room_id_str"), ~blank("video_id"), so["send_pay"].eq(1)],
+            ["精选联盟", "直播", "短视频", "搜索"],
+            default="商品卡",
+        ),
+        index=so.index,
+    )
 
 
-def write_exports(out: Path, day: date, sku_orders: pd.DataFrame, after_sales: pd.DataFrame,
-                  seed: int) -> dict[str, int]:
+def write_exports(
+    out: Path, day: date, sku_orders: pd.DataFrame, after_sales: pd.DataFrame, seed: int
+) -> dict[str, int]:
     """订单导出 / 售后导出 files of ``day`` per shop (realistic noise; ingestion ignores these names).
 
     ``sku_orders``: sku_order API columns (+ optional province/city); ``after_sales``: after_sale API
@@ -596,8 +691,9 @@ def write_exports(out: Path, day: date, sku_orders: pd.DataFrame, after_sales: p
         written.update(_write_spec(target, EXPORT_SPECS["order_export"], day, frame, seed))
     if after_sales is not None and len(after_sales):
         a = after_sales.reset_index(drop=True)
-        frame = pd.DataFrame({c.name: (a[c.name] if c.name in a else None)
-                              for c in EXPORT_SPECS["aftersale_export"].columns})
+        frame = pd.DataFrame(
+            {c.name: (a[c.name] if c.name in a else None) for c in EXPORT_SPECS["aftersale_export"].columns}
+        )
         frame["shop_id"] = a["shop_id"].astype(str)
         frame["aftersale_type_text"] = _enum_text(a.get("aftersale_type"), _AFTERSALE_TYPE_WORDS, len(a))
         frame["aftersale_status_text"] = _enum_text(a.get("aftersale_status"), _AFTERSALE_STATUS_WORDS, len(a))

@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 
 from douyin_sim.simulator.behaviour import Behaviour
-from douyin_sim.simulator.orders import ALLIANCE, D, H, DayOrders
+from douyin_sim.simulator.orders import ALLIANCE, D, DayOrders, H
 
 SETTLE_DELAY_DAYS = 7
 GRACE_DAYS = 3
@@ -39,8 +39,13 @@ def day_no(t: _UnixTimes) -> _UnixTimes:
 
 
 # Injected kinds drawn per eligible line, mutually exclusive.
-LINE_KINDS = ("missing_settlement", "fee_mismatch", "duplicate_settlement", "refund_after_settlement",
-              "refund_not_reversed")
+LINE_KINDS = (
+    "missing_settlement",
+    "fee_mismatch",
+    "duplicate_settlement",
+    "refund_after_settlement",
+    "refund_not_reversed",
+)
 
 
 @dataclass
@@ -56,8 +61,15 @@ class AnomalyLog:
         self.count[kind] = self.count.get(kind, 0) + len(keys)
 
 
-def pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, kind: str, log: AnomalyLog,
-         taken: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+def pick(
+    rng: np.random.Generator,
+    eligible: np.ndarray,
+    rate: float,
+    kind: str,
+    log: AnomalyLog,
+    taken: np.ndarray,
+    fallback: np.ndarray | None = None,
+) -> np.ndarray:
     """Mask of lines chosen for ``kind`` among ``eligible`` & not ``taken``; at least one per world
     (the first day with an eligible line — else a ``fallback`` line — gets one), so short worlds show
     every kind."""
@@ -71,8 +83,16 @@ def pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, kind: str,
     return chosen
 
 
-def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: int, last_day_no: int,
-               platform_bp: np.ndarray, commission_bp: np.ndarray, log: AnomalyLog) -> dict[str, dict[str, np.ndarray]]:
+def settle_day(
+    rng: np.random.Generator,
+    day: DayOrders,
+    beh: Behaviour,
+    now: int,
+    last_day_no: int,
+    platform_bp: np.ndarray,
+    commission_bp: np.ndarray,
+    log: AnomalyLog,
+) -> dict[str, dict[str, np.ndarray]]:
     """Settlement rows, fund-flow rows, alliance orders and reconciliation truth for the day's lines.
 
     Mutates ``day.l`` for injected refunds after settlement (after-sale fields) and returns tables
@@ -115,9 +135,18 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
         apply = st + (span * rng.uniform(0.1, 0.6, len(idx))).astype(np.int64)
         done = apply + np.minimum(((now - apply) * rng.uniform(0.2, 0.9, len(idx))).astype(np.int64), 3 * D)
         typ = np.where(rng.random(len(idx)) < 0.7, 1, 6)
-        amount = np.where(typ == 1, l["pay_amount"][idx], np.rint(l["pay_amount"][idx] * rng.uniform(0.1, 0.3, len(idx))).astype(np.int64))
+        amount = np.where(
+            typ == 1,
+            l["pay_amount"][idx],
+            np.rint(l["pay_amount"][idx] * rng.uniform(0.1, 0.3, len(idx))).astype(np.int64),
+        )
         l["as_type"][idx], l["as_apply"][idx], l["as_done"][idx], l["as_update"][idx] = typ, apply, done, done
-        l["as_status"][idx], l["refund_status"][idx], l["refund_amount"][idx], l["refund_time"][idx] = 12, 3, amount, done
+        l["as_status"][idx], l["refund_status"][idx], l["refund_amount"][idx], l["refund_time"][idx] = (
+            12,
+            3,
+            amount,
+            done,
+        )
         l["as_success"][idx] = True
     refund_after = np.where(late_refund, l["refund_amount"], 0)
     fee_delta = np.where(mismatch, rng.choice([-300, -100, 100, 200, 500], n), 0)
@@ -128,8 +157,11 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
     normal = settled & ~missing
     plat_fee_row = f_plat + fee_delta
     rows = []
-    for k, mask, t in ((1, normal, settle_t), (2, dup, np.minimum(settle_t + rng.integers(60, 3600, n), now - 1)),
-                       (3, ras, l["refund_time"])):
+    for k, mask, t in (
+        (1, normal, settle_t),
+        (2, dup, np.minimum(settle_t + rng.integers(60, 3600, n), now - 1)),
+        (3, ras, l["refund_time"]),
+    ):
         idx = np.flatnonzero(mask)
         rows.append((np.full(len(idx), k), idx, t[idx]))
     kk = np.concatenate([r[0] for r in rows]).astype(np.int64)
@@ -144,10 +176,20 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
     total_income = col(l["pay_amount"] - refund_before + l["p_plat"] + l["p_tal"])
     total_outcome = col(plat_fee_row + f_comm + f_col)
     settlement = dict(
-        line=li, k=kk, settle_time=tt, real_pay_amount=col(l["pay_amount"]), refund_before_settle=col(refund_before),
-        platform_coupon=col(l["p_plat"]), author_coupon=col(l["p_tal"]), platform_service_fee=col(plat_fee_row),
-        commission=col(f_comm), colonel_service_fee=col(f_col), total_income=total_income, total_outcome=total_outcome,
-        settle_amount=np.where(rev, -l["refund_amount"][li], total_income - total_outcome), zero=z,
+        line=li,
+        k=kk,
+        settle_time=tt,
+        real_pay_amount=col(l["pay_amount"]),
+        refund_before_settle=col(refund_before),
+        platform_coupon=col(l["p_plat"]),
+        author_coupon=col(l["p_tal"]),
+        platform_service_fee=col(plat_fee_row),
+        commission=col(f_comm),
+        colonel_service_fee=col(f_col),
+        total_income=total_income,
+        total_outcome=total_outcome,
+        settle_amount=np.where(rev, -l["refund_amount"][li], total_income - total_outcome),
+        zero=z,
         flow_type=np.where(alliance[li], 3, 4),
     )
     # -- fund flows: credits for settlements, debits for reversals, shipping-insurance deductions
@@ -158,13 +200,19 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
     ff_t = np.concatenate([np.minimum(tt + np.where(rev, 60, 30), now - 1), settle_t[ins_idx] + 3600]).astype(np.int64)
     n_ins = len(ins_idx)
     fund_flow = dict(
-        line=ff_li, k=ff_k, bill_time=ff_t,
+        line=ff_li,
+        k=ff_k,
+        bill_time=ff_t,
         direction=np.concatenate([np.where(rev, 1, 0), np.ones(n_ins, np.int64)]),
         account_amount=np.concatenate([np.abs(settlement["settle_amount"]), rng.choice([50, 80, 120, 180], n_ins)]),
         tag=np.concatenate([np.where(rev, 2, 3), np.full(n_ins, 20)]),
         pay_amount=np.concatenate([settlement["real_pay_amount"], np.zeros(n_ins, np.int64)]),
-        promotion_amount=np.concatenate([settlement["platform_coupon"] + settlement["author_coupon"], np.zeros(n_ins, np.int64)]),
-        refund_amount=np.concatenate([np.where(rev, l["refund_amount"][li], settlement["refund_before_settle"]), np.zeros(n_ins, np.int64)]),
+        promotion_amount=np.concatenate(
+            [settlement["platform_coupon"] + settlement["author_coupon"], np.zeros(n_ins, np.int64)]
+        ),
+        refund_amount=np.concatenate(
+            [np.where(rev, l["refund_amount"][li], settlement["refund_before_settle"]), np.zeros(n_ins, np.int64)]
+        ),
         platform_service_fee=np.concatenate([settlement["platform_service_fee"], np.zeros(n_ins, np.int64)]),
         commission=np.concatenate([settlement["commission"], np.zeros(n_ins, np.int64)]),
         colonel_service_fee=np.concatenate([settlement["colonel_service_fee"], np.zeros(n_ins, np.int64)]),
@@ -173,12 +221,20 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
     a_idx = np.flatnonzero(alliance & l["paid"])
     a_settle = np.where(normal, settle_t, 0)[a_idx]
     a_refunded = (l["full_refund"] | (late_refund & (l["as_type"] == 1)))[a_idx]
-    a_status = np.where(a_refunded, "REFUND", np.where(a_settle > 0, "SETTLE", np.where(l["confirm"][a_idx] > 0, "CONFIRM", "PAY_SUCC")))
+    a_status = np.where(
+        a_refunded, "REFUND", np.where(a_settle > 0, "SETTLE", np.where(l["confirm"][a_idx] > 0, "CONFIRM", "PAY_SUCC"))
+    )
     a_update = np.maximum.reduce([l["pay"][a_idx], l["confirm"][a_idx], a_settle, l["refund_time"][a_idx]])
-    alliance_t = dict(line=a_idx, commission_rate_bp=comm_bp[a_idx], colonel_service_rate_bp=colonel_bp[a_idx],
-                      estimated_comission=fee_of(l["pay_amount"][a_idx], comm_bp[a_idx]),
-                      real_comission=np.where(a_settle > 0, f_comm[a_idx], 0), settle_time=a_settle,
-                      order_status=a_status, update_time=a_update)
+    alliance_t = dict(
+        line=a_idx,
+        commission_rate_bp=comm_bp[a_idx],
+        colonel_service_rate_bp=colonel_bp[a_idx],
+        estimated_comission=fee_of(l["pay_amount"][a_idx], comm_bp[a_idx]),
+        real_comission=np.where(a_settle > 0, f_comm[a_idx], 0),
+        settle_time=a_settle,
+        order_status=a_status,
+        update_time=a_update,
+    )
     # -- reconciliation truth (contract rules, first match wins) --------------------------------
     p = np.flatnonzero(l["paid"])
     settled_fen = np.zeros(n, dtype=np.int64)
@@ -204,13 +260,32 @@ def settle_day(rng: np.random.Generator, day: DayOrders, beh: Behaviour, now: in
         status[hit] = s
         reason[hit] = r
         decided |= hit
-    recon = dict(line=p, expected_settle_fen=exp_settle[p], settled_fen=settled_fen[p], status=status[p], reason=reason[p])
+    recon = dict(
+        line=p, expected_settle_fen=exp_settle[p], settled_fen=settled_fen[p], status=status[p], reason=reason[p]
+    )
     # anomaly details
     ids = l["line_id"]
-    log.add("missing_settlement", ids[missing], [f"due {_iso(d)}, overdue={bool(o)}" for d, o in zip(due_day[missing], overdue[missing])])
+    log.add(
+        "missing_settlement",
+        ids[missing],
+        [f"due {_iso(d)}, overdue={bool(o)}" for d, o in zip(due_day[missing], overdue[missing])],
+    )
     log.add("fee_mismatch", ids[mismatch], [f"platform_service_fee off by {int(x)} fen" for x in fee_delta[mismatch]])
     log.add("duplicate_settlement", ids[dup], ["settlement row written twice (two request_no)"] * int(dup.sum()))
-    log.add("refund_after_settlement", ids[ras], [f"refund {int(x)} fen after settlement, reversed" for x in l["refund_amount"][ras]])
-    log.add("refund_not_reversed", ids[rnr], [f"refund {int(x)} fen after settlement, no reversal row" for x in l["refund_amount"][rnr]])
-    return dict(settlement=settlement, fund_flow=fund_flow, alliance=alliance_t, recon=recon,
-                line_extra=dict(due_day=due_day, settle_time=np.where(normal, settle_t, 0)))
+    log.add(
+        "refund_after_settlement",
+        ids[ras],
+        [f"refund {int(x)} fen after settlement, reversed" for x in l["refund_amount"][ras]],
+    )
+    log.add(
+        "refund_not_reversed",
+        ids[rnr],
+        [f"refund {int(x)} fen after settlement, no reversal row" for x in l["refund_amount"][rnr]],
+    )
+    return dict(
+        settlement=settlement,
+        fund_flow=fund_flow,
+        alliance=alliance_t,
+        recon=recon,
+        line_extra=dict(due_day=due_day, settle_time=np.where(normal, settle_t, 0)),
+    )

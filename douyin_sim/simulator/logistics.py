@@ -36,12 +36,22 @@ log = logging.getLogger(__name__)
 
 CARRIERS: tuple[str, ...] = ("shunfeng", "zhongtong", "yuantong", "yunda", "jtexpress", "ems")
 CARRIER_NAMES: dict[str, str] = {
-    "shunfeng": "顺丰速运", "zhongtong": "中通快递", "yuantong": "圆通速递", "yunda": "韵达快递",
-    "jtexpress": "极兔速递", "ems": "中国邮政EMS",
+    "shunfeng": "顺丰速运",
+    "zhongtong": "中通快递",
+    "yuantong": "圆通速递",
+    "yunda": "韵达快递",
+    "jtexpress": "极兔速递",
+    "ems": "中国邮政EMS",
 }
 # Waybill number = prefix + 11 unique digits (SF/YT/JT + 13 digits; 中通 15 digits; 韵达/EMS 13 digits).
-_TRACK_PREFIX = {"shunfeng": "SF14", "zhongtong": "7531", "yuantong": "YT68", "yunda": "43",
-                 "jtexpress": "JT03", "ems": "11"}
+_TRACK_PREFIX = {
+    "shunfeng": "SF14",
+    "zhongtong": "7531",
+    "yuantong": "YT68",
+    "yunda": "43",
+    "jtexpress": "JT03",
+    "ems": "11",
+}
 # Tariff: fen for the first kg and per additional kg, by zone (0 same province, 1 same region,
 # 2 other region, 3 remote), times a carrier factor.
 _FIRST_KG_FEN = np.array([450, 550, 750, 1500])
@@ -72,15 +82,39 @@ _NEAREST = {
     "东北": ["东北", "华北", "华东", "华中", "西北", "华南", "西南"],
 }
 # Candidate sites: province, city, region.
-_SITES = [("浙江", "杭州", "华东"), ("广东", "东莞", "华南"), ("天津", "天津", "华北"),
-          ("四川", "成都", "西南"), ("湖北", "武汉", "华中")]
+_SITES = [
+    ("浙江", "杭州", "华东"),
+    ("广东", "东莞", "华南"),
+    ("天津", "天津", "华北"),
+    ("四川", "成都", "西南"),
+    ("湖北", "武汉", "华中"),
+]
 _TYPE_LABEL = {0: "自营仓", 1: "保税仓", 2: "云仓"}
-_SUPPLIERS = ["义乌市恒达日用品厂", "广州市白云区美源化妆品有限公司", "东莞市华盛服饰有限公司",
-              "深圳市智联电子科技有限公司", "杭州临平家纺有限公司", "佛山市顺德区厨具制造厂",
-              "泉州市鞋业贸易有限公司", "苏州市吴江丝绸有限公司"]
+_SUPPLIERS = [
+    "义乌市恒达日用品厂",
+    "广州市白云区美源化妆品有限公司",
+    "东莞市华盛服饰有限公司",
+    "深圳市智联电子科技有限公司",
+    "杭州临平家纺有限公司",
+    "佛山市顺德区厨具制造厂",
+    "泉州市鞋业贸易有限公司",
+    "苏州市吴江丝绸有限公司",
+]
 
-SHIPPED_COLUMNS = ["order_id", "parent_order_id", "shop_id", "sku_id", "item_num", "warehouse_id", "carrier",
-                   "tracking_no", "ship_time", "logistics_receipt_time", "exp_ship_time", "province"]
+SHIPPED_COLUMNS = [
+    "order_id",
+    "parent_order_id",
+    "shop_id",
+    "sku_id",
+    "item_num",
+    "warehouse_id",
+    "carrier",
+    "tracking_no",
+    "ship_time",
+    "logistics_receipt_time",
+    "exp_ship_time",
+    "province",
+]
 
 # Reorder policy.
 _Z = 1.65  # service level ~95 %
@@ -115,6 +149,7 @@ def _uniform(values: pd.Series | np.ndarray, seed: int, salt: str) -> np.ndarray
 @dataclass
 class _Pending:
     """Purchase orders placed and not yet received."""
+
     arrival: np.ndarray  # int day index
     sku: np.ndarray
     wh: np.ndarray
@@ -126,21 +161,27 @@ class LogisticsSim:
         """``end``: the world's last business day; track nodes after it are not emitted (default: none cut)."""
         need = {"sku_id", "product_id"}
         if missing := need - set(skus.columns):
-            raise ValueError(f"LogisticsSim: skus frame lacks columns {sorted(missing)}; "
-                             f"pass sku_id, product_id, shop_id, code, unit_cost_fen, weight_g")
+            raise ValueError(
+                f"LogisticsSim: skus frame lacks columns {sorted(missing)}; "
+                f"pass sku_id, product_id, shop_id, code, unit_cost_fen, weight_g"
+            )
         self.seed = seed
         self.start = start
         self.end_unix = day_bounds_unix(end)[1] if end else None
         rng = np.random.default_rng([seed, 0x10915])
         skus = skus.reset_index(drop=True)
-        self._skus = pd.DataFrame({
-            "sku_id": skus["sku_id"].astype(str),
-            "product_id": skus["product_id"].astype(str),
-            "unit_cost_fen": (skus["unit_cost_fen"] if "unit_cost_fen" in skus else pd.Series(0, index=skus.index))
-            .fillna(0).astype("int64"),
-            "weight_g": (skus["weight_g"] if "weight_g" in skus else pd.Series(DEFAULT_WEIGHT_G, index=skus.index))
-            .fillna(DEFAULT_WEIGHT_G).astype("int64"),
-        })
+        self._skus = pd.DataFrame(
+            {
+                "sku_id": skus["sku_id"].astype(str),
+                "product_id": skus["product_id"].astype(str),
+                "unit_cost_fen": (skus["unit_cost_fen"] if "unit_cost_fen" in skus else pd.Series(0, index=skus.index))
+                .fillna(0)
+                .astype("int64"),
+                "weight_g": (skus["weight_g"] if "weight_g" in skus else pd.Series(DEFAULT_WEIGHT_G, index=skus.index))
+                .fillna(DEFAULT_WEIGHT_G)
+                .astype("int64"),
+            }
+        )
         if self._skus["sku_id"].duplicated().any():
             raise ValueError("LogisticsSim: duplicate sku_id in skus")
         self._sku_index = pd.Index(self._skus["sku_id"])
@@ -152,14 +193,16 @@ class LogisticsSim:
         types = [0] + [2] * (n_wh - 1)
         if n_wh == 4:
             types[3] = 1
-        self._wh = pd.DataFrame({
-            "warehouse_id": [f"WH{i + 1:02d}" for i in range(n_wh)],
-            "warehouse_name": [f"{city}{_TYPE_LABEL[t]}" for (_, city, _), t in zip(sites, types)],
-            "province": [p for p, _, _ in sites],
-            "city": [c for _, c, _ in sites],
-            "warehouse_type": types,
-            "lead_time_days": rng.integers(3, 15, n_wh).astype("int64"),
-        })
+        self._wh = pd.DataFrame(
+            {
+                "warehouse_id": [f"WH{i + 1:02d}" for i in range(n_wh)],
+                "warehouse_name": [f"{city}{_TYPE_LABEL[t]}" for (_, city, _), t in zip(sites, types)],
+                "province": [p for p, _, _ in sites],
+                "city": [c for _, c, _ in sites],
+                "warehouse_type": types,
+                "lead_time_days": rng.integers(3, 15, n_wh).astype("int64"),
+            }
+        )
         self._wh_index = pd.Index(self._wh["warehouse_id"])
         self._wh_region = [r for _, _, r in sites]
         self._lead = self._wh["lead_time_days"].to_numpy()
@@ -170,7 +213,8 @@ class LogisticsSim:
         # Supplier per product.
         products = self._skus["product_id"].to_numpy()
         self._supplier = np.array(_SUPPLIERS, dtype=object)[
-            (_uniform(products, seed, "supplier") * len(_SUPPLIERS)).astype(int)]
+            (_uniform(products, seed, "supplier") * len(_SUPPLIERS)).astype(int)
+        ]
         # Waybill numbering: an affine bijection mod 10^11 over a running sequence.
         self._waybill_seq = 0
         self._wb_a = 7_919_000_003
@@ -186,9 +230,15 @@ class LogisticsSim:
         self._last_day: date | None = None
         self._base_stock = rng.integers(5, 60, self._shape)
         self._cover0 = rng.integers(1, 15, self._shape)  # initial days of cover beyond the lead time
-        self._outstanding = pd.DataFrame({"order_id": pd.Series(dtype=str), "sku": pd.Series(dtype="int64"),
-                                          "wh": pd.Series(dtype="int64"), "qty": pd.Series(dtype="int64"),
-                                          "age": pd.Series(dtype="int64")})
+        self._outstanding = pd.DataFrame(
+            {
+                "order_id": pd.Series(dtype=str),
+                "sku": pd.Series(dtype="int64"),
+                "wh": pd.Series(dtype="int64"),
+                "qty": pd.Series(dtype="int64"),
+                "age": pd.Series(dtype="int64"),
+            }
+        )
         self._recent_waybills: list[set[str]] = []  # invoiced in the last few days (no double invoice)
 
     # -- masters -------------------------------------------------------------------------------
@@ -207,15 +257,16 @@ class LogisticsSim:
         idx = self._sku_index.get_indexer(sku_ids.astype(str))
         if (idx < 0).any():
             bad = sku_ids.astype(str).to_numpy()[idx < 0][:5]
-            raise ValueError(f"LogisticsSim.{what}: unknown sku_id(s) {list(bad)}; pass every SKU to LogisticsSim(skus=...)")
+            raise ValueError(
+                f"LogisticsSim.{what}: unknown sku_id(s) {list(bad)}; pass every SKU to LogisticsSim(skus=...)"
+            )
         return idx
 
     def _wh_idx(self, wh_ids: pd.Series, what: str) -> np.ndarray:
         idx = self._wh_index.get_indexer(wh_ids.astype(str))
         if (idx < 0).any():
             bad = wh_ids.astype(str).to_numpy()[idx < 0][:5]
-            raise ValueError(f"LogisticsSim.{what}: unknown warehouse_id(s) {list(bad)}; "
-                             f"known: {list(self._wh_index)}")
+            raise ValueError(f"LogisticsSim.{what}: unknown warehouse_id(s) {list(bad)}; known: {list(self._wh_index)}")
         return idx
 
     def _home_warehouse(self, provinces: pd.Series) -> np.ndarray:
@@ -266,12 +317,14 @@ class LogisticsSim:
         keys["carrier"] = carriers
         keys["tracking_no"] = prefix + pd.Series(digits).astype(str).str.zfill(11)
         out = pw.merge(keys, on=["parent", "wh"], how="left", validate="many_to_one")
-        result = pd.DataFrame({
-            "order_id": lines["order_id"].astype(str),
-            "warehouse_id": self._wh["warehouse_id"].to_numpy()[wh],
-            "carrier": out["carrier"].to_numpy(),
-            "tracking_no": out["tracking_no"].to_numpy(),
-        })
+        result = pd.DataFrame(
+            {
+                "order_id": lines["order_id"].astype(str),
+                "warehouse_id": self._wh["warehouse_id"].to_numpy()[wh],
+                "carrier": out["carrier"].to_numpy(),
+                "tracking_no": out["tracking_no"].to_numpy(),
+            }
+        )
         # Paid, not yet shipped: locks stock until shipped (or expired).
         qty = lines["item_num"].astype("int64").to_numpy() if "item_num" in lines else np.ones(len(lines), np.int64)
         new = pd.DataFrame({"order_id": result["order_id"], "sku": sku, "wh": wh, "qty": qty, "age": 0})
@@ -284,8 +337,9 @@ class LogisticsSim:
         if self._last_day is not None and day <= self._last_day:
             raise ValueError(f"LogisticsSim.day: days must increase (got {day} after {self._last_day})")
         if self._last_day is not None and day != self._last_day + timedelta(days=1):
-            log.warning("LogisticsSim.day: gap between %s and %s; the ledger treats it as one step",
-                        self._last_day, day)
+            log.warning(
+                "LogisticsSim.day: gap between %s and %s; the ledger treats it as one step", self._last_day, day
+            )
         self._last_day = day
         self._day_index = (day - self.start).days
         shipped = self._shipped_frame(shipped)
@@ -295,17 +349,25 @@ class LogisticsSim:
         s_sku = self._sku_idx(shipped["sku_id"], "day(shipped)")
         s_wh = self._wh_idx(shipped["warehouse_id"], "day(shipped)")
         qty = shipped["item_num"].to_numpy(dtype=np.int64)
-        outbound = np.bincount(s_sku * n_wh + s_wh, weights=qty, minlength=n_sku * n_wh).astype(np.int64).reshape(self._shape)
+        outbound = (
+            np.bincount(s_sku * n_wh + s_wh, weights=qty, minlength=n_sku * n_wh).astype(np.int64).reshape(self._shape)
+        )
         ret = np.zeros(self._shape, dtype=np.int64)
         if len(returned):
             returned = returned.reset_index(drop=True)
             wh_col = returned["warehouse_id"] if "warehouse_id" in returned else pd.Series(None, index=returned.index)
-            returned = returned.assign(warehouse_id=wh_col.where(wh_col.notna() & (wh_col.astype(str) != ""),
-                                                                 self._wh["warehouse_id"].iloc[0]))
+            returned = returned.assign(
+                warehouse_id=wh_col.where(wh_col.notna() & (wh_col.astype(str) != ""), self._wh["warehouse_id"].iloc[0])
+            )
             r_sku = self._sku_idx(returned["sku_id"], "day(returned)")
             r_wh = self._wh_idx(returned["warehouse_id"], "day(returned)")
-            ret = np.bincount(r_sku * n_wh + r_wh, weights=returned["quantity"].to_numpy(dtype=np.int64),
-                              minlength=n_sku * n_wh).astype(np.int64).reshape(self._shape)
+            ret = (
+                np.bincount(
+                    r_sku * n_wh + r_wh, weights=returned["quantity"].to_numpy(dtype=np.int64), minlength=n_sku * n_wh
+                )
+                .astype(np.int64)
+                .reshape(self._shape)
+            )
 
         if self._stock is None:  # opening stock sized from the first day's demand
             self._stock = self._base_stock + np.ceil(outbound * (self._lead[None, :] + self._cover0)).astype(np.int64)
@@ -343,8 +405,12 @@ class LogisticsSim:
 
     def _shipped_frame(self, shipped: pd.DataFrame | None) -> pd.DataFrame:
         if shipped is None or len(shipped) == 0:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c.endswith("_time") or c == "item_num" else str)
-                                 for c in SHIPPED_COLUMNS})
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype="int64" if c.endswith("_time") or c == "item_num" else str)
+                    for c in SHIPPED_COLUMNS
+                }
+            )
         shipped = shipped.reset_index(drop=True).copy()
         for c in ("logistics_receipt_time", "exp_ship_time"):
             if c not in shipped:
@@ -373,7 +439,10 @@ class LogisticsSim:
         if len(s):
             self._pending = _Pending(
                 np.concatenate([p.arrival, self._day_index + self._lead[w]]),
-                np.concatenate([p.sku, s]), np.concatenate([p.wh, w]), np.concatenate([p.qty, qty[s, w]]))
+                np.concatenate([p.sku, s]),
+                np.concatenate([p.wh, w]),
+                np.concatenate([p.qty, qty[s, w]]),
+            )
 
     def _locked(self, shipped: pd.DataFrame, closing: np.ndarray) -> np.ndarray:
         o = self._outstanding
@@ -384,8 +453,11 @@ class LogisticsSim:
             self._outstanding = o.reset_index(drop=True)
         locked = np.zeros(self._shape, dtype=np.int64)
         if len(self._outstanding):
-            np.add.at(locked, (self._outstanding["sku"].to_numpy(), self._outstanding["wh"].to_numpy()),
-                      self._outstanding["qty"].to_numpy())
+            np.add.at(
+                locked,
+                (self._outstanding["sku"].to_numpy(), self._outstanding["wh"].to_numpy()),
+                self._outstanding["qty"].to_numpy(),
+            )
         return np.minimum(locked, closing)
 
     # -- frames ----------------------------------------------------------------------------------
@@ -394,14 +466,20 @@ class LogisticsSim:
         wh_ids = self._wh["warehouse_id"].to_numpy()
         w = np.repeat(np.arange(n_wh), n_sku)
         s = np.tile(np.arange(n_sku), n_wh)
-        return pd.DataFrame({
-            "stock_date": [day] * (n_sku * n_wh),
-            "warehouse_id": wh_ids[w],
-            "sku_id": self._skus["sku_id"].to_numpy()[s],
-            "opening_qty": opening[s, w], "inbound_qty": inbound[s, w], "outbound_qty": outbound[s, w],
-            "return_qty": ret[s, w], "closing_qty": closing[s, w], "locked_qty": locked[s, w],
-            "warehouse_code": wh_ids[w],
-        })
+        return pd.DataFrame(
+            {
+                "stock_date": [day] * (n_sku * n_wh),
+                "warehouse_id": wh_ids[w],
+                "sku_id": self._skus["sku_id"].to_numpy()[s],
+                "opening_qty": opening[s, w],
+                "inbound_qty": inbound[s, w],
+                "outbound_qty": outbound[s, w],
+                "return_qty": ret[s, w],
+                "closing_qty": closing[s, w],
+                "locked_qty": locked[s, w],
+                "warehouse_code": wh_ids[w],
+            }
+        )
 
     def _receipts(self, day: date, regular: np.ndarray, emergency: np.ndarray) -> pd.DataFrame:
         rows = []
@@ -409,11 +487,23 @@ class LogisticsSim:
             s, w = np.nonzero(m)
             rows.append(pd.DataFrame({"sku": s, "wh": w, "quantity": m[s, w], "emergency": kind == "emergency"}))
         r = pd.concat(rows, ignore_index=True)
-        cols = ["receipt_id", "warehouse_id", "sku_id", "quantity", "receipt_time", "unit_cost_fen", "supplier",
-                "warehouse_code"]
+        cols = [
+            "receipt_id",
+            "warehouse_id",
+            "sku_id",
+            "quantity",
+            "receipt_time",
+            "unit_cost_fen",
+            "supplier",
+            "warehouse_code",
+        ]
         if len(r) == 0:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("quantity", "receipt_time", "unit_cost_fen")
-                                              else str) for c in cols})
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype="int64" if c in ("quantity", "receipt_time", "unit_cost_fen") else str)
+                    for c in cols
+                }
+            )
         r["supplier"] = self._supplier[r["sku"].to_numpy()]
         r["warehouse_id"] = self._wh["warehouse_id"].to_numpy()[r["wh"].to_numpy()]
         r = r.sort_values(["warehouse_id", "emergency", "supplier", "sku"], kind="stable").reset_index(drop=True)
@@ -439,8 +529,20 @@ class LogisticsSim:
         return np.select([keys == wh_prov, region == wh_reg, remote], [0, 1, 3], default=2).astype(np.int64)
 
     def _shipments(self, day: date, shipped: pd.DataFrame) -> pd.DataFrame:
-        cols = ["warehouse_id", "outbound_id", "shop_order_id", "sku_order_id", "sku_id", "quantity", "carrier",
-                "tracking_no", "ship_time", "delivered_time", "promised_delivery_time", "warehouse_code"]
+        cols = [
+            "warehouse_id",
+            "outbound_id",
+            "shop_order_id",
+            "sku_order_id",
+            "sku_id",
+            "quantity",
+            "carrier",
+            "tracking_no",
+            "ship_time",
+            "delivered_time",
+            "promised_delivery_time",
+            "warehouse_code",
+        ]
         if len(shipped) == 0:
             return pd.DataFrame({c: pd.Series(dtype=str) for c in cols})
         wh = self._wh_idx(shipped["warehouse_id"], "day(shipped)")
@@ -448,22 +550,27 @@ class LogisticsSim:
         sh = shipped.assign(_wh=wh).sort_values(["warehouse_id", "parent_order_id", "order_id"], kind="stable")
         grp = sh.groupby(["warehouse_id", "parent_order_id"], sort=False).ngroup().to_numpy()
         ymd = day.strftime("%Y%m%d")
-        anchor = np.where(shipped["exp_ship_time"].to_numpy() > 0,
-                          np.maximum(shipped["exp_ship_time"].to_numpy(), 0), shipped["ship_time"].to_numpy())
+        anchor = np.where(
+            shipped["exp_ship_time"].to_numpy() > 0,
+            np.maximum(shipped["exp_ship_time"].to_numpy(), 0),
+            shipped["ship_time"].to_numpy(),
+        )
         promised = anchor + _TRANSIT_DAYS[zone] * 86400
         receipt = shipped["logistics_receipt_time"].to_numpy()
-        out = pd.DataFrame({
-            "warehouse_id": shipped["warehouse_id"].astype(str),
-            "shop_order_id": shipped["parent_order_id"].astype(str),
-            "sku_order_id": shipped["order_id"].astype(str),
-            "sku_id": shipped["sku_id"].astype(str),
-            "quantity": shipped["item_num"].astype("int64"),
-            "carrier": shipped["carrier"].astype(str),
-            "tracking_no": shipped["tracking_no"].astype(str),
-            "ship_time": shipped["ship_time"].astype("int64"),
-            "delivered_time": pd.array(np.where(receipt > 0, receipt, 0), dtype="Int64"),
-            "promised_delivery_time": promised.astype("int64"),
-        })
+        out = pd.DataFrame(
+            {
+                "warehouse_id": shipped["warehouse_id"].astype(str),
+                "shop_order_id": shipped["parent_order_id"].astype(str),
+                "sku_order_id": shipped["order_id"].astype(str),
+                "sku_id": shipped["sku_id"].astype(str),
+                "quantity": shipped["item_num"].astype("int64"),
+                "carrier": shipped["carrier"].astype(str),
+                "tracking_no": shipped["tracking_no"].astype(str),
+                "ship_time": shipped["ship_time"].astype("int64"),
+                "delivered_time": pd.array(np.where(receipt > 0, receipt, 0), dtype="Int64"),
+                "promised_delivery_time": promised.astype("int64"),
+            }
+        )
         out.loc[receipt <= 0, "delivered_time"] = pd.NA
         out = out.loc[sh.index].reset_index(drop=True)
         out.insert(1, "outbound_id", [f"CK{ymd}{w[2:]}{g + 1:06d}" for w, g in zip(out["warehouse_id"], grp)])
@@ -474,15 +581,31 @@ class LogisticsSim:
         """One row per waybill shipped today: carrier, warehouse, destination, ship time, receipt, weight."""
         sku = self._sku_idx(shipped["sku_id"], "day(shipped)")
         g = shipped.assign(_w=self._weight[sku] * shipped["item_num"].to_numpy())
-        wb = g.groupby("tracking_no", sort=True).agg(
-            carrier=("carrier", "first"), warehouse_id=("warehouse_id", "first"), province=("province", "first"),
-            ship_time=("ship_time", "min"), receipt=("logistics_receipt_time", "max"), weight=("_w", "sum"),
-        ).reset_index()
+        wb = (
+            g.groupby("tracking_no", sort=True)
+            .agg(
+                carrier=("carrier", "first"),
+                warehouse_id=("warehouse_id", "first"),
+                province=("province", "first"),
+                ship_time=("ship_time", "min"),
+                receipt=("logistics_receipt_time", "max"),
+                weight=("_w", "sum"),
+            )
+            .reset_index()
+        )
         return wb
 
     def _freight(self, day: date, shipped: pd.DataFrame) -> pd.DataFrame:
-        cols = ["tracking_no", "carrier", "carrier_name", "ship_date", "billed_weight_g", "freight_fen",
-                "dest_province", "warehouse_id"]
+        cols = [
+            "tracking_no",
+            "carrier",
+            "carrier_name",
+            "ship_date",
+            "billed_weight_g",
+            "freight_fen",
+            "dest_province",
+            "warehouse_id",
+        ]
         if len(shipped) == 0:
             self._recent_waybills = (self._recent_waybills + [set()])[-7:]
             return pd.DataFrame({c: pd.Series(dtype=str) for c in cols})
@@ -491,8 +614,9 @@ class LogisticsSim:
         if seen:
             again = wb["tracking_no"].isin(seen)
             if again.any():
-                log.warning("%d waybill(s) shipped again on %s: invoiced once, on their first ship day",
-                            int(again.sum()), day)
+                log.warning(
+                    "%d waybill(s) shipped again on %s: invoiced once, on their first ship day", int(again.sum()), day
+                )
                 wb = wb[~again].reset_index(drop=True)
         self._recent_waybills = (self._recent_waybills + [set(wb["tracking_no"])])[-7:]
         wh = self._wh_idx(wb["warehouse_id"], "freight")
@@ -504,19 +628,35 @@ class LogisticsSim:
         extra_kg = np.ceil(np.maximum(billed - 1000, 0) / 1000)
         freight = (first + add * extra_kg).astype(np.int64)
         prov = wb["province"].astype(str)
-        return pd.DataFrame({
-            "tracking_no": wb["tracking_no"], "carrier": wb["carrier"],
-            "carrier_name": wb["carrier"].map(CARRIER_NAMES).fillna(wb["carrier"]),
-            "ship_date": [day] * len(wb), "billed_weight_g": billed, "freight_fen": freight,
-            "dest_province": prov.where(prov != "", None), "warehouse_id": wb["warehouse_id"],
-        })[cols]
+        return pd.DataFrame(
+            {
+                "tracking_no": wb["tracking_no"],
+                "carrier": wb["carrier"],
+                "carrier_name": wb["carrier"].map(CARRIER_NAMES).fillna(wb["carrier"]),
+                "ship_date": [day] * len(wb),
+                "billed_weight_g": billed,
+                "freight_fen": freight,
+                "dest_province": prov.where(prov != "", None),
+                "warehouse_id": wb["warehouse_id"],
+            }
+        )[cols]
 
     def _tracks(self, shipped: pd.DataFrame) -> pd.DataFrame:
-        cols = ["track_no", "express", "node_seq", "content", "timestamp", "state", "state_description",
-                "site_name", "ship_time"]
+        cols = [
+            "track_no",
+            "express",
+            "node_seq",
+            "content",
+            "timestamp",
+            "state",
+            "state_description",
+            "site_name",
+            "ship_time",
+        ]
         if len(shipped) == 0:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("node_seq", "timestamp", "ship_time") else str)
-                                 for c in cols})
+            return pd.DataFrame(
+                {c: pd.Series(dtype="int64" if c in ("node_seq", "timestamp", "ship_time") else str) for c in cols}
+            )
         wb = self._waybills(shipped)
         wh = self._wh_idx(wb["warehouse_id"], "tracks")
         city = self._wh["city"].to_numpy(dtype=object)[wh]
@@ -531,21 +671,36 @@ class LogisticsSim:
         t3 = np.where(delivered, receipt - (3600 + (u * 4 * 3600).astype(np.int64)), 0)
         t3 = np.maximum(t3, t2 + 60)
         nodes = [
-            (1, ship, np.ones(len(wb), bool), "1", "揽收",
-             "【" + city + "】" + name + " 已揽收", city),
-            (2, t2, np.ones(len(wb), bool), "2", "运输中",
-             "【" + city + "】快件已发出，下一站【" + dest + "转运中心】", city),
+            (1, ship, np.ones(len(wb), bool), "1", "揽收", "【" + city + "】" + name + " 已揽收", city),
+            (
+                2,
+                t2,
+                np.ones(len(wb), bool),
+                "2",
+                "运输中",
+                "【" + city + "】快件已发出，下一站【" + dest + "转运中心】",
+                city,
+            ),
             (3, t3, delivered, "3", "派送中", "【" + dest + "】快件正在派送中，请保持电话畅通", dest),
             (4, receipt, delivered, "4", "已签收", "【" + dest + "】快件已签收，感谢使用" + name, dest),
         ]
         parts = []
         for seq, ts, mask, state, desc, content, site in nodes:
-            parts.append(pd.DataFrame({
-                "track_no": wb["tracking_no"].to_numpy()[mask], "express": wb["carrier"].to_numpy()[mask],
-                "node_seq": seq, "content": np.asarray(content, dtype=object)[mask],
-                "timestamp": np.asarray(ts, dtype=np.int64)[mask], "state": state, "state_description": desc,
-                "site_name": np.asarray(site, dtype=object)[mask], "ship_time": ship[mask],
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "track_no": wb["tracking_no"].to_numpy()[mask],
+                        "express": wb["carrier"].to_numpy()[mask],
+                        "node_seq": seq,
+                        "content": np.asarray(content, dtype=object)[mask],
+                        "timestamp": np.asarray(ts, dtype=np.int64)[mask],
+                        "state": state,
+                        "state_description": desc,
+                        "site_name": np.asarray(site, dtype=object)[mask],
+                        "ship_time": ship[mask],
+                    }
+                )
+            )
         t = pd.concat(parts, ignore_index=True)
         if self.end_unix is not None:
             t = t[t["timestamp"] < self.end_unix]

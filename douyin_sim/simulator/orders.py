@@ -36,8 +36,16 @@ class DayOrders:
     l: dict[str, np.ndarray]
 
 
-def generate_orders(rng: np.random.Generator, cat: Catalog, content: DayContent, beh: Behaviour,
-                    day_start: int, now: int, orders_mean: float, seq0: int) -> DayOrders:
+def generate_orders(
+    rng: np.random.Generator,
+    cat: Catalog,
+    content: DayContent,
+    beh: Behaviour,
+    day_start: int,
+    now: int,
+    orders_mean: float,
+    seq0: int,
+) -> DayOrders:
     """Orders created on the day starting at ``day_start``; ``seq0`` continues the global order sequence."""
     n_shops = cat.n_shops
     shop_w = 1.0 / np.sqrt(np.arange(1, n_shops + 1))
@@ -64,7 +72,9 @@ def generate_orders(rng: np.random.Generator, cat: Catalog, content: DayContent,
             r = own_rooms[rng.choice(len(own_rooms), len(idx), p=w / w.sum())]
             room[idx] = content.room_id[r]
             author[idx] = content.room_anchor[r]
-            create[idx] = content.room_start[r] + (rng.random(len(idx)) * (content.room_end[r] - content.room_start[r])).astype(np.int64)
+            create[idx] = content.room_start[r] + (
+                rng.random(len(idx)) * (content.room_end[r] - content.room_start[r])
+            ).astype(np.int64)
         idx = np.flatnonzero((shop == s) & (channel == VIDEO))
         if len(vids) == 0:
             channel[idx] = CARD
@@ -82,7 +92,9 @@ def generate_orders(rng: np.random.Generator, cat: Catalog, content: DayContent,
                 r = creator_rooms[rng.integers(0, len(creator_rooms), len(in_room))]
                 room[in_room] = content.room_id[r]
                 author[in_room] = content.room_anchor[r]
-                create[in_room] = content.room_start[r] + (rng.random(len(in_room)) * (content.room_end[r] - content.room_start[r])).astype(np.int64)
+                create[in_room] = content.room_start[r] + (
+                    rng.random(len(in_room)) * (content.room_end[r] - content.room_start[r])
+                ).astype(np.int64)
     create = np.minimum(create, day_start + D - 120)
     order_id = ORDER_BASE + (seq0 + np.arange(m, dtype=np.int64)) * 16
     paid = rng.random(m) < beh.pay_rate
@@ -111,9 +123,15 @@ def generate_orders(rng: np.random.Generator, cat: Catalog, content: DayContent,
     unit_price = cat.s_price[sku].copy()
     origin = unit_price * item_num
     creator_line = (channel[lo] == ALLIANCE) | ((author[lo] >= 0) & is_creator[np.maximum(author[lo], 0)])
-    p_shop = np.where(rng.random(n) < beh.shop_promo_rate, np.rint(origin * uni(rng, 0.05, 0.15, n)), 0).astype(np.int64)
-    p_plat = np.where(rng.random(n) < beh.platform_promo_rate, np.rint(origin * uni(rng, 0.03, 0.10, n)), 0).astype(np.int64)
-    p_tal = np.where(creator_line & (rng.random(n) < beh.talent_promo_rate), np.rint(origin * uni(rng, 0.02, 0.08, n)), 0).astype(np.int64)
+    p_shop = np.where(rng.random(n) < beh.shop_promo_rate, np.rint(origin * uni(rng, 0.05, 0.15, n)), 0).astype(
+        np.int64
+    )
+    p_plat = np.where(rng.random(n) < beh.platform_promo_rate, np.rint(origin * uni(rng, 0.03, 0.10, n)), 0).astype(
+        np.int64
+    )
+    p_tal = np.where(
+        creator_line & (rng.random(n) < beh.talent_promo_rate), np.rint(origin * uni(rng, 0.02, 0.08, n)), 0
+    ).astype(np.int64)
     promo = p_shop + p_plat + p_tal
     l_pay_amount = origin - promo
     l_paid = paid[lo]
@@ -128,8 +146,16 @@ def generate_orders(rng: np.random.Generator, cat: Catalog, content: DayContent,
     confirm_plan = receipt_plan + np.where(fast, uni(rng, 0.5, 8, m) * H, uni(rng, 1, 7, m) * D).astype(np.int64)
 
     # -- after-sales (per paid line; one at most) ------------------------------------------------
-    rates = np.cumsum([beh.refund_before_ship_rate, beh.return_refund_rate, beh.refund_after_ship_rate,
-                       beh.exchange_rate, beh.price_protect_rate, beh.resend_rate])
+    rates = np.cumsum(
+        [
+            beh.refund_before_ship_rate,
+            beh.return_refund_rate,
+            beh.refund_after_ship_rate,
+            beh.exchange_rate,
+            beh.price_protect_rate,
+            beh.resend_rate,
+        ]
+    )
     kinds = np.array([2, 0, 1, 3, 6, 7])
     u = rng.random(n)
     k = np.searchsorted(rates, u, side="right")
@@ -158,7 +184,9 @@ def generate_orders(rng: np.random.Generator, cat: Catalog, content: DayContent,
     full = np.isin(as_type, (0, 1, 2))
     refunded_ok = closed & success & money
     part_ratio = uni(rng, 0.10, 0.30, n)
-    refund_amount = np.where(money, np.where(full, l_pay_amount, np.rint(l_pay_amount * part_ratio).astype(np.int64)), 0)
+    refund_amount = np.where(
+        money, np.where(full, l_pay_amount, np.rint(l_pay_amount * part_ratio).astype(np.int64)), 0
+    )
     refund_time = np.where(refunded_ok, done, 0)
     full_refund = refunded_ok & full  # line closed by a full refund (before any settlement)
 
@@ -167,33 +195,80 @@ def generate_orders(rng: np.random.Generator, cat: Catalog, content: DayContent,
     l_ship = np.where((as_type == 2) & success & ~closed & (sp < now), 0, l_ship)  # refund pending: held
     l_receipt = np.where((l_ship > 0) & (rp < now), rp, 0)
     after_close = np.where(np.isin(as_type, (0, 1, 3, 7)), np.maximum(cp, done + H), cp)
-    l_confirm = np.where((l_receipt > 0) & ~full_refund & (after_close < now)
-                         & ~(np.isin(as_type, (0, 1, 3, 7)) & ~closed), after_close, 0)
+    l_confirm = np.where(
+        (l_receipt > 0) & ~full_refund & (after_close < now) & ~(np.isin(as_type, (0, 1, 3, 7)) & ~closed),
+        after_close,
+        0,
+    )
     l_finish = np.where(full_refund, refund_time, l_confirm)
-    status = np.where(~l_paid, np.where(cancel[lo] > 0, 4, 1),
-                      np.where(full_refund, 4, np.where(l_confirm > 0, 5, np.where(l_ship > 0, 3, 2))))
+    status = np.where(
+        ~l_paid,
+        np.where(cancel[lo] > 0, 4, 1),
+        np.where(full_refund, 4, np.where(l_confirm > 0, 5, np.where(l_ship > 0, 3, 2))),
+    )
     mid = apply + (done - apply) // 3
-    as_status = np.where(closed, np.where(success, 12, np.where(f1 < 0.5, 27, 28)),
-                         np.where(mid < now, np.where(as_type == 0, 7, np.where(money, 11, 6)), 6))
+    as_status = np.where(
+        closed,
+        np.where(success, 12, np.where(f1 < 0.5, 27, 28)),
+        np.where(mid < now, np.where(as_type == 0, 7, np.where(money, 11, 6)), 6),
+    )
     refund_status = np.where(money, np.where(closed, np.where(success, 3, 4), np.where(as_status == 11, 2, 1)), 1)
     as_update = np.where(closed, done, np.where(mid < now, mid, apply))
     as_update = np.where(exists, as_update, 0)
     apply = np.where(exists, apply, 0)
 
     l = dict(
-        line_id=line_id, parent_id=order_id[lo], order_idx=lo, shop=l_shop, sku=sku,
-        product=cat.s_product[sku], item_num=item_num, unit_price=unit_price, origin=origin,
-        p_shop=p_shop, p_plat=p_plat, p_tal=p_tal, promo=promo, pay_amount=l_pay_amount,
-        paid=l_paid, create=create[lo], pay=l_pay, ship=l_ship, exp_ship=np.where(l_paid, l_pay + 48 * H, 0),
-        receipt=l_receipt, confirm=l_confirm, finish=l_finish, status=status,
-        channel=channel[lo], author=author[lo], room=room[lo], video=video[lo],
-        as_type=as_type, as_apply=apply, as_done=np.where(closed, done, 0), as_update=as_update,
-        as_status=np.where(exists, as_status, 0), refund_status=np.where(exists, refund_status, 0),
-        refund_amount=np.where(exists, refund_amount, 0), refund_time=refund_time, full_refund=full_refund,
+        line_id=line_id,
+        parent_id=order_id[lo],
+        order_idx=lo,
+        shop=l_shop,
+        sku=sku,
+        product=cat.s_product[sku],
+        item_num=item_num,
+        unit_price=unit_price,
+        origin=origin,
+        p_shop=p_shop,
+        p_plat=p_plat,
+        p_tal=p_tal,
+        promo=promo,
+        pay_amount=l_pay_amount,
+        paid=l_paid,
+        create=create[lo],
+        pay=l_pay,
+        ship=l_ship,
+        exp_ship=np.where(l_paid, l_pay + 48 * H, 0),
+        receipt=l_receipt,
+        confirm=l_confirm,
+        finish=l_finish,
+        status=status,
+        channel=channel[lo],
+        author=author[lo],
+        room=room[lo],
+        video=video[lo],
+        as_type=as_type,
+        as_apply=apply,
+        as_done=np.where(closed, done, 0),
+        as_update=as_update,
+        as_status=np.where(exists, as_status, 0),
+        refund_status=np.where(exists, refund_status, 0),
+        refund_amount=np.where(exists, refund_amount, 0),
+        refund_time=refund_time,
+        full_refund=full_refund,
         as_success=success & closed,
     )
-    o = dict(order_id=order_id, shop=shop, create=create, pay=pay, paid=paid, cancel=cancel, buyer=buyer,
-             province=province, post_amount=post_amount, channel=channel, sla=sla)
+    o = dict(
+        order_id=order_id,
+        shop=shop,
+        create=create,
+        pay=pay,
+        paid=paid,
+        cancel=cancel,
+        buyer=buyer,
+        province=province,
+        post_amount=post_amount,
+        channel=channel,
+        sla=sla,
+    )
     return DayOrders(o=o, l=l)
 
 
@@ -223,13 +298,26 @@ def order_rollup(day: DayOrders) -> None:
     n4, n5 = np.bincount(lo, weights=st == 4, minlength=m), np.bincount(lo, weights=st == 5, minlength=m)
     n2 = np.bincount(lo, weights=st == 2, minlength=m)
     live = n_lines - n4
-    status = np.where(~o["paid"], np.where(o["cancel"] > 0, 4, 1),
-                      np.where(live == 0, 4, np.where(n5 == live, 5, np.where(n2 == live, 2,
-                               np.where(n2 > 0, 101, 3)))))
+    status = np.where(
+        ~o["paid"],
+        np.where(o["cancel"] > 0, 4, 1),
+        np.where(live == 0, 4, np.where(n5 == live, 5, np.where(n2 == live, 2, np.where(n2 > 0, 101, 3)))),
+    )
     o["status"] = status
     o["finish"] = np.where(np.isin(status, (4, 5)) & o["paid"], smax(l["finish"]), 0)
     o["exp_ship"] = np.where(o["paid"], o["pay"] + 48 * H, 0)
-    last = np.maximum.reduce([o["create"], o["pay"], o["cancel"], smax(l["ship"]), smax(l["receipt"]),
-                              smax(l["confirm"]), smax(l["finish"]), smax(l["as_apply"]), smax(l["as_update"])])
+    last = np.maximum.reduce(
+        [
+            o["create"],
+            o["pay"],
+            o["cancel"],
+            smax(l["ship"]),
+            smax(l["receipt"]),
+            smax(l["confirm"]),
+            smax(l["finish"]),
+            smax(l["as_apply"]),
+            smax(l["as_update"]),
+        ]
+    )
     o["last_event"] = last
     o["update"] = last.copy()

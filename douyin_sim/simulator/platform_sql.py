@@ -71,7 +71,7 @@ SELECT L.line_id::VARCHAR AS order_id, L.parent_id::VARCHAR AS parent_order_id, 
             'out_warehouse_id': WL.warehouse_id, 'warehouse_type': coalesce(WH.warehouse_type, 0)}}])::VARCHAR END AS inventory_list,
        CASE WHEN L.as_type >= 0 THEN to_json({{'after_sale_status': L.as_status, 'after_sale_type': L.as_type,
             'refund_status': L.refund_status}})::VARCHAR ELSE '{{}}' END AS after_sale_info,
-       {dt('L.o_update')} AS dt
+       {dt("L.o_update")} AS dt
 FROM L JOIN CS ON CS.idx = L.sku JOIN CP ON CP.idx = L.product LEFT JOIN AU ON AU.idx = L.author
 LEFT JOIN WL ON WL.line_id = L.line_id LEFT JOIN WH ON WH.warehouse_id = WL.warehouse_id
 ORDER BY L.line_id
@@ -97,7 +97,7 @@ SELECT (L.line_id + 200000000000000000)::VARCHAR AS aftersale_id, L.line_id::VAR
             'order_status': L.status, 'pay_amount': L.pay_amount, 'item_num': L.item_num,
             'aftersale_pay_amount': CASE WHEN L.as_type IN (0, 1, 2, 6) THEN L.refund_amount ELSE 0 END,
             'aftersale_item_num': L.item_num, 'product_id': CP.product_id::VARCHAR}}]}})::VARCHAR AS order_info,
-       {dt('L.as_update')} AS dt
+       {dt("L.as_update")} AS dt
 FROM L JOIN CP ON CP.idx = L.product
 WHERE L.as_type >= 0
 ORDER BY aftersale_id
@@ -109,7 +109,7 @@ SELECT L.line_id::VARCHAR AS order_id, L.shop_id::VARCHAR AS shop_id, CP.product
        L.pay_amount AS total_pay_amount, AL.commission_rate_bp, AL.colonel_service_rate_bp,
        AL.estimated_comission, AL.real_comission, AL.order_status, 1 AS alliance_biz_type,
        L.create_t AS create_time, AL.update_time, AL.settle_time,
-       {dt('AL.update_time')} AS dt
+       {dt("AL.update_time")} AS dt
 FROM AL JOIN L ON L.i = AL.line JOIN CP ON CP.idx = L.product JOIN AU ON AU.idx = L.author
 ORDER BY L.line_id
 """
@@ -131,7 +131,7 @@ SELECT {SETTLEMENT_COLS},
        CASE WHEN SB.refund_before_settle > 0 THEN 1 ELSE 0 END AS is_contains_refund_before_settle,
        SB.real_pay_amount AS total_amount, L.origin AS total_goods_amount, 0::BIGINT AS post_amount,
        L.p_shop AS shop_coupon, 0::BIGINT AS packing_amount,
-       {dt('SB.settle_time')} AS dt
+       {dt("SB.settle_time")} AS dt
 FROM SB JOIN L ON L.i = SB.line JOIN CP ON CP.idx = L.product
 ORDER BY request_no
 """
@@ -144,7 +144,7 @@ SELECT FF.bill_time, 'DZ' || L.line_id::VARCHAR || FF.k::VARCHAR AS account_trad
        FF.pay_amount, 0::BIGINT AS post_amount, FF.promotion_amount, FF.refund_amount, FF.platform_service_fee,
        FF.commission, FF.colonel_service_fee, 0::BIGINT AS channel_fee, '' AS remark, L.shop_id::VARCHAR AS shop_id,
        CASE FF.tag WHEN 20 THEN 3 ELSE 1 END AS biz_type, '' AS after_sale_service_no, 0::BIGINT AS author_coupon_subsidy,
-       {dt('FF.bill_time')} AS dt
+       {dt("FF.bill_time")} AS dt
 FROM FF JOIN L ON L.i = FF.line
 ORDER BY account_trade_no
 """
@@ -157,7 +157,7 @@ SELECT bill_time, account_trade_no, 1::BIGINT AS fund_flow, account_amount, '聚
        NULL::BIGINT AS promotion_amount, NULL::BIGINT AS refund_amount, NULL::BIGINT AS platform_service_fee,
        NULL::BIGINT AS commission, NULL::BIGINT AS colonel_service_fee, NULL::BIGINT AS channel_fee, '' AS remark,
        shop_id, 4 AS biz_type, '' AS after_sale_service_no, NULL::BIGINT AS author_coupon_subsidy,
-       {dt('bill_time')} AS dt
+       {dt("bill_time")} AS dt
 FROM WD ORDER BY account_trade_no
 """
 
@@ -166,9 +166,9 @@ _YUAN = "CAST(CAST({c} AS DECIMAL(18,0)) * 0.01 AS DECIMAL(18,2))"  # fen -> yua
 # Qianchuan report rows (``AD``: reports.AD_COLUMNS); money as yuan DECIMAL(18,2), as the API speaks it.
 AD_REPORT = f"""
 SELECT advertiser_id, shop_id, CAST(stat_date AS DATE) AS stat_date, marketing_goal,
-       {_YUAN.format(c='cost_fen')} AS stat_cost, show_cnt::BIGINT AS show_cnt, click_cnt::BIGINT AS click_cnt,
-       pay_order_count::BIGINT AS pay_order_count, {_YUAN.format(c='pay_order_fen')} AS pay_order_amount,
-       {_YUAN.format(c='create_order_fen')} AS create_order_amount, dy_follow::BIGINT AS dy_follow,
+       {_YUAN.format(c="cost_fen")} AS stat_cost, show_cnt::BIGINT AS show_cnt, click_cnt::BIGINT AS click_cnt,
+       pay_order_count::BIGINT AS pay_order_count, {_YUAN.format(c="pay_order_fen")} AS pay_order_amount,
+       {_YUAN.format(c="create_order_fen")} AS create_order_amount, dy_follow::BIGINT AS dy_follow,
        total_play::BIGINT AS total_play, play_over_rate::DOUBLE AS play_over_rate, CAST(stat_date AS DATE) AS dt
 FROM AD ORDER BY advertiser_id, marketing_goal
 """

@@ -25,8 +25,10 @@ class ParquetSink:
     def copy_partitioned(self, entity: str, sql: str, tag: str) -> None:
         dest = self.root / "platform" / entity
         dest.mkdir(parents=True, exist_ok=True)
-        self.con.execute(f"COPY ({sql}) TO '{dest.as_posix()}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (dt), "
-                         f"FILENAME_PATTERN '{tag}_{{i}}', OVERWRITE_OR_IGNORE)")
+        self.con.execute(
+            f"COPY ({sql}) TO '{dest.as_posix()}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (dt), "
+            f"FILENAME_PATTERN '{tag}_{{i}}', OVERWRITE_OR_IGNORE)"
+        )
 
     def copy_file(self, sql: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

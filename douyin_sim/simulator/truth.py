@@ -19,9 +19,11 @@ from douyin_sim.simulator.finance import AnomalyLog, day_no
 from douyin_sim.simulator.orders import DayOrders
 from douyin_sim.simulator.sink import ParquetSink
 
-_RECON_SQL = ("SELECT sku_order_id::VARCHAR AS sku_order_id, shop_id::VARCHAR AS shop_id, pay_amount::BIGINT AS pay_amount, "
-              "expected_settle_fen::BIGINT AS expected_settle_fen, settled_fen::BIGINT AS settled_fen, "
-              "status::VARCHAR AS status, reason::VARCHAR AS reason FROM RC ORDER BY sku_order_id")
+_RECON_SQL = (
+    "SELECT sku_order_id::VARCHAR AS sku_order_id, shop_id::VARCHAR AS shop_id, pay_amount::BIGINT AS pay_amount, "
+    "expected_settle_fen::BIGINT AS expected_settle_fen, settled_fen::BIGINT AS settled_fen, "
+    "status::VARCHAR AS status, reason::VARCHAR AS reason FROM RC ORDER BY sku_order_id"
+)
 
 
 class TruthBook:
@@ -46,10 +48,20 @@ class TruthBook:
         r = l["refund_time"] > 0
         np.add.at(self.refund, (l["shop"][r], day_no(l["refund_time"][r]) - self.start_no), l["refund_amount"][r])
         k = recon["line"]
-        self.sink.register("RC", pd.DataFrame({
-            "sku_order_id": l["line_id"][k], "shop_id": self.shop_ids[l["shop"][k]], "pay_amount": l["pay_amount"][k],
-            "expected_settle_fen": recon["expected_settle_fen"], "settled_fen": recon["settled_fen"],
-            "status": recon["status"].astype(str), "reason": pd.Series(recon["reason"], dtype=object)}))
+        self.sink.register(
+            "RC",
+            pd.DataFrame(
+                {
+                    "sku_order_id": l["line_id"][k],
+                    "shop_id": self.shop_ids[l["shop"][k]],
+                    "pay_amount": l["pay_amount"][k],
+                    "expected_settle_fen": recon["expected_settle_fen"],
+                    "settled_fen": recon["settled_fen"],
+                    "status": recon["status"].astype(str),
+                    "reason": pd.Series(recon["reason"], dtype=object),
+                }
+            ),
+        )
         self.sink.copy_file(_RECON_SQL, self.parts / f"recon-{i:05d}.parquet")
         self.flush_anomalies()
 
@@ -58,7 +70,9 @@ class TruthBook:
         if self.anomalies.rows:
             self._anomaly_parts += 1
             self.sink.register("AN", pd.DataFrame(self.anomalies.rows, columns=["kind", "key", "detail"]))
-            self.sink.copy_file("SELECT * FROM AN ORDER BY kind, key", self.parts / f"anom-{self._anomaly_parts:06d}.parquet")
+            self.sink.copy_file(
+                "SELECT * FROM AN ORDER BY kind, key", self.parts / f"anom-{self._anomaly_parts:06d}.parquet"
+            )
         self.anomalies.rows = []
 
     def write(self, extra_counts: dict) -> dict:
@@ -66,25 +80,41 @@ class TruthBook:
         truth = self.root / "truth"
         truth.mkdir(parents=True, exist_ok=True)
         parts = self.parts.as_posix()
-        self.sink.copy_file(f"SELECT * FROM read_parquet('{parts}/recon-*.parquet') ORDER BY sku_order_id",
-                            truth / "reconciliation.parquet")
+        self.sink.copy_file(
+            f"SELECT * FROM read_parquet('{parts}/recon-*.parquet') ORDER BY sku_order_id",
+            truth / "reconciliation.parquet",
+        )
         anomalies = truth / "anomalies.csv"
         if list(self.parts.glob("anom-*.parquet")):
-            self.sink.con.execute(f"COPY (SELECT * FROM read_parquet('{parts}/anom-*.parquet') ORDER BY kind, key, detail) "
-                                  f"TO '{anomalies.as_posix()}' (HEADER, DELIMITER ',')")
+            self.sink.con.execute(
+                f"COPY (SELECT * FROM read_parquet('{parts}/anom-*.parquet') ORDER BY kind, key, detail) "
+                f"TO '{anomalies.as_posix()}' (HEADER, DELIMITER ',')"
+            )
         else:
             anomalies.write_text("kind,key,detail\n", encoding="utf-8")
         shutil.rmtree(self.parts)
         n = len(self.shop_ids)
         dates = [(self.start + timedelta(days=d)).isoformat() for d in range(self.days)]
-        pd.DataFrame({
-            "shop_id": np.repeat(self.shop_ids.astype(str), self.days), "date": dates * n,
-            "gmv_fen": self.gmv.ravel(), "refund_fen": self.refund.ravel(), "net_sales_fen": (self.gmv - self.refund).ravel(),
-            "orders": self.orders.ravel(), "buyers": self.buyers.ravel(), "sku_orders": self.lines.ravel(),
-        }).to_csv(truth / "daily_sales.csv", index=False, lineterminator="\n")
+        pd.DataFrame(
+            {
+                "shop_id": np.repeat(self.shop_ids.astype(str), self.days),
+                "date": dates * n,
+                "gmv_fen": self.gmv.ravel(),
+                "refund_fen": self.refund.ravel(),
+                "net_sales_fen": (self.gmv - self.refund).ravel(),
+                "orders": self.orders.ravel(),
+                "buyers": self.buyers.ravel(),
+                "sku_orders": self.lines.ravel(),
+            }
+        ).to_csv(truth / "daily_sales.csv", index=False, lineterminator="\n")
         counts = {**extra_counts, "anomalies": dict(sorted(self.anomalies.count.items()))}
-        counts["totals"] = {**counts.get("totals", {}), "paid_sku_orders": int(self.lines.sum()),
-                            "gmv_fen": int(self.gmv.sum()), "refund_fen": int(self.refund.sum())}
-        (truth / "counts.json").write_text(json.dumps(counts, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                           encoding="utf-8")
+        counts["totals"] = {
+            **counts.get("totals", {}),
+            "paid_sku_orders": int(self.lines.sum()),
+            "gmv_fen": int(self.gmv.sum()),
+            "refund_fen": int(self.refund.sum()),
+        }
+        (truth / "counts.json").write_text(
+            json.dumps(counts, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         return counts

@@ -23,23 +23,41 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from douyin_etl.sqlrow import one_row
+from douyin_etl.timeutil import day_bounds_unix
 from douyin_sim.simulator import platform_sql as q
 from douyin_sim.simulator import reports
 from douyin_sim.simulator.behaviour import DEFAULT, Behaviour
-from douyin_sim.simulator.catalog import ADVERTISER_BASE, PROVINCE_CITIES, PROVINCES, Catalog, build_catalog, final_frames
+from douyin_sim.simulator.catalog import (
+    ADVERTISER_BASE,
+    PROVINCE_CITIES,
+    PROVINCES,
+    Catalog,
+    build_catalog,
+    final_frames,
+)
 from douyin_sim.simulator.content import ContentState
 from douyin_sim.simulator.finance import GRACE_DAYS, SETTLE_DELAY_DAYS, day_no, settle_day
-from douyin_sim.simulator.orders import D, H, DayOrders, generate_orders, order_rollup
+from douyin_sim.simulator.orders import D, DayOrders, H, generate_orders, order_rollup
 from douyin_sim.simulator.sink import ParquetSink
 from douyin_sim.simulator.truth import TruthBook
-from douyin_etl.sqlrow import one_row
-from douyin_etl.timeutil import day_bounds_unix
 
 log = logging.getLogger(__name__)
 
 SIMULATOR_VERSION = "1"
-PLATFORM_ENTITIES = ("shop_order", "sku_order", "after_sale", "alliance_order", "ad_report", "settlement_bill",
-                     "fund_flow", "logistics_track", "product", "sku", "sku_stock")
+PLATFORM_ENTITIES = (
+    "shop_order",
+    "sku_order",
+    "after_sale",
+    "alliance_order",
+    "ad_report",
+    "settlement_bill",
+    "fund_flow",
+    "logistics_track",
+    "product",
+    "sku",
+    "sku_stock",
+)
 _WEEKDAY = np.array([0.95, 0.93, 0.95, 0.98, 1.05, 1.12, 1.10])  # Monday .. Sunday
 
 
@@ -61,21 +79,28 @@ class WorldSummary:
 
     def __str__(self) -> str:
         main = ", ".join(f"{k} {v:,}" for k, v in self.rows.items() if v)
-        return (f"world {self.out}: {self.days} days × {self.shops} shops, {self.orders:,} shop orders in "
-                f"{self.seconds:.1f} s ({self.orders_per_second:,.0f} orders/s), "
-                f"{self.bytes_on_disk / 1e6:,.1f} MB ({self.bytes_on_disk / max(1, self.days) / 1e6:,.2f} MB/day)\n"
-                f"  platform rows: {main}\n  drops: {self.drop_files:,} files, {self.drop_rows:,} rows")
+        return (
+            f"world {self.out}: {self.days} days × {self.shops} shops, {self.orders:,} shop orders in "
+            f"{self.seconds:.1f} s ({self.orders_per_second:,.0f} orders/s), "
+            f"{self.bytes_on_disk / 1e6:,.1f} MB ({self.bytes_on_disk / max(1, self.days) / 1e6:,.2f} MB/day)\n"
+            f"  platform rows: {main}\n  drops: {self.drop_files:,} files, {self.drop_rows:,} rows"
+        )
 
 
 CARRIER_NAMES: dict[str, str] = {
-    "shunfeng": "顺丰速运", "zhongtong": "中通快递", "yuantong": "圆通速递", "yunda": "韵达快递",
-    "jtexpress": "极兔速递", "ems": "中国邮政EMS",
+    "shunfeng": "顺丰速运",
+    "zhongtong": "中通快递",
+    "yuantong": "圆通速递",
+    "yunda": "韵达快递",
+    "jtexpress": "极兔速递",
+    "ems": "中国邮政EMS",
 }
 
 
 def _load_logistics():
     try:
         from douyin_sim.simulator.logistics import LogisticsSim
+
         return LogisticsSim
     except ImportError:  # H1b's module missing: no logistics frames, a minimal assignment
         log.warning("douyin_sim.simulator.logistics not importable: logistics frames skipped")
@@ -85,6 +110,7 @@ def _load_logistics():
 def _load_drops():
     try:
         from douyin_sim.simulator import drops
+
         return drops
     except ImportError:
         log.warning("douyin_sim.simulator.drops not importable: file drops skipped")
@@ -99,8 +125,9 @@ def _s(a: np.ndarray) -> np.ndarray:
 class World:
     """State of one generation run (catalogue, content, logistics, truth accumulators)."""
 
-    def __init__(self, root: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int,
-                 beh: Behaviour) -> None:
+    def __init__(
+        self, root: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int, beh: Behaviour
+    ) -> None:
         self.root, self.seed, self.start, self.days, self.beh = root, seed, start, days, beh
         self.orders_per_day = orders_per_day
         self.last = start + timedelta(days=days - 1)
@@ -119,7 +146,7 @@ class World:
         self.pending_ship: dict[int, list[pd.DataFrame]] = {}
         self.pending_return: dict[int, list[pd.DataFrame]] = {}
         self.balance = np.zeros(n, np.int64)
-        self.last_withdraw = np.full(n, -10**6, np.int64)
+        self.last_withdraw = np.full(n, -(10**6), np.int64)
         self.drop_counts: dict[str, int] = {}
         self.rows: dict[str, int] = {e: 0 for e in PLATFORM_ENTITIES}
         self.n_orders = 0
@@ -133,26 +160,75 @@ class World:
     # -- catalogue tables ------------------------------------------------------------------------
     def _sku_frame(self) -> pd.DataFrame:
         c = self.cat
-        return pd.DataFrame({"sku_id": _s(c.s_id), "product_id": _s(c.p_id[c.s_product]), "shop_id": _s(c.shop_ids[c.s_shop]),
-                             "code": c.s_code, "unit_cost_fen": c.s_cost.copy(), "weight_g": c.s_weight_g})
+        return pd.DataFrame(
+            {
+                "sku_id": _s(c.s_id),
+                "product_id": _s(c.p_id[c.s_product]),
+                "shop_id": _s(c.shop_ids[c.s_shop]),
+                "code": c.s_code,
+                "unit_cost_fen": c.s_cost.copy(),
+                "weight_g": c.s_weight_g,
+            }
+        )
 
     def _register_catalog(self) -> None:
         c = self.cat
-        self.sink.register("CS", pd.DataFrame({"idx": np.arange(len(c.s_id)), "sku_id": c.s_id, "code": c.s_code,
-                                               "spec1": c.s_spec1, "spec2": c.s_spec2}))
-        self.sink.register("CP", pd.DataFrame({"idx": np.arange(len(c.p_id)), "product_id": c.p_id, "name": c.p_name,
-                                               "first_cid": c.p_first_cid, "second_cid": c.p_second_cid}))
-        self.sink.register("PV", pd.DataFrame({"idx": np.arange(len(PROVINCES)), "name": PROVINCES,
-                                               "code": [str(11 + i) for i in range(len(PROVINCES))],
-                                               "city": PROVINCE_CITIES}))
+        self.sink.register(
+            "CS",
+            pd.DataFrame(
+                {
+                    "idx": np.arange(len(c.s_id)),
+                    "sku_id": c.s_id,
+                    "code": c.s_code,
+                    "spec1": c.s_spec1,
+                    "spec2": c.s_spec2,
+                }
+            ),
+        )
+        self.sink.register(
+            "CP",
+            pd.DataFrame(
+                {
+                    "idx": np.arange(len(c.p_id)),
+                    "product_id": c.p_id,
+                    "name": c.p_name,
+                    "first_cid": c.p_first_cid,
+                    "second_cid": c.p_second_cid,
+                }
+            ),
+        )
+        self.sink.register(
+            "PV",
+            pd.DataFrame(
+                {
+                    "idx": np.arange(len(PROVINCES)),
+                    "name": PROVINCES,
+                    "code": [str(11 + i) for i in range(len(PROVINCES))],
+                    "city": PROVINCE_CITIES,
+                }
+            ),
+        )
         self.sink.register("CN", pd.DataFrame({"carrier": list(CARRIER_NAMES), "name": list(CARRIER_NAMES.values())}))
-        wh = self.logistics.warehouses() if self.logistics is not None else pd.DataFrame({"warehouse_id": ["WH01"], "warehouse_type": [0]})
+        wh = (
+            self.logistics.warehouses()
+            if self.logistics is not None
+            else pd.DataFrame({"warehouse_id": ["WH01"], "warehouse_type": [0]})
+        )
         self.sink.register("WH", wh[["warehouse_id", "warehouse_type"]].astype({"warehouse_type": "int64"}))
 
     def _register_authors(self) -> None:
         c = self.cat
-        self.sink.register("AU", pd.DataFrame({"idx": np.arange(len(c.a_id)), "author_id": np.array(c.a_id, np.int64),
-                                               "name": c.a_name, "short_id": 1_000_000_000 + np.arange(len(c.a_id))}))
+        self.sink.register(
+            "AU",
+            pd.DataFrame(
+                {
+                    "idx": np.arange(len(c.a_id)),
+                    "author_id": np.array(c.a_id, np.int64),
+                    "name": c.a_name,
+                    "short_id": 1_000_000_000 + np.arange(len(c.a_id)),
+                }
+            ),
+        )
 
     # -- the day ---------------------------------------------------------------------------------
     def run_day(self, i: int) -> None:
@@ -164,15 +240,24 @@ class World:
         self._register_authors()
         content = self.content.day(self._rng(i, "content"), i, day_start)
         mean = self.orders_per_day * _WEEKDAY[day.weekday()]
-        orders = generate_orders(self._rng(i, "orders"), self.cat, content, self.beh, day_start, self.now, mean, self.seq)
+        orders = generate_orders(
+            self._rng(i, "orders"), self.cat, content, self.beh, day_start, self.now, mean, self.seq
+        )
         m = len(orders.o["order_id"])
         self.seq += m
         self.n_orders += m
         l = orders.l
         a_comm = np.asarray(self.cat.a_commission_bp, np.int64)
-        fin = settle_day(self._rng(i, "finance"), orders, self.beh, self.now, self.last_no,
-                         self.cat.platform_rate_bp(self.cat.p_first_cid[l["product"]]),
-                         np.where(l["author"] >= 0, a_comm[np.maximum(l["author"], 0)], 0), self.anomalies)
+        fin = settle_day(
+            self._rng(i, "finance"),
+            orders,
+            self.beh,
+            self.now,
+            self.last_no,
+            self.cat.platform_rate_bp(self.cat.p_first_cid[l["product"]]),
+            np.where(l["author"] >= 0, a_comm[np.maximum(l["author"], 0)], 0),
+            self.anomalies,
+        )
         order_rollup(orders)
         self._late_updates(self._rng(i, "late_update"), orders)
         self._sla(orders)
@@ -192,8 +277,13 @@ class World:
         frames["fund_flow"] = self._fund_flow_drop(self._rng(i, "fund_flow"), day, i)
         self.truth.flush_anomalies()
         if self.drops is not None:
-            written = self.drops.write_day(self.root, day, frames, self.seed,  # None: nothing today (header-only files)
-                                           senders=self._senders())
+            written = self.drops.write_day(
+                self.root,
+                day,
+                frames,
+                self.seed,  # None: nothing today (header-only files)
+                senders=self._senders(),
+            )
             self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
 
     def _senders(self) -> dict[str, list[str]]:
@@ -213,8 +303,11 @@ class World:
         track = lf.pop("logistics_track")
         if len(track):
             self.sink.register("LT", track)
-            self.sink.copy_partitioned("logistics_track", f"SELECT *, {q.dt('ship_time')} AS dt FROM LT ORDER BY track_no, node_seq",
-                                       f"c-{day:%Y%m%d}")
+            self.sink.copy_partitioned(
+                "logistics_track",
+                f"SELECT *, {q.dt('ship_time')} AS dt FROM LT ORDER BY track_no, node_seq",
+                f"c-{day:%Y%m%d}",
+            )
             self.rows["logistics_track"] += len(track)
         if len(lf.get("stock_snapshot", ())):
             self.last_stock = lf["stock_snapshot"]
@@ -243,16 +336,28 @@ class World:
             changed = np.ones(n, bool)
         else:
             pc = rng.random(n) < self.beh.price_change_rate
-            c.s_price[pc] = np.maximum(100, (c.s_price[pc] * rng.uniform(0.88, 1.12, int(pc.sum()))).astype(np.int64) // 10 * 10)
+            c.s_price[pc] = np.maximum(
+                100, (c.s_price[pc] * rng.uniform(0.88, 1.12, int(pc.sum()))).astype(np.int64) // 10 * 10
+            )
             c.s_price_changed[pc] = day_start + int(rng.integers(0, 6 * H))
             changed = rng.random(n) < self.beh.cost_change_rate
-            c.s_cost[changed] = np.maximum(50, (c.s_cost[changed] * rng.uniform(0.95, 1.08, int(changed.sum()))).astype(np.int64))
+            c.s_cost[changed] = np.maximum(
+                50, (c.s_cost[changed] * rng.uniform(0.95, 1.08, int(changed.sum()))).astype(np.int64)
+            )
             if self.logistics is not None and changed.any():
-                self.logistics.update_costs(pd.DataFrame({"sku_id": _s(c.s_id[changed]), "unit_cost_fen": c.s_cost[changed]}))
+                self.logistics.update_costs(
+                    pd.DataFrame({"sku_id": _s(c.s_id[changed]), "unit_cost_fen": c.s_cost[changed]})
+                )
         idx = np.flatnonzero(changed)
-        return pd.DataFrame({"product_id": _s(c.p_id[c.s_product[idx]]), "sku_id": _s(c.s_id[idx]),
-                             "code": [c.s_code[k] for k in idx], "unit_cost_fen": c.s_cost[idx].copy(),
-                             "effective_date": [day] * len(idx)})
+        return pd.DataFrame(
+            {
+                "product_id": _s(c.p_id[c.s_product[idx]]),
+                "sku_id": _s(c.s_id[idx]),
+                "code": [c.s_code[k] for k in idx],
+                "unit_cost_fen": c.s_cost[idx].copy(),
+                "effective_date": [day] * len(idx),
+            }
+        )
 
     def _creators(self, rng: np.random.Generator, i: int, day: date) -> pd.DataFrame:
         c = self.cat
@@ -261,11 +366,17 @@ class World:
                 if rng.random() < self.beh.new_creator_rate:
                     c.add_author(rng, shop, creator=True, since=day)
         idx = [k for k in range(len(c.a_id)) if c.a_is_creator[k] and (i == 0 or c.a_since[k] == day)]
-        return pd.DataFrame({"author_id": [str(c.a_id[k]) for k in idx], "author_name": [c.a_name[k] for k in idx],
-                             "followers": [c.a_followers[k] for k in idx], "tier": [c.a_tier[k] for k in idx],
-                             "commission_rate_bp": [c.a_commission_bp[k] for k in idx],
-                             "since_date": [c.a_since[k] for k in idx],
-                             "shop_id": [str(c.shop_ids[c.a_shop[k]]) for k in idx]})
+        return pd.DataFrame(
+            {
+                "author_id": [str(c.a_id[k]) for k in idx],
+                "author_name": [c.a_name[k] for k in idx],
+                "followers": [c.a_followers[k] for k in idx],
+                "tier": [c.a_tier[k] for k in idx],
+                "commission_rate_bp": [c.a_commission_bp[k] for k in idx],
+                "since_date": [c.a_since[k] for k in idx],
+                "shop_id": [str(c.shop_ids[c.a_shop[k]]) for k in idx],
+            }
+        )
 
     # -- anomalies on orders ----------------------------------------------------------------------
     def _late_updates(self, rng: np.random.Generator, orders: DayOrders) -> None:
@@ -278,29 +389,50 @@ class World:
         idx = np.flatnonzero(chosen)
         bump = D + (rng.random(len(idx)) * np.minimum(4 * D, room[idx] - D - 60)).astype(np.int64)
         o["update"][idx] = o["last_event"][idx] + bump
-        self.anomalies.add("late_update", o["order_id"][idx],
-                           [f"update_time {int(a)} -> {int(b)} ({int(b - a) // 3600} h after the last event)"
-                            for a, b in zip(o["last_event"][idx], o["update"][idx])])
+        self.anomalies.add(
+            "late_update",
+            o["order_id"][idx],
+            [
+                f"update_time {int(a)} -> {int(b)} ({int(b - a) // 3600} h after the last event)"
+                for a, b in zip(o["last_event"][idx], o["update"][idx])
+            ],
+        )
         orders.l["o_update"] = o["update"][orders.l["order_idx"]]
 
     def _sla(self, orders: DayOrders) -> None:
         l = orders.l
         miss = (l["ship"] > 0) & (l["ship"] - l["pay"] > 48 * H)
-        self.anomalies.add("sla_miss", l["line_id"][miss],
-                           [f"shipped {int(x) / 3600:.1f} h after payment" for x in (l["ship"] - l["pay"])[miss]])
+        self.anomalies.add(
+            "sla_miss",
+            l["line_id"][miss],
+            [f"shipped {int(x) / 3600:.1f} h after payment" for x in (l["ship"] - l["pay"])[miss]],
+        )
 
     # -- logistics ------------------------------------------------------------------------------
     def _assign(self, orders: DayOrders) -> pd.DataFrame:
         l, o = orders.l, orders.o
         p = np.flatnonzero(l["paid"])
-        lines = pd.DataFrame({"order_id": _s(l["line_id"][p]), "parent_order_id": _s(l["parent_id"][p]),
-                              "shop_id": _s(self.cat.shop_ids[l["shop"][p]]), "sku_id": _s(self.cat.s_id[l["sku"][p]]),
-                              "item_num": l["item_num"][p], "province": PROVINCES[o["province"][l["order_idx"][p]]]})
+        lines = pd.DataFrame(
+            {
+                "order_id": _s(l["line_id"][p]),
+                "parent_order_id": _s(l["parent_id"][p]),
+                "shop_id": _s(self.cat.shop_ids[l["shop"][p]]),
+                "sku_id": _s(self.cat.s_id[l["sku"][p]]),
+                "item_num": l["item_num"][p],
+                "province": PROVINCES[o["province"][l["order_idx"][p]]],
+            }
+        )
         if self.logistics is not None:
             wl = self.logistics.assign(lines)
         else:
-            wl = pd.DataFrame({"order_id": lines["order_id"], "warehouse_id": "WH01", "carrier": "zhongtong",
-                               "tracking_no": "7531" + lines["parent_order_id"].str[-11:]})
+            wl = pd.DataFrame(
+                {
+                    "order_id": lines["order_id"],
+                    "warehouse_id": "WH01",
+                    "carrier": "zhongtong",
+                    "tracking_no": "7531" + lines["parent_order_id"].str[-11:],
+                }
+            )
         wl = wl.copy()
         wl["line_id"] = l["line_id"][p]
         wl["province"] = lines["province"].to_numpy()
@@ -311,21 +443,35 @@ class World:
         p = np.flatnonzero(l["paid"])
         ship = l["ship"][p]
         s = ship > 0
-        shipped = pd.DataFrame({
-            "order_id": wl["order_id"].to_numpy()[s], "parent_order_id": _s(l["parent_id"][p][s]),
-            "shop_id": _s(self.cat.shop_ids[l["shop"][p][s]]), "sku_id": _s(self.cat.s_id[l["sku"][p][s]]),
-            "item_num": l["item_num"][p][s], "warehouse_id": wl["warehouse_id"].to_numpy()[s],
-            "carrier": wl["carrier"].to_numpy()[s], "tracking_no": wl["tracking_no"].to_numpy()[s],
-            "ship_time": ship[s], "logistics_receipt_time": l["receipt"][p][s], "exp_ship_time": l["exp_ship"][p][s],
-            "province": wl["province"].to_numpy()[s]})
+        shipped = pd.DataFrame(
+            {
+                "order_id": wl["order_id"].to_numpy()[s],
+                "parent_order_id": _s(l["parent_id"][p][s]),
+                "shop_id": _s(self.cat.shop_ids[l["shop"][p][s]]),
+                "sku_id": _s(self.cat.s_id[l["sku"][p][s]]),
+                "item_num": l["item_num"][p][s],
+                "warehouse_id": wl["warehouse_id"].to_numpy()[s],
+                "carrier": wl["carrier"].to_numpy()[s],
+                "tracking_no": wl["tracking_no"].to_numpy()[s],
+                "ship_time": ship[s],
+                "logistics_receipt_time": l["receipt"][p][s],
+                "exp_ship_time": l["exp_ship"][p][s],
+                "province": wl["province"].to_numpy()[s],
+            }
+        )
         ship_day = day_no(ship[s]) - self.start_no
         for d in np.unique(ship_day):
             self.pending_ship.setdefault(int(d), []).append(shipped[ship_day == d].reset_index(drop=True))
         # goods back in stock when a return (type 0) is refunded
         r = l["full_refund"][p] & (l["as_type"][p] == 0)
         if r.any():
-            ret = pd.DataFrame({"sku_id": _s(self.cat.s_id[l["sku"][p][r]]), "warehouse_id": wl["warehouse_id"].to_numpy()[r],
-                                "quantity": l["item_num"][p][r]})
+            ret = pd.DataFrame(
+                {
+                    "sku_id": _s(self.cat.s_id[l["sku"][p][r]]),
+                    "warehouse_id": wl["warehouse_id"].to_numpy()[r],
+                    "quantity": l["item_num"][p][r],
+                }
+            )
             rday = day_no(l["refund_time"][p][r]) - self.start_no
             for d in np.unique(rday):
                 self.pending_return.setdefault(int(d), []).append(ret[rday == d].reset_index(drop=True))
@@ -348,9 +494,14 @@ class World:
         self.sink.register("FF", pd.DataFrame(fin["fund_flow"]))
         self.sink.register("AL", pd.DataFrame(fin["alliance"]))
         tag = f"c-{day:%Y%m%d}"
-        for entity, sql in (("shop_order", q.SHOP_ORDER), ("sku_order", q.SKU_ORDER), ("after_sale", q.AFTER_SALE),
-                            ("alliance_order", q.ALLIANCE_ORDER), ("settlement_bill", q.SETTLEMENT_BILL),
-                            ("fund_flow", q.FUND_FLOW)):
+        for entity, sql in (
+            ("shop_order", q.SHOP_ORDER),
+            ("sku_order", q.SKU_ORDER),
+            ("after_sale", q.AFTER_SALE),
+            ("alliance_order", q.ALLIANCE_ORDER),
+            ("settlement_bill", q.SETTLEMENT_BILL),
+            ("fund_flow", q.FUND_FLOW),
+        ):
             self.sink.copy_partitioned(entity, sql, tag)
         self.rows["shop_order"] += len(o["order_id"])
         self.rows["sku_order"] += len(l["line_id"])
@@ -382,7 +533,9 @@ class World:
         if ff is not None:
             shop_idx = ff["shop_id"].astype(np.int64).to_numpy() - int(self.cat.shop_ids[0])
             sign = np.where(ff["fund_flow"].to_numpy() == 0, 1, -1)
-            self.balance += np.bincount(shop_idx, weights=sign * ff["account_amount"].to_numpy(), minlength=n).astype(np.int64)
+            self.balance += np.bincount(shop_idx, weights=sign * ff["account_amount"].to_numpy(), minlength=n).astype(
+                np.int64
+            )
         # a shop withdraws 90 % of its balance once money is there, then every ``withdraw_every_days``
         amount = (np.maximum(self.balance, 0) * 0.9).astype(np.int64) // 100 * 100
         s = np.flatnonzero((amount > 0) & (i - self.last_withdraw >= self.beh.withdraw_every_days))
@@ -390,13 +543,17 @@ class World:
             self.last_withdraw[s] = i
             if True:
                 t0 = day_bounds_unix(day)[0]
-                w = pd.DataFrame({"bill_time": (t0 + 10 * H + s * 60).astype(np.int64),
-                                  "account_trade_no": [f"TX{self.cat.shop_ids[k]}{day:%Y%m%d}" for k in s],
-                                  "account_amount": amount[s].astype(np.int64), "shop_id": [str(self.cat.shop_ids[k]) for k in s]})
+                w = pd.DataFrame(
+                    {
+                        "bill_time": (t0 + 10 * H + s * 60).astype(np.int64),
+                        "account_trade_no": [f"TX{self.cat.shop_ids[k]}{day:%Y%m%d}" for k in s],
+                        "account_amount": amount[s].astype(np.int64),
+                        "shop_id": [str(self.cat.shop_ids[k]) for k in s],
+                    }
+                )
                 self.balance[s] -= amount[s]
                 self.sink.register("WD", w)
-                self.sink.copy_partitioned("fund_flow", q.WITHDRAWAL,
-                                           f"w-{day:%Y%m%d}")
+                self.sink.copy_partitioned("fund_flow", q.WITHDRAWAL, f"w-{day:%Y%m%d}")
                 self.rows["fund_flow"] += len(w)
                 ff = self._read_day("fund_flow", day)
         if ff is None:
@@ -404,11 +561,22 @@ class World:
         dup = rng.random(len(ff)) < self.beh.duplicate_fund_flow_rate
         if self.anomalies.count.get("duplicate_fund_flow", 0) == 0 and not dup.any() and len(ff):
             dup[int(rng.integers(len(ff)))] = True
-        self.anomalies.add("duplicate_fund_flow", ff["account_trade_no"].to_numpy()[dup],
-                           [f"row repeated in 动账明细 of {day.isoformat()}"] * int(dup.sum()))
+        self.anomalies.add(
+            "duplicate_fund_flow",
+            ff["account_trade_no"].to_numpy()[dup],
+            [f"row repeated in 动账明细 of {day.isoformat()}"] * int(dup.sum()),
+        )
         out = pd.concat([ff, ff[dup]], ignore_index=True).sort_values(["bill_time", "account_trade_no"], kind="stable")
-        for c in ("pay_amount", "post_amount", "promotion_amount", "refund_amount", "platform_service_fee", "commission",
-                  "colonel_service_fee", "channel_fee"):
+        for c in (
+            "pay_amount",
+            "post_amount",
+            "promotion_amount",
+            "refund_amount",
+            "platform_service_fee",
+            "commission",
+            "colonel_service_fee",
+            "channel_fee",
+        ):
             out[c] = out[c].astype("Int64")
         return out.reset_index(drop=True)
 
@@ -422,30 +590,58 @@ class World:
         files = {}
         for f in sorted((self.root / "platform").rglob("*.parquet")):
             rel = f.relative_to(self.root).as_posix()
-            files[rel] = int(one_row(self.sink.con, f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')")[0])
+            files[rel] = int(
+                one_row(self.sink.con, f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')")[0]
+            )
         self.rows = {e: sum(v for k, v in files.items() if k.split("/")[1] == e) for e in PLATFORM_ENTITIES}
-        self.truth.write({"entities": self.rows, "files": {**files, **self.drop_counts},
-                          "totals": {"shop_orders": int(self.n_orders), **self.freight, "drop_files": len(self.drop_counts),
-                                     "drop_rows": int(sum(self.drop_counts.values()))}})
-        world = {"seed": self.seed, "start": self.start.isoformat(), "end": self.last.isoformat(), "days": self.days,
-                 "shops": [{"shop_id": str(c.shop_ids[k]), "shop_name": c.shop_names[k],
-                            "advertiser_id": str(ADVERTISER_BASE + k)} for k in range(c.n_shops)],
-                 "orders_per_day": orders_per_day, "simulator_version": SIMULATOR_VERSION,
-                 "code_version": _code_version(), "now_unix": self.now, "behaviour": self.beh.as_dict(),
-                 "platform_fee_rates_bp": {str(k): v[1] for k, v in sorted(c.fee_rates.items())},
-                 "settle_delay_days": SETTLE_DELAY_DAYS, "grace_days": GRACE_DAYS, "business_tz": "Asia/Shanghai"}
-        (self.root / "world.json").write_text(json.dumps(world, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        self.truth.write(
+            {
+                "entities": self.rows,
+                "files": {**files, **self.drop_counts},
+                "totals": {
+                    "shop_orders": int(self.n_orders),
+                    **self.freight,
+                    "drop_files": len(self.drop_counts),
+                    "drop_rows": int(sum(self.drop_counts.values())),
+                },
+            }
+        )
+        world = {
+            "seed": self.seed,
+            "start": self.start.isoformat(),
+            "end": self.last.isoformat(),
+            "days": self.days,
+            "shops": [
+                {"shop_id": str(c.shop_ids[k]), "shop_name": c.shop_names[k], "advertiser_id": str(ADVERTISER_BASE + k)}
+                for k in range(c.n_shops)
+            ],
+            "orders_per_day": orders_per_day,
+            "simulator_version": SIMULATOR_VERSION,
+            "code_version": _code_version(),
+            "now_unix": self.now,
+            "behaviour": self.beh.as_dict(),
+            "platform_fee_rates_bp": {str(k): v[1] for k, v in sorted(c.fee_rates.items())},
+            "settle_delay_days": SETTLE_DELAY_DAYS,
+            "grace_days": GRACE_DAYS,
+            "business_tz": "Asia/Shanghai",
+        }
+        (self.root / "world.json").write_text(
+            json.dumps(world, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+
 
 def _code_version() -> str:
     try:
         from importlib.metadata import version
+
         return version("douyin-etl")
     except Exception:  # not installed as a distribution
         return "0+unknown"
 
 
-def generate_world(out: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int,
-                   behaviour: Behaviour = DEFAULT) -> WorldSummary:
+def generate_world(
+    out: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int, behaviour: Behaviour = DEFAULT
+) -> WorldSummary:
     """Generate a deterministic world into ``out`` (replaced atomically). ``orders_per_day``: mean number of
     shop orders created per day across all shops (weekday-seasonal, Poisson)."""
     if days < 1 or shops < 1 or orders_per_day < 1:
@@ -473,6 +669,14 @@ def generate_world(out: Path, seed: int, start: date, days: int, shops: int, ord
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    return WorldSummary(out=out, days=days, shops=shops, rows=w.rows, drop_files=len(w.drop_counts),
-                        drop_rows=int(sum(w.drop_counts.values())), bytes_on_disk=size,
-                        seconds=time.perf_counter() - t0, orders=w.n_orders)
+    return WorldSummary(
+        out=out,
+        days=days,
+        shops=shops,
+        rows=w.rows,
+        drop_files=len(w.drop_counts),
+        drop_rows=int(sum(w.drop_counts.values())),
+        bytes_on_disk=size,
+        seconds=time.perf_counter() - t0,
+        orders=w.n_orders,
+    )

@@ -12,8 +12,15 @@ import pytest
 from openpyxl import load_workbook
 
 from douyin_etl.access.export_spec import CHINESE_HEADERS, EXPORT_TABLES, export_table
-from douyin_etl.access.exports import (COLUMNS_SHEET, TOTAL_LABEL, YUAN_FORMAT, ExportError, export_finance,
-                                       parse_period, split_list)
+from douyin_etl.access.exports import (
+    COLUMNS_SHEET,
+    TOTAL_LABEL,
+    YUAN_FORMAT,
+    ExportError,
+    export_finance,
+    parse_period,
+    split_list,
+)
 from douyin_etl.access.query import WarehouseMissing
 
 
@@ -24,12 +31,17 @@ def _month(published) -> str:
 def _mart_totals(mart, published, relation: str, date_col: str, period, shops=None) -> tuple[int, dict[str, object]]:
     con = duckdb.connect(str(published.warehouse), read_only=True)
     try:
-        cols = [(n, t) for n, t, *_ in con.execute(f"DESCRIBE {relation}").fetchall()
-                if str(t).startswith(("DECIMAL", "BIGINT"))]
+        cols = [
+            (n, t)
+            for n, t, *_ in con.execute(f"DESCRIBE {relation}").fetchall()
+            if str(t).startswith(("DECIMAL", "BIGINT"))
+        ]
         where = f"{date_col} BETWEEN DATE '{period.start}' AND DATE '{period.end}'"
         if shops:
             where += " AND shop_id IN (" + ", ".join(f"'{s}'" for s in shops) + ")"
-        row = con.execute(f"SELECT count(*), {', '.join(f'SUM({n})' for n, _ in cols)} FROM {relation} WHERE {where}").fetchone()
+        row = con.execute(
+            f"SELECT count(*), {', '.join(f'SUM({n})' for n, _ in cols)} FROM {relation} WHERE {where}"
+        ).fetchone()
     finally:
         con.close()
     return row[0], {n: v for (n, _), v in zip(cols, row[1:])}
@@ -118,8 +130,9 @@ def test_xlsx_workbook(published, mart, tmp_path):
 
 
 def test_csv_bom_chinese_headers_and_exact_decimals(published, mart, tmp_path):
-    result = export_finance(_month(published), fmt="csv", out_dir=tmp_path, chinese_headers=True,
-                            warehouse=published.warehouse)
+    result = export_finance(
+        _month(published), fmt="csv", out_dir=tmp_path, chinese_headers=True, warehouse=published.warehouse
+    )
     assert [p.name for p in result.files] == [f"douyin_finance_{_month(published)}_{s.name}.csv" for s in EXPORT_TABLES]
     for spec, table in zip(EXPORT_TABLES, result.tables):
         raw = table.path.read_bytes()
@@ -142,8 +155,14 @@ def test_parquet_and_shop_filter(published, mart, tmp_path):
     con = duckdb.connect(str(published.warehouse), read_only=True)
     shop = con.execute("SELECT min(shop_id) FROM finance.fin_pnl_daily").fetchone()[0]
     con.close()
-    result = export_finance(_month(published), fmt="parquet", shops=[shop], tables=["pnl,settlements"],
-                            out_dir=tmp_path, warehouse=published.warehouse)
+    result = export_finance(
+        _month(published),
+        fmt="parquet",
+        shops=[shop],
+        tables=["pnl,settlements"],
+        out_dir=tmp_path,
+        warehouse=published.warehouse,
+    )
     assert [t.name for t in result.tables] == ["pnl", "settlements"]
     reader = duckdb.connect()
     for table in result.tables:
@@ -174,8 +193,20 @@ def test_empty_period_unknown_shop_and_missing_warehouse(published, tmp_path):
 def test_cli_export(access_env, tmp_path, capsys):
     from douyin_etl.cli import main
 
-    rc = main(["export", "--period", _month(access_env), "--tables", "reconciliation", "--format", "xlsx",
-               "--chinese-headers", "--out", str(tmp_path)])
+    rc = main(
+        [
+            "export",
+            "--period",
+            _month(access_env),
+            "--tables",
+            "reconciliation",
+            "--format",
+            "xlsx",
+            "--chinese-headers",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0, out
     wb = load_workbook(tmp_path / f"douyin_finance_{_month(access_env)}.xlsx", read_only=True)
@@ -188,15 +219,26 @@ def test_cli_export(access_env, tmp_path, capsys):
 
 def test_finance_guide_tie_outs(published, mart, tmp_path):
     """The tie-outs docs/finance-guide.md promises, on the exported month and on the marts."""
-    result = export_finance(_month(published), fmt="parquet", tables=["settlements", "fees", "pnl"],
-                            out_dir=tmp_path, warehouse=published.warehouse)
+    result = export_finance(
+        _month(published),
+        fmt="parquet",
+        tables=["settlements", "fees", "pnl"],
+        out_dir=tmp_path,
+        warehouse=published.warehouse,
+    )
     t = {x.name: x.totals for x in result.tables}
     assert t["settlements"]["settle_fen"] == t["fees"]["net_settlement_fen"] != 0  # bills = fee breakdown
-    (gmv,), = mart(published, f"SELECT sum(gmv_yuan) FROM sales.sales_daily WHERE date_day BETWEEN "
-                              f"DATE '{result.period.start}' AND DATE '{result.period.end}'")
+    ((gmv,),) = mart(
+        published,
+        f"SELECT sum(gmv_yuan) FROM sales.sales_daily WHERE date_day BETWEEN "
+        f"DATE '{result.period.start}' AND DATE '{result.period.end}'",
+    )
     assert t["pnl"]["gmv_yuan"] == gmv  # P&L GMV = sales GMV
-    (recon, matched), = mart(published, "SELECT (SELECT sum(settled_fen) FROM finance.fin_order_reconciliation), "
-                                        "(SELECT sum(settle_fen) FROM finance.fin_settlement_lines WHERE is_matched_to_line)")
+    ((recon, matched),) = mart(
+        published,
+        "SELECT (SELECT sum(settled_fen) FROM finance.fin_order_reconciliation), "
+        "(SELECT sum(settle_fen) FROM finance.fin_settlement_lines WHERE is_matched_to_line)",
+    )
     assert recon == matched  # bills = reconciliation (all dates)
     flows = dict(mart(published, "SELECT movement_kind, sum(signed_fen) FROM finance.fin_fund_flow GROUP BY 1"))
     bills = dict(mart(published, "SELECT trade_type, sum(settle_fen) FROM finance.fin_settlement_lines GROUP BY 1"))

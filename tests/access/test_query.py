@@ -75,9 +75,14 @@ ATTACKS = {
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_query_refuses_file_access_and_writes(tiny, capsys, name):
     wh = tiny["warehouse"]
-    sql = ATTACKS[name].format(out=tiny["tmp"] / "out.csv", lease=wh.with_name(wh.name + ".lease.json"),
-                               lake=tiny["lake"], other=tiny["other"], new_db=tiny["tmp"] / "new.duckdb",
-                               export=tiny["tmp"] / "export")
+    sql = ATTACKS[name].format(
+        out=tiny["tmp"] / "out.csv",
+        lease=wh.with_name(wh.name + ".lease.json"),
+        lake=tiny["lake"],
+        other=tiny["other"],
+        new_db=tiny["tmp"] / "new.duckdb",
+        export=tiny["tmp"] / "export",
+    )
     before = _files(tiny["tmp"])
     wh_bytes = wh.read_bytes()
     with pytest.raises(QueryError):
@@ -122,11 +127,14 @@ def test_an_export_directory_is_the_only_place_a_writer_session_may_write(tiny):
     assert not (tiny["tmp"] / "outside.csv").exists() and not (tiny["tmp"] / "escape.csv").exists()
 
 
-@pytest.mark.parametrize("sql, says", [
-    ("SELEC 1", "syntax error"),
-    ("SELECT * FROM sales.no_such_mart", "no_such_mart"),
-    ("SELECT no_such_column FROM sales.sales_daily", "no_such_column"),
-])
+@pytest.mark.parametrize(
+    "sql, says",
+    [
+        ("SELEC 1", "syntax error"),
+        ("SELECT * FROM sales.no_such_mart", "no_such_mart"),
+        ("SELECT no_such_column FROM sales.sales_daily", "no_such_column"),
+    ],
+)
 def test_sql_errors_are_one_line_with_a_hint(tiny, capsys, sql, says):
     assert main(["query", sql]) == 2
     err = capsys.readouterr().err.strip()
@@ -139,6 +147,12 @@ def test_a_closed_pipe_ends_quietly(tiny):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         f"{sys.executable} -m douyin_etl query 'SELECT * FROM range(200000)' --format csv | head -1",
-        shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        shell=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.stdout.strip() == "range"
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr

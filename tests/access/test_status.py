@@ -23,12 +23,18 @@ def test_status_of_a_published_warehouse(access_env, mart):
     mart_checks = sum(len(suite.expectations) for suite in mart_suites())
     landing_checks = len(access_env.report()["gates"]["landing"]["checks"])
     assert mart_checks >= 10 and landing_checks >= 100
-    assert runs[access_env.run_id]["gates"] == {"landing": f"ok ({landing_checks} checks)",
-                                                "mart": f"ok ({mart_checks} checks)"}
+    assert runs[access_env.run_id]["gates"] == {
+        "landing": f"ok ({landing_checks} checks)",
+        "mart": f"ok ({mart_checks} checks)",
+    }
     marts = {m["table"]: m for m in st["marts"]}
     rows, latest = mart(access_env, "SELECT count(*), max(date_day) FROM finance.fin_pnl_daily")[0]
-    assert marts["finance.fin_pnl_daily"] == {"table": "finance.fin_pnl_daily", "rows": rows,
-                                              "date_column": "date_day", "max_date": latest.isoformat()}
+    assert marts["finance.fin_pnl_daily"] == {
+        "table": "finance.fin_pnl_daily",
+        "rows": rows,
+        "date_column": "date_day",
+        "max_date": latest.isoformat(),
+    }
     assert latest == access_env.last_day
     assert marts["finance.fin_settlement_lines"]["date_column"] == "settle_date"
     assert marts["sales.dim_date"]["max_date"] is None  # a calendar, not data

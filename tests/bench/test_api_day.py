@@ -15,8 +15,9 @@ from bench.api_day import API_ENTITIES, default_day, table  # noqa: E402
 
 def test_api_day_first_run_and_rerun(api_world, tmp_path, monkeypatch):
     monkeypatch.setenv("DOUYIN_STATE_DIR", str(tmp_path / "state"))
-    r = child.STEPS["extract_api_day"]({"world": str(api_world), "work": str(tmp_path), "qps": 1000,
-                                        "latency_ms": 0, "workers": 4})
+    r = child.STEPS["extract_api_day"](
+        {"world": str(api_world), "work": str(tmp_path), "qps": 1000, "latency_ms": 0, "workers": 4}
+    )
     assert r["error"] is None and r["day"] == default_day(api_world).isoformat() and len(r["passes"]) == 2
     first, rerun = r["passes"]
     assert set(first["per_entity"]) == set(API_ENTITIES) and first["orders"] > 100
@@ -24,8 +25,10 @@ def test_api_day_first_run_and_rerun(api_world, tmp_path, monkeypatch):
     assert first["requests_per_order"] == round(first["requests"] / first["orders"], 4)
     tf, tr = first["per_entity"]["logistics_track"], rerun["per_entity"]["logistics_track"]
     assert tf["tracking"]["carried"] == 0 and tf["tracking"]["requested"] > 100  # 3PL shipments of the day found
-    assert tr["tracking"]["carried"] > 0 and tr["tracking"]["carried"] + tr["tracking"]["requested"] == \
-        tf["tracking"]["requested"]
+    assert (
+        tr["tracking"]["carried"] > 0
+        and tr["tracking"]["carried"] + tr["tracking"]["requested"] == tf["tracking"]["requested"]
+    )
     assert tr["records"] == tf["records"]  # the same routes landed either way
     assert first["requests"] - rerun["requests"] == tr["tracking"]["carried"]
     for entity in API_ENTITIES[:-1]:  # the other entities cost the same on a rerun

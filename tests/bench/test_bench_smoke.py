@@ -16,8 +16,21 @@ from bench import scales  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
-STEPS = ("generate", "extract", "landing_gate", "dbt_full", "dbt_direct", "mart_gate", "publish",
-         "extract_incr", "landing_gate_incr", "dbt_incr", "mart_gate_incr", "publish_incr", "extract_rate_limited")
+STEPS = (
+    "generate",
+    "extract",
+    "landing_gate",
+    "dbt_full",
+    "dbt_direct",
+    "mart_gate",
+    "publish",
+    "extract_incr",
+    "landing_gate_incr",
+    "dbt_incr",
+    "mart_gate_incr",
+    "publish_incr",
+    "extract_rate_limited",
+)
 
 
 def test_scales_follow_the_issue() -> None:
@@ -47,12 +60,24 @@ def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
 
     d = data["derived"]
     assert d["orders"] > 0 and d["rows_landed"] > d["orders"]  # order lines, items, drops … land too
-    assert d["rows_landed"] == data["steps"]["extract"]["result"]["rows"] + data["steps"]["extract_incr"]["result"]["rows"]
-    for key in ("dbt_overhead", "dbt_overhead_execution", "dbt_fixed_s", "orchestration_overhead_process", "incremental_over_full",
-                "rows_per_s_total", "total_wall_s", "total_peak_rss_mb"):
+    assert (
+        d["rows_landed"] == data["steps"]["extract"]["result"]["rows"] + data["steps"]["extract_incr"]["result"]["rows"]
+    )
+    for key in (
+        "dbt_overhead",
+        "dbt_overhead_execution",
+        "dbt_fixed_s",
+        "orchestration_overhead_process",
+        "incremental_over_full",
+        "rows_per_s_total",
+        "total_wall_s",
+        "total_peak_rss_mb",
+    ):
         assert d[key] is not None and d[key] > 0, key
-    assert abs(d["total_wall_s"] - sum(data["steps"][k]["wall_s"] for k in bench_run.PIPELINE_STEPS
-                                       if k in data["steps"])) < 0.05
+    assert (
+        abs(d["total_wall_s"] - sum(data["steps"][k]["wall_s"] for k in bench_run.PIPELINE_STEPS if k in data["steps"]))
+        < 0.05
+    )
     for name in ("extract", "extract_incr"):  # the mock ran in its own process: counted beside, not in, the step
         r = data["steps"][name]["result"]
         assert r["mock"] == "separate process" and r["api_requests"] > 0 and r["mock_peak_rss_mb"] > 20, (name, r)
@@ -65,11 +90,17 @@ def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
     assert data["dbt_settings"]["threads"] and data["dbt_settings"]["memory_limit"]
 
     names = {t["target"] for t in data["targets"]}
-    assert {"extraction QPS utilisation", "dbt overhead (build ÷ direct SQL)", "orchestration overhead",
-            "dbt: incremental day ÷ full build", "one more day ÷ full rebuild (landed→published)"} <= names
+    assert {
+        "extraction QPS utilisation",
+        "dbt overhead (build ÷ direct SQL)",
+        "orchestration overhead",
+        "dbt: incremental day ÷ full build",
+        "one more day ÷ full rebuild (landed→published)",
+    } <= names
     # the daily run, landed → published: its four steps, and the published file after it
     assert d["daily_landed_to_published_wall_s"] == pytest.approx(
-        sum(data["steps"][k]["wall_s"] for k in bench_run.DAILY_LANDED_TO_PUBLISHED), abs=0.05)
+        sum(data["steps"][k]["wall_s"] for k in bench_run.DAILY_LANDED_TO_PUBLISHED), abs=0.05
+    )
     assert d["warehouse_mb_full"] > 0 and d["warehouse_mb_after_daily"] > 0
     assert d["history_landed_by"] == "extract (mock API)"
     table = bench_run.render(doc)
@@ -86,9 +117,16 @@ def test_smoke_scale_end_to_end(tmp_path: Path) -> None:
 
 def _doc(name: str, orders: int, wall: float) -> dict:
     steps = {k: {"wall_s": wall} for k in ("generate", "extract")}
-    return {"scale": {"name": name}, "steps": steps,
-            "derived": {"orders": orders, "total_wall_s": 2 * wall, "landed_to_published_wall_s": wall,
-                        "total_peak_rss_mb": 100.0 + orders / 1000}}
+    return {
+        "scale": {"name": name},
+        "steps": steps,
+        "derived": {
+            "orders": orders,
+            "total_wall_s": 2 * wall,
+            "landed_to_published_wall_s": wall,
+            "total_peak_rss_mb": 100.0 + orders / 1000,
+        },
+    }
 
 
 def test_growth_fits_fixed_plus_per_order_cost() -> None:

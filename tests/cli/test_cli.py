@@ -32,12 +32,15 @@ def test_end_before_start_is_a_usage_error(capsys):
     assert "--end 2026-10-01 is before --start 2026-10-05" in err
 
 
-@pytest.mark.parametrize("spec, says", [
-    ("bogus", "bad fault 'bogus'"),
-    ("rate_limit=lots", "needs a number"),
-    ("duplicates=2", "probability"),
-    ("slow_ms=-5", "≥ 0"),
-])
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ("bogus", "bad fault 'bogus'"),
+        ("rate_limit=lots", "needs a number"),
+        ("duplicates=2", "probability"),
+        ("slow_ms=-5", "≥ 0"),
+    ],
+)
 def test_a_bad_faults_spec_is_a_usage_error(tmp_path, capsys, spec, says):
     assert main(["serve-mock", "--world", str(tmp_path), "--port", "0", "--faults", spec]) == 2
     err = _one_line_error(capsys, "serve-mock")
@@ -57,8 +60,9 @@ def test_demo_regenerates_a_partial_world(tmp_path):
 
     world = tmp_path / "world"
     world.mkdir()
-    (world / "world.json").write_text(json.dumps({"seed": 7, "start": "2026-10-01", "days": 1,
-                                                  "shops": [{"shop_id": 1}], "orders_per_day": 2}))
+    (world / "world.json").write_text(
+        json.dumps({"seed": 7, "start": "2026-10-01", "days": 1, "shops": [{"shop_id": 1}], "orders_per_day": 2})
+    )
     assert world_matches(world, 7, date(2026, 10, 1), 1, 1, 2) is False
     (world / "platform").mkdir()
     (world / "drops").mkdir()
@@ -91,13 +95,16 @@ def _log_everything(args) -> int:
     return 0
 
 
-@pytest.mark.parametrize("argv, shown, hidden", [
-    (["status"], ["ours-info", "ours-warning"], ["ours-debug", "lib-debug"]),
-    (["-v", "status"], ["ours-debug", "ours-info", "ours-warning"], []),
-    (["status", "--verbose"], ["ours-debug", "ours-info", "ours-warning"], []),
-    (["--quiet", "status"], ["ours-warning"], ["ours-debug", "ours-info", "lib-debug"]),
-    (["status", "-q"], ["ours-warning"], ["ours-debug", "ours-info"]),
-])
+@pytest.mark.parametrize(
+    "argv, shown, hidden",
+    [
+        (["status"], ["ours-info", "ours-warning"], ["ours-debug", "lib-debug"]),
+        (["-v", "status"], ["ours-debug", "ours-info", "ours-warning"], []),
+        (["status", "--verbose"], ["ours-debug", "ours-info", "ours-warning"], []),
+        (["--quiet", "status"], ["ours-warning"], ["ours-debug", "ours-info", "lib-debug"]),
+        (["status", "-q"], ["ours-warning"], ["ours-debug", "ours-info"]),
+    ],
+)
 def test_verbose_and_quiet_set_what_is_logged(monkeypatch, capsys, argv, shown, hidden):
     monkeypatch.setattr(cli, "_cmd_status", _log_everything)
     ours = logging.getLogger("douyin_etl")
@@ -120,11 +127,30 @@ def test_verbose_survives_airflow_reconfiguring_logging(tmp_path):
         "    return real(**kw)\n"
         "sim.generate_world = generate_world\n"
         "from douyin_etl.cli import main\n"
-        "sys.exit(main(sys.argv[1:]))\n")
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AIRFLOW_HOME": str(tmp_path / "airflow")}
-    proc = subprocess.run([sys.executable, "-c", script, "-v", "simulate", "--days", "1", "--shops", "1",
-                           "--orders-per-day", "2", "--out", str(tmp_path / "world")],
-                          env=env, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            script,
+            "-v",
+            "simulate",
+            "--days",
+            "1",
+            "--shops",
+            "1",
+            "--orders-per-day",
+            "2",
+            "--out",
+            str(tmp_path / "world"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "DEBUG douyin_sim.simulator.world: simulated 2026-10-01" in proc.stderr, proc.stderr[-3000:]
     out = proc.stdout.replace(str(tmp_path), "")

@@ -23,26 +23,46 @@ def _airflow(uri: str):
     return Connection(conn_id="x", uri=uri)
 
 
-@pytest.mark.parametrize("uri", [
-    f"http://app_key:{quote(SECRET, safe='')}@openapi-fxg.jinritemai.com:443/https?shop_ids=%5B%221001%22%2C%221002%22%5D",
-    f"http://app_key:{quote(SECRET, safe='')}@openapi-fxg.jinritemai.com/https?__extra__="
-    + quote(json.dumps({"shop_ids": ["1001"], "note": "x"}), safe=""),
-    f"http://https://app_key:{quote(SECRET, safe='')}@gateway.example.com:8443",
-    "aws://AKIA:secret@/?endpoint_url=http%3A%2F%2Fminio%3A9000&region_name=cn-hangzhou",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        f"http://app_key:{quote(SECRET, safe='')}@openapi-fxg.jinritemai.com:443/https?shop_ids=%5B%221001%22%2C%221002%22%5D",
+        f"http://app_key:{quote(SECRET, safe='')}@openapi-fxg.jinritemai.com/https?__extra__="
+        + quote(json.dumps({"shop_ids": ["1001"], "note": "x"}), safe=""),
+        f"http://https://app_key:{quote(SECRET, safe='')}@gateway.example.com:8443",
+        "aws://AKIA:secret@/?endpoint_url=http%3A%2F%2Fminio%3A9000&region_name=cn-hangzhou",
+    ],
+)
 def test_uri_form_reads_what_airflow_reads(uri):
     ours = connections.parse("x", uri)
     theirs = _airflow(uri)
     assert (ours.conn_type, ours.host, ours.login, ours.password, ours.schema, ours.port) == (
-        theirs.conn_type, theirs.host or None, theirs.login, theirs.password, theirs.schema or None, theirs.port)
+        theirs.conn_type,
+        theirs.host or None,
+        theirs.login,
+        theirs.password,
+        theirs.schema or None,
+        theirs.port,
+    )
     assert ours.extra == theirs.extra_dejson
 
 
 def test_json_form_and_credentials_from_it(monkeypatch):
     for name in ("DOUYIN_API_BASE_URL", "DOUYIN_APP_KEY", "DOUYIN_APP_SECRET", "DOUYIN_SHOP_IDS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(VAR, json.dumps({"conn_type": "http", "host": "openapi-fxg.jinritemai.com", "schema": "https",
-                                        "login": "k", "password": SECRET, "extra": {"shop_ids": [1001, "1002"]}}))
+    monkeypatch.setenv(
+        VAR,
+        json.dumps(
+            {
+                "conn_type": "http",
+                "host": "openapi-fxg.jinritemai.com",
+                "schema": "https",
+                "login": "k",
+                "password": SECRET,
+                "extra": {"shop_ids": [1001, "1002"]},
+            }
+        ),
+    )
     creds = config.doudian_credentials()
     assert (creds.base_url, creds.app_key, creds.app_secret) == ("https://openapi-fxg.jinritemai.com", "k", SECRET)
     assert creds.source == f"env {VAR}" and SECRET not in repr(creds)
@@ -60,19 +80,24 @@ def test_uri_connection_outside_airflow_is_used_not_the_demo(monkeypatch):
     assert (creds.base_url, creds.app_key, creds.app_secret) == ("https://gateway.example.com:8443", "prod_key", SECRET)
 
 
-@pytest.mark.parametrize("value, what", [
-    ('{"conn_type": "http", "host": "https://g.example.com", "login": "k", "password": "' + SECRET + '"',
-     "not valid JSON"),
-    ('{"host": ["https://g.example.com"], "login": "k", "password": "' + SECRET + '"}', "host must be a string"),
-    ('{"conn_type": "http", "hots": "https://g.example.com", "password": "' + SECRET + '"}', "unknown keys"),
-    ('{"host": "https://g.example.com", "login": "k", "password": "' + SECRET + '", "port": "eighty"}', "port"),
-    (f"http://k:{SECRET}@g.example.com/https", "port number"),  # an unencoded secret: '/' ends the netloc
-    ("openapi-fxg.jinritemai.com", "neither JSON nor a connection URI"),
-    ("   ", "empty"),
-    ('{"host": "https://g.example.com", "login": "k"}', "no password (app secret)"),
-    ('{"host": "g.example.com", "login": "k", "password": "' + SECRET + '"}', "no protocol"),
-    ('{"host": "ftp://g.example.com", "login": "k", "password": "' + SECRET + '"}', "base URL"),
-])
+@pytest.mark.parametrize(
+    "value, what",
+    [
+        (
+            '{"conn_type": "http", "host": "https://g.example.com", "login": "k", "password": "' + SECRET + '"',
+            "not valid JSON",
+        ),
+        ('{"host": ["https://g.example.com"], "login": "k", "password": "' + SECRET + '"}', "host must be a string"),
+        ('{"conn_type": "http", "hots": "https://g.example.com", "password": "' + SECRET + '"}', "unknown keys"),
+        ('{"host": "https://g.example.com", "login": "k", "password": "' + SECRET + '", "port": "eighty"}', "port"),
+        (f"http://k:{SECRET}@g.example.com/https", "port number"),  # an unencoded secret: '/' ends the netloc
+        ("openapi-fxg.jinritemai.com", "neither JSON nor a connection URI"),
+        ("   ", "empty"),
+        ('{"host": "https://g.example.com", "login": "k"}', "no password (app secret)"),
+        ('{"host": "g.example.com", "login": "k", "password": "' + SECRET + '"}', "no protocol"),
+        ('{"host": "ftp://g.example.com", "login": "k", "password": "' + SECRET + '"}', "base URL"),
+    ],
+)
 def test_malformed_connection_is_one_line_naming_the_variable_never_the_secret(monkeypatch, value, what):
     """Issue 12 point 6: a malformed connection used to fall back silently to the demo gateway and secret."""
     monkeypatch.setenv(VAR, value)
@@ -90,8 +115,11 @@ def test_malformed_connection_is_one_line_naming_the_variable_never_the_secret(m
 def test_no_connection_and_no_env_names_both_ways(monkeypatch):
     for name in (VAR, "DOUYIN_API_BASE_URL", "DOUYIN_APP_KEY", "DOUYIN_APP_SECRET", "AIRFLOW_CTX_DAG_ID"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(ConfigError, match=r"AIRFLOW_CONN_DOUDIAN_DEFAULT.*DOUYIN_API_BASE_URL, DOUYIN_APP_KEY and "
-                                          r"DOUYIN_APP_SECRET") as err:
+    with pytest.raises(
+        ConfigError,
+        match=r"AIRFLOW_CONN_DOUDIAN_DEFAULT.*DOUYIN_API_BASE_URL, DOUYIN_APP_KEY and "
+        r"DOUYIN_APP_SECRET",
+    ) as err:
         config.doudian_credentials()
     assert "\n" not in str(err.value)
     monkeypatch.setenv("DOUYIN_API_BASE_URL", "https://g.example.com")
@@ -106,8 +134,9 @@ def test_no_connection_and_no_env_names_both_ways(monkeypatch):
 def test_no_shops_is_an_error_saying_how_to_set_them(monkeypatch):
     """Issue 12 point 6: without DOUYIN_SHOP_IDS one shop was extracted and the run failed later, elsewhere."""
     monkeypatch.delenv("DOUYIN_SHOP_IDS", raising=False)
-    monkeypatch.setenv(VAR, json.dumps({"conn_type": "http", "host": "https://g.example.com", "login": "k",
-                                        "password": SECRET}))
+    monkeypatch.setenv(
+        VAR, json.dumps({"conn_type": "http", "host": "https://g.example.com", "login": "k", "password": SECRET})
+    )
     with pytest.raises(ConfigError, match=r"DOUYIN_SHOP_IDS.*shop_ids.*doudian_default"):
         config.doudian_shop_ids()
     from douyin_etl.sources.doudian.extract import shops_to_extract
@@ -139,12 +168,17 @@ def test_unusable_airflow_home_does_not_matter_for_an_env_connection(tmp_path):
 
     home = tmp_path / "airflow"
     home.mkdir()
-    (home / "airflow.cfg").write_text("[core]\nexecutor = NoSuchExecutor\n[database]\nsql_alchemy_conn = nosuchdb://x\n",
-                                      encoding="utf-8")
+    (home / "airflow.cfg").write_text(
+        "[core]\nexecutor = NoSuchExecutor\n[database]\nsql_alchemy_conn = nosuchdb://x\n", encoding="utf-8"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOUYIN_API", "DOUYIN_APP", "AIRFLOW_CTX"))}
-    env.update(AIRFLOW_HOME=str(home), **{VAR: f"http://prod_key:{quote(SECRET, safe='')}@gateway.example.com:8443/https"})
-    code = ("import sys; from douyin_etl import config; c = config.doudian_credentials(); "
-            "print(c.base_url, c.app_key, c.app_secret == sys.argv[1], 'airflow' in sys.modules)")
+    env.update(
+        AIRFLOW_HOME=str(home), **{VAR: f"http://prod_key:{quote(SECRET, safe='')}@gateway.example.com:8443/https"}
+    )
+    code = (
+        "import sys; from douyin_etl import config; c = config.doudian_credentials(); "
+        "print(c.base_url, c.app_key, c.app_secret == sys.argv[1], 'airflow' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code, SECRET], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["https://gateway.example.com:8443", "prod_key", "True", "False"]

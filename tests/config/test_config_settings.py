@@ -11,15 +11,18 @@ from douyin_etl import config
 from douyin_etl.config import ConfigError
 
 
-@pytest.mark.parametrize("name, value, fn, expected", [
-    ("DOUYIN_LOOKBACK_DAYS", "abc", config.lookback_days, "whole number"),
-    ("DOUYIN_LOOKBACK_DAYS", "-1", config.lookback_days, "whole number"),
-    ("DOUYIN_API_QPS", "-1", config.api_qps, "> 0"),
-    ("DOUYIN_API_QPS", "nan", config.api_qps, "> 0"),
-    ("DOUYIN_API_QPS", "fast", config.api_qps, "> 0"),
-    ("DOUYIN_TRACKING", "some", config.doudian_tracking, "'all' or 'none'"),
-    ("DOUYIN_LAKE_DIR", "ftp://host/lake", config.lake_root, "unsupported URL scheme"),
-])
+@pytest.mark.parametrize(
+    "name, value, fn, expected",
+    [
+        ("DOUYIN_LOOKBACK_DAYS", "abc", config.lookback_days, "whole number"),
+        ("DOUYIN_LOOKBACK_DAYS", "-1", config.lookback_days, "whole number"),
+        ("DOUYIN_API_QPS", "-1", config.api_qps, "> 0"),
+        ("DOUYIN_API_QPS", "nan", config.api_qps, "> 0"),
+        ("DOUYIN_API_QPS", "fast", config.api_qps, "> 0"),
+        ("DOUYIN_TRACKING", "some", config.doudian_tracking, "'all' or 'none'"),
+        ("DOUYIN_LAKE_DIR", "ftp://host/lake", config.lake_root, "unsupported URL scheme"),
+    ],
+)
 def test_malformed_setting_is_one_line_naming_it(monkeypatch, name, value, fn, expected):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as err:
@@ -79,8 +82,9 @@ def test_buyer_key_secret_from_env_or_connection_else_an_error(monkeypatch):
     assert "short'" not in str(err.value).replace("too short", "")
     monkeypatch.setenv("DOUYIN_BUYER_KEY_SECRET", "env-secret-0123456789")
     assert config.buyer_key_secret() == "env-secret-0123456789"
-    monkeypatch.setenv("AIRFLOW_CONN_DOUYIN_BUYER_KEY", json.dumps({"conn_type": "generic",
-                                                                    "password": "conn-secret-0123456789"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_DOUYIN_BUYER_KEY", json.dumps({"conn_type": "generic", "password": "conn-secret-0123456789"})
+    )
     assert config.buyer_key_secret() == "conn-secret-0123456789"  # the connection wins
     monkeypatch.setenv("AIRFLOW_CONN_DOUYIN_BUYER_KEY", "generic://login@")
     with pytest.raises(ConfigError, match="password of the connection 'douyin_buyer_key'"):
@@ -93,8 +97,14 @@ def test_run_refuses_before_doing_anything_when_a_setting_is_missing(monkeypatch
 
     from douyin_etl.orchestration.run import run_range
 
-    for name in ("DOUYIN_API_BASE_URL", "DOUYIN_APP_KEY", "DOUYIN_APP_SECRET", "DOUYIN_SHOP_IDS", "DOUYIN_DROPS_DIR",
-                 "AIRFLOW_CTX_DAG_ID"):
+    for name in (
+        "DOUYIN_API_BASE_URL",
+        "DOUYIN_APP_KEY",
+        "DOUYIN_APP_SECRET",
+        "DOUYIN_SHOP_IDS",
+        "DOUYIN_DROPS_DIR",
+        "AIRFLOW_CTX_DAG_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DOUYIN_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DOUYIN_LAKE_DIR", str(tmp_path / "lake"))

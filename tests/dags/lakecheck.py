@@ -19,8 +19,10 @@ def landed_days(lake: Path, entity: str) -> set[date]:
 
 def part_hashes(lake: Path) -> dict[str, str]:
     """relative path of every landed Parquet file -> sha256 (the data; manifests hold run facts)."""
-    return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((lake / "raw").rglob("*.parquet"))}
+    return {
+        str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((lake / "raw").rglob("*.parquet"))
+    }
 
 
 def data_rows(lake: Path, entity: str) -> list[tuple]:

@@ -11,8 +11,14 @@ import pytest
 from douyin_etl import entities
 
 SH = ZoneInfo("Asia/Shanghai")
-EXPECTED = {"extract_platform", "extract_logistics", "extract_finance", "transform_warehouse", "douyin_daily",
-            "douyin_full_check"}
+EXPECTED = {
+    "extract_platform",
+    "extract_logistics",
+    "extract_finance",
+    "transform_warehouse",
+    "douyin_daily",
+    "douyin_full_check",
+}
 
 
 def test_every_dag_file_imports_without_errors(dagbag):
@@ -70,16 +76,25 @@ def test_daily_extracts_are_the_extract_dags_stages_in_one_group_per_family(dagb
     daily = dagbag.dags["douyin_daily"]
     for family in ("platform", "logistics", "finance"):
         extract = dagbag.dags[f"extract_{family}"]
-        stages = {tid: extract.get_task(tid)._get_specified_expand_input().value["entity"]
-                  for tid in ("extract_entity", "extract_dependent") if tid in extract.task_dict}
-        in_daily = {tid.split(".", 1)[1]: daily.get_task(tid)._get_specified_expand_input().value["entity"]
-                    for tid in daily.task_dict if tid.startswith(f"{family}.")}
+        stages = {
+            tid: extract.get_task(tid)._get_specified_expand_input().value["entity"]
+            for tid in ("extract_entity", "extract_dependent")
+            if tid in extract.task_dict
+        }
+        in_daily = {
+            tid.split(".", 1)[1]: daily.get_task(tid)._get_specified_expand_input().value["entity"]
+            for tid in daily.task_dict
+            if tid.startswith(f"{family}.")
+        }
         assert in_daily == stages, family
     gate = daily.get_task("landing_gate")
     assert {t for t in daily.task_dict if "." in t} <= gate.upstream_task_ids
     # logistics_track waits for every family's first stage (the day's shipments and orders)
     assert daily.get_task("logistics.extract_dependent").upstream_task_ids == {
-        "platform.extract_entity", "logistics.extract_entity", "finance.extract_entity"}
+        "platform.extract_entity",
+        "logistics.extract_entity",
+        "finance.extract_entity",
+    }
 
 
 @pytest.mark.parametrize("family", ["platform", "logistics", "finance"])
@@ -123,10 +138,14 @@ def test_full_check_runs_weekly_and_never_takes_the_writer_slot(dagbag):
     assert dag.get_task("full_check").pool != "warehouse_writer"  # read-only: no writer waits for it
     assert dag.params["select"] == "" and dag.params["mart_gate"] is True
     timetable = coerce_to_core_timetable(dag.timetable)
-    first = timetable.next_dagrun_info(last_automated_data_interval=None,
-                                       restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True))
-    after = timetable.next_dagrun_info(last_automated_data_interval=first.data_interval,
-                                       restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True))
+    first = timetable.next_dagrun_info(
+        last_automated_data_interval=None,
+        restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True),
+    )
+    after = timetable.next_dagrun_info(
+        last_automated_data_interval=first.data_interval,
+        restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=True),
+    )
     assert first.run_after.astimezone(SH) == datetime(2026, 10, 4, 4, 0, tzinfo=SH)  # the first Sunday, 04:00+08
     assert after.run_after - first.run_after == timedelta(days=7)
 
@@ -177,11 +196,13 @@ def test_dag_files_import_no_heavy_module():
     import subprocess
     import sys
 
-    probe = ("import sys; from airflow.dag_processing.dagbag import DagBag; import os;"
-             "b=DagBag(dag_folder=os.environ['AIRFLOW__CORE__DAGS_FOLDER']); assert not b.import_errors;"
-             "heavy=[m for m in ('duckdb','great_expectations','dbt','pandas','douyin_etl.warehousing.wap',"
-             "'douyin_etl.sources.doudian.extract','douyin_etl.quality.gates') if m in sys.modules];"
-             "print(','.join(heavy))")
+    probe = (
+        "import sys; from airflow.dag_processing.dagbag import DagBag; import os;"
+        "b=DagBag(dag_folder=os.environ['AIRFLOW__CORE__DAGS_FOLDER']); assert not b.import_errors;"
+        "heavy=[m for m in ('duckdb','great_expectations','dbt','pandas','douyin_etl.warehousing.wap',"
+        "'douyin_etl.sources.doudian.extract','douyin_etl.quality.gates') if m in sys.modules];"
+        "print(','.join(heavy))"
+    )
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
     assert out == "", f"imported while parsing the DAG files: {out}"
 

@@ -14,11 +14,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from lakecheck import data_rows, landed_days, part_hashes, sum_of, world_sum
 
 from douyin_etl import entities
 from douyin_etl.orchestration import windows
-
-from lakecheck import data_rows, landed_days, part_hashes, sum_of, world_sum
 
 pytestmark = pytest.mark.slow
 
@@ -42,11 +41,15 @@ def world(tmp_path_factory) -> Path:
 def env(world, airflow_home):
     shops = json.loads((world / "world.json").read_text(encoding="utf-8"))["shops"]
     saved = dict(os.environ)
-    os.environ.update({
-        "DOUYIN_WORLD_DIR": str(world), "DOUYIN_DROPS_DIR": str(world / "drops"),
-        "DOUYIN_SHOP_IDS": ",".join(str(s["shop_id"]) for s in shops),
-        "DOUYIN_LOOKBACK_DAYS": "1", "DOUYIN_START_DATE": START.isoformat(),
-    })
+    os.environ.update(
+        {
+            "DOUYIN_WORLD_DIR": str(world),
+            "DOUYIN_DROPS_DIR": str(world / "drops"),
+            "DOUYIN_SHOP_IDS": ",".join(str(s["shop_id"]) for s in shops),
+            "DOUYIN_LOOKBACK_DAYS": "1",
+            "DOUYIN_START_DATE": START.isoformat(),
+        }
+    )
     yield
     os.environ.clear()
     os.environ.update(saved)
@@ -61,9 +64,9 @@ def dags(env):
 
 def land(dags, world: Path, lake: Path, days: list[date], families, faults: str = "") -> dict:
     """Run ``extract_<family>`` for each business day into ``lake``, through the mock; return mock stats."""
-    from douyin_sim.mock_api import FaultConfig, MockServer
     from douyin_etl.orchestration import local_airflow
     from douyin_etl.timeutil import day_start
+    from douyin_sim.mock_api import FaultConfig, MockServer
 
     os.environ["DOUYIN_LAKE_DIR"] = str(lake)
     os.environ["DOUYIN_STATE_DIR"] = str(lake.parent / f"{lake.name}-state")
@@ -72,8 +75,11 @@ def land(dags, world: Path, lake: Path, days: list[date], families, faults: str 
         for d in days:
             for family in families:
                 run = local_airflow.run_dag(dags[f"extract_{family}"], day_start(d + timedelta(days=1)))
-                bad = {f"{ti.task_id}[{ti.map_index}]": str(ti.state) for ti in run.get_task_instances()
-                       if not str(ti.state).endswith("success")}
+                bad = {
+                    f"{ti.task_id}[{ti.map_index}]": str(ti.state)
+                    for ti in run.get_task_instances()
+                    if not str(ti.state).endswith("success")
+                }
                 assert str(run.state).endswith("success"), f"extract_{family} {d}: {run.state} {bad}"
         return mock.stats
 
@@ -101,8 +107,9 @@ def test_lands_the_expected_partitions(lake_a, world):
     from sqlalchemy import select
 
     with create_session() as session:
-        found = session.execute(select(AssetModel.uri, AssetEvent.extra).join(
-            AssetEvent, AssetEvent.asset_id == AssetModel.id)).all()
+        found = session.execute(
+            select(AssetModel.uri, AssetEvent.extra).join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
+        ).all()
     by_uri: dict[str, list[dict]] = {}
     for uri, extra in found:
         by_uri.setdefault(uri, []).append(extra)
@@ -117,8 +124,13 @@ def test_lands_the_expected_partitions(lake_a, world):
 def test_landed_totals_equal_the_world(lake_a, world):
     # The mock serves the world's final state, partitioned like the landing (docs/sources.md), so the
     # landed partitions must hold exactly the world's rows of the same business days.
-    checks = [("sku_order", "pay_amount"), ("shop_order", "pay_amount"), ("after_sale", "refund_amount"),
-              ("alliance_order", "total_pay_amount"), ("settlement_bill", "settle_amount")]
+    checks = [
+        ("sku_order", "pay_amount"),
+        ("shop_order", "pay_amount"),
+        ("after_sale", "refund_amount"),
+        ("alliance_order", "total_pay_amount"),
+        ("settlement_bill", "settle_amount"),
+    ]
     for entity, expr in checks:
         days = sorted(landed_days(lake_a, entity))
         assert days, entity

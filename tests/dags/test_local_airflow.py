@@ -61,14 +61,24 @@ def test_airflow_listens_on_loopback_only_and_sigterm_stops_every_process(airflo
     home.mkdir(parents=True)
     shutil.copyfile(airflow_home / "airflow.db", home / "airflow.db")  # migrated once per session
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DOUYIN_STATE_DIR": str(tmp_path / "state"),
-           "AIRFLOW_HOME": str(home),
-           # the log servers' ports, free (they must not be started at all, or on loopback only)
-           "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-           "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port())}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DOUYIN_STATE_DIR": str(tmp_path / "state"),
+        "AIRFLOW_HOME": str(home),
+        # the log servers' ports, free (they must not be started at all, or on loopback only)
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+    }
     out = open(tmp_path / "airflow.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", "douyin_etl", "airflow", "--port", str(port)], cwd=ROOT,
-                            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "douyin_etl", "airflow", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     seen: dict[int, psutil.Process] = {}
     listeners: set[tuple[str, int, int, str]] = set()
     try:
@@ -77,8 +87,10 @@ def test_airflow_listens_on_loopback_only_and_sigterm_stops_every_process(airflo
             seen.update(_tree(proc.pid))
             listeners.update(_listeners(seen))
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"airflow never listened on {port} (exit {proc.poll()}):\n"
-                            f"{(tmp_path / 'airflow.log').read_text(errors='replace')[-3000:]}")
+                pytest.fail(
+                    f"airflow never listened on {port} (exit {proc.poll()}):\n"
+                    f"{(tmp_path / 'airflow.log').read_text(errors='replace')[-3000:]}"
+                )
             time.sleep(0.5)
         # every component is up (the log servers of today's main start with the scheduler and triggerer):
         # look at the whole tree a few more times
@@ -95,8 +107,7 @@ def test_airflow_listens_on_loopback_only_and_sigterm_stops_every_process(airflo
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=90)
         seen.update(_tree(proc.pid))
-        left = [p for p in seen.values() if p.pid != proc.pid and p.is_running()
-                and p.status() != psutil.STATUS_ZOMBIE]
+        left = [p for p in seen.values() if p.pid != proc.pid and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
         assert not left, f"left running after SIGTERM: {[(p.pid, p.cmdline()[:3]) for p in left]}"
         assert not _listening(port)
     finally:

@@ -30,11 +30,15 @@ def test_rows_landed_are_read_from_each_extractors_own_summary(state, monkeypatc
     """One call may land several entities (shop_order lands sku_order); an alias lands nothing itself."""
     from douyin_etl.sources.files import expected
 
-    _stub_extractors(monkeypatch,
-                     {"shop_order": {"entity": "shop_order", "rows": {"shop_order": 10, "sku_order": 14}},
-                      "sku_order": {"entity": "sku_order", "rows": 0, "landed_by": "shop_order"},
-                      "after_sale": {"entity": "after_sale", "rows": 3}},
-                     {"settlement_bill": {"entity": "settlement_bill", "rows": 7, "quarantined": 1}})
+    _stub_extractors(
+        monkeypatch,
+        {
+            "shop_order": {"entity": "shop_order", "rows": {"shop_order": 10, "sku_order": 14}},
+            "sku_order": {"entity": "sku_order", "rows": 0, "landed_by": "shop_order"},
+            "after_sale": {"entity": "after_sale", "rows": 3},
+        },
+        {"settlement_bill": {"entity": "settlement_bill", "rows": 7, "quarantined": 1}},
+    )
     monkeypatch.setattr(expected, "check_days", lambda *a, **k: [])  # after ingest imported the real one
     d1, d2 = date(2026, 10, 1), date(2026, 10, 2)
     shop = steps.extract_entity_days("shop_order", [d1, d2], "unit_rows")
@@ -59,8 +63,14 @@ def test_a_summary_without_its_row_count_is_an_error_not_zero_rows(state, monkey
 def _gate(run_id: str, gate: str, ok: bool, **kw):
     from douyin_etl.quality.results import CheckResult, GateResult
 
-    return GateResult(gate, run_id, checks=[CheckResult(gate, "expect_x", "error", ok, entity="shop_order",
-                                                        dt="2026-10-01", description="a check")], **kw)
+    return GateResult(
+        gate,
+        run_id,
+        checks=[
+            CheckResult(gate, "expect_x", "error", ok, entity="shop_order", dt="2026-10-01", description="a check")
+        ],
+        **kw,
+    )
 
 
 def test_report_of_a_blocked_run_names_the_gate_and_counts_rows(state):
@@ -69,10 +79,22 @@ def test_report_of_a_blocked_run_names_the_gate_and_counts_rows(state):
     run_id = "unit_blocked"
     d = date(2026, 10, 1)
     steps.begin_run(run_id, {"run_id": run_id, "start": "2026-10-01", "end": "2026-10-02"})
-    steps._record(run_id, "extract.shop_order", "ok", 1.5, ExtractResult(
-        "shop_order", "platform", [d], 10, partitions={d: 10}, landed={"shop_order": 10, "sku_order": 14}).to_dict())
-    steps._record(run_id, "extract.settlement_bill", "ok", 0.5, ExtractResult(
-        "settlement_bill", "finance", [d], 7, 2, {d: 7}, {"settlement_bill": 7}).to_dict())
+    steps._record(
+        run_id,
+        "extract.shop_order",
+        "ok",
+        1.5,
+        ExtractResult(
+            "shop_order", "platform", [d], 10, partitions={d: 10}, landed={"shop_order": 10, "sku_order": 14}
+        ).to_dict(),
+    )
+    steps._record(
+        run_id,
+        "extract.settlement_bill",
+        "ok",
+        0.5,
+        ExtractResult("settlement_bill", "finance", [d], 7, 2, {d: 7}, {"settlement_bill": 7}).to_dict(),
+    )
     steps._record(run_id, "landing_gate", "blocked", 2.0, _gate(run_id, "landing", False).to_dict())
     assert steps.run_status(steps.read_steps(run_id)) == "blocked"
     path = steps.report(run_id, date(2026, 10, 1), date(2026, 10, 2))
@@ -82,8 +104,12 @@ def test_report_of_a_blocked_run_names_the_gate_and_counts_rows(state):
     assert report["rows"]["settlement_bill"]["quarantined"] == 2
     assert report["gates"]["landing"]["ok"] is False
     assert {s["name"]: s["status"] for s in report["steps"]} == {
-        "extract": "ok", "landing_gate": "blocked", "build_audit": "skipped", "mart_gate": "skipped",
-        "publish": "skipped"}
+        "extract": "ok",
+        "landing_gate": "blocked",
+        "build_audit": "skipped",
+        "mart_gate": "skipped",
+        "publish": "skipped",
+    }
     # a new attempt of the same run id starts clean
     steps.begin_run(run_id)
     assert steps.read_steps(run_id) == {}
@@ -129,8 +155,18 @@ def _settlement_csv(path, request_no: str) -> None:
     from douyin_etl.sources.files.specs import SPECS
 
     headers = [c.header for c in SPECS["settlement_bill"].columns]
-    row = {"结算时间": "2026-10-03 10:00:00", "结算单号": request_no, "订单号": "691", "子订单号": "681", "商品ID": "36",
-           "交易类型": "已结算"} | {h: "0.00" for h in headers[6:]} | {"其他分成说明": "", "备注": ""}
+    row = (
+        {
+            "结算时间": "2026-10-03 10:00:00",
+            "结算单号": request_no,
+            "订单号": "691",
+            "子订单号": "681",
+            "商品ID": "36",
+            "交易类型": "已结算",
+        }
+        | {h: "0.00" for h in headers[6:]}
+        | {"其他分成说明": "", "备注": ""}
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(",".join(headers) + "\n" + ",".join(row[h] for h in headers) + "\n", encoding="utf-8")
 
@@ -183,10 +219,13 @@ def test_every_step_result_survives_its_xcom_json():
     d1, d2 = date(2026, 10, 1), date(2026, 10, 2)
     plan = Plan("r1", d2, d2, {"shop_order": [d1, d2], "product": [d2]}, "schedule", {"shop_order": 3})
     assert (plan.as_of, plan.window_start) == (d2, d1)  # a look-back partition widens the rebuilt window
-    extract = ExtractResult("shop_order", "platform", [d1], 10, 0, {d1: 10}, {"shop_order": 10, "sku_order": 14},
-                            [{"requests": 3}], 1.5)
+    extract = ExtractResult(
+        "shop_order", "platform", [d1], 10, 0, {d1: 10}, {"shop_order": 10, "sku_order": 14}, [{"requests": 3}], 1.5
+    )
     build = BuildResult("/a.duckdb", d2, d1, d2, tests_since=d1, published_horizon=None, ok=True, dbt={"ok": True})
-    published = PublishResult("r1", Path("/w.duckdb"), Path("/w.version.json"), "2026-10-02T00:00:00+00:00", 9, "ab", 0.1)
+    published = PublishResult(
+        "r1", Path("/w.duckdb"), Path("/w.version.json"), "2026-10-02T00:00:00+00:00", 9, "ab", 0.1
+    )
     for result in (plan, extract, build, published):
         assert type(result).from_dict(json.loads(json.dumps(result.to_dict()))) == result
     blocked = _gate("r1", "landing", False, blocked_partitions=[{"entity": "shop_order", "dt": "2026-10-01"}])
@@ -204,8 +243,10 @@ def test_plans_of_a_day_of_events_and_of_a_manual_transform(monkeypatch):
     day = run.plan_day("r", d)
     assert day.partitions["shop_order"] == [d - timedelta(days=1), d] and day.partitions["product"] == [d]
     assert set(day.partitions) == set(entities.ENTITIES) and day.window_start == d - timedelta(days=1)
-    events = [{"entity": "shop_order", "dt": "2026-10-05", "days": ["2026-10-04", "2026-10-05"], "rows": 7},
-              {"entity": "product", "dt": "2026-10-05", "rows": 2}]
+    events = [
+        {"entity": "shop_order", "dt": "2026-10-05", "days": ["2026-10-04", "2026-10-05"], "rows": 7},
+        {"entity": "product", "dt": "2026-10-05", "rows": 2},
+    ]
     assets = run.plan_from_events("r", events, {}, date(2026, 1, 1))
     assert (assets.source, assets.start, assets.end, assets.rows) == ("assets", d, d, {"shop_order": 7, "product": 2})
     assert assets.partitions == {"shop_order": [d - timedelta(days=1), d], "product": [d]}

@@ -9,7 +9,7 @@ port in a thread for the whole session.
 from __future__ import annotations
 
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -55,8 +55,10 @@ def table(page: str, name: str) -> list[dict[str, str]]:
     m = re.search(rf'<table data-table="{name}">.*?<tbody>(.*?)</tbody>', page, re.S)
     if not m:
         return []
-    return [{k: html.unescape(v) for k, v in re.findall(r'<td class="[^"]*" data-col="(\w+)">(.*?)</td>', row)}
-            for row in re.findall(r"<tr>(.*?)</tr>", m.group(1))]
+    return [
+        {k: html.unescape(v) for k, v in re.findall(r'<td class="[^"]*" data-col="(\w+)">(.*?)</td>', row)}
+        for row in re.findall(r"<tr>(.*?)</tr>", m.group(1))
+    ]
 
 
 def where(shop: str | None, start, end, col: str) -> str:
@@ -67,11 +69,14 @@ def where(shop: str | None, start, end, col: str) -> str:
 def expected_kpis(published, shop, start, end) -> dict[str, Decimal | int]:
     gmv, net, refund = published.query(
         f"SELECT sum(gmv_yuan), sum(net_sales_yuan), sum(refund_yuan) FROM sales.sales_daily "
-        f"WHERE {where(shop, start, end, 'date_day')}")[0]
+        f"WHERE {where(shop, start, end, 'date_day')}"
+    )[0]
     orders, buyers = published.query(
-        f"SELECT count(*), count(DISTINCT buyer_key) FROM sales.fct_orders WHERE {where(shop, start, end, 'pay_date')}")[0]
+        f"SELECT count(*), count(DISTINCT buyer_key) FROM sales.fct_orders WHERE {where(shop, start, end, 'pay_date')}"
+    )[0]
     (cm,) = published.query(
-        f"SELECT sum(contribution_margin_yuan) FROM finance.fin_pnl_daily WHERE {where(shop, start, end, 'date_day')}")[0]
+        f"SELECT sum(contribution_margin_yuan) FROM finance.fin_pnl_daily WHERE {where(shop, start, end, 'date_day')}"
+    )[0]
     return {"gmv": gmv, "net_sales": net, "refund": refund, "orders": orders, "buyers": buyers, "cm": cm}
 
 
@@ -114,8 +119,9 @@ def test_shop_and_period_filters_change_the_figures(dashboard_url, published) ->
     # pnl rows are the days of the period, newest first; the total row is the sum
     rows = table(whole, "pnl")
     assert [r["date_day"] for r in rows] == [str(end - timedelta(days=i)) for i in range((end - start).days + 1)]
-    (cm,) = published.query(f"SELECT sum(contribution_margin_yuan) FROM finance.fin_pnl_daily "
-                            f"WHERE {where(None, start, end, 'date_day')}")[0]
+    (cm,) = published.query(
+        f"SELECT sum(contribution_margin_yuan) FROM finance.fin_pnl_daily WHERE {where(None, start, end, 'date_day')}"
+    )[0]
     m = re.search(r'<tr class="total">.*?data-col="contribution_margin_yuan">(.*?)</th>', whole)
     assert m and money(html.unescape(m.group(1))) == cm == sum(money(r["contribution_margin_yuan"]) for r in rows)
 
@@ -124,14 +130,16 @@ def test_channel_mix_and_funnel_equal_the_marts(dashboard_url, published) -> Non
     page = get(dashboard_url, shop="1000001")
     expected = published.query(
         f"SELECT channel, sum(gmv_yuan) FROM sales.sales_daily WHERE "
-        f"{where('1000001', published.first_day, published.last_day, 'date_day')} GROUP BY channel")
+        f"{where('1000001', published.first_day, published.last_day, 'date_day')} GROUP BY channel"
+    )
     assert len(expected) >= 3
     for channel, gmv in expected:
         m = re.search(rf'data-channel="{channel}">[^<]*?(-?¥[\d,.]+)</span>', page)
         assert m and money(m.group(1)) == gmv, channel
     exposures, clicks, pays = published.query(
         f"SELECT sum(exposures), sum(clicks), sum(pays) FROM sales.sales_funnel_daily WHERE "
-        f"{where('1000001', published.first_day, published.last_day, 'stat_date')}")[0]
+        f"{where('1000001', published.first_day, published.last_day, 'stat_date')}"
+    )[0]
     assert f">{exposures:,}</text>" in page and f">{pays:,}</text>" in page
     m = re.search(r'data-rate="clicks">([^<]*)</span>', page)
     assert m and m.group(1).endswith(f"{clicks / exposures:.1%}")
@@ -143,15 +151,21 @@ def test_creator_leaderboard_and_live_sessions(dashboard_url, published) -> None
     expected = published.query(
         "SELECT author_id, sum(gmv_yuan) AS g, sum(paid_orders), sum(net_commission_yuan) FROM performance.perf_creators "
         f"WHERE {where(None, published.first_day, published.last_day, 'pay_date')} "
-        "GROUP BY shop_id, author_id ORDER BY g DESC, author_id LIMIT 10")
+        "GROUP BY shop_id, author_id ORDER BY g DESC, author_id LIMIT 10"
+    )
     assert len(rows) == len(expected) > 0
     for row, (author, gmv, orders, commission) in zip(rows, expected):
-        assert (row["author_id"], money(row["gmv_yuan"]), int(row["orders"]), money(row["commission_yuan"])) == \
-            (author, gmv, orders, commission)
+        assert (row["author_id"], money(row["gmv_yuan"]), int(row["orders"]), money(row["commission_yuan"])) == (
+            author,
+            gmv,
+            orders,
+            commission,
+        )
     live = table(page, "live")
     (n_anchors, gmv, viewers) = published.query(
         "SELECT count(DISTINCT (shop_id, anchor_id)), sum(gmv_yuan), sum(viewers) FROM performance.perf_live_sessions "
-        f"WHERE {where(None, published.first_day, published.last_day, 'live_date')}")[0]
+        f"WHERE {where(None, published.first_day, published.last_day, 'live_date')}"
+    )[0]
     assert len(live) == n_anchors > 0
     assert sum(money(r["gmv_yuan"]) for r in live) == gmv
     assert sum(int(r["viewers"].replace(",", "")) for r in live) == viewers
@@ -159,7 +173,9 @@ def test_creator_leaderboard_and_live_sessions(dashboard_url, published) -> None
 
 def test_reconciliation_counts_and_discrepancies(dashboard_url, published) -> None:
     full = where(None, published.first_day, published.last_day, "pay_date")
-    counts = dict(published.query(f"SELECT status, count(*) FROM finance.fin_order_reconciliation WHERE {full} GROUP BY 1"))
+    counts = dict(
+        published.query(f"SELECT status, count(*) FROM finance.fin_order_reconciliation WHERE {full} GROUP BY 1")
+    )
     assert counts.get("discrepancy", 0) > 0, "the test world should hold discrepancies"
     page = get(dashboard_url)
     for status in ("settled", "pending", "refunded", "discrepancy"):
@@ -167,12 +183,17 @@ def test_reconciliation_counts_and_discrepancies(dashboard_url, published) -> No
     rows = table(page, "discrepancies")
     expected = published.query(
         f"SELECT sku_order_id, reason, difference_fen FROM finance.fin_order_reconciliation "
-        f"WHERE {full} AND status = 'discrepancy' ORDER BY abs(difference_fen) DESC, sku_order_id")
-    assert [(r["sku_order_id"], r["reason"], money(r["difference_fen"])) for r in rows] == \
-        [(s, reason, Decimal(d) / 100) for s, reason, d in expected]
+        f"WHERE {full} AND status = 'discrepancy' ORDER BY abs(difference_fen) DESC, sku_order_id"
+    )
+    assert [(r["sku_order_id"], r["reason"], money(r["difference_fen"])) for r in rows] == [
+        (s, reason, Decimal(d) / 100) for s, reason, d in expected
+    ]
     # one shop: only its lines
-    shop_counts = dict(published.query(
-        f"SELECT status, count(*) FROM finance.fin_order_reconciliation WHERE {where('1000001', published.first_day, published.last_day, 'pay_date')} GROUP BY 1"))
+    shop_counts = dict(
+        published.query(
+            f"SELECT status, count(*) FROM finance.fin_order_reconciliation WHERE {where('1000001', published.first_day, published.last_day, 'pay_date')} GROUP BY 1"
+        )
+    )
     shop_page = get(dashboard_url, shop="1000001")
     assert chip_count(shop_page, "status", "discrepancy") == shop_counts.get("discrepancy", 0) < counts["discrepancy"]
     assert all(r["shop_id"] == "1000001" for r in table(shop_page, "discrepancies"))
@@ -181,15 +202,19 @@ def test_reconciliation_counts_and_discrepancies(dashboard_url, published) -> No
 def test_inventory_alerts_and_replenishment(dashboard_url, published) -> None:
     page = get(dashboard_url)
     day = published.last_day
-    by_type = dict(published.query(
-        f"SELECT alert_type, count(*) FROM inventory.inv_alerts WHERE alert_date = DATE '{day}' GROUP BY 1"))
+    by_type = dict(
+        published.query(
+            f"SELECT alert_type, count(*) FROM inventory.inv_alerts WHERE alert_date = DATE '{day}' GROUP BY 1"
+        )
+    )
     assert by_type
     for alert_type, n in by_type.items():
         assert chip_count(page, "alert", alert_type) == n
     alerts = table(page, "alerts")
     assert len(alerts) == min(30, sum(by_type.values()))
     (reorder,) = published.query(
-        f"SELECT count(*) FROM inventory.inv_replenishment WHERE as_of_date = DATE '{day}' AND needs_reorder")[0]
+        f"SELECT count(*) FROM inventory.inv_replenishment WHERE as_of_date = DATE '{day}' AND needs_reorder"
+    )[0]
     repl = table(page, "replenishment")
     assert len(repl) == min(30, reorder)
     qty = [int(r["suggested_order_qty"].replace(",", "")) for r in repl]
@@ -215,8 +240,12 @@ def test_reads_per_request_so_a_publish_shows_up(published, tmp_path) -> None:
         before = money(kpi(get(url), "gmv"))
         # the server holds no connection: a writer can open the file in this very process
         con = duckdb.connect(str(path))
-        con.execute(f"UPDATE sales.sales_daily SET gmv_yuan = gmv_yuan + 1 WHERE date_day = DATE '{published.last_day}'")
-        (changed,) = con.execute(f"SELECT count(*) FROM sales.sales_daily WHERE date_day = DATE '{published.last_day}'").fetchone()
+        con.execute(
+            f"UPDATE sales.sales_daily SET gmv_yuan = gmv_yuan + 1 WHERE date_day = DATE '{published.last_day}'"
+        )
+        (changed,) = con.execute(
+            f"SELECT count(*) FROM sales.sales_daily WHERE date_day = DATE '{published.last_day}'"
+        ).fetchone()
         con.close()
         assert changed > 0
         assert money(kpi(get(url), "gmv")) == before + changed
@@ -225,15 +254,31 @@ def test_reads_per_request_so_a_publish_shows_up(published, tmp_path) -> None:
         server.server_close()
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="chromium is not installed (apt-get install -y chromium) - browser check skipped")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="chromium is not installed (apt-get install -y chromium) - browser check skipped",
+)
 def test_headless_chromium_renders_the_figures(dashboard_url, published, tmp_path) -> None:
     exp = expected_kpis(published, "1000002", published.first_day, published.last_day)
     proc = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'chromium'}", "--dump-dom", f"{dashboard_url}/?shop=1000002"],
-        capture_output=True, text=True, timeout=90)
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--dump-dom",
+            f"{dashboard_url}/?shop=1000002",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = proc.stdout
     assert "抖店经营看板" in dom
@@ -242,7 +287,7 @@ def test_headless_chromium_renders_the_figures(dashboard_url, published, tmp_pat
     for text in ERROR_TEXT:
         assert text not in dom
     assert f"¥{exp['gmv']:,.2f}" in dom and f"¥{exp['cm']:,.2f}".replace("¥-", "-¥") in dom
-    assert f'<option value="1000002" selected="">' in dom
+    assert '<option value="1000002" selected="">' in dom
 
 
 def test_concurrent_requests_each_read_their_own_connection(dashboard_url, published) -> None:

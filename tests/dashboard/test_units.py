@@ -36,11 +36,14 @@ def test_default_period_is_the_last_30_days_of_data() -> None:
     assert parse_filters({"shop": ["all"]}, BOUNDS).shop is None
 
 
-@pytest.mark.parametrize("query, words", [
-    ({"from": ["2026-13-01"]}, ["'from'", "YYYY-MM-DD", "2026-13-01"]),
-    ({"shop": ["999"]}, ["unknown shop '999'", "1000001, 1000002"]),
-    ({"from": ["2026-03-05"], "to": ["2026-03-01"]}, ["after"]),
-])
+@pytest.mark.parametrize(
+    "query, words",
+    [
+        ({"from": ["2026-13-01"]}, ["'from'", "YYYY-MM-DD", "2026-13-01"]),
+        ({"shop": ["999"]}, ["unknown shop '999'", "1000001, 1000002"]),
+        ({"from": ["2026-03-05"], "to": ["2026-03-01"]}, ["after"]),
+    ],
+)
 def test_bad_filters_say_what_is_wrong(query: dict, words: list[str]) -> None:
     with pytest.raises(FilterError) as exc:
         parse_filters(query, BOUNDS)

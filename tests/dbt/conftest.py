@@ -14,7 +14,6 @@ and nothing else. Helpers (``dbt_helpers``): ``run_dbt, lake_as_of, land_world, 
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -22,16 +21,31 @@ from typing import Any
 import duckdb
 import pytest
 
-from worlds import land_world, lake_as_of, world_days  # tests/worlds.py
 from douyin_etl.warehousing.dbt_runner import DbtResult
 from douyin_etl.warehousing.dbt_runner import run_dbt as product_run_dbt
+from worlds import lake_as_of, land_world, world_days  # tests/worlds.py
 
 
-def run_dbt(args: list[str], *, lake_dir: Path, db_path: Path, run_dir: Path, run_params: dict[str, Any] | None = None,
-            vars: dict[str, Any] | None = None, read_only: bool = False) -> DbtResult:
+def run_dbt(
+    args: list[str],
+    *,
+    lake_dir: Path,
+    db_path: Path,
+    run_dir: Path,
+    run_params: dict[str, Any] | None = None,
+    vars: dict[str, Any] | None = None,
+    read_only: bool = False,
+) -> DbtResult:
     """The product's runner over ``lake_dir`` (the dbt process's ``DOUYIN_LAKE_DIR``) into ``db_path``."""
-    return product_run_dbt(args, db_path=db_path, run_dir=run_dir, run_params=run_params, vars=vars,
-                           read_only=read_only, extra_env={"DOUYIN_LAKE_DIR": str(lake_dir)})
+    return product_run_dbt(
+        args,
+        db_path=db_path,
+        run_dir=run_dir,
+        run_params=run_params,
+        vars=vars,
+        read_only=read_only,
+        extra_env={"DOUYIN_LAKE_DIR": str(lake_dir)},
+    )
 
 
 def query(db_path: Path, sql: str) -> list[tuple]:
@@ -46,8 +60,13 @@ def query(db_path: Path, sql: str) -> list[tuple]:
 def dbt_world(published_warehouse) -> dict[str, Any]:
     """The session's published warehouse, its world, lake and dbt build results (module docstring)."""
     pub = published_warehouse
-    return {"world_dir": pub.world, "lake_dir": pub.lake, "db_path": pub.warehouse, "results": pub.run_results(),
-            "base": pub.base}
+    return {
+        "world_dir": pub.world,
+        "lake_dir": pub.lake,
+        "db_path": pub.warehouse,
+        "results": pub.run_results(),
+        "base": pub.base,
+    }
 
 
 @pytest.fixture(scope="session")
@@ -59,5 +78,6 @@ def dbt_world_lake(dbt_world: dict[str, Any]) -> tuple[Path, Path, Path]:
 @pytest.fixture(scope="session")
 def dbt_helpers() -> SimpleNamespace:
     """The helpers above, for tests that build their own lakes or run dbt again."""
-    return SimpleNamespace(run_dbt=run_dbt, lake_as_of=lake_as_of, land_world=land_world, world_days=world_days,
-                           query=query)
+    return SimpleNamespace(
+        run_dbt=run_dbt, lake_as_of=lake_as_of, land_world=land_world, world_days=world_days, query=query
+    )

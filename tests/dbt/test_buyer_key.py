@@ -71,8 +71,11 @@ def builds(lake, tmp_path_factory):
         mp.undo()
         logging.getLogger().removeHandler(records)
         logging.getLogger().setLevel(old_level)
-    return {KEY_A: (out / "a", out / "a" / "wh.duckdb"), KEY_B: (out / "b", out / "b" / "rel" / "wh.duckdb"),
-            "log": records.lines}
+    return {
+        KEY_A: (out / "a", out / "a" / "wh.duckdb"),
+        KEY_B: (out / "b", out / "b" / "rel" / "wh.duckdb"),
+        "log": records.lines,
+    }
 
 
 def _keys(db: Path) -> dict[str, str | None]:
@@ -84,8 +87,11 @@ def _keys(db: Path) -> dict[str, str | None]:
 
 
 def _open_ids(lake: Path) -> dict[str, str]:
-    return dict(duckdb.sql(f"select distinct order_id, doudian_open_id from "
-                           f"read_parquet('{lake}/raw/doudian/shop_order/*/*.parquet')").fetchall())
+    return dict(
+        duckdb.sql(
+            f"select distinct order_id, doudian_open_id from read_parquet('{lake}/raw/doudian/shop_order/*/*.parquet')"
+        ).fetchall()
+    )
 
 
 def test_buyer_key_is_the_hmac_of_the_open_id(builds, lake):
@@ -93,8 +99,10 @@ def test_buyer_key_is_the_hmac_of_the_open_id(builds, lake):
     for key in (KEY_A, KEY_B):
         got = _keys(builds[key][1])
         assert len(got) == len(open_ids) >= 20
-        expected = {o: (hmac.new(key.encode(), i.encode(), hashlib.sha256).hexdigest() if i else None)
-                    for o, i in open_ids.items()}
+        expected = {
+            o: (hmac.new(key.encode(), i.encode(), hashlib.sha256).hexdigest() if i else None)
+            for o, i in open_ids.items()
+        }
         assert got == expected
         assert all(buyer_key.buyer_key(key, open_ids[o]) == k for o, k in got.items() if k)
     # the old, unsalted md5 matches nothing
@@ -137,9 +145,23 @@ def test_without_the_key_nothing_builds(lake, tmp_path, monkeypatch):
         run_dbt(STAGE, db_path=tmp_path / "wh.duckdb", run_dir=tmp_path / "dbt")
     assert not (tmp_path / "dbt").exists()
     env = config.tool_env() | {"DOUYIN_DBT_DB_PATH": str(tmp_path / "by_hand.duckdb")}
-    proc = subprocess.run([str(Path(sys.executable).parent / "dbt"), *STAGE,
-                           "--project-dir", str(config.DBT_PROJECT_DIR), "--profiles-dir", str(config.DBT_PROJECT_DIR),
-                           "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-                          env=env, capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *STAGE,
+            "--project-dir",
+            str(config.DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(config.DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode != 0 and "no buyer-key secret in this dbt session" in proc.stdout
     assert os.environ.get(buyer_key.DBT_ENV_IPAD) is None  # the pads never enter this process's environment

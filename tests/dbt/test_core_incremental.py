@@ -36,18 +36,36 @@ def _diff(left_db: Path, right_db: Path, table: str) -> tuple[int, int, int]:
         con.execute(f"ATTACH '{left_db}' AS l (READ_ONLY)")
         con.execute(f"ATTACH '{right_db}' AS r (READ_ONLY)")
         rows = con.execute(f"SELECT count(*) FROM l.{table}").fetchall()[0][0]
-        only_left = con.execute(f"SELECT count(*) FROM (SELECT * FROM l.{table} EXCEPT ALL SELECT * FROM r.{table})").fetchall()[0][0]
-        only_right = con.execute(f"SELECT count(*) FROM (SELECT * FROM r.{table} EXCEPT ALL SELECT * FROM l.{table})").fetchall()[0][0]
+        only_left = con.execute(
+            f"SELECT count(*) FROM (SELECT * FROM l.{table} EXCEPT ALL SELECT * FROM r.{table})"
+        ).fetchall()[0][0]
+        only_right = con.execute(
+            f"SELECT count(*) FROM (SELECT * FROM r.{table} EXCEPT ALL SELECT * FROM l.{table})"
+        ).fetchall()[0][0]
         return rows, only_left, only_right
     finally:
         con.close()
 
 
-BUILD = ["build", "--exclude-resource-type", "test", "--exclude-resource-type", "unit_test",
-         "--exclude-resource-type", "snapshot"]
+BUILD = [
+    "build",
+    "--exclude-resource-type",
+    "test",
+    "--exclude-resource-type",
+    "unit_test",
+    "--exclude-resource-type",
+    "snapshot",
+]
 # the entities whose staging is incremental and reads only the window's partitions
-WINDOWED_ENTITIES = ("doudian/sku_order", "doudian/shop_order", "doudian/after_sale", "doudian/alliance_order",
-                     "backoffice/settlement_bill", "backoffice/fund_flow", "wms/shipment")
+WINDOWED_ENTITIES = (
+    "doudian/sku_order",
+    "doudian/shop_order",
+    "doudian/after_sale",
+    "doudian/alliance_order",
+    "backoffice/settlement_bill",
+    "backoffice/fund_flow",
+    "wms/shipment",
+)
 
 
 def _marts_equal(left: Path, right: Path) -> dict[str, Any]:
@@ -70,8 +88,13 @@ def test_daily_runs_equal_a_full_refresh_in_every_mart(dbt_world: dict[str, Any]
     runs = iter(range(100))
 
     def run(database: Path, run_params: dict | None = None, *extra: str) -> None:
-        result = h.run_dbt([*BUILD, *extra], lake_dir=lake, db_path=database, run_dir=tmp_path / f"t{next(runs)}",
-                           run_params=run_params)
+        result = h.run_dbt(
+            [*BUILD, *extra],
+            lake_dir=lake,
+            db_path=database,
+            run_dir=tmp_path / f"t{next(runs)}",
+            run_params=run_params,
+        )
         assert result.ok, result.failures or result.error
 
     def full_refresh() -> Path:
@@ -154,8 +177,9 @@ def test_late_updates_reach_the_incremental_mart(dbt_world: dict[str, Any]) -> N
     assert found[0] >= len(late) and found[1] >= 1, found
 
 
-def test_rebuild_as_of_an_earlier_day_while_later_days_are_landed(dbt_world: dict[str, Any], dbt_helpers,
-                                                                  tmp_path: Path) -> None:
+def test_rebuild_as_of_an_earlier_day_while_later_days_are_landed(
+    dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path
+) -> None:
     """Rebuilding as of day 7 over a lake that holds every day: the reconciliation covers the lines paid
     up to day 7 (its grain), fct_order_lines keeps every landed line, and the equal_rowcount test between
     them (bounded by as_of_date the same way) passes."""
@@ -163,28 +187,48 @@ def test_rebuild_as_of_an_earlier_day_while_later_days_are_landed(dbt_world: dic
     days = h.world_days(dbt_world["world_dir"])
     as_of = days[6]
     db = tmp_path / "incremental.duckdb"
-    result = h.run_dbt(["build", "--select", "+fin_order_reconciliation", "+fct_order_lines",
-                        "--exclude-resource-type", "snapshot", "--indirect-selection", "cautious"],
-                       lake_dir=dbt_world["lake_dir"], db_path=db, run_dir=tmp_path / "dbt",
-                       run_params={"as_of_date": as_of})
+    result = h.run_dbt(
+        [
+            "build",
+            "--select",
+            "+fin_order_reconciliation",
+            "+fct_order_lines",
+            "--exclude-resource-type",
+            "snapshot",
+            "--indirect-selection",
+            "cautious",
+        ],
+        lake_dir=dbt_world["lake_dir"],
+        db_path=db,
+        run_dir=tmp_path / "dbt",
+        run_params={"as_of_date": as_of},
+    )
     assert result.ok, result.failures or result.error
     ran = {n.unique_id for n in result.nodes}
     assert any(u.startswith("test.douyin.equal_rowcount_fin_order_reconciliation") for u in ran)
-    later, reconciled_later, lines_upto, reconciled = h.query(db, f"""
+    later, reconciled_later, lines_upto, reconciled = h.query(
+        db,
+        f"""
         SELECT (SELECT count(*) FROM sales.fct_order_lines WHERE is_paid AND pay_date > DATE '{as_of}'),
                (SELECT count(*) FROM finance.fin_order_reconciliation WHERE pay_date > DATE '{as_of}'),
                (SELECT count(*) FROM sales.fct_order_lines WHERE is_paid AND pay_date <= DATE '{as_of}'),
-               (SELECT count(*) FROM finance.fin_order_reconciliation)""")[0]
+               (SELECT count(*) FROM finance.fin_order_reconciliation)""",
+    )[0]
     assert later > 0 and reconciled_later == 0 and reconciled == lines_upto > 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug found by landing through the extractor: a re-landed day without the only line of an order leaves "
-    "that order in fct_orders (and sales_cohorts_monthly) after the incremental run: the pre_hook deletes "
-    "the orders of buyers touched by the lines that remain (touched_buyers_sql), so a buyer whose line is "
-    "gone is not touched; the full build drops the order"))
-def test_relanded_partitions_with_fewer_rows_equal_full_refresh(dbt_world: dict[str, Any], dbt_helpers,
-                                                                 tmp_path: Path) -> None:
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "bug found by landing through the extractor: a re-landed day without the only line of an order leaves "
+        "that order in fct_orders (and sales_cohorts_monthly) after the incremental run: the pre_hook deletes "
+        "the orders of buyers touched by the lines that remain (touched_buyers_sql), so a buyer whose line is "
+        "gone is not touched; the full build drops the order"
+    ),
+)
+def test_relanded_partitions_with_fewer_rows_equal_full_refresh(
+    dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path
+) -> None:
     """A day re-landed with fewer rows (a re-dropped 结算账单, a re-extracted day of sku orders): the
     incremental run replaces exactly that day's rows in every incremental mart. Removed bills and
     lines disappear; a line whose newest version was removed falls back to its older version (its
@@ -209,37 +253,56 @@ def test_relanded_partitions_with_fewer_rows_equal_full_refresh(dbt_world: dict[
 
     con = duckdb.connect()
     try:
-        day_lines = [r[0] for r in con.execute(
-            f"SELECT order_id FROM read_parquet('{orders}/dt={day}/*.parquet') ORDER BY order_id LIMIT 4").fetchall()]
+        day_lines = [
+            r[0]
+            for r in con.execute(
+                f"SELECT order_id FROM read_parquet('{orders}/dt={day}/*.parquet') ORDER BY order_id LIMIT 4"
+            ).fetchall()
+        ]
         gone, moved = day_lines[:2], day_lines[2:]  # gone: landed only that day; moved: an older version too
-        removed_bills = [r[0] for r in con.execute(
-            f"SELECT request_no FROM read_parquet('{bills_dir}/{bill_day}/*.parquet') ORDER BY request_no LIMIT 2").fetchall()]
+        removed_bills = [
+            r[0]
+            for r in con.execute(
+                f"SELECT request_no FROM read_parquet('{bills_dir}/{bill_day}/*.parquet') ORDER BY request_no LIMIT 2"
+            ).fetchall()
+        ]
         assert len(gone) == len(moved) == len(removed_bills) == 2, (gone, moved, removed_bills)
         moved_list = ", ".join(f"'{k}'" for k in moved)
         # the lake before the re-landing: the moved lines also have an older version, landed on day 1
-        rewrite(con, orders / f"dt={days[0]}",
-                f"SELECT * FROM read_parquet('{{part}}') UNION ALL BY NAME "
-                f"SELECT * REPLACE (update_time - 86400 AS update_time) FROM read_parquet('{orders}/dt={day}/*.parquet') "
-                f"WHERE order_id IN ({moved_list})")
+        rewrite(
+            con,
+            orders / f"dt={days[0]}",
+            f"SELECT * FROM read_parquet('{{part}}') UNION ALL BY NAME "
+            f"SELECT * REPLACE (update_time - 86400 AS update_time) FROM read_parquet('{orders}/dt={day}/*.parquet') "
+            f"WHERE order_id IN ({moved_list})",
+        )
     finally:
         con.close()
     incremental_db = tmp_path / "incremental.duckdb"
-    first = h.run_dbt(["build", *select], lake_dir=lake, db_path=incremental_db, run_dir=tmp_path / "t0",
-                      run_params=as_of)
+    first = h.run_dbt(
+        ["build", *select], lake_dir=lake, db_path=incremental_db, run_dir=tmp_path / "t0", run_params=as_of
+    )
     assert first.ok, first.failures or first.error
 
     con = duckdb.connect()  # the re-landing: that day's orders and the last bills' day, with fewer rows
     try:
-        for folder, column, keys in ((orders / f"dt={day}", "order_id", gone + moved),
-                                     (bills_dir / bill_day, "request_no", removed_bills)):
+        for folder, column, keys in (
+            (orders / f"dt={day}", "order_id", gone + moved),
+            (bills_dir / bill_day, "request_no", removed_bills),
+        ):
             in_list = ", ".join(f"'{k}'" for k in keys)
             rewrite(con, folder, f"SELECT * FROM read_parquet('{{part}}') WHERE {column} NOT IN ({in_list})")
     finally:
         con.close()
 
     tables = (*INCREMENTAL_MARTS, "inventory.inv_stock_daily")
-    run = h.run_dbt(["build", *select], lake_dir=lake, db_path=incremental_db, run_dir=tmp_path / "t1",
-                    run_params={**as_of, "window_start": day})
+    run = h.run_dbt(
+        ["build", *select],
+        lake_dir=lake,
+        db_path=incremental_db,
+        run_dir=tmp_path / "t1",
+        run_params={**as_of, "window_start": day},
+    )
     assert run.ok, run.failures or run.error
     full_db = tmp_path / "full.duckdb"
     full = h.run_dbt(["build", *select], lake_dir=lake, db_path=full_db, run_dir=tmp_path / "t2", run_params=as_of)
@@ -248,11 +311,16 @@ def test_relanded_partitions_with_fewer_rows_equal_full_refresh(dbt_world: dict[
     for table in tables:
         rows, only_incremental, only_full = _diff(incremental_db, full_db, table)
         assert rows > 0
-        assert (only_incremental, only_full) == (0, 0), f"{table}: {only_incremental} rows only incremental, {only_full} only full"
+        assert (only_incremental, only_full) == (0, 0), (
+            f"{table}: {only_incremental} rows only incremental, {only_full} only full"
+        )
     assert _marts_equal(incremental_db, full_db) == {}
     gone_list = ", ".join(f"'{k}'" for k in gone)
     bills = ", ".join(f"'{k}'" for k in removed_bills)
-    assert h.query(incremental_db, f"""
+    assert h.query(
+        incremental_db,
+        f"""
         SELECT (SELECT count(*) FROM sales.fct_order_lines WHERE sku_order_id IN ({gone_list})),
                (SELECT count(*) FROM finance.fin_settlement_lines WHERE request_no IN ({bills})),
-               (SELECT count(*) FROM sales.fct_order_lines WHERE sku_order_id IN ({moved_list}))""")[0] == (0, 0, 2)
+               (SELECT count(*) FROM sales.fct_order_lines WHERE sku_order_id IN ({moved_list}))""",
+    )[0] == (0, 0, 2)

@@ -11,7 +11,6 @@ from typing import Any
 import duckdb
 import pytest
 
-
 pytestmark = pytest.mark.slow
 
 
@@ -22,25 +21,58 @@ def query(db_path: Path, sql: str) -> list[tuple]:
     finally:
         con.close()
 
+
 # Nodes owned by the core (staging of doudian/backoffice/merchant, core intermediate, sales, finance).
 CORE_MODELS = (
-    "stg_doudian__shop_order", "stg_doudian__sku_order", "stg_doudian__after_sale", "stg_doudian__product",
-    "stg_doudian__sku", "stg_doudian__sku_daily", "stg_doudian__alliance_order", "stg_backoffice__settlement_bill",
-    "stg_backoffice__fund_flow", "stg_backoffice__creator", "stg_merchant__product_cost",
-    "int_order_lines__enriched", "int_refunds__allocated_to_lines", "int_settlements__matched_to_lines",
-    "int_order_lines__expected_settlement", "int_order_lines__costed", "int_sku_costs__historized",
-    "int_sku_prices__historized", "int_pnl_components__product_daily",
-    "fct_order_lines", "fct_orders", "fct_refunds", "dim_products", "dim_skus", "dim_sku_prices", "dim_shops",
-    "dim_creators", "dim_date", "sales_daily", "sales_customers", "sales_cohorts_monthly", "fin_settlement_lines",
-    "fin_order_reconciliation", "fin_fund_flow", "fin_withdrawals", "fin_fee_breakdown_daily", "fin_pnl_daily",
-    "fin_pnl_product_daily", "platform_fee_rates", "snap_sku_prices",
+    "stg_doudian__shop_order",
+    "stg_doudian__sku_order",
+    "stg_doudian__after_sale",
+    "stg_doudian__product",
+    "stg_doudian__sku",
+    "stg_doudian__sku_daily",
+    "stg_doudian__alliance_order",
+    "stg_backoffice__settlement_bill",
+    "stg_backoffice__fund_flow",
+    "stg_backoffice__creator",
+    "stg_merchant__product_cost",
+    "int_order_lines__enriched",
+    "int_refunds__allocated_to_lines",
+    "int_settlements__matched_to_lines",
+    "int_order_lines__expected_settlement",
+    "int_order_lines__costed",
+    "int_sku_costs__historized",
+    "int_sku_prices__historized",
+    "int_pnl_components__product_daily",
+    "fct_order_lines",
+    "fct_orders",
+    "fct_refunds",
+    "dim_products",
+    "dim_skus",
+    "dim_sku_prices",
+    "dim_shops",
+    "dim_creators",
+    "dim_date",
+    "sales_daily",
+    "sales_customers",
+    "sales_cohorts_monthly",
+    "fin_settlement_lines",
+    "fin_order_reconciliation",
+    "fin_fund_flow",
+    "fin_withdrawals",
+    "fin_fee_breakdown_daily",
+    "fin_pnl_daily",
+    "fin_pnl_product_daily",
+    "platform_fee_rates",
+    "snap_sku_prices",
 )
 
 
 def _truth_daily(world_dir: Path) -> dict[tuple[str, str], dict[str, int]]:
     with open(world_dir / "truth" / "daily_sales.csv", newline="") as fh:
-        return {(r["shop_id"], r["date"]): {k: int(v) for k, v in r.items() if k not in ("shop_id", "date")}
-                for r in csv.DictReader(fh)}
+        return {
+            (r["shop_id"], r["date"]): {k: int(v) for k, v in r.items() if k not in ("shop_id", "date")}
+            for r in csv.DictReader(fh)
+        }
 
 
 def test_core_nodes_all_pass(dbt_world: dict[str, Any]) -> None:
@@ -60,15 +92,24 @@ def test_schemas_are_exactly_the_layer_names(dbt_world_lake: tuple[Path, Path, P
 def test_daily_gmv_refunds_net_sales_equal_truth_to_the_fen(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     world, _, db = dbt_world_lake
     truth = _truth_daily(world)
-    mart = {(shop, str(day)): (gmv, refund, net) for shop, day, gmv, refund, net in query(db, """
+    mart = {
+        (shop, str(day)): (gmv, refund, net)
+        for shop, day, gmv, refund, net in query(
+            db,
+            """
         select shop_id, date_day,
                cast(sum(gmv_yuan) * 100 as bigint), cast(sum(refund_yuan) * 100 as bigint),
                cast(sum(net_sales_yuan) * 100 as bigint)
-        from sales.sales_daily group by shop_id, date_day""")}
+        from sales.sales_daily group by shop_id, date_day""",
+        )
+    }
     assert len(truth) == 2 * 14  # shops x days of the shared world
     assert set(mart) == set(truth)
-    wrong = {k: (mart[k], (t["gmv_fen"], t["refund_fen"], t["net_sales_fen"])) for k, t in truth.items()
-             if mart[k] != (t["gmv_fen"], t["refund_fen"], t["net_sales_fen"])}
+    wrong = {
+        k: (mart[k], (t["gmv_fen"], t["refund_fen"], t["net_sales_fen"]))
+        for k, t in truth.items()
+        if mart[k] != (t["gmv_fen"], t["refund_fen"], t["net_sales_fen"])
+    }
     assert wrong == {}
     assert sum(t["gmv_fen"] for t in truth.values()) > 0 and sum(t["refund_fen"] for t in truth.values()) > 0
 
@@ -76,26 +117,45 @@ def test_daily_gmv_refunds_net_sales_equal_truth_to_the_fen(dbt_world_lake: tupl
 def test_orders_buyers_lines_per_shop_day_equal_truth(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     world, _, db = dbt_world_lake
     truth = _truth_daily(world)
-    mart = {(shop, str(day)): (orders, buyers, lines) for shop, day, orders, buyers, lines in query(db, """
+    mart = {
+        (shop, str(day)): (orders, buyers, lines)
+        for shop, day, orders, buyers, lines in query(
+            db,
+            """
         select shop_id, pay_date, count(distinct shop_order_id), count(distinct buyer_key), count(*)
-        from sales.fct_order_lines where is_paid group by shop_id, pay_date""")}
+        from sales.fct_order_lines where is_paid group by shop_id, pay_date""",
+        )
+    }
     assert {k: mart.get(k) for k in truth} == {k: (t["orders"], t["buyers"], t["sku_orders"]) for k, t in truth.items()}
     # the same orders in fct_orders, and AOV = GMV / buyers in sales_daily
     orders = query(db, "select count(*) from sales.fct_orders")[0][0]
     assert orders == sum(t["orders"] for t in truth.values())
-    bad_aov = query(db, "select count(*) from sales.sales_daily where buyers > 0 and aov_yuan <> cast(gmv_yuan / buyers as decimal(18, 2))")
+    bad_aov = query(
+        db,
+        "select count(*) from sales.sales_daily where buyers > 0 and aov_yuan <> cast(gmv_yuan / buyers as decimal(18, 2))",
+    )
     assert bad_aov == [(0,)]
 
 
 def test_reconciliation_equals_truth_exactly(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     world, _, db = dbt_world_lake
     truth_file = world / "truth" / "reconciliation.parquet"
-    truth = {r[0]: r[1:] for r in duckdb.sql(
-        f"select sku_order_id, shop_id, pay_amount, expected_settle_fen, settled_fen, status, reason "
-        f"from read_parquet('{truth_file}')").fetchall()}
-    mart = {r[0]: r[1:] for r in query(db, """
+    truth = {
+        r[0]: r[1:]
+        for r in duckdb.sql(
+            f"select sku_order_id, shop_id, pay_amount, expected_settle_fen, settled_fen, status, reason "
+            f"from read_parquet('{truth_file}')"
+        ).fetchall()
+    }
+    mart = {
+        r[0]: r[1:]
+        for r in query(
+            db,
+            """
         select sku_order_id, shop_id, pay_fen, expected_settle_fen, settled_fen, status, reason
-        from finance.fin_order_reconciliation""")}
+        from finance.fin_order_reconciliation""",
+        )
+    }
     assert set(mart) == set(truth)
     diff = {k: (mart[k], truth[k]) for k in truth if mart[k] != truth[k]}
     assert diff == {}, f"{len(diff)} lines differ, e.g. {list(diff.items())[:3]}"
@@ -110,7 +170,9 @@ def test_reconciliation_equals_truth_exactly(dbt_world_lake: tuple[Path, Path, P
 def test_settlement_and_fee_marts_add_up(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     world, _, db = dbt_world_lake
     bills = world / "platform" / "settlement_bill"
-    world_total = duckdb.sql(f"select count(*), sum(settle_amount) from read_parquet('{bills}/*/*.parquet')").fetchall()[0]
+    world_total = duckdb.sql(
+        f"select count(*), sum(settle_amount) from read_parquet('{bills}/*/*.parquet')"
+    ).fetchall()[0]
     assert query(db, "select count(*), sum(settle_fen) from finance.fin_settlement_lines")[0] == world_total
     assert query(db, "select sum(net_settlement_fen) from finance.fin_fee_breakdown_daily")[0][0] == world_total[1]
 
@@ -118,8 +180,13 @@ def test_settlement_and_fee_marts_add_up(dbt_world_lake: tuple[Path, Path, Path]
 def test_fund_flow_duplicates_count_once(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     world, _, db = dbt_world_lake
     flows = world / "platform" / "fund_flow"
-    distinct = duckdb.sql(f"select count(distinct account_trade_no) from read_parquet('{flows}/*/*.parquet')").fetchall()[0][0]
-    assert query(db, "select count(*), count(distinct account_trade_no) from finance.fin_fund_flow")[0] == (distinct, distinct)
+    distinct = duckdb.sql(
+        f"select count(distinct account_trade_no) from read_parquet('{flows}/*/*.parquet')"
+    ).fetchall()[0][0]
+    assert query(db, "select count(*), count(distinct account_trade_no) from finance.fin_fund_flow")[0] == (
+        distinct,
+        distinct,
+    )
     with open(world / "truth" / "anomalies.csv", newline="") as fh:
         dup_keys = [r["key"] for r in csv.DictReader(fh) if r["kind"] == "duplicate_fund_flow"]
     assert dup_keys
@@ -129,22 +196,33 @@ def test_fund_flow_duplicates_count_once(dbt_world_lake: tuple[Path, Path, Path]
 
 def test_pnl_components_equal_their_sources(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     world, _, db = dbt_world_lake
-    ads = duckdb.sql(f"select cast(sum(stat_cost) * 100 as bigint) from read_parquet('{world}/platform/ad_report/*/*.parquet')").fetchall()[0][0]
+    ads = duckdb.sql(
+        f"select cast(sum(stat_cost) * 100 as bigint) from read_parquet('{world}/platform/ad_report/*/*.parquet')"
+    ).fetchall()[0][0]
     gmv = sum(t["gmv_fen"] for t in _truth_daily(world).values())
     refunds = sum(t["refund_fen"] for t in _truth_daily(world).values())
-    row = query(db, """select cast(sum(ad_spend_yuan) * 100 as bigint), cast(sum(gmv_yuan) * 100 as bigint),
+    row = query(
+        db,
+        """select cast(sum(ad_spend_yuan) * 100 as bigint), cast(sum(gmv_yuan) * 100 as bigint),
                               cast(sum(refund_yuan) * 100 as bigint), sum(contribution_margin_fen)
-                       from finance.fin_pnl_daily""")[0]
+                       from finance.fin_pnl_daily""",
+    )[0]
     assert row[:3] == (ads, gmv, refunds)
-    product = query(db, "select sum(contribution_margin_fen), cast(sum(ad_spend_yuan) * 100 as bigint) from finance.fin_pnl_product_daily")[0]
+    product = query(
+        db,
+        "select sum(contribution_margin_fen), cast(sum(ad_spend_yuan) * 100 as bigint) from finance.fin_pnl_product_daily",
+    )[0]
     assert product == (row[3], ads)
     # freight: every carrier invoice the world billed (the simulator's truth: counts.json totals) lands in the
     # P&L exactly once, attributed to a shop and a product
     billed = json.loads((world / "truth" / "counts.json").read_text(encoding="utf-8"))["totals"]
     assert billed["freight_invoices"] > 100 and billed["freight_fen"] > 0
-    freight = query(db, """select (select cast(sum(freight_yuan) * 100 as bigint) from finance.fin_pnl_daily),
+    freight = query(
+        db,
+        """select (select cast(sum(freight_yuan) * 100 as bigint) from finance.fin_pnl_daily),
                                    (select cast(sum(freight_yuan) * 100 as bigint) from finance.fin_pnl_product_daily),
-                                   (select count(*) from finance.fin_pnl_product_daily where product_id is null and freight_yuan <> 0)""")[0]
+                                   (select count(*) from finance.fin_pnl_product_daily where product_id is null and freight_yuan <> 0)""",
+    )[0]
     assert freight == (billed["freight_fen"], billed["freight_fen"], 0)
     # COGS: every paid line has a unit cost from the merchant's cost sheets
     assert query(db, "select count(*) from sales.fct_order_lines where is_paid and unit_cost_yuan is null") == [(0,)]
@@ -152,13 +230,18 @@ def test_pnl_components_equal_their_sources(dbt_world_lake: tuple[Path, Path, Pa
 
 def test_no_buyer_pii_beyond_staging(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     world, _, db = dbt_world_lake
-    leaked = query(db, """
+    leaked = query(
+        db,
+        """
         select table_schema, table_name, column_name from information_schema.columns
         where table_schema in ('staging', 'intermediate', 'sales', 'finance')
-          and (column_name like 'encrypt%' or column_name like 'mask%' or column_name in ('post_addr', 'doudian_open_id'))""")
+          and (column_name like 'encrypt%' or column_name like 'mask%' or column_name in ('post_addr', 'doudian_open_id'))""",
+    )
     assert leaked == []
-    open_id = duckdb.sql(f"select doudian_open_id from read_parquet('{world}/platform/shop_order/*/*.parquet') "
-                         f"where pay_time > 0 limit 1").fetchall()[0][0]
+    open_id = duckdb.sql(
+        f"select doudian_open_id from read_parquet('{world}/platform/shop_order/*/*.parquet') "
+        f"where pay_time > 0 limit 1"
+    ).fetchall()[0][0]
     import hashlib
     import hmac
 
@@ -166,13 +249,18 @@ def test_no_buyer_pii_beyond_staging(dbt_world_lake: tuple[Path, Path, Path]) ->
     key = os.environ["DOUYIN_BUYER_KEY_SECRET"].encode()
     expected = hmac.new(key, open_id.encode(), hashlib.sha256).hexdigest()
     assert query(db, f"select count(*) from sales.fct_orders where buyer_key = '{expected}'")[0][0] >= 1
-    assert query(db, f"select count(*) from sales.fct_orders where buyer_key = '{hashlib.md5(open_id.encode()).hexdigest()}'") == [(0,)]
+    assert query(
+        db, f"select count(*) from sales.fct_orders where buyer_key = '{hashlib.md5(open_id.encode()).hexdigest()}'"
+    ) == [(0,)]
 
 
 def test_mart_money_types(dbt_world_lake: tuple[Path, Path, Path]) -> None:
     _, _, db = dbt_world_lake
-    cols = query(db, """select table_name, column_name, data_type from information_schema.columns
-                        where table_schema in ('sales', 'finance')""")
+    cols = query(
+        db,
+        """select table_name, column_name, data_type from information_schema.columns
+                        where table_schema in ('sales', 'finance')""",
+    )
     yuan = [(t, c, d) for t, c, d in cols if c.endswith("_yuan")]
     fen = [(t, c, d) for t, c, d in cols if c.endswith("_fen")]
     assert yuan and fen
@@ -185,10 +273,14 @@ def test_every_core_view_evaluates_fully(dbt_world_lake: tuple[Path, Path, Path]
     _, _, db = dbt_world_lake
     con = duckdb.connect(str(db), read_only=True)
     try:
-        views = [(s, t) for s, t in con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('staging', 'intermediate') and table_type = 'VIEW'").fetchall()
-            if any(t == m for m in CORE_MODELS)]
+        views = [
+            (s, t)
+            for s, t in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema in ('staging', 'intermediate') and table_type = 'VIEW'"
+            ).fetchall()
+            if any(t == m for m in CORE_MODELS)
+        ]
         assert len(views) >= 10  # the big staging models are incremental tables (evaluated when built)
         errors = []
         for schema, view in views:

@@ -22,8 +22,7 @@ def _table(db_path: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def test_inv_stock_daily_incremental_equals_full_build(dbt_world: dict[str, Any], dbt_helpers,
-                                                       tmp_path: Path) -> None:
+def test_inv_stock_daily_incremental_equals_full_build(dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path) -> None:
     h = dbt_helpers
     full_lake, full_db = dbt_world["lake_dir"], dbt_world["db_path"]
     days = h.world_days(dbt_world["world_dir"])
@@ -32,14 +31,21 @@ def test_inv_stock_daily_incremental_equals_full_build(dbt_world: dict[str, Any]
     db = tmp_path / "incremental.duckdb"
     select = ["--select", "+inv_stock_daily"]
 
-    first = h.run_dbt(["run", *select], lake_dir=early_lake, db_path=db, run_dir=tmp_path / "t1",
-                      run_params={"as_of_date": early_day})
+    first = h.run_dbt(
+        ["run", *select], lake_dir=early_lake, db_path=db, run_dir=tmp_path / "t1", run_params={"as_of_date": early_day}
+    )
     assert first.ok, first.failures or first.error
     (early_max,) = _table(db, "select max(stock_date) from inventory.inv_stock_daily")[0]
     assert early_max == early_day
 
-    second = h.run_dbt(["run", *select], lake_dir=full_lake, db_path=db, run_dir=tmp_path / "t2",
-                       run_params={"as_of_date": last_day}, vars={"lookback_days": LOOKBACK_DAYS})
+    second = h.run_dbt(
+        ["run", *select],
+        lake_dir=full_lake,
+        db_path=db,
+        run_dir=tmp_path / "t2",
+        run_params={"as_of_date": last_day},
+        vars={"lookback_days": LOOKBACK_DAYS},
+    )
     assert second.ok, second.failures or second.error
     assert any(n.unique_id.endswith("inv_stock_daily") and n.status == "success" for n in second.nodes)
 

@@ -19,8 +19,9 @@ def _dbt_log(run_id: str) -> str:
     return (wap.run_dir(run_id) / "dbt" / "logs" / "dbt.log").read_text(errors="replace")
 
 
-def test_a_daily_build_reuses_the_parse_and_builds_as_of_its_day(dbt_world: dict[str, Any], dbt_helpers,
-                                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_daily_build_reuses_the_parse_and_builds_as_of_its_day(
+    dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     from douyin_etl.orchestration import steps
     from douyin_etl.warehousing import wap
 
@@ -31,8 +32,9 @@ def test_a_daily_build_reuses_the_parse_and_builds_as_of_its_day(dbt_world: dict
     first, daily = days[-4], days[-1]
 
     def reconciled(audit: str) -> tuple:
-        return dbt_helpers.query(Path(audit), "select max(as_of_date), count(*), max(pay_date) "
-                                              "from finance.fin_order_reconciliation")[0]
+        return dbt_helpers.query(
+            Path(audit), "select max(as_of_date), count(*), max(pay_date) from finance.fin_order_reconciliation"
+        )[0]
 
     full = steps.build_audit("parse_full", first, full_refresh=True)
     assert full.ok, full.dbt

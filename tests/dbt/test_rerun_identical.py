@@ -31,8 +31,10 @@ def _reverse_rows(lake: Path) -> int:
     try:
         for f in files:
             tmp = f.with_name(f.name + ".reversed")
-            con.execute(f"COPY (SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER () AS _rn "
-                        f"FROM read_parquet('{f}')) ORDER BY _rn DESC) TO '{tmp}' (FORMAT parquet)")
+            con.execute(
+                f"COPY (SELECT * EXCLUDE (_rn) FROM (SELECT *, row_number() OVER () AS _rn "
+                f"FROM read_parquet('{f}')) ORDER BY _rn DESC) TO '{tmp}' (FORMAT parquet)"
+            )
             tmp.replace(f)
     finally:
         con.close()
@@ -45,16 +47,25 @@ def test_two_builds_of_the_same_rows_give_bit_identical_marts(dbt_world, dbt_hel
     shutil.copytree(dbt_world["lake_dir"] / "raw", lake_b / "raw")
     assert _reverse_rows(lake_b) > 10
     db_b = tmp_path / "b" / "full.duckdb"
-    run = dbt_helpers.run_dbt(["build", "--exclude-resource-type", "test", "unit_test"], lake_dir=lake_b, db_path=db_b,
-                              run_dir=tmp_path / "dbt_b", run_params={"as_of_date": days[-1], "window_start": days[0]})
+    run = dbt_helpers.run_dbt(
+        ["build", "--exclude-resource-type", "test", "unit_test"],
+        lake_dir=lake_b,
+        db_path=db_b,
+        run_dir=tmp_path / "dbt_b",
+        run_params={"as_of_date": days[-1], "window_start": days[0]},
+    )
     assert run.ok, run.failures or run.error
     dbs = [dbt_world["db_path"], db_b]
     tables = mart_tables(dbs[0])
     assert len(tables) >= 25 and "performance.perf_fulfilment" in tables
     with duckdb.connect(str(dbs[0]), read_only=True) as con:  # the columns this is about are really compared
-        doubles = con.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name IN "
-                              "('sales', 'finance', 'inventory', 'performance') AND data_type = 'DOUBLE'").fetchone()[0]
-        filled = con.execute("SELECT count(avg_ship_hours), count(avg_delivery_days) FROM performance.perf_fulfilment").fetchone()
+        doubles = con.execute(
+            "SELECT count(*) FROM duckdb_columns() WHERE schema_name IN "
+            "('sales', 'finance', 'inventory', 'performance') AND data_type = 'DOUBLE'"
+        ).fetchone()[0]
+        filled = con.execute(
+            "SELECT count(avg_ship_hours), count(avg_delivery_days) FROM performance.perf_fulfilment"
+        ).fetchone()
     assert doubles >= 20 and min(filled) > 10
     diffs = compare_marts(dbs[0], dbs[1])  # exact: no rounding of any column
     different = {t: d for t, d in diffs.items() if not d.equal}

@@ -29,8 +29,12 @@ def _sha(path: Path) -> str:
 
 
 def test_daily_tests_read_the_window_and_the_full_check_reads_everything(
-        dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]):
+    dbt_world: dict[str, Any],
+    dbt_helpers,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
     from douyin_etl import cli
     from douyin_etl.warehousing.dbt_runner import run_dbt
 
@@ -43,16 +47,22 @@ def test_daily_tests_read_the_window_and_the_full_check_reads_everything(
     last = dbt_helpers.world_days(dbt_world["world_dir"])[-1]
     since = last - timedelta(days=3)  # a daily run of `last`: lookback_days (3) before it
     con = duckdb.connect(str(published))
-    old, new = (con.execute(f"select min(sku_order_id) from sales.fct_order_lines where changed_dt {op} ?", [day])
-                .fetchone()[0] for op, day in (("<", since), ("=", last)))
+    old, new = (
+        con.execute(f"select min(sku_order_id) from sales.fct_order_lines where changed_dt {op} ?", [day]).fetchone()[0]
+        for op, day in (("<", since), ("=", last))
+    )
     assert old and new
     con.execute("update sales.fct_order_lines set channel = 'bogus_old' where sku_order_id = ?", [old])
     newest_pay = con.execute("select max(pay_date) from sales.fct_order_lines").fetchone()[0]
     con.close()
 
     def daily(name: str, tests_since):
-        return run_dbt(["test", "--select", "fct_order_lines"], db_path=published, run_dir=tmp_path / name,
-                       run_params={"as_of_date": last, "tests_since": tests_since})
+        return run_dbt(
+            ["test", "--select", "fct_order_lines"],
+            db_path=published,
+            run_dir=tmp_path / name,
+            run_params={"as_of_date": last, "tests_since": tests_since},
+        )
 
     # 1. a daily run's tests: the bad row before the window is not read
     first = daily("daily-1", since)  # main: ValueError unknown dbt run parameter 'tests_since'

@@ -57,8 +57,11 @@ def test_doc_links_resolve_inside_the_repository() -> None:
 def _repo_text_files() -> list[Path]:
     keep = {".md", ".yml", ".yaml", ".sql", ".py", ".toml", ".cfg", ".txt"}
     skip = {".venv", ".git", "target", "logs", "__pycache__", "dbt_packages", "node_modules"}
-    return [p for p in ROOT.rglob("*") if p.suffix in keep and p.is_file()
-            and not skip.intersection(p.relative_to(ROOT).parts) and p != Path(__file__)]
+    return [
+        p
+        for p in ROOT.rglob("*")
+        if p.suffix in keep and p.is_file() and not skip.intersection(p.relative_to(ROOT).parts) and p != Path(__file__)
+    ]
 
 
 def test_nothing_points_outside_the_repository() -> None:

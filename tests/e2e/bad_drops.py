@@ -6,8 +6,8 @@ import codecs
 import contextlib
 import csv
 import io
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 
 def _decode(raw: bytes) -> tuple[str, str]:

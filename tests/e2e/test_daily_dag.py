@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -41,14 +40,16 @@ def env(world, airflow_home, tmp_path_factory, pipeline_env):
 
 
 def _daily_run(world: Path):
-    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration import local_airflow
     from douyin_etl.timeutil import day_start
+    from douyin_sim.mock_api import MockServer
 
     dag = local_airflow.load_dags()["douyin_daily"]
     mp = pytest.MonkeyPatch()
     with MockServer(world) as mock:
-        for k, v in local_airflow.api_connection_env(mock.base_url, "demo_app_key", "demo_app_secret_change_me").items():
+        for k, v in local_airflow.api_connection_env(
+            mock.base_url, "demo_app_key", "demo_app_secret_change_me"
+        ).items():
             mp.setenv(k, v)
         try:
             return local_airflow.run_dag(dag, day_start(DAY + timedelta(days=1)))
@@ -68,8 +69,13 @@ def test_daily_dag_publishes_one_business_day(world, env):
     assert sum(1 for (tid, _), _s in states.items() if tid.endswith("extract_entity")) >= 19
     con = duckdb.connect(str(config.warehouse_path()), read_only=True)
     try:
-        got = dict(con.execute("SELECT shop_id::VARCHAR, CAST(round(sum(gmv_yuan) * 100) AS BIGINT) "
-                               "FROM sales.sales_daily WHERE date_day = ? GROUP BY ALL", [DAY]).fetchall())
+        got = dict(
+            con.execute(
+                "SELECT shop_id::VARCHAR, CAST(round(sum(gmv_yuan) * 100) AS BIGINT) "
+                "FROM sales.sales_daily WHERE date_day = ? GROUP BY ALL",
+                [DAY],
+            ).fetchall()
+        )
     finally:
         con.close()
     with open(world / "truth" / "daily_sales.csv", encoding="utf-8") as fh:
@@ -108,7 +114,9 @@ def test_a_blocking_gate_publishes_nothing_fails_fast_and_reports(world, env):
     report = json.loads((steps.run_dir(safe_run_id(run.run_id)) / "report.json").read_text(encoding="utf-8"))
     assert report["status"] == "blocked" and report["gates"]["landing"]["ok"] is False
     failing = [c for c in report["gates"]["landing"]["checks"] if not c["success"] and c["severity"] == "error"]
-    assert [(c["entity"], c["column"]) for c in failing if c["suite"] == "landing.shipment"] == [("shipment", "quantity")]
+    assert [(c["entity"], c["column"]) for c in failing if c["suite"] == "landing.shipment"] == [
+        ("shipment", "quantity")
+    ]
     assert any(bad.name in e["_source_ref"] for c in failing for e in c.get("examples", []) if "_source_ref" in e)
     assert report["rows"]["sku_order"]["landed"] > 0
 

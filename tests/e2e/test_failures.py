@@ -26,9 +26,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import psutil
@@ -56,13 +56,17 @@ def world(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def env(world, tmp_path_factory, pipeline_env) -> Iterator[Path]:
-    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
+    from douyin_sim.mock_api import MockServer
 
     base = tmp_path_factory.mktemp("failures")
     mp = pipeline_env(world, base)
-    for k in ("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "DOUYIN_QUARANTINE_THRESHOLD",
-              "DOUYIN_QUARANTINE_FLOOR"):
+    for k in (
+        "DOUYIN_WRITER_LEASE_GRACE_SECONDS",
+        "DOUYIN_TEST_PUBLISH_CHUNK_DELAY",
+        "DOUYIN_QUARANTINE_THRESHOLD",
+        "DOUYIN_QUARANTINE_FLOOR",
+    ):
         mp.delenv(k, raising=False)
     with MockServer(world) as mock:
         for k, v in api_connection_env(mock.base_url, "demo_app_key", "demo_app_secret_change_me").items():
@@ -98,8 +102,11 @@ def _query(wh: Path | None, sql: str) -> list[tuple]:
 
 
 def _gmv_by_shop_day(wh: Path) -> dict[tuple[str, str], int]:
-    rows = _query(wh, "SELECT shop_id::VARCHAR, date_day::VARCHAR, CAST(round(sum(gmv_yuan) * 100) AS BIGINT) "
-                      "FROM sales.sales_daily GROUP BY ALL")
+    rows = _query(
+        wh,
+        "SELECT shop_id::VARCHAR, date_day::VARCHAR, CAST(round(sum(gmv_yuan) * 100) AS BIGINT) "
+        "FROM sales.sales_daily GROUP BY ALL",
+    )
     return {(s, d): int(g) for s, d, g in rows if g}
 
 
@@ -191,9 +198,11 @@ def test_a_negative_fee_is_blocked_by_the_landing_gate_and_quarantined(world, en
     qdir = Path(config.lake_root()) / "quarantine" / "backoffice" / "settlement_bill" / f"dt={BAD_DAY}"
     files = sorted(qdir.glob(f"{r.run_id}*.parquet"))
     assert files, f"nothing quarantined under {qdir}"
-    rows = _query(None,
-                  f"SELECT reason, \"column\", value, source_ref, raw FROM read_parquet({[str(f) for f in files]}) "
-                  "WHERE \"column\" = 'platform_service_fee'")
+    rows = _query(
+        None,
+        f'SELECT reason, "column", value, source_ref, raw FROM read_parquet({[str(f) for f in files]}) '
+        "WHERE \"column\" = 'platform_service_fee'",
+    )
     assert rows, "the negative platform_service_fee row is not in quarantine"
     reason, _col, value, source_ref, raw = rows[0]
     assert "platform_service_fee" in reason and int(float(value)) < 0
@@ -241,9 +250,14 @@ def _cli_run(day: date, log_path: Path, **extra_env: str) -> subprocess.Popen:
     env = {**os.environ, **extra_env, "PYTHONUNBUFFERED": "1"}
     log = open(log_path, "wb")  # noqa: SIM115 - closed by the child's exit; the parent keeps no handle
     try:
-        return subprocess.Popen([sys.executable, "-m", "douyin_etl", "run", "--start", day.isoformat(),
-                                 "--end", day.isoformat()], cwd=ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "douyin_etl", "run", "--start", day.isoformat(), "--end", day.isoformat()],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     finally:
         log.close()
 
@@ -277,8 +291,15 @@ def _kill_group(proc: subprocess.Popen) -> None:
     assert proc.wait(timeout=30) == -signal.SIGKILL
 
 
-def _rerun_and_check(world: Path, wh: Path, log_path: Path, killed_run: str, published: dict,
-                     lease_note: str = "takes over the writer lease", **env: str) -> None:
+def _rerun_and_check(
+    world: Path,
+    wh: Path,
+    log_path: Path,
+    killed_run: str,
+    published: dict,
+    lease_note: str = "takes over the writer lease",
+    **env: str,
+) -> None:
     """A rerun of the same day (a new run id) frees the dead run's lease (``lease_note`` in its log) and
     publishes correct marts."""
     proc = _cli_run(BAD_DAY, log_path, **({"DOUYIN_WRITER_LEASE_GRACE_SECONDS": "0"} | env))
@@ -359,5 +380,12 @@ def test_sigkill_right_after_the_rename_then_the_version_names_the_published_run
     assert _query(wh, "SELECT run_id FROM _meta.publish_log ORDER BY published_at DESC LIMIT 1") == [(killed_run,)]
     assert wap.read_version(wh)["run_id"] == killed_run
     assert collect_status(limit=1)["version"]["run_id"] == killed_run
-    _rerun_and_check(world, wh, tmp_path / "rerun.log", killed_run, published,
-                     lease_note="released the writer lease left by run", DOUYIN_WRITER_LEASE_GRACE_SECONDS="600")
+    _rerun_and_check(
+        world,
+        wh,
+        tmp_path / "rerun.log",
+        killed_run,
+        published,
+        lease_note="released the writer lease left by run",
+        DOUYIN_WRITER_LEASE_GRACE_SECONDS="600",
+    )

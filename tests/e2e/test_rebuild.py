@@ -56,9 +56,9 @@ def env(world, tmp_path_factory, pipeline_env):
 
 
 def _run(world: Path, start: date, end: date):
-    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.orchestration.run import run_range
+    from douyin_sim.mock_api import MockServer
 
     mp = pytest.MonkeyPatch()
     with MockServer(world) as mock:
@@ -87,7 +87,8 @@ def _mart_tables(db: Path) -> list[str]:
     try:
         rows = con.execute(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
-            f"AND table_schema IN {MART_SCHEMAS} ORDER BY 1").fetchall()
+            f"AND table_schema IN {MART_SCHEMAS} ORDER BY 1"
+        ).fetchall()
     finally:
         con.close()
     return [r[0] for r in rows]
@@ -105,12 +106,15 @@ def _diff(left: Path, right: Path, tables: list[str]) -> dict[str, tuple[int, in
         con.execute(f"ATTACH '{right}' AS r (READ_ONLY)")
         for t in tables:
             columns = con.execute(f"DESCRIBE l.{t}").fetchall()
-            select = ", ".join(f'round("{c}", 9)' if ctype in ("DOUBLE", "FLOAT") else f'"{c}"'
-                               for c, ctype, *_ in columns)
-            out[t] = tuple(con.execute(f"""
+            select = ", ".join(
+                f'round("{c}", 9)' if ctype in ("DOUBLE", "FLOAT") else f'"{c}"' for c, ctype, *_ in columns
+            )
+            out[t] = tuple(
+                con.execute(f"""
                 SELECT (SELECT count(*) FROM l.{t}), (SELECT count(*) FROM r.{t}),
                        (SELECT count(*) FROM (SELECT {select} FROM l.{t} EXCEPT ALL SELECT {select} FROM r.{t})),
-                       (SELECT count(*) FROM (SELECT {select} FROM r.{t} EXCEPT ALL SELECT {select} FROM l.{t}))""").fetchone())
+                       (SELECT count(*) FROM (SELECT {select} FROM r.{t} EXCEPT ALL SELECT {select} FROM l.{t}))""").fetchone()
+            )
     finally:
         con.close()
     return out
@@ -137,7 +141,9 @@ def test_rebuilding_a_past_day_keeps_every_later_day(world, env, forward):
     published = config.warehouse_path()
     diff = _diff(published, forward, tables)
     changed = {t: d for t, d in diff.items() if d[0] != d[1] or d[2] or d[3]}
-    assert not changed, f"marts that differ from the forward build (rows, reference rows, only rebuilt, only reference): {changed}"
+    assert not changed, (
+        f"marts that differ from the forward build (rows, reference rows, only rebuilt, only reference): {changed}"
+    )
     (as_of,) = _query(published, "SELECT max(as_of_date) FROM finance.fin_order_reconciliation")[0]
     assert as_of == END
 
@@ -175,15 +181,21 @@ def test_redropped_settlement_file_with_fewer_rows_replaces_its_day(world, env, 
     removed = _redrop_with_fewer_rows(env / "drops" / REDROP_DAY.isoformat() / REDROP_FILE, REMOVED_ROWS)
     assert len(removed) == REMOVED_ROWS
     in_mart = ", ".join(f"'{k}'" for k in removed)
-    assert _query(published, f"SELECT count(*) FROM finance.fin_settlement_lines WHERE request_no IN ({in_mart})")[0][0] == REMOVED_ROWS
+    assert (
+        _query(published, f"SELECT count(*) FROM finance.fin_settlement_lines WHERE request_no IN ({in_mart})")[0][0]
+        == REMOVED_ROWS
+    )
 
     r = _run(world, REDROP_DAY, REDROP_DAY)
     assert r.ok, r.summary()
     assert r.mart_gate.ok
-    after, still_there, later = _query(published, f"""
+    after, still_there, later = _query(
+        published,
+        f"""
         SELECT count(*), count(*) FILTER (WHERE request_no IN ({in_mart})),
                count(*) FILTER (WHERE source_dt > DATE '{REDROP_DAY}')
-        FROM finance.fin_settlement_lines""")[0]
+        FROM finance.fin_settlement_lines""",
+    )[0]
     assert (after, still_there) == (before - REMOVED_ROWS, 0)
     assert later > 0  # the later day's bills stayed
     assert _query(published, "SELECT count(*) FROM finance.fin_pnl_daily")[0][0] == pnl_before

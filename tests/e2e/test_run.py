@@ -39,9 +39,9 @@ def env(world, tmp_path_factory, pipeline_env):
 
 
 def _run(world: Path):
-    from douyin_sim.mock_api import MockServer
     from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.orchestration.run import run_range
+    from douyin_sim.mock_api import MockServer
 
     mp = pytest.MonkeyPatch()
     with MockServer(world) as mock:
@@ -98,8 +98,10 @@ def test_rerunning_the_range_changes_nothing(first_run, world, env):
     lake = Path(config.lake_root())
 
     def hashes() -> dict[str, str]:
-        return {str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in sorted((lake / "raw").rglob("*.parquet"))}
+        return {
+            str(p.relative_to(lake)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted((lake / "raw").rglob("*.parquet"))
+        }
 
     before, gmv_before = hashes(), _gmv_by_shop_day(config.warehouse_path())
     again = _run(world)
@@ -129,21 +131,99 @@ def test_the_buyer_key_secret_is_in_no_file_of_the_run(first_run, env):
         keys = {k for (k,) in con.execute("SELECT DISTINCT buyer_key FROM sales.fct_orders").fetchall() if k}
     finally:
         con.close()
-    open_ids = {i for (i,) in duckdb.sql(f"SELECT DISTINCT doudian_open_id FROM read_parquet("
-                                          f"'{config.lake_root()}/raw/doudian/shop_order/*/*.parquet')").fetchall() if i}
+    open_ids = {
+        i
+        for (i,) in duckdb.sql(
+            f"SELECT DISTINCT doudian_open_id FROM read_parquet("
+            f"'{config.lake_root()}/raw/doudian/shop_order/*/*.parquet')"
+        ).fetchall()
+        if i
+    }
     assert len(keys) > 10 and keys <= {buyer_key.buyer_key(secret, i) for i in open_ids}
 
 
 # The keys of report.json of a published run, as main wrote them before the step results became typed
 # (issue 14: no report field may disappear). Extract details are keyed by entity: every entity is there.
 REPORT_KEYS = {
-    "top": ["dbt", "errors", "finished_at", "gates", "interval_end", "interval_start", "published_path", "published_version", "quarantine", "reconciliation", "rows", "run_id", "started_at", "status", "steps", "warnings"],
+    "top": [
+        "dbt",
+        "errors",
+        "finished_at",
+        "gates",
+        "interval_end",
+        "interval_start",
+        "published_path",
+        "published_version",
+        "quarantine",
+        "reconciliation",
+        "rows",
+        "run_id",
+        "started_at",
+        "status",
+        "steps",
+        "warnings",
+    ],
     "step_keys": ["details", "name", "seconds", "started_at", "status"],
-    "step_details": {"build_audit": ["as_of", "audit_path", "interval_end", "ok", "published_horizon", "tests_since", "window_start"],
-                     "landing_gate": ["ok"], "mart_gate": ["ok"], "publish": ["published"]},
-    "gates": {"landing": ["blocking", "checks", "gate", "ok", "partitions", "quarantined", "rows_validated", "run_id", "seconds", "since", "summary", "tables", "warnings"],
-              "mart": ["blocking", "checks", "gate", "ok", "partitions", "quarantined", "reconciliation", "rows_validated", "run_id", "seconds", "since", "summary", "tables", "warnings"]},
-    "dbt": ["command", "counts", "elapsed", "error", "failures", "log", "ok", "parse", "returncode", "run_results", "warnings"],
+    "step_details": {
+        "build_audit": [
+            "as_of",
+            "audit_path",
+            "interval_end",
+            "ok",
+            "published_horizon",
+            "tests_since",
+            "window_start",
+        ],
+        "landing_gate": ["ok"],
+        "mart_gate": ["ok"],
+        "publish": ["published"],
+    },
+    "gates": {
+        "landing": [
+            "blocking",
+            "checks",
+            "gate",
+            "ok",
+            "partitions",
+            "quarantined",
+            "rows_validated",
+            "run_id",
+            "seconds",
+            "since",
+            "summary",
+            "tables",
+            "warnings",
+        ],
+        "mart": [
+            "blocking",
+            "checks",
+            "gate",
+            "ok",
+            "partitions",
+            "quarantined",
+            "reconciliation",
+            "rows_validated",
+            "run_id",
+            "seconds",
+            "since",
+            "summary",
+            "tables",
+            "warnings",
+        ],
+    },
+    "dbt": [
+        "command",
+        "counts",
+        "elapsed",
+        "error",
+        "failures",
+        "log",
+        "ok",
+        "parse",
+        "returncode",
+        "run_results",
+        "warnings",
+    ],
     "published_version": ["path", "published_at", "run_id", "seconds", "sha256", "size", "version_path"],
 }
 

@@ -18,9 +18,19 @@ import pytest
 from douyin_etl import lake_credentials as lc
 
 SECRET = "lake-secret-for-unit-tests-9f2c"
-_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "DOUYIN_S3_ENDPOINT_URL",
-        "AWS_REGION", "AWS_DEFAULT_REGION", "DOUYIN_S3_ADDRESSING_STYLE", "DOUYIN_LAKE_CONN_ID",
-        "AIRFLOW_CONN_DOUYIN_LAKE", "AIRFLOW_CONN_OTHER_LAKE")
+_ENV = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "DOUYIN_S3_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "DOUYIN_S3_ADDRESSING_STYLE",
+    "DOUYIN_LAKE_CONN_ID",
+    "AIRFLOW_CONN_DOUYIN_LAKE",
+    "AIRFLOW_CONN_OTHER_LAKE",
+)
 
 
 @pytest.fixture
@@ -40,7 +50,13 @@ def test_env_credentials_and_precedence(clean_env):
     clean_env.setenv("AWS_SESSION_TOKEN", "  ")  # blank = unset
     c = lc._from_env()
     assert (c.key, c.secret, c.endpoint_url, c.region, c.token, c.source) == (
-        "AKIA-TEST", SECRET, "https://oss-cn-hangzhou.aliyuncs.com", "cn-hangzhou", None, "env")
+        "AKIA-TEST",
+        SECRET,
+        "https://oss-cn-hangzhou.aliyuncs.com",
+        "cn-hangzhou",
+        None,
+        "env",
+    )
     assert SECRET not in repr(c) and "***" in repr(c)
 
 
@@ -52,10 +68,15 @@ def test_no_credentials_leaves_botocore_defaults(clean_env):
 
 def test_storage_options_for_s3fs(clean_env):
     c = lc.LakeCredentials("AK", SECRET, "http://127.0.0.1:9000", "us-east-1", token="tok", addressing_style="path")
-    assert lc.storage_options(c) == {"use_listings_cache": False, "key": "AK", "secret": SECRET, "token": "tok",
-                                     "endpoint_url": "http://127.0.0.1:9000",
-                                     "client_kwargs": {"region_name": "us-east-1"},
-                                     "config_kwargs": {"s3": {"addressing_style": "path"}}}
+    assert lc.storage_options(c) == {
+        "use_listings_cache": False,
+        "key": "AK",
+        "secret": SECRET,
+        "token": "tok",
+        "endpoint_url": "http://127.0.0.1:9000",
+        "client_kwargs": {"region_name": "us-east-1"},
+        "config_kwargs": {"s3": {"addressing_style": "path"}},
+    }
 
 
 def test_dbt_settings_pick_the_s3_target_only_for_an_object_store(tmp_path):
@@ -64,8 +85,14 @@ def test_dbt_settings_pick_the_s3_target_only_for_an_object_store(tmp_path):
     assert lc.dbt_settings("file:///srv/lake", c) == (None, {})
     target, env = lc.dbt_settings("s3://bucket/prefix", c)
     assert target == lc.DBT_TARGET == "s3"
-    assert env == {lc.DBT_ENV_KEY: "AK", lc.DBT_ENV_SECRET: SECRET, lc.DBT_ENV_TOKEN: "",
-                   lc.DBT_ENV_ENDPOINT: "", lc.DBT_ENV_REGION: "us-east-1", lc.DBT_ENV_ADDRESSING: ""}
+    assert env == {
+        lc.DBT_ENV_KEY: "AK",
+        lc.DBT_ENV_SECRET: SECRET,
+        lc.DBT_ENV_TOKEN: "",
+        lc.DBT_ENV_ENDPOINT: "",
+        lc.DBT_ENV_REGION: "us-east-1",
+        lc.DBT_ENV_ADDRESSING: "",
+    }
     assert lc.DBT_ENV_SECRET.startswith("DBT_ENV_SECRET_")  # dbt scrubs these from its logs
 
 
@@ -74,12 +101,30 @@ def test_airflow_connection_wins_over_env(clean_env):
     clean_env.setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
     clean_env.setenv("AWS_ENDPOINT_URL", "http://env:1")
     clean_env.setenv("DOUYIN_LAKE_CONN_ID", "other_lake")
-    clean_env.setenv("AIRFLOW_CONN_OTHER_LAKE", json.dumps({
-        "conn_type": "aws", "login": "conn-key", "password": SECRET,
-        "extra": {"endpoint_url": "http://minio:9000", "region_name": "cn-shanghai", "addressing_style": "path"}}))
+    clean_env.setenv(
+        "AIRFLOW_CONN_OTHER_LAKE",
+        json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "conn-key",
+                "password": SECRET,
+                "extra": {
+                    "endpoint_url": "http://minio:9000",
+                    "region_name": "cn-shanghai",
+                    "addressing_style": "path",
+                },
+            }
+        ),
+    )
     c = lc.lake_credentials()
     assert (c.key, c.secret, c.endpoint_url, c.region, c.addressing_style, c.source) == (
-        "conn-key", SECRET, "http://minio:9000", "cn-shanghai", "path", "airflow:other_lake")
+        "conn-key",
+        SECRET,
+        "http://minio:9000",
+        "cn-shanghai",
+        "path",
+        "airflow:other_lake",
+    )
 
 
 def test_missing_airflow_connection_falls_back_to_env(clean_env):
@@ -112,9 +157,12 @@ def test_run_dbt_passes_credentials_in_the_environment_only(clean_env, tmp_path,
 
     seen = tmp_path / "seen.json"
     fake = tmp_path / "dbt"
-    fake.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
-                    f"json.dump({{'argv': sys.argv, 'env': dict(os.environ)}}, open({str(seen)!r}, 'w'))\n"
-                    "print('fake dbt done')\n", encoding="utf-8")
+    fake.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        f"json.dump({{'argv': sys.argv, 'env': dict(os.environ)}}, open({str(seen)!r}, 'w'))\n"
+        "print('fake dbt done')\n",
+        encoding="utf-8",
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setattr(dbt_runner, "dbt_executable", lambda: fake)
     clean_env.setenv("DOUYIN_LAKE_DIR", "s3://bucket/lake")
@@ -140,8 +188,11 @@ def test_run_dbt_keeps_the_default_target_for_a_local_lake(clean_env, tmp_path, 
 
     seen = tmp_path / "argv.json"
     fake = tmp_path / "dbt"
-    fake.write_text(f"#!{sys.executable}\nimport json, os, sys\n"
-                    f"json.dump([sys.argv, sorted(os.environ)], open({str(seen)!r}, 'w'))\n", encoding="utf-8")
+    fake.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        f"json.dump([sys.argv, sorted(os.environ)], open({str(seen)!r}, 'w'))\n",
+        encoding="utf-8",
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setattr(dbt_runner, "dbt_executable", lambda: fake)
     clean_env.setenv("DOUYIN_LAKE_DIR", str(tmp_path / "lake"))

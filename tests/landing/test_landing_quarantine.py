@@ -13,8 +13,13 @@ DT = date(2026, 3, 1)
 
 
 def _row(reason: str, n: int) -> dict:
-    return {"reason": reason, "column": "settle_amount", "value": "1.234",
-            "source_ref": f"结算账单_1001_20260301.csv:{n}", "raw": {"结算金额": "1.234", "结算单号": f"R{n}"}}
+    return {
+        "reason": reason,
+        "column": "settle_amount",
+        "value": "1.234",
+        "source_ref": f"结算账单_1001_20260301.csv:{n}",
+        "raw": {"结算金额": "1.234", "结算单号": f"R{n}"},
+    }
 
 
 def test_add_writes_parquet_with_columns(lake):
@@ -24,14 +29,25 @@ def test_add_writes_parquet_with_columns(lake):
     con = duckdb.connect()
     desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}', hive_partitioning=false)").fetchall()
     assert [(d[0], d[1]) for d in desc] == [
-        ("raw", "VARCHAR"), ("reason", "VARCHAR"), ("column", "VARCHAR"), ("value", "VARCHAR"),
-        ("source_ref", "VARCHAR"), ("run_id", "VARCHAR"), ("quarantined_at", "TIMESTAMP WITH TIME ZONE")]
+        ("raw", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("column", "VARCHAR"),
+        ("value", "VARCHAR"),
+        ("source_ref", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("quarantined_at", "TIMESTAMP WITH TIME ZONE"),
+    ]
     raw, reason, column, value, ref, run_id = con.execute(
         f"SELECT raw, reason, \"column\", value, source_ref, run_id FROM read_parquet('{path}', hive_partitioning=false)"
     ).fetchone()
     assert json.loads(raw) == {"结算单号": "R5", "结算金额": "1.234"}
-    assert (reason, column, value, ref, run_id) == ("more than 2 decimals in a yuan amount", "settle_amount", "1.234",
-                                                    "结算账单_1001_20260301.csv:5", "run-1")
+    assert (reason, column, value, ref, run_id) == (
+        "more than 2 decimals in a yuan amount",
+        "settle_amount",
+        "1.234",
+        "结算账单_1001_20260301.csv:5",
+        "run-1",
+    )
 
 
 def test_summary_counts_per_entity_and_reason(lake):

@@ -13,7 +13,9 @@ DT = date(2026, 3, 1)
 SCHEMA = {"request_no": "VARCHAR", "settle_amount": "BIGINT"}
 
 
-def test_scratch_of_dead_processes_is_swept_at_the_next_write_and_lives_under_the_state_dir(lake, tmp_path, monkeypatch):
+def test_scratch_of_dead_processes_is_swept_at_the_next_write_and_lives_under_the_state_dir(
+    lake, tmp_path, monkeypatch
+):
     state = tmp_path / "state"
     monkeypatch.setenv("DOUYIN_STATE_DIR", str(state))
     base = state / "scratch"
@@ -36,8 +38,9 @@ def test_scratch_of_dead_processes_is_swept_at_the_next_write_and_lives_under_th
             assert w._scratch_path is not None and w._scratch_path.parent == base.resolve()
         assert not stale.exists() and not stale_spill.exists()
         assert busy.exists() and other_host.exists()
-        assert not [p for p in base.iterdir() if p.name.startswith(f"landing-{host}-")
-                    and p.name != busy.name]  # the writer removed its own scratch too
+        assert not [
+            p for p in base.iterdir() if p.name.startswith(f"landing-{host}-") and p.name != busy.name
+        ]  # the writer removed its own scratch too
     finally:
         alive.kill()
         alive.wait()

@@ -16,8 +16,13 @@ SCHEMA = {"request_no": "VARCHAR", "settle_time": "TIMESTAMPTZ", "settle_amount"
 
 
 def _rec(no: str, hour: int, amount: int, ref: str) -> dict:
-    return {"request_no": no, "settle_time": datetime(2026, 3, 1, hour, 30, tzinfo=SHANGHAI),
-            "settle_amount": amount, "shop_id": "1001", "_source_ref": ref}
+    return {
+        "request_no": no,
+        "settle_time": datetime(2026, 3, 1, hour, 30, tzinfo=SHANGHAI),
+        "settle_amount": amount,
+        "shop_id": "1001",
+        "_source_ref": ref,
+    }
 
 
 def _land(lake, run_id: str, batches: list[list[dict]]) -> dict:
@@ -52,8 +57,7 @@ def test_rerun_gives_identical_bytes_and_sorted_by_key(lake):
 
 
 def test_dedup_by_key_keeps_last_written(lake):
-    m = _land(lake, "r", [[_rec("a", 9, 100, "f.csv:2"), _rec("b", 9, 1, "f.csv:3")],
-                          [_rec("a", 12, 999, "g.csv:2")]])
+    m = _land(lake, "r", [[_rec("a", 9, 100, "f.csv:2"), _rec("b", 9, 1, "f.csv:3")], [_rec("a", 12, 999, "g.csv:2")]])
     rows = _rows(_part(lake))
     assert [(r[0], r[2], r[4]) for r in rows] == [("a", 999, "g.csv:2"), ("b", 1, "f.csv:3")]
     assert m["rows"] == 2 and m["duplicates_removed"] == 1 and m["rows_written"] == 3
@@ -72,9 +76,13 @@ def test_manifest_contents(lake):
     assert [c["name"] for c in m["columns"]] == ["request_no", "settle_time", "settle_amount", "shop_id", "_source_ref"]
     assert dict((c["name"], c["type"]) for c in m["columns"])["settle_time"] == "TIMESTAMP WITH TIME ZONE"
     assert reader.list_partitions("settlement_bill", lake) == [DT]
-    got = duckdb.connect().execute(
-        f"SELECT count(*), min(dt) FROM read_parquet('{reader.parquet_glob('settlement_bill', lake)}', hive_partitioning=true)"
-    ).fetchone()
+    got = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(*), min(dt) FROM read_parquet('{reader.parquet_glob('settlement_bill', lake)}', hive_partitioning=true)"
+        )
+        .fetchone()
+    )
     assert got == (2, DT)
 
 
@@ -105,27 +113,47 @@ def test_empty_partition_is_typed(lake):
         pass
     con = duckdb.connect()
     desc = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{_part(lake)}', hive_partitioning=false)").fetchall()
-    assert [(d[0], d[1]) for d in desc] == [("request_no", "VARCHAR"), ("settle_time", "TIMESTAMP WITH TIME ZONE"),
-                                            ("settle_amount", "BIGINT"), ("shop_id", "VARCHAR"),
-                                            ("_source_ref", "VARCHAR")]
-    assert con.execute(f"SELECT count(*) FROM read_parquet('{_part(lake)}', hive_partitioning=false)").fetchone() == (0,)
+    assert [(d[0], d[1]) for d in desc] == [
+        ("request_no", "VARCHAR"),
+        ("settle_time", "TIMESTAMP WITH TIME ZONE"),
+        ("settle_amount", "BIGINT"),
+        ("shop_id", "VARCHAR"),
+        ("_source_ref", "VARCHAR"),
+    ]
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{_part(lake)}', hive_partitioning=false)").fetchone() == (
+        0,
+    )
     m = reader.read_manifest("settlement_bill", DT, lake)
     assert m["rows"] == 0 and m["partition_min"] is None
 
 
 def test_inferred_types_json_and_late_columns(lake):
-    recs1 = [{"order_id": "2", "update_time": 1772330400, "post_addr": {"city": "杭州"}, "note": None, "_source_ref": "p0"}]
-    recs2 = [{"order_id": "1", "update_time": 1772330500, "post_addr": None, "note": "hi", "flag": True,
-              "_source_ref": "p1"}]
+    recs1 = [
+        {"order_id": "2", "update_time": 1772330400, "post_addr": {"city": "杭州"}, "note": None, "_source_ref": "p0"}
+    ]
+    recs2 = [
+        {"order_id": "1", "update_time": 1772330500, "post_addr": None, "note": "hi", "flag": True, "_source_ref": "p1"}
+    ]
     with PartitionWriter("shop_order", DT, "r", storage=lake) as w:
         w.write_records(recs1)
         w.write_records(recs2)
     path = Path(reader.partition_dir("shop_order", DT, lake)) / "part-00000.parquet"
     con = duckdb.connect()
-    types = dict((d[0], d[1]) for d in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}', hive_partitioning=false)").fetchall())
-    assert types == {"order_id": "VARCHAR", "update_time": "BIGINT", "post_addr": "VARCHAR", "note": "VARCHAR",
-                     "flag": "BOOLEAN", "_source_ref": "VARCHAR"}
-    rows = con.execute(f"SELECT order_id, post_addr, note, flag FROM read_parquet('{path}', hive_partitioning=false)").fetchall()
+    types = dict(
+        (d[0], d[1])
+        for d in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}', hive_partitioning=false)").fetchall()
+    )
+    assert types == {
+        "order_id": "VARCHAR",
+        "update_time": "BIGINT",
+        "post_addr": "VARCHAR",
+        "note": "VARCHAR",
+        "flag": "BOOLEAN",
+        "_source_ref": "VARCHAR",
+    }
+    rows = con.execute(
+        f"SELECT order_id, post_addr, note, flag FROM read_parquet('{path}', hive_partitioning=false)"
+    ).fetchall()
     assert rows == [("1", None, "hi", True), ("2", '{"city":"杭州"}', None, None)]
 
 
@@ -153,8 +181,10 @@ def test_non_local_storage_uploads_through_fsspec():
     assert reader.list_partitions("settlement_bill", st) == [DT]
     con = duckdb.connect()
     st.duckdb_register(con)
-    got = con.execute(f"SELECT request_no, settle_amount, dt FROM read_parquet('{reader.parquet_glob('settlement_bill', st)}', "
-                      "hive_partitioning=true)").fetchall()
+    got = con.execute(
+        f"SELECT request_no, settle_amount, dt FROM read_parquet('{reader.parquet_glob('settlement_bill', st)}', "
+        "hive_partitioning=true)"
+    ).fetchall()
     assert got == [("a", 101, DT)]
     assert not [n for n in st.listdir(st.path("raw/backoffice/settlement_bill")) if n.startswith(".")]
 
@@ -186,10 +216,15 @@ def test_write_parquet_lands_like_write_records(lake, tmp_path):
     files = []
     for i, batch in enumerate(batches):
         f = tmp_path / f"b{i}.parquet"
-        values = ", ".join(f"('{r['request_no']}', TIMESTAMPTZ '{r['settle_time'].isoformat()}', "
-                           f"{r['settle_amount'] / 100}, '{r['shop_id']}', '{r['_source_ref']}')" for r in batch)
-        con.execute(f"COPY (SELECT * FROM (VALUES {values}) t(request_no, settle_time, settle_yuan, shop_id, _source_ref)) "
-                    f"TO '{f}' (FORMAT parquet)")
+        values = ", ".join(
+            f"('{r['request_no']}', TIMESTAMPTZ '{r['settle_time'].isoformat()}', "
+            f"{r['settle_amount'] / 100}, '{r['shop_id']}', '{r['_source_ref']}')"
+            for r in batch
+        )
+        con.execute(
+            f"COPY (SELECT * FROM (VALUES {values}) t(request_no, settle_time, settle_yuan, shop_id, _source_ref)) "
+            f"TO '{f}' (FORMAT parquet)"
+        )
         files.append(f)
     with PartitionWriter("settlement_bill", DT, "run-parquet", storage=lake, schema=SCHEMA) as w:
         for f in files:  # one batch per file: the later batch wins per key, as with write_records

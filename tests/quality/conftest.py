@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pytest
@@ -29,13 +29,21 @@ WritePartition = Callable[..., Path]
 def write_partition(lake: Path) -> WritePartition:
     """write_partition(entity, dt, columns: {name: SQL over i}, rows, overrides={...}) -> the partition dir."""
 
-    def _write(entity: str, dt: date, columns: dict[str, str], rows: int, overrides: dict[str, str] | None = None,
-               part: str = "part-00000.parquet") -> Path:
+    def _write(
+        entity: str,
+        dt: date,
+        columns: dict[str, str],
+        rows: int,
+        overrides: dict[str, str] | None = None,
+        part: str = "part-00000.parquet",
+    ) -> Path:
         e = get_entity(entity)
         schema = SPECS[entity].landed_schema() if entity in SPECS else {}
         cols = {**columns, **(overrides or {})}
-        select = ", ".join(f"CAST({expr} AS {schema[name]}) AS \"{name}\"" if name in schema else f"{expr} AS \"{name}\""
-                           for name, expr in cols.items())
+        select = ", ".join(
+            f'CAST({expr} AS {schema[name]}) AS "{name}"' if name in schema else f'{expr} AS "{name}"'
+            for name, expr in cols.items()
+        )
         select += ", 'drop/file.csv#' || (i + 2) AS _source_ref"
         pdir = lake / e.landing_dir / f"dt={dt.isoformat()}"
         pdir.mkdir(parents=True, exist_ok=True)

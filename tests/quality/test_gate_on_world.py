@@ -23,7 +23,9 @@ def test_a_clean_simulated_world_passes_every_landing_suite(lake: Path, tmp_path
     generate_world(world, 11, START, 2, 1, 40)
     partitions = land_world(world, lake)
     assert all(partitions.values()), {k: v for k, v in partitions.items() if not v}
-    landed = duckdb.sql(f"SELECT count(*) FROM read_parquet('{lake}/raw/*/*/dt=*/*.parquet', union_by_name = true)").fetchall()[0][0]
+    landed = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{lake}/raw/*/*/dt=*/*.parquet', union_by_name = true)"
+    ).fetchall()[0][0]
     gate = run_landing_gate("world", partitions)
     assert gate.ok, gate.summary()
     assert gate.rows_validated == landed > 0
@@ -31,4 +33,5 @@ def test_a_clean_simulated_world_passes_every_landing_suite(lake: Path, tmp_path
     assert {c.entity for c in gate.checks if c.suite.startswith("landing.")} == set(ENTITIES)
     # every cross-source identity ran over the world's days (and passed: gate.ok)
     from douyin_etl.quality.suites import cross_suites
+
     assert {c.suite for c in gate.checks if c.suite.startswith("cross.")} == {s.name for s in cross_suites()}

@@ -5,16 +5,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import duckdb
-import pytest
-
 from gate_helpers import DT, fund_flow_columns  # type: ignore[import-not-found]
+
 from douyin_etl.quality.gates import key_chunks, run_landing_gate
 
 
 def _check(gate, column=None, type_=None, entity="fund_flow", batch="rows"):
-    found = [c for c in gate.checks if c.entity == entity and (column is None or c.column == column)
-             and (batch is None or c.batch == batch)
-             and (type_ is None or c.expectation_type == type_)]
+    found = [
+        c
+        for c in gate.checks
+        if c.entity == entity
+        and (column is None or c.column == column)
+        and (batch is None or c.batch == batch)
+        and (type_ is None or c.expectation_type == type_)
+    ]
     assert len(found) == 1, [(c.expectation_type, c.column) for c in found]
     return found[0]
 
@@ -43,18 +47,36 @@ def test_three_duplicate_keys_fail_uniqueness_with_count_3(lake, write_partition
 
 
 def test_negative_amount_fails_with_that_row_as_example_and_is_quarantined(lake, write_partition):
-    write_partition("fund_flow", DT, fund_flow_columns(), rows=50,
-                    overrides={"account_amount": "CASE WHEN i = 7 THEN -1234 ELSE 100 END"})
+    write_partition(
+        "fund_flow",
+        DT,
+        fund_flow_columns(),
+        rows=50,
+        overrides={"account_amount": "CASE WHEN i = 7 THEN -1234 ELSE 100 END"},
+    )
     # ingestion of the same run already quarantined an unparseable row of this day: it must survive
     from douyin_etl.landing.quarantine import Quarantine
-    ingest_q = Quarantine("neg").add("fund_flow", DT, [{"reason": "not a yuan amount", "column": "account_amount",
-                                                         "value": "1.234", "source_ref": "f.csv#3", "raw": {}}])
+
+    ingest_q = Quarantine("neg").add(
+        "fund_flow",
+        DT,
+        [
+            {
+                "reason": "not a yuan amount",
+                "column": "account_amount",
+                "value": "1.234",
+                "source_ref": "f.csv#3",
+                "raw": {},
+            }
+        ],
+    )
     gate = run_landing_gate("neg", {"fund_flow": [DT]})
     assert duckdb.sql(f"SELECT reason FROM '{ingest_q}'").fetchall() == [("not a yuan amount",)]
     amount = _check(gate, column="account_amount", type_="expect_column_values_to_be_between")
     assert not amount.success and amount.unexpected_count == 1
-    assert amount.examples == [{"_row": 7, "account_trade_no": "T00000007", "_source_ref": "drop/file.csv#9",
-                                "account_amount": -1234}]
+    assert amount.examples == [
+        {"_row": 7, "account_trade_no": "T00000007", "_source_ref": "drop/file.csv#9", "account_amount": -1234}
+    ]
     assert amount.observed_value["values"] == [-1234]
     assert not gate.ok and gate.quarantined == 1
     q = lake / "quarantine" / "backoffice" / "fund_flow" / f"dt={DT}" / "neg-landing-gate.parquet"
@@ -67,8 +89,13 @@ def test_negative_amount_fails_with_that_row_as_example_and_is_quarantined(lake,
 
 def test_warning_reports_but_does_not_block(lake, write_partition):
     # account_bill_desc_tag 99 is not a known code: a warning in the reviewed suite
-    write_partition("fund_flow", DT, fund_flow_columns(), rows=20,
-                    overrides={"account_bill_desc_tag": "CASE WHEN i < 2 THEN 99 ELSE 3 END"})
+    write_partition(
+        "fund_flow",
+        DT,
+        fund_flow_columns(),
+        rows=20,
+        overrides={"account_bill_desc_tag": "CASE WHEN i < 2 THEN 99 ELSE 3 END"},
+    )
     gate = run_landing_gate("warn", {"fund_flow": [DT]})
     tag = _check(gate, column="account_bill_desc_tag", type_="expect_column_values_to_be_in_set")
     assert tag.severity == "warning" and not tag.success and tag.unexpected_count == 2
@@ -78,9 +105,16 @@ def test_warning_reports_but_does_not_block(lake, write_partition):
 
 def test_event_time_outside_business_day_blocks(lake, write_partition):
     # 2026-10-03 23:30 UTC is 2026-10-04 07:30 in Asia/Shanghai: the next business day
-    write_partition("fund_flow", DT, fund_flow_columns(), rows=10,
-                    overrides={"bill_time": "CASE WHEN i = 4 THEN TIMESTAMPTZ '2026-10-03 23:30:00+00' "
-                                            "ELSE TIMESTAMPTZ '2026-10-03 00:30:00+08' END"})
+    write_partition(
+        "fund_flow",
+        DT,
+        fund_flow_columns(),
+        rows=10,
+        overrides={
+            "bill_time": "CASE WHEN i = 4 THEN TIMESTAMPTZ '2026-10-03 23:30:00+00' "
+            "ELSE TIMESTAMPTZ '2026-10-03 00:30:00+08' END"
+        },
+    )
     gate = run_landing_gate("day", {"fund_flow": [DT]})
     day = _check(gate, column="_partition_day_offset")
     assert not day.success and day.unexpected_count == 1 and day.observed_value["values"] == [1]
@@ -88,15 +122,45 @@ def test_event_time_outside_business_day_blocks(lake, write_partition):
 
 
 def test_settlement_fen_identity(lake, write_partition):
-    cols = {c: "0" for c in ("settle_amount", "total_income", "real_pay_amount", "refund_before_settle",
-                             "platform_coupon", "author_coupon", "zt_pay_promotion", "zr_pay_promotion",
-                             "platform_service_fee", "commission", "good_learn_channel_fee", "colonel_service_fee",
-                             "channel_promotion_fee", "other_sharing_amount", "total_outcome")}
-    cols.update({"settle_time": f"TIMESTAMPTZ '{DT} 12:00:00+08'", "request_no": "'R' || i", "shop_order_id": "'P' || i",
-                 "order_id": "'S' || i", "product_id": "'G1'", "trade_type": "0", "shop_id": "'1001'",
-                 "file_date": f"'{DT:%Y%m%d}'", "other_sharing_desc": "NULL", "remark": "NULL",
-                 "real_pay_amount": "10000", "total_income": "10000", "platform_service_fee": "500",
-                 "total_outcome": "500", "settle_amount": "CASE WHEN i = 3 THEN 9400 ELSE 9500 END"})
+    cols = {
+        c: "0"
+        for c in (
+            "settle_amount",
+            "total_income",
+            "real_pay_amount",
+            "refund_before_settle",
+            "platform_coupon",
+            "author_coupon",
+            "zt_pay_promotion",
+            "zr_pay_promotion",
+            "platform_service_fee",
+            "commission",
+            "good_learn_channel_fee",
+            "colonel_service_fee",
+            "channel_promotion_fee",
+            "other_sharing_amount",
+            "total_outcome",
+        )
+    }
+    cols.update(
+        {
+            "settle_time": f"TIMESTAMPTZ '{DT} 12:00:00+08'",
+            "request_no": "'R' || i",
+            "shop_order_id": "'P' || i",
+            "order_id": "'S' || i",
+            "product_id": "'G1'",
+            "trade_type": "0",
+            "shop_id": "'1001'",
+            "file_date": f"'{DT:%Y%m%d}'",
+            "other_sharing_desc": "NULL",
+            "remark": "NULL",
+            "real_pay_amount": "10000",
+            "total_income": "10000",
+            "platform_service_fee": "500",
+            "total_outcome": "500",
+            "settle_amount": "CASE WHEN i = 3 THEN 9400 ELSE 9500 END",
+        }
+    )
     write_partition("settlement_bill", DT, cols, rows=30)
     gate = run_landing_gate("fen", {"settlement_bill": [DT]})
     ident = _check(gate, column="_settle_identity_diff_fen", entity="settlement_bill")
@@ -115,8 +179,10 @@ def test_schema_missing_column_and_wrong_type(lake, write_partition):
     cols["account_amount"] = "CAST(100 AS DOUBLE)"  # a float snuck in: money must be integer fen
     pdir = write_partition("fund_flow", DT, {k: v for k, v in cols.items() if k != "account_amount"}, rows=5)
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT *, 1.5::DOUBLE AS account_amount FROM '{pdir}/part-00000.parquet') "
-                f"TO '{pdir}/part-00000.parquet' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT *, 1.5::DOUBLE AS account_amount FROM '{pdir}/part-00000.parquet') "
+        f"TO '{pdir}/part-00000.parquet' (FORMAT parquet)"
+    )
     con.close()
     gate = run_landing_gate("schema", {"fund_flow": [DT]})
     cols_check = _check(gate, type_="expect_table_columns_to_match_set", batch="schema")
@@ -137,18 +203,34 @@ def test_chunked_equals_one_batch(lake, write_partition):
     # duplicates that straddle chunk boundaries, nulls, negatives, a wrong day, across 2 partitions
     key = "CASE WHEN i % 17 IN (0, 1, 2) THEN 'K' || (i // 17) ELSE 'T' || lpad(i::VARCHAR, 6, '0') END"
     for dt in (DT, DT + timedelta(days=1)):
-        write_partition("fund_flow", dt, fund_flow_columns(dt), rows=120, overrides={
-            "account_trade_no": key,
-            "account_amount": "CASE WHEN i % 31 = 0 THEN -i ELSE i END",
-            "account_type": "CASE WHEN i % 43 = 0 THEN NULL ELSE 'main' END",
-        })
+        write_partition(
+            "fund_flow",
+            dt,
+            fund_flow_columns(dt),
+            rows=120,
+            overrides={
+                "account_trade_no": key,
+                "account_amount": "CASE WHEN i % 31 = 0 THEN -i ELSE i END",
+                "account_type": "CASE WHEN i % 43 = 0 THEN NULL ELSE 'main' END",
+            },
+        )
     parts = {"fund_flow": [DT, DT + timedelta(days=1)]}
     whole = run_landing_gate("whole", parts, max_rows=1_000_000, quarantine=False)
     chunked = run_landing_gate("chunked", parts, max_rows=20, quarantine=False)  # K6 straddles row 20
 
     def view(g):
-        return [(c.dt, c.expectation_type, c.column, c.success, c.element_count, c.unexpected_count,
-                 str(c.observed_value) if c.unexpected_count is None else None) for c in g.checks]
+        return [
+            (
+                c.dt,
+                c.expectation_type,
+                c.column,
+                c.success,
+                c.element_count,
+                c.unexpected_count,
+                str(c.observed_value) if c.unexpected_count is None else None,
+            )
+            for c in g.checks
+        ]
 
     assert view(chunked) == view(whole)
     unique = [c for c in whole.checks if c.expectation_type == "expect_column_values_to_be_unique"]
@@ -156,8 +238,13 @@ def test_chunked_equals_one_batch(lake, write_partition):
     duplicated_rows = sum(1 for k in keys if keys.count(k) > 1)
     assert duplicated_rows == 21  # 7 full groups of 3 (K0..K6); K7 has one row (i = 119)
     assert [c.unexpected_count for c in unique] == [duplicated_rows, duplicated_rows]
-    negatives = [c for c in whole.checks if c.column == "account_amount" and c.batch == "rows"
-                 and c.expectation_type == "expect_column_values_to_be_between"]
+    negatives = [
+        c
+        for c in whole.checks
+        if c.column == "account_amount"
+        and c.batch == "rows"
+        and c.expectation_type == "expect_column_values_to_be_between"
+    ]
     assert [c.unexpected_count for c in negatives] == [3, 3]  # i = 31, 62, 93 (i = 0 gives -0)
     assert whole.rows_validated == chunked.rows_validated == 240
 
@@ -165,11 +252,15 @@ def test_chunked_equals_one_batch(lake, write_partition):
 def test_key_chunks_never_split_a_key():
     con = duckdb.connect()
     # keys with 1..5 rows each, in key order
-    result = con.execute("SELECT k, j FROM (SELECT 'k' || lpad((i % 23)::VARCHAR, 2, '0') AS k, i AS j "
-                         "FROM range(60) t(i) WHERE i % 23 < (i // 23) + 1 + (i % 5)) ORDER BY k")
+    result = con.execute(
+        "SELECT k, j FROM (SELECT 'k' || lpad((i % 23)::VARCHAR, 2, '0') AS k, i AS j "
+        "FROM range(60) t(i) WHERE i % 23 < (i // 23) + 1 + (i % 5)) ORDER BY k"
+    )
     frames = list(key_chunks(result, ["k"], 4))
-    total = con.execute("SELECT count(*) FROM (SELECT 'k' || lpad((i % 23)::VARCHAR, 2, '0') AS k FROM range(60) t(i) "
-                        "WHERE i % 23 < (i // 23) + 1 + (i % 5))").fetchone()[0]
+    total = con.execute(
+        "SELECT count(*) FROM (SELECT 'k' || lpad((i % 23)::VARCHAR, 2, '0') AS k FROM range(60) t(i) "
+        "WHERE i % 23 < (i // 23) + 1 + (i % 5))"
+    ).fetchone()[0]
     assert sum(len(f) for f in frames) == total and len(frames) > 3
     seen: dict[str, int] = {}
     for n, f in enumerate(frames):
@@ -186,8 +277,9 @@ def test_key_chunks_of_an_empty_result_yields_one_typed_frame():
     assert len(frames) == 1 and len(frames[0]) == 0 and list(frames[0].columns) == ["k"]
 
 
-def test_a_reviewed_mostly_tolerance_lets_few_rows_through_but_quarantines_them(lake, write_partition, tmp_path,
-                                                                                 monkeypatch):
+def test_a_reviewed_mostly_tolerance_lets_few_rows_through_but_quarantines_them(
+    lake, write_partition, tmp_path, monkeypatch
+):
     import json
     import shutil
 
@@ -202,14 +294,24 @@ def test_a_reviewed_mostly_tolerance_lets_few_rows_through_but_quarantines_them(
             e["kwargs"]["mostly"] = 0.95
     path.write_text(json.dumps(suite))
     monkeypatch.setenv("DOUYIN_EXPECTATIONS_DIR", str(custom))
-    write_partition("fund_flow", DT, fund_flow_columns(), rows=40,
-                    overrides={"account_amount": "CASE WHEN i IN (3, 9) THEN -1 ELSE 100 END"})
+    write_partition(
+        "fund_flow",
+        DT,
+        fund_flow_columns(),
+        rows=40,
+        overrides={"account_amount": "CASE WHEN i IN (3, 9) THEN -1 ELSE 100 END"},
+    )
     gate = run_landing_gate("mostly", {"fund_flow": [DT]})
     amount = _check(gate, column="account_amount", type_="expect_column_values_to_be_between")
     assert amount.success and amount.unexpected_count == 2  # 2/40 = 5 % bad, within the reviewed 5 %
     assert gate.ok and gate.quarantined == 2  # let through, but on record
-    write_partition("fund_flow", DT, fund_flow_columns(), rows=40,
-                    overrides={"account_amount": "CASE WHEN i IN (3, 9, 27) THEN -1 ELSE 100 END"})
+    write_partition(
+        "fund_flow",
+        DT,
+        fund_flow_columns(),
+        rows=40,
+        overrides={"account_amount": "CASE WHEN i IN (3, 9, 27) THEN -1 ELSE 100 END"},
+    )
     gate = run_landing_gate("mostly2", {"fund_flow": [DT]})
     amount = _check(gate, column="account_amount", type_="expect_column_values_to_be_between")
     assert not amount.success and amount.unexpected_count == 3 and not gate.ok  # 7.5 % > 5 %: blocks
@@ -219,8 +321,13 @@ def test_to_dict_lists_failures_and_collapses_passing_checks(lake, write_partiti
     import json
 
     for d in (DT, DT + timedelta(days=1)):
-        write_partition("fund_flow", d, fund_flow_columns(d), rows=30,
-                        overrides={"account_amount": "CASE WHEN i = 2 THEN -5 ELSE 1 END"} if d == DT else None)
+        write_partition(
+            "fund_flow",
+            d,
+            fund_flow_columns(d),
+            rows=30,
+            overrides={"account_amount": "CASE WHEN i = 2 THEN -5 ELSE 1 END"} if d == DT else None,
+        )
     gate = run_landing_gate("dict", {"fund_flow": [DT, DT + timedelta(days=1)]})
     d = json.loads(json.dumps(gate.to_dict()))
     failing = [c for c in d["checks"] if not c["success"]]
@@ -238,25 +345,49 @@ def _bad_fund_flow(write_partition, days: int, rows: int) -> dict[str, list[date
     key = "CASE WHEN i % 17 IN (0, 1, 2) THEN 'K' || (i // 17) ELSE 'T' || lpad(i::VARCHAR, 6, '0') END"
     dts = [DT + timedelta(days=n) for n in range(days)]
     for n, dt in enumerate(dts):
-        write_partition("fund_flow", dt, fund_flow_columns(dt), rows=rows, overrides={
-            "account_trade_no": key,
-            "account_amount": f"CASE WHEN i % 31 = {n} THEN -i WHEN i = 50 THEN 200000000000 ELSE i END",
-            "account_type": "CASE WHEN i % 43 = 0 THEN NULL ELSE 'main' END",
-            "fund_flow": "CASE WHEN i = 7 THEN 5 ELSE i % 2 END",
-            "account_bill_desc_tag": "CASE WHEN i % 29 = 1 THEN 99 WHEN i % 13 = 0 THEN NULL ELSE 3 END",
-            "bill_time": f"CASE WHEN i = 3 THEN TIMESTAMPTZ '{dt} 23:30:00+00' ELSE TIMESTAMPTZ '{dt} 10:00:00+08' END",
-        })
+        write_partition(
+            "fund_flow",
+            dt,
+            fund_flow_columns(dt),
+            rows=rows,
+            overrides={
+                "account_trade_no": key,
+                "account_amount": f"CASE WHEN i % 31 = {n} THEN -i WHEN i = 50 THEN 200000000000 ELSE i END",
+                "account_type": "CASE WHEN i % 43 = 0 THEN NULL ELSE 'main' END",
+                "fund_flow": "CASE WHEN i = 7 THEN 5 ELSE i % 2 END",
+                "account_bill_desc_tag": "CASE WHEN i % 29 = 1 THEN 99 WHEN i % 13 = 0 THEN NULL ELSE 3 END",
+                "bill_time": f"CASE WHEN i = 3 THEN TIMESTAMPTZ '{dt} 23:30:00+00' ELSE TIMESTAMPTZ '{dt} 10:00:00+08' END",
+            },
+        )
     return {"fund_flow": dts}
 
 
 def _everything(gate, lake) -> tuple[list, list]:
     """Every check as the report shows it, and every quarantined row."""
-    checks = [(c.entity, c.dt, c.expectation_type, c.column, c.severity, c.success, c.element_count,
-               c.unexpected_count, c.unexpected_percent, str(c.observed_value), c.examples, c.quarantined, c.exception)
-              for c in gate.checks]
+    checks = [
+        (
+            c.entity,
+            c.dt,
+            c.expectation_type,
+            c.column,
+            c.severity,
+            c.success,
+            c.element_count,
+            c.unexpected_count,
+            c.unexpected_percent,
+            str(c.observed_value),
+            c.examples,
+            c.quarantined,
+            c.exception,
+        )
+        for c in gate.checks
+    ]
     files = sorted((lake / "quarantine").rglob(f"{gate.run_id}-landing-gate.parquet"))
-    rows = [r for f in files for r in duckdb.sql(
-        f"SELECT reason, \"column\", value, source_ref, raw FROM '{f}' ORDER BY ALL").fetchall()]
+    rows = [
+        r
+        for f in files
+        for r in duckdb.sql(f"SELECT reason, \"column\", value, source_ref, raw FROM '{f}' ORDER BY ALL").fetchall()
+    ]
     return checks, rows
 
 
@@ -272,14 +403,16 @@ def test_sql_candidates_give_gx_the_same_verdicts_as_every_row(lake, write_parti
     assert [r[:4] for r in quarantined] == [r[:4] for r in ref_quarantined] and len(quarantined) > 30
     assert [r[4] for r in quarantined] == [r[4] for r in ref_quarantined]
     failed = {(c.expectation_type, c.column) for c in candidates.checks if not c.success}
-    assert failed == {("expect_column_values_to_be_unique", "account_trade_no"),
-                      ("expect_column_values_to_not_be_null", "account_type"),
-                      ("expect_column_values_to_not_be_null", "account_bill_desc_tag"),
-                      ("expect_column_values_to_be_in_set", "fund_flow"),
-                      ("expect_column_values_to_be_in_set", "account_bill_desc_tag"),
-                      ("expect_column_values_to_be_between", "account_amount"),
-                      ("expect_column_values_to_be_between", "_order_flow_amount_fen"),
-                      ("expect_column_values_to_be_between", "_partition_day_offset")}
+    assert failed == {
+        ("expect_column_values_to_be_unique", "account_trade_no"),
+        ("expect_column_values_to_not_be_null", "account_type"),
+        ("expect_column_values_to_not_be_null", "account_bill_desc_tag"),
+        ("expect_column_values_to_be_in_set", "fund_flow"),
+        ("expect_column_values_to_be_in_set", "account_bill_desc_tag"),
+        ("expect_column_values_to_be_between", "account_amount"),
+        ("expect_column_values_to_be_between", "_order_flow_amount_fen"),
+        ("expect_column_values_to_be_between", "_partition_day_offset"),
+    }
 
 
 def test_the_gate_reads_bounded_batches_and_gx_sees_only_rows_that_may_fail(lake, write_partition, monkeypatch):

@@ -85,7 +85,7 @@ def test_marts_that_agree_with_the_lake_pass(audit: Path):
     gate = run_mart_gate(audit, "m1", AS_OF)
     assert gate.ok, gate.summary()
     assert {c.suite for c in gate.checks} == {s.name for s in mart_suites()}
-    gmv = [c for c in _by_suite(gate, "sales_gmv_matches_landing") if c.column == "diff_fen"][0]
+    gmv = next(c for c in _by_suite(gate, "sales_gmv_matches_landing") if c.column == "diff_fen")
     assert gmv.success and gmv.element_count == 2  # (1001, 10-03) and (1002, 10-04)
     assert reconciliation_counts(gate) == {"discrepancy/fee_mismatch": 1, "pending": 1, "refunded": 1, "settled": 7}
     share = _by_suite(gate, "reconciliation_discrepancy_share")[0]
@@ -101,12 +101,20 @@ def test_a_fen_off_in_the_mart_blocks_with_the_day_as_example(audit: Path):
     assert not gate.ok
     gmv = [c for c in gate.blocking if c.suite == "mart.sales_gmv_matches_landing"]
     assert len(gmv) == 1 and gmv[0].unexpected_count == 1
-    assert gmv[0].examples[0] == {"_row": 1, "shop_id": "1002", "pay_date": "2026-10-04", "landed_fen": 805,
-                                  "mart_fen": 806, "diff_fen": 1}
+    assert gmv[0].examples[0] == {
+        "_row": 1,
+        "shop_id": "1002",
+        "pay_date": "2026-10-04",
+        "landed_fen": 805,
+        "mart_fen": 806,
+        "diff_fen": 1,
+    }
     ledger = {c.column: c for c in gate.blocking if c.suite == "mart.inventory_ledger_balances"}
     # closing 8 on 10-04 breaks that day's balance and the next day's carry-over
     assert set(ledger) == {"balance_diff", "carry_diff"}
-    assert ledger["balance_diff"].observed_value["values"] == [-1] and ledger["carry_diff"].observed_value["values"] == [1]
+    assert ledger["balance_diff"].observed_value["values"] == [-1] and ledger["carry_diff"].observed_value[
+        "values"
+    ] == [1]
 
 
 def test_a_daily_gate_checks_the_window_on_both_sides_and_the_full_pass_everything(audit: Path, lake: Path):
@@ -116,25 +124,32 @@ def test_a_daily_gate_checks_the_window_on_both_sides_and_the_full_pass_everythi
     con = duckdb.connect(str(audit))
     # before the window: line L1 (paid and changed 10-03) is a fen off and names an unknown product, and
     # the bill of file day 10-03 is 1 fen off in the mart
-    con.execute("UPDATE sales.fct_order_lines SET pay_yuan = pay_yuan + 0.01, product_id = 'P9' WHERE sku_order_id = 'L1'")
+    con.execute(
+        "UPDATE sales.fct_order_lines SET pay_yuan = pay_yuan + 0.01, product_id = 'P9' WHERE sku_order_id = 'L1'"
+    )
     old_bills = lake / "raw" / "backoffice" / "settlement_bill" / "dt=2026-10-03"
     old_bills.mkdir(parents=True)
     con.execute(f"""COPY (SELECT 'R0' AS request_no, '1001' AS shop_id, TIMESTAMPTZ '2026-10-03 09:00:00+08' AS settle_time,
                         500::BIGINT AS settle_amount) TO '{old_bills}/part-00000.parquet' (FORMAT parquet)""")
-    con.execute("INSERT INTO finance.fin_settlement_lines VALUES ('R0', '1001', DATE '2026-10-03', 499, DATE '2026-10-03')")
+    con.execute(
+        "INSERT INTO finance.fin_settlement_lines VALUES ('R0', '1001', DATE '2026-10-03', 499, DATE '2026-10-03')"
+    )
     con.close()
 
     daily = run_mart_gate(audit, "w1", AS_OF, since=since)
     assert daily.ok, daily.summary()  # main: run_mart_gate() got an unexpected keyword argument 'since'
     assert daily.since == "2026-10-04" and "window from 2026-10-04" in daily.summary()
-    gmv = [c for c in _by_suite(daily, "sales_gmv_matches_landing") if c.column == "diff_fen"][0]
+    gmv = next(c for c in _by_suite(daily, "sales_gmv_matches_landing") if c.column == "diff_fen")
     assert gmv.element_count == 1  # only (1002, 10-04): both sides hold the window's pay days only
-    settled = [c for c in _by_suite(daily, "finance_settlement_matches_landing") if c.column == "diff_fen"][0]
+    settled = next(c for c in _by_suite(daily, "finance_settlement_matches_landing") if c.column == "diff_fen")
     assert settled.element_count == 2  # (1001, 10-04), (1002, 10-04): not the old file day's (1001, 10-03)
     full = run_mart_gate(audit, "w2", AS_OF)
     assert full.since is None
-    assert {c.suite for c in full.blocking} == {"mart.sales_gmv_matches_landing", "mart.orphan_keys",
-                                                "mart.finance_settlement_matches_landing"}
+    assert {c.suite for c in full.blocking} == {
+        "mart.sales_gmv_matches_landing",
+        "mart.orphan_keys",
+        "mart.finance_settlement_matches_landing",
+    }
 
     con = duckdb.connect(str(audit))  # inside the window: the daily gate sees it
     con.execute("UPDATE sales.fct_order_lines SET pay_yuan = pay_yuan + 0.01 WHERE sku_order_id = 'L3'")
@@ -177,11 +192,31 @@ def test_every_landing_entity_has_a_loadable_suite_with_key_checks():
 
 def test_a_non_additive_expectation_on_chunked_rows_is_rejected(tmp_path: Path):
     bad = tmp_path / "x.json"
-    bad.write_text(json.dumps({"name": "x", "expectations": [
-        {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "a", "min_value": 0}}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "name": "x",
+                "expectations": [
+                    {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "a", "min_value": 0}}
+                ],
+            }
+        )
+    )
     with pytest.raises(SuiteError, match="cannot be combined across chunks"):
         load_suite(bad, chunked=True)
-    bad.write_text(json.dumps({"name": "x", "expectations": [
-        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "a"}, "meta": {"severity": "fatal"}}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "name": "x",
+                "expectations": [
+                    {
+                        "type": "expect_column_values_to_be_between",
+                        "kwargs": {"column": "a"},
+                        "meta": {"severity": "fatal"},
+                    }
+                ],
+            }
+        )
+    )
     with pytest.raises(SuiteError, match="severity"):
         load_suite(bad, chunked=True)

@@ -54,11 +54,18 @@ def write_passwords_file(env: dict[str, str], passwords: dict[str, str]) -> Path
 def migrate(env: dict[str, str], timeout: float = 600) -> float:
     """``airflow db migrate`` against the cluster's metadata DB; returns the seconds it took."""
     t0 = time.monotonic()
-    proc = subprocess.run([str(airflow_bin()), "db", "migrate"], env=config.tool_env() | env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [str(airflow_bin()), "db", "migrate"],
+        env=config.tool_env() | env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"`airflow db migrate` failed (exit {proc.returncode}); check that PostgreSQL is up "
-                           f"and the URL in AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is right:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(
+            f"`airflow db migrate` failed (exit {proc.returncode}); check that PostgreSQL is up "
+            f"and the URL in AIRFLOW__DATABASE__SQL_ALCHEMY_CONN is right:\n{proc.stderr[-2000:]}"
+        )
     seconds = time.monotonic() - t0
     log.info("airflow db migrate: %.1f s", seconds)
     return seconds
@@ -72,8 +79,16 @@ def component_argv(name: str, env: dict[str, str]) -> list[str]:
     if name == "dag-processor":
         return [bin_, "dag-processor"]
     if name == "api-server":
-        return [bin_, "api-server", "--host", env["AIRFLOW__API__HOST"], "--port", env["AIRFLOW__API__PORT"],
-                "--workers", "1"]
+        return [
+            bin_,
+            "api-server",
+            "--host",
+            env["AIRFLOW__API__HOST"],
+            "--port",
+            env["AIRFLOW__API__PORT"],
+            "--workers",
+            "1",
+        ]
     if name == "celery-worker":
         return [bin_, "celery", "worker", "--concurrency", env.get("AIRFLOW__CELERY__WORKER_CONCURRENCY", "2")]
     raise ValueError(f"unknown component {name!r}; one of {', '.join(COMPONENTS)}")
@@ -94,16 +109,24 @@ class Cluster:
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
-    def start(self, names: tuple[str, ...] = COMPONENTS) -> "Cluster":
+    def start(self, names: tuple[str, ...] = COMPONENTS) -> Cluster:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         # Components start their helpers as `airflow …` from PATH: put this venv first.
-        env = config.tool_env() | self.env | {
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+        env = (
+            config.tool_env()
+            | self.env
+            | {"PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+        )
         for name in names:
             with open(self.log_file(name), "ab") as out:
-                self.procs[name] = subprocess.Popen(component_argv(name, self.env), env=env, stdout=out,
-                                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                                    start_new_session=True)
+                self.procs[name] = subprocess.Popen(
+                    component_argv(name, self.env),
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             log.info("started %s (pid %d), log %s", name, self.procs[name].pid, self.log_file(name))
         return self
 
@@ -111,8 +134,9 @@ class Cluster:
         """Raise (with the log tail) when a component has exited."""
         for name, proc in self.procs.items():
             if proc.poll() is not None:
-                raise RuntimeError(f"Airflow {name} exited with {proc.returncode}; log {self.log_file(name)}:\n"
-                                   f"{self.tail(name)}")
+                raise RuntimeError(
+                    f"Airflow {name} exited with {proc.returncode}; log {self.log_file(name)}:\n{self.tail(name)}"
+                )
 
     def tail(self, name: str, chars: int = 4000) -> str:
         try:
@@ -155,7 +179,7 @@ class RestClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "RestClient":
+    def __enter__(self) -> RestClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -175,8 +199,10 @@ class RestClient:
         """A JWT for the configured user (POST /auth/token)."""
         r = self._http.post("/auth/token", json=self._credentials)
         if r.status_code != 201:
-            raise RuntimeError(f"POST /auth/token answered {r.status_code}: {r.text[:300]}; check the user in "
-                               f"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS and its passwords file")
+            raise RuntimeError(
+                f"POST /auth/token answered {r.status_code}: {r.text[:300]}; check the user in "
+                f"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS and its passwords file"
+            )
         self._token = r.json()["access_token"]
         return self._token
 
@@ -210,14 +236,24 @@ class RestClient:
             if found is not None:
                 return found
             time.sleep(poll)
-        raise TimeoutError(f"DAG {dag_id} did not appear in {timeout:.0f} s: is the dag-processor running, "
-                           f"and does dags/ import (GET /api/v2/importErrors)?")
+        raise TimeoutError(
+            f"DAG {dag_id} did not appear in {timeout:.0f} s: is the dag-processor running, "
+            f"and does dags/ import (GET /api/v2/importErrors)?"
+        )
 
     def set_paused(self, dag_id: str, paused: bool) -> dict:
         return self._json("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
 
-    def trigger(self, dag_id: str, logical_date: datetime, *, data_interval: tuple[datetime, datetime] | None = None,
-                run_after: datetime | None = None, run_id: str | None = None, conf: dict | None = None) -> dict:
+    def trigger(
+        self,
+        dag_id: str,
+        logical_date: datetime,
+        *,
+        data_interval: tuple[datetime, datetime] | None = None,
+        run_after: datetime | None = None,
+        run_id: str | None = None,
+        conf: dict | None = None,
+    ) -> dict:
         """Create a manual run at ``logical_date`` (aware datetime); returns the DagRun JSON."""
         body: dict[str, Any] = {"logical_date": logical_date.isoformat(), "conf": conf or {}}
         if data_interval is not None:
@@ -235,8 +271,9 @@ class RestClient:
     def dag_run(self, dag_id: str, run_id: str) -> dict:
         return self._json("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
 
-    def wait_for_runs(self, dag_id: str, run_ids: list[str], timeout: float, poll: float = 3,
-                      alive=None) -> dict[str, dict]:
+    def wait_for_runs(
+        self, dag_id: str, run_ids: list[str], timeout: float, poll: float = 3, alive=None
+    ) -> dict[str, dict]:
         """Poll until every run is finished (success/failed); ``alive()`` (optional) raises if a component died."""
         deadline = time.monotonic() + timeout
         while True:
@@ -254,8 +291,9 @@ class RestClient:
         """Every task instance of a run (mapped ones included), paging through the API."""
         out: list[dict] = []
         while True:
-            page = self._json("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                              params={"limit": 100, "offset": len(out)})
+            page = self._json(
+                "GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100, "offset": len(out)}
+            )
             out.extend(page["task_instances"])
             if not page["task_instances"] or len(out) >= page["total_entries"]:
                 return out
@@ -264,21 +302,41 @@ class RestClient:
         r = self.request("GET", f"/pools/{name}")
         return r.json() if r.status_code == 200 else None
 
-    def ensure_connection(self, conn_id: str, *, conn_type: str, login: str | None = None,
-                          password: str | None = None, host: str | None = None, extra: dict | None = None) -> None:
+    def ensure_connection(
+        self,
+        conn_id: str,
+        *,
+        conn_type: str,
+        login: str | None = None,
+        password: str | None = None,
+        host: str | None = None,
+        extra: dict | None = None,
+    ) -> None:
         """Create or replace a connection in the metadata DB (e.g. ``douyin_lake``, ``doudian_default``),
         where every worker's tasks find it; the Fernet key encrypts the password at rest. Errors never
         show the request or response body (they would carry the password)."""
         self.request("DELETE", f"/connections/{conn_id}")  # 204, or 404 when new
-        body = {"connection_id": conn_id, "conn_type": conn_type, "login": login, "password": password,
-                "host": host, "extra": json.dumps(extra) if extra else None}
+        body = {
+            "connection_id": conn_id,
+            "conn_type": conn_type,
+            "login": login,
+            "password": password,
+            "host": host,
+            "extra": json.dumps(extra) if extra else None,
+        }
         r = self.request("POST", "/connections", json=body)
         if r.status_code != 201:
-            raise RuntimeError(f"POST /api/v2/connections ({conn_id}) answered {r.status_code}; check the "
-                               f"connection's fields (the body is not shown: it holds a password)")
+            raise RuntimeError(
+                f"POST /api/v2/connections ({conn_id}) answered {r.status_code}; check the "
+                f"connection's fields (the body is not shown: it holds a password)"
+            )
 
-    def ensure_pool(self, name: str = WAREHOUSE_POOL, slots: int = WAREHOUSE_POOL_SLOTS,
-                    description: str = WAREHOUSE_POOL_DESCRIPTION) -> dict:
+    def ensure_pool(
+        self,
+        name: str = WAREHOUSE_POOL,
+        slots: int = WAREHOUSE_POOL_SLOTS,
+        description: str = WAREHOUSE_POOL_DESCRIPTION,
+    ) -> dict:
         """Create or update a pool (default: the single-slot ``warehouse_writer``)."""
         body = {"slots": slots, "description": description, "include_deferred": False}
         if self.pool(name) is None:

@@ -10,7 +10,6 @@ each is a ``services.py`` class, started per module and stopped (data removed) a
 from __future__ import annotations
 
 import pytest
-
 from services import MotoS3Server, PostgresServer, RedisServer  # beside this file (pytest puts this folder on sys.path)
 
 

@@ -33,8 +33,10 @@ def mart_tables(db: Path) -> list[str]:
     """``schema.table`` of every mart table in ``db``, sorted."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        rows = con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE "
-                           f"table_type = 'BASE TABLE' AND table_schema IN {MART_SCHEMAS} ORDER BY 1").fetchall()
+        rows = con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE "
+            f"table_type = 'BASE TABLE' AND table_schema IN {MART_SCHEMAS} ORDER BY 1"
+        ).fetchall()
     finally:
         con.close()
     return [r[0] for r in rows]
@@ -42,10 +44,15 @@ def mart_tables(db: Path) -> list[str]:
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str, round_doubles: int | None = None) -> str:
     schema, name = table.split(".")
-    rows = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'l' "
-                       "AND schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]).fetchall()
-    return ", ".join(f'round("{c}", {round_doubles})' if round_doubles is not None and t in ("DOUBLE", "FLOAT")
-                     else f'"{c}"' for c, t in rows)
+    rows = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = 'l' "
+        "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, name],
+    ).fetchall()
+    return ", ".join(
+        f'round("{c}", {round_doubles})' if round_doubles is not None and t in ("DOUBLE", "FLOAT") else f'"{c}"'
+        for c, t in rows
+    )
 
 
 def compare_marts(left: Path, right: Path, *, round_doubles: int | None = None) -> dict[str, MartDiff]:
@@ -60,8 +67,12 @@ def compare_marts(left: Path, right: Path, *, round_doubles: int | None = None) 
         for t in tables:
             cols = _columns(con, t, round_doubles)
             count = [con.execute(f"SELECT count(*) FROM {db}.{t}").fetchone()[0] for db in ("l", "r")]
-            only = [con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {a}.{t} EXCEPT ALL "
-                                f"SELECT {cols} FROM {b}.{t})").fetchone()[0] for a, b in (("l", "r"), ("r", "l"))]
+            only = [
+                con.execute(
+                    f"SELECT count(*) FROM (SELECT {cols} FROM {a}.{t} EXCEPT ALL SELECT {cols} FROM {b}.{t})"
+                ).fetchone()[0]
+                for a, b in (("l", "r"), ("r", "l"))
+            ]
             out[t] = MartDiff(count[0], count[1], only[0], only[1])
         return out
     finally:

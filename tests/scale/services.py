@@ -54,8 +54,9 @@ def _wait(check, what: str, timeout: float, log_file: Path, proc: subprocess.Pop
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         if proc is not None and proc.poll() is not None:
-            raise ServiceError(f"{what} exited with {proc.returncode} while starting; log {log_file}:\n"
-                               f"{log_tail(log_file)}")
+            raise ServiceError(
+                f"{what} exited with {proc.returncode} while starting; log {log_file}:\n{log_tail(log_file)}"
+            )
         try:
             if check():
                 return time.monotonic() - t0
@@ -69,8 +70,10 @@ def pg_bin_dir() -> Path:
     """Debian's PostgreSQL binaries (newest version installed); raises with an install hint."""
     found = sorted(glob.glob(PG_BIN_GLOB))
     if not found:
-        raise ServiceError("PostgreSQL is not installed: `apt-get install postgresql` (Debian) provides "
-                           "/usr/lib/postgresql/<version>/bin")
+        raise ServiceError(
+            "PostgreSQL is not installed: `apt-get install postgresql` (Debian) provides "
+            "/usr/lib/postgresql/<version>/bin"
+        )
     return Path(found[-1])
 
 
@@ -100,10 +103,12 @@ class PostgresServer:
     def _run(self, argv: list[str], what: str) -> None:
         proc = subprocess.run(self._as_owner(argv), capture_output=True, text=True)
         if proc.returncode != 0:
-            raise ServiceError(f"{what} failed (exit {proc.returncode}):\n{proc.stdout[-1500:]}\n"
-                               f"{proc.stderr[-1500:]}\n{log_tail(self.log_file)}")
+            raise ServiceError(
+                f"{what} failed (exit {proc.returncode}):\n{proc.stdout[-1500:]}\n"
+                f"{proc.stderr[-1500:]}\n{log_tail(self.log_file)}"
+            )
 
-    def start(self) -> "PostgresServer":
+    def start(self) -> PostgresServer:
         """initdb, start on the port, wait until it accepts connections, create the database."""
         t0 = time.monotonic()
         bin_dir = pg_bin_dir()
@@ -118,21 +123,57 @@ class PostgresServer:
 
                 pwd.getpwnam("postgres")
             except KeyError:
-                raise ServiceError("initdb refuses to run as root and there is no `postgres` user to run it as: "
-                                   "install Debian's postgresql package (it creates the user) or run as non-root"
-                                   ) from None
+                raise ServiceError(
+                    "initdb refuses to run as root and there is no `postgres` user to run it as: "
+                    "install Debian's postgresql package (it creates the user) or run as non-root"
+                ) from None
             shutil.chown(self.data_root, "postgres")
             shutil.chown(data, "postgres")
             shutil.chown(self.log_file, "postgres")
-        self._run([str(bin_dir / "initdb"), "-D", str(data), "-U", self.user, "--auth=trust",
-                   "--encoding=UTF8", "--no-instructions"], "initdb")
-        options = (f"-c listen_addresses={HOST} -p {self.port} -k {self.data_root} -c fsync=off "
-                   f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(self.log_file), "-o", options,
-                   "-w", "-t", "60", "start"], "pg_ctl start")
-        _wait(lambda: subprocess.run([str(bin_dir / "pg_isready"), "-h", HOST, "-p", str(self.port)],
-                                     capture_output=True).returncode == 0,
-              "PostgreSQL", 60, self.log_file)
+        self._run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                self.user,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            ],
+            "initdb",
+        )
+        options = (
+            f"-c listen_addresses={HOST} -p {self.port} -k {self.data_root} -c fsync=off "
+            f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            "pg_ctl start",
+        )
+        _wait(
+            lambda: (
+                subprocess.run(
+                    [str(bin_dir / "pg_isready"), "-h", HOST, "-p", str(self.port)], capture_output=True
+                ).returncode
+                == 0
+            ),
+            "PostgreSQL",
+            60,
+            self.log_file,
+        )
         import psycopg2
 
         con = psycopg2.connect(host=HOST, port=self.port, user=self.user, dbname="postgres")
@@ -153,8 +194,10 @@ class PostgresServer:
         data = self.data_root / "data"
         if (data / "postmaster.pid").exists():
             try:
-                self._run([str(pg_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"],
-                          "pg_ctl stop")
+                self._run(
+                    [str(pg_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"],
+                    "pg_ctl stop",
+                )
             except ServiceError as exc:
                 log.warning("%s", exc)
         shutil.rmtree(self.data_root, ignore_errors=True)
@@ -183,7 +226,7 @@ class RedisServer:
             s.sendall(b"PING\r\n")
             return s.recv(64).startswith(b"+PONG")
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
             raise ServiceError("redis-server is not installed: `apt-get install redis-server`")
@@ -191,9 +234,27 @@ class RedisServer:
         self.data_root = Path(tempfile.mkdtemp(prefix="douyin-redis-"))
         with open(self.log_file, "wb") as out:
             self.proc = subprocess.Popen(
-                [binary, "--bind", HOST, "--port", str(self.port), "--save", "", "--appendonly", "no",
-                 "--dir", str(self.data_root), "--daemonize", "no", "--protected-mode", "yes"],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    binary,
+                    "--bind",
+                    HOST,
+                    "--port",
+                    str(self.port),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.data_root),
+                    "--daemonize",
+                    "no",
+                    "--protected-mode",
+                    "yes",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         _wait(self.ping, "Redis", 30, self.log_file, self.proc)
         self.startup_seconds = time.monotonic() - t0
         log.info("Redis on %s:%d ready in %.1f s", HOST, self.port, self.startup_seconds)
@@ -237,8 +298,13 @@ class MotoS3Server:
         """A boto3 S3 client of this server."""
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint_url, aws_access_key_id=self.key,
-                            aws_secret_access_key=self.secret, region_name=self.region)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=self.key,
+            aws_secret_access_key=self.secret,
+            region_name=self.region,
+        )
 
     def make_bucket(self, name: str) -> str:
         self.client().create_bucket(Bucket=name)
@@ -252,14 +318,18 @@ class MotoS3Server:
         except httpx.HTTPError:
             return False
 
-    def start(self) -> "MotoS3Server":
+    def start(self) -> MotoS3Server:
         import sys
 
         self.data_root = Path(tempfile.mkdtemp(prefix="douyin-moto-"))
         exe = Path(sys.executable).parent / "moto_server"
         with open(self.log_file, "wb") as out:
-            self.proc = subprocess.Popen([str(exe), "-H", HOST, "-p", str(self.port)], stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [str(exe), "-H", HOST, "-p", str(self.port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         _wait(self._ready, "moto_server", 60, self.log_file, self.proc)
         return self
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import cluster_harness as harness  # beside this file: the test-only process supervisor and REST client
+import duckdb
 import pytest
 from mart_compare import compare_marts
 
@@ -139,16 +139,27 @@ def on_cluster(world, mock_api, postgres, redis, moto_s3, tmp_path_factory, pipe
     base = tmp_path_factory.mktemp("cluster")
     run_vars = _run_vars(world, base, pipeline_env, mock_api)
     run_vars["DOUYIN_LAKE_DIR"] = f"s3://{moto_s3.make_bucket(BUCKET)}/lake"
-    run_vars.update(AWS_ACCESS_KEY_ID="not-this-key", AWS_SECRET_ACCESS_KEY="not-this-secret",
-                    AWS_ENDPOINT_URL="http://127.0.0.1:9", DOUYIN_S3_ENDPOINT_URL="http://127.0.0.1:9",
-                    AWS_REGION=moto_s3.region)
+    run_vars.update(
+        AWS_ACCESS_KEY_ID="not-this-key",
+        AWS_SECRET_ACCESS_KEY="not-this-secret",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        DOUYIN_S3_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_REGION=moto_s3.region,
+    )
     api_port = free_port()
     pg_result_backend = f"db+postgresql://{postgres.user}@127.0.0.1:{postgres.port}/{postgres.database}"
     env = cluster.cluster_env(
-        sql_alchemy_conn=postgres.url, broker_url=redis.url(0), result_backend=pg_result_backend,
-        home=base / "airflow", api_port=api_port, jwt_secret=cluster.generate_secret(),
-        api_secret_key=cluster.generate_secret(), fernet_key=cluster.generate_fernet_key(),
-        worker_log_server_port=free_port(), use_job_schedule=False)
+        sql_alchemy_conn=postgres.url,
+        broker_url=redis.url(0),
+        result_backend=pg_result_backend,
+        home=base / "airflow",
+        api_port=api_port,
+        jwt_secret=cluster.generate_secret(),
+        api_secret_key=cluster.generate_secret(),
+        fernet_key=cluster.generate_fernet_key(),
+        worker_log_server_port=free_port(),
+        use_job_schedule=False,
+    )
     password = secrets.token_urlsafe(16)
     harness.write_passwords_file(env, {ADMIN: password})
     out = Outcome(base, Path(run_vars["DOUYIN_WAREHOUSE"]))
@@ -165,14 +176,23 @@ def on_cluster(world, mock_api, postgres, redis, moto_s3, tmp_path_factory, pipe
         api.wait_for_dag(DAG_ID)
         out.seconds["components up + DAG parsed"] = time.monotonic() - t0
         api.ensure_pool()
-        api.ensure_connection("douyin_lake", conn_type="aws", login=moto_s3.key, password=LAKE_SECRET,
-                              extra={"endpoint_url": moto_s3.endpoint_url, "region_name": moto_s3.region,
-                                     "addressing_style": "path"})
+        api.ensure_connection(
+            "douyin_lake",
+            conn_type="aws",
+            login=moto_s3.key,
+            password=LAKE_SECRET,
+            extra={"endpoint_url": moto_s3.endpoint_url, "region_name": moto_s3.region, "addressing_style": "path"},
+        )
         run_ids = []
         for day in DAYS:  # paused: both runs wait queued, then run in run_after order (max_active_runs=1)
             trigger = day_start(day + timedelta(days=1))
-            run = api.trigger(DAG_ID, trigger, data_interval=(day_start(day), trigger), run_after=trigger,
-                              run_id=f"cluster__{day.isoformat()}")
+            run = api.trigger(
+                DAG_ID,
+                trigger,
+                data_interval=(day_start(day), trigger),
+                run_after=trigger,
+                run_id=f"cluster__{day.isoformat()}",
+            )
             run_ids.append(run["dag_run_id"])
         api.set_paused(DAG_ID, False)
         t1 = time.monotonic()
@@ -187,15 +207,20 @@ def on_cluster(world, mock_api, postgres, redis, moto_s3, tmp_path_factory, pipe
         out.pool = api.pool("warehouse_writer")
         out.celery_successes = _celery_successes(postgres, sum(map(len, out.task_instances.values())))
     except Exception as exc:
-        tails = "\n".join(f"---- {name} ({components.log_file(name)}) ----\n{components.tail(name, 2500)}"
-                          for name in harness.COMPONENTS)
+        tails = "\n".join(
+            f"---- {name} ({components.log_file(name)}) ----\n{components.tail(name, 2500)}"
+            for name in harness.COMPONENTS
+        )
         raise RuntimeError(f"the cluster run failed: {exc}\ncomponent log tails:\n{tails}") from exc
     finally:
         api.close()
         components.stop()
     out.worker_log = components.log_file("celery-worker").read_text(encoding="utf-8", errors="replace")
-    out.lake_objects = [o["Key"] for page in moto_s3.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
-                        for o in page.get("Contents", [])]
+    out.lake_objects = [
+        o["Key"]
+        for page in moto_s3.client().get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
+        for o in page.get("Contents", [])
+    ]
     out.seconds["cluster set-up + runs"] = time.monotonic() - t_setup
     (base / "figures.json").write_text(out.figures(), encoding="utf-8")
     return out
@@ -233,8 +258,11 @@ def test_both_rest_triggered_runs_succeed(on_cluster: Outcome, embedded: Outcome
     record_property("embedded_seconds", embedded.figures())
     assert sorted(on_cluster.all_runs) == sorted(on_cluster.runs)  # no catch-up runs: only the two triggered
     for rid, run in on_cluster.runs.items():
-        failed = [f"{t['task_id']}[{t['map_index']}]={t['state']}" for t in on_cluster.task_instances[rid]
-                  if t["state"] != "success"]
+        failed = [
+            f"{t['task_id']}[{t['map_index']}]={t['state']}"
+            for t in on_cluster.task_instances[rid]
+            if t["state"] != "success"
+        ]
         assert run["state"] == "success", (rid, failed)
         assert run["run_type"] == "manual"
         assert not failed, failed
@@ -263,14 +291,21 @@ def test_published_marts_equal_the_embedded_run(on_cluster: Outcome, embedded: O
         con.execute(f"ATTACH '{on_cluster.warehouse}' AS clu (READ_ONLY)")
         refunds = con.execute("SELECT count(*) FROM clu.sales.fct_refunds").fetchone()[0]
         days = ", ".join(f"DATE '{d}'" for d in DAYS)
-        gmv = dict(con.execute("SELECT shop_id::VARCHAR || '/' || date_day::VARCHAR, "
-                               "CAST(round(sum(gmv_yuan) * 100) AS BIGINT) FROM clu.sales.sales_daily "
-                               f"WHERE date_day IN ({days}) GROUP BY ALL HAVING sum(gmv_yuan) <> 0").fetchall())
+        gmv = dict(
+            con.execute(
+                "SELECT shop_id::VARCHAR || '/' || date_day::VARCHAR, "
+                "CAST(round(sum(gmv_yuan) * 100) AS BIGINT) FROM clu.sales.sales_daily "
+                f"WHERE date_day IN ({days}) GROUP BY ALL HAVING sum(gmv_yuan) <> 0"
+            ).fetchall()
+        )
     finally:
         con.close()
     with open(world / "truth" / "daily_sales.csv", encoding="utf-8") as fh:
-        truth = {f"{r['shop_id']}/{r['date']}": int(r["gmv_fen"]) for r in csv.DictReader(fh)
-                 if int(r["gmv_fen"]) and r["date"] in {d.isoformat() for d in DAYS}}
+        truth = {
+            f"{r['shop_id']}/{r['date']}": int(r["gmv_fen"])
+            for r in csv.DictReader(fh)
+            if int(r["gmv_fen"]) and r["date"] in {d.isoformat() for d in DAYS}
+        }
     assert gmv == truth and len(truth) == 2 * len(DAYS)  # and both equal the simulator's truth, to the fen
     assert not empty, f"marts without rows: {sorted(empty)}"  # settlements, fees, withdrawals included
     assert refunds > 0  # not only the happy path
@@ -278,21 +313,31 @@ def test_published_marts_equal_the_embedded_run(on_cluster: Outcome, embedded: O
 
 def test_single_writer_pool_and_no_overlap(on_cluster: Outcome):
     assert on_cluster.pool is not None and on_cluster.pool["slots"] == 1
-    writers = sorted((_ts(t["start_date"]), _ts(t["end_date"]), t["task_id"], rid)
-                     for rid, tis in on_cluster.task_instances.items() for t in tis if t["task_id"] in WRITER_TASKS)
+    writers = sorted(
+        (_ts(t["start_date"]), _ts(t["end_date"]), t["task_id"], rid)
+        for rid, tis in on_cluster.task_instances.items()
+        for t in tis
+        if t["task_id"] in WRITER_TASKS
+    )
     assert len(writers) == 2 * len(WRITER_TASKS)
-    assert {t["pool"] for tis in on_cluster.task_instances.values() for t in tis
-            if t["task_id"] in WRITER_TASKS} == {"warehouse_writer"}
-    for (s1, e1, t1, r1), (s2, _e2, t2, r2) in zip(writers, writers[1:]):
+    assert {t["pool"] for tis in on_cluster.task_instances.values() for t in tis if t["task_id"] in WRITER_TASKS} == {
+        "warehouse_writer"
+    }
+    for (_s1, e1, t1, r1), (s2, _e2, t2, r2) in zip(writers, writers[1:]):
         assert s2 >= e1, f"{t1} of {r1} and {t2} of {r2} overlapped ({s2} < {e1})"
 
 
 def test_cluster_env_shares_secrets_and_keeps_the_api_off_the_worker_log_port(tmp_path):
     from douyin_etl.orchestration import cluster
 
-    common = dict(sql_alchemy_conn="postgresql+psycopg2://airflow@db:5432/airflow", broker_url="redis://r:6379/0",
-                  result_backend="db+postgresql://airflow@db:5432/airflow", home=tmp_path, jwt_secret="j",
-                  api_secret_key="k")
+    common = dict(
+        sql_alchemy_conn="postgresql+psycopg2://airflow@db:5432/airflow",
+        broker_url="redis://r:6379/0",
+        result_backend="db+postgresql://airflow@db:5432/airflow",
+        home=tmp_path,
+        jwt_secret="j",
+        api_secret_key="k",
+    )
     env = cluster.cluster_env(api_port=8080, **common)
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8080/execution/"

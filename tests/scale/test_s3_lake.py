@@ -67,12 +67,12 @@ def world(tmp_path_factory) -> Path:
 
 def _run_range(world: Path, base: Path, lake: str, pipeline_env, extra_env: dict[str, str]) -> Run:
     """``run_range`` over the whole world with the lake at ``lake``; collects logs and step timings."""
-    from douyin_sim.mock_api import MockServer
+    import airflow.sdk.bases.hook  # noqa: F401 - Airflow replaces the root log handlers on import: first
+
     from douyin_etl.orchestration import steps
     from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.orchestration.run import run_range
-
-    import airflow.sdk.bases.hook  # noqa: F401 - Airflow replaces the root log handlers on import: first
+    from douyin_sim.mock_api import MockServer
 
     run = Run(base, lake)
     mp = pipeline_env(world, base)
@@ -114,12 +114,20 @@ def s3_lake(moto_s3) -> str:
 @pytest.fixture(scope="module")
 def s3_env(moto_s3) -> dict[str, str]:
     """Credentials only in the Airflow connection; the plain env points at a dead endpoint."""
-    conn = {"conn_type": "aws", "login": moto_s3.key, "password": SECRET,
-            "extra": {"endpoint_url": moto_s3.endpoint_url, "region_name": moto_s3.region,
-                      "addressing_style": "path"}}
-    return {"AIRFLOW_CONN_DOUYIN_LAKE": json.dumps(conn), "AWS_ACCESS_KEY_ID": "not-this-key",
-            "AWS_SECRET_ACCESS_KEY": "not-this-secret", "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-            "DOUYIN_S3_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_REGION": moto_s3.region}
+    conn = {
+        "conn_type": "aws",
+        "login": moto_s3.key,
+        "password": SECRET,
+        "extra": {"endpoint_url": moto_s3.endpoint_url, "region_name": moto_s3.region, "addressing_style": "path"},
+    }
+    return {
+        "AIRFLOW_CONN_DOUYIN_LAKE": json.dumps(conn),
+        "AWS_ACCESS_KEY_ID": "not-this-key",
+        "AWS_SECRET_ACCESS_KEY": "not-this-secret",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "DOUYIN_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_REGION": moto_s3.region,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +169,11 @@ def test_extract_lands_parquet_and_manifests_on_s3(s3_run, moto_s3):
                 assert f"lake/{e.landing_dir}/{dt}/{name}" in keys, f"missing {e.name} {dt} {name}"
     assert any(k.startswith("lake/_meta/ingested/settlement_bill/") for k in keys)  # the file ledger
     assert not [k for k in keys if "/.tmp-" in k or "/.old-" in k]
-    manifest = json.loads(moto_s3.client().get_object(
-        Bucket=BUCKET, Key=f"lake/raw/backoffice/settlement_bill/dt={END}/_manifest.json")["Body"].read())
+    manifest = json.loads(
+        moto_s3.client()
+        .get_object(Bucket=BUCKET, Key=f"lake/raw/backoffice/settlement_bill/dt={END}/_manifest.json")["Body"]
+        .read()
+    )
     assert manifest["run_id"] == s3_run.result.run_id and manifest["rows"] > 0
     # Nothing of the lake on the local disk: not the lake root, not an "s3:" directory by mistake.
     assert not (s3_run.base / "lake").exists()
@@ -177,16 +188,20 @@ def test_marts_equal_row_for_row(s3_run, local_run):
     assert not differing, f"marts differ (local lake vs S3 lake): {differing}"
     counts = {t: d.left_rows for t, d in diffs.items()}
     # Non-trivial marts: sales, settlements (they start on day 9), stock, fulfilment.
-    for t in ("sales.fct_order_lines", "finance.fin_settlement_lines", "inventory.inv_stock_daily",
-              "performance.perf_fulfilment"):
+    for t in (
+        "sales.fct_order_lines",
+        "finance.fin_settlement_lines",
+        "inventory.inv_stock_daily",
+        "performance.perf_fulfilment",
+    ):
         assert counts[t] > 0, f"{t} is empty: the comparison would prove little"
 
 
 def test_rerun_of_one_day_leaves_the_same_objects(s3_run, s3_lake, s3_env, world, pipeline_env, moto_s3):
-    from douyin_sim.mock_api import MockServer
-    from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.orchestration import run
+    from douyin_etl.orchestration.local_airflow import api_connection_env
     from douyin_etl.storage import Storage
+    from douyin_sim.mock_api import MockServer
 
     before = _objects(moto_s3)
     mp = pipeline_env(world, s3_run.base)
@@ -227,8 +242,9 @@ def test_secret_never_leaks(s3_run):
 
 def test_secret_not_in_objects(s3_run, moto_s3):
     client = moto_s3.client()
-    leaked = [k for k in _objects(moto_s3, "")
-              if SECRET.encode() in client.get_object(Bucket=BUCKET, Key=k)["Body"].read()]
+    leaked = [
+        k for k in _objects(moto_s3, "") if SECRET.encode() in client.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+    ]
     assert not leaked, leaked
 
 
@@ -244,20 +260,34 @@ def test_timings_s3_vs_local(s3_run, local_run, record_property):
 
 def test_quarantine_writes_and_summarises_on_s3(s3_lake, s3_env, moto_s3, monkeypatch):
     """Bad rows kept aside on S3: added twice in one run (the file is their union), then summarised."""
-    from douyin_etl.landing.quarantine import Quarantine, summary
     from douyin_etl.lake_credentials import storage_options
+    from douyin_etl.landing.quarantine import Quarantine, summary
     from douyin_etl.storage import Storage
 
     for k, v in s3_env.items():
         monkeypatch.setenv(k, v)
     st = Storage(f"s3://{BUCKET}/quarantine-test", storage_options())
     q = Quarantine("run-q", st)
-    bad = [{"reason": "unparseable amount", "column": "settle_amount", "value": "12,3", "source_ref": "f.csv:2",
-            "raw": {"settle_amount": "12,3"}}]
+    bad = [
+        {
+            "reason": "unparseable amount",
+            "column": "settle_amount",
+            "value": "12,3",
+            "source_ref": "f.csv:2",
+            "raw": {"settle_amount": "12,3"},
+        }
+    ]
     path = q.add("settlement_bill", END, bad)
     q2 = Quarantine("run-q", st)
     q2.add("settlement_bill", END, bad + [{**bad[0], "source_ref": "f.csv:3"}])
     assert path == f"s3://{BUCKET}/quarantine-test/quarantine/backoffice/settlement_bill/dt={END}/run-q.parquet"
-    assert summary("run-q", st) == [{"source": "backoffice", "entity": "settlement_bill", "reason": "unparseable amount",
-                                     "rows": 2, "days": [END.isoformat()]}]
+    assert summary("run-q", st) == [
+        {
+            "source": "backoffice",
+            "entity": "settlement_bill",
+            "reason": "unparseable amount",
+            "rows": 2,
+            "days": [END.isoformat()],
+        }
+    ]
     assert [k for k in _objects(moto_s3, "quarantine-test/")] == [path.removeprefix(f"s3://{BUCKET}/")]

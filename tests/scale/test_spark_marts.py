@@ -38,16 +38,36 @@ MART_SCHEMAS = ("sales", "finance", "inventory", "performance", "snapshots")
 NOT_ON_SPARK = ("snapshots.snap_sku_prices",)
 # Every mart both engines build: compared row for row.
 COMPARED_MARTS = (
-    "finance.fin_fee_breakdown_daily", "finance.fin_fund_flow", "finance.fin_order_reconciliation",
-    "finance.fin_pnl_daily", "finance.fin_pnl_product_daily", "finance.fin_settlement_lines",
+    "finance.fin_fee_breakdown_daily",
+    "finance.fin_fund_flow",
+    "finance.fin_order_reconciliation",
+    "finance.fin_pnl_daily",
+    "finance.fin_pnl_product_daily",
+    "finance.fin_settlement_lines",
     "finance.fin_withdrawals",
-    "inventory.inv_alerts", "inventory.inv_health", "inventory.inv_movements", "inventory.inv_replenishment",
+    "inventory.inv_alerts",
+    "inventory.inv_health",
+    "inventory.inv_movements",
+    "inventory.inv_replenishment",
     "inventory.inv_stock_daily",
-    "performance.perf_ads", "performance.perf_creators", "performance.perf_fulfilment",
-    "performance.perf_live_sessions", "performance.perf_videos",
-    "sales.dim_creators", "sales.dim_date", "sales.dim_products", "sales.dim_shops", "sales.dim_sku_prices",
-    "sales.dim_skus", "sales.fct_order_lines", "sales.fct_orders", "sales.fct_refunds",
-    "sales.sales_cohorts_monthly", "sales.sales_customers", "sales.sales_daily", "sales.sales_funnel_daily",
+    "performance.perf_ads",
+    "performance.perf_creators",
+    "performance.perf_fulfilment",
+    "performance.perf_live_sessions",
+    "performance.perf_videos",
+    "sales.dim_creators",
+    "sales.dim_date",
+    "sales.dim_products",
+    "sales.dim_shops",
+    "sales.dim_sku_prices",
+    "sales.dim_skus",
+    "sales.fct_order_lines",
+    "sales.fct_orders",
+    "sales.fct_refunds",
+    "sales.sales_cohorts_monthly",
+    "sales.sales_customers",
+    "sales.sales_daily",
+    "sales.sales_funnel_daily",
 )
 REL_TOL = 1e-9
 
@@ -60,17 +80,24 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     generate_world(world, **WORLD)
     lake = land_world(world, base)  # through the extractor against the mock API, as a run lands it
     db_path = base / "duckdb" / "douyin.duckdb"
-    duck = run_dbt(["build"], db_path=db_path, run_dir=base / "duckdb" / "dbt",
-                   extra_env={"DOUYIN_LAKE_DIR": str(lake)})
+    duck = run_dbt(
+        ["build"], db_path=db_path, run_dir=base / "duckdb" / "dbt", extra_env={"DOUYIN_LAKE_DIR": str(lake)}
+    )
     assert duck.ok, duck.failures or duck.error
     started = time.monotonic()
     spark = build_marts_on_spark(lake, base / "spark")
     spark_wall = time.monotonic() - started
     assert spark.ok, spark.failures or spark.error
-    models = {kind: sum(1 for n in result.nodes if n.resource_type == "model") for kind, result in
-              (("duckdb", duck), ("spark", spark))}
-    log.info("dbt build of %d models (seeds, data tests): DuckDB %.1f s, Spark %.1f s (JVM start included)",
-             models["spark"], duck.elapsed, spark_wall)
+    models = {
+        kind: sum(1 for n in result.nodes if n.resource_type == "model")
+        for kind, result in (("duckdb", duck), ("spark", spark))
+    }
+    log.info(
+        "dbt build of %d models (seeds, data tests): DuckDB %.1f s, Spark %.1f s (JVM start included)",
+        models["spark"],
+        duck.elapsed,
+        spark_wall,
+    )
     assert models["spark"] == models["duckdb"]
     return {"db_path": db_path, "spark_dir": base / "spark", "duck": duck, "spark": spark, "lake": lake}
 
@@ -95,8 +122,7 @@ def _spark_scan(spark_dir: Path, mart: str) -> str:
 def _rows(con: duckdb.DuckDBPyConnection, relation: str, columns: list[tuple[str, str]]) -> list[tuple]:
     """Rows in a comparable form: instants as epoch microseconds, sorted by every column."""
     exprs = [f"epoch_us({name})" if "TIME" in kind else name for name, kind in columns]
-    order = ", ".join(f"round({name}, 6)" if kind == "DOUBLE" else e
-                      for (name, kind), e in zip(columns, exprs))
+    order = ", ".join(f"round({name}, 6)" if kind == "DOUBLE" else e for (name, kind), e in zip(columns, exprs))
     return con.execute(f"SELECT {', '.join(exprs)} FROM {relation} ORDER BY {order}").fetchall()
 
 
@@ -116,12 +142,19 @@ def test_spark_builds_and_tests_every_model_and_seed(builds: dict[str, Any]) -> 
 
 
 def test_compared_marts_are_every_mart_but_the_documented_ones(builds: dict[str, Any], con) -> None:
-    duck_marts = {f"{s}.{t}" for s, t in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() "
-        f"WHERE database_name = 'duck' AND schema_name IN {MART_SCHEMAS}").fetchall()}
-    spark_marts = {f"{p.parent.name.removesuffix('.db')}.{p.name}"
-                   for schema in MART_SCHEMAS for p in (builds["spark_dir"] / "warehouse" / f"{schema}.db").glob("*")
-                   if p.is_dir()}
+    duck_marts = {
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            f"WHERE database_name = 'duck' AND schema_name IN {MART_SCHEMAS}"
+        ).fetchall()
+    }
+    spark_marts = {
+        f"{p.parent.name.removesuffix('.db')}.{p.name}"
+        for schema in MART_SCHEMAS
+        for p in (builds["spark_dir"] / "warehouse" / f"{schema}.db").glob("*")
+        if p.is_dir()
+    }
     assert duck_marts - set(NOT_ON_SPARK) == set(COMPARED_MARTS)
     assert spark_marts == set(COMPARED_MARTS)
 
@@ -129,8 +162,10 @@ def test_compared_marts_are_every_mart_but_the_documented_ones(builds: dict[str,
 @pytest.mark.parametrize("mart", COMPARED_MARTS)
 def test_mart_equal_on_spark_and_duckdb(builds: dict[str, Any], con, mart: str) -> None:
     duck_columns = con.execute(f"DESCRIBE duck.{mart}").fetchall()
-    spark_columns = {name: kind for name, kind, *_ in con.execute(
-        f"DESCRIBE SELECT * FROM {_spark_scan(builds['spark_dir'], mart)}").fetchall()}
+    spark_columns = {
+        name: kind
+        for name, kind, *_ in con.execute(f"DESCRIBE SELECT * FROM {_spark_scan(builds['spark_dir'], mart)}").fetchall()
+    }
     columns = [(name, kind) for name, kind, *_ in duck_columns]
     # Same columns and types (Spark's partition columns come back from the directory names).
     assert {name: kind for name, kind in columns} == spark_columns

@@ -24,7 +24,9 @@ def con(world: Path):
     c = duckdb.connect()
     c.execute("SET TimeZone='Asia/Shanghai'")
     for e in ("shop_order", "sku_order", "after_sale", "alliance_order", "settlement_bill", "fund_flow", "ad_report"):
-        c.execute(f"CREATE VIEW {e} AS SELECT * FROM read_parquet('{world}/platform/{e}/*/*.parquet', hive_partitioning=true)")
+        c.execute(
+            f"CREATE VIEW {e} AS SELECT * FROM read_parquet('{world}/platform/{e}/*/*.parquet', hive_partitioning=true)"
+        )
     c.execute(f"CREATE VIEW recon AS SELECT * FROM '{world}/truth/reconciliation.parquet'")
     yield c
     c.close()

@@ -16,14 +16,17 @@ import pandas as pd
 import pytest
 
 from douyin_etl.money import yuan_to_fen
-from douyin_sim.simulator import drops
 from douyin_etl.sources.files.specs import SPECS, FileSpec, spec_for_file
 from douyin_etl.timeutil import SHANGHAI, day_bounds_unix
+from douyin_sim.simulator import drops
 
 DAY = date(2026, 3, 5)
 SHOPS = [f"10000{i:02d}" for i in range(1, 9)]
-GROUP_VALUES = {"shop_id": SHOPS, "warehouse_code": ["WH01", "WH02", "WH03", "WH04"],
-                "carrier": ["shunfeng", "zhongtong", "yuantong", "yunda", "jtexpress", "ems"]}
+GROUP_VALUES = {
+    "shop_id": SHOPS,
+    "warehouse_code": ["WH01", "WH02", "WH03", "WH04"],
+    "carrier": ["shunfeng", "zhongtong", "yuantong", "yunda", "jtexpress", "ems"],
+}
 
 
 def _frame(spec: FileSpec, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -34,12 +37,14 @@ def _frame(spec: FileSpec, n: int, rng: np.random.Generator) -> pd.DataFrame:
         if c.ctype == "id":
             v = [f"{rng.integers(10**18, 9 * 10**18)}" for _ in range(n)]
         elif c.ctype == "str":
-            v = rng.choice(["普通", "含,逗号", '引"号', "English text", "空 格", "换\n行", "a&b<c>", " 前后空格 "], n).tolist()
+            v = rng.choice(
+                ["普通", "含,逗号", '引"号', "English text", "空 格", "换\n行", "a&b<c>", " 前后空格 "], n
+            ).tolist()
         elif c.ctype == "int":
             v = rng.integers(0, 5_000_000, n)
         elif c.ctype == "fen":
             v = rng.choice([0, 5, 29, 100, 123456, 1234567890, -98765, -3], n)
-            v = np.where(rng.random(n) < 0.5, v, rng.integers(-10**6, 10**9, n))
+            v = np.where(rng.random(n) < 0.5, v, rng.integers(-(10**6), 10**9, n))
         elif c.ctype == "ts":
             v = start + rng.integers(0, 86400, n)
         elif c.ctype == "date":
@@ -183,25 +188,34 @@ def test_figures_of_formatted_cells():
     spec = SPECS["creator"]
     style = drops.FileStyle("csv", "utf-8", True, "'", False)
     cells = lambda name, values: drops._format_column(  # noqa: E731
-        spec, next(c for c in spec.columns if c.name == name), pd.Series(values), style)
+        spec, next(c for c in spec.columns if c.name == name), pd.Series(values), style
+    )
     assert cells("commission_rate_bp", [2000, 2050, 2025, 5]) == ["20%", "20.5%", "20.25%", "0.05%"]
     assert cells("followers", [1234567, 12]) == ["1,234,567", "12"]
     assert cells("author_id", ["123", "abc"]) == ["'123", "abc"]
     assert cells("tier", ["head", "long_tail"]) == ["头部", "尾部"]
     assert cells("since_date", [date(2026, 1, 2)]) == ["2026-01-02"]
     fen = next(c for c in SPECS["settlement_bill"].columns if c.ctype == "fen")
-    assert drops._format_column(SPECS["settlement_bill"], fen, pd.Series([123456, -5, 29, 0]), style) == \
-        ["1,234.56", "-0.05", "0.29", "0.00"]
+    assert drops._format_column(SPECS["settlement_bill"], fen, pd.Series([123456, -5, 29, 0]), style) == [
+        "1,234.56",
+        "-0.05",
+        "0.29",
+        "0.00",
+    ]
     grams = next(c for c in SPECS["freight_invoice"].columns if c.ctype == "grams")
-    assert drops._format_column(SPECS["freight_invoice"], grams, pd.Series([1500, 7, 2000]), style) == \
-        ["1.5", "0.007", "2"]
+    assert drops._format_column(SPECS["freight_invoice"], grams, pd.Series([1500, 7, 2000]), style) == [
+        "1.5",
+        "0.007",
+        "2",
+    ]
     ts = next(c for c in SPECS["shipment"].columns if c.name == "ship_time")
     partner = drops.FileStyle("csv", "gbk", False, "", True)
     start, _ = day_bounds_unix(date(2026, 3, 5))
     assert drops._format_column(SPECS["shipment"], ts, pd.Series([start + 3661]), partner) == ["2026/03/05 01:01"]
     ts2 = next(c for c in SPECS["settlement_bill"].columns if c.name == "settle_time")
-    assert drops._format_column(SPECS["settlement_bill"], ts2, pd.Series([start + 3661]), style) == \
-        ["2026-03-05 01:01:01"]  # Asia/Shanghai local: 2026-03-04 17:01:01 UTC
+    assert drops._format_column(SPECS["settlement_bill"], ts2, pd.Series([start + 3661]), style) == [
+        "2026-03-05 01:01:01"
+    ]  # Asia/Shanghai local: 2026-03-04 17:01:01 UTC
 
 
 def test_byte_identical_across_writes(tmp_path, written):
@@ -258,19 +272,41 @@ def test_bad_input_is_a_clear_error(tmp_path):
 
 def test_exports_are_masked_and_ignored_by_ingestion(tmp_path):
     start, _ = day_bounds_unix(DAY)
-    so = pd.DataFrame({
-        "order_id": ["6910000000000000001", "6910000000000000002"], "parent_order_id": ["6900000000000000001"] * 2,
-        "shop_id": "1000001", "product_id": "3500000000000000001", "product_name": "保湿面霜", "item_num": [2, 1],
-        "origin_amount": [9980, 4990], "pay_amount": [8980, 4990], "create_time": start + 100, "pay_time": [start + 200, 0],
-        "order_status": [2, 1], "promotion_platform_amount": 0, "promotion_shop_amount": [1000, 0],
-        "promotion_talent_amount": 0, "province": "广东省",
-    })
-    af = pd.DataFrame({"aftersale_id": ["7000000000000000001"], "related_id": ["6910000000000000001"],
-                       "shop_order_id": ["6900000000000000001"], "shop_id": ["1000001"], "aftersale_type": [2],
-                       "aftersale_status": [12], "apply_time": [start + 500], "refund_time": [start + 900]})
+    so = pd.DataFrame(
+        {
+            "order_id": ["6910000000000000001", "6910000000000000002"],
+            "parent_order_id": ["6900000000000000001"] * 2,
+            "shop_id": "1000001",
+            "product_id": "3500000000000000001",
+            "product_name": "保湿面霜",
+            "item_num": [2, 1],
+            "origin_amount": [9980, 4990],
+            "pay_amount": [8980, 4990],
+            "create_time": start + 100,
+            "pay_time": [start + 200, 0],
+            "order_status": [2, 1],
+            "promotion_platform_amount": 0,
+            "promotion_shop_amount": [1000, 0],
+            "promotion_talent_amount": 0,
+            "province": "广东省",
+        }
+    )
+    af = pd.DataFrame(
+        {
+            "aftersale_id": ["7000000000000000001"],
+            "related_id": ["6910000000000000001"],
+            "shop_order_id": ["6900000000000000001"],
+            "shop_id": ["1000001"],
+            "aftersale_type": [2],
+            "aftersale_status": [12],
+            "apply_time": [start + 500],
+            "refund_time": [start + 900],
+        }
+    )
     res = drops.write_exports(tmp_path, DAY, so, af, 5)
-    assert set(res) == {"订单导出_1000001_20260305.csv", "售后导出_1000001_20260305.csv"} or \
-        {n.rsplit(".", 1)[0] for n in res} == {"订单导出_1000001_20260305", "售后导出_1000001_20260305"}
+    assert set(res) == {"订单导出_1000001_20260305.csv", "售后导出_1000001_20260305.csv"} or {
+        n.rsplit(".", 1)[0] for n in res
+    } == {"订单导出_1000001_20260305", "售后导出_1000001_20260305"}
     for name in res:
         assert spec_for_file(name) is None
     name = next(n for n in res if n.startswith("订单导出"))
@@ -290,9 +326,11 @@ def test_a_30k_settlement_day_writes_every_row_once_in_its_senders_files(tmp_pat
     file of its sender (settlements split by shop), and the day's folder holds exactly the reported files."""
     rng = np.random.default_rng(4)
     n = 30_000
-    frames = {"settlement_bill": _frame(SPECS["settlement_bill"], n, rng),
-              "shipment": _frame(SPECS["shipment"], n, rng),
-              "freight_invoice": _frame(SPECS["freight_invoice"], 25_000, rng)}
+    frames = {
+        "settlement_bill": _frame(SPECS["settlement_bill"], n, rng),
+        "shipment": _frame(SPECS["shipment"], n, rng),
+        "freight_invoice": _frame(SPECS["freight_invoice"], 25_000, rng),
+    }
     frames["settlement_bill"]["shop_id"] = np.where(np.arange(n) % 2 == 0, "1000001", "1000002")
     res = drops.write_day(tmp_path, DAY, frames, 11)
     by_kind: dict[str, int] = {}
@@ -315,7 +353,11 @@ def test_gbk_falls_back_to_gb18030_and_xlsx_loads_fully():
     ws = wb.active
     assert ws.max_row == 4 and ws.max_column == 3
     assert [list(r) for r in ws.iter_rows(values_only=True)] == [
-        ["a", "b", "c"], ["x", 1, "a&b<c>"], ["\t123", None, None], [None, 3, "z"]]
+        ["a", "b", "c"],
+        ["x", 1, "a&b<c>"],
+        ["\t123", None, None],
+        [None, 3, "z"],
+    ]
 
 
 def test_quiet_senders_send_header_only_files(tmp_path):
@@ -324,14 +366,26 @@ def test_quiet_senders_send_header_only_files(tmp_path):
     bills = _frame(SPECS["settlement_bill"], 3, rng)
     bills["shop_id"] = "1001"
     senders = {"shop_id": ["1001", "1002"], "warehouse_code": ["WH01", "WH02"]}
-    res = drops.write_day(tmp_path, DAY, {"settlement_bill": bills, "fund_flow": None, "shipment": None,
-                                          "freight_invoice": None}, 5, senders=senders)
+    res = drops.write_day(
+        tmp_path,
+        DAY,
+        {"settlement_bill": bills, "fund_flow": None, "shipment": None, "freight_invoice": None},
+        5,
+        senders=senders,
+    )
     names = {n.rsplit(".", 1)[0]: rows for n, rows in res.items()}
-    assert names == {"结算账单_1001_20260305": 3, "结算账单_1002_20260305": 0, "动账明细_1001_20260305": 0,
-                     "动账明细_1002_20260305": 0, "发货明细_WH01_20260305": 0, "发货明细_WH02_20260305": 0}
+    assert names == {
+        "结算账单_1001_20260305": 3,
+        "结算账单_1002_20260305": 0,
+        "动账明细_1001_20260305": 0,
+        "动账明细_1002_20260305": 0,
+        "发货明细_WH01_20260305": 0,
+        "发货明细_WH02_20260305": 0,
+    }
     quiet = next(n for n in res if n.startswith("结算账单_1002"))
-    rows = _read_rows(tmp_path / "drops" / DAY.isoformat() / quiet,
-                      drops.file_style(5, SPECS["settlement_bill"], ("1002",)))
+    rows = _read_rows(
+        tmp_path / "drops" / DAY.isoformat() / quiet, drops.file_style(5, SPECS["settlement_bill"], ("1002",))
+    )
     assert rows == [[c.header for c in SPECS["settlement_bill"].columns]]
 
 
@@ -345,8 +399,12 @@ def test_every_day_of_a_world_holds_its_expected_files(world, tmp_path, monkeypa
     shops = [str(s["shop_id"]) for s in json.loads((world / "world.json").read_text())["shops"]]
     lake = Storage(str(tmp_path / "lake"))
     days = sorted(date.fromisoformat(p.name) for p in (world / "drops").iterdir())
-    problems = [(e, d, r.problem, r.missing) for d in days for e in SPECS
-                if not (r := expect_day(e, d, world / "drops", lake, shops)).ok]
+    problems = [
+        (e, d, r.problem, r.missing)
+        for d in days
+        for e in SPECS
+        if not (r := expect_day(e, d, world / "drops", lake, shops)).ok
+    ]
     assert problems == []
     first = world / "drops" / days[0].isoformat()
     assert len(list(first.glob("结算账单_*"))) == len(shops)  # before any settlement: header-only bills

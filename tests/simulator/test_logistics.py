@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from douyin_sim.simulator.logistics import CARRIERS, LogisticsSim
 from douyin_etl.timeutil import day_bounds_unix, unix_to_business_date
+from douyin_sim.simulator.logistics import CARRIERS, LogisticsSim
 
 START = date(2026, 3, 1)
 PROVINCES = np.array(["广东省", "浙江省", "上海市", "北京市", "四川省", "新疆维吾尔自治区", "湖北省", "黑龙江省"])
@@ -17,14 +17,16 @@ PROVINCES = np.array(["广东省", "浙江省", "上海市", "北京市", "四�
 
 def _skus(n: int = 30, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "sku_id": [f"17{i:014d}" for i in range(n)],
-        "product_id": [f"35{i // 3:017d}" for i in range(n)],
-        "shop_id": np.where(np.arange(n) % 2 == 0, "1000001", "1000002"),
-        "code": [f"SKU-{i}" for i in range(n)],
-        "unit_cost_fen": rng.integers(500, 20000, n),
-        "weight_g": rng.integers(100, 2500, n),
-    })
+    return pd.DataFrame(
+        {
+            "sku_id": [f"17{i:014d}" for i in range(n)],
+            "product_id": [f"35{i // 3:017d}" for i in range(n)],
+            "shop_id": np.where(np.arange(n) % 2 == 0, "1000001", "1000002"),
+            "code": [f"SKU-{i}" for i in range(n)],
+            "unit_cost_fen": rng.integers(500, 20000, n),
+            "weight_g": rng.integers(100, 2500, n),
+        }
+    )
 
 
 def _run(days: int = 14, per_day: int = 300, seed: int = 3, spike_day: int | None = None):
@@ -41,19 +43,21 @@ def _run(days: int = 14, per_day: int = 300, seed: int = 3, spike_day: int | Non
         n = per_day * (8 if d == spike_day else 1)
         parents = next_parent + rng.integers(0, n * 2 // 3, n)
         next_parent += n
-        lines = pd.DataFrame({
-            "order_id": [f"69{d:03d}{i:014d}" for i in range(n)],
-            "parent_order_id": [f"68{p:017d}" for p in parents],
-            "shop_id": "1000001",
-            "sku_id": skus["sku_id"].to_numpy()[rng.integers(0, 6 if d == spike_day else len(skus), n)],
-            "item_num": rng.integers(1, 4, n),
-            "province": PROVINCES[rng.integers(0, len(PROVINCES), n)],
-        })
+        lines = pd.DataFrame(
+            {
+                "order_id": [f"69{d:03d}{i:014d}" for i in range(n)],
+                "parent_order_id": [f"68{p:017d}" for p in parents],
+                "shop_id": "1000001",
+                "sku_id": skus["sku_id"].to_numpy()[rng.integers(0, 6 if d == spike_day else len(skus), n)],
+                "item_num": rng.integers(1, 4, n),
+                "province": PROVINCES[rng.integers(0, len(PROVINCES), n)],
+            }
+        )
         lines = lines.merge(sim.assign(lines), on="order_id", validate="one_to_one")
         all_lines.append(lines)
         # Ship part of the waiting lines (whole parent orders) and ~half of today's; 5 % never ship.
         pool = pd.concat([waiting, lines], ignore_index=True)
-        u = pool["parent_order_id"].map(lambda p: (int(p) * 2654435761 + d) % 100)
+        u = pool["parent_order_id"].map(lambda p, d=d: (int(p) * 2654435761 + d) % 100)
         ship_now = (u < 55) | (pool["order_id"].str[2:5].astype(int) < d)
         never = pool["parent_order_id"].map(lambda p: int(p) % 20 == 0)
         shipped = pool[ship_now & ~never].copy()
@@ -100,17 +104,24 @@ def test_assign_one_waybill_per_parent_and_warehouse(sim_run):
 
 def test_assign_is_deterministic_and_batch_independent():
     skus = _skus()
-    lines = pd.DataFrame({
-        "order_id": [f"69{i:017d}" for i in range(200)], "parent_order_id": [f"68{i // 2:017d}" for i in range(200)],
-        "shop_id": "1000001", "sku_id": skus["sku_id"].to_numpy()[np.arange(200) % 30], "item_num": 1,
-        "province": PROVINCES[np.arange(200) % 8],
-    })
+    lines = pd.DataFrame(
+        {
+            "order_id": [f"69{i:017d}" for i in range(200)],
+            "parent_order_id": [f"68{i // 2:017d}" for i in range(200)],
+            "shop_id": "1000001",
+            "sku_id": skus["sku_id"].to_numpy()[np.arange(200) % 30],
+            "item_num": 1,
+            "province": PROVINCES[np.arange(200) % 8],
+        }
+    )
     a = LogisticsSim(5, START, skus).assign(lines)
     b = LogisticsSim(5, START, skus).assign(lines)
     pd.testing.assert_frame_equal(a, b)
     sim = LogisticsSim(5, START, skus)
     c = pd.concat([sim.assign(lines.iloc[:100]), sim.assign(lines.iloc[100:])], ignore_index=True)
-    pd.testing.assert_frame_equal(a[["order_id", "warehouse_id", "carrier"]], c[["order_id", "warehouse_id", "carrier"]])
+    pd.testing.assert_frame_equal(
+        a[["order_id", "warehouse_id", "carrier"]], c[["order_id", "warehouse_id", "carrier"]]
+    )
     assert c["tracking_no"].is_unique is False  # two lines per parent share a waybill
     assert LogisticsSim(6, START, skus).assign(lines)["tracking_no"].tolist() != a["tracking_no"].tolist()
 
@@ -197,26 +208,52 @@ def test_every_shipped_waybill_invoiced_exactly_once(sim_run):
     m = inv.set_index("tracking_no").join(expected)
     assert (m["billed_weight_g"] == m["expected"]).all()
     assert (inv["freight_fen"] > 0).all() and inv["freight_fen"].dtype.kind == "i"
-    assert set(inv.columns) >= {"tracking_no", "carrier", "carrier_name", "ship_date", "billed_weight_g",
-                                "freight_fen", "dest_province", "warehouse_id"}
+    assert set(inv.columns) >= {
+        "tracking_no",
+        "carrier",
+        "carrier_name",
+        "ship_date",
+        "billed_weight_g",
+        "freight_fen",
+        "dest_province",
+        "warehouse_id",
+    }
     for day, f in frames.items():
         assert (f["freight_invoice"]["ship_date"] == day).all()
 
 
 def test_freight_tariff_figures():
     """Hand-computed: zone 0 (same province) shunfeng 1.3 kg and zone 3 (remote) zhongtong 0.6 kg."""
-    skus = pd.DataFrame({"sku_id": ["A", "B"], "product_id": ["P", "P"], "shop_id": "1", "code": "",
-                         "unit_cost_fen": 100, "weight_g": [1200, 500]})
+    skus = pd.DataFrame(
+        {
+            "sku_id": ["A", "B"],
+            "product_id": ["P", "P"],
+            "shop_id": "1",
+            "code": "",
+            "unit_cost_fen": 100,
+            "weight_g": [1200, 500],
+        }
+    )
     sim = LogisticsSim(1, START, skus)
     wh = sim.warehouses().iloc[0]  # WH01, 浙江 杭州
     assert wh["province"] == "浙江"
     start, _ = day_bounds_unix(START)
-    shipped = pd.DataFrame({
-        "order_id": ["o1", "o2"], "parent_order_id": ["p1", "p2"], "shop_id": "1", "sku_id": ["A", "B"],
-        "item_num": [1, 1], "warehouse_id": "WH01", "carrier": ["shunfeng", "zhongtong"], "tracking_no": ["SF1", "ZT2"],
-        "ship_time": start + 3600, "logistics_receipt_time": [start + 86400, 0], "exp_ship_time": start + 86400,
-        "province": ["浙江省", "新疆维吾尔自治区"],
-    })
+    shipped = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2"],
+            "parent_order_id": ["p1", "p2"],
+            "shop_id": "1",
+            "sku_id": ["A", "B"],
+            "item_num": [1, 1],
+            "warehouse_id": "WH01",
+            "carrier": ["shunfeng", "zhongtong"],
+            "tracking_no": ["SF1", "ZT2"],
+            "ship_time": start + 3600,
+            "logistics_receipt_time": [start + 86400, 0],
+            "exp_ship_time": start + 86400,
+            "province": ["浙江省", "新疆维吾尔自治区"],
+        }
+    )
     f = sim.day(START, shipped, None)
     inv = f["freight_invoice"].set_index("tracking_no")
     # SF: 1200 + 80 = 1280 g -> 1.3 kg billed; 450 × 2.4 = 1080 first kg + 100 × 2.4 = 240 one extra kg.
@@ -247,8 +284,17 @@ def test_logistics_track_nodes(sim_run):
     _, _, frames, _ = sim_run
     f = frames[START + timedelta(days=3)]
     t, src = f["logistics_track"], f["_shipped"]
-    assert list(t.columns) == ["track_no", "express", "node_seq", "content", "timestamp", "state",
-                               "state_description", "site_name", "ship_time"]
+    assert list(t.columns) == [
+        "track_no",
+        "express",
+        "node_seq",
+        "content",
+        "timestamp",
+        "state",
+        "state_description",
+        "site_name",
+        "ship_time",
+    ]
     assert set(t["track_no"]) == set(src["tracking_no"])
     assert not t.duplicated(["track_no", "node_seq"]).any()
     first = t[t["node_seq"] == 1].set_index("track_no")
@@ -265,11 +311,22 @@ def test_track_nodes_after_world_end_are_cut():
     skus = _skus()
     sim = LogisticsSim(2, START, skus, end=START)
     start, end = day_bounds_unix(START)
-    shipped = pd.DataFrame({
-        "order_id": ["o1"], "parent_order_id": ["p1"], "shop_id": "1", "sku_id": [skus["sku_id"][0]], "item_num": [1],
-        "warehouse_id": "WH01", "carrier": "yunda", "tracking_no": "4300000000001", "ship_time": start + 80000,
-        "logistics_receipt_time": start + 3 * 86400, "exp_ship_time": 0, "province": "广东省",
-    })
+    shipped = pd.DataFrame(
+        {
+            "order_id": ["o1"],
+            "parent_order_id": ["p1"],
+            "shop_id": "1",
+            "sku_id": [skus["sku_id"][0]],
+            "item_num": [1],
+            "warehouse_id": "WH01",
+            "carrier": "yunda",
+            "tracking_no": "4300000000001",
+            "ship_time": start + 80000,
+            "logistics_receipt_time": start + 3 * 86400,
+            "exp_ship_time": 0,
+            "province": "广东省",
+        }
+    )
     t = sim.day(START, shipped, None)["logistics_track"]
     assert (t["timestamp"] < end).all() and "已签收" not in set(t["state_description"])
     assert 1 in set(t["node_seq"])
@@ -286,8 +343,18 @@ def test_day_is_deterministic():
 def test_unknown_sku_is_a_clear_error():
     sim = LogisticsSim(1, START, _skus())
     with pytest.raises(ValueError, match="unknown sku_id"):
-        sim.assign(pd.DataFrame({"order_id": ["1"], "parent_order_id": ["1"], "shop_id": "1", "sku_id": ["nope"],
-                                 "item_num": [1], "province": ["广东省"]}))
+        sim.assign(
+            pd.DataFrame(
+                {
+                    "order_id": ["1"],
+                    "parent_order_id": ["1"],
+                    "shop_id": "1",
+                    "sku_id": ["nope"],
+                    "item_num": [1],
+                    "province": ["广东省"],
+                }
+            )
+        )
 
 
 def test_frames_write_as_drops(tmp_path, sim_run):

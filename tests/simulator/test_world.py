@@ -11,20 +11,30 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from douyin_etl.money import rate_of
 from douyin_sim.simulator import generate_world
 from douyin_sim.simulator.catalog import read_fee_rates
 from douyin_sim.simulator.finance import fee_of
 
-KINDS = {"late_update", "refund_after_settlement", "missing_settlement", "fee_mismatch", "duplicate_settlement",
-         "refund_not_reversed", "duplicate_fund_flow", "sla_miss"}
+KINDS = {
+    "late_update",
+    "refund_after_settlement",
+    "missing_settlement",
+    "fee_mismatch",
+    "duplicate_settlement",
+    "refund_not_reversed",
+    "duplicate_fund_flow",
+    "sla_miss",
+}
 
 
 def _tree_hashes(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_arguments_give_byte_identical_tree(tmp_path):
@@ -68,35 +78,60 @@ def test_order_money_adds_up(con):
            OR o.promotion_shop_amount <> l.ps OR o.promotion_platform_amount <> l.pp OR o.promotion_talent_amount <> l.pt
     """).fetchall()
     assert bad == []
-    assert con.execute("SELECT count(*) FROM sku_order WHERE pay_amount <> origin_amount - promotion_amount "
-                   "OR sum_amount <> origin_amount OR pay_amount <= 0").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM sku_order WHERE pay_amount <> origin_amount - promotion_amount "
+            "OR sum_amount <> origin_amount OR pay_amount <= 0"
+        ).fetchone()[0]
+        == 0
+    )
     # every line has its parent and keys are unique
-    assert con.execute("SELECT count(*) FROM sku_order l ANTI JOIN shop_order o ON o.order_id = l.parent_order_id").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM sku_order l ANTI JOIN shop_order o ON o.order_id = l.parent_order_id"
+        ).fetchone()[0]
+        == 0
+    )
     assert con.execute("SELECT count(*) - count(DISTINCT order_id) FROM shop_order").fetchone()[0] == 0
     assert con.execute("SELECT count(*) - count(DISTINCT order_id) FROM sku_order").fetchone()[0] == 0
     # unpaid orders have pay_time 0 and status 1 or 4
-    assert con.execute("SELECT count(*) FROM shop_order WHERE pay_time = 0 AND order_status NOT IN (1, 4)").fetchone()[0] == 0
+    assert (
+        con.execute("SELECT count(*) FROM shop_order WHERE pay_time = 0 AND order_status NOT IN (1, 4)").fetchone()[0]
+        == 0
+    )
 
 
 def test_update_time_is_the_latest_and_partitions_follow_it(con):
-    assert con.execute("""SELECT count(*) FROM shop_order WHERE update_time < greatest(create_time, pay_time, finish_time, ship_time)
-                      OR dt <> CAST(to_timestamp(update_time) AS DATE)""").fetchone()[0] == 0
-    assert con.execute("""SELECT count(*) FROM sku_order l JOIN shop_order o ON o.order_id = l.parent_order_id
+    assert (
+        con.execute("""SELECT count(*) FROM shop_order WHERE update_time < greatest(create_time, pay_time, finish_time, ship_time)
+                      OR dt <> CAST(to_timestamp(update_time) AS DATE)""").fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute("""SELECT count(*) FROM sku_order l JOIN shop_order o ON o.order_id = l.parent_order_id
                       WHERE l.update_time <> o.update_time OR l.dt <> o.dt
                          OR o.update_time < greatest(l.create_time, l.pay_time, l.ship_time, l.logistics_receipt_time,
-                                                     l.confirm_receipt_time, l.finish_time)""").fetchone()[0] == 0
-    assert con.execute("""SELECT count(*) FROM after_sale a JOIN shop_order o ON o.order_id = a.shop_order_id
-                      WHERE o.update_time < a.update_time OR a.update_time < a.apply_time""").fetchone()[0] == 0
+                                                     l.confirm_receipt_time, l.finish_time)""").fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute("""SELECT count(*) FROM after_sale a JOIN shop_order o ON o.order_id = a.shop_order_id
+                      WHERE o.update_time < a.update_time OR a.update_time < a.apply_time""").fetchone()[0]
+        == 0
+    )
     # nothing happens after the world's last day (now = 2026-10-11 00:00 +08)
     now = 1791648000
-    assert con.execute(f"SELECT max(update_time) FROM shop_order").fetchone()[0] < now
-    assert con.execute(f"SELECT max(settle_time) FROM settlement_bill").fetchone()[0] < now
+    assert con.execute("SELECT max(update_time) FROM shop_order").fetchone()[0] < now
+    assert con.execute("SELECT max(settle_time) FROM settlement_bill").fetchone()[0] < now
 
 
 def test_lines_reference_content_and_channels(con, world):
     # channel attributes follow the documented encoding
-    assert con.execute("""SELECT count(*) FROM sku_order WHERE (c_biz = 2 AND author_id = '') OR (room_id_str <> '' AND theme_type <> 1)
-                      OR (c_biz = 8 AND room_id_str = '' AND video_id = '' AND send_pay NOT IN (1, 2))""").fetchone()[0] == 0
+    assert (
+        con.execute("""SELECT count(*) FROM sku_order WHERE (c_biz = 2 AND author_id = '') OR (room_id_str <> '' AND theme_type <> 1)
+                      OR (c_biz = 8 AND room_id_str = '' AND video_id = '' AND send_pay NOT IN (1, 2))""").fetchone()[0]
+        == 0
+    )
     rooms = set()
     for f in (world / "drops").rglob("直播场次_*.csv"):
         rooms |= {r.strip("'\t") for r in _read_drop_csv(f)["直播间ID"]}
@@ -125,51 +160,83 @@ def test_funnel_pays_equal_paid_lines(con, world):
     assert (funnel["曝光次数"] >= funnel["点击次数"]).all() and (funnel["点击次数"] >= funnel["加购次数"]).all()
     assert (funnel["加购次数"] >= funnel["下单数"]).all() and (funnel["下单数"] >= funnel["支付数"]).all()
     names = {"直播": "live", "短视频": "video", "商品卡": "card", "搜索": "search", "精选联盟": "alliance"}
-    got = {(str(d).replace("/", "-"), p.strip("'\t"), names[c]): int(n)
-           for d, p, c, n in zip(funnel["日期"], funnel["商品ID"], funnel["渠道"], funnel["支付数"]) if int(n)}
-    want = {(str(d), p, ch): n for d, p, ch, n in con.execute("""
+    got = {
+        (str(d).replace("/", "-"), p.strip("'\t"), names[c]): int(n)
+        for d, p, c, n in zip(funnel["日期"], funnel["商品ID"], funnel["渠道"], funnel["支付数"])
+        if int(n)
+    }
+    want = {
+        (str(d), p, ch): n
+        for d, p, ch, n in con.execute("""
         SELECT CAST(to_timestamp(pay_time) AS DATE)::VARCHAR, product_id,
                CASE WHEN c_biz = 2 THEN 'alliance' WHEN room_id_str <> '' THEN 'live' WHEN video_id <> '' THEN 'video'
                     WHEN send_pay = 1 THEN 'search' ELSE 'card' END, count(*)
-        FROM sku_order WHERE pay_time > 0 GROUP BY ALL""").fetchall()}
+        FROM sku_order WHERE pay_time > 0 GROUP BY ALL""").fetchall()
+    }
     assert got == want and sum(want.values()) > 2000
 
 
 def test_truth_gmv_equals_platform_lines(con, world):
     truth = pd.read_csv(world / "truth" / "daily_sales.csv", dtype={"shop_id": str})
-    sql = {(s, d): (g, o, b, n) for s, d, g, o, b, n in con.execute("""
+    sql = {
+        (s, d): (g, o, b, n)
+        for s, d, g, o, b, n in con.execute("""
         SELECT l.shop_id, CAST(to_timestamp(l.pay_time) AS DATE)::VARCHAR, sum(l.pay_amount)::BIGINT,
                count(DISTINCT l.parent_order_id), count(DISTINCT o.doudian_open_id), count(*)
-        FROM sku_order l JOIN shop_order o ON o.order_id = l.parent_order_id WHERE l.pay_time > 0 GROUP BY ALL""").fetchall()}
+        FROM sku_order l JOIN shop_order o ON o.order_id = l.parent_order_id WHERE l.pay_time > 0 GROUP BY ALL""").fetchall()
+    }
     assert len(truth) == 20 and truth["gmv_fen"].sum() > 0
     for r in truth.itertuples():
         assert sql[(r.shop_id, r.date)] == (r.gmv_fen, r.orders, r.buyers, r.sku_orders)
         assert r.net_sales_fen == r.gmv_fen - r.refund_fen
-    refunds = dict(con.execute("""SELECT CAST(to_timestamp(refund_time) AS DATE)::VARCHAR, sum(refund_amount)::BIGINT FROM after_sale
-                              WHERE aftersale_status = 12 AND refund_status = 3 GROUP BY 1""").fetchall())
-    assert truth.groupby("date")["refund_fen"].sum().to_dict() == {d: refunds.get(d, 0) for d in sorted(set(truth["date"]))}
+    refunds = dict(
+        con.execute("""SELECT CAST(to_timestamp(refund_time) AS DATE)::VARCHAR, sum(refund_amount)::BIGINT FROM after_sale
+                              WHERE aftersale_status = 12 AND refund_status = 3 GROUP BY 1""").fetchall()
+    )
+    assert truth.groupby("date")["refund_fen"].sum().to_dict() == {
+        d: refunds.get(d, 0) for d in sorted(set(truth["date"]))
+    }
 
 
 def test_refunds_and_settlements_are_coherent(con):
-    assert con.execute("""SELECT count(*) FROM after_sale a JOIN sku_order l ON l.order_id = a.related_id
+    assert (
+        con.execute("""SELECT count(*) FROM after_sale a JOIN sku_order l ON l.order_id = a.related_id
                       WHERE a.refund_amount > l.pay_amount OR (a.aftersale_type IN (0, 1, 2) AND a.refund_amount <> l.pay_amount)
-                         OR (a.aftersale_type IN (3, 7) AND a.refund_amount <> 0)""").fetchone()[0] == 0
+                         OR (a.aftersale_type IN (3, 7) AND a.refund_amount <> 0)""").fetchone()[0]
+        == 0
+    )
     assert con.execute("SELECT count(DISTINCT aftersale_type) FROM after_sale").fetchone()[0] == 6
     # settlement rows reference paid lines; reversals only for refunded lines
-    assert con.execute("SELECT count(*) FROM settlement_bill s ANTI JOIN (SELECT order_id FROM sku_order WHERE pay_time > 0) l "
-                   "ON l.order_id = s.order_id").fetchone()[0] == 0
-    assert con.execute("""SELECT count(*) FROM settlement_bill s WHERE trade_type = 1 AND NOT EXISTS (
+    assert (
+        con.execute(
+            "SELECT count(*) FROM settlement_bill s ANTI JOIN (SELECT order_id FROM sku_order WHERE pay_time > 0) l "
+            "ON l.order_id = s.order_id"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        con.execute("""SELECT count(*) FROM settlement_bill s WHERE trade_type = 1 AND NOT EXISTS (
                       SELECT 1 FROM after_sale a WHERE a.related_id = s.order_id AND a.refund_status = 3
-                      AND a.refund_amount = -s.settle_amount)""").fetchone()[0] == 0
+                      AND a.refund_amount = -s.settle_amount)""").fetchone()[0]
+        == 0
+    )
     # row rules of the contract
-    assert con.execute("""SELECT count(*) FROM settlement_bill WHERE trade_type = 0 AND (
+    assert (
+        con.execute("""SELECT count(*) FROM settlement_bill WHERE trade_type = 0 AND (
         total_income <> real_pay_amount - refund_before_settle + platform_coupon + author_coupon + zt_pay_promotion + zr_pay_promotion
         OR total_outcome <> platform_service_fee + commission + good_learn_channel_fee + colonel_service_fee
                             + channel_promotion_fee + other_sharing_amount
-        OR settle_amount <> total_income - total_outcome)""").fetchone()[0] == 0
+        OR settle_amount <> total_income - total_outcome)""").fetchone()[0]
+        == 0
+    )
     # fund-flow credits mirror settlement rows
-    assert con.execute("""SELECT count(*) FROM settlement_bill s ANTI JOIN fund_flow f ON f.order_id = s.order_id
-                      AND f.account_amount = abs(s.settle_amount) AND f.account_bill_desc_tag IN (2, 3)""").fetchone()[0] == 0
+    assert (
+        con.execute("""SELECT count(*) FROM settlement_bill s ANTI JOIN fund_flow f ON f.order_id = s.order_id
+                      AND f.account_amount = abs(s.settle_amount) AND f.account_bill_desc_tag IN (2, 3)""").fetchone()[
+            0
+        ]
+        == 0
+    )
 
 
 def test_reconciliation_truth_follows_contract_rules(con, world):
@@ -180,8 +247,10 @@ def test_reconciliation_truth_follows_contract_rules(con, world):
                l.confirm_receipt_time, coalesce(a.commission_rate_bp, 0) crb, coalesce(a.colonel_service_rate_bp, 0) colb
         FROM sku_order l LEFT JOIN alliance_order a ON a.order_id = l.order_id WHERE l.pay_time > 0""").df()
     sb = con.execute("SELECT order_id, trade_type, settle_amount, settle_time FROM settlement_bill").df()
-    asale = con.execute("SELECT related_id, aftersale_type, refund_amount, refund_time FROM after_sale "
-                    "WHERE aftersale_status = 12 AND refund_status = 3").df()
+    asale = con.execute(
+        "SELECT related_id, aftersale_type, refund_amount, refund_time FROM after_sale "
+        "WHERE aftersale_status = 12 AND refund_status = 3"
+    ).df()
     recon = con.execute("SELECT * FROM recon").df().set_index("sku_order_id")
     assert len(recon) == len(lines)
     by_line_sb = {k: g for k, g in sb.groupby("order_id")}
@@ -208,7 +277,7 @@ def test_reconciliation_truth_follows_contract_rules(con, world):
         total = 0 if rows is None else int(rows.settle_amount.sum())
         due = None
         if r.confirm_receipt_time:
-            due = (pd.Timestamp(r.confirm_receipt_time, unit="s", tz="Asia/Shanghai").date() + pd.Timedelta(days=7))
+            due = pd.Timestamp(r.confirm_receipt_time, unit="s", tz="Asia/Shanghai").date() + pd.Timedelta(days=7)
         if full_before and rows is None:
             status, reason = "refunded", None
         elif n0 > 1:
@@ -241,7 +310,12 @@ def test_every_anomaly_kind_appears_in_a_small_world(con, world):
     for kind in ("fee_mismatch", "duplicate_settlement", "refund_not_reversed"):
         assert set(an.loc[an.kind == kind, "key"]) == set(recon.loc[recon.reason == kind, "sku_order_id"])
     # sla misses are lines shipped > 48 h after payment, and all of them
-    sla = {r[0] for r in con.execute("SELECT order_id FROM sku_order WHERE ship_time > 0 AND ship_time - pay_time > 172800").fetchall()}
+    sla = {
+        r[0]
+        for r in con.execute(
+            "SELECT order_id FROM sku_order WHERE ship_time > 0 AND ship_time - pay_time > 172800"
+        ).fetchall()
+    }
     assert sla == set(an.loc[an.kind == "sla_miss", "key"])
     # late updates: the order's update_time is ≥ 1 day after every other event of it
     late = an.loc[an.kind == "late_update", "key"].tolist()
@@ -259,12 +333,19 @@ def test_duplicate_fund_flows_are_in_the_drop_only(con, world):
     drop_rows = sum(v for k, v in counts["files"].items() if "动账明细_" in k)
     assert drop_rows == con.execute("SELECT count(*) FROM fund_flow").fetchone()[0] + len(dups)
     # withdrawals: no order ids
-    assert con.execute("SELECT count(*) FROM fund_flow WHERE account_bill_desc_tag = 11 AND order_id IS NOT NULL").fetchone()[0] == 0
+    assert (
+        con.execute(
+            "SELECT count(*) FROM fund_flow WHERE account_bill_desc_tag = 11 AND order_id IS NOT NULL"
+        ).fetchone()[0]
+        == 0
+    )
     assert con.execute("SELECT count(*) FROM fund_flow WHERE account_bill_desc_tag = 11").fetchone()[0] >= 1
 
 
 def test_ad_report_money_is_yuan_decimal(con):
-    t = con.execute("SELECT typeof(stat_cost), typeof(pay_order_amount), count(*) FROM ad_report GROUP BY ALL").fetchall()
+    t = con.execute(
+        "SELECT typeof(stat_cost), typeof(pay_order_amount), count(*) FROM ad_report GROUP BY ALL"
+    ).fetchall()
     assert t[0][0] == "DECIMAL(18,2)" and t[0][2] >= 20
 
 
@@ -273,15 +354,18 @@ def test_counts_match_files(world):
     for rel in counts["files"]:
         assert (world / rel).is_file(), rel
     assert counts["entities"]["sku_order"] == counts["totals"]["paid_sku_orders"] + (
-        counts["entities"]["sku_order"] - counts["totals"]["paid_sku_orders"])
+        counts["entities"]["sku_order"] - counts["totals"]["paid_sku_orders"]
+    )
     assert counts["entities"]["shop_order"] == counts["totals"]["shop_orders"]
     assert set(counts["anomalies"]) == KINDS
 
 
 def test_prices_change_and_lines_use_the_pay_day_price(con, world):
     sku = f"read_parquet('{world}/platform/sku/*.parquet')"
-    changed = con.execute("SELECT count(*) FROM (SELECT sku_id FROM sku_order WHERE pay_time > 0 "
-                          "GROUP BY sku_id HAVING count(DISTINCT origin_amount // item_num) > 1)").fetchone()[0]
+    changed = con.execute(
+        "SELECT count(*) FROM (SELECT sku_id FROM sku_order WHERE pay_time > 0 "
+        "GROUP BY sku_id HAVING count(DISTINCT origin_amount // item_num) > 1)"
+    ).fetchone()[0]
     assert changed >= 1
     last_day = con.execute(f"""SELECT count(*), count(*) FILTER (WHERE l.origin_amount <> s.price * l.item_num)
         FROM sku_order l JOIN {sku} s ON s.id = l.sku_id
@@ -292,12 +376,20 @@ def test_prices_change_and_lines_use_the_pay_day_price(con, world):
 
 
 def test_overdue_missing_settlements_reconcile_as_discrepancies(tmp_path):
-    from douyin_sim.simulator import Behaviour
     import duckdb
 
+    from douyin_sim.simulator import Behaviour
+
     out = tmp_path / "w"
-    generate_world(out, seed=11, start=date(2026, 1, 5), days=15, shops=1, orders_per_day=40,
-                   behaviour=Behaviour(missing_settlement_rate=0.3, write_exports=False))
+    generate_world(
+        out,
+        seed=11,
+        start=date(2026, 1, 5),
+        days=15,
+        shops=1,
+        orders_per_day=40,
+        behaviour=Behaviour(missing_settlement_rate=0.3, write_exports=False),
+    )
     an = pd.read_csv(out / "truth" / "anomalies.csv", dtype=str)
     miss = an[an.kind == "missing_settlement"]
     overdue = set(miss.loc[miss.detail.str.contains("overdue=True"), "key"])
@@ -310,8 +402,16 @@ def test_overdue_missing_settlements_reconcile_as_discrepancies(tmp_path):
 
 
 def test_every_file_of_an_entity_has_the_same_schema(con, world):
-    for entity in ("shop_order", "sku_order", "after_sale", "alliance_order", "ad_report", "settlement_bill", "fund_flow",
-                   "logistics_track"):
+    for entity in (
+        "shop_order",
+        "sku_order",
+        "after_sale",
+        "alliance_order",
+        "ad_report",
+        "settlement_bill",
+        "fund_flow",
+        "logistics_track",
+    ):
         schemas = con.execute(f"""SELECT count(DISTINCT s) FROM (
             SELECT file_name, string_agg(name || ':' || coalesce(type, '') || ':' || coalesce(logical_type::VARCHAR, ''), ',' ORDER BY name) s
             FROM parquet_schema('{world}/platform/{entity}/*/*.parquet') GROUP BY file_name)""").fetchone()[0]
@@ -323,11 +423,22 @@ def test_shipments_and_stock_follow_the_lines(con, world):
     for f in (world / "drops").rglob("发货明细_*.csv"):
         day = f.parent.name
         shipped[day] = shipped.get(day, 0) + len(_read_drop_csv(f))
-    want = dict(con.execute("""SELECT CAST(to_timestamp(ship_time) AS DATE)::VARCHAR, count(*) FROM sku_order
-                               WHERE ship_time > 0 GROUP BY 1""").fetchall())
+    want = dict(
+        con.execute("""SELECT CAST(to_timestamp(ship_time) AS DATE)::VARCHAR, count(*) FROM sku_order
+                               WHERE ship_time > 0 GROUP BY 1""").fetchall()
+    )
     assert shipped == want and sum(want.values()) > 1500
     # logistics_track partitions by the shipment's ship time, and every shipped waybill has a track
-    assert con.execute(f"""SELECT count(*) FROM read_parquet('{world}/platform/logistics_track/*/*.parquet', hive_partitioning=true)
-                           WHERE dt <> CAST(to_timestamp(ship_time) AS DATE)""").fetchone()[0] == 0
-    stock = con.execute(f"SELECT sum(stock_num), count(*) FROM read_parquet('{world}/platform/sku_stock/*.parquet')").fetchone()
-    assert stock[0] > 0 and stock[1] == con.execute(f"SELECT count(*) FROM read_parquet('{world}/platform/sku/*.parquet')").fetchone()[0]
+    assert (
+        con.execute(f"""SELECT count(*) FROM read_parquet('{world}/platform/logistics_track/*/*.parquet', hive_partitioning=true)
+                           WHERE dt <> CAST(to_timestamp(ship_time) AS DATE)""").fetchone()[0]
+        == 0
+    )
+    stock = con.execute(
+        f"SELECT sum(stock_num), count(*) FROM read_parquet('{world}/platform/sku_stock/*.parquet')"
+    ).fetchone()
+    assert (
+        stock[0] > 0
+        and stock[1]
+        == con.execute(f"SELECT count(*) FROM read_parquet('{world}/platform/sku/*.parquet')").fetchone()[0]
+    )

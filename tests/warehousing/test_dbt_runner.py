@@ -28,10 +28,12 @@ def tiny_project(tmp_path: Path) -> Path:
     (project / "tests").mkdir()
     (project / "dbt_project.yml").write_text(
         "name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: tiny\nvars:\n  n: 3\n"
-        "models:\n  tiny:\n    +materialized: table\n")
+        "models:\n  tiny:\n    +materialized: table\n"
+    )
     (project / "profiles.yml").write_text(PROFILE)
     (project / "models" / "numbers.sql").write_text(
-        "select range as i, '{{ env_var('DOUYIN_LAKE_DIR') }}' as lake from range({{ var('n') }})")
+        "select range as i, '{{ env_var('DOUYIN_LAKE_DIR') }}' as lake from range({{ var('n') }})"
+    )
     (project / "tests" / "no_big_numbers.sql").write_text("select * from {{ ref('numbers') }} where i >= 5")
     return project
 
@@ -72,20 +74,23 @@ def test_failures_return_ok_false_with_the_failing_nodes_and_messages(tiny_proje
     assert summary["ok"] is False and len(summary["failures"]) == 2
 
 
-def test_run_parameters_reach_the_models_without_a_new_parse(tiny_project: Path, wh_env, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch):
+def test_run_parameters_reach_the_models_without_a_new_parse(
+    tiny_project: Path, wh_env, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """Issue 13: the run's dates are run parameters (environment, read while dbt executes), not --vars, and
     dbt's saved parse survives from one run (its own target path) to the next."""
     (tiny_project / "macros").mkdir()
     (tiny_project / "macros" / "as_of.sql").write_text(
-        "{% macro as_of() %}{{ return(env_var('DOUYIN_RUN_AS_OF_DATE', 'none') if execute else 'parsing') }}{% endmacro %}")
+        "{% macro as_of() %}{{ return(env_var('DOUYIN_RUN_AS_OF_DATE', 'none') if execute else 'parsing') }}{% endmacro %}"
+    )
     (tiny_project / "models" / "horizon.sql").write_text("select '{{ as_of() }}' as as_of")
     monkeypatch.setenv("DOUYIN_RUN_WINDOW_START", "1999-01-01")  # a stray value in the caller's environment
     db = tmp_path / "p.duckdb"
     seen = []
     for i, day in enumerate(["2026-10-29", "2026-10-30"]):
-        res = run_dbt(["run"], db_path=db, run_params={"as_of_date": day}, run_dir=tmp_path / f"run{i}",
-                      project_dir=tiny_project)
+        res = run_dbt(
+            ["run"], db_path=db, run_params={"as_of_date": day}, run_dir=tmp_path / f"run{i}", project_dir=tiny_project
+        )
         assert res.ok, res.summary()
         con = duckdb.connect(str(db), read_only=True)
         seen.append((res.parse, con.execute("select as_of from horizon").fetchone()[0]))
@@ -94,8 +99,13 @@ def test_run_parameters_reach_the_models_without_a_new_parse(tiny_project: Path,
     assert seen[0][1] == "2026-10-29"
     assert "DOUYIN_RUN_WINDOW_START" not in (tmp_path / "run1" / "logs" / "dbt.log").read_text()
     (tiny_project / "models" / "numbers.sql").write_text("select range as i from range(2)")  # one file changed
-    res = run_dbt(["run"], db_path=db, run_params={"as_of_date": "2026-10-31"}, run_dir=tmp_path / "run2",
-                  project_dir=tiny_project)
+    res = run_dbt(
+        ["run"],
+        db_path=db,
+        run_params={"as_of_date": "2026-10-31"},
+        run_dir=tmp_path / "run2",
+        project_dir=tiny_project,
+    )
     assert res.ok and res.parse == "partial" and res.summary()["parse"] == "partial"
 
 
@@ -119,7 +129,10 @@ def test_each_database_file_name_keeps_its_own_saved_parse(tiny_project: Path, w
     """The profile's ``path`` is the file name, so a build into a file named like an earlier one reuses that
     one's saved parse although a file of another name was built in between (main: one saved parse for
     both names, "profile has changed": a full parse every time)."""
-    modes = [run_dbt(["run"], db_path=tmp_path / f"w{i}" / name, run_dir=tmp_path / f"run{i}",
-                     project_dir=tiny_project).parse
-             for i, name in enumerate(["a.duckdb", "b.duckdb", "a.duckdb"])]
+    modes = [
+        run_dbt(
+            ["run"], db_path=tmp_path / f"w{i}" / name, run_dir=tmp_path / f"run{i}", project_dir=tiny_project
+        ).parse
+        for i, name in enumerate(["a.duckdb", "b.duckdb", "a.duckdb"])
+    ]
     assert [m.split(":")[0] for m in modes[:2]] == ["full", "full"] and modes[2] == "reused", modes

@@ -9,13 +9,13 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
-
 from wh_helpers import fill_version  # type: ignore[import-not-found]
+
 from douyin_etl.warehousing import lock, wap
 from douyin_etl.warehousing.lock import FileLock, Lease, WarehouseLocked
 
@@ -30,9 +30,16 @@ def dead_pid() -> int:
     return proc.pid
 
 
-def write_lease(warehouse: Path, run_id: str, pid: int, *, host: str | None = None, age: timedelta = timedelta(0),
-                pid_started: float | None = None) -> None:
-    beat = datetime.now(timezone.utc) - age
+def write_lease(
+    warehouse: Path,
+    run_id: str,
+    pid: int,
+    *,
+    host: str | None = None,
+    age: timedelta = timedelta(0),
+    pid_started: float | None = None,
+) -> None:
+    beat = datetime.now(UTC) - age
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     lock._write_lease(warehouse, Lease(run_id, beat, pid, host or socket.gethostname(), beat, pid_started, "build"))
 
@@ -43,10 +50,12 @@ def test_the_lease_records_run_host_pid_and_heartbeat(wh_env):
     assert data["run_id"] == "r1" and data["pid"] == os.getpid() and data["host"] == socket.gethostname()
     assert data["step"] == "prepare_audit" and data["pid_started"] > 0
     beat = datetime.fromisoformat(data["heartbeat_at"])
-    assert abs((datetime.now(timezone.utc) - beat).total_seconds()) < 5
+    assert abs((datetime.now(UTC) - beat).total_seconds()) < 5
     wap.touch_lease("r1", "mart_gate")
     again = lock.read_lease(wh_env["warehouse"])
-    assert again.step == "mart_gate" and again.heartbeat_at >= beat and again.claimed_at.isoformat() == data["claimed_at"]
+    assert (
+        again.step == "mart_gate" and again.heartbeat_at >= beat and again.claimed_at.isoformat() == data["claimed_at"]
+    )
 
 
 def test_a_live_holder_blocks_other_runs_but_not_its_own_retry(wh_env):
@@ -87,14 +96,21 @@ def test_a_holder_that_died_on_this_host_is_taken_over_at_once(wh_env, monkeypat
     assert lease.run_id == "next" and lease.pid == os.getpid() and not lease.parked
 
 
-_HOLD = ("import sys, time; from douyin_etl.warehousing import wap; wap.prepare_audit(sys.argv[1]); "
-         "print('held', flush=True); time.sleep(60)")
+_HOLD = (
+    "import sys, time; from douyin_etl.warehousing import wap; wap.prepare_audit(sys.argv[1]); "
+    "print('held', flush=True); time.sleep(60)"
+)
 
 
 def test_a_live_holder_in_another_process_is_refused_and_taken_over_at_once_when_killed(wh_env, monkeypatch):
     monkeypatch.delenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", raising=False)
-    holder = subprocess.Popen([sys.executable, "-c", _HOLD, "holder"], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ}, cwd=Path(__file__).resolve().parents[2])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, "holder"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+        cwd=Path(__file__).resolve().parents[2],
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         lease = lock.read_lease(wh_env["warehouse"])
@@ -112,10 +128,11 @@ def test_a_live_holder_in_another_process_is_refused_and_taken_over_at_once_when
 def test_a_parked_lease_waits_for_the_runs_next_step_within_the_grace(wh_env, monkeypatch):
     """A step that ended normally parks the lease: another run waits (the gap between Airflow tasks)."""
     wh = wh_env["warehouse"]
-    beat = datetime.now(timezone.utc)
+    beat = datetime.now(UTC)
     wh.parent.mkdir(parents=True, exist_ok=True)
-    lock._write_lease(wh, Lease("between-tasks", beat, dead_pid(), socket.gethostname(), beat, None, "build_audit",
-                                parked=True))
+    lock._write_lease(
+        wh, Lease("between-tasks", beat, dead_pid(), socket.gethostname(), beat, None, "build_audit", parked=True)
+    )
     monkeypatch.setenv("DOUYIN_WRITER_LEASE_GRACE_SECONDS", "120")
     assert lock.stale_reason(lock.read_lease(wh)) is None
     with pytest.raises(WarehouseLocked, match="the run's next step may take the lease up until"):
@@ -213,10 +230,18 @@ def test_a_retried_publish_after_the_rename_is_idempotent(wh_env):
 
 def test_a_step_in_another_process_refreshes_the_lease_with_its_pid(wh_env, monkeypatch):
     wap.prepare_audit("multi")
-    code = ("import os, sys; from douyin_etl.warehousing import wap; wap.touch_lease('multi', 'mart_gate'); "
-            "print(os.getpid())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ}, cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "import os, sys; from douyin_etl.warehousing import wap; wap.touch_lease('multi', 'mart_gate'); "
+        "print(os.getpid())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+        cwd=Path(__file__).resolve().parents[2],
+    )
     child = int(out.stdout.strip())
     lease = lock.read_lease(wh_env["warehouse"])
     assert lease.pid == child and lease.step == "mart_gate" and lease.run_id == "multi"

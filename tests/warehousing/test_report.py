@@ -21,17 +21,42 @@ def test_report_json_and_self_contained_html(wh_env):
     record.add_rows("settlement_bill", "landed", 1200)
     record.add_rows("settlement_bill", "quarantined", 3)
     record.gates["landing"] = {
-        "ok": False, "rows_validated": 1203, "seconds": 1.2, "checks": [
-            {"suite": "landing.settlement_bill", "dt": "2026-10-04", "expectation_type": "expect_column_values_to_be_between",
-             "column": "account_amount", "severity": "error", "success": False, "unexpected_count": 1,
-             "element_count": 1203, "observed_value": {"unexpected": 1}, "description": "account_amount >= 0",
-             "examples": [{"_row": 7, "account_trade_no": "T00000007", "account_amount": -1234}]},
-            {"suite": "landing.settlement_bill", "dt": "2026-10-04", "expectation_type": "expect_table_row_count_to_be_between",
-             "severity": "error", "success": True, "observed_value": 1203}]}
+        "ok": False,
+        "rows_validated": 1203,
+        "seconds": 1.2,
+        "checks": [
+            {
+                "suite": "landing.settlement_bill",
+                "dt": "2026-10-04",
+                "expectation_type": "expect_column_values_to_be_between",
+                "column": "account_amount",
+                "severity": "error",
+                "success": False,
+                "unexpected_count": 1,
+                "element_count": 1203,
+                "observed_value": {"unexpected": 1},
+                "description": "account_amount >= 0",
+                "examples": [{"_row": 7, "account_trade_no": "T00000007", "account_amount": -1234}],
+            },
+            {
+                "suite": "landing.settlement_bill",
+                "dt": "2026-10-04",
+                "expectation_type": "expect_table_row_count_to_be_between",
+                "severity": "error",
+                "success": True,
+                "observed_value": 1203,
+            },
+        ],
+    }
     record.quarantine = [{"entity": "settlement_bill", "reason": "bad fen", "rows": 3}]
     record.reconciliation = {"settled": 90, "discrepancy/fee_mismatch": 2}
-    record.dbt = {"command": "build", "ok": False, "elapsed": 12.5, "counts": {"success": 40, "error": 1},
-                  "failures": [{"unique_id": "model.douyin.fct_orders", "status": "error", "message": "boom"}]}
+    record.dbt = {
+        "command": "build",
+        "ok": False,
+        "elapsed": 12.5,
+        "counts": {"success": 40, "error": 1},
+        "failures": [{"unique_id": "model.douyin.fct_orders", "status": "error", "message": "boom"}],
+    }
     record.status = "blocked"
     jpath, hpath = write_report(record)
 

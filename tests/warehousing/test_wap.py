@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from wh_helpers import fill_version  # type: ignore[import-not-found]
+
 from douyin_etl.warehousing import wap
 from douyin_etl.warehousing.lock import FileLock, WarehouseLocked
 
@@ -54,7 +54,9 @@ def test_publish_records_version_and_replaces_atomically(wh_env):
     assert version["run_id"] == "r1" and version["sha256"] == sha256(published) == res.sha256
     assert version["size"] == published.stat().st_size
     con = duckdb.connect(str(published), read_only=True)
-    assert con.execute("SELECT run_id, json_extract(meta, '$.version')::INT FROM _meta.publish_log").fetchall() == [("r1", 1)]
+    assert con.execute("SELECT run_id, json_extract(meta, '$.version')::INT FROM _meta.publish_log").fetchall() == [
+        ("r1", 1)
+    ]
     con.close()
     # the next audit starts from the published version (incremental models continue)
     audit2 = wap.prepare_audit("r2")
@@ -78,8 +80,10 @@ def test_read_horizon_is_the_latest_published_as_of(wh_env):
     assert wap.read_horizon(audit) is None  # a new warehouse: no publish log
     fill_version(audit, 1, 10)
     wap.publish(audit, "h1", meta={"start": "2026-10-01", "end": "2026-10-14", "as_of": "2026-10-14"})
-    for run_id, meta in (("h2", {"start": "2026-10-08", "end": "2026-10-08", "as_of": "2026-10-08"}),
-                         ("h3", {"version": 3})):
+    for run_id, meta in (
+        ("h2", {"start": "2026-10-08", "end": "2026-10-08", "as_of": "2026-10-08"}),
+        ("h3", {"version": 3}),
+    ):
         wap.publish(wap.prepare_audit(run_id), run_id, meta=meta)
     assert wap.read_horizon() == date(2026, 10, 14)
     assert wap.read_horizon(wap.prepare_audit("h4")) == date(2026, 10, 14)  # the audit copy carries the log
@@ -96,13 +100,15 @@ def test_a_publish_without_as_of_keeps_the_horizon_its_build_recorded(wh_env):
 
     audit = wap.prepare_audit("p1")
     fill_version(audit, 1, 10)
-    steps._record("p1", "build_audit", "ok", 1.0, {"audit_path": str(audit), "as_of": "2026-10-14",
-                                                    "window_start": "2026-10-12"})
+    steps._record(
+        "p1", "build_audit", "ok", 1.0, {"audit_path": str(audit), "as_of": "2026-10-14", "window_start": "2026-10-12"}
+    )
     steps.publish(audit, "p1", meta={"run_id": "p1", "source": "bench"})
     assert wap.read_horizon() == date(2026, 10, 14)
     con = duckdb.connect(str(wh_env["warehouse"]), read_only=True)
     assert con.execute("SELECT json_extract_string(meta, '$.window_start') FROM _meta.publish_log").fetchall() == [
-        ("2026-10-12",)]
+        ("2026-10-12",)
+    ]
     con.close()
 
 
@@ -118,12 +124,16 @@ def _reader(path: str, stop: mp.Event, final_version: int, out: mp.Queue) -> Non
             try:
                 version, expected = con.execute("SELECT version, rows FROM v.meta").fetchone()
                 n, lo, hi = con.execute("SELECT count(*), min(version), max(version) FROM v.t").fetchone()
-                logged = con.execute("SELECT json_extract(meta, '$.version')::INT FROM _meta.publish_log "
-                                     "ORDER BY published_at DESC LIMIT 1").fetchone()[0]
+                logged = con.execute(
+                    "SELECT json_extract(meta, '$.version')::INT FROM _meta.publish_log "
+                    "ORDER BY published_at DESC LIMIT 1"
+                ).fetchone()[0]
             finally:
                 con.close()
             if not (n == expected and lo == hi == version == logged):
-                problems.append(f"incomplete version: meta {version} rows {n}/{expected} versions {lo}..{hi} log {logged}")
+                problems.append(
+                    f"incomplete version: meta {version} rows {n}/{expected} versions {lo}..{hi} log {logged}"
+                )
             seen.add(version)
             reads += 1
         except Exception as exc:  # any error is a failure of atomicity
@@ -185,8 +195,9 @@ def test_sigkill_during_publish_copy_leaves_warehouse_readable_and_rerun_publish
     audit = wap.prepare_audit("v2")
     fill_version(audit, 2)
     copying = CTX.Event()
-    child = CTX.Process(target=_publish_until_copying,
-                        args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", copying))
+    child = CTX.Process(
+        target=_publish_until_copying, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", copying)
+    )
     child.start()
     tmp_glob = f".tmp-*-{wh_env['warehouse'].name}"
     assert copying.wait(120), "publish never started copying"
@@ -284,8 +295,9 @@ def test_sigkill_right_after_the_rename_keeps_version_and_lease_consistent(wh_en
     _publish_version("v1", 1)
     audit = wap.prepare_audit("v2")
     fill_version(audit, 2, rows=1000)
-    child = CTX.Process(target=_publish_then_die_after_rename,
-                        args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2"))
+    child = CTX.Process(
+        target=_publish_then_die_after_rename, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2")
+    )
     child.start()
     child.join(timeout=60)
     assert child.exitcode == -signal.SIGKILL
@@ -318,8 +330,9 @@ def test_a_retried_publish_after_a_kill_after_the_rename_publishes_again(wh_env)
     _publish_version("v1", 1)
     audit = wap.prepare_audit("v2")
     fill_version(audit, 2, rows=1000)
-    child = CTX.Process(target=_publish_then_die_after_rename,
-                        args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2"))
+    child = CTX.Process(
+        target=_publish_then_die_after_rename, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2")
+    )
     child.start()
     child.join(timeout=60)
     assert child.exitcode == -signal.SIGKILL
@@ -337,16 +350,25 @@ def _build_everything(db: Path, version: int, rows: int = 200_000) -> None:
     a sequence, an enum type, constraints."""
     con = duckdb.connect(str(db))
     try:
-        con.execute("CREATE SCHEMA IF NOT EXISTS sales; CREATE SCHEMA IF NOT EXISTS finance; "
-                    "CREATE SCHEMA IF NOT EXISTS empty_schema")
-        con.execute("CREATE OR REPLACE TABLE sales.orders AS SELECT i AS order_id, ?::INTEGER AS version, "
-                    "(i % 9973)::DECIMAL(18, 2) AS amount_yuan, md5((i + ?)::VARCHAR) AS note, "
-                    "DATE '2026-01-01' + (i % 365)::INTEGER AS pay_date FROM range(?) r(i)", [version, version, rows])
-        con.execute("CREATE OR REPLACE TABLE finance.accounts (account_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
-                    "kind VARCHAR CHECK (kind IN ('cash', 'bank')))")
+        con.execute(
+            "CREATE SCHEMA IF NOT EXISTS sales; CREATE SCHEMA IF NOT EXISTS finance; "
+            "CREATE SCHEMA IF NOT EXISTS empty_schema"
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE sales.orders AS SELECT i AS order_id, ?::INTEGER AS version, "
+            "(i % 9973)::DECIMAL(18, 2) AS amount_yuan, md5((i + ?)::VARCHAR) AS note, "
+            "DATE '2026-01-01' + (i % 365)::INTEGER AS pay_date FROM range(?) r(i)",
+            [version, version, rows],
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE finance.accounts (account_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+            "kind VARCHAR CHECK (kind IN ('cash', 'bank')))"
+        )
         con.execute("INSERT INTO finance.accounts VALUES (1, 'till', 'cash'), (2, 'icbc', 'bank')")
-        con.execute("CREATE OR REPLACE VIEW sales.daily AS SELECT pay_date, sum(amount_yuan) AS gmv_yuan "
-                    "FROM sales.orders GROUP BY pay_date")
+        con.execute(
+            "CREATE OR REPLACE VIEW sales.daily AS SELECT pay_date, sum(amount_yuan) AS gmv_yuan "
+            "FROM sales.orders GROUP BY pay_date"
+        )
         con.execute("CREATE OR REPLACE VIEW sales.top_day AS SELECT * FROM sales.daily ORDER BY gmv_yuan DESC LIMIT 1")
         con.execute("CREATE OR REPLACE MACRO sales.fen(yuan) AS CAST(round(yuan * 100) AS BIGINT)")
         con.execute("CREATE OR REPLACE MACRO sales.orders_on(d) AS TABLE SELECT * FROM sales.orders WHERE pay_date = d")
@@ -364,15 +386,15 @@ _CATALOG = {
     "schemas": "SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database() ORDER BY 1",
     "tables": "SELECT schema_name, table_name, comment, estimated_size FROM duckdb_tables() ORDER BY 1, 2",
     "columns": "SELECT schema_name, table_name, column_name, data_type, is_nullable, comment FROM duckdb_columns() "
-               "WHERE database_name = current_database() ORDER BY 1, 2, column_index",
+    "WHERE database_name = current_database() ORDER BY 1, 2, column_index",
     "views": "SELECT schema_name, view_name, sql, comment FROM duckdb_views() WHERE NOT internal ORDER BY 1, 2",
     "macros": "SELECT schema_name, function_name, function_type, macro_definition FROM duckdb_functions() "
-              "WHERE database_name = current_database() AND NOT internal ORDER BY 1, 2",
+    "WHERE database_name = current_database() AND NOT internal ORDER BY 1, 2",
     "constraints": "SELECT schema_name, table_name, constraint_type, constraint_text FROM duckdb_constraints() "
-                   "ORDER BY ALL",
+    "ORDER BY ALL",
     "sequences": "SELECT schema_name, sequence_name, start_value FROM duckdb_sequences() ORDER BY 1, 2",
     "types": "SELECT schema_name, type_name, logical_type FROM duckdb_types() WHERE database_name = current_database() "
-             "AND NOT internal ORDER BY 1, 2",
+    "AND NOT internal ORDER BY 1, 2",
     "data": "SELECT count(*), sum(amount_yuan), min(note), max(version) FROM sales.orders",
     "views_read": "SELECT count(*), sum(gmv_yuan) FROM sales.daily",
     "macro_use": "SELECT sales.fen(12.345), (SELECT count(*) FROM sales.orders_on(DATE '2026-01-02'))",
@@ -423,7 +445,8 @@ def test_the_published_file_does_not_grow_with_rebuilds_and_compaction_keeps_eve
 def test_a_publish_with_little_free_space_copies_bytes_and_the_next_run_reuses_its_audit_file(wh_env):
     _publish_version("v1", 1, rows=500_000)  # a first build with few free blocks: a byte copy, its size the baseline
     assert json.loads(wap.version_path(wh_env["warehouse"]).read_text())["compacted_size"] == (
-        wh_env["warehouse"].stat().st_size)
+        wh_env["warehouse"].stat().st_size
+    )
     assert wap.base_path().exists()  # not compacted: its audit file is the next run's audit copy
     audit = wap.prepare_audit("v2")
     con = duckdb.connect(str(audit))

@@ -25,11 +25,12 @@ import random
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 
@@ -49,11 +50,14 @@ QC_RATE_LIMIT, QC_TOKEN_CODES, QC_SERVER = 40100, {40102, 40103, 40104, 40105}, 
 class DoudianApiError(RuntimeError):
     """A non-retryable (or retried-out) Open API failure; the message says what to check next."""
 
-    def __init__(self, method: str, message: str, *, code: int | None = None, sub_code: str = "",
-                 log_id: str = "") -> None:
+    def __init__(
+        self, method: str, message: str, *, code: int | None = None, sub_code: str = "", log_id: str = ""
+    ) -> None:
         self.method, self.code, self.sub_code, self.log_id = method, code, sub_code, log_id
-        super().__init__(f"{method}: {message}" + (f" (code={code}, sub_code={sub_code or '-'}, log_id={log_id or '-'})"
-                                                   if code is not None else ""))
+        super().__init__(
+            f"{method}: {message}"
+            + (f" (code={code}, sub_code={sub_code or '-'}, log_id={log_id or '-'})" if code is not None else "")
+        )
 
 
 class _Transient(Exception):
@@ -100,6 +104,7 @@ class _Token:
 @dataclass
 class Fetched:
     """Records of one endpoint query after de-duplication, in fetch order of their kept version."""
+
     records: list[dict[str, Any]]
     pages: int
     fetched: int  # records received, repeats included
@@ -110,9 +115,18 @@ class Fetched:
 
 
 class DoudianClient:
-    def __init__(self, credentials: config.DoudianCredentials, shop_id: str | None = None, qps: float | None = None,
-                 timeout: float = 12, max_retries: int = 6, *, backoff_base: float = 0.2,
-                 backoff_max: float = 8.0, page_workers: int = 4) -> None:
+    def __init__(
+        self,
+        credentials: config.DoudianCredentials,
+        shop_id: str | None = None,
+        qps: float | None = None,
+        timeout: float = 12,
+        max_retries: int = 6,
+        *,
+        backoff_base: float = 0.2,
+        backoff_max: float = 8.0,
+        page_workers: int = 4,
+    ) -> None:
         install_masking()
         register_secret(credentials.app_secret)
         self.credentials = credentials
@@ -121,7 +135,11 @@ class DoudianClient:
         self.page_workers = page_workers
         self.max_retries, self.backoff_base, self.backoff_max = max_retries, backoff_base, backoff_max
         self.limiter = shared_limiter(self.base_url, credentials.app_key, qps or config.api_qps())
-        self._http = httpx.Client(timeout=timeout, verify=_ssl_context(), limits=httpx.Limits(max_connections=32, max_keepalive_connections=32))
+        self._http = httpx.Client(
+            timeout=timeout,
+            verify=_ssl_context(),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+        )
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
         self._stats: dict[str, float] = {}  # counts, and seconds waited (waited_s)
@@ -131,7 +149,7 @@ class DoudianClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> "DoudianClient":
+    def __enter__(self) -> DoudianClient:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -158,8 +176,13 @@ class DoudianClient:
         for k in ("access_token", "refresh_token"):
             register_secret(data.get(k))
         expires_in = int(data.get("expires_in") or 0)
-        tok = _Token(data["access_token"], data.get("refresh_token", ""), time.time() + expires_in, expires_in,
-                     str(data.get("shop_id") or self.shop_id or ""))
+        tok = _Token(
+            data["access_token"],
+            data.get("refresh_token", ""),
+            time.time() + expires_in,
+            expires_in,
+            str(data.get("shop_id") or self.shop_id or ""),
+        )
         if self.shop_id is None:
             self.shop_id = tok.shop_id
         log.debug("token for shop %s: %s, expires in %d s", tok.shop_id, fingerprint(tok.access_token), expires_in)
@@ -176,8 +199,9 @@ class DoudianClient:
                 return tok.access_token
             if tok is not None and tok.refresh_token:
                 try:
-                    data = self._request("token.refresh", {"grant_type": "refresh_token",
-                                                           "refresh_token": tok.refresh_token}, auth=False)
+                    data = self._request(
+                        "token.refresh", {"grant_type": "refresh_token", "refresh_token": tok.refresh_token}, auth=False
+                    )
                     self._bump("token_refreshes")
                     self._token = self._store(data)
                     return self._token.access_token
@@ -206,17 +230,22 @@ class DoudianClient:
                 return self._once(method, params, token)
             except _TokenInvalid as exc:
                 if token_retried or not auth:
-                    raise DoudianApiError(method, f"access token rejected after a refresh: {exc}; check that the "
-                                                  "app is authorised for this shop") from None
+                    raise DoudianApiError(
+                        method,
+                        f"access token rejected after a refresh: {exc}; check that the app is authorised for this shop",
+                    ) from None
                 token_retried = True
                 self._bump("token_errors")
                 self.access_token(rejected=token)
             except _Transient as exc:
                 self._bump(exc.kind)
                 if attempt >= self.max_retries:
-                    raise DoudianApiError(method, f"gave up after {attempt} retries; last error: {exc}. The gateway "
-                                                  "is unavailable or rate limiting: lower DOUYIN_API_QPS or retry later") from None
-                delay = min(self.backoff_max, self.backoff_base * (2 ** attempt)) * random.uniform(0.5, 1.0)
+                    raise DoudianApiError(
+                        method,
+                        f"gave up after {attempt} retries; last error: {exc}. The gateway "
+                        "is unavailable or rate limiting: lower DOUYIN_API_QPS or retry later",
+                    ) from None
+                delay = min(self.backoff_max, self.backoff_base * (2**attempt)) * random.uniform(0.5, 1.0)
                 log.debug("%s: %s; retry %d/%d in %.2f s", method, exc, attempt + 1, self.max_retries, delay)
                 self._bump("retries")
                 attempt += 1
@@ -234,14 +263,22 @@ class DoudianClient:
             else:
                 param_json = canonical_json(params)
                 ts = str(int(time.time()))
-                query = {"app_key": self.credentials.app_key, "method": method, "timestamp": ts, "v": "2",
-                         "sign_method": "hmac-sha256",
-                         "sign": sign(self.credentials.app_key, self.credentials.app_secret, method, param_json, ts)}
+                query = {
+                    "app_key": self.credentials.app_key,
+                    "method": method,
+                    "timestamp": ts,
+                    "v": "2",
+                    "sign_method": "hmac-sha256",
+                    "sign": sign(self.credentials.app_key, self.credentials.app_secret, method, param_json, ts),
+                }
                 if token:
                     query["access_token"] = token
-                resp = self._http.post(self.base_url + "/" + method.replace(".", "/"), params=query,
-                                       content=param_json.encode("utf-8"),
-                                       headers={"Content-Type": "application/json"})
+                resp = self._http.post(
+                    self.base_url + "/" + method.replace(".", "/"),
+                    params=query,
+                    content=param_json.encode("utf-8"),
+                    headers={"Content-Type": "application/json"},
+                )
         except httpx.TimeoutException:
             raise _Transient("timeouts", "request timed out") from None
         except httpx.TransportError as exc:
@@ -268,8 +305,12 @@ class DoudianClient:
                 raise _TokenInvalid(msg)
             if code in QC_SERVER:
                 raise _Transient("server_errors", msg)
-            raise DoudianApiError(method, f"rejected: {msg}; check the request parameters", code=code,
-                                  log_id=str(body.get("request_id", "")))
+            raise DoudianApiError(
+                method,
+                f"rejected: {msg}; check the request parameters",
+                code=code,
+                log_id=str(body.get("request_id", "")),
+            )
         if code == P.SUCCESS:
             return body.get("data") or {}
         sub_code = str(body.get("sub_code", ""))
@@ -278,15 +319,23 @@ class DoudianClient:
             raise _Transient("rate_limited" if sub_code == P.RATE_LIMITED.sub_code else "server_errors", sub_msg)
         if sub_code in P.EXPIRED_TOKEN_SUB_CODES:
             raise _TokenInvalid(sub_msg)
-        hint = {P.INVALID_SIGN.sub_code: "check DOUYIN_APP_KEY / DOUYIN_APP_SECRET (or the Airflow connection)",
-                P.INVALID_APP_KEY.sub_code: "check DOUYIN_APP_KEY",
-                P.INVALID_PARAMS.sub_code: "check the request parameters and window limits in endpoints.py"}
-        raise DoudianApiError(method, f"{sub_msg}; {hint.get(sub_code, 'see the platform error code list')}",
-                              code=code, sub_code=sub_code, log_id=str(body.get("log_id", "")))
+        hint = {
+            P.INVALID_SIGN.sub_code: "check DOUYIN_APP_KEY / DOUYIN_APP_SECRET (or the Airflow connection)",
+            P.INVALID_APP_KEY.sub_code: "check DOUYIN_APP_KEY",
+            P.INVALID_PARAMS.sub_code: "check the request parameters and window limits in endpoints.py",
+        }
+        raise DoudianApiError(
+            method,
+            f"{sub_msg}; {hint.get(sub_code, 'see the platform error code list')}",
+            code=code,
+            sub_code=sub_code,
+            log_id=str(body.get("log_id", "")),
+        )
 
     # -- pagers ------------------------------------------------------------------------------
-    def pages(self, method: str, params: dict[str, Any] | None = None, size: int | None = None
-              ) -> Iterator[tuple[int, dict[str, Any], list[dict[str, Any]]]]:
+    def pages(
+        self, method: str, params: dict[str, Any] | None = None, size: int | None = None
+    ) -> Iterator[tuple[int, dict[str, Any], list[dict[str, Any]]]]:
         """(page number or cursor index, data, records) for every page of one query."""
         ep = endpoint(method)
         size = min(size or ep.max_size, ep.max_size)
@@ -342,8 +391,15 @@ class DoudianClient:
             return (page - ep.first_page + 1) * size < int(dig(data, ep.total_field))
         return n_items >= size
 
-    def fetch(self, method: str, params: dict[str, Any] | None = None, *, start: datetime | None = None,
-              end: datetime | None = None, size: int | None = None) -> Fetched:
+    def fetch(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        size: int | None = None,
+    ) -> Fetched:
         """Every record of a query, de-duplicated by the endpoint's key (latest version, then last fetched).
 
         With ``start``/``end`` (aware, half-open) the window is split to the endpoint's limit and each
@@ -354,8 +410,9 @@ class DoudianClient:
         if start is not None and end is not None:
             if ep.window is None:
                 raise ValueError(f"{method} takes no time window")
-            windows = [ep.window.encode(s, e - timedelta(seconds=1))
-                       for s, e in split_window(start, end, ep.window.max_span)]
+            windows = [
+                ep.window.encode(s, e - timedelta(seconds=1)) for s, e in split_window(start, end, ep.window.max_span)
+            ]
         dedup = Deduplicator(ep)
         pages = 0
         for w in windows:

@@ -18,10 +18,11 @@ second (the client sends ``[start, next_start − 1]``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from douyin_etl.money import yuan_to_fen
 from douyin_etl.timeutil import SHANGHAI
@@ -50,7 +51,8 @@ LANDED_SCHEMAS: dict[str, dict[str, str]] = {
         "pay_amount:B post_amount:B promotion_amount:B promotion_shop_amount:B promotion_platform_amount:B "
         "promotion_talent_amount:B modify_amount:B post_insurance_amount:B tax_amount:B doudian_open_id:V "
         "encrypt_post_tel:V encrypt_post_receiver:V mask_post_receiver:V mask_post_tel:V post_addr:V "
-        "logistics_info:V"),
+        "logistics_info:V"
+    ),
     "sku_order": _schema(
         "order_id:V parent_order_id:V shop_id:V product_id:V product_name:V sku_id:V out_sku_id:V code:V "
         "spec:V item_num:I origin_amount:B sum_amount:B pay_amount:B post_amount:B promotion_amount:B "
@@ -58,39 +60,56 @@ LANDED_SCHEMAS: dict[str, dict[str, str]] = {
         "second_cid:B order_status:I create_time:B pay_time:B finish_time:B update_time:B ship_time:B "
         "exp_ship_time:B logistics_receipt_time:B confirm_receipt_time:B author_id:V author_name:V "
         "room_id_str:V video_id:V content_id:V theme_type:I c_biz:I ad_env_type:V send_pay:I trade_type:I "
-        "inventory_list:V after_sale_info:V"),
+        "inventory_list:V after_sale_info:V"
+    ),
     "after_sale": _schema(
         "aftersale_id:V related_id:V shop_order_id:V shop_id:V aftersale_type:I aftersale_status:I "
         "refund_status:I refund_type:I apply_time:B create_time:B update_time:B status_deadline:B "
         "refund_time:B refund_amount:B refund_post_amount:B refund_tax_amount:B return_promotion_amount:B "
         "aftersale_num:I return_logistics_code:V return_logistics_company_name:V got_pkg:I "
-        "arbitrate_status:I reason_second_labels:V order_info:V"),
+        "arbitrate_status:I reason_second_labels:V order_info:V"
+    ),
     "product": _schema(
         "product_id:V shop_id:V name:V status:I check_status:I market_price:B discount_price:B first_cid:B "
         "second_cid:B first_cid_cname:V second_cid_cname:V create_time:B update_time:B outer_product_id:V "
-        "cos_ratio:B"),
+        "cos_ratio:B"
+    ),
     "sku": _schema(
         "id:V product_id:V shop_id:V price:B stock_num:B prehold_stock_num:B prom_stock_num:B code:V "
-        "spec_detail_name1:V spec_detail_name2:V spec_detail_name3:V sku_type:I"),
+        "spec_detail_name1:V spec_detail_name2:V spec_detail_name3:V sku_type:I"
+    ),
     "alliance_order": _schema(
         "order_id:V shop_id:V product_id:V author_id:V author_account:V short_id:V total_pay_amount:B "
         "commission_rate_bp:I colonel_service_rate_bp:I estimated_comission:B real_comission:B "
-        "order_status:V alliance_biz_type:I create_time:B update_time:B settle_time:B"),
+        "order_status:V alliance_biz_type:I create_time:B update_time:B settle_time:B"
+    ),
     "ad_report": _schema(
         "advertiser_id:V shop_id:V stat_date:DT marketing_goal:V stat_cost:B show_cnt:B click_cnt:B "
         "pay_order_count:B pay_order_amount:B create_order_amount:B dy_follow:B total_play:B "
-        "play_over_rate:D"),
+        "play_over_rate:D"
+    ),
     "logistics_track": _schema(
-        "track_no:V express:V node_seq:I content:V timestamp:B state:V state_description:V site_name:V "
-        "ship_time:B"),
+        "track_no:V express:V node_seq:I content:V timestamp:B state:V state_description:V site_name:V ship_time:B"
+    ),
 }
 SOURCE_REF = "_source_ref"  # per-row lineage: method, shop, window, page (never credentials)
 
 # Columns the platform returns as nested JSON; the world stores them as JSON text.
-JSON_FIELDS = frozenset({
-    "post_addr", "logistics_info", "spec", "inventory_list", "after_sale_info", "reason_second_labels",
-    "order_info", "stock_num_map", "prehold_stock_map", "sku_order_list", "related_order_info",
-})
+JSON_FIELDS = frozenset(
+    {
+        "post_addr",
+        "logistics_info",
+        "spec",
+        "inventory_list",
+        "after_sale_info",
+        "reason_second_labels",
+        "order_info",
+        "stock_num_map",
+        "prehold_stock_map",
+        "sku_order_list",
+        "related_order_info",
+    }
+)
 QIANCHUAN_MONEY = ("stat_cost", "pay_order_amount", "create_order_amount")
 QIANCHUAN_GOALS = ("LIVE_PROM_GOODS", "VIDEO_PROM_GOODS")
 
@@ -226,24 +245,46 @@ def _flatten_order(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, list[d
     ref = ctx.get(SOURCE_REF)
     shop_id = rec.get("shop_id") or ctx.get("shop_id")
     parent = landed_row("shop_order", rec, shop_id=shop_id, **{SOURCE_REF: ref})
-    lines = [landed_row("sku_order", line, shop_id=shop_id, parent_order_id=line.get("parent_order_id") or rec.get("order_id"),
-                        **{SOURCE_REF: ref})
-             for line in rec.get("sku_order_list") or []]
+    lines = [
+        landed_row(
+            "sku_order",
+            line,
+            shop_id=shop_id,
+            parent_order_id=line.get("parent_order_id") or rec.get("order_id"),
+            **{SOURCE_REF: ref},
+        )
+        for line in rec.get("sku_order_list") or []
+    ]
     return {"shop_order": [parent], "sku_order": lines}
 
 
 def _flatten_after_sale(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     info = dict(rec.get("aftersale_info") or {})
     order_info = rec.get("order_info") or {}
-    return {"after_sale": [landed_row(
-        "after_sale", info, shop_order_id=info.get("shop_order_id") or order_info.get("shop_order_id"),
-        shop_id=info.get("shop_id") or ctx.get("shop_id"), order_info=order_info, **{SOURCE_REF: ctx.get(SOURCE_REF)})]}
+    return {
+        "after_sale": [
+            landed_row(
+                "after_sale",
+                info,
+                shop_order_id=info.get("shop_order_id") or order_info.get("shop_order_id"),
+                shop_id=info.get("shop_id") or ctx.get("shop_id"),
+                order_info=order_info,
+                **{SOURCE_REF: ctx.get(SOURCE_REF)},
+            )
+        ]
+    }
 
 
 def _plain(entity: str) -> Flatten:
     def flatten(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-        return {entity: [landed_row(entity, rec, shop_id=rec.get("shop_id") or ctx.get("shop_id"),
-                                    **{SOURCE_REF: ctx.get(SOURCE_REF)})]}
+        return {
+            entity: [
+                landed_row(
+                    entity, rec, shop_id=rec.get("shop_id") or ctx.get("shop_id"), **{SOURCE_REF: ctx.get(SOURCE_REF)}
+                )
+            ]
+        }
+
     return flatten
 
 
@@ -253,61 +294,153 @@ def _flatten_ad(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, list[dict
         if row.get(money) is not None:
             row[money] = yuan_to_fen(str(row[money]))
     stat = str(row.get("stat_datetime") or row.get("stat_date"))[:10]
-    return {"ad_report": [landed_row(
-        "ad_report", row, advertiser_id=str(row.get("advertiser_id") or ctx.get("advertiser_id")),
-        shop_id=ctx.get("shop_id"), stat_date=date.fromisoformat(stat),
-        marketing_goal=row.get("marketing_goal") or ctx.get("marketing_goal"), **{SOURCE_REF: ctx.get(SOURCE_REF)})]}
+    return {
+        "ad_report": [
+            landed_row(
+                "ad_report",
+                row,
+                advertiser_id=str(row.get("advertiser_id") or ctx.get("advertiser_id")),
+                shop_id=ctx.get("shop_id"),
+                stat_date=date.fromisoformat(stat),
+                marketing_goal=row.get("marketing_goal") or ctx.get("marketing_goal"),
+                **{SOURCE_REF: ctx.get(SOURCE_REF)},
+            )
+        ]
+    }
 
 
 def _flatten_track(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     rows = []
     for i, node in enumerate(rec.get("route_node_list") or []):
-        rows.append(landed_row("logistics_track", node, track_no=rec.get("track_no") or ctx.get("track_no"),
-                               express=rec.get("express") or ctx.get("express"),
-                               node_seq=node.get("node_seq", i), ship_time=ctx.get("ship_time"),
-                               **{SOURCE_REF: ctx.get(SOURCE_REF)}))
+        rows.append(
+            landed_row(
+                "logistics_track",
+                node,
+                track_no=rec.get("track_no") or ctx.get("track_no"),
+                express=rec.get("express") or ctx.get("express"),
+                node_seq=node.get("node_seq", i),
+                ship_time=ctx.get("ship_time"),
+                **{SOURCE_REF: ctx.get(SOURCE_REF)},
+            )
+        )
     return {"logistics_track": rows}
 
 
 DAY = timedelta(days=1)
-ENDPOINTS: dict[str, Endpoint] = {e.method: e for e in [
-    Endpoint("order.searchList", "page", "shop_order_list", ("order_id",), "update_time",
-             Window("update_time_start", "update_time_end", "unix", DAY, "update_time"),
-             flatten=_flatten_order, mutable_field="order_status",
-             extra_params={"order_by": "update_time", "order_asc": True}),
-    Endpoint("afterSale.List", "page", "items", ("aftersale_info.aftersale_id",), "aftersale_info.update_time",
-             Window("update_start_time", "update_end_time", "unix", DAY, "update_time"),
-             total_field="total", has_more_field="has_more", flatten=_flatten_after_sale,
-             mutable_field="aftersale_info.aftersale_status"),
-    Endpoint("product.listV2", "page", "data", ("product_id",), "update_time", first_page=1,
-             flatten=_plain("product"), mutable_field="status"),
-    Endpoint("sku.list", "page", "data", ("id",), None, flatten=_plain("sku"), mutable_field="stock_num"),
-    Endpoint("alliance.getOrderList", "cursor", "orders", ("order_id",), "update_time",
-             Window("start_time", "end_time", "unix", timedelta(hours=12), "update_time"),
-             cursor_param="cursor", next_cursor_field="cursor", is_end_field="is_end",
-             flatten=_plain("alliance_order"), mutable_field="order_status", extra_params={"time_type": "update"}),
-    Endpoint("order.getSettleBillDetailV3", "cursor", "data", ("request_no",), None,
-             Window("start_time", "end_time", "datetime", timedelta(days=7), "settle_time"),
-             mutable_field="remark", extra_params={"time_type": 0}),
-    Endpoint("order.getShopAccountItem", "cursor", "data", ("account_trade_no",), None,
-             Window("start_time", "end_time", "datetime", timedelta(days=7), "bill_time"),
-             max_size=1000, mutable_field="remark", extra_params={"time_type": 0}),
-    Endpoint("sku.stockNum", "single"),
-    Endpoint("logistics.trackNoRouteDetail", "single", flatten=_flatten_track),
-    Endpoint("qianchuan.report.advertiser.get", "page", "list", ("stat_datetime",), None,
-             Window("start_date", "end_date", "date", timedelta(days=30), "stat_date"),
-             size_param="page_size", first_page=1, total_field="page_info.total_number",
-             total_page_field="page_info.total_page", http="GET", flatten=_flatten_ad,
-             extra_params={"time_granularity": "TIME_GRANULARITY_DAILY"}),
-    Endpoint("qianchuan.shop.advertiser.list", "page", "list", ("advertiser_id",), None, size_param="page_size",
-             first_page=1, total_field="page_info.total_number", total_page_field="page_info.total_page", http="GET"),
-]}
+ENDPOINTS: dict[str, Endpoint] = {
+    e.method: e
+    for e in [
+        Endpoint(
+            "order.searchList",
+            "page",
+            "shop_order_list",
+            ("order_id",),
+            "update_time",
+            Window("update_time_start", "update_time_end", "unix", DAY, "update_time"),
+            flatten=_flatten_order,
+            mutable_field="order_status",
+            extra_params={"order_by": "update_time", "order_asc": True},
+        ),
+        Endpoint(
+            "afterSale.List",
+            "page",
+            "items",
+            ("aftersale_info.aftersale_id",),
+            "aftersale_info.update_time",
+            Window("update_start_time", "update_end_time", "unix", DAY, "update_time"),
+            total_field="total",
+            has_more_field="has_more",
+            flatten=_flatten_after_sale,
+            mutable_field="aftersale_info.aftersale_status",
+        ),
+        Endpoint(
+            "product.listV2",
+            "page",
+            "data",
+            ("product_id",),
+            "update_time",
+            first_page=1,
+            flatten=_plain("product"),
+            mutable_field="status",
+        ),
+        Endpoint("sku.list", "page", "data", ("id",), None, flatten=_plain("sku"), mutable_field="stock_num"),
+        Endpoint(
+            "alliance.getOrderList",
+            "cursor",
+            "orders",
+            ("order_id",),
+            "update_time",
+            Window("start_time", "end_time", "unix", timedelta(hours=12), "update_time"),
+            cursor_param="cursor",
+            next_cursor_field="cursor",
+            is_end_field="is_end",
+            flatten=_plain("alliance_order"),
+            mutable_field="order_status",
+            extra_params={"time_type": "update"},
+        ),
+        Endpoint(
+            "order.getSettleBillDetailV3",
+            "cursor",
+            "data",
+            ("request_no",),
+            None,
+            Window("start_time", "end_time", "datetime", timedelta(days=7), "settle_time"),
+            mutable_field="remark",
+            extra_params={"time_type": 0},
+        ),
+        Endpoint(
+            "order.getShopAccountItem",
+            "cursor",
+            "data",
+            ("account_trade_no",),
+            None,
+            Window("start_time", "end_time", "datetime", timedelta(days=7), "bill_time"),
+            max_size=1000,
+            mutable_field="remark",
+            extra_params={"time_type": 0},
+        ),
+        Endpoint("sku.stockNum", "single"),
+        Endpoint("logistics.trackNoRouteDetail", "single", flatten=_flatten_track),
+        Endpoint(
+            "qianchuan.report.advertiser.get",
+            "page",
+            "list",
+            ("stat_datetime",),
+            None,
+            Window("start_date", "end_date", "date", timedelta(days=30), "stat_date"),
+            size_param="page_size",
+            first_page=1,
+            total_field="page_info.total_number",
+            total_page_field="page_info.total_page",
+            http="GET",
+            flatten=_flatten_ad,
+            extra_params={"time_granularity": "TIME_GRANULARITY_DAILY"},
+        ),
+        Endpoint(
+            "qianchuan.shop.advertiser.list",
+            "page",
+            "list",
+            ("advertiser_id",),
+            None,
+            size_param="page_size",
+            first_page=1,
+            total_field="page_info.total_number",
+            total_page_field="page_info.total_page",
+            http="GET",
+        ),
+    ]
+}
 
 # Which endpoint lands which entity (shop_order and sku_order come from the same calls).
 ENTITY_ENDPOINT: dict[str, str] = {
-    "shop_order": "order.searchList", "sku_order": "order.searchList", "after_sale": "afterSale.List",
-    "product": "product.listV2", "sku": "sku.list", "alliance_order": "alliance.getOrderList",
-    "ad_report": "qianchuan.report.advertiser.get", "logistics_track": "logistics.trackNoRouteDetail",
+    "shop_order": "order.searchList",
+    "sku_order": "order.searchList",
+    "after_sale": "afterSale.List",
+    "product": "product.listV2",
+    "sku": "sku.list",
+    "alliance_order": "alliance.getOrderList",
+    "ad_report": "qianchuan.report.advertiser.get",
+    "logistics_track": "logistics.trackNoRouteDetail",
 }
 
 

@@ -32,20 +32,27 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import duckdb
 
 from douyin_etl import config
 from douyin_etl.entities import get as get_entity
 from douyin_etl.sources.doudian.client import DoudianClient, VersionGate
+from douyin_etl.sources.doudian.endpoints import (
+    ENDPOINTS,
+    ENTITY_ENDPOINT,
+    LANDED_SCHEMAS,
+    QIANCHUAN_GOALS,
+    SOURCE_REF,
+    endpoint,
+    split_window,
+)
 from douyin_etl.sources.doudian.routes import CarryOver, plan_carry_over
-from douyin_etl.sources.doudian.endpoints import (ENDPOINTS, ENTITY_ENDPOINT, LANDED_SCHEMAS, QIANCHUAN_GOALS,
-                                                  SOURCE_REF, endpoint, split_window)
 from douyin_etl.storage import Storage
 from douyin_etl.timeutil import day_start, unix_to_business_date
 
@@ -72,6 +79,7 @@ Sink = Callable[[dict[str, list[dict[str, Any]]]], None]  # thread-safe: rows by
 @dataclass
 class _Unit:
     """One independent piece of work: a query (or a call) for one shop; streams its rows into a sink."""
+
     shop: str | None
     label: str
     run: Callable[[DoudianClient, Sink], dict[str, Any]]
@@ -85,8 +93,14 @@ class _Totals:
     repeats: int = 0
 
 
-def _query_unit(method: str, params: dict[str, Any], shop: str | None, ctx: dict[str, Any], label: str,
-                window: tuple[Any, Any] | None = None) -> _Unit:
+def _query_unit(
+    method: str,
+    params: dict[str, Any],
+    shop: str | None,
+    ctx: dict[str, Any],
+    label: str,
+    window: tuple[Any, Any] | None = None,
+) -> _Unit:
     ep = endpoint(method)
 
     def run(client: DoudianClient, sink: Sink) -> dict[str, Any]:
@@ -105,9 +119,17 @@ def _query_unit(method: str, params: dict[str, Any], shop: str | None, ctx: dict
                     for entity, rows in ep.flatten(rec, c).items():  # type: ignore[misc]
                         out.setdefault(entity, []).extend(rows)
             sink(out)
-        return {"kind": "api", "method": method, "shop_id": client.shop_id, "unit": label, "pages": pages,
-                "records": gate.unique, "repeats_removed": gate.seen - gate.unique,
-                "superseded_rewrites": written - gate.unique}
+        return {
+            "kind": "api",
+            "method": method,
+            "shop_id": client.shop_id,
+            "unit": label,
+            "pages": pages,
+            "records": gate.unique,
+            "repeats_removed": gate.seen - gate.unique,
+            "superseded_rewrites": written - gate.unique,
+        }
+
     return _Unit(shop, label, run)
 
 
@@ -115,8 +137,11 @@ def _day_window_units(method: str, dt: date, shops: list[str | None]) -> list[_U
     ep = endpoint(method)
     start = day_start(dt)
     pieces = split_window(start, start + timedelta(days=1), ep.window.max_span)  # type: ignore[union-attr]
-    return [_query_unit(method, {}, shop, {}, f"window={s.isoformat()}/{e.isoformat()}", (s, e))
-            for shop in shops for s, e in pieces]
+    return [
+        _query_unit(method, {}, shop, {}, f"window={s.isoformat()}/{e.isoformat()}", (s, e))
+        for shop in shops
+        for s, e in pieces
+    ]
 
 
 def _snapshot_units(method: str, shops: list[str | None]) -> list[_Unit]:
@@ -126,15 +151,28 @@ def _snapshot_units(method: str, shops: list[str | None]) -> list[_Unit]:
 def _ad_units(dt: date, shops: list[str | None], clients: dict[str | None, DoudianClient]) -> list[_Unit]:
     units = []
     for shop in shops:
-        advertisers = [str(a["advertiser_id"]) for _, _, items in clients[shop].pages("qianchuan.shop.advertiser.list", {})
-                       for a in items]
+        advertisers = [
+            str(a["advertiser_id"])
+            for _, _, items in clients[shop].pages("qianchuan.shop.advertiser.list", {})
+            for a in items
+        ]
         for adv in advertisers:
             for goal in QIANCHUAN_GOALS:
-                params = {"advertiser_id": adv, "start_date": dt.isoformat(), "end_date": dt.isoformat(),
-                          "filtering": {"marketing_goal": goal}}
-                units.append(_query_unit("qianchuan.report.advertiser.get", params, shop,
-                                         {"advertiser_id": adv, "marketing_goal": goal},
-                                         f"advertiser={adv} goal={goal} date={dt}"))
+                params = {
+                    "advertiser_id": adv,
+                    "start_date": dt.isoformat(),
+                    "end_date": dt.isoformat(),
+                    "filtering": {"marketing_goal": goal},
+                }
+                units.append(
+                    _query_unit(
+                        "qianchuan.report.advertiser.get",
+                        params,
+                        shop,
+                        {"advertiser_id": adv, "marketing_goal": goal},
+                        f"advertiser={adv} goal={goal} date={dt}",
+                    )
+                )
     return units
 
 
@@ -145,8 +183,9 @@ def _read_lake(storage: Storage, sql_template: str, pattern: str) -> list[tuple]
     try:
         storage.duckdb_register(con)
         con.execute("SET TimeZone='Asia/Shanghai'")
-        return con.execute(sql_template.format(src=f"read_parquet('{pattern}', union_by_name=true, "
-                                                   f"hive_partitioning=false)")).fetchall()
+        return con.execute(
+            sql_template.format(src=f"read_parquet('{pattern}', union_by_name=true, hive_partitioning=false)")
+        ).fetchall()
     finally:
         con.close()
 
@@ -157,14 +196,24 @@ def waybills_shipped_on(dt: date, storage: Storage | None = None) -> list[dict[s
     found: dict[str, dict[str, Any]] = {}
     ship_glob = st.path(get_entity("shipment").landing_dir, f"dt={dt.isoformat()}", "*.parquet")
     for track_no, carrier, ship_time in _read_lake(
-            st, "SELECT tracking_no, any_value(carrier), min(epoch(ship_time))::BIGINT FROM {src} "
-                "WHERE tracking_no IS NOT NULL GROUP BY 1 ORDER BY 1", ship_glob):
-        found[str(track_no)] = {"track_no": str(track_no), "express": carrier, "ship_time": int(ship_time),
-                                "shop_id": None}
+        st,
+        "SELECT tracking_no, any_value(carrier), min(epoch(ship_time))::BIGINT FROM {src} "
+        "WHERE tracking_no IS NOT NULL GROUP BY 1 ORDER BY 1",
+        ship_glob,
+    ):
+        found[str(track_no)] = {
+            "track_no": str(track_no),
+            "express": carrier,
+            "ship_time": int(ship_time),
+            "shop_id": None,
+        }
     order_dir = st.path(get_entity("shop_order").landing_dir)
     for d in sorted(n for n in st.listdir(order_dir) if n.startswith("dt=") and n[3:] >= dt.isoformat()):
-        for shop_id, info in _read_lake(st, "SELECT shop_id, logistics_info FROM {src} WHERE logistics_info IS NOT NULL",
-                                        st.path(order_dir, d, "*.parquet")):
+        for shop_id, info in _read_lake(
+            st,
+            "SELECT shop_id, logistics_info FROM {src} WHERE logistics_info IS NOT NULL",
+            st.path(order_dir, d, "*.parquet"),
+        ):
             try:
                 entries = json.loads(info) or []
             except (TypeError, ValueError):
@@ -188,23 +237,45 @@ def _track_units(dt: date, shops: list[str | None], waybills: list[dict[str, Any
             ctx = {**wb, SOURCE_REF: f"{ep.method} track_no={wb['track_no']}"}
             rows = ep.flatten(data, ctx)  # type: ignore[misc]
             sink(rows)
-            return {"kind": "api", "method": ep.method, "track_no": wb["track_no"],
-                    "records": len(rows["logistics_track"])}
+            return {
+                "kind": "api",
+                "method": ep.method,
+                "track_no": wb["track_no"],
+                "records": len(rows["logistics_track"]),
+            }
+
         shop = wb.get("shop_id") if wb.get("shop_id") in shops else default_shop
         return _Unit(shop, f"track_no={wb['track_no']}", run)
+
     return [make(wb) for wb in waybills]
 
 
-def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: ClientFactory | None = None,
-                       storage: Storage | None = None, shops: Sequence[str | None] | None = None,
-                       waybills: list[dict[str, Any]] | None = None, workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
+def extract_api_entity(
+    entity: str,
+    dt: date,
+    run_id: str,
+    *,
+    client_factory: ClientFactory | None = None,
+    storage: Storage | None = None,
+    shops: Sequence[str | None] | None = None,
+    waybills: list[dict[str, Any]] | None = None,
+    workers: int = DEFAULT_WORKERS,
+) -> dict[str, Any]:
     """Land ``entity`` for business day ``dt``; returns a summary (entity, dt, rows, requests, retries, seconds, records_per_s)."""
     from douyin_etl.landing.writer import PartitionWriter
 
     t0 = time.perf_counter()
     if entity in ALIASES:
-        return {"entity": entity, "dt": dt.isoformat(), "landed_by": ALIASES[entity], "rows": 0, "requests": 0,
-                "retries": 0, "seconds": 0.0, "records_per_s": 0.0}
+        return {
+            "entity": entity,
+            "dt": dt.isoformat(),
+            "landed_by": ALIASES[entity],
+            "rows": 0,
+            "requests": 0,
+            "retries": 0,
+            "seconds": 0.0,
+            "records_per_s": 0.0,
+        }
     if entity not in ENTITY_ENDPOINT:
         raise ValueError(f"{entity!r} is not an Open API entity; choose one of {', '.join(sorted(ENTITY_ENDPOINT))}")
     method = ENTITY_ENDPOINT[entity]
@@ -230,8 +301,10 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
         else:
             units = _day_window_units(method, dt, shop_list)
         totals = _Totals(rows={e: 0 for e in outputs})
-        writers = {e: PartitionWriter(e, dt, run_id, storage=storage, schema={**LANDED_SCHEMAS[e], SOURCE_REF: "VARCHAR"})
-                   for e in outputs}
+        writers = {
+            e: PartitionWriter(e, dt, run_id, storage=storage, schema={**LANDED_SCHEMAS[e], SOURCE_REF: "VARCHAR"})
+            for e in outputs
+        }
         buffers: dict[str, list[dict[str, Any]]] = {e: [] for e in outputs}
         lock = threading.Lock()
 
@@ -273,17 +346,31 @@ def extract_api_entity(entity: str, dt: date, run_id: str, *, client_factory: Cl
     rows = sum(totals.rows.values())
     requests = int(sum(s.get("requests", 0) for s in stats))
     summary = {
-        "entity": entity, "dt": dt.isoformat(), "run_id": run_id,
+        "entity": entity,
+        "dt": dt.isoformat(),
+        "run_id": run_id,
         "rows": totals.rows[entity] if len(outputs) == 1 else dict(totals.rows),
-        "records": rows, "requests": requests, "retries": int(sum(s.get("retries", 0) for s in stats)),
+        "records": rows,
+        "requests": requests,
+        "retries": int(sum(s.get("retries", 0) for s in stats)),
         "rate_limited": int(sum(s.get("rate_limited", 0) for s in stats)),
         "server_errors": int(sum(s.get("server_errors", 0) for s in stats)),
-        "repeats_removed": totals.repeats, "pages": totals.pages, "shops": [c.shop_id for c in clients.values()],
-        "seconds": round(seconds, 3), "records_per_s": round(rows / seconds, 1) if seconds > 0 else 0.0,
+        "repeats_removed": totals.repeats,
+        "pages": totals.pages,
+        "shops": [c.shop_id for c in clients.values()],
+        "seconds": round(seconds, 3),
+        "records_per_s": round(rows / seconds, 1) if seconds > 0 else 0.0,
         "notes": notes,
     }
     if carry is not None:
         summary["tracking"] = carry.summary()
-    log.info("extracted %s dt=%s: %s rows in %.2f s (%d requests, %d retries)", entity, dt, summary["rows"], seconds,
-             requests, summary["retries"])
+    log.info(
+        "extracted %s dt=%s: %s rows in %.2f s (%d requests, %d retries)",
+        entity,
+        dt,
+        summary["rows"],
+        seconds,
+        requests,
+        summary["retries"],
+    )
     return summary

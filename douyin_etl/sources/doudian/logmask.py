@@ -21,8 +21,15 @@ _PATTERNS = [
     re.compile(r"(?i)\b(access_token|refresh_token|app_secret|sign|access-token)=([^&\s\"',)]+)"),
     re.compile(r"(?i)([\"']?(?:access_token|refresh_token|app_secret|access-token)[\"']?\s*[:=]\s*[\"'])([^\"']+)"),
 ]
-LOGGERS = ("douyin_etl.sources.doudian.client", "douyin_etl.sources.doudian.extract", "httpx", "httpcore",
-           "httpcore.http11", "httpcore.connection", "httpcore.proxy")  # a gateway (the mock) adds its own
+LOGGERS = (
+    "douyin_etl.sources.doudian.client",
+    "douyin_etl.sources.doudian.extract",
+    "httpx",
+    "httpcore",
+    "httpcore.http11",
+    "httpcore.connection",
+    "httpcore.proxy",
+)  # a gateway (the mock) adds its own
 
 
 def fingerprint(secret: str | None) -> str:

@@ -44,5 +44,11 @@ def ok(data: Any) -> dict[str, Any]:
 
 
 def error(err: ApiError, sub_msg: str = "") -> dict[str, Any]:
-    return {"code": err.code, "msg": err.msg, "sub_code": err.sub_code, "sub_msg": sub_msg or err.msg,
-            "log_id": new_log_id(), "data": {}}
+    return {
+        "code": err.code,
+        "msg": err.msg,
+        "sub_code": err.sub_code,
+        "sub_msg": sub_msg or err.msg,
+        "log_id": new_log_id(),
+        "data": {},
+    }

@@ -43,13 +43,15 @@ def _sql_str(text: str) -> str:
 
 def is_final(state: object, state_description: object) -> bool:
     """A route node that ends the route: delivered or returned (see the module docstring)."""
-    return (state is not None and str(state).strip() in FINAL_STATES) or \
-        (state_description is not None and str(state_description).strip() in FINAL_DESCRIPTIONS)
+    return (state is not None and str(state).strip() in FINAL_STATES) or (
+        state_description is not None and str(state_description).strip() in FINAL_DESCRIPTIONS
+    )
 
 
 @dataclass
 class CarryOver:
     """The day's waybills split into final routes carried from the landed partition and waybills to request."""
+
     dt: date
     to_request: list[dict[str, Any]]
     carried: list[str] = field(default_factory=list)  # track_no of final routes carried over
@@ -65,20 +67,29 @@ class CarryOver:
 
     def note(self) -> str:
         total = len(self.carried) + self.requested
-        text = (f"{total} waybills shipped on {self.dt}: {len(self.carried)} final routes carried over "
-                f"from the landed partition{f' (run {self.from_run_id})' if self.from_run_id else ''}, "
-                f"{self.requested} requested")
+        text = (
+            f"{total} waybills shipped on {self.dt}: {len(self.carried)} final routes carried over "
+            f"from the landed partition{f' (run {self.from_run_id})' if self.from_run_id else ''}, "
+            f"{self.requested} requested"
+        )
         if self.skipped_reason:
             text += f"; nothing carried: {self.skipped_reason}"
         if self.not_carried:
-            text += (f"; {len(self.not_carried)} landed waybills are no longer shipped on {self.dt} and are not "
-                     f"carried (first: {', '.join(self.not_carried[:3])})")
+            text += (
+                f"; {len(self.not_carried)} landed waybills are no longer shipped on {self.dt} and are not "
+                f"carried (first: {', '.join(self.not_carried[:3])})"
+            )
         return text
 
     def summary(self) -> dict[str, Any]:
-        return {"waybills": len(self.carried) + self.requested, "carried": len(self.carried),
-                "requested": self.requested, "carried_rows": self.carried_rows,
-                "not_carried": len(self.not_carried), "from_run_id": self.from_run_id}
+        return {
+            "waybills": len(self.carried) + self.requested,
+            "carried": len(self.carried),
+            "requested": self.requested,
+            "carried_rows": self.carried_rows,
+            "not_carried": len(self.not_carried),
+            "from_run_id": self.from_run_id,
+        }
 
     def copy_into(self, writer: Any, storage: Storage) -> int:
         """Stream the carried routes' landed rows into ``writer`` and record them in its manifest; returns rows."""
@@ -89,8 +100,10 @@ class CarryOver:
                 storage.duckdb_register(con)
                 con.execute("CREATE TEMP TABLE carry(track_no VARCHAR)")
                 con.executemany("INSERT INTO carry VALUES (?)", [(t,) for t in self.carried])
-                cur = con.execute(f"SELECT l.* FROM read_parquet({_sql_str(self._glob)}, union_by_name=true, "
-                                  f"hive_partitioning=false) l SEMI JOIN carry USING (track_no)")
+                cur = con.execute(
+                    f"SELECT l.* FROM read_parquet({_sql_str(self._glob)}, union_by_name=true, "
+                    f"hive_partitioning=false) l SEMI JOIN carry USING (track_no)"
+                )
                 names = [d[0] for d in cur.description]
                 while batch := cur.fetchmany(BATCH_ROWS):
                     writer.write_records([dict(zip(names, r)) for r in batch])
@@ -99,11 +112,19 @@ class CarryOver:
                 con.close()
         self.carried_rows = rows
         if self.carried or self.not_carried:
-            writer.add_source({"kind": "carried", "method": METHOD, "from_run_id": self.from_run_id,
-                               "waybills": len(self.carried), "records": rows,
-                               "reason": "route final in the landed partition (delivered or returned): not requested again",
-                               "not_carried": len(self.not_carried), "not_carried_sample": self.not_carried[:SAMPLE],
-                               "not_carried_reason": "no longer in the day's waybill list" if self.not_carried else None})
+            writer.add_source(
+                {
+                    "kind": "carried",
+                    "method": METHOD,
+                    "from_run_id": self.from_run_id,
+                    "waybills": len(self.carried),
+                    "records": rows,
+                    "reason": "route final in the landed partition (delivered or returned): not requested again",
+                    "not_carried": len(self.not_carried),
+                    "not_carried_sample": self.not_carried[:SAMPLE],
+                    "not_carried_reason": "no longer in the day's waybill list" if self.not_carried else None,
+                }
+            )
         return rows
 
 
@@ -116,15 +137,17 @@ def plan_carry_over(dt: date, waybills: list[dict[str, Any]], storage: Storage |
         return CarryOver(dt, list(waybills))
     run_id = (read_manifest(ENTITY, dt, st) or {}).get("run_id")
     if any(r.entity == ENTITY and r.dt == dt.isoformat() for r in blocked.blocked_partitions(st)):
-        return CarryOver(dt, list(waybills), from_run_id=run_id,
-                         skipped_reason="the landing gate blocked the landed partition")
+        return CarryOver(
+            dt, list(waybills), from_run_id=run_id, skipped_reason="the landing gate blocked the landed partition"
+        )
     con = duckdb.connect()
     try:
         st.duckdb_register(con)
         landed = con.execute(
             f"SELECT track_no, arg_max(state, (timestamp, node_seq)), arg_max(state_description, (timestamp, node_seq)), "
             f"min(ship_time), max(ship_time) FROM read_parquet({_sql_str(glob)}, union_by_name=true, hive_partitioning=false) "
-            f"WHERE track_no IS NOT NULL GROUP BY track_no").fetchall()
+            f"WHERE track_no IS NOT NULL GROUP BY track_no"
+        ).fetchall()
     finally:
         con.close()
     final = {str(no): lo for no, state, desc, lo, hi in landed if lo == hi and is_final(state, desc)}

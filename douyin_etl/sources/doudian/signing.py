@@ -27,12 +27,19 @@ def canonical_json(params: Any) -> str:
 
 
 def _sign_string(app_key: str, app_secret: str, method: str, param_json: str, timestamp: str | int, v: str) -> str:
-    return (f"{app_secret}app_key{app_key}method{method}param_json{param_json}"
-            f"timestamp{timestamp}v{v}{app_secret}")
+    return f"{app_secret}app_key{app_key}method{method}param_json{param_json}timestamp{timestamp}v{v}{app_secret}"
 
 
-def sign(app_key: str, app_secret: str, method: str, param_json: str, timestamp: str | int,
-         *, v: str = API_VERSION, sign_method: str = "hmac-sha256") -> str:
+def sign(
+    app_key: str,
+    app_secret: str,
+    method: str,
+    param_json: str,
+    timestamp: str | int,
+    *,
+    v: str = API_VERSION,
+    sign_method: str = "hmac-sha256",
+) -> str:
     """Hex signature of one request. ``param_json`` must already be canonical (see ``canonical_json``)."""
     msg = _sign_string(app_key, app_secret, method, param_json, timestamp, v).encode("utf-8")
     if sign_method == "hmac-sha256":
@@ -42,8 +49,17 @@ def sign(app_key: str, app_secret: str, method: str, param_json: str, timestamp:
     raise ValueError(f"unknown sign_method {sign_method!r}; use one of {SIGN_METHODS}")
 
 
-def verify(app_key: str, app_secret: str, method: str, param_json: str, timestamp: str | int, given: str,
-           *, v: str = API_VERSION, sign_method: str = "hmac-sha256") -> bool:
+def verify(
+    app_key: str,
+    app_secret: str,
+    method: str,
+    param_json: str,
+    timestamp: str | int,
+    given: str,
+    *,
+    v: str = API_VERSION,
+    sign_method: str = "hmac-sha256",
+) -> bool:
     """Constant-time check of ``given`` against the expected sign."""
     try:
         expected = sign(app_key, app_secret, method, param_json, timestamp, v=v, sign_method=sign_method)

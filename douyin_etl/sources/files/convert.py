@@ -112,7 +112,9 @@ def to_fen(value: Any, col: Column) -> int:
         fen = yuan_to_fen(value if isinstance(value, int) else _number_text(value))
     except MoneyError as exc:
         text = str(exc)
-        raise CellError("more than 2 decimals in a yuan amount" if "decimals" in text else "not a yuan amount") from None
+        raise CellError(
+            "more than 2 decimals in a yuan amount" if "decimals" in text else "not a yuan amount"
+        ) from None
     if fen is None:
         raise CellError("empty yuan amount")
     return fen
@@ -164,8 +166,9 @@ def to_ts(value: Any, col: Column) -> datetime:
     if m:
         y, mo, d, h, mi, s, frac = m.groups()
         try:
-            return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0),
-                            int((frac or "0").ljust(6, "0")), tzinfo=SHANGHAI)
+            return datetime(
+                int(y), int(mo), int(d), int(h), int(mi), int(s or 0), int((frac or "0").ljust(6, "0")), tzinfo=SHANGHAI
+            )
         except ValueError:
             raise CellError("not a valid date-time") from None
     try:
@@ -202,8 +205,15 @@ def to_enum(value: Any, col: Column) -> str | int:
 
 
 CONVERTERS: dict[str, Callable[[Any, Column], Any]] = {
-    "id": to_id, "str": to_str, "int": to_int, "fen": to_fen, "ts": to_ts, "date": to_date,
-    "bp": to_bp, "grams": to_grams, "enum": to_enum,
+    "id": to_id,
+    "str": to_str,
+    "int": to_int,
+    "fen": to_fen,
+    "ts": to_ts,
+    "date": to_date,
+    "bp": to_bp,
+    "grams": to_grams,
+    "enum": to_enum,
 }
 
 

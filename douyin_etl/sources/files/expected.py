@@ -61,8 +61,10 @@ def day_files(spec: FileSpec, day_dir: Path) -> list[Path]:
     """The spec's files in ``day_dir`` (sorted by name; hidden and partial ``.tmp-*`` files ignored)."""
     if not day_dir.is_dir():
         return []
-    return sorted((p for p in day_dir.iterdir() if p.is_file() and not p.name.startswith(".") and spec.match(p.name)),
-                  key=lambda p: p.name)
+    return sorted(
+        (p for p in day_dir.iterdir() if p.is_file() and not p.name.startswith(".") and spec.match(p.name)),
+        key=lambda p: p.name,
+    )
 
 
 def _group(spec: FileSpec, path: Path, group: str) -> str:
@@ -77,8 +79,9 @@ def latest_earlier_files(spec: FileSpec, drops_root: Path, dt: date) -> list[Pat
     """The spec's files in the latest ``<drops>/YYYY-MM-DD/`` folder before ``dt`` that has any."""
     if not drops_root.is_dir():
         return []
-    earlier = sorted((p for p in drops_root.iterdir() if p.is_dir() and p.name < dt.isoformat()),
-                     key=lambda p: p.name, reverse=True)
+    earlier = sorted(
+        (p for p in drops_root.iterdir() if p.is_dir() and p.name < dt.isoformat()), key=lambda p: p.name, reverse=True
+    )
     for folder in earlier:
         try:
             date.fromisoformat(folder.name)
@@ -101,8 +104,9 @@ def _ids_in_file(path: Path, header: str, name: str) -> set[str]:
     from douyin_etl.sources.files.convert import clean
 
     table = open_table(path)
-    idx = next((i for i, h in enumerate(table.header) if norm_header(h) in (norm_header(header), norm_header(name))),
-               None)
+    idx = next(
+        (i for i, h in enumerate(table.header) if norm_header(h) in (norm_header(header), norm_header(name))), None
+    )
     if idx is None:
         raise FileIngestError(path.name, f"no column {header} ({name})", "re-export the file with that column")
     out: set[str] = set()
@@ -123,8 +127,10 @@ def _ids_in_partition(st: Storage, entity: str, dt: date, column: str) -> set[st
     con = duckdb.connect()
     try:
         st.duckdb_register(con)
-        rows = con.execute(f"SELECT DISTINCT \"{column}\" FROM read_parquet(?, hive_partitioning = false) "
-                           f"WHERE \"{column}\" IS NOT NULL", [part]).fetchall()
+        rows = con.execute(
+            f'SELECT DISTINCT "{column}" FROM read_parquet(?, hive_partitioning = false) WHERE "{column}" IS NOT NULL',
+            [part],
+        ).fetchall()
     finally:
         con.close()
     return {str(r[0]) for r in rows}
@@ -157,12 +163,20 @@ def _landed_from_files(entity: str, dt: date, st: Storage) -> list[str]:
     from douyin_etl.landing.reader import read_manifest
 
     manifest = read_manifest(entity, dt, st) or {}
-    return [s["name"] for s in manifest.get("sources", [])
-            if s.get("status") == "landed" and not s.get("carried_from") and int(s.get("rows") or 0) > 0]
+    return [
+        s["name"]
+        for s in manifest.get("sources", [])
+        if s.get("status") == "landed" and not s.get("carried_from") and int(s.get("rows") or 0) > 0
+    ]
 
 
-def expect_day(entity: str, dt: date, drops_dir: Path | None = None, storage: Storage | None = None,
-               shops: Sequence[str] | None = None) -> DayExpectation:
+def expect_day(
+    entity: str,
+    dt: date,
+    drops_dir: Path | None = None,
+    storage: Storage | None = None,
+    shops: Sequence[str] | None = None,
+) -> DayExpectation:
     """What ``entity`` needs on ``dt`` and what is missing; see the module docstring."""
     spec = SPECS[entity]
     root = Path(drops_dir or config.drops_dir())
@@ -170,8 +184,9 @@ def expect_day(entity: str, dt: date, drops_dir: Path | None = None, storage: St
     out = DayExpectation(entity, dt, folder)
     ymd = dt.strftime("%Y%m%d")
     if not folder.is_dir():
-        out.problem = (f"the drop folder of business day {dt} does not exist"
-                       + ("" if root.is_dir() else f" (nor does the drops directory {root}: check DOUYIN_DROPS_DIR)"))
+        out.problem = f"the drop folder of business day {dt} does not exist" + (
+            "" if root.is_dir() else f" (nor does the drops directory {root}: check DOUYIN_DROPS_DIR)"
+        )
         out.missing = [spec.display_name({"file_date": ymd})]
         return out
     out.files = day_files(spec, folder)
@@ -184,8 +199,10 @@ def expect_day(entity: str, dt: date, drops_dir: Path | None = None, storage: St
             found = known_warehouses(dt, root, st)
             if found is None:
                 wh = SPECS[WAREHOUSE_ENTITY]
-                out.problem = (f"no warehouse list ({wh.display_name({})}) on or before {dt}, so the "
-                               f"{spec.description.split(':')[0]} files expected per warehouse are unknown")
+                out.problem = (
+                    f"no warehouse list ({wh.display_name({})}) on or before {dt}, so the "
+                    f"{spec.description.split(':')[0]} files expected per warehouse are unknown"
+                )
                 out.missing = [wh.display_name({"file_date": ymd})]
                 return out
             expected, out.basis = found[0], f"one per warehouse of {found[1]}"
@@ -203,27 +220,37 @@ def expect_day(entity: str, dt: date, drops_dir: Path | None = None, storage: St
         from douyin_etl.landing.reader import list_partitions
 
         if not any(d < dt for d in list_partitions(entity, st)) and not latest_earlier_files(spec, root, dt):
-            out.problem = f"no {spec.display_name({})} on or before {dt} (master data: sent first, then when it changes)"
+            out.problem = (
+                f"no {spec.display_name({})} on or before {dt} (master data: sent first, then when it changes)"
+            )
             out.missing = [spec.display_name({"file_date": ymd})]
             return out
     if not out.files:
         gone = _landed_from_files(entity, dt, st)
         if gone:
-            out.problem = (f"the lake's partition of {dt} was landed from {', '.join(gone)}, which the folder no "
-                           "longer holds")
+            out.problem = (
+                f"the lake's partition of {dt} was landed from {', '.join(gone)}, which the folder no longer holds"
+            )
             out.missing = gone
     return out
 
 
 def _fix(entity: str) -> str:
-    return (f"drop the missing file(s) into the folder (or point DOUYIN_DROPS_DIR at the folder that holds them) "
-            f"and rerun this day (in Airflow the task retries and succeeds once they arrive); nothing of {entity} was "
-            "landed for this day and the lake keeps what it had. To withdraw a day's data on purpose, delete its "
-            "partition under the lake's raw/ folder")
+    return (
+        f"drop the missing file(s) into the folder (or point DOUYIN_DROPS_DIR at the folder that holds them) "
+        f"and rerun this day (in Airflow the task retries and succeeds once they arrive); nothing of {entity} was "
+        "landed for this day and the lake keeps what it had. To withdraw a day's data on purpose, delete its "
+        "partition under the lake's raw/ folder"
+    )
 
 
-def check_days(entity: str, days: Sequence[date], drops_dir: Path | None = None, storage: Storage | None = None,
-               shops: Sequence[str] | None = None) -> list[DayExpectation]:
+def check_days(
+    entity: str,
+    days: Sequence[date],
+    drops_dir: Path | None = None,
+    storage: Storage | None = None,
+    shops: Sequence[str] | None = None,
+) -> list[DayExpectation]:
     """``expect_day`` for each day; raise one ``MissingSourceError`` naming every day that misses files."""
     results = [expect_day(entity, d, drops_dir, storage, shops) for d in days]
     bad = [r for r in results if not r.ok]
@@ -235,6 +262,7 @@ def check_days(entity: str, days: Sequence[date], drops_dir: Path | None = None,
         more = f"; and {len(bad) - _MAX_NAMED} more day(s)" if len(bad) > _MAX_NAMED else ""
         folder = str(bad[0].folder) if len(bad) == 1 else str(bad[0].folder.parent)
         missing = [m for r in bad for m in r.missing]
-        raise MissingSourceError(entity, folder, f"missing source for {entity}: " + "; ".join(parts) + more,
-                                 missing, _fix(entity))
+        raise MissingSourceError(
+            entity, folder, f"missing source for {entity}: " + "; ".join(parts) + more, missing, _fix(entity)
+        )
     return results

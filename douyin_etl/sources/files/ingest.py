@@ -34,9 +34,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from douyin_etl.landing.reader import list_partitions, read_manifest
 from douyin_etl.landing.writer import SOURCE_REF, PartitionWriter
 from douyin_etl.sources.files.convert import CONVERTERS, clean
 from douyin_etl.sources.files.errors import CellError, FileIngestError, MissingSourceError
-from douyin_etl.sources.files.expected import check_days, day_files, latest_earlier_files
+from douyin_etl.sources.files.expected import check_days, latest_earlier_files
 from douyin_etl.sources.files.ledger import Ledger
 from douyin_etl.sources.files.read import Table, blank_row, file_sha256, has_data_rows, norm_header, open_table
 from douyin_etl.sources.files.specs import SPECS, Column, FileSpec
@@ -98,6 +98,7 @@ class FileResult:
 @dataclass
 class _Mapping:
     """Which file column feeds which canonical column, built from the header row."""
+
     columns: list[tuple[int, Column]]  # (cell index, spec column)
     extras: list[tuple[int, str]]  # (cell index, original header) not in the spec
     headers: list[str]  # original header texts, for raw records
@@ -123,8 +124,11 @@ def _map_header(spec: FileSpec, table: Table) -> _Mapping:
             extras.append((i, h or f"column_{i + 1}"))
             continue
         if col.name in used:
-            raise FileIngestError(name, f"column {col.header} ({col.name}) appears twice (cells {used[col.name] + 1} "
-                                        f"and {i + 1})", "remove the duplicate column from the file")
+            raise FileIngestError(
+                name,
+                f"column {col.header} ({col.name}) appears twice (cells {used[col.name] + 1} and {i + 1})",
+                "remove the duplicate column from the file",
+            )
         used[col.name] = i
         columns.append((i, col))
         if _norm(h) != _norm(col.header):
@@ -132,9 +136,12 @@ def _map_header(spec: FileSpec, table: Table) -> _Mapping:
     missing = [c for c in spec.columns if c.name not in used and c.required]
     if missing:
         cols = ", ".join(f"{c.header} ({c.name})" for c in missing)
-        raise FileIngestError(name, f"missing required column(s) {cols}; found headers: {', '.join(headers)}",
-                              "re-export the file with these columns, or if the platform renamed a header, add the "
-                              "new header to Column.aliases in douyin_etl/sources/files/specs.py")
+        raise FileIngestError(
+            name,
+            f"missing required column(s) {cols}; found headers: {', '.join(headers)}",
+            "re-export the file with these columns, or if the platform renamed a header, add the "
+            "new header to Column.aliases in douyin_etl/sources/files/specs.py",
+        )
     for c in spec.columns:
         if c.name not in used:
             drift.append(f"{name}: optional column {c.header} ({c.name}) absent; landed as null")
@@ -157,11 +164,18 @@ def _raw_record(headers: list[str], cells: list[Any]) -> dict[str, Any]:
 
 
 def _bad(reason: str, column: str | None, value: Any, ref: str, headers: list[str], cells: list[Any]) -> dict[str, Any]:
-    return {"reason": reason, "column": column, "value": None if value is None else str(value),
-            "source_ref": ref, "raw": _raw_record(headers, cells)}
+    return {
+        "reason": reason,
+        "column": column,
+        "value": None if value is None else str(value),
+        "source_ref": ref,
+        "raw": _raw_record(headers, cells),
+    }
 
 
-def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, sha256: str | None = None) -> FileResult:
+def _ingest_file(
+    spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, sha256: str | None = None
+) -> FileResult:
     started = time.monotonic()
     table = open_table(path, sha256)
     mapping = _map_header(spec, table)
@@ -175,8 +189,9 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
     short_rows_bad = table.format == "csv"  # an XLSX row ends at its last value: short rows are normal
     # (cell index, column, converter, text column?, a text cell lands as it is?): id and str converters
     # return a str cell unchanged
-    plan = [(i, col, CONVERTERS[col.ctype], col.ctype == "str", col.ctype in ("id", "str"))
-            for i, col in mapping.columns]
+    plan = [
+        (i, col, CONVERTERS[col.ctype], col.ctype == "str", col.ctype in ("id", "str")) for i, col in mapping.columns
+    ]
     absent = {c.name: None for c in spec.columns if c.name not in {col.name for _, col in mapping.columns}}
     # A landed record always has the same keys (the file's columns, the absent ones, the file-name
     # groups, _extra): the order of its fingerprint is fixed once per file, not sorted per row.
@@ -195,14 +210,19 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
         ref = f"{name}:{n}"
         if len(cells) < width and short_rows_bad:
             if is_last:
-                raise FileIngestError(name, f"truncated: the last row ({n}) has {len(cells)} of {width} cells",
-                                      "re-download the file; it was cut off during export or transfer")
-            bad_rows.append(_bad(f"row has {len(cells)} cells, the header has {width}", None, None, ref,
-                                 mapping.headers, cells))
+                raise FileIngestError(
+                    name,
+                    f"truncated: the last row ({n}) has {len(cells)} of {width} cells",
+                    "re-download the file; it was cut off during export or transfer",
+                )
+            bad_rows.append(
+                _bad(f"row has {len(cells)} cells, the header has {width}", None, None, ref, mapping.headers, cells)
+            )
             return
         if len(cells) > width and any(clean(c, "str") is not None for c in cells[width:]):
-            bad_rows.append(_bad(f"row has more cells than the header ({width})", None, None, ref,
-                                 mapping.headers, cells))
+            bad_rows.append(
+                _bad(f"row has more cells than the header ({width})", None, None, ref, mapping.headers, cells)
+            )
             return
         rec: dict[str, Any] = dict(absent)
         n_cells = len(cells)
@@ -249,8 +269,16 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
             nonlocal exact_repeats
             exact_repeats += 1
         else:
-            bad_rows.append(_bad(f"duplicate key {dict(zip(key_cols, key))} with other values than row {first[1]}",
-                                 key_cols[0], key[0], ref, mapping.headers, cells))
+            bad_rows.append(
+                _bad(
+                    f"duplicate key {dict(zip(key_cols, key))} with other values than row {first[1]}",
+                    key_cols[0],
+                    key[0],
+                    ref,
+                    mapping.headers,
+                    cells,
+                )
+            )
             return
         rec[SOURCE_REF] = ref
         batch.append(rec)
@@ -279,40 +307,66 @@ def _ingest_file(spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, 
         writer.write_records(batch)
     if summary_rows:
         words = "/".join(sorted({w for _, w in summary_rows}))
-        drift.append(f"{path.name}: skipped {len(summary_rows)} summary row(s) ({words}) at row(s) "
-                     f"{', '.join(str(n) for n, _ in summary_rows[:_REFS_KEPT])}; not landed, not quarantined")
+        drift.append(
+            f"{path.name}: skipped {len(summary_rows)} summary row(s) ({words}) at row(s) "
+            f"{', '.join(str(n) for n, _ in summary_rows[:_REFS_KEPT])}; not landed, not quarantined"
+        )
     if blank_rows:
-        drift.append(f"{path.name}: skipped {blank_rows} blank row(s) at row(s) "
-                     f"{', '.join(str(n) for n in blank_refs[:_REFS_KEPT])}")
+        drift.append(
+            f"{path.name}: skipped {blank_rows} blank row(s) at row(s) "
+            f"{', '.join(str(n) for n in blank_refs[:_REFS_KEPT])}"
+        )
 
     if data_rows == 0 and not spec.empty_ok:
         what = spec.description.split(":")[0] or spec.entity
         raise FileIngestError(
-            path.name, f"no data rows (header only{', plus summary rows' if summary_rows else ''}); a {what} file "
-                       "is only sent when it has rows, so an empty one is a failed export",
+            path.name,
+            f"no data rows (header only{', plus summary rows' if summary_rows else ''}); a {what} file "
+            "is only sent when it has rows, so an empty one is a failed export",
             "re-download or re-export the file and drop it again (or remove it from the folder if nothing was due), "
-            "then rerun this day")
+            "then rerun this day",
+        )
     limit, allowed = threshold(spec.entity), floor(spec.entity)
     if data_rows and len(bad_rows) > allowed and len(bad_rows) / data_rows > limit:
-        examples = "; ".join(f"row {b['source_ref'].rsplit(':', 1)[1]} {b['column'] or ''} {b['value']!r}: {b['reason']}"
-                             for b in bad_rows[:_EXAMPLES])
+        examples = "; ".join(
+            f"row {b['source_ref'].rsplit(':', 1)[1]} {b['column'] or ''} {b['value']!r}: {b['reason']}"
+            for b in bad_rows[:_EXAMPLES]
+        )
         raise FileIngestError(
             path.name,
             f"{len(bad_rows)} of {data_rows} rows are bad ({len(bad_rows) / data_rows:.1%} > threshold {limit:.1%}, "
             f"and more than the {allowed} row(s) any file may quarantine); e.g. {examples}",
             f"correct the file and drop it again, or raise DOUYIN_QUARANTINE_THRESHOLD__{spec.entity.upper()} "
-            f"(or DOUYIN_QUARANTINE_FLOOR__{spec.entity.upper()}) to quarantine these rows instead")
+            f"(or DOUYIN_QUARANTINE_FLOOR__{spec.entity.upper()}) to quarantine these rows instead",
+        )
     seconds = time.monotonic() - started
     entry = {
-        "name": path.name, "sha256": table.sha256, "bytes": table.size, "format": table.format,
-        "encoding": table.encoding, "rows": data_rows, "landed_rows": landed, "quarantined_rows": len(bad_rows),
-        "blank_rows": blank_rows, "summary_rows": len(summary_rows),
-        "summary_refs": [f"{n}:{w}" for n, w in summary_rows[:_REFS_KEPT]], "exact_repeats": exact_repeats, "status": "landed", "seconds": round(seconds, 3),
+        "name": path.name,
+        "sha256": table.sha256,
+        "bytes": table.size,
+        "format": table.format,
+        "encoding": table.encoding,
+        "rows": data_rows,
+        "landed_rows": landed,
+        "quarantined_rows": len(bad_rows),
+        "blank_rows": blank_rows,
+        "summary_rows": len(summary_rows),
+        "summary_refs": [f"{n}:{w}" for n, w in summary_rows[:_REFS_KEPT]],
+        "exact_repeats": exact_repeats,
+        "status": "landed",
+        "seconds": round(seconds, 3),
     }
     if table.format == "csv":
         entry["final_newline"] = not table.truncated_hint
-    log.info("%s: %d rows (%s, %s), %d landed, %d quarantined", path.name, data_rows, table.format,
-             table.encoding or "-", landed, len(bad_rows))
+    log.info(
+        "%s: %d rows (%s, %s), %d landed, %d quarantined",
+        path.name,
+        data_rows,
+        table.format,
+        table.encoding or "-",
+        landed,
+        len(bad_rows),
+    )
     return FileResult(entry, bad_rows, drift)
 
 
@@ -331,8 +385,14 @@ def scan_day(dt: date, drops_dir: Path | None = None) -> dict[str, list[str]]:
     return out
 
 
-def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = None,
-                  storage: Storage | None = None, shops: Sequence[str] | None = None) -> dict[str, Any]:
+def ingest_entity(
+    entity: str,
+    dt: date,
+    run_id: str,
+    drops_dir: Path | None = None,
+    storage: Storage | None = None,
+    shops: Sequence[str] | None = None,
+) -> dict[str, Any]:
     """Land every file of ``entity`` dropped for business day ``dt``; see the module docstring.
 
     Returns ``{entity, dt, files, rows, quarantined, skipped, seconds, rows_per_s, …}`` where
@@ -361,27 +421,52 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
         sha = file_sha256(path)
         # Header-only files ("nothing today") of one sender look alike every day: never duplicates.
         if sha in seen and has_data_rows(path):
-            skipped.append({"name": path.name, "sha256": sha, "status": "skipped",
-                            "reason": f"same content as {seen[sha]} in the same folder"})
+            skipped.append(
+                {
+                    "name": path.name,
+                    "sha256": sha,
+                    "status": "skipped",
+                    "reason": f"same content as {seen[sha]} in the same folder",
+                }
+            )
             continue
         prior = ledger.lookup(entity, sha)
-        if prior and prior.get("dt") != dt.isoformat() and int(prior.get("rows") or 0) > 0 \
-                and _still_landed(entity, prior, sha, st):
-            skipped.append({"name": path.name, "sha256": sha, "status": "skipped",
-                            "reason": f"same content already landed in dt={prior['dt']} as {prior['name']}"})
+        if (
+            prior
+            and prior.get("dt") != dt.isoformat()
+            and int(prior.get("rows") or 0) > 0
+            and _still_landed(entity, prior, sha, st)
+        ):
+            skipped.append(
+                {
+                    "name": path.name,
+                    "sha256": sha,
+                    "status": "skipped",
+                    "reason": f"same content already landed in dt={prior['dt']} as {prior['name']}",
+                }
+            )
             continue
         seen[sha] = path.name
         included.append((path, sha))
     for s in skipped:
         log.warning("%s %s: skipped, %s", entity, s["name"], s["reason"])
     carried: dict[str, str] = {}
-    if not included and not skipped and ENTITIES[entity].partition_field is None \
-            and not any(d < dt for d in list_partitions(entity, st)):
+    if (
+        not included
+        and not skipped
+        and ENTITIES[entity].partition_field is None
+        and not any(d < dt for d in list_partitions(entity, st))
+    ):
         for path in latest_earlier_files(spec, day_dir.parent, dt):
             included.append((path, file_sha256(path)))
             carried[path.name] = path.parent.name
-            log.info("%s dt=%s: no file that day and none landed before; carrying %s from %s",
-                     entity, dt, path.name, path.parent.name)
+            log.info(
+                "%s dt=%s: no file that day and none landed before; carrying %s from %s",
+                entity,
+                dt,
+                path.name,
+                path.parent.name,
+            )
 
     manifest = read_manifest(entity, dt, st)
     if manifest is not None and _same_files(manifest, included, skipped):
@@ -413,8 +498,16 @@ def ingest_entity(entity: str, dt: date, run_id: str, drops_dir: Path | None = N
     seconds = time.monotonic() - started
     summary = _summary(entity, dt, manifest, included, skipped, seconds=seconds, unchanged=False)
     summary["quarantined"] = len(bad)
-    log.info("%s dt=%s: %d file(s), %d rows landed, %d quarantined, %d skipped in %.2f s",
-             entity, dt, summary["files"], summary["rows"], len(bad), len(skipped), seconds)
+    log.info(
+        "%s dt=%s: %d file(s), %d rows landed, %d quarantined, %d skipped in %.2f s",
+        entity,
+        dt,
+        summary["files"],
+        summary["rows"],
+        len(bad),
+        len(skipped),
+        seconds,
+    )
     return summary
 
 
@@ -426,13 +519,23 @@ def _still_landed(entity: str, prior: dict[str, Any], sha: str, st: Storage) -> 
 
 def _same_files(manifest: dict[str, Any], included: list[tuple[Path, str]], skipped: list[dict[str, Any]]) -> bool:
     landed = sorted((s["name"], s["sha256"]) for s in manifest.get("sources", []) if s.get("status") == "landed")
-    before_skipped = sorted((s["name"], s["sha256"]) for s in manifest.get("sources", []) if s.get("status") == "skipped")
-    return (landed == sorted((p.name, sha) for p, sha in included)
-            and before_skipped == sorted((s["name"], s["sha256"]) for s in skipped))
+    before_skipped = sorted(
+        (s["name"], s["sha256"]) for s in manifest.get("sources", []) if s.get("status") == "skipped"
+    )
+    return landed == sorted((p.name, sha) for p, sha in included) and before_skipped == sorted(
+        (s["name"], s["sha256"]) for s in skipped
+    )
 
 
-def _summary(entity: str, dt: date, manifest: dict[str, Any], included: list[tuple[Path, str]],
-             skipped: list[dict[str, Any]], seconds: float, unchanged: bool) -> dict[str, Any]:
+def _summary(
+    entity: str,
+    dt: date,
+    manifest: dict[str, Any],
+    included: list[tuple[Path, str]],
+    skipped: list[dict[str, Any]],
+    seconds: float,
+    unchanged: bool,
+) -> dict[str, Any]:
     """``quarantined``: rows this call quarantined (0 when unchanged); ``quarantined_in_partition``:
     bad rows of the partition's files, quarantined by the run that built it (``manifest.run_id``)."""
     sources = [s for s in manifest.get("sources", []) if s.get("status") == "landed"]

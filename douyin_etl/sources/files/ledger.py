@@ -25,12 +25,22 @@ class Ledger:
         return self.storage.read_json(p) if self.storage.exists(p) else None
 
     def record(self, entity: str, sha256: str, dt: date, name: str, run_id: str, rows: int) -> None:
-        self.storage.write_json(self.path(entity, sha256), {
-            "entity": entity, "sha256": sha256, "dt": dt.isoformat(), "name": name,
-            "run_id": run_id, "rows": rows,
-        })
+        self.storage.write_json(
+            self.path(entity, sha256),
+            {
+                "entity": entity,
+                "sha256": sha256,
+                "dt": dt.isoformat(),
+                "name": name,
+                "run_id": run_id,
+                "rows": rows,
+            },
+        )
 
     def entries(self, entity: str) -> list[dict[str, Any]]:
         folder = self.storage.path("_meta", "ingested", entity)
-        return [self.storage.read_json(posixpath.join(folder, n)) for n in self.storage.listdir(folder)
-                if n.endswith(".json")]
+        return [
+            self.storage.read_json(posixpath.join(folder, n))
+            for n in self.storage.listdir(folder)
+            if n.endswith(".json")
+        ]

@@ -11,7 +11,6 @@ import codecs
 import csv
 import hashlib
 import unicodedata
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +69,11 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig" if head == BOM else "utf-8"
     if _decodes(path, "gb18030"):
         return "gb18030"
-    raise FileIngestError(str(path.name), "undecodable: neither UTF-8 nor GBK/GB18030",
-                          "re-export the file as UTF-8 (or GBK) CSV, or as XLSX")
+    raise FileIngestError(
+        str(path.name),
+        "undecodable: neither UTF-8 nor GBK/GB18030",
+        "re-export the file as UTF-8 (or GBK) CSV, or as XLSX",
+    )
 
 
 def _csv_rows(path: Path, codec: str) -> Iterator[tuple[int, list[str]]]:
@@ -83,11 +85,15 @@ def _csv_rows(path: Path, codec: str) -> Iterator[tuple[int, list[str]]]:
                 n += 1
                 yield n, cells
         except csv.Error as exc:
-            raise FileIngestError(path.name, f"malformed or truncated CSV after row {n} ({exc})",
-                                  "re-download or re-export the file; check it was copied completely") from None
+            raise FileIngestError(
+                path.name,
+                f"malformed or truncated CSV after row {n} ({exc})",
+                "re-download or re-export the file; check it was copied completely",
+            ) from None
         except (OSError, UnicodeError) as exc:  # the file changed or vanished while being read
-            raise FileIngestError(path.name, f"unreadable CSV after row {n} ({type(exc).__name__}: {exc})",
-                                  _REDOWNLOAD) from None
+            raise FileIngestError(
+                path.name, f"unreadable CSV after row {n} ({type(exc).__name__}: {exc})", _REDOWNLOAD
+            ) from None
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -96,15 +102,21 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     try:
         sheet = XlsxSheet.open(path)
     except Exception as exc:  # noqa: BLE001 - BadZipFile, a missing part (KeyError), broken XML, bad CRC…
-        raise FileIngestError(path.name, f"unreadable XLSX ({type(exc).__name__}: {exc})",
-                              "re-download the file; an .xlsx must be a complete Excel workbook") from None
+        raise FileIngestError(
+            path.name,
+            f"unreadable XLSX ({type(exc).__name__}: {exc})",
+            "re-download the file; an .xlsx must be a complete Excel workbook",
+        ) from None
     n = 0
     try:
         for n, row in enumerate(sheet.rows(), start=1):
             yield n, list(row)
     except Exception as exc:  # noqa: BLE001 - zlib.error ("Error -3 while decompressing"), bad CRC, broken XML…
-        raise FileIngestError(path.name, f"unreadable or damaged XLSX after row {n} ({type(exc).__name__}: {exc})",
-                              _REDOWNLOAD + "; an .xlsx must be a complete Excel workbook") from None
+        raise FileIngestError(
+            path.name,
+            f"unreadable or damaged XLSX after row {n} ({type(exc).__name__}: {exc})",
+            _REDOWNLOAD + "; an .xlsx must be a complete Excel workbook",
+        ) from None
     finally:
         sheet.close()
 
@@ -143,11 +155,11 @@ def open_table(path: Path, sha256: str | None = None) -> Table:
         if not blank_row(cells):
             header = cells
             break
-        raise FileIngestError(path.name, "row 1 (the header row) is empty",
-                              "put the column headers in the first row")
+        raise FileIngestError(path.name, "row 1 (the header row) is empty", "put the column headers in the first row")
     if header is None:
-        raise FileIngestError(path.name, "empty file (no header row, no data)",
-                              "re-download the file; the export did not complete")
+        raise FileIngestError(
+            path.name, "empty file (no header row, no data)", "re-download the file; the export did not complete"
+        )
     return Table(path, sha, size, fmt, encoding, header, rows, truncated_hint=no_final_newline)
 
 

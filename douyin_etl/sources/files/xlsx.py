@@ -39,10 +39,12 @@ from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel, from_I
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-_WORKBOOK_TYPES = ("application/vnd.ms-excel.template.macroEnabled.main+xml",  # openpyxl's order
-                   f"{_CT}.template.main+xml",
-                   "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
-                   f"{_CT}.sheet.main+xml")
+_WORKBOOK_TYPES = (
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",  # openpyxl's order
+    f"{_CT}.template.main+xml",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    f"{_CT}.sheet.main+xml",
+)
 _SHARED_STRINGS_TYPE = f"{_CT}.sharedStrings+xml"
 _STYLES = "xl/styles.xml"
 
@@ -165,7 +167,7 @@ def _first_worksheet(zf: zipfile.ZipFile, workbook: str) -> tuple[str | None, da
     sheets = _last_child(root, "sheets")
     names = set(zf.namelist())
     rels: dict[str | None, tuple[str, str]] | None = None
-    for sheet in (list(sheets) if sheets is not None else []):
+    for sheet in list(sheets) if sheets is not None else []:
         rid = sheet.get(_REL_ID)
         if not rid:
             continue  # openpyxl drops (and warns about) a sheet without a relationship id
@@ -197,6 +199,7 @@ def _dimension(zf: zipfile.ZipFile, part: str) -> tuple[int | None, int | None]:
 @dataclass
 class XlsxSheet:
     """The first worksheet of an open workbook and what is needed to read its values."""
+
     zf: zipfile.ZipFile
     part: str | None  # None: the workbook has no worksheet
     shared_strings: list[str]
@@ -265,7 +268,7 @@ _COLUMNS: dict[str, int] = {}
 def _column(coordinate: str) -> int:
     """The column number of a cell reference like "AB12" (openpyxl's parser for anything unusual)."""
     letters = coordinate.rstrip("0123456789")
-    digits = coordinate[len(letters):]
+    digits = coordinate[len(letters) :]
     col = _COLUMNS.get(letters)
     if col is None or not digits.lstrip("0"):
         if letters.isascii() and letters.isalpha() and letters.isupper() and len(letters) <= 3 and digits.lstrip("0"):
@@ -343,9 +346,11 @@ def _row_cells(row: Element, row_counter: int, sheet: XlsxSheet) -> tuple[int, l
                     try:
                         value = from_excel(value, epoch, timedelta=style in timedeltas)
                     except (OverflowError, ValueError):
-                        warnings.warn(f"Cell {coordinate} is marked as a date but the serial value {value} is "
-                                      "outside the limits for dates. The cell will be treated as an error.",
-                                      stacklevel=2)
+                        warnings.warn(
+                            f"Cell {coordinate} is marked as a date but the serial value {value} is "
+                            "outside the limits for dates. The cell will be treated as an error.",
+                            stacklevel=2,
+                        )
                         value = "#VALUE!"
             elif t == "s":
                 value = shared[int(value)]

@@ -11,10 +11,10 @@ import duckdb
 import pytest
 
 from douyin_etl.config import DEMO_APP_KEY, DoudianCredentials
-from douyin_sim.mock_api import FaultConfig, MockServer
-from douyin_sim.mock_api.testing import make_client
 from douyin_etl.sources.doudian.client import DoudianApiError, DoudianClient
 from douyin_etl.timeutil import day_start
+from douyin_sim.mock_api import FaultConfig, MockServer
+from douyin_sim.mock_api.testing import make_client
 
 D = date(2026, 10, 11)  # an api_world day with rows of every windowed entity for both shops
 START, END = day_start(D), day_start(D + timedelta(days=1))
@@ -29,13 +29,19 @@ def reference(api_world):
     """Fault-free orders and alliance orders of shop 1000001 on D."""
     with MockServer(api_world) as m:
         c = make_client(m)
-        return {"orders": c.fetch("order.searchList", start=START, end=END, size=50).records,
-                "alliance": c.fetch("alliance.getOrderList", start=START, end=END, size=50).records}
+        return {
+            "orders": c.fetch("order.searchList", start=START, end=END, size=50).records,
+            "alliance": c.fetch("alliance.getOrderList", start=START, end=END, size=50).records,
+        }
 
 
 def shop_products(world, shop_id):
-    return sorted(r[0] for r in duckdb.sql(f"SELECT product_id FROM read_parquet('{world}/platform/product/*.parquet') "
-                                           f"WHERE shop_id = '{shop_id}'").fetchall())
+    return sorted(
+        r[0]
+        for r in duckdb.sql(
+            f"SELECT product_id FROM read_parquet('{world}/platform/product/*.parquet') WHERE shop_id = '{shop_id}'"
+        ).fetchall()
+    )
 
 
 def faulty(api_world, spec):
@@ -48,7 +54,9 @@ def test_rate_limit_errors_back_off_and_succeed(api_world, reference):
         got = c.fetch("order.searchList", start=START, end=END, size=50).records
         assert got == reference["orders"]
         assert m.stats["faults"]["rate_limit"] > 0
-        assert c.stats["rate_limited"] == m.stats["faults"]["rate_limit"] and c.stats["retries"] >= c.stats["rate_limited"]
+        assert (
+            c.stats["rate_limited"] == m.stats["faults"]["rate_limit"] and c.stats["retries"] >= c.stats["rate_limited"]
+        )
 
 
 def test_server_errors_are_retried(api_world, reference):
@@ -87,7 +95,10 @@ def test_duplicates_and_mutations_deduplicate_to_the_fault_free_result(api_world
         c = make_client(m)
         fetched = c.fetch("order.searchList", start=START, end=END, size=50)
         assert m.stats["faults"]["duplicates"] > 0 and m.stats["faults"]["mutations"] > 0
-        assert fetched.fetched == len(reference["orders"]) + m.stats["faults"]["duplicates"] + m.stats["faults"]["mutations"]
+        assert (
+            fetched.fetched
+            == len(reference["orders"]) + m.stats["faults"]["duplicates"] + m.stats["faults"]["mutations"]
+        )
         assert by_key(fetched.records) == by_key(reference["orders"])  # stale versions lost to the latest
         cursor = c.fetch("alliance.getOrderList", start=START, end=END, size=50)
         assert by_key(cursor.records) == by_key(reference["alliance"])
@@ -124,8 +135,9 @@ def test_short_lived_tokens_are_refreshed_proactively(api_world):
 def test_non_retryable_errors_name_the_cause(api_mock):
     c = make_client(api_mock)
     with pytest.raises(DoudianApiError, match="isv.parameter-invalid") as exc:
-        c.call("order.searchList", {"page": 0, "size": 500, "update_time_start": 1790784000,
-                                    "update_time_end": 1790784100})
+        c.call(
+            "order.searchList", {"page": 0, "size": 500, "update_time_start": 1790784000, "update_time_end": 1790784100}
+        )
     assert exc.value.sub_code == "isv.parameter-invalid" and c.stats.get("retries", 0) == 0
     bad = DoudianClient(DoudianCredentials(api_mock.base_url, DEMO_APP_KEY, "wrong_secret_123"), qps=1000)
     with pytest.raises(DoudianApiError, match="DOUYIN_APP_SECRET"):
@@ -150,6 +162,7 @@ def test_client_limiter_holds_the_rate(api_mock):
         c.call("sku.list", {"page": 0, "size": 1})
         with lock:
             stamps.append(time.perf_counter())
+
     t0 = time.perf_counter()
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(one, range(n)))

@@ -6,11 +6,11 @@ import logging
 from datetime import date
 
 from douyin_etl.config import DEMO_APP_SECRET
-from douyin_sim.mock_api import FaultConfig, MockServer
-from douyin_sim.mock_api.testing import make_client
 from douyin_etl.sources.doudian.extract import extract_api_entity
 from douyin_etl.sources.doudian.logmask import fingerprint, mask
 from douyin_etl.storage import Storage
+from douyin_sim.mock_api import FaultConfig, MockServer
+from douyin_sim.mock_api.testing import make_client
 
 D = date(2026, 10, 11)  # an api_world day with rows of every windowed entity for both shops
 
@@ -26,8 +26,14 @@ def test_no_secret_in_logs_or_landed_files(api_world, tmp_path, caplog, monkeypa
     with MockServer(api_world, faults=FaultConfig.from_spec(spec)) as m:
         factory = lambda shop: make_client(m, shop)  # noqa: E731
         for entity in ("shop_order", "after_sale", "ad_report"):
-            extract_api_entity(entity, D, "secret-run", client_factory=factory, storage=Storage(str(tmp_path)),
-                               shops=["1000001", "1000002"])
+            extract_api_entity(
+                entity,
+                D,
+                "secret-run",
+                client_factory=factory,
+                storage=Storage(str(tmp_path)),
+                shops=["1000001", "1000002"],
+            )
         c = make_client(m)
         c.call("sku.list", {"page": 0, "size": 2})
         m.expire_tokens()  # forces the expired-token path: error, refresh, retry

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -14,18 +14,36 @@ def col(ctype: str, **kw) -> Column:
     return Column("h", "c", ctype, **kw)
 
 
-@pytest.mark.parametrize("raw, fen", [
-    ("0.29", 29), ("1,234.56", 123456), ("'12.30", 1230), ("-5.5", -550), ("¥8", 800), (0.29, 29), (12, 1200),
-    (1234.56, 123456), ("0.07", 7), ("19.99", 1999), (" 3.10 ", 310),
-])
+@pytest.mark.parametrize(
+    "raw, fen",
+    [
+        ("0.29", 29),
+        ("1,234.56", 123456),
+        ("'12.30", 1230),
+        ("-5.5", -550),
+        ("¥8", 800),
+        (0.29, 29),
+        (12, 1200),
+        (1234.56, 123456),
+        ("0.07", 7),
+        ("19.99", 1999),
+        (" 3.10 ", 310),
+    ],
+)
 def test_yuan_to_fen_exact(raw, fen):
     assert convert(raw, col("fen")) == fen
 
 
-@pytest.mark.parametrize("raw, reason", [
-    ("1.234", "more than 2 decimals in a yuan amount"), ("abc", "not a yuan amount"), (0.001, "more than 2 decimals"),
-    ("", "required value is empty"), (True, "boolean"),
-])
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("1.234", "more than 2 decimals in a yuan amount"),
+        ("abc", "not a yuan amount"),
+        (0.001, "more than 2 decimals"),
+        ("", "required value is empty"),
+        (True, "boolean"),
+    ],
+)
 def test_yuan_rejects(raw, reason):
     with pytest.raises(CellError, match=reason):
         convert(raw, col("fen"))
@@ -36,10 +54,16 @@ def test_nullable_empty():
     assert convert(None, col("str", nullable=True)) is None
 
 
-@pytest.mark.parametrize("raw, out", [
-    ("'6912345678901234567", "6912345678901234567"), ("\t6912345678901234567", "6912345678901234567"),
-    ('="0012"', "0012"), (3601, "3601"), (3601.0, "3601"),
-])
+@pytest.mark.parametrize(
+    "raw, out",
+    [
+        ("'6912345678901234567", "6912345678901234567"),
+        ("\t6912345678901234567", "6912345678901234567"),
+        ('="0012"', "0012"),
+        (3601, "3601"),
+        (3601.0, "3601"),
+    ],
+)
 def test_ids(raw, out):
     assert convert(raw, col("id")) == out
 
@@ -70,13 +94,22 @@ def test_grams_rejects_four_decimals():
         convert("1.2345", col("grams"))
 
 
-@pytest.mark.parametrize("raw", ["2026-03-01 10:05:00", "2026/03/01 10:05", "2026/3/1 10:05:00", "2026-03-01T10:05:00",
-                                 "2026-03-01T02:05:00+00:00", datetime(2026, 3, 1, 10, 5)])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-03-01 10:05:00",
+        "2026/03/01 10:05",
+        "2026/3/1 10:05:00",
+        "2026-03-01T10:05:00",
+        "2026-03-01T02:05:00+00:00",
+        datetime(2026, 3, 1, 10, 5),
+    ],
+)
 def test_ts_is_shanghai(raw):
     got = convert(raw, col("ts"))
     assert got.utcoffset() is not None
     assert got == datetime(2026, 3, 1, 10, 5, tzinfo=SHANGHAI)
-    assert got.astimezone(timezone.utc) == datetime(2026, 3, 1, 2, 5, tzinfo=timezone.utc)
+    assert got.astimezone(UTC) == datetime(2026, 3, 1, 2, 5, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("raw", ["2026-02-30 10:00:00", "yesterday", "10:00"])
@@ -108,8 +141,12 @@ def test_text_keeps_apostrophe():
 def test_fen_fast_path_agrees_with_money_module():
     from douyin_etl.money import yuan_to_fen
 
-    samples = [f"{sign}{w}{sep}{f}" for sign in ("", "-") for w in ("0", "7", "12", "999", "1,000", "12,345,678")
-               for sep, f in ((".", "5"), (".", "05"), (".", "50"), ("", ""))]
+    samples = [
+        f"{sign}{w}{sep}{f}"
+        for sign in ("", "-")
+        for w in ("0", "7", "12", "999", "1,000", "12,345,678")
+        for sep, f in ((".", "5"), (".", "05"), (".", "50"), ("", ""))
+    ]
     for text in samples:
         assert convert(text, col("fen")) == yuan_to_fen(text), text
     for bad in ("1,23.45", "1,2345", "12.", ".5", "1.2.3"):

@@ -19,8 +19,19 @@ from douyin_etl.sources.files.ingest import ingest_entity
 DT = date(2026, 3, 1)
 DAY = "2026-03-01"
 WH_HEADERS = ["仓库编码", "仓库名称", "省", "市", "仓库类型", "补货周期(天)"]
-SHIP_HEADERS = ["仓库编码", "出库单号", "订单号", "子订单号", "商品编码", "数量", "快递公司", "运单号", "出库时间", "签收时间",
-                "承诺送达时间"]
+SHIP_HEADERS = [
+    "仓库编码",
+    "出库单号",
+    "订单号",
+    "子订单号",
+    "商品编码",
+    "数量",
+    "快递公司",
+    "运单号",
+    "出库时间",
+    "签收时间",
+    "承诺送达时间",
+]
 
 
 def _part_bytes(lake, entity: str, dt: date = DT) -> bytes:
@@ -28,14 +39,37 @@ def _part_bytes(lake, entity: str, dt: date = DT) -> bytes:
 
 
 def _warehouses(path: Path, *codes: str) -> None:
-    write_csv(path, [{"仓库编码": c, "仓库名称": f"仓{c}", "省": "浙江", "市": "杭州", "仓库类型": "1", "补货周期(天)": "3"}
-                     for c in codes], headers=WH_HEADERS)
+    write_csv(
+        path,
+        [
+            {"仓库编码": c, "仓库名称": f"仓{c}", "省": "浙江", "市": "杭州", "仓库类型": "1", "补货周期(天)": "3"}
+            for c in codes
+        ],
+        headers=WH_HEADERS,
+    )
 
 
 def _shipments(path: Path, code: str, n: int = 2) -> None:
-    write_csv(path, [{"仓库编码": code, "出库单号": f"OB{code}{i}", "订单号": f"69{i}", "子订单号": f"68{i}", "商品编码": "S1",
-                      "数量": "1", "快递公司": "shunfeng", "运单号": f"SF{code}{i}", "出库时间": "2026/03/01 10:00",
-                      "签收时间": "", "承诺送达时间": "2026/03/03 10:00"} for i in range(n)], headers=SHIP_HEADERS)
+    write_csv(
+        path,
+        [
+            {
+                "仓库编码": code,
+                "出库单号": f"OB{code}{i}",
+                "订单号": f"69{i}",
+                "子订单号": f"68{i}",
+                "商品编码": "S1",
+                "数量": "1",
+                "快递公司": "shunfeng",
+                "运单号": f"SF{code}{i}",
+                "出库时间": "2026/03/01 10:00",
+                "签收时间": "",
+                "承诺送达时间": "2026/03/03 10:00",
+            }
+            for i in range(n)
+        ],
+        headers=SHIP_HEADERS,
+    )
 
 
 # -- missing sources ---------------------------------------------------------------------------
@@ -114,7 +148,9 @@ def test_trailing_summary_and_blank_rows_are_skipped_with_a_record(lake, drops):
     name = "结算账单_1001_20260301.csv"
     rows = [settlement_row(i) for i in range(1, 29)]
     total = {h: "" for h in SETTLEMENT_HEADERS} | {"结算时间": "合计", "结算金额": "34,567.68"}
-    write_csv(drops / DAY / name, rows + [{h: "" for h in SETTLEMENT_HEADERS}, total, {h: "" for h in SETTLEMENT_HEADERS}])
+    write_csv(
+        drops / DAY / name, rows + [{h: "" for h in SETTLEMENT_HEADERS}, total, {h: "" for h in SETTLEMENT_HEADERS}]
+    )
     s = ingest_entity("settlement_bill", DT, "r")
     assert (s["rows"], s["rows_read"], s["quarantined"]) == (28, 28, 0)
     src = reader.read_manifest("settlement_bill", DT, lake)["sources"][0]
@@ -162,7 +198,7 @@ def _flip_sheet_bytes(path: Path, at: float) -> None:
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as z:
         info = z.getinfo("xl/worksheets/sheet1.xml")
-    n, m = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    n, m = struct.unpack("<HH", data[info.header_offset + 26 : info.header_offset + 30])
     start = info.header_offset + 30 + n + m
     k = start + int(info.compress_size * at)
     for i in range(k, k + 8):

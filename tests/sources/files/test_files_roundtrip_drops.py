@@ -23,8 +23,11 @@ pd = pytest.importorskip("pandas")
 DT = date(2026, 3, 1)
 BASE_TS = int(datetime(2026, 3, 1, 8, 0, tzinfo=SHANGHAI).timestamp())
 N = 6
-GROUP_VALUES = {"shop_id": ["1001", "1002", "1003"], "carrier": ["shunfeng", "yunda", "ems"],
-                "warehouse_code": ["WH01", "WH02", "WH03"]}
+GROUP_VALUES = {
+    "shop_id": ["1001", "1002", "1003"],
+    "carrier": ["shunfeng", "yunda", "ems"],
+    "warehouse_code": ["WH01", "WH02", "WH03"],
+}
 FEN = [29, 123456, 0, 100000000, 7, 1999]
 BP = [2000, 2050, 25, 0, 1000, 3333]
 GRAMS = [1234, 2000, 500, 1, 10000, 999]

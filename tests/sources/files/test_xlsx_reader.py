@@ -61,12 +61,48 @@ def test_openpyxl_written_workbook_with_every_kind_of_cell(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["text", "int", "float", "bool", "datetime", "date", "time", "duration", "formula", "empty"])
-    ws.append(["运单号 SF1", 123, 1.5, True, datetime(2026, 3, 1, 8, 30, 15), date(2026, 3, 1), time(13, 5),
-               timedelta(hours=30, minutes=5), "=B2*2", None])
-    ws.append(["  spaced  ", -7, 1e3, False, datetime(1900, 2, 28), date(1900, 1, 1), time(0, 0, 1, 500_000),
-               timedelta(minutes=1), "=A2", ""])
-    ws.append(["a&b<c>\"'", 2**53, 0.1 + 0.2, None, datetime(2026, 12, 31, 23, 59, 59, 999_000), None, None,
-               None, None, "x005F_y"])
+    ws.append(
+        [
+            "运单号 SF1",
+            123,
+            1.5,
+            True,
+            datetime(2026, 3, 1, 8, 30, 15),
+            date(2026, 3, 1),
+            time(13, 5),
+            timedelta(hours=30, minutes=5),
+            "=B2*2",
+            None,
+        ]
+    )
+    ws.append(
+        [
+            "  spaced  ",
+            -7,
+            1e3,
+            False,
+            datetime(1900, 2, 28),
+            date(1900, 1, 1),
+            time(0, 0, 1, 500_000),
+            timedelta(minutes=1),
+            "=A2",
+            "",
+        ]
+    )
+    ws.append(
+        [
+            "a&b<c>\"'",
+            2**53,
+            0.1 + 0.2,
+            None,
+            datetime(2026, 12, 31, 23, 59, 59, 999_000),
+            None,
+            None,
+            None,
+            None,
+            "x005F_y",
+        ]
+    )
     ws.append(["1E3", "00123", 1.0, None, None, None, None, None, None, None])
     ws.cell(row=9, column=3, value="after a gap of three rows")
     ws.cell(row=10, column=12, value=4.25)  # beyond the header's width
@@ -85,8 +121,16 @@ def test_openpyxl_written_workbook_with_every_kind_of_cell(tmp_path):
     path = tmp_path / "all.xlsx"
     wb.save(path)
     rows = assert_same_as_openpyxl(path)
-    assert rows[1][:8] == ("运单号 SF1", 123, 1.5, True, datetime(2026, 3, 1, 8, 30, 15), datetime(2026, 3, 1),
-                           time(13, 5), timedelta(hours=30, minutes=5))
+    assert rows[1][:8] == (
+        "运单号 SF1",
+        123,
+        1.5,
+        True,
+        datetime(2026, 3, 1, 8, 30, 15),
+        datetime(2026, 3, 1),
+        time(13, 5),
+        timedelta(hours=30, minutes=5),
+    )
     assert rows[5] == rows[6] == rows[7] == (None,) * 12  # the gap, full width
 
 
@@ -156,35 +200,45 @@ _ROWS = """<row r="1" spans="1:6"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v
 
 
 def _package(path: Path, dimension: str | None, *, date1904: bool = False, shared: bool = True) -> Path:
-    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS} {_R_NS}>'
-             + (f'<dimension ref="{dimension}"/>' if dimension else "")
-             + f"<sheetViews><sheetView workbookViewId=\"0\"/></sheetViews><sheetData>{_ROWS}</sheetData>"
-             + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>')
-    workbook = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS} {_R_NS}>'
-                + (f'<workbookPr date1904="1"/>' if date1904 else '<workbookPr defaultThemeVersion="124226"/>')
-                + '<sheets><sheet name="数据" sheetId="2" r:id="rId2"/><sheet name="Sheet1" sheetId="1" r:id="rId1"/>'
-                + "</sheets></workbook>")
-    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/sheet2.xml"/>'
-            '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
-            '<Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
-            "</Relationships>")
-    types = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-             '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-             '<Default Extension="xml" ContentType="application/xml"/>'
-             f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_MAIN}.sheet.main+xml"/>'
-             f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
-             f'<Override PartName="/xl/worksheets/sheet2.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
-             f'<Override PartName="/xl/styles.xml" ContentType="{_CT_MAIN}.styles+xml"/>'
-             + (f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT_MAIN}.sharedStrings+xml"/>' if shared else "")
-             + "</Types>")
-    root_rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                 '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                 '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-                 "</Relationships>")
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS} {_R_NS}>'
+        + (f'<dimension ref="{dimension}"/>' if dimension else "")
+        + f'<sheetViews><sheetView workbookViewId="0"/></sheetViews><sheetData>{_ROWS}</sheetData>'
+        + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+    )
+    workbook = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_NS} {_R_NS}>'
+        + ('<workbookPr date1904="1"/>' if date1904 else '<workbookPr defaultThemeVersion="124226"/>')
+        + '<sheets><sheet name="数据" sheetId="2" r:id="rId2"/><sheet name="Sheet1" sheetId="1" r:id="rId1"/>'
+        + "</sheets></workbook>"
+    )
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+        '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/sheet2.xml"/>'
+        '<Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+        '<Relationship Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+        "</Relationships>"
+    )
+    types = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{_CT_MAIN}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet2.xml" ContentType="{_CT_MAIN}.worksheet+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{_CT_MAIN}.styles+xml"/>'
+        + (f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_CT_MAIN}.sharedStrings+xml"/>' if shared else "")
+        + "</Types>"
+    )
+    root_rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>"
+    )
     other = sheet.replace(_ROWS, '<row r="1"><c r="A1" t="inlineStr"><is><t>the second sheet</t></is></c></row>')
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", types)
@@ -206,8 +260,13 @@ def test_excel_style_package(tmp_path, dimension, date1904):
     if dimension == "A1:F12" and not date1904:
         assert rows[0] == ("运单号", "  padded  ", "rich text", "ｶﾀｶﾅ", "x000D_ escaped", "")
         assert rows[1] == (123, 1.5, 1000.0, -0.25, True, False)
-        assert rows[2][:5] == (datetime(2026, 3, 1), datetime(2026, 3, 1, 12, 30), timedelta(hours=42),
-                               time(12), datetime(1900, 2, 28))
+        assert rows[2][:5] == (
+            datetime(2026, 3, 1),
+            datetime(2026, 3, 1, 12, 30),
+            timedelta(hours=42),
+            time(12),
+            datetime(1900, 2, 28),
+        )
         assert rows[3] == ("#DIV/0!", "运单号x", datetime(2026, 3, 1, 8, 30), date(2026, 3, 2), None, "inline")
         assert rows[4] == rows[5] == (None,) * 6
 
@@ -216,8 +275,11 @@ def test_shared_string_index_out_of_range_is_a_damaged_file(tmp_path):
     from douyin_etl.sources.files.errors import FileIngestError
 
     path = _package(tmp_path / "运费账单_shunfeng_20260301.xlsx", "A1:F12", shared=False)
-    with pytest.raises(FileIngestError, match=r"运费账单_shunfeng_20260301.xlsx.*unreadable or damaged XLSX after row 0 "
-                                              r"\(IndexError"):
+    with pytest.raises(
+        FileIngestError,
+        match=r"运费账单_shunfeng_20260301.xlsx.*unreadable or damaged XLSX after row 0 "
+        r"\(IndexError",
+    ):
         open_table(path)  # the header row refers to shared strings the package lacks
 
 
