@@ -270,9 +270,10 @@ class World:
         self._write_ad_report(reports.ad_report_frame(self._rng(i, "ads"), self.cat, orders.l, content, day), day)
         self.truth.add_day(orders, fin["recon"], i)
         frames.update(self._logistics_day(day, i))
-        if frames.get("freight_invoice") is not None:
-            self.freight["freight_invoices"] += len(frames["freight_invoice"])
-            self.freight["freight_fen"] += int(frames["freight_invoice"]["freight_fen"].sum())
+        invoices = frames.get("freight_invoice")
+        if invoices is not None and len(invoices):  # a day without shipments bills nothing (an empty frame)
+            self.freight["freight_invoices"] += len(invoices)
+            self.freight["freight_fen"] += int(invoices["freight_fen"].sum())
         frames["settlement_bill"] = self._read_day("settlement_bill", day)
         frames["fund_flow"] = self._fund_flow_drop(self._rng(i, "fund_flow"), day, i)
         self.truth.flush_anomalies()
