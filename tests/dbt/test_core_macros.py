@@ -92,10 +92,10 @@ def _show_empty(h, tmp_path: Path, sql: str) -> dict[tuple[str, int], str]:
         ["show", "--inline", sql, "--limit", "-1", "--output", "json"],
         lake_dir=tmp_path / "lake",
         db_path=tmp_path / "macros.duckdb",
-        target_dir=tmp_path / "target",
+        run_dir=tmp_path / "dbt",
     )
-    assert run.returncode == 0, run.stdout[-3000:]
-    text = run.stdout
+    assert run.ok, run.error
+    text = run.log_path.read_text(encoding="utf-8")  # dbt's output, as the runner keeps it
     rows = json.loads(text[text.index("\n{\n") + 1 :])["show"]
     return {(r["kind"], int(r["i"])): r["value"] for r in rows}
 

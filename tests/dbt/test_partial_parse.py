@@ -38,7 +38,7 @@ def test_a_daily_build_reuses_the_parse_and_builds_as_of_its_day(
 
     full = steps.build_audit("parse_full", first, full_refresh=True)
     assert full.ok, full.dbt
-    assert full["tests_since"] is None  # a full refresh rebuilds and tests everything
+    assert full.tests_since is None  # a full refresh rebuilds and tests everything
     wap.publish(Path(full.audit_path), "parse_full", meta={"as_of": first.isoformat()})
     # the published file (a first build's audit file becomes the next run's audit copy: read what analysts read)
     as_of_1, lines_1, last_pay_1 = reconciled(str(tmp_path / "warehouse" / "douyin.duckdb"))
@@ -49,8 +49,8 @@ def test_a_daily_build_reuses_the_parse_and_builds_as_of_its_day(
     log = _dbt_log("parse_daily")
     assert "Unable to do partial parsing" not in log  # main: "... because saved manifest not found"
     assert "Partial parsing enabled, no changes found, skipping parsing" in log
-    assert out["dbt"]["parse"] == "reused"
+    assert out.dbt["parse"] == "reused"
     # its data tests read the rebuilt window (lookback_days = 3 before the day); the value changes every run
-    assert out["tests_since"] == (daily - timedelta(days=3)).isoformat()
+    assert out.tests_since == daily - timedelta(days=3)
     as_of_2, lines_2, last_pay_2 = reconciled(out.audit_path)
     assert as_of_2 == daily and last_pay_2 > first and lines_2 > lines_1  # the marts moved to the new day
