@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: install install-scale install-lint lint lint-ruff lint-format lint-mypy lint-sql demo test test-fast test-scale bench airflow dashboard clean
+.PHONY: install install-scale install-lint lint lint-ruff lint-format lint-mypy lint-sql demo test test-slow test-scale bench airflow dashboard clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,17 +66,19 @@ lint-sql: $(LINT_STAMP)
 demo: install
 	$(PY) -m douyin_etl demo
 
-## The whole test suite (CI runs exactly this).
+## The quick suite (≤ 10 min on 2 cores): everything not marked slow.
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
+
+## The slow suite: Airflow runs, dbt builds over generated worlds, the tests of the one published warehouse
+## (marked `slow`; tests/conftest.py marks every test that reads it). CI runs it after `make test`.
+test-slow: install
+	$(PY) -m pytest -q -m slow
 
 ## The scale-out suite: Airflow on PostgreSQL + Celery/Redis, an S3 (moto) lake, the marts on Spark.
 ## Needs Debian's postgresql, redis-server and a Java 17 runtime (.ci/run installs them).
 test-scale: install-scale
 	$(PY) -m pytest -q --scale tests/scale
-
-test-fast: install
-	$(PY) -m pytest -q -m "not slow"
 
 SF ?= 1
 bench: install
