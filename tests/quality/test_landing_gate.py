@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import duckdb
-from gate_helpers import DT, fund_flow_columns  # type: ignore[import-not-found]
+from gate_helpers import DT, fund_flow_columns, settlement_bill_columns  # type: ignore[import-not-found]
 
 from douyin_etl.quality.gates import key_chunks, run_landing_gate
 
@@ -122,45 +122,8 @@ def test_event_time_outside_business_day_blocks(lake, write_partition):
 
 
 def test_settlement_fen_identity(lake, write_partition):
-    cols = {
-        c: "0"
-        for c in (
-            "settle_amount",
-            "total_income",
-            "real_pay_amount",
-            "refund_before_settle",
-            "platform_coupon",
-            "author_coupon",
-            "zt_pay_promotion",
-            "zr_pay_promotion",
-            "platform_service_fee",
-            "commission",
-            "good_learn_channel_fee",
-            "colonel_service_fee",
-            "channel_promotion_fee",
-            "other_sharing_amount",
-            "total_outcome",
-        )
-    }
-    cols.update(
-        {
-            "settle_time": f"TIMESTAMPTZ '{DT} 12:00:00+08'",
-            "request_no": "'R' || i",
-            "shop_order_id": "'P' || i",
-            "order_id": "'S' || i",
-            "product_id": "'G1'",
-            "trade_type": "0",
-            "shop_id": "'1001'",
-            "file_date": f"'{DT:%Y%m%d}'",
-            "other_sharing_desc": "NULL",
-            "remark": "NULL",
-            "real_pay_amount": "10000",
-            "total_income": "10000",
-            "platform_service_fee": "500",
-            "total_outcome": "500",
-            "settle_amount": "CASE WHEN i = 3 THEN 9400 ELSE 9500 END",
-        }
-    )
+    cols = settlement_bill_columns(DT, amount_fen=9500)  # 10000 in, 500 fee, 9500 settled
+    cols["settle_amount"] = "CASE WHEN i = 3 THEN 9400 ELSE 9500 END"  # one row off the identity by 100 fen
     write_partition("settlement_bill", DT, cols, rows=30)
     gate = run_landing_gate("fen", {"settlement_bill": [DT]})
     ident = _check(gate, column="_settle_identity_diff_fen", entity="settlement_bill")
