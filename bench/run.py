@@ -44,6 +44,7 @@ log = logging.getLogger("bench.run")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 LANDED_TO_PUBLISHED = ("landing_gate", "dbt_full", "mart_gate", "publish")
 DAILY_LANDED_TO_PUBLISHED = ("landing_gate_incr", "dbt_incr", "mart_gate_incr", "publish_incr")
+OPTIONAL_STEPS = ("dbt_direct", "airflow_transform", "extract_rate_limited", "extract_api_day")
 PIPELINE_STEPS = (
     "generate",
     "extract",
@@ -143,7 +144,7 @@ def compute(measures: dict[str, StepMeasure], scale: scales.Scale, prior: dict |
         out["daily_over_full"] = _ratio(out["daily_landed_to_published_wall_s"], l2p_wall)
         out["warehouse_mb_full"] = m["publish"].result.get("warehouse_mb")
         out["warehouse_mb_after_daily"] = m["publish_incr"].result.get("warehouse_mb")
-    direct = m["dbt_direct"].result
+    direct = m["dbt_direct"].result if "dbt_direct" in m else {}
     out["dbt_overhead"] = _ratio(m["dbt_full"].result.get("dbt_elapsed_s"), direct.get("own_s"))
     # dbt's execution phase only (run_results elapsed_time: after parse/compile/startup) ÷ the same SQL direct
     out["dbt_overhead_execution"] = _ratio(direct.get("dbt_elapsed_s"), direct.get("own_s"))
@@ -391,6 +392,7 @@ def run(
     until: str | None = None,
     api_day: bool = False,
     rate_limited: bool = True,
+    skip: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run the benchmark at scale ``sf``; return the result document (also written as JSON).
 
@@ -400,13 +402,18 @@ def run(
     through the mock either way.
 
     ``resume`` (with ``work``): steps already measured in ``work`` (``steps/<step>.measure.json``) are
-    reused with their figures, the rest run (e.g. after ``until`` stopped the run after a step)."""
+    reused with their figures, the rest run (e.g. after ``until`` stopped the run after a step).
+
+    ``skip``: optional steps not to run (``dbt_direct``, ``airflow_transform``, ``extract_rate_limited``,
+    ``extract_api_day``); the figures that need them are reported as missing, never estimated."""
     from bench.dbt_direct import profile_settings
 
     scale = scales.get(sf)
     land = land or ("direct" if scale.expected_orders >= 1_000_000 else "api")
     if land not in ("api", "direct"):
         raise ValueError(f"land must be 'api' or 'direct', not {land!r}")
+    if unknown := set(skip) - set(OPTIONAL_STEPS):
+        raise ValueError(f"cannot skip {sorted(unknown)}: only the optional steps {OPTIONAL_STEPS} can be skipped")
     own_work = work is None
     work = Path(work or tempfile.mkdtemp(prefix=f"douyin-bench-{scale.name}-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -495,10 +502,13 @@ def run(
         go("landing_gate")
         go("dbt_parse")  # the first parse of a deployment; every later run reuses it (dbt_runner)
         full = go("dbt_full")
-        go("dbt_direct", target_dir=full.result["target_dir"], audit_path=full.result["audit_path"])
+        if "dbt_direct" not in skip:
+            go("dbt_direct", target_dir=full.result["target_dir"], audit_path=full.result["audit_path"])
         go("mart_gate", audit_path=full.result["audit_path"])
         go("publish", audit_path=full.result["audit_path"])
-        if airflow:  # before the extra day lands: the same range, landed → published, through Airflow
+        if (
+            airflow and "airflow_transform" not in skip
+        ):  # before the extra day lands: the same range, landed → published, through Airflow
             go("airflow_transform")
         with MockProcess(world, work / "mock-incr", env) as mock:
             go("extract_incr", mock_url=mock.base_url)
@@ -507,9 +517,9 @@ def run(
         incr = go("dbt_incr")
         go("mart_gate_incr", audit_path=incr.result["audit_path"], since=incr.result.get("tests_since"))
         go("publish_incr", audit_path=incr.result["audit_path"])
-        if rate_limited:
+        if rate_limited and "extract_rate_limited" not in skip:
             go("extract_rate_limited")
-        if api_day:
+        if api_day and "extract_api_day" not in skip:
             go("extract_api_day")
         full_rows, incr_rows = _history(measures).result.get("rows"), measures["extract_incr"].result.get("rows")
         for k in (*LANDED_TO_PUBLISHED, "dbt_direct", "airflow_transform"):
@@ -605,6 +615,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also extract every API entity of one day under the QPS limit, then rerun it (bench.api_day)",
     )
+    p.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=OPTIONAL_STEPS,
+        help="do not run this optional step (repeatable); its figures are reported as missing",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temp working directory")
     p.add_argument(
         "--profile", type=Path, help="cProfile every step into DIR/<step>.prof/.txt (slows the Python steps)"
@@ -638,6 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         until=args.until,
         api_day=args.api_day,
         rate_limited=not args.no_rate_limited,
+        skip=tuple(args.skip),
     )
     if doc.get("stopped_after"):
         print(f"stopped after {doc['stopped_after']}; continue with --resume --work {doc['work']}")
