@@ -19,6 +19,7 @@ and writes (``preflight``).
 | DOUYIN_DROPS_DIR | **error** (the demo sets its world's drops) | where downloaded and 3PL files arrive, one folder per business day |
 | Open API credentials | **error** | Airflow connection `doudian_default` (`AIRFLOW_CONN_DOUDIAN_DEFAULT`, JSON or URI; host = gateway URL, login = app key, password = app secret), else DOUYIN_API_BASE_URL + DOUYIN_APP_KEY + DOUYIN_APP_SECRET |
 | DOUYIN_SHOP_IDS | the connection's extra `shop_ids`, else **error** | comma list of shop ids the Open API extraction covers |
+| per-shop grant | **error** | connection `doudian_shop_<shop id>` (password = the merchant's authorization code, extra `grant_type` `authorization_code`), else `doudian_default` extra `grant_type: authorization_self` or DOUYIN_SHOP_GRANT=authorization_self (the shops' own app) |
 | DOUYIN_BUYER_KEY_SECRET | the password of connection `douyin_buyer_key`, else **error** | secret key of buyer_key = HMAC-SHA256(key, doudian_open_id); at least 16 characters |
 | DOUYIN_API_QPS | 50 | client-side rate limit (requests/s, > 0) |
 | DOUYIN_TRACKING | all | logistics_track extraction: `all` (one call per waybill) or `none` |
@@ -60,6 +61,8 @@ DEMO_API_HOST = "127.0.0.1"
 DEMO_API_PORT = 18080
 DEMO_BUYER_KEY_SECRET = "demo-buyer-key-not-a-secret-0000"
 DOUDIAN_CONN_ID = "doudian_default"
+SHOP_CONN_PREFIX = "doudian_shop_"  # + shop id: the shop's authorisation (per-shop connection)
+SHOP_GRANTS = ("authorization_code", "refresh_token", "authorization_self")
 BUYER_KEY_CONN_ID = "douyin_buyer_key"
 BUYER_KEY_MIN_LENGTH = 16
 _SHOP_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -261,6 +264,68 @@ def doudian_credentials() -> DoudianCredentials:
             f"Open API credentials are incomplete: {', '.join(missing)} not set; {_how_to_set_credentials()}"
         )
     raise ConfigError(f"no Open API credentials: {_how_to_set_credentials()}")
+
+
+@dataclass(frozen=True)
+class DoudianShopGrant:
+    """How the client gets a shop's first token: ``grant_type`` and its secret (code or refresh token)."""
+
+    shop_id: str
+    grant_type: str  # authorization_code | refresh_token | authorization_self
+    secret: str = ""
+    source: str = "explicit"
+
+    def __repr__(self) -> str:  # never print the code or token
+        return (
+            f"DoudianShopGrant(shop_id={self.shop_id!r}, grant_type={self.grant_type!r}, "
+            f"secret={'***' if self.secret else None}, source={self.source!r})"
+        )
+
+
+def _how_to_set_grant(shop_id: str) -> str:
+    from douyin_etl.connections import env_var
+
+    conn_id = SHOP_CONN_PREFIX + shop_id
+    return (
+        f"set the Airflow connection {conn_id!r} (e.g. {env_var(conn_id)}='{{\"conn_type\": \"generic\", "
+        f'"password": "<authorization code from the merchant>", "extra": {{"grant_type": "authorization_code"}}}}\'), '
+        f'or, when the app is the shop\'s own, the extra "grant_type": "authorization_self" of {DOUDIAN_CONN_ID!r} '
+        f"(or DOUYIN_SHOP_GRANT=authorization_self)"
+    )
+
+
+def doudian_shop_grant(shop_id: str) -> DoudianShopGrant:
+    """How the Open API client authenticates for ``shop_id`` (never a guess; a ConfigError says how to set it).
+
+    1. the connection ``doudian_shop_<shop_id>``: extra ``grant_type`` ``authorization_code`` (password = the
+       code the merchant's authorisation gave) or ``refresh_token`` (password = a refresh token);
+    2. else ``grant_type: authorization_self`` in the extra of ``doudian_default`` or DOUYIN_SHOP_GRANT
+       (the app is the shops' own: no code needed).
+    """
+    from douyin_etl import connections
+
+    conn = connections.get(SHOP_CONN_PREFIX + shop_id)
+    if conn is not None:
+        where = f"the connection {conn.conn_id!r} ({conn.source})"
+        grant = str(conn.extra.get("grant_type") or "")
+        if grant not in SHOP_GRANTS:
+            raise ConfigError(
+                f"{where} needs extra grant_type = one of {', '.join(SHOP_GRANTS)} (got {grant or 'none'}); "
+                + _how_to_set_grant(shop_id)
+            )
+        if grant != "authorization_self" and not conn.password:
+            raise ConfigError(f"{where} has no password: put the merchant's {grant.replace('_', ' ')} there")
+        return DoudianShopGrant(shop_id, grant, conn.password or "", conn.source)
+    default = doudian_connection()
+    self_use = (default.extra.get("grant_type") if default is not None else None) or _env("DOUYIN_SHOP_GRANT")
+    if self_use == "authorization_self":
+        return DoudianShopGrant(shop_id, "authorization_self", "", "self-use app")
+    if self_use:
+        raise ConfigError(
+            f"grant_type {self_use!r} of {DOUDIAN_CONN_ID!r} / DOUYIN_SHOP_GRANT: only authorization_self applies "
+            f"to every shop; {_how_to_set_grant(shop_id)}"
+        )
+    raise ConfigError(f"no Open API authorisation for shop {shop_id}: {_how_to_set_grant(shop_id)}")
 
 
 def _shop_list(value: object, where: str) -> list[str]:

@@ -69,6 +69,7 @@ for _name in (
     "DOUYIN_APP_KEY",
     "DOUYIN_APP_SECRET",
     "DOUYIN_SHOP_IDS",
+    "DOUYIN_SHOP_GRANT",
 ):  # never the caller's: each test sets its own
     os.environ.pop(_name, None)
 

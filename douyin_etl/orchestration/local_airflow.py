@@ -39,16 +39,24 @@ def airflow_env(home: Path) -> dict[str, str]:
 
 
 def api_connection_env(base_url: str, app_key: str, app_secret: str) -> dict[str, str]:
-    """The ``doudian_default`` connection (and the plain env fallback) pointing at ``base_url``.
+    """The ``doudian_default`` connection (and the plain env fallback) pointing at ``base_url``, with the
+    self-use grant for every shop (the demo's and the tests' setting; a real deployment sets its own).
 
     Environment only: the secret is never written to a file or the Airflow DB.
     """
-    conn = {"conn_type": "http", "host": base_url, "login": app_key, "password": app_secret}
+    conn = {
+        "conn_type": "http",
+        "host": base_url,
+        "login": app_key,
+        "password": app_secret,
+        "extra": {"grant_type": "authorization_self"},  # the mock's shops: the app is their own
+    }
     return {
         f"AIRFLOW_CONN_{config.DOUDIAN_CONN_ID.upper()}": json.dumps(conn),
         "DOUYIN_API_BASE_URL": base_url,
         "DOUYIN_APP_KEY": app_key,
         "DOUYIN_APP_SECRET": app_secret,
+        "DOUYIN_SHOP_GRANT": "authorization_self",
     }
 
 

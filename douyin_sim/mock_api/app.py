@@ -5,6 +5,12 @@ Doudian methods: ``POST /<a>/<b>?app_key&method&timestamp&v=2&sign&sign_method&a
 client's own functions). Qianchuan: ``GET /qianchuan/.../`` with an ``Access-Token`` header (the mock
 accepts the shop's Doudian token there) and its own envelope ``{code: 0, message, request_id, data}``.
 Every record served belongs to the token's shop.
+
+Tokens: ``token.create`` with ``grant_type=authorization_code`` + ``code`` (a code from ``authorize(shop)``,
+the merchant's authorisation of the app: single use, valid ``code_ttl`` s) or ``authorization_self`` +
+``shop_id`` (a shop's own app); ``token.refresh`` with ``grant_type=refresh_token`` (single use, valid
+``refresh_ttl`` s) returns new tokens. Errors are the platform's codes (``protocol.py``); the per-method
+business suffixes (``isv.parameter-invalid:20008`` …) are those the platform documents for the method.
 """
 
 from __future__ import annotations
@@ -26,11 +32,11 @@ from urllib.parse import parse_qs
 
 from douyin_etl import config
 from douyin_etl.sources.doudian import protocol as P
-from douyin_etl.sources.doudian.endpoints import ENDPOINTS, Endpoint, dig
+from douyin_etl.sources.doudian.endpoints import ENDPOINTS, Endpoint, Window, dig
 from douyin_etl.sources.doudian.logmask import install_masking
 from douyin_etl.sources.doudian.ratelimit import TokenBucket
 from douyin_etl.sources.doudian.signing import canonical_json, path_to_method, verify
-from douyin_etl.timeutil import SHANGHAI, unix_to_business_date
+from douyin_etl.timeutil import SHANGHAI, day_bounds_unix, unix_to_business_date
 
 from .faults import FaultConfig, FaultDice
 from .world import DT_FIELD, WorldStore
@@ -39,15 +45,19 @@ log = logging.getLogger(__name__)
 
 Response = tuple[int, bytes]
 
-# Qianchuan (Ocean Engine style) error codes, the mock's approximation.
+# Qianchuan (Ocean Engine style) error codes, the mock's approximation (keyed by the Doudian base sub code).
 QC_OK, QC_PARAMS, QC_TOKEN_INVALID, QC_TOKEN_EXPIRED, QC_RATE_LIMIT, QC_SERVER = 0, 40002, 40104, 40102, 40100, 50000
 QC_ERRORS = {
     P.RATE_LIMITED.sub_code: QC_RATE_LIMIT,
     P.TOKEN_EXPIRED.sub_code: QC_TOKEN_EXPIRED,
     P.TOKEN_MISSING.sub_code: QC_TOKEN_INVALID,
+    P.TOKEN_UNKNOWN.sub_code: QC_TOKEN_INVALID,
+    P.NO_AUTHORIZATION.sub_code: QC_TOKEN_INVALID,
     P.INVALID_PARAMS.sub_code: QC_PARAMS,
     P.SERVICE_ERROR.sub_code: QC_SERVER,
 }
+
+LOOKBACK_DAYS = 90  # order.searchList serves orders created in the last 90 days (of the gateway's clock)
 
 # World entity behind each windowed / listed method.
 METHOD_ENTITY = {
@@ -66,6 +76,12 @@ class ParamError(ValueError):
     pass
 
 
+def _invalid(method: str, kind: str, detail: str) -> ApiFailure:
+    """isv.parameter-invalid with the method's documented suffix for ``kind`` (bare when it has none)."""
+    suffix = P.METHOD_CODES.get(method, {}).get(kind)
+    return ApiFailure(P.INVALID_PARAMS.variant(suffix) if suffix else P.INVALID_PARAMS, detail)
+
+
 class ApiFailure(Exception):
     def __init__(self, err: P.ApiError, detail: str = "") -> None:
         super().__init__(detail or err.msg)
@@ -77,6 +93,14 @@ class Token:
     shop_id: str
     expires_at: float
     refresh_token: str
+
+
+@dataclass
+class Grant:
+    """An authorisation code or a refresh token: the shop it opens and when it stops working."""
+
+    shop_id: str
+    expires_at: float
 
 
 def _dumps(obj: Any) -> bytes:
@@ -114,6 +138,7 @@ class MockApp:
         app_key: str = config.DEMO_APP_KEY,
         app_secret: str = config.DEMO_APP_SECRET,
         faults: FaultConfig | None = None,
+        now: float | None = None,
     ) -> None:
         install_masking((__name__, "douyin_sim.mock_api.server"))  # the mock's logs see secrets too
         self.world = WorldStore(world)
@@ -122,13 +147,17 @@ class MockApp:
         self.dice = FaultDice(self.faults)
         self.bucket = TokenBucket(self.faults.qps) if self.faults.qps > 0 else None
         self._tokens: dict[str, Token] = {}
-        self._refresh: dict[str, str] = {}  # refresh_token -> shop_id
+        self._refresh: dict[str, Grant] = {}  # refresh_token -> shop, expiry (single use)
+        self._codes: dict[str, Grant] = {}  # authorization code -> shop, expiry (single use)
+        self._revoked: set[str] = set()  # shops that withdrew the app's authorisation
+        self._now = now  # the gateway's clock for the 90-day look-back (default: the world's last day)
         self._windows: dict[tuple, list[dict[str, Any]]] = {}  # recent windows' rows (paging re-reads them)
         self._lock = threading.Lock()
         self._stats: dict[str, Counter[str]] = {"requests": Counter(), "faults": Counter(), "errors": Counter()}
         self._handlers: dict[str, Callable[[dict[str, Any], str], Any]] = {
             "token.create": self._token_create,
             "token.refresh": self._token_refresh,
+            "order.orderDetail": self._order_detail,
             "sku.stockNum": self._sku_stock,
             "logistics.trackNoRouteDetail": self._track,
             "qianchuan.report.advertiser.get": self._qc_report,
@@ -149,6 +178,37 @@ class MockApp:
         with self._lock:
             for t in self._tokens.values():
                 t.expires_at = 0
+
+    def expire_refresh_tokens(self) -> None:
+        """Expire every issued refresh token now (the shop must authorise again, or self-use apps create anew)."""
+        with self._lock:
+            for g in self._refresh.values():
+                g.expires_at = 0
+
+    def authorize(self, shop_id: str) -> str:
+        """The merchant of ``shop_id`` authorises the app: a single-use authorization code, valid ``code_ttl`` s."""
+        shop_id = str(shop_id)
+        if shop_id not in {s["shop_id"] for s in self.world.shops()}:
+            raise ValueError(f"shop {shop_id} is not in the world {self.world.root}")
+        code = secrets.token_hex(12)
+        with self._lock:
+            self._revoked.discard(shop_id)
+            self._codes[code] = Grant(shop_id, time.time() + self.faults.code_ttl)
+        return code
+
+    def revoke(self, shop_id: str) -> None:
+        """The merchant withdraws the app's authorisation: the shop's tokens stop working."""
+        with self._lock:
+            self._revoked.add(str(shop_id))
+
+    def clock(self) -> float:
+        """The gateway's "now" for look-back limits: ``now`` if given, else the end of the world's last order day."""
+        if self._now is not None:
+            return self._now
+        days = self.world.partitions("shop_order")
+        if not days:
+            return time.time()
+        return float(day_bounds_unix(days[-1])[1])
 
     # -- entry point -------------------------------------------------------------------------
     def handle(self, http_method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> Response:
@@ -181,7 +241,7 @@ class MockApp:
             elif method in METHOD_ENTITY:
                 data = self._listing(ENDPOINTS[method], params, shop_id, request_key)
             else:
-                raise ApiFailure(P.UNKNOWN_METHOD, f"unknown method {method!r}")
+                raise ApiFailure(P.UNKNOWN_METHOD, f"API {method!r} does not exist or is off-line")
             return 200, _dumps(self._ok(data, qianchuan))
         except _HttpError as exc:
             return exc.status, _dumps({"error": exc.reason})
@@ -190,7 +250,7 @@ class MockApp:
         except ApiFailure as exc:
             return 200, _dumps(self._err(exc.err, exc.detail, qianchuan))
         except json.JSONDecodeError as exc:
-            return 200, _dumps(self._err(P.INVALID_PARAMS, f"param_json is not JSON: {exc}", qianchuan))
+            return 200, _dumps(self._err(P.PARAM_FORMAT, f"param_json is not JSON: {exc}", qianchuan))
 
     def _ok(self, data: Any, qianchuan: bool) -> dict[str, Any]:
         if qianchuan:
@@ -201,7 +261,7 @@ class MockApp:
         self._count("errors", err.sub_code)
         if qianchuan:
             return {
-                "code": QC_ERRORS.get(err.sub_code, QC_PARAMS),
+                "code": QC_ERRORS.get(P.base(err.sub_code), QC_PARAMS),
                 "message": detail,
                 "request_id": P.new_log_id(),
                 "data": {},
@@ -217,9 +277,13 @@ class MockApp:
         return text
 
     def _check_sign(self, method: str, path: str, q: dict[str, str], param_json: str) -> None:
-        missing = [k for k in ("app_key", "method", "timestamp", "sign") if not q.get(k)]
+        if not q.get("app_key"):
+            raise ApiFailure(P.APP_KEY_MISSING, "认证失败，app_key不存在 (app_key is missing)")
+        if not q.get("sign"):
+            raise ApiFailure(P.SIGN_MISSING, "获取签名失败 (sign is missing)")
+        missing = [k for k in ("method", "timestamp") if not q.get(k)]
         if missing:
-            raise ParamError(f"missing query parameters: {', '.join(missing)}")
+            raise ApiFailure(P.MISSING_PARAM, f"missing query parameters: {', '.join(missing)}")
         if q["app_key"] != self.app_key:
             raise ApiFailure(P.INVALID_APP_KEY, "app_key is not registered with this gateway")
         if path_to_method(path) != method:
@@ -235,17 +299,20 @@ class MockApp:
             q["sign"],
             sign_method=q.get("sign_method", "hmac-sha256"),
         ):
-            raise ApiFailure(P.INVALID_SIGN, "sign does not match app_key/method/param_json/timestamp")
+            raise ApiFailure(P.INVALID_SIGN, "签名校验失败 (sign does not match app_key/method/param_json/timestamp)")
 
     def _auth_token(self, access_token: str) -> str:
         if not access_token:
-            raise ApiFailure(P.TOKEN_MISSING, "access_token is required")
+            raise ApiFailure(P.TOKEN_MISSING, "认证失败，access_token不能为空 (access_token is required)")
         with self._lock:
             tok = self._tokens.get(access_token)
+            revoked = tok is not None and tok.shop_id in self._revoked
         if tok is None:
-            raise ApiFailure(P.TOKEN_MISSING, "access_token does not exist")
+            raise ApiFailure(P.TOKEN_UNKNOWN, "access_token不存在，请使用最新的access_token访问")
         if time.time() >= tok.expires_at:
-            raise ApiFailure(P.TOKEN_EXPIRED, "access_token expired; refresh it with /token/refresh")
+            raise ApiFailure(P.TOKEN_EXPIRED, "access_token已过期 (refresh it with /token/refresh)")
+        if revoked:
+            raise ApiFailure(P.NO_AUTHORIZATION, f"店铺授权已失效，请重新授权 (shop {tok.shop_id} withdrew the authorisation)")
         return tok.shop_id
 
     def _transient_faults(self, request_key: str) -> None:
@@ -267,9 +334,10 @@ class MockApp:
     # -- tokens ------------------------------------------------------------------------------
     def _issue(self, shop_id: str) -> dict[str, Any]:
         access, refresh = secrets.token_hex(16), secrets.token_hex(16)
+        now = time.time()
         with self._lock:
-            self._tokens[access] = Token(shop_id, time.time() + self.faults.token_ttl, refresh)
-            self._refresh[refresh] = shop_id
+            self._tokens[access] = Token(shop_id, now + self.faults.token_ttl, refresh)
+            self._refresh[refresh] = Grant(shop_id, now + self.faults.refresh_ttl)
         name = next((s["shop_name"] for s in self.world.shops() if s["shop_id"] == shop_id), "")
         return {
             "access_token": access,
@@ -282,29 +350,45 @@ class MockApp:
         }
 
     def _token_create(self, params: dict[str, Any], _: str) -> dict[str, Any]:
-        if params.get("grant_type") != "authorization_self":
-            raise ParamError("grant_type must be authorization_self (the mock has no authorization_code flow)")
+        grant = params.get("grant_type")
+        if grant == "authorization_code":
+            code = str(params.get("code") or "")
+            if not code:
+                raise ApiFailure(P.MISSING_PARAM, "code is required with grant_type=authorization_code")
+            with self._lock:
+                found = self._codes.pop(code, None)  # single use, expired or not
+            if found is None:
+                raise ApiFailure(P.CODE_INVALID, "生成token失败，code参数不正确，请引导商家重新授权获取code")
+            if time.time() >= found.expires_at:
+                raise ApiFailure(P.CODE_EXPIRED, "生成token失败，code已经失效（code的有效期为10分钟）")
+            return self._issue(found.shop_id)
+        if grant != "authorization_self":
+            raise ApiFailure(P.GRANT_TYPE_INVALID, "grant_type must be authorization_code or authorization_self")
         shops = [s["shop_id"] for s in self.world.shops()]
         if not shops:
             raise ParamError("the world has no shops")
         shop_id = str(params.get("shop_id") or shops[0])
-        if shop_id not in shops:
-            raise ParamError(f"shop_id {shop_id} has not authorised this app (known: {', '.join(shops)})")
+        if shop_id not in shops or shop_id in self._revoked:
+            raise ApiFailure(P.NO_SHOP_AUTHORIZATION, f"生成token失败，店铺授权已失效 (shop {shop_id} has not authorised this app)")
         return self._issue(shop_id)
 
     def _token_refresh(self, params: dict[str, Any], _: str) -> dict[str, Any]:
         if params.get("grant_type") != "refresh_token":
-            raise ParamError("grant_type must be refresh_token")
+            raise ApiFailure(P.GRANT_TYPE_INVALID, "grant_type must be refresh_token")
         with self._lock:
-            shop_id = self._refresh.pop(str(params.get("refresh_token", "")), None)
-        if shop_id is None:
-            raise ApiFailure(P.REFRESH_INVALID, "refresh_token invalid or already used; create a new token")
-        return self._issue(shop_id)
+            found = self._refresh.pop(str(params.get("refresh_token", "")), None)  # single use
+        if found is None:
+            raise ApiFailure(P.REFRESH_INVALID, "生成token失败，token不存在 (refresh_token unknown or already used)")
+        if time.time() >= found.expires_at:
+            raise ApiFailure(P.REFRESH_EXPIRED, "生成token失败，token已过期 (the shop must authorise the app again)")
+        if found.shop_id in self._revoked:
+            raise ApiFailure(P.NO_SHOP_AUTHORIZATION, f"生成token失败，店铺授权已失效 (shop {found.shop_id})")
+        return self._issue(found.shop_id)
 
     # -- listings (windowed, paged) ----------------------------------------------------------
     def _window_rows(self, ep: Endpoint, entity: str, params: dict[str, Any], shop_id: str) -> list[dict[str, Any]]:
         """The shop's rows of the request's window, sorted for paging; cached per (entity, shop, window)."""
-        window = tuple(params.get(p) for p in ((ep.window.start_param, ep.window.end_param) if ep.window else ()))
+        window = tuple(params.get(p) for w in ep.windows for p in (w.start_param, w.end_param))
         key = (entity, shop_id, window)
         with self._lock:
             hit = self._windows.get(key)
@@ -317,10 +401,33 @@ class MockApp:
             self._windows[key] = rows
         return rows
 
+    def _decode_windows(self, ep: Endpoint, params: dict[str, Any]) -> list[tuple[Window, int, int]]:
+        """The windows of the request, decoded and checked against the method's limits (the platform's codes)."""
+        given = [w for w in ep.windows if w.given(params)]
+        if not given:
+            names = " or ".join(f"{w.start_param}/{w.end_param}" for w in ep.windows)
+            raise _invalid(ep.method, "start", f"查询开始时间不能为空: give {names}")
+        out = []
+        for w in given:
+            try:
+                start, end = w.decode(params)
+            except ValueError as exc:
+                raise _invalid(ep.method, "start", str(exc)) from None
+            if end - start >= w.max_span.total_seconds():
+                raise _invalid(ep.method, "span", f"time window longer than {w.max_span.days} days (split it)")
+            if ep.method == "order.searchList" and w.field == "create_time":
+                floor = self.clock() - LOOKBACK_DAYS * 86400
+                if start < floor:
+                    raise _invalid(
+                        ep.method, "lookback", f"订单查询只支持查询最近{LOOKBACK_DAYS}天内的数据 (create_time_start too old)"
+                    )
+            out.append((w, start, end))
+        return out
+
     def _select_rows(self, ep: Endpoint, entity: str, params: dict[str, Any], shop_id: str) -> list[dict[str, Any]]:
         if ep.window is None:
             rows = self.world.snapshot(entity)
-        else:
+        elif len(ep.windows) == 1:  # one window, on the partition field: only the partitions it touches
             try:
                 start, end = ep.window.decode(params)
             except ValueError as exc:
@@ -335,6 +442,21 @@ class MockApp:
                     if isinstance(r.get(field), int) and start <= r[field] <= end
                 )
                 d += timedelta(days=1)
+            rows.sort(key=lambda r: (r[field], str(r.get(ep.key[0].split(".")[-1]))))
+        else:
+            windows = self._decode_windows(ep, params)
+            # partitions are by the primary window's field (update time), which is never before the
+            # create / apply time: read from the earliest start on (to the window's end on that field)
+            first = min(unix_to_business_date(s) for _, s, _ in windows)
+            last_days = [unix_to_business_date(e) for w, _, e in windows if w is ep.window]
+            days = [d for d in self.world.partitions(entity) if d >= first and (not last_days or d <= last_days[0])]
+            rows = [
+                r
+                for d in days
+                for r in self.world.partition(entity, d)
+                if all(isinstance(r.get(w.field), int) and s <= r[w.field] <= e for w, s, e in windows)
+            ]
+            field = windows[0][0].field
             rows.sort(key=lambda r: (r[field], str(r.get(ep.key[0].split(".")[-1]))))
         return [r for r in rows if "shop_id" not in r or str(r["shop_id"]) == shop_id]
 
@@ -376,12 +498,17 @@ class MockApp:
         rows = self._window_rows(ep, METHOD_ENTITY[ep.method], params, shop_id)
         size = self._int(params, ep.size_param, None)
         if size is None or not 1 <= size <= ep.max_size:
-            raise ParamError(f"{ep.size_param} must be between 1 and {ep.max_size}")
+            raise _invalid(ep.method, "size", f"{ep.size_param} must be between 1 and {ep.max_size}")
         if ep.paging == "page":
             page = self._int(params, ep.page_param, ep.first_page)
             if page < ep.first_page:
-                raise ParamError(f"{ep.page_param} starts at {ep.first_page}")
+                raise _invalid(ep.method, "page", f"{ep.page_param} starts at {ep.first_page}")
             offset = (page - ep.first_page) * size
+            depth = min(ep.max_depth, self.faults.max_depth) if ep.max_depth else None
+            if depth is not None and offset + size > depth:
+                raise _invalid(
+                    ep.method, "depth", f"page x size over {depth}: 翻页查询最多支持查询到{depth}，需要缩短查询时间范围"
+                )
         else:
             offset = self._int(params, ep.cursor_param, 0)
             if offset < 0:
@@ -436,6 +563,17 @@ class MockApp:
             raise ParamError(f"{name} must be an integer, got {value!r}") from None
 
     # -- single-record methods ----------------------------------------------------------------
+    def _order_detail(self, params: dict[str, Any], shop_id: str) -> dict[str, Any]:
+        order_id = str(params.get("shop_order_id") or "")
+        if not order_id:
+            raise ApiFailure(P.MISSING_PARAM.variant("20000"), "请输入查询订单号 (shop_order_id is required)")
+        row = self.world.shop_order(order_id)
+        if row is None:
+            raise ApiFailure(P.INVALID_PARAMS.variant("20001"), f"订单不存在 (order {order_id})")
+        if str(row.get("shop_id")) != shop_id:
+            raise ApiFailure(P.BUSINESS_FAILED.variant("20015"), "订单不是该店铺下的订单，无权查询")
+        return {"shop_order_detail": self._shape("order.searchList", row)}
+
     def _sku_stock(self, params: dict[str, Any], shop_id: str) -> dict[str, Any]:
         sku_id = str(params.get("sku_id") or "")
         code = str(params.get("code") or "")

@@ -16,6 +16,10 @@ Spec string (CLI ``serve-mock --faults``), all off by default::
   page (lower update time, one field changed): the record is seen twice, the later version is the
   latest, as when a record changes between page fetches
 - ``token_ttl``   access-token lifetime in seconds (default 7 days, as the platform)
+- ``refresh_ttl`` refresh-token lifetime in seconds (default 14 days, the mock's choice)
+- ``code_ttl``    authorization-code lifetime in seconds (default 600, as the platform)
+- ``max_depth``   page × size limit of order.searchList / afterSale.List (default 50,000, as the platform;
+  lower it to test window narrowing on a small world)
 - ``seed``        every decision is a pure function of (seed, fault, request, attempt number), so a
   run is reproducible whatever the thread interleaving
 """
@@ -46,6 +50,9 @@ class FaultConfig:
     duplicates: float = 0.0
     mutate: float = 0.0
     token_ttl: int = 7 * 86400
+    refresh_ttl: int = 14 * 86400
+    code_ttl: int = 600
+    max_depth: int = 50_000
     seed: int = 0
 
     @classmethod
@@ -76,7 +83,7 @@ class FaultConfig:
             p = getattr(cfg, name)
             if not 0 <= p <= 1:
                 raise FaultSpecError(f"fault {name!r} in --faults is a probability in [0, 1], got {p}")
-        for name in ("slow_ms", "latency_ms", "qps", "token_ttl"):
+        for name in ("slow_ms", "latency_ms", "qps", "token_ttl", "refresh_ttl", "code_ttl", "max_depth"):
             v = getattr(cfg, name)
             if not v >= 0 or v == float("inf"):
                 raise FaultSpecError(f"fault {name!r} in --faults must be a finite number ≥ 0, got {v}")

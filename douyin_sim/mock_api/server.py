@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from douyin_etl import config
+from douyin_etl.sources.doudian.client import forget_tokens
 
 from .app import MockApp
 from .faults import FaultConfig
@@ -87,8 +88,9 @@ class MockServer:
         faults: FaultConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        now: float | None = None,
     ) -> None:
-        self.app = MockApp(Path(world), app_key=app_key, app_secret=app_secret, faults=faults)
+        self.app = MockApp(Path(world), app_key=app_key, app_secret=app_secret, faults=faults, now=now)
         self.host, self.port = host, port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -106,12 +108,23 @@ class MockServer:
     def expire_tokens(self) -> None:
         self.app.expire_tokens()
 
+    def expire_refresh_tokens(self) -> None:
+        self.app.expire_refresh_tokens()
+
+    def authorize(self, shop_id: str) -> str:
+        """The merchant authorises the app for ``shop_id``: a single-use authorization code (see MockApp)."""
+        return self.app.authorize(shop_id)
+
+    def revoke(self, shop_id: str) -> None:
+        self.app.revoke(shop_id)
+
     def start(self) -> MockServer:
         self._server = _make_server(self.app, self.host, self.port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="doudian-mock", daemon=True
         )
         self._thread.start()
+        forget_tokens(self.base_url)  # this process's clients hold no token of a new gateway at this address
         log.info("mock Open API serving %s at %s", self.app.world.root, self.base_url)
         return self
 

@@ -177,6 +177,27 @@ class WorldStore:
             self._derived["advertisers"] = found
         return found
 
+    def shop_order(self, order_id: str) -> dict[str, Any] | None:
+        """One shop order (its final state) by id: a small index order_id -> partition (built once)."""
+        with self._meta_lock:
+            where = self._derived.get("order_dt")
+        if where is None:
+            where = {}
+            for dt in self.partitions("shop_order"):
+                con = duckdb.connect()
+                try:
+                    pattern = self.platform / "shop_order" / f"dt={dt.isoformat()}" / "*.parquet"
+                    for (oid,) in con.execute(f"SELECT order_id FROM read_parquet({_sql_str(str(pattern))})").fetchall():
+                        where[str(oid)] = dt
+                finally:
+                    con.close()
+            with self._meta_lock:
+                self._derived["order_dt"] = where
+        dt = where.get(str(order_id))
+        if dt is None:
+            return None
+        return next((r for r in self.partition("shop_order", dt) if str(r["order_id"]) == str(order_id)), None)
+
     def track(self, track_no: str) -> list[dict[str, Any]]:
         """Route nodes of one waybill: a small index track_no -> partition (built once), then the
         partition's nodes through the bounded cache."""

@@ -11,9 +11,17 @@ Retries (``max_retries``, exponential backoff with jitter, capped at ``backoff_m
 error triggers one refresh (or a new token) and an immediate retry. Any other error raises
 ``DoudianApiError`` naming the method, the platform's code/sub_code/sub_msg and the log_id.
 
-Tokens live in memory only; proactive refresh when fewer than 3000 s remain (capped at half the
-token lifetime for short-lived test tokens). Secrets are registered with ``logmask`` and never
-logged; the sign string is never built outside ``signing``.
+Tokens, per shop: the first comes from the shop's grant (``config.doudian_shop_grant``): ``token.create``
+with ``authorization_code`` + the merchant's code, or ``authorization_self`` (the shop's own app), or
+``token.refresh`` with an operator-provided refresh token; afterwards ``token.refresh`` with the cached
+refresh token (single use: the reply's new one replaces it). Tokens are cached in this process's memory
+per (gateway, app, shop) and shared by every client of that shop (a code is spent once); they are never
+logged or written. Proactive refresh when fewer than 3000 s remain (capped at half the token lifetime for
+short-lived test tokens); an expired / unknown token error refreshes once and retries. Secrets are
+registered with ``logmask``; the sign string is never built outside ``signing``.
+
+Windows: ``window_pages`` walks an order / after-sale window on update time or create (apply) time, split
+to the gateway's span and halved while the window is deeper than ``max_depth`` records (page × size).
 """
 
 from __future__ import annotations
@@ -70,6 +78,13 @@ class _TokenInvalid(Exception):
     pass
 
 
+class WindowTooDeep(Exception):
+    """A window holds more records than the gateway pages through (page × size): narrow it."""
+
+    def __init__(self, method: str, total: int | None, limit: int | None) -> None:
+        super().__init__(f"{method}: window of {total if total is not None else 'too many'} records, over {limit}")
+
+
 @functools.lru_cache(maxsize=1)
 def _ssl_context() -> ssl.SSLContext:
     """One default SSL context for every client (building one costs ~60 ms)."""
@@ -87,6 +102,26 @@ def shared_limiter(base_url: str, app_key: str, qps: float) -> TokenBucket:
         if key not in _limiters:
             _limiters[key] = TokenBucket(qps, capacity=1.0)
         return _limiters[key]
+
+
+_tokens: dict[tuple[str, str, str], _Token] = {}  # (gateway, app key, shop) -> the shop's current tokens
+_spent: set[tuple[str, str, str]] = set()  # shops whose one-time grant (code / given refresh token) was used
+_token_locks: dict[tuple[str, str, str], threading.Lock] = {}
+_tokens_lock = threading.Lock()
+
+
+def _token_lock(key: tuple[str, str, str]) -> threading.Lock:
+    with _tokens_lock:
+        return _token_locks.setdefault(key, threading.Lock())
+
+
+def forget_tokens(base_url: str | None = None) -> None:
+    """Drop the cached tokens of this process (of one gateway when ``base_url`` is given): a new mock
+    gateway at a reused address has issued none of them."""
+    with _tokens_lock:
+        for key in [k for k in _tokens if base_url is None or k[0] == base_url.rstrip("/")]:
+            del _tokens[key]
+        _spent.difference_update({k for k in _spent if base_url is None or k[0] == base_url.rstrip("/")})
 
 
 @dataclass
@@ -126,12 +161,18 @@ class DoudianClient:
         backoff_base: float = 0.2,
         backoff_max: float = 8.0,
         page_workers: int = 4,
+        grant: config.DoudianShopGrant | None = None,
+        max_depth: int | None = None,
     ) -> None:
         install_masking()
         register_secret(credentials.app_secret)
         self.credentials = credentials
         self.base_url = credentials.base_url.rstrip("/")
         self.shop_id = shop_id
+        # no grant: the shop's own app (authorization_self), as the tests and the benchmark use it
+        self.grant = grant or config.DoudianShopGrant(shop_id or "", "authorization_self", "", "client default")
+        register_secret(self.grant.secret)
+        self.max_depth = max_depth  # None: the endpoint's (the gateway's documented) limit
         self.page_workers = page_workers
         self.max_retries, self.backoff_base, self.backoff_max = max_retries, backoff_base, backoff_max
         self.limiter = shared_limiter(self.base_url, credentials.app_key, qps or config.api_qps())
@@ -140,8 +181,7 @@ class DoudianClient:
             verify=_ssl_context(),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
         )
-        self._token: _Token | None = None
-        self._token_lock = threading.Lock()
+        self._key = (self.base_url, credentials.app_key, shop_id or "")
         self._stats: dict[str, float] = {}  # counts, and seconds waited (waited_s)
         self._stats_lock = threading.Lock()
 
@@ -159,8 +199,13 @@ class DoudianClient:
         return f"DoudianClient(base_url={self.base_url!r}, shop_id={self.shop_id!r}, token={self.token_fingerprint})"
 
     @property
+    def _token(self) -> _Token | None:
+        return _tokens.get(self._key)
+
+    @property
     def token_fingerprint(self) -> str:
-        return fingerprint(self._token.access_token if self._token else None)
+        tok = self._token
+        return fingerprint(tok.access_token if tok else None)
 
     @property
     def stats(self) -> dict[str, float]:
@@ -183,15 +228,25 @@ class DoudianClient:
             expires_in,
             str(data.get("shop_id") or self.shop_id or ""),
         )
+        if self.shop_id and tok.shop_id and tok.shop_id != self.shop_id:
+            raise DoudianApiError(
+                "token.create",
+                f"the {self.grant.grant_type} grant for shop {self.shop_id} ({self.grant.source}) opens shop "
+                f"{tok.shop_id}: put shop {self.shop_id}'s own authorization in "
+                f"{config.SHOP_CONN_PREFIX}{self.shop_id}",
+            )
         if self.shop_id is None:
             self.shop_id = tok.shop_id
+        with _tokens_lock:
+            _tokens[self._key] = tok
         log.debug("token for shop %s: %s, expires in %d s", tok.shop_id, fingerprint(tok.access_token), expires_in)
         return tok
 
     def access_token(self, *, rejected: str | None = None) -> str:
-        """A valid access token: created on first use, refreshed when < 3000 s remain or when the
-        gateway ``rejected`` the current one (a token another thread already replaced is not refreshed again)."""
-        with self._token_lock:
+        """A valid access token for this client's shop: the cached one (shared by the process's clients of
+        the shop), refreshed when < 3000 s remain or when the gateway ``rejected`` it (a token another
+        thread already replaced is not refreshed again), else a first token from the shop's grant."""
+        with _token_lock(self._key):
             tok = self._token
             margin = min(REFRESH_MARGIN_S, tok.expires_in / 2) if tok else 0
             force = rejected is not None and tok is not None and tok.access_token == rejected
@@ -203,17 +258,49 @@ class DoudianClient:
                         "token.refresh", {"grant_type": "refresh_token", "refresh_token": tok.refresh_token}, auth=False
                     )
                     self._bump("token_refreshes")
-                    self._token = self._store(data)
-                    return self._token.access_token
+                    return self._store(data).access_token
                 except DoudianApiError as exc:
-                    log.warning("token refresh failed (%s); creating a new token", exc.sub_code or exc)
+                    log.warning("token refresh for shop %s failed (%s)", self.shop_id, exc.sub_code or exc)
+                    with _tokens_lock:
+                        _tokens.pop(self._key, None)
+            return self._first_token().access_token
+
+    def _first_token(self) -> _Token:
+        """A token from the shop's grant: self-use apps create one any time; a code / given refresh token once."""
+        g = self.grant
+        if g.grant_type == "authorization_self":
             params: dict[str, Any] = {"grant_type": "authorization_self"}
             if self.shop_id:
                 params["shop_id"] = self.shop_id
             data = self._request("token.create", params, auth=False)
             self._bump("token_creates")
-            self._token = self._store(data)
-            return self._token.access_token
+            return self._store(data)
+        where = f"{config.SHOP_CONN_PREFIX}{self.shop_id} ({g.source})"
+        if self._key in _spent:
+            raise DoudianApiError(
+                "token.create",
+                f"shop {self.shop_id}: its {g.grant_type.replace('_', ' ')} was used already and its tokens no longer "
+                f"refresh; the merchant must authorise the app again: put the new code in {where}",
+            )
+        with _tokens_lock:
+            _spent.add(self._key)
+        try:
+            if g.grant_type == "authorization_code":
+                data = self._request("token.create", {"grant_type": "authorization_code", "code": g.secret}, auth=False)
+            else:
+                data = self._request("token.refresh", {"grant_type": "refresh_token", "refresh_token": g.secret}, auth=False)
+        except DoudianApiError as exc:
+            raise DoudianApiError(
+                exc.method,
+                f"shop {self.shop_id}: the {g.grant_type.replace('_', ' ')} in {where} was refused ({exc.sub_code}); "
+                "codes are single-use and valid 10 minutes: ask the merchant to authorise the app again and put "
+                "the new code there",
+                code=exc.code,
+                sub_code=exc.sub_code,
+                log_id=exc.log_id,
+            ) from None
+        self._bump("token_creates")
+        return self._store(data)
 
     # -- one call ----------------------------------------------------------------------------
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -315,18 +402,24 @@ class DoudianClient:
             return body.get("data") or {}
         sub_code = str(body.get("sub_code", ""))
         sub_msg = str(body.get("sub_msg") or body.get("msg") or "")
-        if sub_code in P.RETRYABLE_SUB_CODES:
-            raise _Transient("rate_limited" if sub_code == P.RATE_LIMITED.sub_code else "server_errors", sub_msg)
-        if sub_code in P.EXPIRED_TOKEN_SUB_CODES:
+        if code in P.RETRYABLE_CODES:
+            raise _Transient("rate_limited" if code == P.RATE_LIMITED.code else "server_errors", sub_msg)
+        if P.base(sub_code) in P.EXPIRED_TOKEN_SUB_CODES:
             raise _TokenInvalid(sub_msg)
+        if sub_code and sub_code == P.depth_sub_code(method):
+            raise WindowTooDeep(method, None, None)
         hint = {
             P.INVALID_SIGN.sub_code: "check DOUYIN_APP_KEY / DOUYIN_APP_SECRET (or the Airflow connection)",
             P.INVALID_APP_KEY.sub_code: "check DOUYIN_APP_KEY",
             P.INVALID_PARAMS.sub_code: "check the request parameters and window limits in endpoints.py",
+            P.MISSING_PARAM.sub_code: "a required parameter is missing",
+            P.NO_AUTHORIZATION.sub_code: f"shop {self.shop_id} withdrew the app's authorisation: ask the merchant "
+            f"to authorise it again and put the new code in {config.SHOP_CONN_PREFIX}{self.shop_id}",
+            P.UNKNOWN_METHOD.sub_code: "the method does not exist or is off-line",
         }
         raise DoudianApiError(
             method,
-            f"{sub_msg}; {hint.get(sub_code, 'see the platform error code list')}",
+            f"{sub_msg}; {hint.get(P.base(sub_code), 'see the platform error code list')}",
             code=code,
             sub_code=sub_code,
             log_id=str(body.get("log_id", "")),
@@ -356,6 +449,10 @@ class DoudianClient:
             page = ep.first_page
             data = self.call(method, {**base, ep.page_param: page})
             items = dig(data, ep.list_field) or []
+            depth = self.max_depth or ep.max_depth
+            total0 = dig(data, ep.total_field) if ep.total_field else None
+            if depth and isinstance(total0, int) and total0 > depth:
+                raise WindowTooDeep(method, total0, depth)  # before any record is handed over
             yield page, data, items
             if not items or not self._has_more(ep, data, page, size, len(items)):
                 return
@@ -391,6 +488,44 @@ class DoudianClient:
             return (page - ep.first_page + 1) * size < int(dig(data, ep.total_field))
         return n_items >= size
 
+    def window_pages(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        start: datetime,
+        end: datetime,
+        *,
+        on: str | None = None,
+        size: int | None = None,
+    ) -> Iterator[tuple[str, int, dict[str, Any], list[dict[str, Any]]]]:
+        """(window label, page, data, records) of every page of ``[start, end)`` (aware, half-open) on the
+        window filtering on ``on`` (default: the endpoint's update-time window; ``create_time`` for orders,
+        ``apply_time`` for after-sales). Pieces follow the span limit and are halved while deeper than the
+        depth limit; a piece already partly handed over is re-read whole (the caller de-duplicates)."""
+        ep = endpoint(method)
+        if ep.window is None:
+            raise ValueError(f"{method} takes no time window")
+        w = ep.window_on(on) if on else ep.window
+        todo = list(reversed(split_window(start, end, w.max_span)))
+        while todo:
+            s, e = todo.pop()
+            label = f"{w.field}={s.isoformat()}/{e.isoformat()}"
+            query = {**(params or {}), **w.encode(s, e - timedelta(seconds=1))}
+            try:
+                for page, data, items in self.pages(method, query, size=size):
+                    yield label, page, data, items
+            except WindowTooDeep as exc:
+                if e - s <= timedelta(seconds=1):
+                    raise DoudianApiError(method, f"{exc}: even a one-second window is too deep") from None
+                mid = s + timedelta(seconds=int((e - s).total_seconds()) // 2)
+                log.debug("%s: %s; halving %s", method, exc, label)
+                self._bump("window_splits")
+                todo.extend([(mid, e), (s, mid)])
+
+    def order_detail(self, shop_order_id: str) -> dict[str, Any]:
+        """One shop order as order.orderDetail returns it (``data.shop_order_detail``), nested lines included."""
+        return self.call("order.orderDetail", {"shop_order_id": str(shop_order_id)}).get("shop_order_detail") or {}
+
     def fetch(
         self,
         method: str,
@@ -399,24 +534,22 @@ class DoudianClient:
         start: datetime | None = None,
         end: datetime | None = None,
         size: int | None = None,
+        on: str | None = None,
     ) -> Fetched:
         """Every record of a query, de-duplicated by the endpoint's key (latest version, then last fetched).
 
-        With ``start``/``end`` (aware, half-open) the window is split to the endpoint's limit and each
-        piece sent as the inclusive ``[piece_start, piece_end − 1 s]``.
+        With ``start``/``end`` (aware, half-open) the window (on ``on``, see ``window_pages``) is split to
+        the endpoint's limits and each piece sent as the inclusive ``[piece_start, piece_end − 1 s]``.
         """
         ep = endpoint(method)
-        windows: list[dict[str, Any]] = [{}]
-        if start is not None and end is not None:
-            if ep.window is None:
-                raise ValueError(f"{method} takes no time window")
-            windows = [
-                ep.window.encode(s, e - timedelta(seconds=1)) for s, e in split_window(start, end, ep.window.max_span)
-            ]
         dedup = Deduplicator(ep)
         pages = 0
-        for w in windows:
-            for _, _, items in self.pages(method, {**(params or {}), **w}, size=size):
+        if start is not None and end is not None:
+            for _, _, _, items in self.window_pages(method, params, start, end, on=on, size=size):
+                pages += 1
+                dedup.add_all(items)
+        else:
+            for _, _, items in self.pages(method, params, size=size):
                 pages += 1
                 dedup.add_all(items)
         return Fetched(dedup.records(), pages, dedup.seen)

@@ -9,10 +9,13 @@ Generic code walks these specs: the client's pagers (``client.py``), the extract
 and the mock's window/paging checks (``douyin_sim.mock_api``). A new endpoint is a new spec here.
 
 Window limits (the mock enforces them, the client splits windows to them):
-order.searchList 1 day (update_time), afterSale.List 1 day (update_time), alliance.getOrderList 12 h
+order.searchList 90 days, by update_time (``update_time_start/end``) or create_time
+(``create_time_start/end``); afterSale.List 90 days, by update_time (``update_start_time/end_time``) or
+apply_time (``start_time/end_time``, end exclusive); both at most 50,000 records deep per window
+(page × size, ``max_depth``: the client halves a deeper window); alliance.getOrderList 12 h
 (update_time), order.getSettleBillDetailV3 7 days (settle_time), order.getShopAccountItem 7 days
 (bill_time), Qianchuan report 30 days (stat date). Windows are inclusive at both ends, to the
-second (the client sends ``[start, next_start − 1]``).
+second (the client sends ``[start, next_start − 1]``), unless ``end_inclusive`` is False.
 """
 
 from __future__ import annotations
@@ -145,10 +148,17 @@ class Window:
     fmt: WindowFormat
     max_span: timedelta
     field: str  # record field the window filters on (the entity's partition field)
+    end_inclusive: bool = True  # False: the gateway reads end_param as exclusive (afterSale start_time/end_time)
 
     def encode(self, start: datetime, end_incl: datetime) -> dict[str, Any]:
         """Request params for the inclusive window [start, end_incl] (aware datetimes)."""
-        return {self.start_param: encode_instant(start, self.fmt), self.end_param: encode_instant(end_incl, self.fmt)}
+        end = encode_instant(end_incl, self.fmt)
+        if not self.end_inclusive and isinstance(end, int):
+            end += 1
+        return {self.start_param: encode_instant(start, self.fmt), self.end_param: end}
+
+    def given(self, params: dict[str, Any]) -> bool:
+        return params.get(self.start_param) not in (None, "") or params.get(self.end_param) not in (None, "")
 
     def decode(self, params: dict[str, Any]) -> tuple[int, int]:
         """(start, end) unix seconds, inclusive, from request params; ValueError when missing/bad."""
@@ -156,6 +166,8 @@ class Window:
             raise ValueError(f"{self.start_param} and {self.end_param} are required")
         start = decode_instant(params[self.start_param], self.fmt, end=False)
         end = decode_instant(params[self.end_param], self.fmt, end=True)
+        if not self.end_inclusive:
+            end -= 1
         if end < start:
             raise ValueError(f"{self.end_param} is before {self.start_param}")
         if end - start >= self.max_span.total_seconds():
@@ -204,7 +216,7 @@ class Endpoint:
     list_field: str = ""  # where the records sit in data ('a.b' for nested)
     key: tuple[str, ...] = ()  # record identity across pages (on the *record* as returned)
     version_field: str | None = None  # newer value wins when a record repeats
-    window: Window | None = None
+    window: Window | None = None  # the window the extractor uses (incremental days)
     max_size: int = 100
     size_param: str = "size"
     page_param: str = "page"
@@ -219,6 +231,19 @@ class Endpoint:
     flatten: Flatten | None = None  # record + context -> {entity: [landed rows]}
     mutable_field: str | None = None  # the field the mock's 'mutate' fault changes
     extra_params: dict[str, Any] = field(default_factory=dict)
+    alt_windows: tuple[Window, ...] = ()  # other windows the gateway accepts (create / apply time)
+    max_depth: int | None = None  # page × size limit per query: a deeper window must be narrowed
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        return ((self.window,) if self.window else ()) + self.alt_windows
+
+    def window_on(self, field_name: str) -> Window:
+        """The window filtering on ``field_name`` (e.g. create_time); KeyError naming the choices."""
+        for w in self.windows:
+            if w.field == field_name:
+                return w
+        raise KeyError(f"{self.method} has no {field_name} window; choose one of {[w.field for w in self.windows]}")
 
     @property
     def path(self) -> str:
@@ -275,6 +300,11 @@ def _flatten_after_sale(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, l
     }
 
 
+def _flatten_order_detail(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """order.orderDetail's ``data`` ({shop_order_detail: order}) -> the same rows as an order.searchList record."""
+    return _flatten_order(rec.get("shop_order_detail") or {}, ctx)
+
+
 def _plain(entity: str) -> Flatten:
     def flatten(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         return {
@@ -327,6 +357,8 @@ def _flatten_track(rec: dict[str, Any], ctx: dict[str, Any]) -> dict[str, list[d
 
 
 DAY = timedelta(days=1)
+QUERY_SPAN = timedelta(days=90)  # order and after-sale windows: the gateway serves at most 90 days
+QUERY_DEPTH = 50_000  # order and after-sale queries: page x size at most 50,000 (narrow the window)
 ENDPOINTS: dict[str, Endpoint] = {
     e.method: e
     for e in [
@@ -336,22 +368,29 @@ ENDPOINTS: dict[str, Endpoint] = {
             "shop_order_list",
             ("order_id",),
             "update_time",
-            Window("update_time_start", "update_time_end", "unix", DAY, "update_time"),
+            Window("update_time_start", "update_time_end", "unix", QUERY_SPAN, "update_time"),
             flatten=_flatten_order,
             mutable_field="order_status",
             extra_params={"order_by": "update_time", "order_asc": True},
+            alt_windows=(Window("create_time_start", "create_time_end", "unix", QUERY_SPAN, "create_time"),),
+            max_depth=QUERY_DEPTH,
         ),
+        Endpoint("order.orderDetail", "single", key=("shop_order_detail.order_id",), flatten=_flatten_order_detail),
         Endpoint(
             "afterSale.List",
             "page",
             "items",
             ("aftersale_info.aftersale_id",),
             "aftersale_info.update_time",
-            Window("update_start_time", "update_end_time", "unix", DAY, "update_time"),
+            Window("update_start_time", "update_end_time", "unix", QUERY_SPAN, "update_time"),
             total_field="total",
             has_more_field="has_more",
             flatten=_flatten_after_sale,
             mutable_field="aftersale_info.aftersale_status",
+            # the gateway's advice: with an update-time window, order by update_time or rows are missed
+            extra_params={"order_by": ["update_time asc"]},
+            alt_windows=(Window("start_time", "end_time", "unix", QUERY_SPAN, "apply_time", end_inclusive=False),),
+            max_depth=QUERY_DEPTH,
         ),
         Endpoint(
             "product.listV2",

@@ -65,7 +65,10 @@ BATCH_ROWS = 5000  # rows buffered before a write to the landing writer (bounds 
 
 
 def default_client_factory(shop_id: str | None) -> DoudianClient:
-    return DoudianClient(config.doudian_credentials(), shop_id=shop_id)
+    """A client for ``shop_id`` with the app's credentials and the shop's grant (a ConfigError naming the
+    setting when either is missing)."""
+    grant = config.doudian_shop_grant(shop_id) if shop_id else None
+    return DoudianClient(config.doudian_credentials(), shop_id=shop_id, grant=grant)
 
 
 def shops_to_extract() -> list[str | None]:
@@ -106,12 +109,13 @@ def _query_unit(
     def run(client: DoudianClient, sink: Sink) -> dict[str, Any]:
         gate = VersionGate(ep)
         pages = written = 0
-        query = dict(params)
-        if window is not None:
-            query.update(ep.window.encode(window[0], window[1] - timedelta(seconds=1)))  # type: ignore[union-attr]
-        for page, _, items in client.pages(method, query):
+        if window is not None:  # split to the gateway's span, halved while deeper than its depth limit
+            walk = client.window_pages(method, params, window[0], window[1])
+        else:
+            walk = ((label, page, data, items) for page, data, items in client.pages(method, params))
+        for piece, page, _, items in walk:
             pages += 1
-            c = {**ctx, "shop_id": client.shop_id, SOURCE_REF: f"{method} shop={client.shop_id} {label} page={page}"}
+            c = {**ctx, "shop_id": client.shop_id, SOURCE_REF: f"{method} shop={client.shop_id} {piece} page={page}"}
             out: dict[str, list[dict[str, Any]]] = {}
             for rec in items:
                 if gate.admit(rec):

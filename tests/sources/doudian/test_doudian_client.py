@@ -138,7 +138,7 @@ def test_non_retryable_errors_name_the_cause(api_mock):
         c.call(
             "order.searchList", {"page": 0, "size": 500, "update_time_start": 1790784000, "update_time_end": 1790784100}
         )
-    assert exc.value.sub_code == "isv.parameter-invalid" and c.stats.get("retries", 0) == 0
+    assert exc.value.sub_code == "isv.parameter-invalid:20008" and c.stats.get("retries", 0) == 0  # size > 100
     bad = DoudianClient(DoudianCredentials(api_mock.base_url, DEMO_APP_KEY, "wrong_secret_123"), qps=1000)
     with pytest.raises(DoudianApiError, match="DOUYIN_APP_SECRET"):
         bad.call("sku.list", {"page": 0, "size": 1})
