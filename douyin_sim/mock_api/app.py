@@ -412,7 +412,7 @@ class MockApp:
             try:
                 start, end = w.decode(params)
             except ValueError as exc:
-                raise _invalid(ep.method, "start", str(exc)) from None
+                raise _invalid(ep.method, "span" if "longer than" in str(exc) else "start", str(exc)) from None
             if end - start >= w.max_span.total_seconds():
                 raise _invalid(ep.method, "span", f"time window longer than {w.max_span.days} days (split it)")
             if ep.method == "order.searchList" and w.field == "create_time":

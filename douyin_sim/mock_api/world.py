@@ -193,10 +193,10 @@ class WorldStore:
                     con.close()
             with self._meta_lock:
                 self._derived["order_dt"] = where
-        dt = where.get(str(order_id))
-        if dt is None:
+        found: date | None = where.get(str(order_id))
+        if found is None:
             return None
-        return next((r for r in self.partition("shop_order", dt) if str(r["order_id"]) == str(order_id)), None)
+        return next((r for r in self.partition("shop_order", found) if str(r["order_id"]) == str(order_id)), None)
 
     def track(self, track_no: str) -> list[dict[str, Any]]:
         """Route nodes of one waybill: a small index track_no -> partition (built once), then the

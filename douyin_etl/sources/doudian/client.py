@@ -105,7 +105,7 @@ def shared_limiter(base_url: str, app_key: str, qps: float) -> TokenBucket:
 
 
 _tokens: dict[tuple[str, str, str], _Token] = {}  # (gateway, app key, shop) -> the shop's current tokens
-_spent: set[tuple[str, str, str]] = set()  # shops whose one-time grant (code / given refresh token) was used
+_spent: set[tuple[str, str, str, str]] = set()  # (gateway, app, shop, grant fingerprint): one-time grants used
 _token_locks: dict[tuple[str, str, str], threading.Lock] = {}
 _tokens_lock = threading.Lock()
 
@@ -276,14 +276,15 @@ class DoudianClient:
             self._bump("token_creates")
             return self._store(data)
         where = f"{config.SHOP_CONN_PREFIX}{self.shop_id} ({g.source})"
-        if self._key in _spent:
+        spent = (*self._key, fingerprint(g.secret))  # a new code in the setting is a new grant
+        if spent in _spent:
             raise DoudianApiError(
                 "token.create",
                 f"shop {self.shop_id}: its {g.grant_type.replace('_', ' ')} was used already and its tokens no longer "
                 f"refresh; the merchant must authorise the app again: put the new code in {where}",
             )
         with _tokens_lock:
-            _spent.add(self._key)
+            _spent.add(spent)
         try:
             if g.grant_type == "authorization_code":
                 data = self._request("token.create", {"grant_type": "authorization_code", "code": g.secret}, auth=False)
