@@ -396,6 +396,7 @@ def preflight(drops: Path | None = None) -> dict[str, str]:
     """
     creds = doudian_credentials()
     shops = doudian_shop_ids()
+    grants = [doudian_shop_grant(s) for s in shops]  # every shop's authorisation, before any call
     buyer_key_secret()
     lookback_days(), api_qps(), doudian_tracking()
     return {
@@ -404,7 +405,7 @@ def preflight(drops: Path | None = None) -> dict[str, str]:
         "state": str(state_dir()),
         "drops": str(_abs(drops) if drops else drops_dir()),
         "Open API": f"{creds.base_url} (from {creds.source})",
-        "shops": ",".join(shops),
+        "shops": ",".join(f"{g.shop_id} ({g.grant_type})" for g in grants),
     }
 
 

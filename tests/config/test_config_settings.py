@@ -112,6 +112,9 @@ def test_run_refuses_before_doing_anything_when_a_setting_is_missing(monkeypatch
     with pytest.raises(ConfigError, match="no shops to extract"):
         run_range(date(2026, 10, 1), date(2026, 10, 1))
     monkeypatch.setenv("DOUYIN_SHOP_IDS", "1001")
+    with pytest.raises(ConfigError, match="no Open API authorisation for shop 1001.*doudian_shop_1001"):
+        run_range(date(2026, 10, 1), date(2026, 10, 1))
+    monkeypatch.setenv("DOUYIN_SHOP_GRANT", "authorization_self")
     with pytest.raises(ConfigError, match="DOUYIN_DROPS_DIR is not set"):
         run_range(date(2026, 10, 1), date(2026, 10, 1))
     assert not Path(tmp_path / "state").exists() and not Path(tmp_path / "lake").exists()
