@@ -237,11 +237,53 @@
 {%- endmacro %}
 
 {#- The buyers (shop_id, buyer_key; a shop's orders without a buyer as one buyer, keyed by the shop
-    id) with an order line whose sale figures (sales_changed_dt) or after-sales (refunds) changed on
-    or after ``cutoff``: the buyers whose order sequence and lifetime figures an incremental run
-    rebuilds. -#}
-{% macro touched_buyers_sql(cutoff) -%}
-    select distinct shop_id, coalesce(buyer_key, shop_id) from {{ ref('int_order_lines__enriched') }}
-    where sales_changed_dt >= {{ cutoff }}
-       or sku_order_id in (select sku_order_id from {{ ref('stg_doudian__after_sale') }} where source_dt >= {{ cutoff }})
+    id) with an order line that changed (changed_dt: the line, its after-sales or its alliance order)
+    on or after ``cutoff``, plus ``stale`` (row literals from stale_buyers()): the buyers whose order
+    sequence and lifetime figures an incremental run rebuilds. By-buyer marts carry changed_dt (the
+    newest change among their rows), so a buyer is rebuilt whenever that day moves: the marts equal a
+    full build. -#}
+{% macro touched_buyers_sql(cutoff, stale=[]) -%}
+    select distinct shop_id, coalesce(buyer_key, shop_id) as buyer from {{ ref('int_order_lines__enriched') }}
+    where changed_dt >= {{ cutoff }}
+    {%- for row in stale %}
+    union select {{ row }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The buyers of an incremental by-buyer mart (``this``: shop_id, buyer_key, changed_dt) whose stored
+    rows changed on or after ``cutoff`` and no longer match upstream: a stored row whose
+    ``count_column`` differs from the number of ``upstream_sql`` rows (key_columns + changed_dt) with
+    its ``key_columns``, or whose changed_dt differs from their newest changed_dt. That is a line or
+    an order re-landed away, or fallen back to an older version, by a re-extracted day with fewer
+    rows: nothing in the window touches the buyer any more, so touched_buyers_sql() alone misses
+    them. Asked once, at compile time, before the pre_hook deletes anything (like lost_keys()): a
+    list of row literals ('shop', 'buyer'), usually empty; [] when not built incrementally. -#}
+{% macro stale_buyers(key_columns, count_column, upstream_sql, cutoff) -%}
+    {%- set rows = [] -%}
+    {%- if execute and is_incremental() -%}
+        {%- set keys = key_columns | join(', ') -%}
+        {%- set sql -%}
+            with stored as (
+                select {{ keys }}, shop_id as stale_shop_id, coalesce(buyer_key, shop_id) as stale_buyer,
+                       {{ count_column }} as stored_rows, changed_dt as stored_dt
+                from {{ this }} where changed_dt >= {{ cutoff }}
+            ),
+            upstream as (
+                select {{ keys }}, count(*) as upstream_rows, max(changed_dt) as upstream_dt
+                from ({{ upstream_sql }}) as u
+                where ({{ keys }}) in (select {{ keys }} from stored)
+                group by {{ keys }}
+            )
+            select distinct stored.stale_shop_id, stored.stale_buyer
+            from stored left join upstream
+                on {% for k in key_columns %}stored.{{ k }} = upstream.{{ k }}{{ ' and ' if not loop.last }}{% endfor %}
+            where coalesce(upstream.upstream_rows, 0) <> stored.stored_rows
+               or upstream.upstream_dt is distinct from stored.stored_dt
+            order by 1, 2
+        {%- endset -%}
+        {%- for r in run_query(sql).rows -%}
+            {%- do rows.append("'" ~ (r[0] | string).replace("'", "''") ~ "', '" ~ (r[1] | string).replace("'", "''") ~ "'") -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {{- return(rows) -}}
 {%- endmacro %}

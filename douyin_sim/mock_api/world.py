@@ -3,6 +3,12 @@
 Partitioned entities are read one ``dt=YYYY-MM-DD`` partition at a time (only the partitions a
 request's window touches) and cached; snapshots (product, sku, sku_stock) are read once. JSON-text
 columns are parsed back into objects, DATE values become ISO strings, and instants stay unix seconds.
+
+Memory is bounded by rows, not partitions: a cached row is a Python dict of 2–7 KB, and one day of a
+big shop (SF100: 109 k ``shop_order`` rows) is ~700 MB, so the cache keeps the most recently used
+partitions up to ``DOUYIN_MOCK_CACHE_ROWS`` rows (default 400,000: ~1–2.5 GB) and at least the
+newest one. The waybill → partition index of ``track`` is two NumPy arrays sorted by hash (12 bytes per
+waybill: 11 M waybills in 0.13 GB), not a dict (~1 GB).
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from douyin_etl.errors import MissingInput
 from douyin_etl.sources.doudian.endpoints import JSON_FIELDS
+from douyin_etl.sqlrow import one_row
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +75,14 @@ class WorldStore:
                 f"`douyin-etl simulate --out {self.root}` or pass --world (default: DOUYIN_WORLD_DIR)"
             )
         # Partitions served recently, least recently used evicted first: memory stays bounded by
-        # DOUYIN_MOCK_CACHE_PARTITIONS (default 48) however many days a backfill walks through.
+        # DOUYIN_MOCK_CACHE_ROWS rows however many days a backfill walks through.
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self._cache_size = max(4, int(os.environ.get("DOUYIN_MOCK_CACHE_PARTITIONS", "48")))
+        self._cache_rows: dict[tuple[str, str], int] = {}
+        self._cache_budget = cache_budget_rows()
         self._locks: dict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._meta_lock = threading.Lock()
         self._derived: dict[str, Any] = {}
+        self._hash_con: duckdb.DuckDBPyConnection | None = None
 
     # -- raw reads ---------------------------------------------------------------------------
     def _read(self, pattern: Path) -> list[dict[str, Any]]:
@@ -103,9 +113,16 @@ class WorldStore:
                 rows = loader()
                 with self._meta_lock:
                     self._cache[key] = rows
-                    while len(self._cache) > self._cache_size:
-                        self._cache.popitem(last=False)
+                    self._cache_rows[key] = _row_count(rows)
+                    while len(self._cache) > 1 and sum(self._cache_rows.values()) > self._cache_budget:
+                        old, _ = self._cache.popitem(last=False)
+                        self._cache_rows.pop(old, None)
         return rows
+
+    def cached_rows(self) -> int:
+        """Rows held by the partition cache now (at most the budget, or the one newest partition)."""
+        with self._meta_lock:
+            return sum(self._cache_rows.values())
 
     # -- public ------------------------------------------------------------------------------
     def partition(self, entity: str, dt: date) -> list[dict[str, Any]]:
@@ -199,34 +216,94 @@ class WorldStore:
         return next((r for r in self.partition("shop_order", found) if str(r["order_id"]) == str(order_id)), None)
 
     def track(self, track_no: str) -> list[dict[str, Any]]:
-        """Route nodes of one waybill: a small index track_no -> partition (built once), then the
-        partition's nodes through the bounded cache."""
+        """Route nodes of one waybill: a sorted index hash(track_no) -> partition (built once, two NumPy
+        arrays), then the partition's nodes through the bounded cache. A hash shared by two waybills
+        (about one in 10^13 pairs) falls back to a scan for the waybill's partition."""
         with self._meta_lock:
-            where = self._derived.get("track_dt")
-        if where is None:
-            where = {}
-            for dt in self.partitions("logistics_track"):
-                con = duckdb.connect()
-                try:
-                    pattern = self.platform / "logistics_track" / f"dt={dt.isoformat()}" / "*.parquet"
-                    for (no,) in con.execute(
-                        f"SELECT DISTINCT track_no FROM read_parquet({_sql_str(str(pattern))})"
-                    ).fetchall():
-                        where[str(no)] = dt
-                finally:
-                    con.close()
+            index = self._derived.get("track_dt")
+        if index is None:
+            index = self._track_index()
             with self._meta_lock:
-                self._derived["track_dt"] = where
-        track_dt = where.get(str(track_no))
-        if track_dt is None:
+                self._derived["track_dt"] = index
+        hashes, days = index
+        h = self._hash(track_no)
+        lo, hi = np.searchsorted(hashes, h, side="left"), np.searchsorted(hashes, h, side="right")
+        if lo == hi:
             return []
+        candidates = {date.fromordinal(int(d)) for d in days[lo:hi]}
+        for track_dt in sorted(candidates, reverse=True) if len(candidates) == 1 else self._track_days(track_no):
+            nodes = self._routes(track_dt).get(str(track_no))
+            if nodes:
+                return nodes
+        return []
 
+    def _routes(self, track_dt: date) -> dict[str, list[dict[str, Any]]]:
         def load() -> dict[str, list[dict[str, Any]]]:
-            index: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            found: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for r in self.partition("logistics_track", track_dt):
-                index[str(r["track_no"])].append(r)
-            for nodes in index.values():
+                found[str(r["track_no"])].append(r)
+            for nodes in found.values():
                 nodes.sort(key=lambda r: r.get("node_seq") or 0)
-            return index
+            return found
 
-        return self._cached("logistics_track:routes", track_dt.isoformat(), load).get(str(track_no), [])
+        return self._cached("logistics_track:routes", track_dt.isoformat(), load)
+
+    def _hash(self, track_no: str) -> np.uint64:
+        """DuckDB's hash of a track number, as in the index (one connection, under a lock)."""
+        with self._meta_lock:
+            if self._hash_con is None:
+                self._hash_con = duckdb.connect()
+            return np.uint64(one_row(self._hash_con, "SELECT hash(?::VARCHAR)", [str(track_no)])[0])
+
+    def _track_glob(self) -> str:
+        return _sql_str(str(self.platform / "logistics_track" / "dt=*" / "*.parquet"))
+
+    def _track_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every waybill's newest route partition as two arrays sorted by DuckDB's hash of the track
+        number: the hashes (uint64) and the partition day (proleptic ordinal), from one scan."""
+        if not any((self.platform / "logistics_track").glob("dt=*/*.parquet")):
+            return np.array([], dtype=np.uint64), np.array([], dtype=np.int32)
+        con = duckdb.connect()
+        try:
+            con.execute("SET enable_progress_bar = false")
+            got = con.execute(
+                "SELECT hash(track_no) AS h, (max(dt) - DATE '0001-01-01')::INTEGER + 1 AS day "
+                f"FROM read_parquet({self._track_glob()}, hive_partitioning = true) "
+                "WHERE track_no IS NOT NULL GROUP BY track_no ORDER BY h"
+            ).fetchnumpy()
+        finally:
+            con.close()
+        return np.asarray(got["h"], dtype=np.uint64), np.asarray(got["day"], dtype=np.int32)
+
+    def _track_days(self, track_no: str) -> list[date]:
+        """The partitions holding ``track_no``, newest first (the rare hash-collision path)."""
+        con = duckdb.connect()
+        try:
+            con.execute("SET enable_progress_bar = false")
+            rows = con.execute(
+                f"SELECT DISTINCT dt FROM read_parquet({self._track_glob()}, hive_partitioning = true) "
+                "WHERE track_no = ? ORDER BY dt DESC",
+                [str(track_no)],
+            ).fetchall()
+        finally:
+            con.close()
+        return [r[0] if isinstance(r[0], date) else date.fromisoformat(str(r[0])[:10]) for r in rows]
+
+
+def cache_budget_rows() -> int:
+    """DOUYIN_MOCK_CACHE_ROWS: the mock's partition-cache budget in rows (default 400,000)."""
+    raw = os.environ.get("DOUYIN_MOCK_CACHE_ROWS", "400000")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"DOUYIN_MOCK_CACHE_ROWS={raw!r} is not a whole number of rows; set e.g. 400000") from None
+    if value < 1:
+        raise ValueError(f"DOUYIN_MOCK_CACHE_ROWS={raw!r} must be at least 1 (rows held by the mock's cache)")
+    return value
+
+
+def _row_count(value: Any) -> int:
+    """Rows held by a cached value: a partition (list of rows) or an index of lists of rows."""
+    if isinstance(value, dict):
+        return sum(len(v) for v in value.values())
+    return len(value)

@@ -217,15 +217,6 @@ def test_rebuild_as_of_an_earlier_day_while_later_days_are_landed(
     assert later > 0 and reconciled_later == 0 and reconciled == lines_upto > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug found by landing through the extractor: a re-landed day without the only line of an order leaves "
-        "that order in fct_orders (and sales_cohorts_monthly) after the incremental run: the pre_hook deletes "
-        "the orders of buyers touched by the lines that remain (touched_buyers_sql), so a buyer whose line is "
-        "gone is not touched; the full build drops the order"
-    ),
-)
 def test_relanded_partitions_with_fewer_rows_equal_full_refresh(
     dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path
 ) -> None:

@@ -5,23 +5,29 @@
         unique_key='shop_order_id',
         on_schema_change='fail',
         pre_hook="{{ delete_incremental_rows('(shop_id, coalesce(buyer_key, shop_id)) in ('
-                                            ~ touched_buyers_sql(incremental_cutoff('pay_date')) ~ ')') }}"
+                                            ~ touched_buyers_sql(incremental_cutoff('pay_date'),
+                                                               stale_buyers(['shop_order_id'], 'sku_order_count', 'select shop_order_id, changed_dt from ' ~ ref('fct_order_lines') ~ ' where is_paid', incremental_cutoff('pay_date'))) ~ ')') }}"
     )
 }}
--- depends_on: {{ ref('int_order_lines__enriched') }}, {{ ref('stg_doudian__after_sale') }}
+-- depends_on: {{ ref('int_order_lines__enriched') }}
 -- One row per paid shop (parent) order: its lines rolled up, its buyer's order sequence.
 -- main_channel = the channel of the order's largest line by pay amount (ties: lowest line id).
 -- Incremental by buyer (macros/incremental.sql): buyer_order_seq numbers a buyer's orders, so a run
 -- rebuilds every order of the buyers (shop x buyer_key; orders without a buyer count as one buyer
 -- per shop) who have an order line that changed on or after incremental_cutoff(); the pre_hook
--- deletes their orders first (an order whose lines are gone or no longer paid goes).
+-- deletes their orders first (an order whose lines are gone or no longer paid goes), plus the buyers
+-- of stored orders that lost a paid line or whose newest line moved back (stale_buyers(): a day
+-- re-landed with fewer rows).
+-- changed_dt: the newest changed_dt of the order's lines.
 {%- set cutoff = incremental_cutoff('pay_date') %}
+{%- set stale = stale_buyers(['shop_order_id'], 'sku_order_count',
+                             'select shop_order_id, changed_dt from ' ~ ref('fct_order_lines') ~ ' where is_paid', cutoff) %}
 with order_lines as (
 
     select * from {{ ref('fct_order_lines') }}
     where is_paid
     {%- if is_incremental() %}
-      and (shop_id, coalesce(buyer_key, shop_id)) in ({{ touched_buyers_sql(cutoff) }})
+      and (shop_id, coalesce(buyer_key, shop_id)) in ({{ touched_buyers_sql(cutoff, stale) }})
     {%- endif %}
 
 ),
@@ -62,7 +68,8 @@ rolled_up as (
         sum(promo_platform_yuan)                       as promo_platform_yuan,
         sum(promo_talent_yuan)                         as promo_talent_yuan,
         sum(refund_yuan)                               as refund_yuan,
-        count(distinct channel)                        as channel_count
+        count(distinct channel)                        as channel_count,
+        max(changed_dt)                                as changed_dt
     from order_lines
     group by shop_order_id
 
@@ -91,7 +98,8 @@ final as (
         cast(row_number() over (
             partition by rolled_up.shop_id, rolled_up.buyer_key
             order by rolled_up.pay_at, rolled_up.shop_order_id
-        ) as {{ dbt.type_bigint() }})                                   as buyer_order_seq
+        ) as {{ dbt.type_bigint() }})                                   as buyer_order_seq,
+        rolled_up.changed_dt
     from rolled_up
     left join main_lines
         on rolled_up.shop_order_id = main_lines.shop_order_id
@@ -101,3 +109,4 @@ final as (
 )
 
 select * from final
+
