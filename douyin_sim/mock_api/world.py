@@ -7,8 +7,8 @@ columns are parsed back into objects, DATE values become ISO strings, and instan
 Memory is bounded by rows, not partitions: a cached row is a Python dict of 2–7 KB, and one day of a
 big shop (SF100: 109 k ``shop_order`` rows) is ~700 MB, so the cache keeps the most recently used
 partitions up to ``DOUYIN_MOCK_CACHE_ROWS`` rows (default 400,000: ~1–2.5 GB) and at least the
-newest one. The waybill → partition index of ``track`` is two NumPy arrays sorted by hash (12 bytes per
-waybill: 11 M waybills in 0.13 GB), not a dict (~1 GB).
+newest one. The key → partition indexes of ``track`` and ``shop_order`` are two NumPy arrays sorted by
+hash (12 bytes per key: 11 M waybills in 0.13 GB), not dicts (~1 GB).
 """
 
 from __future__ import annotations
@@ -195,44 +195,19 @@ class WorldStore:
         return found
 
     def shop_order(self, order_id: str) -> dict[str, Any] | None:
-        """One shop order (its final state) by id: a small index order_id -> partition (built once)."""
-        with self._meta_lock:
-            where = self._derived.get("order_dt")
-        if where is None:
-            where = {}
-            for dt in self.partitions("shop_order"):
-                con = duckdb.connect()
-                try:
-                    pattern = self.platform / "shop_order" / f"dt={dt.isoformat()}" / "*.parquet"
-                    for (oid,) in con.execute(f"SELECT order_id FROM read_parquet({_sql_str(str(pattern))})").fetchall():
-                        where[str(oid)] = dt
-                finally:
-                    con.close()
-            with self._meta_lock:
-                self._derived["order_dt"] = where
-        found: date | None = where.get(str(order_id))
-        if found is None:
-            return None
-        return next((r for r in self.partition("shop_order", found) if str(r["order_id"]) == str(order_id)), None)
+        """One shop order (its final state: the newest partition holding it) by id, through the hashed
+        key index."""
+        for dt in self._days_of("shop_order", "order_id", order_id):
+            found = next((r for r in self.partition("shop_order", dt) if str(r["order_id"]) == str(order_id)), None)
+            if found is not None:
+                return found
+        return None
 
     def track(self, track_no: str) -> list[dict[str, Any]]:
-        """Route nodes of one waybill: a sorted index hash(track_no) -> partition (built once, two NumPy
-        arrays), then the partition's nodes through the bounded cache. A hash shared by two waybills
-        (about one in 10^13 pairs) falls back to a scan for the waybill's partition."""
-        with self._meta_lock:
-            index = self._derived.get("track_dt")
-        if index is None:
-            index = self._track_index()
-            with self._meta_lock:
-                self._derived["track_dt"] = index
-        hashes, days = index
-        h = self._hash(track_no)
-        lo, hi = np.searchsorted(hashes, h, side="left"), np.searchsorted(hashes, h, side="right")
-        if lo == hi:
-            return []
-        candidates = {date.fromordinal(int(d)) for d in days[lo:hi]}
-        for track_dt in sorted(candidates, reverse=True) if len(candidates) == 1 else self._track_days(track_no):
-            nodes = self._routes(track_dt).get(str(track_no))
+        """Route nodes of one waybill (its newest route partition), through the hashed key index and the
+        bounded cache."""
+        for dt in self._days_of("logistics_track", "track_no", track_no):
+            nodes = self._routes(dt).get(str(track_no))
             if nodes:
                 return nodes
         return []
@@ -248,42 +223,62 @@ class WorldStore:
 
         return self._cached("logistics_track:routes", track_dt.isoformat(), load)
 
-    def _hash(self, track_no: str) -> np.uint64:
-        """DuckDB's hash of a track number, as in the index (one connection, under a lock)."""
+    # -- key → partition index ---------------------------------------------------------------
+    def _days_of(self, entity: str, column: str, value: str) -> list[date]:
+        """The partitions to look in for ``column = value``: its newest partition from the index (two
+        NumPy arrays sorted by DuckDB's hash of the key, 12 bytes per key: 11 M waybills in 0.13 GB
+        where a dict took ~1 GB); on a hash shared by two keys (about one in 10^13 pairs), every
+        partition holding it, newest first, from a scan. [] when no partition holds the key."""
+        name = f"index:{entity}.{column}"
+        with self._meta_lock:
+            index = self._derived.get(name)
+        if index is None:
+            index = self._key_index(entity, column)
+            with self._meta_lock:
+                self._derived[name] = index
+        hashes, days = index
+        h = self._hash(value)
+        lo, hi = np.searchsorted(hashes, h, side="left"), np.searchsorted(hashes, h, side="right")
+        if hi - lo == 1:
+            return [date.fromordinal(int(days[lo]))]
+        return self._scan_days(entity, column, value) if hi > lo else []
+
+    def _hash(self, value: str) -> np.uint64:
+        """DuckDB's hash of a key, as in the index (one connection, under a lock)."""
         with self._meta_lock:
             if self._hash_con is None:
                 self._hash_con = duckdb.connect()
-            return np.uint64(one_row(self._hash_con, "SELECT hash(?::VARCHAR)", [str(track_no)])[0])
+            return np.uint64(one_row(self._hash_con, "SELECT hash(?::VARCHAR)", [str(value)])[0])
 
-    def _track_glob(self) -> str:
-        return _sql_str(str(self.platform / "logistics_track" / "dt=*" / "*.parquet"))
+    def _glob(self, entity: str) -> str:
+        return _sql_str(str(self.platform / entity / "dt=*" / "*.parquet"))
 
-    def _track_index(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every waybill's newest route partition as two arrays sorted by DuckDB's hash of the track
-        number: the hashes (uint64) and the partition day (proleptic ordinal), from one scan."""
-        if not any((self.platform / "logistics_track").glob("dt=*/*.parquet")):
+    def _key_index(self, entity: str, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """Every key's newest partition as two arrays sorted by the key's hash: the hashes (uint64) and
+        the partition day (proleptic ordinal), from one DuckDB scan of the key column."""
+        if not any((self.platform / entity).glob("dt=*/*.parquet")):
             return np.array([], dtype=np.uint64), np.array([], dtype=np.int32)
         con = duckdb.connect()
         try:
             con.execute("SET enable_progress_bar = false")
             got = con.execute(
-                "SELECT hash(track_no) AS h, (max(dt) - DATE '0001-01-01')::INTEGER + 1 AS day "
-                f"FROM read_parquet({self._track_glob()}, hive_partitioning = true) "
-                "WHERE track_no IS NOT NULL GROUP BY track_no ORDER BY h"
+                f"SELECT hash({column}::VARCHAR) AS h, (max(dt) - DATE '0001-01-01')::INTEGER + 1 AS day "
+                f"FROM read_parquet({self._glob(entity)}, hive_partitioning = true) "
+                f"WHERE {column} IS NOT NULL GROUP BY {column} ORDER BY h"
             ).fetchnumpy()
         finally:
             con.close()
         return np.asarray(got["h"], dtype=np.uint64), np.asarray(got["day"], dtype=np.int32)
 
-    def _track_days(self, track_no: str) -> list[date]:
-        """The partitions holding ``track_no``, newest first (the rare hash-collision path)."""
+    def _scan_days(self, entity: str, column: str, value: str) -> list[date]:
+        """The partitions holding ``column = value``, newest first (the rare hash-collision path)."""
         con = duckdb.connect()
         try:
             con.execute("SET enable_progress_bar = false")
             rows = con.execute(
-                f"SELECT DISTINCT dt FROM read_parquet({self._track_glob()}, hive_partitioning = true) "
-                "WHERE track_no = ? ORDER BY dt DESC",
-                [str(track_no)],
+                f"SELECT DISTINCT dt FROM read_parquet({self._glob(entity)}, hive_partitioning = true) "
+                f"WHERE {column}::VARCHAR = ? ORDER BY dt DESC",
+                [str(value)],
             ).fetchall()
         finally:
             con.close()
