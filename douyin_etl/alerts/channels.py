@@ -176,7 +176,7 @@ class Email:
 
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-        body = f"<pre style=\"font-family:inherit\">{escape(alert.text(secrets))}</pre>"
+        body = f'<pre style="font-family:inherit">{escape(alert.text(secrets))}</pre>'
         with SmtpHook(smtp_conn_id=self.conn_id) as hook:
             hook.send_email_smtp(to=self.to, subject=alert.title, html_content=body, from_email=self.from_email)
 

@@ -86,7 +86,9 @@ def new_stockout_risks(
             by_shop[r["shop_id"]].append(r)
     alerts = []
     for shop, rows in sorted(by_shop.items()):
-        what = [f"{len(rows)} 个 SKU×仓 新进入缺货风险 SKU×warehouse newly at risk of stock-out (可售天数 < 补货周期 + 安全天数)"]
+        what = [
+            f"{len(rows)} 个 SKU×仓 新进入缺货风险 SKU×warehouse newly at risk of stock-out (可售天数 < 补货周期 + 安全天数)"
+        ]
         for r in rows[:TOP]:
             cover = "–" if r["days_of_cover"] is None else f"{r['days_of_cover']:.1f}"
             what.append(
@@ -131,7 +133,9 @@ def read_notified(path: Path) -> dict[str, dict[str, str]]:
         return {"stockout_risk": {}, "discrepancy": {}}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {k: {str(a): str(b) for a, b in dict(data.get(k) or {}).items()} for k in ("stockout_risk", "discrepancy")}
+        return {
+            k: {str(a): str(b) for a, b in dict(data.get(k) or {}).items()} for k in ("stockout_risk", "discrepancy")
+        }
     except (OSError, ValueError, TypeError, AttributeError) as exc:
         raise RuntimeError(
             f"{path}: unreadable record of sent alerts ({exc}); delete it to alert every open finding again"
@@ -149,7 +153,9 @@ def record_notified(record: dict[str, dict[str, str]], notified: Path | None = N
 def _discrepancy_alert(shop: str, day: date, rows: list[dict[str, Any]], name: str | None) -> Alert:
     over = sum(r["difference_fen"] for r in rows if r["difference_fen"] > 0)
     under = sum(r["difference_fen"] for r in rows if r["difference_fen"] < 0)
-    what = [f"{len(rows)} 个子订单新出现对账差异 SKU orders newly in discrepancy: 多结算 too much {_yuan(over)}, 少结算 too little {_yuan(under)} (不轧差 never netted)"]
+    what = [
+        f"{len(rows)} 个子订单新出现对账差异 SKU orders newly in discrepancy: 多结算 too much {_yuan(over)}, 少结算 too little {_yuan(under)} (不轧差 never netted)"
+    ]
     by_reason: dict[str, list[int]] = defaultdict(list)
     for r in rows:
         by_reason[r["reason"] or "unknown"].append(r["difference_fen"])

@@ -98,9 +98,7 @@ class Alert:
 def dashboard_link(section: str, shop: str | None = None, day: date | None = None) -> str:
     """Where to look on the dashboard: ``DOUYIN_DASHBOARD_URL`` (if set) with the shop, day and section."""
     base = (os.environ.get("DOUYIN_DASHBOARD_URL") or "").strip().rstrip("/")
-    query = "&".join(
-        p for p in (f"shop={shop}" if shop else "", f"from={day}&to={day}" if day else "") if p
-    )
+    query = "&".join(p for p in (f"shop={shop}" if shop else "", f"from={day}&to={day}" if day else "") if p)
     if base:
         return f"看板 dashboard: {base}/{'?' + query if query else ''}#{section}"
     return f"看板 dashboard: `douyin-etl dashboard` → http://127.0.0.1:8501/{'?' + query if query else ''}#{section}"

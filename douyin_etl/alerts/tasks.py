@@ -59,9 +59,7 @@ def failure_alert(context: dict[str, Any]):
     where.append(f"运行报告 run report: {report}")
     if gate:
         where.append("已发布数据未改动 the published warehouse is unchanged (the gate stopped the run)")
-    what = (
-        f"{'质量闸门' if gate else '任务'} {task_id} 失败 failed: {_first_line(context.get('exception'))}",
-    )
+    what = (f"{'质量闸门' if gate else '任务'} {task_id} 失败 failed: {_first_line(context.get('exception'))}",)
     return Alert("gate_failed" if gate else "run_failed", day, None, what, tuple(where), shop_name=_shops())
 
 

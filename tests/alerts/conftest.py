@@ -23,7 +23,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from receivers import DING_SECRET, DING_TOKEN, FEISHU_HOOK, FEISHU_SECRET, SMTP_PASSWORD, SMTP_USER, WECOM_KEY
 
 
@@ -193,7 +192,11 @@ def alert_env(robots, smtp, monkeypatch) -> None:
             "password": FEISHU_HOOK,
             "extra": {"secret": FEISHU_SECRET},
         },
-        "DOUYIN_ALERT_WECOM": {"conn_type": "http", "host": f"{robots.url}/cgi-bin/webhook/send", "password": WECOM_KEY},
+        "DOUYIN_ALERT_WECOM": {
+            "conn_type": "http",
+            "host": f"{robots.url}/cgi-bin/webhook/send",
+            "password": WECOM_KEY,
+        },
         "DOUYIN_ALERT_EMAIL": {
             "conn_type": "smtp",
             "host": "127.0.0.1",

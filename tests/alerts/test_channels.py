@@ -64,7 +64,13 @@ def test_silent_when_no_channel_is_configured(robots, smtp, monkeypatch) -> None
 def test_a_wrong_signing_secret_is_refused_and_reported_without_the_secret(robots, alert_env, monkeypatch) -> None:
     monkeypatch.setenv(
         "AIRFLOW_CONN_DOUYIN_ALERT_FEISHU",
-        json.dumps({"host": f"{robots.url}/open-apis/bot/v2/hook", "password": SECRETS[2], "extra": {"secret": "wrong-secret-xyz"}}),
+        json.dumps(
+            {
+                "host": f"{robots.url}/open-apis/bot/v2/hook",
+                "password": SECRETS[2],
+                "extra": {"secret": "wrong-secret-xyz"},
+            }
+        ),
     )
     monkeypatch.delenv("AIRFLOW_CONN_DOUYIN_ALERT_EMAIL")
     by_conn = {d.conn_id: d for d in send([STOCKOUT])}

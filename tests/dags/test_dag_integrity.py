@@ -78,7 +78,8 @@ def test_every_task_alerts_the_configured_channels_when_it_fails(dagbag, dag_id)
     from douyin_etl.alerts.tasks import on_failure
 
     for t in dagbag.dags[dag_id].tasks:
-        assert on_failure in (t.on_failure_callback or []) or t.on_failure_callback is on_failure, t.task_id
+        callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        assert on_failure in callbacks, t.task_id
 
 
 def test_daily_extracts_are_the_extract_dags_stages_in_one_group_per_family(dagbag):

@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
@@ -27,7 +27,13 @@ from test_pages import expected_kpis, get, money, table, where
 
 pytestmark = pytest.mark.slow
 
-KPI_COLUMNS = {"gmv": "gmv", "net_sales": "net_sales", "orders": "orders", "buyers": "buyers", "contribution_margin": "cm"}
+KPI_COLUMNS = {
+    "gmv": "gmv",
+    "net_sales": "net_sales",
+    "orders": "orders",
+    "buyers": "buyers",
+    "contribution_margin": "cm",
+}
 
 
 def cmp_value(page: str, kpi: str, which: str) -> str:
@@ -129,7 +135,9 @@ def test_publish_time_is_beijing_time_and_labelled(dashboard_url, published) -> 
 
 
 def csv_of(page: str, name: str) -> list[list[str]]:
-    m = re.search(rf'<a class="csv" data-csv="{name}" download="([^"]+)" href="data:text/csv;charset=utf-8,([^"]+)"', page)
+    m = re.search(
+        rf'<a class="csv" data-csv="{name}" download="([^"]+)" href="data:text/csv;charset=utf-8,([^"]+)"', page
+    )
     assert m, f"no CSV download for {name}"
     assert m.group(1).endswith(".csv")
     text = unquote(html.unescape(m.group(2)))
@@ -152,7 +160,12 @@ def test_every_table_downloads_as_csv_with_the_same_figures(dashboard_url, publi
     )[0]
     assert sum(Decimal(r[col]) for r in pnl[1:]) == cm
     reasons = csv_of(page, "recon_reasons")
-    assert reasons[0] == ["差异原因 reason", "子订单数 SKU orders", "多结算 settled too much (元 yuan)", "少结算 settled too little (元 yuan)"]
+    assert reasons[0] == [
+        "差异原因 reason",
+        "子订单数 SKU orders",
+        "多结算 settled too much (元 yuan)",
+        "少结算 settled too little (元 yuan)",
+    ]
     (over,) = published.query(
         "SELECT sum(difference_fen) FROM finance.fin_order_reconciliation WHERE status = 'discrepancy' "
         f"AND difference_fen > 0 AND {where(None, published.first_day, published.last_day, 'pay_date')}"
@@ -237,22 +250,40 @@ def test_on_a_phone_the_page_fits_the_screen_and_the_charts_are_readable(dashboa
     for width in (390, 1280):
         host = tmp_path / f"host-{width}.html"
         host.write_text(HOST.format(src=probed.as_uri(), width=width, height=844), encoding="utf-8")
-        dom = chromium(tmp_path, f"--window-size={max(width, 500)},900", "--virtual-time-budget=5000", "--dump-dom", host.as_uri())
+        dom = chromium(
+            tmp_path, f"--window-size={max(width, 500)},900", "--virtual-time-budget=5000", "--dump-dom", host.as_uri()
+        )
         m = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
         assert m, "the probe did not run"
         results[width] = json.loads(html.unescape(m.group(1)))
         shot = out / f"dashboard-{width}px.png"
         tall = tmp_path / f"tall-{width}.html"
         tall.write_text(HOST.format(src=probed.as_uri(), width=width, height=6000), encoding="utf-8")
-        chromium(tmp_path, f"--window-size={width if width >= 500 else 500},6000", "--virtual-time-budget=3000", f"--screenshot={shot}", tall.as_uri())
+        chromium(
+            tmp_path,
+            f"--window-size={width if width >= 500 else 500},6000",
+            "--virtual-time-budget=3000",
+            f"--screenshot={shot}",
+            tall.as_uri(),
+        )
         assert shot.stat().st_size > 10_000
     print(f"dashboard screenshots: {out}")
     phone, desk = results[390], results[1280]
     assert phone["innerWidth"] == 390
-    assert phone["scrollWidth"] <= phone["innerWidth"] and phone["bodyWidth"] <= phone["innerWidth"]  # no sideways scroll
+    assert (
+        phone["scrollWidth"] <= phone["innerWidth"] and phone["bodyWidth"] <= phone["innerWidth"]
+    )  # no sideways scroll
     assert desk["scrollWidth"] <= desk["innerWidth"]
     assert [a["id"] for a in phone["anchors"]] == [
-        "kpis", "trend", "channels", "funnel", "creators", "live", "inventory", "reconciliation", "pnl",
+        "kpis",
+        "trend",
+        "channels",
+        "funnel",
+        "creators",
+        "live",
+        "inventory",
+        "reconciliation",
+        "pnl",
     ]
     assert all(a["found"] and a["visible"] for a in phone["anchors"]), phone["anchors"]
     assert phone["wideVisible"] == 0 and desk["wideVisible"] == 3  # the phone sees the narrow charts only
