@@ -1,7 +1,7 @@
 """Airflow DAG ``douyin_daily``: the whole pipeline for one Asia/Shanghai business day in one run.
 
 extract (three families in parallel task groups) -> landing gate -> dbt build (audit) -> mart gate
--> publish -> report.
+-> publish -> notify_findings -> report.
 """
 
 from __future__ import annotations
@@ -20,8 +20,13 @@ The whole daily run for business day D (data interval [D 00:00+08, D+1 00:00+08)
    (same windows as the `extract_*` DAGs: look-back for event-partitioned API entities).
 2. **landing_gate** over every partition this run landed.
 3. **build_audit** — `dbt build` into a copy of the warehouse (pool `warehouse_writer`, 1 slot).
-4. **mart_gate**, 5. **publish** (atomic swap), 6. **report**: the teardown of **plan**, always
-   written once every other task is done (a failed step fails the DAG run).
+4. **mart_gate**, 5. **publish** (atomic swap), 6. **notify_findings**: new stock-out risks and new
+   reconciliation discrepancies to the configured alert channels, 7. **report**: the teardown of
+   **plan**, always written once every other task is done (a failed step fails the DAG run).
+
+Alerts: every task that fails for good (or a gate) and the findings go to the channels configured as
+Airflow connections `douyin_alert_dingtalk`, `douyin_alert_feishu`, `douyin_alert_wecom`,
+`douyin_alert_email` (docs/deploy.md); nothing is sent when none exists.
 
 Use either this DAG or the `extract_*` + `transform_warehouse` pair (both are paused on creation);
 this one emits no Assets, so it never triggers `transform_warehouse`. `catchup=True` from

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import duckdb
 
 from douyin_etl import config
 from douyin_etl.access.query import WarehouseMissing, connect_read_only
+from douyin_etl.timeutil import SHANGHAI
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,15 @@ class Bounds:
     first_day: date | None
     last_day: date | None
     run_id: str | None = None
-    published_at: str | None = None
+    published_at: datetime | None = None  # an instant, in Asia/Shanghai
+
+    def covers(self, start: date, end: date) -> bool:
+        """True when every day of [start, end] lies inside the published data (a comparison is complete)."""
+        return self.first_day is not None and self.last_day is not None and self.first_day <= start <= end <= self.last_day
+
+
+def _year_earlier(d: date) -> date:
+    return d.replace(year=d.year - 1) if not (d.month == 2 and d.day == 29) else date(d.year - 1, 2, 28)
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,27 @@ class Filters:
 
     def params(self) -> dict[str, Any]:
         return {"shop": self.shop, "start": self.start, "end": self.end}
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The period of the same length just before this one (环比)."""
+        return Filters(self.shop, self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def last_year(self) -> Filters:
+        """The same calendar days one year earlier (同比; 29 Feb -> 28 Feb)."""
+        return Filters(self.shop, _year_earlier(self.start), _year_earlier(self.end))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A KPI comparison period: its filters, and its KPI row when the published data covers all of it."""
+
+    key: str  # "prev" (环比) or "yoy" (同比)
+    filters: Filters
+    row: dict[str, Any] | None  # None: the period is not (fully) in the published data
 
 
 @dataclass(frozen=True)
@@ -65,6 +95,7 @@ class DashboardData:
     filters: Filters
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    comparisons: tuple[Comparison, ...] = ()
 
 
 def _where(date_col: str) -> str:
@@ -75,6 +106,19 @@ def _where(date_col: str) -> str:
 def _latest(table: str, date_col: str) -> str:
     return f"(SELECT max({date_col}) FROM {table} WHERE {_where(date_col)})"
 
+
+# Product names beside ids: the product's name and the SKU's spec, from the core dimensions.
+_NAMES = (
+    "p.product_name, "
+    "nullif(trim(concat_ws(' ', k.spec_detail_name1, k.spec_detail_name2, k.spec_detail_name3)), '') AS sku_spec"
+)
+_NAME_JOINS = """LEFT JOIN sales.dim_products AS p ON p.shop_id = a.shop_id AND p.product_id = a.product_id
+        LEFT JOIN sales.dim_skus AS k ON k.shop_id = a.shop_id AND k.sku_id = a.sku_id"""
+# Discrepancies are never netted: money settled too much and too little are summed apart.
+_SPLIT = (
+    "coalesce(sum(difference_fen) FILTER (WHERE difference_fen > 0), 0) AS over_fen, "
+    "coalesce(sum(difference_fen) FILTER (WHERE difference_fen < 0), 0) AS under_fen"
+)
 
 PANEL_QUERIES: tuple[PanelQuery, ...] = (
     PanelQuery(
@@ -146,31 +190,37 @@ PANEL_QUERIES: tuple[PanelQuery, ...] = (
     PanelQuery(
         "alerts",
         f"""
-        SELECT alert_date, alert_type, shop_id, warehouse_id, sku_id, product_id, available_qty,
-               avg_daily_units, days_of_cover, lead_time_days, last_sale_date
-        FROM inventory.inv_alerts
-        WHERE {SHOP_FILTER} AND alert_date = {_latest("inventory.inv_alerts", "alert_date")}
-        ORDER BY CASE alert_type WHEN 'stockout_risk' THEN 0 WHEN 'overstock' THEN 1 ELSE 2 END,
-                 days_of_cover NULLS LAST, shop_id, warehouse_id, sku_id
-        LIMIT 30""",
+        SELECT a.*, {_NAMES}
+        FROM (SELECT alert_date, alert_type, shop_id, warehouse_id, sku_id, product_id, available_qty,
+                     avg_daily_units, days_of_cover, lead_time_days, last_sale_date
+              FROM inventory.inv_alerts
+              WHERE {SHOP_FILTER} AND alert_date = {_latest("inventory.inv_alerts", "alert_date")}
+              ORDER BY CASE alert_type WHEN 'stockout_risk' THEN 0 WHEN 'overstock' THEN 1 ELSE 2 END,
+                       days_of_cover NULLS LAST, shop_id, warehouse_id, sku_id
+              LIMIT 30) AS a
+        {_NAME_JOINS}
+        ORDER BY CASE a.alert_type WHEN 'stockout_risk' THEN 0 WHEN 'overstock' THEN 1 ELSE 2 END,
+                 a.days_of_cover NULLS LAST, a.shop_id, a.warehouse_id, a.sku_id""",
     ),
     PanelQuery(
         "replenishment",
         f"""
-        SELECT as_of_date, shop_id, warehouse_id, sku_id, product_id, available_qty, avg_daily_units,
-               reorder_point_units, lead_time_days, suggested_order_qty,
-               count(*) OVER () AS total_rows
-        FROM inventory.inv_replenishment
-        WHERE {SHOP_FILTER} AND needs_reorder
-          AND as_of_date = {_latest("inventory.inv_replenishment", "as_of_date")}
-        ORDER BY suggested_order_qty DESC, shop_id, warehouse_id, sku_id
-        LIMIT 30""",
+        SELECT a.*, {_NAMES}
+        FROM (SELECT as_of_date, shop_id, warehouse_id, sku_id, product_id, available_qty, avg_daily_units,
+                     reorder_point_units, lead_time_days, suggested_order_qty,
+                     count(*) OVER () AS total_rows
+              FROM inventory.inv_replenishment
+              WHERE {SHOP_FILTER} AND needs_reorder
+                AND as_of_date = {_latest("inventory.inv_replenishment", "as_of_date")}
+              ORDER BY suggested_order_qty DESC, shop_id, warehouse_id, sku_id
+              LIMIT 30) AS a
+        {_NAME_JOINS}
+        ORDER BY a.suggested_order_qty DESC, a.shop_id, a.warehouse_id, a.sku_id""",
     ),
     PanelQuery(
         "recon_status",
         f"""
-        SELECT status, count(*) AS lines, sum(pay_fen) AS pay_fen, sum(difference_fen) AS difference_fen,
-               max(as_of_date) AS as_of_date
+        SELECT status, count(*) AS lines, sum(pay_fen) AS pay_fen, {_SPLIT}, max(as_of_date) AS as_of_date
         FROM finance.fin_order_reconciliation WHERE {_where("pay_date")}
         GROUP BY status
         ORDER BY CASE status WHEN 'settled' THEN 0 WHEN 'pending' THEN 1 WHEN 'refunded' THEN 2 ELSE 3 END""",
@@ -178,18 +228,21 @@ PANEL_QUERIES: tuple[PanelQuery, ...] = (
     PanelQuery(
         "recon_reasons",
         f"""
-        SELECT reason, count(*) AS lines, sum(difference_fen) AS difference_fen
+        SELECT reason, count(*) AS lines, {_SPLIT}
         FROM finance.fin_order_reconciliation WHERE {_where("pay_date")} AND status = 'discrepancy'
         GROUP BY reason ORDER BY lines DESC, reason""",
     ),
     PanelQuery(
         "discrepancies",
         f"""
-        SELECT sku_order_id, shop_order_id, shop_id, pay_date, reason, pay_fen, expected_net_fen,
-               settled_fen, difference_fen
-        FROM finance.fin_order_reconciliation WHERE {_where("pay_date")} AND status = 'discrepancy'
-        ORDER BY abs(difference_fen) DESC, sku_order_id
-        LIMIT 50""",
+        SELECT a.*, {_NAMES}
+        FROM (SELECT sku_order_id, shop_order_id, shop_id, product_id, sku_id, pay_date, reason, pay_fen,
+                     expected_net_fen, settled_fen, difference_fen
+              FROM finance.fin_order_reconciliation WHERE {_where("pay_date")} AND status = 'discrepancy'
+              ORDER BY abs(difference_fen) DESC, sku_order_id
+              LIMIT 50) AS a
+        {_NAME_JOINS}
+        ORDER BY abs(a.difference_fen) DESC, a.sku_order_id""",
     ),
     PanelQuery(
         "pnl",
@@ -206,6 +259,9 @@ PANEL_QUERIES: tuple[PanelQuery, ...] = (
 )
 
 
+KPI_SQL = next(q.sql for q in PANEL_QUERIES if q.key == "kpis")
+
+
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     cur = con.execute(sql, dict(params) if params else None)
     columns = [d[0] for d in cur.description]
@@ -217,9 +273,12 @@ def read_bounds(con: duckdb.DuckDBPyConnection) -> Bounds:
     span = _fetch(con, "SELECT min(date_day) AS first_day, max(date_day) AS last_day FROM sales.sales_daily")[0]
     run_id = published_at = None
     try:
-        last = _fetch(con, "SELECT run_id, published_at FROM _meta.publish_log ORDER BY published_at DESC LIMIT 1")
+        last = _fetch(
+            con, "SELECT run_id, epoch_us(published_at) AS us FROM _meta.publish_log ORDER BY published_at DESC LIMIT 1"
+        )
         if last:
-            run_id, published_at = last[0]["run_id"], str(last[0]["published_at"])[:19]
+            run_id = last[0]["run_id"]
+            published_at = datetime.fromtimestamp(last[0]["us"] / 1_000_000, tz=SHANGHAI)
     except duckdb.Error:  # older warehouses have no publish log: the header just omits it
         pass
     return Bounds(shops, span["first_day"], span["last_day"], run_id, published_at)
@@ -260,6 +319,18 @@ def parse_filters(query: Mapping[str, list[str]], bounds: Bounds, *, today: date
     return Filters(shop, start, end)
 
 
+def _compare(con: duckdb.DuckDBPyConnection, key: str, f: Filters, bounds: Bounds, data: DashboardData) -> Comparison:
+    """The KPI row of a comparison period, by the same SQL as the period's own; None unless fully published."""
+    if not bounds.covers(f.start, f.end):
+        return Comparison(key, f, None)
+    try:
+        return Comparison(key, f, _fetch(con, KPI_SQL, f.params())[0])
+    except duckdb.Error as exc:
+        log.error("dashboard comparison %s failed: %s", key, exc)
+        data.errors["kpis"] = str(exc).splitlines()[0]
+        return Comparison(key, f, None)
+
+
 def load_dashboard(query: Mapping[str, list[str]], warehouse: Path | None = None) -> DashboardData:
     """Open the published warehouse read-only, run every panel query for the filters, close it.
 
@@ -284,6 +355,8 @@ def load_dashboard(query: Mapping[str, list[str]], warehouse: Path | None = None
                 log.error("dashboard panel %s failed: %s", panel.key, exc)
                 data.errors[panel.key] = str(exc).splitlines()[0]
                 data.rows[panel.key] = []
+        data.comparisons = tuple(_compare(con, key, f, bounds, data) for key, f in (
+            ("prev", filters.previous()), ("yoy", filters.last_year())))
         return data
     finally:
         con.close()

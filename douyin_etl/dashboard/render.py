@@ -6,17 +6,20 @@ thousands separators (fen columns converted exactly through ``money.fen_to_yuan`
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from douyin_etl.dashboard import charts
-from douyin_etl.dashboard.data import DashboardData, Filters
+from douyin_etl.dashboard.data import Comparison, DashboardData, Filters
 from douyin_etl.money import fen_to_yuan
+from douyin_etl.timeutil import SHANGHAI
 
 # ---------------------------------------------------------------- formatting
 
@@ -111,6 +114,8 @@ TABLES: dict[str, TableSpec] = {
             C("alert_type", "预警类型", "alert"),
             C("shop_id", "店铺", "shop"),
             C("warehouse_id", "仓库", "warehouse"),
+            C("product_name", "商品", "product"),
+            C("sku_spec", "规格", "SKU spec"),
             C("sku_id", "SKU", "sku"),
             C("available_qty", "可用库存", "available", "int"),
             C("avg_daily_units", "日均销量", "units/day", "num"),
@@ -125,6 +130,8 @@ TABLES: dict[str, TableSpec] = {
         (
             C("shop_id", "店铺", "shop"),
             C("warehouse_id", "仓库", "warehouse"),
+            C("product_name", "商品", "product"),
+            C("sku_spec", "规格", "SKU spec"),
             C("sku_id", "SKU", "sku"),
             C("available_qty", "可用库存", "available", "int"),
             C("avg_daily_units", "日均销量", "units/day", "num"),
@@ -140,7 +147,8 @@ TABLES: dict[str, TableSpec] = {
             C("status", "对账状态", "status"),
             C("lines", "子订单数", "SKU orders", "int"),
             C("pay_fen", "实付金额", "paid", "fen"),
-            C("difference_fen", "差异金额", "difference", "fen"),
+            C("over_fen", "多结算", "settled too much", "fen"),
+            C("under_fen", "少结算", "settled too little", "fen"),
         ),
     ),
     "recon_reasons": TableSpec(
@@ -148,7 +156,8 @@ TABLES: dict[str, TableSpec] = {
         (
             C("reason", "差异原因", "reason"),
             C("lines", "子订单数", "SKU orders", "int"),
-            C("difference_fen", "差异金额", "difference", "fen"),
+            C("over_fen", "多结算", "settled too much", "fen"),
+            C("under_fen", "少结算", "settled too little", "fen"),
         ),
         "无对账差异 · no discrepancies",
     ),
@@ -157,6 +166,7 @@ TABLES: dict[str, TableSpec] = {
         (
             C("sku_order_id", "子订单号", "SKU order"),
             C("shop_id", "店铺", "shop"),
+            C("product_name", "商品", "product"),
             C("pay_date", "支付日", "pay day"),
             C("reason", "原因", "reason"),
             C("pay_fen", "实付", "paid", "fen"),
@@ -189,6 +199,12 @@ ALERT_LABELS = {
     "slow_mover": "滞销 slow mover",
     "overstock": "积压 overstock",
 }
+REASON_LABELS = {
+    "duplicate_settlement": "重复结算 duplicate settlement",
+    "missing_settlement": "缺失结算 missing settlement",
+    "refund_not_reversed": "退款未冲回 refund not reversed",
+    "fee_mismatch": "费用不符 fee mismatch",
+}
 STATUS_LABELS = {
     "settled": "已结算 settled",
     "pending": "待结算 pending",
@@ -197,7 +213,40 @@ STATUS_LABELS = {
 }
 
 
-def render_table(spec: TableSpec, rows: Sequence[dict[str, Any]], *, total: dict[str, Any] | None = None) -> str:
+def csv_value(v: Any, fmt: str) -> str:
+    """A cell as plain text for a CSV: exact decimals (fen shown as yuan), no ¥ or thousands separators."""
+    if v is None:
+        return ""
+    if fmt == "fen":
+        return str(fen_to_yuan(int(v)))
+    return str(v)
+
+
+def csv_link(name: str, columns: Sequence[Column], rows: Sequence[dict[str, Any]], filters: Filters | None) -> str:
+    """A download link holding the rows as CSV in a data: URI (UTF-8 with a BOM, so Excel reads Chinese).
+
+    Offline by construction: the file is in the page; no request is made when it is downloaded.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([f"{c.zh} {c.en}" + (" (元 yuan)" if c.fmt == "fen" else "") for c in columns])
+    for r in rows:
+        writer.writerow([csv_value(r.get(c.key), c.fmt) for c in columns])
+    scope = f"_{filters.shop or 'all'}_{filters.start}_{filters.end}" if filters else ""
+    href = "data:text/csv;charset=utf-8," + quote("\ufeff" + out.getvalue(), safe="")
+    return (
+        f'<a class="csv" data-csv="{escape(name)}" download="{escape(name + scope)}.csv" href="{href}">'
+        f"下载 CSV download</a>"
+    )
+
+
+def render_table(
+    spec: TableSpec,
+    rows: Sequence[dict[str, Any]],
+    *,
+    total: dict[str, Any] | None = None,
+    filters: Filters | None = None,
+) -> str:
     if not rows:
         return f'<p class="empty">{escape(spec.empty)}</p>'
     head = "".join(
@@ -213,6 +262,8 @@ def render_table(spec: TableSpec, rows: Sequence[dict[str, Any]], *, total: dict
                 value = ALERT_LABELS.get(row[c.key], value)
             elif c.key == "status":
                 value = STATUS_LABELS.get(row[c.key], value)
+            elif c.key == "reason":
+                value = REASON_LABELS.get(row[c.key], value)
             out.append(f'<{tag} class="{"n" if c.fmt in NUMERIC else ""}" data-col="{c.key}">{escape(value)}</{tag}>')
         return "".join(out)
 
@@ -221,6 +272,7 @@ def render_table(spec: TableSpec, rows: Sequence[dict[str, Any]], *, total: dict
     return (
         f'<div class="scroll"><table data-table="{spec.rows_key}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody>{foot}</table></div>"
+        f'<p class="dl">{csv_link(spec.rows_key, spec.columns, rows, filters)}</p>'
     )
 
 
@@ -247,14 +299,55 @@ KPIS = (
 )
 
 
+CMP_LABELS = {"prev": ("环比", "vs previous period"), "yoy": ("同比", "vs same days last year")}
+
+
+def change(now: Any, before: Any, fmt: str) -> str:
+    """The change from ``before`` to ``now``: relative for amounts and counts, percentage points for rates."""
+    if now is None or before is None:
+        return ""
+    if fmt == "pct":
+        return f"{(float(now) - float(before)) * 100:+.1f} pp"
+    if float(before) == 0:
+        return ""
+    return f"{(float(now) - float(before)) / abs(float(before)):+.1%}"
+
+
+LOWER_IS_BETTER = {"refund_rate"}  # a rising refund rate is shown as bad news
+
+
+def _cmp_line(cmp: Comparison, col: str, fmt: str, now: Any) -> str:
+    zh = CMP_LABELS[cmp.key][0]
+    if cmp.row is None:
+        return f'<div class="cmp" data-cmp="{cmp.key}">{zh} <span class="nodata">无数据 no data</span></div>'
+    before = cmp.row.get(col)
+    delta = change(now, before, fmt)
+    better = delta.startswith("+") != (col in LOWER_IS_BETTER)
+    cls = " up" if better else " down"
+    delta_html = f' <span class="delta{cls}">{escape(delta)}</span>' if delta else ""
+    return (
+        f'<div class="cmp" data-cmp="{cmp.key}">{zh} <span class="cv">{escape(FORMATS[fmt](before))}</span>'
+        f"{delta_html}</div>"
+    )
+
+
 def section_kpis(data: DashboardData) -> str:
     row = (data.rows.get("kpis") or [{}])[0]
     cards = "".join(
         f'<div class="kpi" data-kpi="{key}"><div class="kl">{zh}<small>{en}</small></div>'
-        f'<div class="kv{" neg" if (row.get(col) or 0) < 0 else ""}">{escape(FORMATS[fmt](row.get(col)))}</div></div>'
+        f'<div class="kv{" neg" if (row.get(col) or 0) < 0 else ""}">{escape(FORMATS[fmt](row.get(col)))}</div>'
+        + "".join(_cmp_line(c, col, fmt, row.get(col)) for c in data.comparisons)
+        + "</div>"
         for key, col, zh, en, fmt in KPIS
     )
-    note = "退款按退款成功日；退款率 = 退款 ÷ GMV · refunds dated by refund day; refund rate = refunds ÷ GMV"
+    periods = " · ".join(
+        f"{CMP_LABELS[c.key][0]} {CMP_LABELS[c.key][1]}: {c.filters.start} → {c.filters.end}"
+        + ("" if c.row is not None else " (不在已发布数据内 not in the published data)")
+        for c in data.comparisons
+    )
+    note = escape(
+        "退款按退款成功日；退款率 = 退款 ÷ GMV · refunds dated by refund day; refund rate = refunds ÷ GMV"
+    ) + (f"<br>{escape(periods)} · 退款率的变化为百分点 rate changes in percentage points" if periods else "")
     return _section(
         "kpis", "核心指标", "key figures", f'<div class="kpis">{cards}</div>', data.errors.get("kpis"), note
     )
@@ -262,6 +355,14 @@ def section_kpis(data: DashboardData) -> str:
 
 def _days(f: Filters) -> list[date]:
     return [f.start + timedelta(days=i) for i in range((f.end - f.start).days + 1)]
+
+
+DAILY_CHANNEL_COLUMNS = (
+    C("date_day", "日期", "day"),
+    C("channel", "渠道", "channel"),
+    C("gmv_yuan", "成交金额", "GMV", "yuan"),
+    C("net_sales_yuan", "净成交", "net sales", "yuan"),
+)
 
 
 def section_trend(data: DashboardData) -> str:
@@ -276,9 +377,13 @@ def section_trend(data: DashboardData) -> str:
         channels.setdefault(r["channel"], {})[r["date_day"]] = r["gmv_yuan"] or Decimal(0)
     if not rows:
         days = []
-    trend = charts.trend_chart(
-        days, [gmv[d] for d in days], [net[d] for d in days], bar_label="GMV", line_label="net sales"
+    trend = charts.responsive(
+        lambda fr: charts.trend_chart(
+            days, [gmv[d] for d in days], [net[d] for d in days], bar_label="GMV", line_label="net sales", fr=fr
+        )
     )
+    if rows:
+        trend += f'<p class="dl">{csv_link("daily_channel", DAILY_CHANNEL_COLUMNS, rows, data.filters)}</p>'
     legend = (
         '<div class="legend"><span class="lg"><i style="background:#fe2c55"></i>成交金额 GMV</span>'
         '<span class="lg"><i style="background:#1d2129;height:3px"></i>净成交 net sales</span></div>'
@@ -295,7 +400,9 @@ def section_trend(data: DashboardData) -> str:
         "channels",
         "渠道构成",
         "channel mix (share of daily GMV)",
-        charts.legend(order) + charts.stacked_chart(days, series) + f'<div class="chips">{totals}</div>',
+        charts.legend(order)
+        + charts.responsive(lambda fr: charts.stacked_chart(days, series, fr))
+        + f'<div class="chips">{totals}</div>',
         err,
     )
 
@@ -318,7 +425,7 @@ def section_funnel(data: DashboardData) -> str:
             f'<span class="chip" data-rate="{key}">{escape(label)} {fmt_pct(value / prev if prev else None)}</span>'
         )
     overall = fmt_pct(steps[-1][1] / steps[0][1] if steps[0][1] else None)
-    body = charts.funnel_chart(steps) if steps[0][1] else '<p class="empty">所选期间无罗盘数据 · no funnel data</p>'
+    body = charts.responsive(lambda fr: charts.funnel_chart(steps, fr)) if steps[0][1] else '<p class="empty">所选期间无罗盘数据 · no funnel data</p>'
     body += f'<div class="chips">{"".join(rates)}<span class="chip" data-rate="overall">曝光→支付 exposure→pay {overall}</span></div>'
     return _section("funnel", "转化漏斗", "funnel (罗盘)", body, data.errors.get("funnel"))
 
@@ -331,7 +438,7 @@ def section_table(
         key,
         zh,
         en,
-        render_table(spec, data.rows.get(spec.rows_key, []), total=total),
+        render_table(spec, data.rows.get(spec.rows_key, []), total=total, filters=data.filters),
         data.errors.get(spec.rows_key),
         note,
     )
@@ -359,9 +466,9 @@ def section_inventory(data: DashboardData) -> str:
     )
     body = (
         f'<div class="chips">{chips}</div><p class="muted">{escape(alerts_note)}</p>'
-        + render_table(TABLES["alerts"], data.rows.get("alerts", []))
+        + render_table(TABLES["alerts"], data.rows.get("alerts", []), filters=data.filters)
         + f'<h3>补货建议 <small>replenishment</small></h3><p class="muted">{escape(repl_note)}</p>'
-        + render_table(TABLES["replenishment"], repl)
+        + render_table(TABLES["replenishment"], repl, filters=data.filters)
     )
     err = data.errors.get("alerts") or data.errors.get("alert_counts") or data.errors.get("replenishment")
     return _section("inventory", "库存预警与补货", "inventory alerts and replenishment", body, err)
@@ -376,13 +483,21 @@ def section_reconciliation(data: DashboardData) -> str:
         for s in STATUS_LABELS
     )
     note = f"按支付日筛选，对账截至 {as_of} · SKU orders paid in the period, status as of {as_of}" if as_of else ""
+    disc = next((r for r in status if r["status"] == "discrepancy"), None)
+    split = (
+        f'<p class="split">差异金额不轧差 · never netted: '
+        f'<span class="chip over" data-split="over">多结算 settled too much {fmt_fen(disc["over_fen"])}</span>'
+        f'<span class="chip under" data-split="under">少结算 settled too little {fmt_fen(disc["under_fen"])}</span></p>'
+        if disc
+        else ""
+    )
     body = (
-        f'<div class="chips">{chips}</div>'
-        + render_table(TABLES["recon_status"], status)
+        f'<div class="chips">{chips}</div>{split}'
+        + render_table(TABLES["recon_status"], status, filters=data.filters)
         + "<h3>差异原因 <small>discrepancy reasons</small></h3>"
-        + render_table(TABLES["recon_reasons"], data.rows.get("recon_reasons", []))
+        + render_table(TABLES["recon_reasons"], data.rows.get("recon_reasons", []), filters=data.filters)
         + "<h3>差异明细 <small>discrepancies (largest first, top 50)</small></h3>"
-        + render_table(TABLES["discrepancies"], data.rows.get("discrepancies", []))
+        + render_table(TABLES["discrepancies"], data.rows.get("discrepancies", []), filters=data.filters)
     )
     err = data.errors.get("recon_status") or data.errors.get("recon_reasons") or data.errors.get("discrepancies")
     return _section("reconciliation", "结算对账", "settlement reconciliation", body, err, escape(note))
@@ -427,15 +542,31 @@ margin-right:4px;border-radius:2px;vertical-align:middle}
 .kv.neg{color:#cb2634}
 .muted{color:#86909c;font-size:12px;margin:4px 0}.empty{color:#86909c;font-size:13px}
 .panel-error,.page-error{background:#ffece8;color:#cb2634;padding:8px 12px;border-radius:6px}
+nav.toc{position:sticky;top:0;z-index:2;background:#161823;padding:6px 16px;white-space:nowrap;overflow-x:auto}
+nav.toc a{color:#fff;text-decoration:none;font-size:13px;margin-right:14px;display:inline-block;padding:4px 0}
+nav.toc small{color:#c9cdd4;font-size:11px;margin-left:3px}
+section{scroll-margin-top:44px}header .meta,.muted{overflow-wrap:anywhere}
+.cmp{font-size:11.5px;color:#4e5969;margin-top:3px}.cmp .cv{color:#1d2129}.nodata{color:#86909c}
+.delta.up{color:#00a870}.delta.down{color:#cb2634}
+.split .over{background:#fff7e8;color:#a15c00}.split .under{background:#ffece8;color:#cb2634}
+.dl{margin:4px 0 0;font-size:12px}.dl a{color:#3c8dde}
+.chart-narrow{display:none}
+@media (max-width:640px){
+header{padding:10px 12px}main{padding:8px}section{padding:10px 10px}
+.chart-wide{display:none}.chart-narrow{display:block}
+.kpis{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}.kv{font-size:17px}
+form.filters{padding:10px}form.filters label{flex:1 1 40%}form.filters input,form.filters select{width:100%}
+table{font-size:12px}
+}
 """
 
 
-def _page(title: str, header_meta: str, body: str) -> str:
+def _page(title: str, header_meta: str, body: str, nav: str = "") -> str:
     return (
         f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
         f"<style>{CSS}</style></head><body><header><h1>抖店经营看板<small>Douyin shop dashboard · read-only</small>"
-        f'</h1><div class="meta">{header_meta}</div></header><main>{body}</main></body></html>'
+        f'</h1><div class="meta">{header_meta}</div></header>{nav}<main>{body}</main></body></html>'
     )
 
 
@@ -488,16 +619,46 @@ SECTIONS: tuple[Callable[[DashboardData], str], ...] = (
 )
 
 
+NAV = (
+    ("kpis", "核心指标", "KPIs"),
+    ("trend", "趋势", "trend"),
+    ("channels", "渠道", "channels"),
+    ("funnel", "漏斗", "funnel"),
+    ("creators", "达人", "creators"),
+    ("live", "直播", "live"),
+    ("inventory", "库存", "inventory"),
+    ("reconciliation", "对账", "reconciliation"),
+    ("pnl", "损益", "P&L"),
+)
+
+
+def _nav() -> str:
+    links = "".join(f'<a href="#{key}">{escape(zh)}<small>{escape(en)}</small></a>' for key, zh, en in NAV)
+    return f'<nav class="toc" aria-label="sections 板块">{links}</nav>'
+
+
+def fmt_published(at: datetime | None) -> str:
+    """A publish instant in Beijing time, labelled: ``2026-03-15 10:22:01 北京时间 (UTC+08:00)``."""
+    if at is None:
+        return "–"
+    return f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S} 北京时间 (UTC+08:00)"
+
+
 def render_dashboard(data: DashboardData) -> str:
     b, f = data.bounds, data.filters
     shop = f.shop or "全部店铺 all shops"
     meta = (
         f"期间 period {f.start} → {f.end} · 店铺 shop {escape(shop)} · 数据范围 data {b.first_day} → {b.last_day}"
-        + (f" · 发布 published {escape(b.published_at or '')} (run {escape(b.run_id)})" if b.run_id else "")
+        + (
+            f' · 发布 published <time data-published>{escape(fmt_published(b.published_at))}</time> '
+            f"(run {escape(b.run_id)})"
+            if b.run_id
+            else ""
+        )
         + " · 日期为北京时间 business days Asia/Shanghai"
     )
     body = _filter_form(data) + "".join(section(data) for section in SECTIONS)
-    return _page(f"抖店经营看板 {f.start}~{f.end}", meta, body)
+    return _page(f"抖店经营看板 {f.start}~{f.end}", meta, body, _nav())
 
 
 def render_message(title_zh: str, title_en: str, message: str, *, error: bool = False) -> str:

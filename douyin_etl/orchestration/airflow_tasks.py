@@ -204,6 +204,21 @@ def publish(plan: dict, build: dict) -> dict:
     return run.publish(Plan.from_dict(plan), BuildResult.from_dict(build)).to_dict()
 
 
+@task
+@fails_fast
+def notify_findings(plan: dict) -> dict:
+    """Alert what the published warehouse shows for the run's last business day: new stock-out risks and
+    new reconciliation discrepancies, one message per shop and kind, to every configured channel
+    (DingTalk, Feishu/Lark, WeCom, email: Airflow connections ``douyin_alert_*``, docs/deploy.md).
+
+    Silent when no channel is configured; a channel that refuses a message is logged, not retried.
+    """
+    from douyin_etl.alerts.tasks import notify_findings as notify
+    from douyin_etl.orchestration.contracts import Plan
+
+    return notify(Plan.from_dict(plan).as_of)
+
+
 @task(retries=0)
 def report(plan: dict) -> str:
     """Write the run report whatever happened (rows, gates, dbt, published path): the run's teardown.
@@ -219,9 +234,9 @@ def report(plan: dict) -> str:
 
 
 def warehouse_steps(plan: Any, upstream: list | None = None) -> None:
-    """landing gate -> build_audit -> mart_gate -> publish after ``upstream``, and the report as the
-    teardown of ``plan`` (its setup): it runs once every task between them is done, whatever their
-    state, and is left out of the DAG run's state (a failed step fails the run)."""
+    """landing gate -> build_audit -> mart_gate -> publish -> notify_findings after ``upstream``, and the
+    report as the teardown of ``plan`` (its setup): it runs once every task between them is done,
+    whatever their state, and is left out of the DAG run's state (a failed step fails the run)."""
     gate = landing_gate(plan)
     for up in upstream or []:
         up >> gate
@@ -230,7 +245,9 @@ def warehouse_steps(plan: Any, upstream: list | None = None) -> None:
     checked = mart_gate(plan, build)
     published = publish(plan, build)
     checked >> published
-    published >> report(plan).as_teardown(setups=plan)
+    notified = notify_findings(plan)
+    published >> notified
+    notified >> report(plan).as_teardown(setups=plan)
 
 
 # -- weekly ----------------------------------------------------------------------------------
@@ -272,6 +289,7 @@ __all__ = [
     "full_check",
     "landing_gate",
     "mart_gate",
+    "notify_findings",
     "plan_business_day",
     "plan_from_assets",
     "publish",

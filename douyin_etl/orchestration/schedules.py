@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from douyin_etl import entities
+from douyin_etl.alerts.tasks import on_failure
 from douyin_etl.config import BUSINESS_TZ
 from douyin_etl.timeutil import SHANGHAI
 
@@ -41,6 +42,8 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": _retry_delay(),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),
+    # a task that fails for good (retries used up, or a gate) alerts the configured channels (docs/deploy.md)
+    "on_failure_callback": on_failure,
 }
 
 

@@ -64,11 +64,22 @@ def test_warehouse_writers_share_the_single_slot_pool_and_report_is_the_plans_te
     # the report runs once every task between plan and it is done, whatever their state (a teardown)
     assert report.is_teardown and plan.is_setup and report.trigger_rule == "all_done_setup_success"
     assert [t.task_id for t in dag.tasks if not t.downstream_list] == ["report"]
-    assert report.upstream_task_ids == {"plan", "publish"}  # the plan arrives as an XCom argument
+    assert report.upstream_task_ids == {"plan", "notify_findings"}  # the plan arrives as an XCom argument
+    assert dag.get_task("notify_findings").upstream_task_ids == {"plan", "publish"}  # alerts on what was published
     assert set(dag.get_task("plan").get_flat_relative_ids(upstream=False)) == {t.task_id for t in dag.tasks} - {"plan"}
-    # the run's state is the work tasks': a blocked gate (publish upstream_failed) fails it, the report does not
+    # the run's state is the work tasks': a blocked gate (publish, then notify upstream_failed) fails it, the
+    # report does not
     assert report.on_failure_fail_dagrun is False
-    assert _dagrun_state_tasks(dag) == {"publish"}
+    assert _dagrun_state_tasks(dag) == {"notify_findings"}
+
+
+@pytest.mark.parametrize("dag_id", sorted(EXPECTED))
+def test_every_task_alerts_the_configured_channels_when_it_fails(dagbag, dag_id):
+    from douyin_etl.alerts.tasks import on_failure
+
+    for t in dagbag.dags[dag_id].tasks:
+        callbacks = t.on_failure_callback if isinstance(t.on_failure_callback, list) else [t.on_failure_callback]
+        assert on_failure in callbacks, t.task_id
 
 
 def test_daily_extracts_are_the_extract_dags_stages_in_one_group_per_family(dagbag):

@@ -185,8 +185,10 @@ def test_reconciliation_counts_and_discrepancies(dashboard_url, published) -> No
         f"SELECT sku_order_id, reason, difference_fen FROM finance.fin_order_reconciliation "
         f"WHERE {full} AND status = 'discrepancy' ORDER BY abs(difference_fen) DESC, sku_order_id"
     )
+    from douyin_etl.dashboard.render import REASON_LABELS
+
     assert [(r["sku_order_id"], r["reason"], money(r["difference_fen"])) for r in rows] == [
-        (s, reason, Decimal(d) / 100) for s, reason, d in expected
+        (s, REASON_LABELS[reason], Decimal(d) / 100) for s, reason, d in expected
     ]
     # one shop: only its lines
     shop_counts = dict(
