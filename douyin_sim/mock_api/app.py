@@ -39,11 +39,13 @@ from douyin_etl.sources.doudian.signing import canonical_json, path_to_method, v
 from douyin_etl.timeutil import SHANGHAI, day_bounds_unix, unix_to_business_date
 
 from .faults import FaultConfig, FaultDice
-from .world import DT_FIELD, WorldStore
+from .world import DT_FIELD, WorldStore, cache_budget_rows
 
 log = logging.getLogger(__name__)
 
 Response = tuple[int, bytes]
+
+MIN_WINDOWS = 8  # windows always kept for paging, whatever their size (more than the client's workers)
 
 # Qianchuan (Ocean Engine style) error codes, the mock's approximation (keyed by the Doudian base sub code).
 QC_OK, QC_PARAMS, QC_TOKEN_INVALID, QC_TOKEN_EXPIRED, QC_RATE_LIMIT, QC_SERVER = 0, 40002, 40104, 40102, 40100, 50000
@@ -151,7 +153,12 @@ class MockApp:
         self._codes: dict[str, Grant] = {}  # authorization code -> shop, expiry (single use)
         self._revoked: set[str] = set()  # shops that withdrew the app's authorisation
         self._now = now  # the gateway's clock for the 90-day look-back (default: the world's last day)
-        self._windows: dict[tuple, list[dict[str, Any]]] = {}  # recent windows' rows (paging re-reads them)
+        # recent windows' rows (paging re-reads them), bounded like the world's partition cache: a window's
+        # rows keep their partition's row dicts alive after the partition cache dropped them (SF100: a
+        # day of shop_order is ~700 MB), so the windows kept hold at most cache_budget_rows() rows
+        # (and always the newest MIN_WINDOWS, one per concurrent pager)
+        self._windows: dict[tuple, list[dict[str, Any]]] = {}
+        self._window_budget = cache_budget_rows()
         self._lock = threading.Lock()
         self._stats: dict[str, Counter[str]] = {"requests": Counter(), "faults": Counter(), "errors": Counter()}
         self._handlers: dict[str, Callable[[dict[str, Any], str], Any]] = {
@@ -396,9 +403,10 @@ class MockApp:
             return hit
         rows = self._select_rows(ep, entity, params, shop_id)
         with self._lock:
-            if len(self._windows) >= 256:
-                self._windows.pop(next(iter(self._windows)))
             self._windows[key] = rows
+            held = sum(len(r) for r in self._windows.values())
+            while len(self._windows) > MIN_WINDOWS and held > self._window_budget:
+                held -= len(self._windows.pop(next(iter(self._windows))))
         return rows
 
     def _decode_windows(self, ep: Endpoint, params: dict[str, Any]) -> list[tuple[Window, int, int]]:
