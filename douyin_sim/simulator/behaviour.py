@@ -39,7 +39,7 @@ class Behaviour:
     partial_unit_refund_rate: float = 0.5  # returns / refunds (types 0, 1) of a multi-unit line refunding k of n units
     return_insurance_claim_rate: float = 0.6  # successful returns (type 0) whose return freight 运费险 pays the buyer
     late_reversal_days: tuple[float, float] = (1.0, 5.0)  # reversal of a refund after settlement, days after the refund
-    platform_compensation_rate: float = 0.1  # refunds after shipping (types 0, 1) the platform compensates the shop for
+    platform_compensation_rate: float = 0.2  # refunds after shipping (types 0, 1) the platform compensates the shop for
     # -- settlement / finance ---------------------------------------------------------------
     colonel_rate: float = 0.30  # alliance lines with a 招商 (colonel) service fee
     shipping_insurance_rate: float = 0.20  # settled lines with a shipping-insurance deduction

@@ -314,11 +314,11 @@ def compensation_flows(
     rng: np.random.Generator, l: dict[str, np.ndarray], beh: Behaviour, now: int
 ) -> dict[str, np.ndarray]:
     """平台赔付: the platform compensates the shop for a share of refunds after shipping (types 0, 1: a
-    fast refund whose goods never came back, a carrier's fault) 1-10 days after the refund, 10-50 % of it.
+    fast refund whose goods never came back, a carrier's fault) 1-5 days after the refund, 10-50 % of it.
     Fund-flow rows (tag 30, 入账, k = 5) shaped like ``settle_day``'s ``fund_flow``; only those before now."""
     n = len(l["line_id"])
     ok = (l["refund_time"] > 0) & np.isin(l["as_type"], (0, 1)) & (l["ship"] > 0)
-    t = l["refund_time"] + (rng.uniform(1, 10, n) * D).astype(np.int64)
+    t = l["refund_time"] + (rng.uniform(1, 5, n) * D).astype(np.int64)
     chosen = ok & (rng.random(n) < beh.platform_compensation_rate) & (t < now)
     amount = np.maximum(100, np.rint(l["refund_amount"] * rng.uniform(0.1, 0.5, n)).astype(np.int64) // 100 * 100)
     idx = np.flatnonzero(chosen)

@@ -91,7 +91,13 @@ class TruthBook:
         days = [(self.start + timedelta(days=int(d) - self.start_no)).isoformat() for d in day_no(t)]
         self.quirks.append(
             pd.DataFrame(
-                {"kind": kind, "key": keys.astype(str), "day": days, "amount_fen": amount.astype(np.int64), "detail": detail}
+                {
+                    "kind": kind,
+                    "key": keys.astype(str),
+                    "day": days,
+                    "amount_fen": amount.astype(np.int64),
+                    "detail": detail,
+                }
             )
         )
 
@@ -100,12 +106,22 @@ class TruthBook:
         day its amount belongs to."""
         o, l = day.o, day.l
         m = len(o["order_id"])
-        o_gmv = np.bincount(l["order_idx"], weights=np.where(l["paid"], l["pay_amount"], 0), minlength=m).astype(np.int64)
+        o_gmv = np.bincount(l["order_idx"], weights=np.where(l["paid"], l["pay_amount"], 0), minlength=m).astype(
+            np.int64
+        )
         x = o["paid"] & (day_no(o["pay"]) != day_no(o["create"]))
-        self._quirk("pay_after_midnight", o["order_id"][x], o["pay"][x], o_gmv[x], ["paid the day after its creation"] * int(x.sum()))
+        self._quirk(
+            "pay_after_midnight",
+            o["order_id"][x],
+            o["pay"][x],
+            o_gmv[x],
+            ["paid the day after its creation"] * int(x.sum()),
+        )
         x = ~o["paid"] & (o["cancel"] > 0)
         o_amount = np.bincount(l["order_idx"], weights=l["pay_amount"], minlength=m).astype(np.int64)
-        self._quirk("unpaid_expired", o["order_id"][x], o["cancel"][x], o_amount[x], ["cancelled unpaid"] * int(x.sum()))
+        self._quirk(
+            "unpaid_expired", o["order_id"][x], o["cancel"][x], o_amount[x], ["cancelled unpaid"] * int(x.sum())
+        )
         x = np.zeros(m, dtype=bool)
         x[l["order_idx"][l["presale"]]] = True
         o_exp = np.zeros(m, np.int64)
@@ -127,11 +143,21 @@ class TruthBook:
             [f"{int(k)} of {int(u)} units" for k, u in zip(l["as_num"][x], l["item_num"][x])],
         )
         x = r & (l["as_type"] == 6)
-        self._quirk("price_protection", l["line_id"][x], l["refund_time"][x], l["refund_amount"][x], ["价保"] * int(x.sum()))
+        self._quirk(
+            "price_protection", l["line_id"][x], l["refund_time"][x], l["refund_amount"][x], ["价保"] * int(x.sum())
+        )
         x = l["claim"] > 0
-        self._quirk("shipping_insurance_claim", l["line_id"][x], l["refund_time"][x], l["claim"][x], ["运费险 pays the buyer"] * int(x.sum()))
+        self._quirk(
+            "shipping_insurance_claim",
+            l["line_id"][x],
+            l["refund_time"][x],
+            l["claim"][x],
+            ["运费险 pays the buyer"] * int(x.sum()),
+        )
         x = l["as_type"] == 3
-        self._quirk("exchange", l["line_id"][x], l["as_apply"][x], np.zeros(int(x.sum()), np.int64), ["换货"] * int(x.sum()))
+        self._quirk(
+            "exchange", l["line_id"][x], l["as_apply"][x], np.zeros(int(x.sum()), np.int64), ["换货"] * int(x.sum())
+        )
         x = l.get("reversal_time", np.zeros(len(r), np.int64)) > 0
         if x.any():
             self._quirk(
@@ -143,7 +169,13 @@ class TruthBook:
             )
         if comp is not None and len(comp["line"]):
             k = comp["line"]
-            self._quirk("platform_compensation", l["line_id"][k], comp["bill_time"], comp["account_amount"], ["平台赔付"] * len(k))
+            self._quirk(
+                "platform_compensation",
+                l["line_id"][k],
+                comp["bill_time"],
+                comp["account_amount"],
+                ["平台赔付"] * len(k),
+            )
         self.flush_quirks()
 
     def flush_quirks(self) -> None:

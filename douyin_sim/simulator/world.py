@@ -152,6 +152,7 @@ class World:
         self.n_orders = 0
         self.freight = {"freight_invoices": 0, "freight_fen": 0}  # truth of the carriers' 运费账单 (counts.json totals)
         self.last_stock: pd.DataFrame | None = None
+        self._funnel_carry: dict[str, np.ndarray] = {"product": np.zeros(0, np.int64), "channel": np.zeros(0, np.int64)}
         self.drops = _load_drops()
         Sim = _load_logistics()
         self.logistics = Sim(seed, start, self._sku_frame(), end=self.last) if Sim else None
@@ -276,7 +277,9 @@ class World:
         self._exports(day)
         self._queue_logistics(orders, wl)
         frames.update(reports.content_frames(self.cat, content, day))
-        frames["traffic_funnel"] = reports.funnel_frame(self._rng(i, "funnel"), self.cat, orders.l, day)
+        frames["traffic_funnel"] = reports.funnel_frame(
+            self._rng(i, "funnel"), self.cat, self._funnel_lines(orders.l, day_start), day
+        )
         self._write_ad_report(reports.ad_report_frame(self._rng(i, "ads"), self.cat, orders.l, content, day), day)
         self.truth.add_day(orders, fin["recon"], i, comp)
         frames.update(self._logistics_day(day, i))
@@ -296,6 +299,19 @@ class World:
                 senders=self._senders(),
             )
             self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
+
+    def _funnel_lines(self, l: dict[str, np.ndarray], day_start: int) -> dict[str, np.ndarray]:
+        """The lines of the day's 商品流量: those created today, and those created last evening and paid
+        today (an order paid after midnight is a pay of its pay day); ``paid`` = paid today."""
+        today = day_no(np.int64(day_start))
+        paid_day = np.where(l["paid"], day_no(l["pay"]), -1)
+        carry = self._funnel_carry
+        self._funnel_carry = {k: l[k][paid_day > today] for k in ("product", "channel")}
+        return {
+            "product": np.concatenate([l["product"], carry["product"]]),
+            "channel": np.concatenate([l["channel"], carry["channel"]]),
+            "paid": np.concatenate([paid_day == today, np.ones(len(carry["product"]), dtype=bool)]),
+        }
 
     def _senders(self) -> dict[str, list[str]]:
         """Shops and warehouses that send their daily files even on a quiet day (header-only files)."""
