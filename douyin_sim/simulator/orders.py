@@ -213,7 +213,7 @@ def generate_orders(
         np.where(
             full,
             l_pay_amount,
-            np.where(part_units, np.rint(l_pay_amount * as_num / item_num).astype(np.int64), protect),
+            np.where(part_units, (l_pay_amount * as_num * 2 + item_num) // (2 * item_num), protect),
         ),
         0,
     )
@@ -223,8 +223,9 @@ def generate_orders(
         qrng.choice([800, 1000, 1200, 1500], n),
         0,
     )
+    # pro rata k / n, rounded half up (as every amount of the platform)
     promo_back = np.where(
-        full, p_plat + p_tal, np.where(part_units, np.rint((p_plat + p_tal) * as_num / item_num), 0)
+        full, p_plat + p_tal, np.where(part_units, ((p_plat + p_tal) * as_num * 2 + item_num) // (2 * item_num), 0)
     ).astype(np.int64)
     refund_time = np.where(refunded_ok, done, 0)
     full_refund = refunded_ok & full  # line closed by a full refund (before any settlement)

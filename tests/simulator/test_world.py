@@ -204,7 +204,7 @@ def test_refunds_and_settlements_are_coherent(con):
                       WHERE a.refund_amount > l.pay_amount
                          OR (a.aftersale_type IN (0, 1, 2) AND a.aftersale_num = l.item_num AND a.refund_amount <> l.pay_amount)
                          OR (a.aftersale_type IN (0, 1, 2) AND a.aftersale_num < l.item_num
-                             AND a.refund_amount <> round(l.pay_amount * a.aftersale_num / l.item_num))
+                             AND a.refund_amount <> (l.pay_amount * a.aftersale_num * 2 + l.item_num) // (2 * l.item_num))
                          OR (a.aftersale_type IN (3, 7) AND a.refund_amount <> 0)""").fetchone()[0]
         == 0
     )
