@@ -13,12 +13,18 @@ from dataclasses import asdict, dataclass
 class Behaviour:
     # -- orders --------------------------------------------------------------------------------
     pay_rate: float = 0.93  # created orders that get paid (the rest stay unpaid / are cancelled)
+    pay_timeout_s: int = 1800  # payment window: a buyer pays within it; an unpaid order is cancelled when it closes
     extra_line_rate: float = 0.28  # chance of one more SKU line (geometric, ≤ 4 lines)
     channel_weights: tuple[float, ...] = (0.22, 0.26, 0.16, 0.16, 0.20)  # alliance, live, video, search, card
     shop_promo_rate: float = 0.40
     platform_promo_rate: float = 0.20
     talent_promo_rate: float = 0.30  # of creator-attributed lines (alliance, creators' rooms)
     post_amount_rate: float = 0.12  # orders with a buyer-paid shipping fee
+    # -- order-lifecycle quirks of a real shop (each on by default; off reproduces the simple world) ----
+    pay_after_midnight: bool = True  # payment is not capped at the end of the creation day (create day ≠ pay day)
+    unpaid_expire: bool = True  # unpaid orders are cancelled when the payment window closes (else they stay 待支付)
+    presale_rate: float = 0.03  # paid orders that are full-payment presale (预售): promised ship time days/weeks later
+    presale_days: tuple[int, int] = (5, 25)  # promised ship time of a presale order, days after payment
     # -- fulfilment ---------------------------------------------------------------------------
     sla_miss_rate: float = 0.015  # paid orders shipped 48–72 h after payment
     # -- after-sales (per paid line, mutually exclusive) ------------------------------------
@@ -29,6 +35,11 @@ class Behaviour:
     price_protect_rate: float = 0.015  # type 6 (partial refund 10–30 %)
     resend_rate: float = 0.008  # type 7
     aftersale_success_rate: float = 0.85
+    # -- after-sales quirks (each on by default) ------------------------------------------------
+    partial_unit_refund_rate: float = 0.5  # returns / refunds (types 0, 1) of a multi-unit line refunding k of n units
+    return_insurance_claim_rate: float = 0.6  # successful returns (type 0) whose return freight 运费险 pays the buyer
+    late_reversal_days: tuple[float, float] = (1.0, 5.0)  # reversal of a refund after settlement, days after the refund
+    platform_compensation_rate: float = 0.2  # refunds after shipping (types 0, 1) the platform compensates the shop for
     # -- settlement / finance ---------------------------------------------------------------
     colonel_rate: float = 0.30  # alliance lines with a 招商 (colonel) service fee
     shipping_insurance_rate: float = 0.20  # settled lines with a shipping-insurance deduction

@@ -110,8 +110,9 @@ def settle_day(
     settleable = has_confirm & ~l["full_refund"] & l["paid"]
     settled = settleable & (settle_t < now)
     overdue = settleable & (due_day + GRACE_DAYS < last_day_no)
-    # partial refunds (type 6) that succeeded before settlement reduce the base
-    partial_ok = (l["as_type"] == 6) & (l["refund_time"] > 0)
+    # partial refunds that succeeded before settlement reduce the base: price protection (type 6) and
+    # returns / refunds of k of n units (types 0, 1); a full refund means no settlement at all
+    partial_ok = ((l["as_type"] == 6) | l["part_units"]) & (l["refund_time"] > 0)
     refund_before = np.where(partial_ok, l["refund_amount"], 0)
     base = l["pay_amount"] - refund_before
     f_plat, f_comm, f_col = fee_of(base, platform_bp), fee_of(base, comm_bp), fee_of(base, colonel_bp)
@@ -128,15 +129,16 @@ def settle_day(
     ras = pick(rng, clean, beh.refund_after_settlement_rate, "refund_after_settlement", log, taken)
     rnr = pick(rng, clean, beh.refund_not_reversed_rate, "refund_not_reversed", log, taken)
     late_refund = ras | rnr
-    if late_refund.any():  # a refund-only (type 1, full) or price protection (type 6) after settlement
+    if late_refund.any():  # a refund-only (type 1, full), a return (type 0) or price protection (type 6)
         idx = np.flatnonzero(late_refund)
         st = settle_t[idx]
         span = np.minimum(now - st, 6 * D)
         apply = st + (span * rng.uniform(0.1, 0.6, len(idx))).astype(np.int64)
         done = apply + np.minimum(((now - apply) * rng.uniform(0.2, 0.9, len(idx))).astype(np.int64), 3 * D)
         typ = np.where(rng.random(len(idx)) < 0.7, 1, 6)
+        typ = np.where((typ == 1) & (rng.random(len(idx)) < 0.5), 0, typ)  # half of them a return (退货退款)
         amount = np.where(
-            typ == 1,
+            typ != 6,
             l["pay_amount"][idx],
             np.rint(l["pay_amount"][idx] * rng.uniform(0.1, 0.3, len(idx))).astype(np.int64),
         )
@@ -148,7 +150,10 @@ def settle_day(
             done,
         )
         l["as_success"][idx] = True
+        l["as_num"][idx] = l["item_num"][idx]
+        l["promo_back"][idx] = np.where(typ != 6, l["p_plat"][idx] + l["p_tal"][idx], 0)
     refund_after = np.where(late_refund, l["refund_amount"], 0)
+    reversal_t = reversal_time(rng, l["refund_time"], ras, beh, now)
     fee_delta = np.where(mismatch, rng.choice([-300, -100, 100, 200, 500], n), 0)
     # an overcharge or an undercharge, but never a negative fee (the platform never pays fees out)
     fee_delta = np.where(f_plat + fee_delta < 0, -fee_delta, fee_delta)
@@ -160,7 +165,7 @@ def settle_day(
     for k, mask, t in (
         (1, normal, settle_t),
         (2, dup, np.minimum(settle_t + rng.integers(60, 3600, n), now - 1)),
-        (3, ras, l["refund_time"]),
+        (3, ras, reversal_t),
     ):
         idx = np.flatnonzero(mask)
         rows.append((np.full(len(idx), k), idx, t[idx]))
@@ -220,7 +225,7 @@ def settle_day(
     # -- alliance orders ------------------------------------------------------------------------
     a_idx = np.flatnonzero(alliance & l["paid"])
     a_settle = np.where(normal, settle_t, 0)[a_idx]
-    a_refunded = (l["full_refund"] | (late_refund & (l["as_type"] == 1)))[a_idx]
+    a_refunded = (l["full_refund"] | (late_refund & np.isin(l["as_type"], (0, 1))))[a_idx]
     a_status = np.where(
         a_refunded, "REFUND", np.where(a_settle > 0, "SETTLE", np.where(l["confirm"][a_idx] > 0, "CONFIRM", "PAY_SUCC"))
     )
@@ -282,10 +287,53 @@ def settle_day(
         ids[rnr],
         [f"refund {int(x)} fen after settlement, no reversal row" for x in l["refund_amount"][rnr]],
     )
+    l["reversal_time"] = np.where(ras, reversal_t, 0)
     return dict(
         settlement=settlement,
         fund_flow=fund_flow,
         alliance=alliance_t,
         recon=recon,
         line_extra=dict(due_day=due_day, settle_time=np.where(normal, settle_t, 0)),
+    )
+
+
+def reversal_time(
+    rng: np.random.Generator, refund_t: np.ndarray, ras: np.ndarray, beh: Behaviour, now: int
+) -> np.ndarray:
+    """When the reversal row (结算后退款) of a refund after settlement is posted: ``late_reversal_days`` after
+    the refund (a later bill), or, when that is past the world's end, some time before it (never in flight
+    here: a reversal still missing at the end is the ``refund_not_reversed`` anomaly). 0 where ``ras`` is false."""
+    lo, hi = beh.late_reversal_days
+    lag = (rng.uniform(lo, hi, len(refund_t)) * D).astype(np.int64)
+    room = np.maximum(now - 1 - refund_t, 0)
+    lag = np.where(refund_t + lag < now, lag, (room * rng.random(len(refund_t))).astype(np.int64))
+    return np.where(ras, refund_t + lag, 0)
+
+
+def compensation_flows(
+    rng: np.random.Generator, l: dict[str, np.ndarray], beh: Behaviour, now: int
+) -> dict[str, np.ndarray]:
+    """平台赔付: the platform compensates the shop for a share of refunds after shipping (types 0, 1: a
+    fast refund whose goods never came back, a carrier's fault) 1-5 days after the refund, 10-50 % of it.
+    Fund-flow rows (tag 30, 入账, k = 5) shaped like ``settle_day``'s ``fund_flow``; only those before now."""
+    n = len(l["line_id"])
+    ok = (l["refund_time"] > 0) & np.isin(l["as_type"], (0, 1)) & (l["ship"] > 0)
+    t = l["refund_time"] + (rng.uniform(1, 5, n) * D).astype(np.int64)
+    chosen = ok & (rng.random(n) < beh.platform_compensation_rate) & (t < now)
+    amount = np.maximum(100, np.rint(l["refund_amount"] * rng.uniform(0.1, 0.5, n)).astype(np.int64) // 100 * 100)
+    idx = np.flatnonzero(chosen)
+    z = np.zeros(len(idx), np.int64)
+    return dict(
+        line=idx,
+        k=np.full(len(idx), 5, np.int64),
+        bill_time=t[idx],
+        direction=z.copy(),
+        account_amount=amount[idx],
+        tag=np.full(len(idx), 30, np.int64),
+        pay_amount=z.copy(),
+        promotion_amount=z.copy(),
+        refund_amount=z.copy(),
+        platform_service_fee=z.copy(),
+        commission=z.copy(),
+        colonel_service_fee=z.copy(),
     )

@@ -45,8 +45,14 @@ def generate_orders(
     now: int,
     orders_mean: float,
     seq0: int,
+    qrng: np.random.Generator | None = None,
 ) -> DayOrders:
-    """Orders created on the day starting at ``day_start``; ``seq0`` continues the global order sequence."""
+    """Orders created on the day starting at ``day_start``; ``seq0`` continues the global order sequence.
+
+    ``qrng`` draws the lifecycle quirks (presale, partial-unit refunds, 运费险 claims; ``Behaviour``) from a
+    stream of its own, so switching a quirk off leaves every other draw of the day as it was.
+    """
+    qrng = qrng if qrng is not None else np.random.default_rng(seq0)
     n_shops = cat.n_shops
     shop_w = 1.0 / np.sqrt(np.arange(1, n_shops + 1))
     m = int(rng.poisson(orders_mean))
@@ -98,8 +104,14 @@ def generate_orders(
     create = np.minimum(create, day_start + D - 120)
     order_id = ORDER_BASE + (seq0 + np.arange(m, dtype=np.int64)) * 16
     paid = rng.random(m) < beh.pay_rate
-    pay = np.where(paid, np.minimum(create + rng.integers(5, 1800, m), day_start + D - 1), 0)
-    cancel = np.where(~paid & (create + 1800 < now), create + 1800, 0)
+    pay_t = create + rng.integers(5, beh.pay_timeout_s, m)
+    if not beh.pay_after_midnight:  # the simple world: every order paid on its creation day
+        pay_t = np.minimum(pay_t, day_start + D - 1)
+    paid &= pay_t < now  # an order created just before "now" may still be awaiting payment (待支付)
+    pay = np.where(paid, pay_t, 0)
+    expired = ~paid & (create + beh.pay_timeout_s < now)
+    expired = expired if beh.unpaid_expire else np.zeros(m, dtype=bool)
+    cancel = np.where(expired, create + beh.pay_timeout_s, 0)
     pool = max(50, int(orders_mean / max(1, n_shops) * 25))
     buyer = shop * 1_000_000_000 + (pool * rng.random(m) ** 1.6).astype(np.int64)
     province = rng.choice(len(PROVINCES), m, p=PROVINCE_W / PROVINCE_W.sum()).astype(np.int64)
@@ -140,6 +152,13 @@ def generate_orders(
     # -- fulfilment (per shop order) --------------------------------------------------------------
     sla = paid & (rng.random(m) < beh.sla_miss_rate)
     delay = np.where(sla, uni(rng, 49, 72, m), uni(rng, 1, 46, m)) * H
+    # presale (预售, full payment): a promised ship time days or weeks after payment; shipped by it
+    # (or, for an SLA miss, 1-24 h after it)
+    presale = paid & (qrng.random(m) < beh.presale_rate)
+    lo_d, hi_d = beh.presale_days
+    promised = pay + (qrng.uniform(lo_d, hi_d, m) * D).astype(np.int64)
+    exp_ship_o = np.where(presale, promised, np.where(paid, pay + 48 * H, 0))
+    delay = np.where(presale, promised - pay + np.where(sla, uni(qrng, 1, 24, m), -uni(qrng, 1, 72, m)) * H, delay)
     ship_plan = np.where(paid, pay + delay.astype(np.int64), 0)
     receipt_plan = ship_plan + (uni(rng, 18, 96, m) * H).astype(np.int64)
     fast = rng.random(m) < 0.45  # buyers who confirm the day they receive
@@ -181,12 +200,33 @@ def generate_orders(
     as_type = np.where(exists, as_type, -1)
     closed = exists & (done < now)
     money = np.isin(as_type, (0, 1, 2, 6))
-    full = np.isin(as_type, (0, 1, 2))
+    # a return or refund after shipping of a multi-unit line may take back k of its n units
+    part_units = np.isin(as_type, (0, 1)) & (item_num >= 2) & (qrng.random(n) < beh.partial_unit_refund_rate)
+    as_num = np.where(part_units, qrng.integers(1, np.maximum(item_num, 2)), item_num)
+    full = np.isin(as_type, (0, 1, 2)) & ~part_units
     refunded_ok = closed & success & money
     part_ratio = uni(rng, 0.10, 0.30, n)
+    # 价保: the unit price difference (10-30 % of the unit's paid price) refunded for every unit
+    protect = np.rint(l_pay_amount / item_num * part_ratio).astype(np.int64) * item_num
     refund_amount = np.where(
-        money, np.where(full, l_pay_amount, np.rint(l_pay_amount * part_ratio).astype(np.int64)), 0
+        money,
+        np.where(
+            full,
+            l_pay_amount,
+            np.where(part_units, (l_pay_amount * as_num * 2 + item_num) // (2 * item_num), protect),
+        ),
+        0,
     )
+    # 运费险: a successful return's freight is paid to the buyer by the insurer (not by the shop)
+    claim = np.where(
+        refunded_ok & (as_type == 0) & (qrng.random(n) < beh.return_insurance_claim_rate),
+        qrng.choice([800, 1000, 1200, 1500], n),
+        0,
+    )
+    # pro rata k / n, rounded half up (as every amount of the platform)
+    promo_back = np.where(
+        full, p_plat + p_tal, np.where(part_units, ((p_plat + p_tal) * as_num * 2 + item_num) // (2 * item_num), 0)
+    ).astype(np.int64)
     refund_time = np.where(refunded_ok, done, 0)
     full_refund = refunded_ok & full  # line closed by a full refund (before any settlement)
 
@@ -236,7 +276,8 @@ def generate_orders(
         create=create[lo],
         pay=l_pay,
         ship=l_ship,
-        exp_ship=np.where(l_paid, l_pay + 48 * H, 0),
+        exp_ship=exp_ship_o[lo],
+        presale=presale[lo],
         receipt=l_receipt,
         confirm=l_confirm,
         finish=l_finish,
@@ -255,6 +296,10 @@ def generate_orders(
         refund_time=refund_time,
         full_refund=full_refund,
         as_success=success & closed,
+        as_num=np.where(exists, as_num, 0),
+        part_units=exists & part_units,
+        claim=np.where(exists, claim, 0),
+        promo_back=np.where(exists, promo_back, 0),
     )
     o = dict(
         order_id=order_id,
@@ -305,7 +350,7 @@ def order_rollup(day: DayOrders) -> None:
     )
     o["status"] = status
     o["finish"] = np.where(np.isin(status, (4, 5)) & o["paid"], smax(l["finish"]), 0)
-    o["exp_ship"] = np.where(o["paid"], o["pay"] + 48 * H, 0)
+    o["exp_ship"] = smax(l["exp_ship"])  # pay + 48 h, or a presale order's promised ship time
     last = np.maximum.reduce(
         [
             o["create"],

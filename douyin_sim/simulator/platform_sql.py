@@ -85,9 +85,9 @@ SELECT (L.line_id + 200000000000000000)::VARCHAR AS aftersale_id, L.line_id::VAR
        L.as_apply AS apply_time, L.as_apply AS create_time, L.as_update AS update_time,
        CASE WHEN L.as_status IN (12, 27, 28) THEN 0 ELSE L.as_apply + 172800 END AS status_deadline,
        L.refund_time, CASE WHEN L.as_type IN (0, 1, 2, 6) THEN L.refund_amount ELSE 0 END AS refund_amount,
-       0::BIGINT AS refund_post_amount, 0::BIGINT AS refund_tax_amount,
-       CASE WHEN L.as_type IN (0, 1, 2) THEN L.p_plat + L.p_tal ELSE 0 END AS return_promotion_amount,
-       L.item_num AS aftersale_num,
+       L.claim AS refund_post_amount, 0::BIGINT AS refund_tax_amount,
+       L.promo_back AS return_promotion_amount,
+       L.as_num AS aftersale_num,
        CASE WHEN L.as_type = 0 THEN 'SF15' || lpad((L.line_id % 100000000000)::VARCHAR, 11, '0') ELSE '' END AS return_logistics_code,
        CASE WHEN L.as_type = 0 THEN '顺丰速运' ELSE '' END AS return_logistics_company_name,
        CASE WHEN L.as_type IN (0, 1, 3, 7) THEN 1 ELSE 0 END AS got_pkg, 0 AS arbitrate_status,
@@ -96,7 +96,7 @@ SELECT (L.line_id + 200000000000000000)::VARCHAR AS aftersale_id, L.line_id::VAR
        to_json({{'shop_order_id': L.parent_id::VARCHAR, 'related_order_info': [{{'sku_order_id': L.line_id::VARCHAR,
             'order_status': L.status, 'pay_amount': L.pay_amount, 'item_num': L.item_num,
             'aftersale_pay_amount': CASE WHEN L.as_type IN (0, 1, 2, 6) THEN L.refund_amount ELSE 0 END,
-            'aftersale_item_num': L.item_num, 'product_id': CP.product_id::VARCHAR}}]}})::VARCHAR AS order_info,
+            'aftersale_item_num': L.as_num, 'product_id': CP.product_id::VARCHAR}}]}})::VARCHAR AS order_info,
        {dt("L.as_update")} AS dt
 FROM L JOIN CP ON CP.idx = L.product
 WHERE L.as_type >= 0
@@ -139,11 +139,11 @@ ORDER BY request_no
 FUND_FLOW = f"""
 SELECT FF.bill_time, 'DZ' || L.line_id::VARCHAR || FF.k::VARCHAR AS account_trade_no, FF.direction::BIGINT AS fund_flow,
        FF.account_amount, '聚合账户' AS account_type,
-       CASE FF.tag WHEN 3 THEN '订单结算' WHEN 2 THEN '结算后退款' ELSE '运费险扣费' END AS account_bill_desc,
+       CASE FF.tag WHEN 3 THEN '订单结算' WHEN 2 THEN '结算后退款' WHEN 30 THEN '平台赔付' ELSE '运费险扣费' END AS account_bill_desc,
        FF.tag::BIGINT AS account_bill_desc_tag, L.line_id::VARCHAR AS order_id, L.parent_id::VARCHAR AS shop_order_id,
        FF.pay_amount, 0::BIGINT AS post_amount, FF.promotion_amount, FF.refund_amount, FF.platform_service_fee,
        FF.commission, FF.colonel_service_fee, 0::BIGINT AS channel_fee, '' AS remark, L.shop_id::VARCHAR AS shop_id,
-       CASE FF.tag WHEN 20 THEN 3 ELSE 1 END AS biz_type, '' AS after_sale_service_no, 0::BIGINT AS author_coupon_subsidy,
+       CASE FF.tag WHEN 20 THEN 3 WHEN 30 THEN 5 ELSE 1 END AS biz_type, '' AS after_sale_service_no, 0::BIGINT AS author_coupon_subsidy,
        {dt("FF.bill_time")} AS dt
 FROM FF JOIN L ON L.i = FF.line
 ORDER BY account_trade_no

@@ -70,7 +70,9 @@ def content_frames(cat: Catalog, c: DayContent, day: date) -> dict[str, pd.DataF
 
 
 def funnel_frame(rng: np.random.Generator, cat: Catalog, l: dict[str, np.ndarray], day: date) -> pd.DataFrame:
-    """商品流量: exposures ≥ clicks ≥ add_to_carts ≥ orders (lines created) ≥ pays (lines paid) per product × channel."""
+    """商品流量: exposures ≥ clicks ≥ add_to_carts ≥ orders (lines) ≥ pays (lines paid that day) per product × channel.
+
+    ``l``: product, channel and paid of the day's funnel lines (``World._funnel_lines``)."""
     key = l["product"] * 8 + l["channel"]
     keys, inv = np.unique(key, return_inverse=True)
     lines = np.bincount(inv, minlength=len(keys)).astype(np.int64)

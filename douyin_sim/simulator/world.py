@@ -37,7 +37,7 @@ from douyin_sim.simulator.catalog import (
     final_frames,
 )
 from douyin_sim.simulator.content import ContentState
-from douyin_sim.simulator.finance import GRACE_DAYS, SETTLE_DELAY_DAYS, day_no, settle_day
+from douyin_sim.simulator.finance import GRACE_DAYS, SETTLE_DELAY_DAYS, compensation_flows, day_no, settle_day
 from douyin_sim.simulator.orders import D, DayOrders, H, generate_orders, order_rollup
 from douyin_sim.simulator.sink import ParquetSink
 from douyin_sim.simulator.truth import TruthBook
@@ -152,6 +152,7 @@ class World:
         self.n_orders = 0
         self.freight = {"freight_invoices": 0, "freight_fen": 0}  # truth of the carriers' 运费账单 (counts.json totals)
         self.last_stock: pd.DataFrame | None = None
+        self._funnel_carry: dict[str, np.ndarray] = {"product": np.zeros(0, np.int64), "channel": np.zeros(0, np.int64)}
         self.drops = _load_drops()
         Sim = _load_logistics()
         self.logistics = Sim(seed, start, self._sku_frame(), end=self.last) if Sim else None
@@ -241,7 +242,15 @@ class World:
         content = self.content.day(self._rng(i, "content"), i, day_start)
         mean = self.orders_per_day * _WEEKDAY[day.weekday()]
         orders = generate_orders(
-            self._rng(i, "orders"), self.cat, content, self.beh, day_start, self.now, mean, self.seq
+            self._rng(i, "orders"),
+            self.cat,
+            content,
+            self.beh,
+            day_start,
+            self.now,
+            mean,
+            self.seq,
+            qrng=self._rng(i, "lifecycle"),
         )
         m = len(orders.o["order_id"])
         self.seq += m
@@ -258,6 +267,8 @@ class World:
             np.where(l["author"] >= 0, a_comm[np.maximum(l["author"], 0)], 0),
             self.anomalies,
         )
+        comp = compensation_flows(self._rng(i, "compensation"), l, self.beh, self.now)
+        fin["fund_flow"] = {k: np.concatenate([v, comp[k]]) for k, v in fin["fund_flow"].items()}
         order_rollup(orders)
         self._late_updates(self._rng(i, "late_update"), orders)
         self._sla(orders)
@@ -266,9 +277,11 @@ class World:
         self._exports(day)
         self._queue_logistics(orders, wl)
         frames.update(reports.content_frames(self.cat, content, day))
-        frames["traffic_funnel"] = reports.funnel_frame(self._rng(i, "funnel"), self.cat, orders.l, day)
+        frames["traffic_funnel"] = reports.funnel_frame(
+            self._rng(i, "funnel"), self.cat, self._funnel_lines(orders.l, day_start), day
+        )
         self._write_ad_report(reports.ad_report_frame(self._rng(i, "ads"), self.cat, orders.l, content, day), day)
-        self.truth.add_day(orders, fin["recon"], i)
+        self.truth.add_day(orders, fin["recon"], i, comp)
         frames.update(self._logistics_day(day, i))
         invoices = frames.get("freight_invoice")
         if invoices is not None and len(invoices):  # a day without shipments bills nothing (an empty frame)
@@ -286,6 +299,19 @@ class World:
                 senders=self._senders(),
             )
             self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
+
+    def _funnel_lines(self, l: dict[str, np.ndarray], day_start: int) -> dict[str, np.ndarray]:
+        """The lines of the day's 商品流量: those created today, and those created last evening and paid
+        today (an order paid after midnight is a pay of its pay day); ``paid`` = paid today."""
+        today = day_no(np.int64(day_start))
+        paid_day = np.where(l["paid"], day_no(l["pay"]), -1)
+        carry = self._funnel_carry
+        self._funnel_carry = {k: l[k][paid_day > today] for k in ("product", "channel")}
+        return {
+            "product": np.concatenate([l["product"], carry["product"]]),
+            "channel": np.concatenate([l["channel"], carry["channel"]]),
+            "paid": np.concatenate([paid_day == today, np.ones(len(carry["product"]), dtype=bool)]),
+        }
 
     def _senders(self) -> dict[str, list[str]]:
         """Shops and warehouses that send their daily files even on a quiet day (header-only files)."""
@@ -402,11 +428,15 @@ class World:
 
     def _sla(self, orders: DayOrders) -> None:
         l = orders.l
-        miss = (l["ship"] > 0) & (l["ship"] - l["pay"] > 48 * H)
+        # shipped after the deadline: pay + 48 h, or a presale line's promised ship time
+        miss = (l["ship"] > 0) & (l["ship"] > l["exp_ship"])
         self.anomalies.add(
             "sla_miss",
             l["line_id"][miss],
-            [f"shipped {int(x) / 3600:.1f} h after payment" for x in (l["ship"] - l["pay"])[miss]],
+            [
+                f"shipped {int(x) / 3600:.1f} h after payment, {int(y) / 3600:.1f} h after the deadline"
+                for x, y in zip((l["ship"] - l["pay"])[miss], (l["ship"] - l["exp_ship"])[miss])
+            ],
         )
 
     # -- logistics ------------------------------------------------------------------------------
@@ -463,14 +493,15 @@ class World:
         ship_day = day_no(ship[s]) - self.start_no
         for d in np.unique(ship_day):
             self.pending_ship.setdefault(int(d), []).append(shipped[ship_day == d].reset_index(drop=True))
-        # goods back in stock when a return (type 0) is refunded
-        r = l["full_refund"][p] & (l["as_type"][p] == 0)
+        # goods back in stock when a return (type 0) is refunded: the units returned (k of n for a partial
+        # return), also for a return after settlement
+        r = (l["refund_time"][p] > 0) & (l["as_type"][p] == 0)
         if r.any():
             ret = pd.DataFrame(
                 {
                     "sku_id": _s(self.cat.s_id[l["sku"][p][r]]),
                     "warehouse_id": wl["warehouse_id"].to_numpy()[r],
-                    "quantity": l["item_num"][p][r],
+                    "quantity": l["as_num"][p][r],
                 }
             )
             rday = day_no(l["refund_time"][p][r]) - self.start_no

@@ -201,7 +201,10 @@ def test_truth_gmv_equals_platform_lines(con, world):
 def test_refunds_and_settlements_are_coherent(con):
     assert (
         con.execute("""SELECT count(*) FROM after_sale a JOIN sku_order l ON l.order_id = a.related_id
-                      WHERE a.refund_amount > l.pay_amount OR (a.aftersale_type IN (0, 1, 2) AND a.refund_amount <> l.pay_amount)
+                      WHERE a.refund_amount > l.pay_amount
+                         OR (a.aftersale_type IN (0, 1, 2) AND a.aftersale_num = l.item_num AND a.refund_amount <> l.pay_amount)
+                         OR (a.aftersale_type IN (0, 1, 2) AND a.aftersale_num < l.item_num
+                             AND a.refund_amount <> (l.pay_amount * a.aftersale_num * 2 + l.item_num) // (2 * l.item_num))
                          OR (a.aftersale_type IN (3, 7) AND a.refund_amount <> 0)""").fetchone()[0]
         == 0
     )
@@ -244,11 +247,12 @@ def test_reconciliation_truth_follows_contract_rules(con, world):
     as_of = date(2026, 10, 10)
     lines = con.execute("""
         SELECT l.order_id, l.pay_amount, l.first_cid, l.promotion_platform_amount pp, l.promotion_talent_amount pt,
-               l.confirm_receipt_time, coalesce(a.commission_rate_bp, 0) crb, coalesce(a.colonel_service_rate_bp, 0) colb
+               l.confirm_receipt_time, coalesce(a.commission_rate_bp, 0) crb, coalesce(a.colonel_service_rate_bp, 0) colb,
+               l.item_num
         FROM sku_order l LEFT JOIN alliance_order a ON a.order_id = l.order_id WHERE l.pay_time > 0""").df()
     sb = con.execute("SELECT order_id, trade_type, settle_amount, settle_time FROM settlement_bill").df()
     asale = con.execute(
-        "SELECT related_id, aftersale_type, refund_amount, refund_time FROM after_sale "
+        "SELECT related_id, aftersale_type, aftersale_num, refund_amount, refund_time FROM after_sale "
         "WHERE aftersale_status = 12 AND refund_status = 3"
     ).df()
     recon = con.execute("SELECT * FROM recon").df().set_index("sku_order_id")
@@ -266,7 +270,7 @@ def test_reconciliation_truth_follows_contract_rules(con, world):
             for x in refs.itertuples():
                 if first_settle is not None and x.refund_time > first_settle:
                     after += x.refund_amount
-                elif x.aftersale_type == 6:
+                elif x.aftersale_type == 6 or x.aftersale_num < r.item_num:  # 价保, or k of n units
                     before += x.refund_amount
                 else:
                     full_before = True
@@ -309,11 +313,11 @@ def test_every_anomaly_kind_appears_in_a_small_world(con, world):
     recon = con.execute("SELECT sku_order_id, reason FROM recon WHERE status = 'discrepancy'").df()
     for kind in ("fee_mismatch", "duplicate_settlement", "refund_not_reversed"):
         assert set(an.loc[an.kind == kind, "key"]) == set(recon.loc[recon.reason == kind, "sku_order_id"])
-    # sla misses are lines shipped > 48 h after payment, and all of them
+    # sla misses are lines shipped after their deadline (pay + 48 h, a presale line's promised ship time), and all of them
     sla = {
         r[0]
         for r in con.execute(
-            "SELECT order_id FROM sku_order WHERE ship_time > 0 AND ship_time - pay_time > 172800"
+            "SELECT order_id FROM sku_order WHERE ship_time > 0 AND ship_time > exp_ship_time"
         ).fetchall()
     }
     assert sla == set(an.loc[an.kind == "sla_miss", "key"])

@@ -9,7 +9,8 @@
 }}
 -- One row per account movement (动账明细), de-duplicated by account_trade_no: the same record
 -- delivered twice counts once (copies_seen > 1 shows it came more than once). signed amounts:
--- + credit (入账), - debit (出账).
+-- + credit (入账), - debit (出账). 平台赔付 (tag 30: the platform compensating the shop, e.g. for a
+-- fast refund whose goods never came back) is a credit of its own kind, dated by its bill day.
 -- Incremental (macros/incremental.sql): the rows from partitions on or after incremental_cutoff() are
 -- deleted (pre_hook) and come back from staging, with the rows the delete removes and the window
 -- does not bring back (lost_keys()), by account_trade_no.
@@ -44,6 +45,7 @@ final as (
             when 2 then 'refund_after_settlement'
             when 11 then 'withdrawal'
             when 20 then 'shipping_insurance'
+            when 30 then 'platform_compensation'
             else 'other'
         end                                                       as movement_kind,
         sku_order_id,
