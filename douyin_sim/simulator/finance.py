@@ -18,6 +18,7 @@ from douyin_sim.simulator.orders import ALLIANCE, D, DayOrders, H
 
 SETTLE_DELAY_DAYS = 7
 GRACE_DAYS = 3
+ROUNDING_TOLERANCE_FEN = 1  # |settled − expected| up to this is rounding, not a fee mismatch
 SHANGHAI_OFFSET = 8 * H
 
 
@@ -107,6 +108,10 @@ def settle_day(
     has_confirm = l["confirm"] > 0
     due_day = np.where(has_confirm, day_no(l["confirm"]) + SETTLE_DELAY_DAYS, 0)
     settle_t = np.where(has_confirm, due_day * D - SHANGHAI_OFFSET + rng.integers(1 * H, 6 * H, n), 0)
+    # natural: some settlements come 1..GRACE_DAYS days after the due day (late, never overdue)
+    nat = np.random.default_rng(rng.integers(2**62))
+    late_settle = has_confirm & (nat.random(n) < beh.late_settlement_rate)
+    settle_t = settle_t + np.where(late_settle, nat.integers(1, GRACE_DAYS + 1, n) * D, 0)
     settleable = has_confirm & ~l["full_refund"] & l["paid"]
     settled = settleable & (settle_t < now)
     overdue = settleable & (due_day + GRACE_DAYS < last_day_no)
@@ -155,7 +160,9 @@ def settle_day(
 
     # -- settlement rows: normal (k=1), duplicate (k=2), reversal (k=3) ------------------------
     normal = settled & ~missing
-    plat_fee_row = f_plat + fee_delta
+    # natural: the platform's own rounding leaves the fee 1 fen off on a few lines (within tolerance)
+    rounding = normal & ~taken & (f_plat > 0) & (nat.random(n) < beh.fee_rounding_rate)
+    plat_fee_row = f_plat + fee_delta + np.where(rounding, nat.choice([-1, 1], n), 0)
     rows = []
     for k, mask, t in (
         (1, normal, settle_t),
@@ -250,7 +257,7 @@ def settle_day(
         (refunded, "refunded", None),
         (dup, "discrepancy", "duplicate_settlement"),
         (rnr, "discrepancy", "refund_not_reversed"),
-        (has_rows & (settled_fen != exp_net), "discrepancy", "fee_mismatch"),
+        (has_rows & (np.abs(settled_fen - exp_net) > ROUNDING_TOLERANCE_FEN), "discrepancy", "fee_mismatch"),
         (has_rows, "settled", None),
         (~has_rows & overdue, "discrepancy", "missing_settlement"),
     ]
@@ -260,8 +267,17 @@ def settle_day(
         status[hit] = s
         reason[hit] = r
         decided |= hit
+    # natural discrepancies of the line (legitimate: never a reason to flag it)
+    natural = np.full(n, None, dtype=object)
+    natural[late_settle & normal] = "late_settlement"
+    natural[rounding & (status == "settled")] = "fee_rounding"
     recon = dict(
-        line=p, expected_settle_fen=exp_settle[p], settled_fen=settled_fen[p], status=status[p], reason=reason[p]
+        line=p,
+        expected_settle_fen=exp_settle[p],
+        settled_fen=settled_fen[p],
+        status=status[p],
+        reason=reason[p],
+        natural=natural[p],
     )
     # anomaly details
     ids = l["line_id"]
@@ -289,3 +305,66 @@ def settle_day(
         recon=recon,
         line_extra=dict(due_day=due_day, settle_time=np.where(normal, settle_t, 0)),
     )
+
+
+def adjustment_flows(
+    rng: np.random.Generator, day: DayOrders, settle_time: np.ndarray, now: int, rate: float
+) -> dict[str, np.ndarray]:
+    """调账: fund-flow rows (k=5, tag 30) that adjust a settled line 2–10 days after its settlement,
+    positive (the platform pays more) or negative; they never touch the settlement bill."""
+    l = day.l
+    n = len(l["line_id"])
+    t = settle_time + rng.integers(2 * D, 10 * D, n)
+    pick_ = (settle_time > 0) & (t < now) & (rng.random(n) < rate)
+    idx = np.flatnonzero(pick_)
+    k = len(idx)
+    z = np.zeros(k, np.int64)
+    return dict(
+        line=idx,
+        k=np.full(k, 5, np.int64),
+        bill_time=t[idx].astype(np.int64),
+        direction=(rng.random(k) < 0.4).astype(np.int64),  # 1 out (the platform takes back), 0 in
+        account_amount=rng.choice([100, 250, 500, 1200, 3000], k).astype(np.int64),
+        tag=np.full(k, 30, np.int64),
+        pay_amount=z,
+        promotion_amount=z,
+        refund_amount=z,
+        platform_service_fee=z,
+        commission=z,
+        colonel_service_fee=z,
+    )
+
+
+def concat_flows(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two fund-flow tables (same keys) as one."""
+    return {key: np.concatenate([a[key], b[key]]).astype(np.asarray(a[key]).dtype) for key in a}
+
+
+@dataclass(frozen=True)
+class DepositEvent:
+    """One 保证金 movement of a shop: top-up, penalty deduction (违规扣款) or refund (退还 to the shop account)."""
+
+    shop: int
+    day: int  # day index in the world
+    kind: str  # deposit_topup | deposit_deduction | deposit_refund
+    amount: int  # fen
+
+
+DEPOSIT_TAGS = {"deposit_topup": 40, "deposit_deduction": 41, "deposit_refund": 42}
+
+
+def deposit_plan(rng: np.random.Generator, shops: int, days: int) -> list[DepositEvent]:
+    """Each shop tops its deposit up on the first day, is fined 1–3 times (at least once, on day 2 or
+    later when the world has one) and gets part of the deposit back at ¾ of the world."""
+    out = []
+    for s in range(shops):
+        deposit = int(rng.choice([2_000_000, 5_000_000]))
+        out.append(DepositEvent(s, 0, "deposit_topup", deposit))
+        fined = 0
+        for d in sorted({int(x) for x in rng.integers(min(2, days - 1), days, int(rng.integers(1, 4)))}):
+            amount = int(rng.choice([5_000, 10_000, 20_000, 50_000]))
+            out.append(DepositEvent(s, d, "deposit_deduction", amount))
+            fined += amount
+        if days >= 4:
+            out.append(DepositEvent(s, (3 * days) // 4, "deposit_refund", (deposit - fined) // 10 // 100 * 100))
+    return out

@@ -22,7 +22,7 @@ from douyin_sim.simulator.sink import ParquetSink
 _RECON_SQL = (
     "SELECT sku_order_id::VARCHAR AS sku_order_id, shop_id::VARCHAR AS shop_id, pay_amount::BIGINT AS pay_amount, "
     "expected_settle_fen::BIGINT AS expected_settle_fen, settled_fen::BIGINT AS settled_fen, "
-    "status::VARCHAR AS status, reason::VARCHAR AS reason FROM RC ORDER BY sku_order_id"
+    "status::VARCHAR AS status, reason::VARCHAR AS reason, natural_kind::VARCHAR AS natural_kind FROM RC ORDER BY sku_order_id"
 )
 
 
@@ -35,6 +35,7 @@ class TruthBook:
         self.gmv, self.refund, self.orders, self.buyers, self.lines = (np.zeros((n, days), np.int64) for _ in range(5))
         self.anomalies = AnomalyLog()
         self._anomaly_parts = 0
+        self.quirks: dict[str, int] = {}  # truth/<quirk>.csv rows (counts.json "quirks")
 
     def add_day(self, day: DayOrders, recon: dict[str, np.ndarray], i: int) -> None:
         """GMV / orders / buyers by pay day (= creation day), refunds by refund day, reconciliation rows."""
@@ -59,6 +60,7 @@ class TruthBook:
                     "settled_fen": recon["settled_fen"],
                     "status": recon["status"].astype(str),
                     "reason": pd.Series(recon["reason"], dtype=object),
+                    "natural_kind": pd.Series(recon["natural"], dtype=object),
                 }
             ),
         )
@@ -74,6 +76,13 @@ class TruthBook:
                 "SELECT * FROM AN ORDER BY kind, key", self.parts / f"anom-{self._anomaly_parts:06d}.parquet"
             )
         self.anomalies.rows = []
+
+    def write_table(self, name: str, rows: list[dict], columns: list[str]) -> None:
+        """``truth/<name>.csv``: one row per quirk instance the simulator produced (header-only when none)."""
+        truth = self.root / "truth"
+        truth.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows, columns=columns).to_csv(truth / f"{name}.csv", index=False, lineterminator="\n")
+        self.quirks[name] = len(rows)
 
     def write(self, extra_counts: dict) -> dict:
         """Write truth/ and return counts.json's content."""
@@ -107,7 +116,11 @@ class TruthBook:
                 "sku_orders": self.lines.ravel(),
             }
         ).to_csv(truth / "daily_sales.csv", index=False, lineterminator="\n")
-        counts = {**extra_counts, "anomalies": dict(sorted(self.anomalies.count.items()))}
+        counts = {
+            **extra_counts,
+            "anomalies": dict(sorted(self.anomalies.count.items())),
+            "quirks": dict(sorted(self.quirks.items())),
+        }
         counts["totals"] = {
             **counts.get("totals", {}),
             "paid_sku_orders": int(self.lines.sum()),
