@@ -42,13 +42,14 @@ class FeeSchedule:
     changes: list[RateChange] = field(default_factory=list)
 
     @classmethod
-    def build(cls, rng: np.random.Generator, start: date, days: int, change_bp: int) -> FeeSchedule:
-        """The start rates, and (``change_bp`` ≠ 0) one category's rate changed by ``change_bp`` from the
-        day at ¾ of the world (settlements start ~9 days in: a short world still sees both rates)."""
+    def build(cls, start: date, days: int, change_bp: int) -> FeeSchedule:
+        """The start rates, and (``change_bp`` ≠ 0) the rate of the first shop's main category (the one
+        selling most: a short world still settles some of it) changed by ``change_bp`` from the day at ¾ of
+        the world (settlements start ~9 days in, so a two-week world sees the change)."""
         base = {cid: bp for cid, (_, bp) in PLATFORM_RATES_BP.items()}
         changes = []
         if change_bp and days >= 4:
-            cid = int(rng.choice(sorted(base)))
+            cid = min(base)
             changes.append(RateChange(cid, start + timedelta(days=(3 * days) // 4), base[cid], base[cid] + change_bp))
         return cls(base, changes)
 

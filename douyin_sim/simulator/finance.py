@@ -55,6 +55,7 @@ class AnomalyLog:
 
     rows: list[tuple[str, str, str]] = field(default_factory=list)
     count: dict[str, int] = field(default_factory=dict)
+    natural: dict[str, int] = field(default_factory=dict)  # natural discrepancies so far (not anomalies)
 
     def add(self, kind: str, keys: np.ndarray, details: list[str]) -> None:
         for k, d in zip(keys, details):
@@ -111,7 +112,14 @@ def settle_day(
     # natural: some settlements come 1..GRACE_DAYS days after the due day (late, never overdue)
     nat = np.random.default_rng(rng.integers(2**62))
     late_settle = has_confirm & (nat.random(n) < beh.late_settlement_rate)
-    settle_t = settle_t + np.where(late_settle, nat.integers(1, GRACE_DAYS + 1, n) * D, 0)
+    delay = np.where(late_settle, nat.integers(1, GRACE_DAYS + 1, n) * D, 0)
+    # a short world still shows one: the first line that can settle a day late does
+    room = has_confirm & ~l["full_refund"] & l["paid"] & (settle_t + D < now)
+    if beh.late_settlement_rate > 0 and not log.natural.get("late_settlement") and not (late_settle & room).any():
+        if room.any():
+            k = int(nat.choice(np.flatnonzero(room)))
+            late_settle[k], delay[k] = True, D
+    settle_t = settle_t + delay
     settleable = has_confirm & ~l["full_refund"] & l["paid"]
     settled = settleable & (settle_t < now)
     overdue = settleable & (due_day + GRACE_DAYS < last_day_no)
@@ -162,6 +170,9 @@ def settle_day(
     normal = settled & ~missing
     # natural: the platform's own rounding leaves the fee 1 fen off on a few lines (within tolerance)
     rounding = normal & ~taken & (f_plat > 0) & (nat.random(n) < beh.fee_rounding_rate)
+    free = normal & ~taken & (f_plat > 0) & ~late_settle
+    if beh.fee_rounding_rate > 0 and not log.natural.get("fee_rounding") and not rounding.any() and free.any():
+        rounding[int(nat.choice(np.flatnonzero(free)))] = True
     plat_fee_row = f_plat + fee_delta + np.where(rounding, nat.choice([-1, 1], n), 0)
     rows = []
     for k, mask, t in (
@@ -269,8 +280,10 @@ def settle_day(
         decided |= hit
     # natural discrepancies of the line (legitimate: never a reason to flag it)
     natural = np.full(n, None, dtype=object)
-    natural[late_settle & normal] = "late_settlement"
+    natural[late_settle & normal & (status == "settled")] = "late_settlement"
     natural[rounding & (status == "settled")] = "fee_rounding"
+    for kind in ("late_settlement", "fee_rounding"):
+        log.natural[kind] = log.natural.get(kind, 0) + int((natural == kind).sum())
     recon = dict(
         line=p,
         expected_settle_fen=exp_settle[p],
@@ -308,14 +321,19 @@ def settle_day(
 
 
 def adjustment_flows(
-    rng: np.random.Generator, day: DayOrders, settle_time: np.ndarray, now: int, rate: float
+    rng: np.random.Generator, day: DayOrders, settle_time: np.ndarray, now: int, rate: float, force: bool = False
 ) -> dict[str, np.ndarray]:
-    """调账: fund-flow rows (k=5, tag 30) that adjust a settled line 2–10 days after its settlement,
-    positive (the platform pays more) or negative; they never touch the settlement bill."""
+    """调账: fund-flow rows (k=5, tag 30) that adjust a settled line 2–10 days after its settlement (or
+    within the world when it ends sooner), positive (the platform pays more) or negative; they never
+    touch the settlement bill. ``force``: at least one today when a settled line can take it."""
     l = day.l
     n = len(l["line_id"])
     t = settle_time + rng.integers(2 * D, 10 * D, n)
-    pick_ = (settle_time > 0) & (t < now) & (rng.random(n) < rate)
+    t = np.where(t >= now, settle_time + (now - settle_time) // 2, t)
+    ok = (settle_time > 0) & (t < now) & (t > settle_time)
+    pick_ = ok & (rng.random(n) < rate)
+    if force and rate > 0 and not pick_.any() and ok.any():
+        pick_[int(rng.choice(np.flatnonzero(ok)))] = True
     idx = np.flatnonzero(pick_)
     k = len(idx)
     z = np.zeros(k, np.int64)

@@ -147,7 +147,7 @@ class World:
         self.last_no = self.start_no + days - 1
         self.cat: Catalog = build_catalog(np.random.default_rng([seed, 1]), start, shops, orders_per_day)
         # the platform's own fee schedule and creators' campaigns (never the merchant's seed)
-        self.fees = FeeSchedule.build(np.random.default_rng([seed, 5]), start, days, beh.fee_rate_change_bp)
+        self.fees = FeeSchedule.build(start, days, beh.fee_rate_change_bp)
         creators = [k for k in range(len(self.cat.a_id)) if self.cat.a_is_creator[k]]
         self.campaigns = draw_campaigns(
             np.random.default_rng([seed, 6]), creators, self.cat.a_commission_bp, start, days, beh.commission_campaign_rate
@@ -307,7 +307,12 @@ class World:
             self.anomalies,
         )
         adj = adjustment_flows(
-            self._rng(i, "adjustments"), orders, fin["line_extra"]["settle_time"], self.now, self.beh.adjustment_rate
+            self._rng(i, "adjustments"),
+            orders,
+            fin["line_extra"]["settle_time"],
+            self.now,
+            self.beh.adjustment_rate,
+            force=not any(e["kind"] == "adjustment" for e in self.fund_events),
         )
         fin["fund_flow"] = concat_flows(fin["fund_flow"], adj)
         self.fund_events += [

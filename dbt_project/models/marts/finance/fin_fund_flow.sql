@@ -9,7 +9,9 @@
 }}
 -- One row per account movement (动账明细), de-duplicated by account_trade_no: the same record
 -- delivered twice counts once (copies_seen > 1 shows it came more than once). signed amounts:
--- + credit (入账), - debit (出账).
+-- + credit (入账), - debit (出账). 调账 (adjustments, tag 30) refer to an earlier order and never
+-- touch the settlement bill; 保证金 movements (tags 40 top-up, 41 penalty deduction 违规扣款, 42 refund)
+-- are on the deposit account (is_deposit_account) except the refund's credit back to the shop account.
 -- Incremental (macros/incremental.sql): the rows from partitions on or after incremental_cutoff() are
 -- deleted (pre_hook) and come back from staging, with the rows the delete removes and the window
 -- does not bring back (lost_keys()), by account_trade_no.
@@ -44,8 +46,13 @@ final as (
             when 2 then 'refund_after_settlement'
             when 11 then 'withdrawal'
             when 20 then 'shipping_insurance'
+            when 30 then 'adjustment'
+            when 40 then 'deposit_topup'
+            when 41 then 'deposit_deduction'
+            when 42 then 'deposit_refund'
             else 'other'
         end                                                       as movement_kind,
+        coalesce(account_type = '保证金账户', false)              as is_deposit_account,
         sku_order_id,
         shop_order_id,
         account_fen,
