@@ -87,7 +87,7 @@ def draw_campaigns(
     rng: np.random.Generator, creators: list[int], base_bp: list[int], start: date, days: int, share: float
 ) -> list[Campaign]:
     """A ``share`` of the creators run a campaign of 3–7 days somewhere in the world at +500 or −500 bp."""
-    out = []
+    out: list[Campaign] = []
     if share <= 0 or days < 2:
         return out
     for a in creators:
@@ -103,9 +103,7 @@ def draw_campaigns(
     return out
 
 
-def commission_bp(
-    author: np.ndarray, base_bp: np.ndarray, pay_day: date, campaigns: list[Campaign]
-) -> np.ndarray:
+def commission_bp(author: np.ndarray, base_bp: np.ndarray, pay_day: date, campaigns: list[Campaign]) -> np.ndarray:
     """Commission rate per line (author index, −1 none) on a pay day: the campaign rate where one runs."""
     out = np.where(author >= 0, base_bp[np.maximum(author, 0)], 0).astype(np.int64)
     for c in campaigns:

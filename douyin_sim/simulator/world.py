@@ -293,7 +293,6 @@ class World:
         self.seq += m
         self.n_orders += m
         l = orders.l
-        a_comm = np.asarray(self.cat.a_commission_bp, np.int64)
         # platform rate in force on the line's settlement due day (confirm + 7; not confirmed yet: today's)
         rate_day = np.where(l["confirm"] > 0, day_no(l["confirm"]) + SETTLE_DELAY_DAYS, self.last_no)
         fin = settle_day(
@@ -378,7 +377,7 @@ class World:
         if not events:
             return
         t0 = day_bounds_unix(day)[0]
-        rows = []
+        rows: list[dict] = []
         for n, e in enumerate(events):
             shop = str(self.cat.shop_ids[e.shop])
             base = dict(bill_time=t0 + 9 * H + n * 60, account_amount=e.amount, shop_id=shop, biz_type=6)
@@ -403,7 +402,7 @@ class World:
                     "shop_id": r["shop_id"],
                     "kind": next(k for k, v in DEPOSIT_TAGS.items() if v == r["account_bill_desc_tag"]),
                     "account_type": r["account_type"],
-                    "signed_fen": int(r["account_amount"] if r["fund_flow"] == 0 else -r["account_amount"]),
+                    "signed_fen": (1 if r["fund_flow"] == 0 else -1) * int(str(r["account_amount"])),
                     "bill_date": day.isoformat(),
                     "order_id": "",
                 }

@@ -64,10 +64,14 @@ def test_quirk_commission_campaign_rates_on_alliance_orders(con, world):
 def test_quirk_adjustments_and_deposit_movements_in_the_fund_flow(con, world):
     ev = _truth(world, "fund_events")
     assert {"adjustment", "deposit_topup", "deposit_deduction", "deposit_refund"} <= set(ev.kind)
-    ff = con.execute(
-        "SELECT account_trade_no, fund_flow, account_amount, account_type, account_bill_desc_tag, order_id "
-        "FROM fund_flow"
-    ).df().set_index("account_trade_no")
+    ff = (
+        con.execute(
+            "SELECT account_trade_no, fund_flow, account_amount, account_type, account_bill_desc_tag, order_id "
+            "FROM fund_flow"
+        )
+        .df()
+        .set_index("account_trade_no")
+    )
     tags = {"adjustment": 30, "deposit_topup": 40, "deposit_deduction": 41, "deposit_refund": 42}
     for e in ev.itertuples():
         r = ff.loc[e.account_trade_no]
@@ -103,8 +107,15 @@ def test_quirk_ad_reports_restated_the_next_day(con, world):
         "CAST(stat_cost * 100 AS BIGINT) AS cost FROM ad_report"
     ).df()
     for r in rs.itertuples():
-        k = ads[(ads.advertiser_id == r.advertiser_id) & (ads.stat_date == r.stat_date) & (ads.marketing_goal == r.marketing_goal)]
-        assert dict(zip(k.dt, k.cost)) == {r.stat_date: int(r.original_cost_fen), r.restated_on: int(r.restated_cost_fen)}
+        k = ads[
+            (ads.advertiser_id == r.advertiser_id)
+            & (ads.stat_date == r.stat_date)
+            & (ads.marketing_goal == r.marketing_goal)
+        ]
+        assert dict(zip(k.dt, k.cost)) == {
+            r.stat_date: int(r.original_cost_fen),
+            r.restated_on: int(r.restated_cost_fen),
+        }
         assert date.fromisoformat(r.restated_on) == date.fromisoformat(r.stat_date) + timedelta(days=1)
 
 
