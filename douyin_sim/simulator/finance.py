@@ -114,11 +114,12 @@ def settle_day(
     late_settle = has_confirm & (nat.random(n) < beh.late_settlement_rate)
     delay = np.where(late_settle, nat.integers(1, GRACE_DAYS + 1, n) * D, 0)
     # a short world still shows one: the first line that can settle a day late does
-    room = has_confirm & ~l["full_refund"] & l["paid"] & (settle_t + D < now)
+    room = has_confirm & ~l["full_refund"] & l["paid"] & (l["as_type"] < 0) & (settle_t + D < now)
+    forced_late = np.zeros(n, dtype=bool)  # kept clear of the injected anomalies below
     if beh.late_settlement_rate > 0 and not log.natural.get("late_settlement") and not (late_settle & room).any():
         if room.any():
             k = int(nat.choice(np.flatnonzero(room)))
-            late_settle[k], delay[k] = True, D
+            late_settle[k], delay[k], forced_late[k] = True, D, True
     settle_t = settle_t + delay
     settleable = has_confirm & ~l["full_refund"] & l["paid"]
     settled = settleable & (settle_t < now)
@@ -131,7 +132,7 @@ def settle_day(
     expected = base + l["p_plat"] + l["p_tal"] - f_plat - f_comm - f_col
 
     # -- injected anomalies (disjoint; only observable ones) -----------------------------------
-    taken = np.zeros(n, dtype=bool)
+    taken = forced_late.copy()
     clean = settled & (l["as_type"] < 0)
     # missing settlements are injected where they are observable (overdue); a world too short for any
     # overdue line still gets one due-but-unsettled line (reconciled as pending)
