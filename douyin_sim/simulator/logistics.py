@@ -469,8 +469,8 @@ class LogisticsSim:
             d = int((at + 8 * 3600) // 86400 - (day_bounds_unix(self.start)[0] + 8 * 3600) // 86400)
             ret_no = ""
             if r.incident == "rejected":
+                digits = (self._waybill_seq * self._wb_a + self._wb_b) % 10**11  # the next unused number
                 self._waybill_seq += 1
-                digits = (self._waybill_seq * self._wb_a + self._wb_b) % 10**11
                 ret_no = _TRACK_PREFIX[r.carrier] + str(digits).zfill(11)
                 self._return_legs.append(
                     (

@@ -128,6 +128,9 @@ def test_quirk_lost_and_rejected_parcels(con, world):
         assert "已签收" not in states, r
         assert ("丢失" if r.kind == "lost" else "拒收") in states, r
         assert bool(r.return_tracking_no) == (r.kind == "rejected"), r
+    # a return waybill has a number of its own (never an outbound waybill's)
+    returns = set(inc.return_tracking_no) - {""}
+    assert returns and not returns & set(track.track_no)
     ids = ",".join(repr(x) for x in inc.sku_order_id)
     # never delivered; refunded in full without a return (仅退款)
     rows = con.execute(f"""SELECT l.logistics_receipt_time, a.aftersale_type, a.refund_status FROM sku_order l
