@@ -82,8 +82,8 @@ ranked as (
         row_number() over (
             partition by first_cid, rate_date
             order by rows_explained desc,
-                     case when rate_bp % 100 = 0 then 0 when rate_bp % 10 = 0 then 1 else 2 end,
-                     rate_bp
+                     case when rate_bp % 100 = 0 then 0 when rate_bp % 10 = 0 then 1 else 2 end asc,
+                     rate_bp asc
         ) as rank_in_day
     from scored
 
