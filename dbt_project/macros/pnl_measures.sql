@@ -48,6 +48,8 @@
     where source_dt >= {{ cutoff }}
        or tracking_no in (select tracking_no from {{ ref('stg_wms__shipment') }}
                           where source_dt >= {{ cutoff }} or sku_order_id in ({{ changed_lines }}))
+       or original_tracking_no in (select tracking_no from {{ ref('stg_wms__shipment') }}
+                                   where source_dt >= {{ cutoff }} or sku_order_id in ({{ changed_lines }}))
     union all
     select lines.pay_date from {{ lines }} as lines
     inner join {{ cost_rows }} as costs

@@ -56,6 +56,21 @@ class Behaviour:
     price_change_rate: float = 0.02  # SKUs whose price changes on a given day
     cost_change_rate: float = 0.01  # SKUs whose unit cost changes on a given day
     new_creator_rate: float = 0.12  # per shop per day: a new creator joins
+    # -- platform quirks (issue 15 B; each ON by default, 0 / False switches it off) --------------
+    split_shipment_rate: float = 0.03  # lines shipped from a second warehouse on their own waybill
+    rebalance_rate: float = 0.10  # orders shipped from a warehouse other than the nearest
+    lost_parcel_rate: float = 0.25  # share of single-line refund-only (type 1) waybills lost in transit
+    rejected_delivery_rate: float = 0.25  # … and of the rest refused at the door (拒收), returned to stock
+    fee_rate_change_bp: int = 100  # one category's platform fee rate changes by this from ¾ of the world
+    commission_campaign_rate: float = 0.3  # creators whose commission rate changes during a campaign
+    adjustment_rate: float = 0.01  # settled lines adjusted later in the fund flow (调账, ±)
+    deposit_events: bool = True  # 保证金 top-up, penalty deductions (违规扣款) and a refund in the fund flow
+    live_cross_midnight_rate: float = 0.35  # evening live sessions that run past midnight
+    ad_restatement_rate: float = 0.4  # Qianchuan day reports restated (re-delivered) the next day
+    stock_count_diff_rate: float = 0.004  # SKU × warehouse × day: the 3PL count differs from the ledger
+    # -- natural discrepancies (legitimate; the reconciliation must not flag them) --------------
+    late_settlement_rate: float = 0.04  # settled 1..grace days after the due day (late, not overdue)
+    fee_rounding_rate: float = 0.01  # platform fee 1 fen off the contract's rounding (within tolerance)
     # -- output ------------------------------------------------------------------------------
     write_exports: bool = True  # 订单导出 / 售后导出 noise files (not landed by the pipeline)
 

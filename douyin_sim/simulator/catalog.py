@@ -1,23 +1,20 @@
 """The merchant's slowly changing world: shops, products, SKUs, prices, costs, accounts, creators.
 
 Arrays are numpy, one element per SKU / author, so the daily order generator can index them.
-Platform service fee rates are read from ``dbt_project/seeds/platform_fee_rates.csv`` (their one home).
+Categories and the platform's starting fee rates come from ``fees.PLATFORM_RATES_BP`` (the simulated
+platform's own table; the merchant's seed ``platform_fee_rates.csv`` is only an expectation, never read here).
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from douyin_etl import config
-
-FEE_RATES_CSV = config.DBT_PROJECT_DIR / "seeds" / "platform_fee_rates.csv"
+from douyin_sim.simulator.fees import PLATFORM_RATES_BP
 
 # Second categories per first category (id offset, names) and a typical unit price range (fen).
 _SECOND: dict[int, tuple[list[str], tuple[int, int], tuple[int, int]]] = {
@@ -79,12 +76,6 @@ VIDEO_BASE = 7_290_000_000_000_000_000
 ORDER_BASE = 6_920_000_000_000_000_000  # shop orders: BASE + seq*16; lines: parent + 1..4
 AFTERSALE_OFFSET = 200_000_000_000_000_000
 ADVERTISER_BASE = 1_780_000_000_000_000
-
-
-def read_fee_rates(path: Path = FEE_RATES_CSV) -> dict[int, tuple[str, int]]:
-    """first_cid -> (name, platform_fee_rate_bp), from the seed file that dbt also loads."""
-    with path.open(encoding="utf-8") as fh:
-        return {int(r["first_cid"]): (r["first_cid_name"], int(r["platform_fee_rate_bp"])) for r in csv.DictReader(fh)}
 
 
 @dataclass
@@ -170,7 +161,7 @@ def build_catalog(rng: np.random.Generator, start: date, shops: int, orders_per_
     """Shops with products and SKUs across every fee-rate category, own accounts and first creators."""
     from douyin_etl.timeutil import day_bounds_unix
 
-    fee_rates = read_fee_rates()
+    fee_rates = dict(PLATFORM_RATES_BP)
     cids = np.array(sorted(fee_rates), dtype=np.int64)
     per_shop_orders = max(1, orders_per_day // max(1, shops))
     n_products = int(np.clip(12 + 2 * np.sqrt(per_shop_orders), 12, 400))

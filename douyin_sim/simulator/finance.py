@@ -18,6 +18,7 @@ from douyin_sim.simulator.orders import ALLIANCE, D, DayOrders, H
 
 SETTLE_DELAY_DAYS = 7
 GRACE_DAYS = 3
+ROUNDING_TOLERANCE_FEN = 1  # |settled − expected| up to this is rounding, not a fee mismatch
 SHANGHAI_OFFSET = 8 * H
 
 
@@ -54,6 +55,7 @@ class AnomalyLog:
 
     rows: list[tuple[str, str, str]] = field(default_factory=list)
     count: dict[str, int] = field(default_factory=dict)
+    natural: dict[str, int] = field(default_factory=dict)  # natural discrepancies so far (not anomalies)
 
     def add(self, kind: str, keys: np.ndarray, details: list[str]) -> None:
         for k, d in zip(keys, details):
@@ -107,6 +109,18 @@ def settle_day(
     has_confirm = l["confirm"] > 0
     due_day = np.where(has_confirm, day_no(l["confirm"]) + SETTLE_DELAY_DAYS, 0)
     settle_t = np.where(has_confirm, due_day * D - SHANGHAI_OFFSET + rng.integers(1 * H, 6 * H, n), 0)
+    # natural: some settlements come 1..GRACE_DAYS days after the due day (late, never overdue)
+    nat = np.random.default_rng(rng.integers(2**62))
+    late_settle = has_confirm & (nat.random(n) < beh.late_settlement_rate)
+    delay = np.where(late_settle, nat.integers(1, GRACE_DAYS + 1, n) * D, 0)
+    # a short world still shows one: the first line that can settle a day late does
+    room = has_confirm & ~l["full_refund"] & l["paid"] & (l["as_type"] < 0) & (settle_t + D < now)
+    forced_late = np.zeros(n, dtype=bool)  # kept clear of the injected anomalies below
+    if beh.late_settlement_rate > 0 and not log.natural.get("late_settlement") and not (late_settle & room).any():
+        if room.any():
+            k = int(nat.choice(np.flatnonzero(room)))
+            late_settle[k], delay[k], forced_late[k] = True, D, True
+    settle_t = settle_t + delay
     settleable = has_confirm & ~l["full_refund"] & l["paid"]
     settled = settleable & (settle_t < now)
     overdue = settleable & (due_day + GRACE_DAYS < last_day_no)
@@ -119,7 +133,7 @@ def settle_day(
     expected = base + l["p_plat"] + l["p_tal"] - f_plat - f_comm - f_col
 
     # -- injected anomalies (disjoint; only observable ones) -----------------------------------
-    taken = np.zeros(n, dtype=bool)
+    taken = forced_late.copy()
     clean = settled & (l["as_type"] < 0)
     # missing settlements are injected where they are observable (overdue); a world too short for any
     # overdue line still gets one due-but-unsettled line (reconciled as pending)
@@ -160,7 +174,12 @@ def settle_day(
 
     # -- settlement rows: normal (k=1), duplicate (k=2), reversal (k=3) ------------------------
     normal = settled & ~missing
-    plat_fee_row = f_plat + fee_delta
+    # natural: the platform's own rounding leaves the fee 1 fen off on a few lines (within tolerance)
+    rounding = normal & ~taken & (f_plat > 0) & (nat.random(n) < beh.fee_rounding_rate)
+    free = normal & ~taken & (f_plat > 0) & ~late_settle
+    if beh.fee_rounding_rate > 0 and not log.natural.get("fee_rounding") and not rounding.any() and free.any():
+        rounding[int(nat.choice(np.flatnonzero(free)))] = True
+    plat_fee_row = f_plat + fee_delta + np.where(rounding, nat.choice([-1, 1], n), 0)
     rows = []
     for k, mask, t in (
         (1, normal, settle_t),
@@ -255,7 +274,7 @@ def settle_day(
         (refunded, "refunded", None),
         (dup, "discrepancy", "duplicate_settlement"),
         (rnr, "discrepancy", "refund_not_reversed"),
-        (has_rows & (settled_fen != exp_net), "discrepancy", "fee_mismatch"),
+        (has_rows & (np.abs(settled_fen - exp_net) > ROUNDING_TOLERANCE_FEN), "discrepancy", "fee_mismatch"),
         (has_rows, "settled", None),
         (~has_rows & overdue, "discrepancy", "missing_settlement"),
     ]
@@ -265,8 +284,19 @@ def settle_day(
         status[hit] = s
         reason[hit] = r
         decided |= hit
+    # natural discrepancies of the line (legitimate: never a reason to flag it)
+    natural = np.full(n, None, dtype=object)
+    natural[late_settle & normal & (status == "settled")] = "late_settlement"
+    natural[rounding & (status == "settled")] = "fee_rounding"
+    for kind in ("late_settlement", "fee_rounding"):
+        log.natural[kind] = log.natural.get(kind, 0) + int((natural == kind).sum())
     recon = dict(
-        line=p, expected_settle_fen=exp_settle[p], settled_fen=settled_fen[p], status=status[p], reason=reason[p]
+        line=p,
+        expected_settle_fen=exp_settle[p],
+        settled_fen=settled_fen[p],
+        status=status[p],
+        reason=reason[p],
+        natural=natural[p],
     )
     # anomaly details
     ids = l["line_id"]
@@ -297,6 +327,9 @@ def settle_day(
     )
 
 
+ADJUSTMENT_TAG, COMPENSATION_TAG = 30, 31  # fund-flow account_bill_desc_tag of 调账 and 平台赔付
+
+
 def reversal_time(
     rng: np.random.Generator, refund_t: np.ndarray, ras: np.ndarray, beh: Behaviour, now: int
 ) -> np.ndarray:
@@ -315,7 +348,7 @@ def compensation_flows(
 ) -> dict[str, np.ndarray]:
     """平台赔付: the platform compensates the shop for a share of refunds after shipping (types 0, 1: a
     fast refund whose goods never came back, a carrier's fault) 1-5 days after the refund, 10-50 % of it.
-    Fund-flow rows (tag 30, 入账, k = 5) shaped like ``settle_day``'s ``fund_flow``; only those before now."""
+    Fund-flow rows (tag 31, 入账, k = 6) shaped like ``settle_day``'s ``fund_flow``; only those before now."""
     n = len(l["line_id"])
     ok = (l["refund_time"] > 0) & np.isin(l["as_type"], (0, 1)) & (l["ship"] > 0)
     t = l["refund_time"] + (rng.uniform(1, 5, n) * D).astype(np.int64)
@@ -325,11 +358,11 @@ def compensation_flows(
     z = np.zeros(len(idx), np.int64)
     return dict(
         line=idx,
-        k=np.full(len(idx), 5, np.int64),
+        k=np.full(len(idx), 6, np.int64),
         bill_time=t[idx],
         direction=z.copy(),
         account_amount=amount[idx],
-        tag=np.full(len(idx), 30, np.int64),
+        tag=np.full(len(idx), COMPENSATION_TAG, np.int64),
         pay_amount=z.copy(),
         promotion_amount=z.copy(),
         refund_amount=z.copy(),
@@ -337,3 +370,69 @@ def compensation_flows(
         commission=z.copy(),
         colonel_service_fee=z.copy(),
     )
+def adjustment_flows(
+    rng: np.random.Generator, day: DayOrders, settle_time: np.ndarray, now: int, rate: float, force: bool = False
+) -> dict[str, np.ndarray]:
+    """调账: fund-flow rows (k=5, tag 30) that adjust a settled line 2–10 days after its settlement (or
+    within the world when it ends sooner), positive (the platform pays more) or negative; they never
+    touch the settlement bill. ``force``: at least one today when a settled line can take it."""
+    l = day.l
+    n = len(l["line_id"])
+    t = settle_time + rng.integers(2 * D, 10 * D, n)
+    t = np.where(t >= now, settle_time + (now - settle_time) // 2, t)
+    ok = (settle_time > 0) & (t < now) & (t > settle_time)
+    pick_ = ok & (rng.random(n) < rate)
+    if force and rate > 0 and not pick_.any() and ok.any():
+        pick_[int(rng.choice(np.flatnonzero(ok)))] = True
+    idx = np.flatnonzero(pick_)
+    k = len(idx)
+    z = np.zeros(k, np.int64)
+    return dict(
+        line=idx,
+        k=np.full(k, 5, np.int64),
+        bill_time=t[idx].astype(np.int64),
+        direction=(rng.random(k) < 0.4).astype(np.int64),  # 1 out (the platform takes back), 0 in
+        account_amount=rng.choice([100, 250, 500, 1200, 3000], k).astype(np.int64),
+        tag=np.full(k, ADJUSTMENT_TAG, np.int64),
+        pay_amount=z,
+        promotion_amount=z,
+        refund_amount=z,
+        platform_service_fee=z,
+        commission=z,
+        colonel_service_fee=z,
+    )
+
+
+def concat_flows(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Two fund-flow tables (same keys) as one."""
+    return {key: np.concatenate([a[key], b[key]]).astype(np.asarray(a[key]).dtype) for key in a}
+
+
+@dataclass(frozen=True)
+class DepositEvent:
+    """One 保证金 movement of a shop: top-up, penalty deduction (违规扣款) or refund (退还 to the shop account)."""
+
+    shop: int
+    day: int  # day index in the world
+    kind: str  # deposit_topup | deposit_deduction | deposit_refund
+    amount: int  # fen
+
+
+DEPOSIT_TAGS = {"deposit_topup": 40, "deposit_deduction": 41, "deposit_refund": 42}
+
+
+def deposit_plan(rng: np.random.Generator, shops: int, days: int) -> list[DepositEvent]:
+    """Each shop tops its deposit up on the first day, is fined 1–3 times (at least once, on day 2 or
+    later when the world has one) and gets part of the deposit back at ¾ of the world."""
+    out = []
+    for s in range(shops):
+        deposit = int(rng.choice([2_000_000, 5_000_000]))
+        out.append(DepositEvent(s, 0, "deposit_topup", deposit))
+        fined = 0
+        for d in sorted({int(x) for x in rng.integers(min(2, days - 1), days, int(rng.integers(1, 4)))}):
+            amount = int(rng.choice([5_000, 10_000, 20_000, 50_000]))
+            out.append(DepositEvent(s, d, "deposit_deduction", amount))
+            fined += amount
+        if days >= 4:
+            out.append(DepositEvent(s, (3 * days) // 4, "deposit_refund", (deposit - fined) // 10 // 100 * 100))
+    return out

@@ -17,6 +17,17 @@ Stock ledger per SKU × warehouse and day: ``closing = opening + inbound + retur
 demand × lead time + z·σ·√lead time, order up to a target cover) places purchase orders that arrive
 ``lead_time_days`` later as purchase receipts; when the day's outbound would take stock below zero an
 emergency receipt arrives the same day, so closing stock is never negative.
+
+Quirks (rates given by the generator from ``Behaviour``; 0 here by default):
+- split shipments: ``split_rate`` of lines ship from a second warehouse on their own waybill, and
+  ``rebalance_rate`` of orders from a warehouse other than the nearest;
+- lost parcels and rejected deliveries (拒收): shipped lines flagged ``incident`` = ``lost`` / ``rejected``
+  (with ``incident_time``) get track nodes 丢失 / 拒收 + 退回 instead of delivery; a rejected parcel comes
+  back on a return waybill of its own (billed on the rejection day, ``original_tracking_no`` = the
+  outbound waybill, no 3PL outbound row) and its units return to stock two days after the rejection;
+  a lost one never returns (``incidents``: one row per waybill, the truth);
+- 3PL stock counts (盘点): ``count_diff_rate`` of SKU × warehouse × days report a counted closing 1–3
+  units off the movements (盘盈/盘亏); the next day opens from the count (``count_differences``).
 """
 
 from __future__ import annotations
@@ -157,8 +168,23 @@ class _Pending:
 
 
 class LogisticsSim:
-    def __init__(self, seed: int, start: date, skus: pd.DataFrame, end: date | None = None) -> None:
+    def __init__(
+        self,
+        seed: int,
+        start: date,
+        skus: pd.DataFrame,
+        end: date | None = None,
+        *,
+        split_rate: float = 0.03,
+        rebalance_rate: float = 0.10,
+        count_diff_rate: float = 0.0,
+    ) -> None:
         """``end``: the world's last business day; track nodes after it are not emitted (default: none cut)."""
+        self.split_rate, self.rebalance_rate, self.count_diff_rate = split_rate, rebalance_rate, count_diff_rate
+        self.incidents: list[dict] = []  # lost / rejected waybills (truth)
+        self.count_differences: list[dict] = []  # 盘盈/盘亏 (truth)
+        self._return_legs: list[tuple[int, dict]] = []  # (day index, return waybill) billed on that day
+        self._returns_due: list[tuple[int, int, int, int]] = []  # (day index, sku, wh, qty) back in stock
         need = {"sku_id", "product_id"}
         if missing := need - set(skus.columns):
             raise ValueError(
@@ -299,10 +325,10 @@ class LogisticsSim:
         # 10 % of orders ship from another warehouse (stock balancing), 3 % of lines split off.
         u_order = _uniform(parent, self.seed, "rebalance")
         alt = (wh + 1 + (u_order * 1000).astype(np.int64) % (n_wh - 1)) % n_wh
-        wh = np.where(u_order < 0.10, alt, wh)
+        wh = np.where(u_order < self.rebalance_rate, alt, wh)
         u_line = _uniform(lines["order_id"], self.seed, "split")
         split = (wh + 1 + (u_line * 1000).astype(np.int64) % (n_wh - 1)) % n_wh
-        wh = np.where(u_line < 0.03, split, wh)
+        wh = np.where(u_line < self.split_rate, split, wh)
         # One waybill per parent × warehouse: carrier by the warehouse's mix, number by sequence.
         pw = pd.DataFrame({"parent": parent, "wh": wh})
         keys = pw.drop_duplicates().sort_values(["parent", "wh"], kind="stable").reset_index(drop=True)
@@ -369,6 +395,11 @@ class LogisticsSim:
                 .reshape(self._shape)
             )
 
+        due_back = [r for r in self._returns_due if r[0] <= self._day_index]
+        self._returns_due = [r for r in self._returns_due if r[0] > self._day_index]
+        for _, sk, w, q in due_back:  # rejected parcels back at the warehouse
+            ret[sk, w] += q
+
         if self._stock is None:  # opening stock sized from the first day's demand
             self._stock = self._base_stock + np.ceil(outbound * (self._lead[None, :] + self._cover0)).astype(np.int64)
             self._avg = outbound.astype(float)
@@ -386,6 +417,7 @@ class LogisticsSim:
         inbound = regular + emergency
         closing = opening + inbound + ret - outbound
         assert (closing >= 0).all()
+        closing = self._count(day, closing)
         self._stock = closing
         # Demand statistics and reorders.
         diff = outbound - self._avg
@@ -399,9 +431,75 @@ class LogisticsSim:
             "purchase_receipt": self._receipts(day, regular, emergency),
             "shipment": self._shipments(day, shipped),
         }
+        self._plan_incidents(day, shipped)
         frames["freight_invoice"] = self._freight(day, shipped)
         frames["logistics_track"] = self._tracks(shipped)
         return frames
+
+    # -- quirks ----------------------------------------------------------------------------------
+    def _count(self, day: date, closing: np.ndarray) -> np.ndarray:
+        """The 3PL's stock count: a few SKU × warehouse closings off the movements (盘盈/盘亏)."""
+        if self.count_diff_rate <= 0:
+            return closing
+        u = _uniform(pd.Series(np.arange(closing.size)).astype(str) + f"|{day}", self.seed, "count")
+        delta = np.where(u < self.count_diff_rate, np.where((u * 1e6).astype(np.int64) % 2 == 0, 1, -1), 0)
+        delta = delta * (1 + (u * 1e7).astype(np.int64) % 3)
+        counted = np.maximum(closing.ravel() + delta, 0).reshape(closing.shape)
+        s, w = np.nonzero(counted != closing)
+        for a, b in zip(s, w):
+            self.count_differences.append(
+                {
+                    "stock_date": day.isoformat(),
+                    "warehouse_id": str(self._wh["warehouse_id"].iloc[b]),
+                    "sku_id": str(self._skus["sku_id"].iloc[a]),
+                    "ledger_closing_qty": int(closing[a, b]),
+                    "counted_qty": int(counted[a, b]),
+                    "difference_qty": int(counted[a, b] - closing[a, b]),
+                }
+            )
+        return counted
+
+    def _plan_incidents(self, day: date, shipped: pd.DataFrame) -> None:
+        """Lost and rejected waybills shipped today: the truth rows, return legs and stock returns."""
+        if "incident" not in shipped or not (shipped["incident"] != "").any():
+            return
+        inc = shipped[shipped["incident"] != ""]
+        for r in inc.itertuples():
+            at = int(r.incident_time)
+            d = int((at + 8 * 3600) // 86400 - (day_bounds_unix(self.start)[0] + 8 * 3600) // 86400)
+            ret_no = ""
+            if r.incident == "rejected":
+                digits = (self._waybill_seq * self._wb_a + self._wb_b) % 10**11  # the next unused number
+                self._waybill_seq += 1
+                ret_no = _TRACK_PREFIX[r.carrier] + str(digits).zfill(11)
+                self._return_legs.append(
+                    (
+                        d,
+                        {
+                            "tracking_no": ret_no,
+                            "carrier": r.carrier,
+                            "warehouse_id": r.warehouse_id,
+                            "province": r.province,
+                            "sku_id": r.sku_id,
+                            "item_num": int(r.item_num),
+                            "original_tracking_no": r.tracking_no,
+                        },
+                    )
+                )
+                sk = int(self._sku_idx(pd.Series([r.sku_id]), "incident")[0])
+                w = int(self._wh_idx(pd.Series([r.warehouse_id]), "incident")[0])
+                self._returns_due.append((d + 2, sk, w, int(r.item_num)))
+            self.incidents.append(
+                {
+                    "tracking_no": r.tracking_no,
+                    "kind": r.incident,
+                    "sku_order_id": str(r.order_id),
+                    "shop_id": str(r.shop_id),
+                    "warehouse_id": str(r.warehouse_id),
+                    "event_date": (self.start + timedelta(days=d)).isoformat(),
+                    "return_tracking_no": ret_no,
+                }
+            )
 
     def _shipped_frame(self, shipped: pd.DataFrame | None) -> pd.DataFrame:
         if shipped is None or len(shipped) == 0:
@@ -412,6 +510,8 @@ class LogisticsSim:
                 }
             )
         shipped = shipped.reset_index(drop=True).copy()
+        if "incident" not in shipped:
+            shipped["incident"], shipped["incident_time"] = "", 0
         for c in ("logistics_receipt_time", "exp_ship_time"):
             if c not in shipped:
                 shipped[c] = 0
@@ -581,6 +681,8 @@ class LogisticsSim:
         """One row per waybill shipped today: carrier, warehouse, destination, ship time, receipt, weight."""
         sku = self._sku_idx(shipped["sku_id"], "day(shipped)")
         g = shipped.assign(_w=self._weight[sku] * shipped["item_num"].to_numpy())
+        if "incident" not in g:
+            g = g.assign(incident="", incident_time=0)
         wb = (
             g.groupby("tracking_no", sort=True)
             .agg(
@@ -590,6 +692,8 @@ class LogisticsSim:
                 ship_time=("ship_time", "min"),
                 receipt=("logistics_receipt_time", "max"),
                 weight=("_w", "sum"),
+                incident=("incident", "max"),
+                incident_time=("incident_time", "max"),
             )
             .reset_index()
         )
@@ -606,10 +710,15 @@ class LogisticsSim:
             "dest_province",
             "warehouse_id",
         ]
-        if len(shipped) == 0:
+        legs = [leg for d, leg in self._return_legs if d <= self._day_index]
+        self._return_legs = [(d, leg) for d, leg in self._return_legs if d > self._day_index]
+        if len(shipped) == 0 and not legs:
             self._recent_waybills = (self._recent_waybills + [set()])[-7:]
-            return pd.DataFrame({c: pd.Series(dtype=str) for c in cols})
-        wb = self._waybills(shipped)
+            return pd.DataFrame({c: pd.Series(dtype=str) for c in [*cols, "original_tracking_no"]})
+        if len(shipped) == 0:
+            wb = pd.DataFrame(columns=["tracking_no", "carrier", "warehouse_id", "province", "ship_time", "receipt", "weight"])
+        else:
+            wb = self._waybills(shipped)
         seen = set().union(*self._recent_waybills) if self._recent_waybills else set()
         if seen:
             again = wb["tracking_no"].isin(seen)
@@ -619,9 +728,17 @@ class LogisticsSim:
                 )
                 wb = wb[~again].reset_index(drop=True)
         self._recent_waybills = (self._recent_waybills + [set(wb["tracking_no"])])[-7:]
+        wb["original_tracking_no"] = None
+        if legs:  # return waybills of rejected parcels, billed on the rejection day
+            lg = pd.DataFrame(legs)
+            lg["weight"] = self._weight[self._sku_idx(lg["sku_id"], "freight")] * lg["item_num"].to_numpy()
+            wb = pd.concat(
+                [wb, lg[["tracking_no", "carrier", "warehouse_id", "province", "weight", "original_tracking_no"]]],
+                ignore_index=True,
+            )
         wh = self._wh_idx(wb["warehouse_id"], "freight")
         zone = self._zone(wh, wb["province"])
-        billed = (np.ceil((wb["weight"].to_numpy() + _PACKAGING_G) / 100) * 100).astype(np.int64)
+        billed = (np.ceil((wb["weight"].to_numpy(dtype=float) + _PACKAGING_G) / 100) * 100).astype(np.int64)
         factor = wb["carrier"].map(_CARRIER_FACTOR).fillna(1.0).to_numpy()
         first = np.round(_FIRST_KG_FEN[zone] * factor / 10) * 10
         add = np.round(_ADD_KG_FEN[zone] * factor / 10) * 10
@@ -638,8 +755,9 @@ class LogisticsSim:
                 "freight_fen": freight,
                 "dest_province": prov.where(prov != "", None),
                 "warehouse_id": wb["warehouse_id"],
+                "original_tracking_no": wb["original_tracking_no"],
             }
-        )[cols]
+        )[[*cols, "original_tracking_no"]]
 
     def _tracks(self, shipped: pd.DataFrame) -> pd.DataFrame:
         cols = [
@@ -701,6 +819,31 @@ class LogisticsSim:
                     }
                 )
             )
+        inc = wb["incident"].to_numpy() != ""
+        if inc.any():  # lost: 丢失; rejected: 拒收 then 退回 (the parcel goes back to the warehouse)
+            at = np.maximum(wb["incident_time"].to_numpy(), t2 + 60)
+            for seq, kind, off, state, desc, text in (
+                (3, "lost", 0, "9", "丢失", "快件在运输途中丢失，请联系快递公司理赔"),
+                (3, "rejected", -7200, "3", "派送中", "快件正在派送中，请保持电话畅通"),
+                (4, "rejected", 0, "8", "拒收", "收件人拒收，快件将退回寄件人"),
+                (5, "rejected", 3600, "10", "退回", "快件已退回，正在返回发货仓"),
+            ):
+                m = inc & (wb["incident"].to_numpy() == kind)
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "track_no": wb["tracking_no"].to_numpy()[m],
+                            "express": wb["carrier"].to_numpy()[m],
+                            "node_seq": seq,
+                            "content": np.asarray("【" + dest + "】" + text, dtype=object)[m],
+                            "timestamp": np.maximum(at + off, t2 + 30)[m].astype(np.int64),
+                            "state": state,
+                            "state_description": desc,
+                            "site_name": dest[m],
+                            "ship_time": ship[m],
+                        }
+                    )
+                )
         t = pd.concat(parts, ignore_index=True)
         if self.end_unix is not None:
             t = t[t["timestamp"] < self.end_unix]

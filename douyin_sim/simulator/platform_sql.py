@@ -139,11 +139,12 @@ ORDER BY request_no
 FUND_FLOW = f"""
 SELECT FF.bill_time, 'DZ' || L.line_id::VARCHAR || FF.k::VARCHAR AS account_trade_no, FF.direction::BIGINT AS fund_flow,
        FF.account_amount, '聚合账户' AS account_type,
-       CASE FF.tag WHEN 3 THEN '订单结算' WHEN 2 THEN '结算后退款' WHEN 30 THEN '平台赔付' ELSE '运费险扣费' END AS account_bill_desc,
+       CASE FF.tag WHEN 3 THEN '订单结算' WHEN 2 THEN '结算后退款' WHEN 30 THEN '调账' WHEN 31 THEN '平台赔付' ELSE '运费险扣费' END AS account_bill_desc,
        FF.tag::BIGINT AS account_bill_desc_tag, L.line_id::VARCHAR AS order_id, L.parent_id::VARCHAR AS shop_order_id,
        FF.pay_amount, 0::BIGINT AS post_amount, FF.promotion_amount, FF.refund_amount, FF.platform_service_fee,
-       FF.commission, FF.colonel_service_fee, 0::BIGINT AS channel_fee, '' AS remark, L.shop_id::VARCHAR AS shop_id,
-       CASE FF.tag WHEN 20 THEN 3 WHEN 30 THEN 5 ELSE 1 END AS biz_type, '' AS after_sale_service_no, 0::BIGINT AS author_coupon_subsidy,
+       FF.commission, FF.colonel_service_fee, 0::BIGINT AS channel_fee,
+       CASE FF.tag WHEN 30 THEN '订单调账' ELSE '' END AS remark, L.shop_id::VARCHAR AS shop_id,
+       CASE FF.tag WHEN 20 THEN 3 WHEN 30 THEN 5 WHEN 31 THEN 5 ELSE 1 END AS biz_type, '' AS after_sale_service_no, 0::BIGINT AS author_coupon_subsidy,
        {dt("FF.bill_time")} AS dt
 FROM FF JOIN L ON L.i = FF.line
 ORDER BY account_trade_no
@@ -171,4 +172,18 @@ SELECT advertiser_id, shop_id, CAST(stat_date AS DATE) AS stat_date, marketing_g
        {_YUAN.format(c="create_order_fen")} AS create_order_amount, dy_follow::BIGINT AS dy_follow,
        total_play::BIGINT AS total_play, play_over_rate::DOUBLE AS play_over_rate, CAST(stat_date AS DATE) AS dt
 FROM AD ORDER BY advertiser_id, marketing_goal
+"""
+
+# Shop-level movements without an order (``SF``: bill_time, account_trade_no, fund_flow, account_amount,
+# account_type, account_bill_desc, account_bill_desc_tag, remark, shop_id, biz_type): 保证金 top-ups,
+# penalty deductions (违规扣款) and refunds; same columns and types as FUND_FLOW.
+SHOP_FLOW = f"""
+SELECT bill_time, account_trade_no, fund_flow::BIGINT AS fund_flow, account_amount, account_type,
+       account_bill_desc, account_bill_desc_tag::BIGINT AS account_bill_desc_tag, NULL::VARCHAR AS order_id,
+       NULL::VARCHAR AS shop_order_id, NULL::BIGINT AS pay_amount, NULL::BIGINT AS post_amount,
+       NULL::BIGINT AS promotion_amount, NULL::BIGINT AS refund_amount, NULL::BIGINT AS platform_service_fee,
+       NULL::BIGINT AS commission, NULL::BIGINT AS colonel_service_fee, NULL::BIGINT AS channel_fee, remark,
+       shop_id, biz_type::INTEGER AS biz_type, '' AS after_sale_service_no, NULL::BIGINT AS author_coupon_subsidy,
+       {dt("bill_time")} AS dt
+FROM SF ORDER BY account_trade_no
 """

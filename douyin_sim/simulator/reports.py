@@ -37,19 +37,20 @@ def content_frames(cat: Catalog, c: DayContent, day: date) -> dict[str, pd.DataF
     """直播场次 (live_session) and 短视频数据 (short_video) frames of the day."""
     a_id = np.asarray(cat.a_id, np.int64)
     names = np.asarray(cat.a_name, dtype=object)
+    r = c.room_report  # sessions that started today, with their true end (maybe after midnight)
     live = pd.DataFrame(
         {
-            "room_id": _s(c.room_id),
-            "anchor_id": _s(a_id[c.room_anchor]),
-            "anchor_name": names[c.room_anchor],
-            "start_time": c.room_start,
-            "end_time": c.room_end,
-            "watch_pv": c.room_watch_pv,
-            "viewers": c.room_viewers,
-            "avg_watch_seconds": c.room_avg_watch,
-            "new_followers": c.room_new_followers,
-            "comments": c.room_comments,
-            "shop_id": _s(cat.shop_ids[c.room_shop]),
+            "room_id": _s(c.room_id[r]),
+            "anchor_id": _s(a_id[c.room_anchor[r]]),
+            "anchor_name": names[c.room_anchor[r]],
+            "start_time": c.room_start[r],
+            "end_time": c.room_true_end[r],
+            "watch_pv": c.room_watch_pv[r],
+            "viewers": c.room_viewers[r],
+            "avg_watch_seconds": c.room_avg_watch[r],
+            "new_followers": c.room_new_followers[r],
+            "comments": c.room_comments[r],
+            "shop_id": _s(cat.shop_ids[c.room_shop[r]]),
         }
     ).sort_values("room_id", kind="stable")
     video = pd.DataFrame(

@@ -25,7 +25,7 @@ from douyin_sim.simulator.sink import ParquetSink
 _RECON_SQL = (
     "SELECT sku_order_id::VARCHAR AS sku_order_id, shop_id::VARCHAR AS shop_id, pay_amount::BIGINT AS pay_amount, "
     "expected_settle_fen::BIGINT AS expected_settle_fen, settled_fen::BIGINT AS settled_fen, "
-    "status::VARCHAR AS status, reason::VARCHAR AS reason FROM RC ORDER BY sku_order_id"
+    "status::VARCHAR AS status, reason::VARCHAR AS reason, natural_kind::VARCHAR AS natural_kind FROM RC ORDER BY sku_order_id"
 )
 
 
@@ -42,6 +42,7 @@ class TruthBook:
         self.quirk_count: dict[str, int] = {}
         self._quirk_parts = 0
         self._buyers_next = np.zeros(0, np.int64)  # buyers of orders created on day i, paid on day i + 1
+        self.tables: dict[str, int] = {}  # rows of truth/<quirk>.csv tables (counts.json "quirks")
 
     def add_day(self, day: DayOrders, recon: dict[str, np.ndarray], i: int, comp: dict | None = None) -> None:
         """GMV / lines / orders / buyers by pay day, refunds by refund day, reconciliation rows, quirks.
@@ -78,6 +79,7 @@ class TruthBook:
                     "settled_fen": recon["settled_fen"],
                     "status": recon["status"].astype(str),
                     "reason": pd.Series(recon["reason"], dtype=object),
+                    "natural_kind": pd.Series(recon["natural"], dtype=object),
                 }
             ),
         )
@@ -195,6 +197,13 @@ class TruthBook:
             )
         self.anomalies.rows = []
 
+    def write_table(self, name: str, rows: list[dict], columns: list[str]) -> None:
+        """``truth/<name>.csv``: one row per quirk instance the simulator produced (header-only when none)."""
+        truth = self.root / "truth"
+        truth.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows, columns=columns).to_csv(truth / f"{name}.csv", index=False, lineterminator="\n")
+        self.tables[name] = len(rows)
+
     def write(self, extra_counts: dict) -> dict:
         """Write truth/ and return counts.json's content."""
         truth = self.root / "truth"
@@ -238,7 +247,7 @@ class TruthBook:
         counts = {
             **extra_counts,
             "anomalies": dict(sorted(self.anomalies.count.items())),
-            "quirks": dict(sorted(self.quirk_count.items())),
+            "quirks": dict(sorted({**self.quirk_count, **self.tables}.items())),
         }
         counts["totals"] = {
             **counts.get("totals", {}),

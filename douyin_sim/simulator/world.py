@@ -37,14 +37,26 @@ from douyin_sim.simulator.catalog import (
     final_frames,
 )
 from douyin_sim.simulator.content import ContentState
-from douyin_sim.simulator.finance import GRACE_DAYS, SETTLE_DELAY_DAYS, compensation_flows, day_no, settle_day
+from douyin_sim.simulator.fees import FeeSchedule, commission_bp, draw_campaigns
+from douyin_sim.simulator.finance import (
+    DEPOSIT_TAGS,
+    GRACE_DAYS,
+    ROUNDING_TOLERANCE_FEN,
+    SETTLE_DELAY_DAYS,
+    adjustment_flows,
+    compensation_flows,
+    concat_flows,
+    day_no,
+    deposit_plan,
+    settle_day,
+)
 from douyin_sim.simulator.orders import D, DayOrders, H, generate_orders, order_rollup
 from douyin_sim.simulator.sink import ParquetSink
 from douyin_sim.simulator.truth import TruthBook
 
 log = logging.getLogger(__name__)
 
-SIMULATOR_VERSION = "1"
+SIMULATOR_VERSION = "2"
 PLATFORM_ENTITIES = (
     "shop_order",
     "sku_order",
@@ -135,7 +147,20 @@ class World:
         self.start_no = int(day_no(np.int64(day_bounds_unix(start)[0])))
         self.last_no = self.start_no + days - 1
         self.cat: Catalog = build_catalog(np.random.default_rng([seed, 1]), start, shops, orders_per_day)
-        self.content = ContentState(self.cat)
+        # the platform's own fee schedule and creators' campaigns (never the merchant's seed)
+        self.fees = FeeSchedule.build(start, days, beh.fee_rate_change_bp)
+        creators = [k for k in range(len(self.cat.a_id)) if self.cat.a_is_creator[k]]
+        self.campaigns = draw_campaigns(
+            np.random.default_rng([seed, 6]), creators, self.cat.a_commission_bp, start, days, beh.commission_campaign_rate
+        )
+        self.deposits = (
+            deposit_plan(np.random.default_rng([seed, 7]), shops, days) if beh.deposit_events else []
+        )
+        self.fund_events: list[dict] = []  # truth/fund_events.csv: adjustments and deposit movements
+        self.content = ContentState(self.cat, cross_midnight_rate=beh.live_cross_midnight_rate)
+        self.prev_ads: pd.DataFrame | None = None  # yesterday's ad report (restated today, maybe)
+        self._today_ads: pd.DataFrame | None = None
+        self.quirk_rows: dict[str, list[dict]] = {k: [] for k in _QUIRK_COLUMNS}
         for k in range(-7, 0):
             self.content.publish(np.random.default_rng([seed, 2, k + 7]), k, day_bounds_unix(start)[0] + k * D)
         self.sink = ParquetSink(root)
@@ -155,7 +180,19 @@ class World:
         self._funnel_carry: dict[str, np.ndarray] = {"product": np.zeros(0, np.int64), "channel": np.zeros(0, np.int64)}
         self.drops = _load_drops()
         Sim = _load_logistics()
-        self.logistics = Sim(seed, start, self._sku_frame(), end=self.last) if Sim else None
+        self.logistics = (
+            Sim(
+                seed,
+                start,
+                self._sku_frame(),
+                end=self.last,
+                split_rate=beh.split_shipment_rate,
+                rebalance_rate=beh.rebalance_rate,
+                count_diff_rate=beh.stock_count_diff_rate,
+            )
+            if Sim
+            else None
+        )
         self._register_catalog()
 
     # -- catalogue tables ------------------------------------------------------------------------
@@ -240,6 +277,16 @@ class World:
         frames["creator"] = self._creators(self._rng(i, "creators"), i, day)
         self._register_authors()
         content = self.content.day(self._rng(i, "content"), i, day_start)
+        x = content.room_report & (content.room_true_end >= day_start + D)
+        self.quirk_rows["live_sessions_cross_midnight"] += [
+            {
+                "room_id": str(r),
+                "shop_id": str(self.cat.shop_ids[sh]),
+                "start_date": day.isoformat(),
+                "end_date": _iso_day(int(e)),
+            }
+            for r, sh, e in zip(content.room_id[x], content.room_shop[x], content.room_true_end[x])
+        ]
         mean = self.orders_per_day * _WEEKDAY[day.weekday()]
         orders = generate_orders(
             self._rng(i, "orders"),
@@ -256,23 +303,46 @@ class World:
         self.seq += m
         self.n_orders += m
         l = orders.l
-        a_comm = np.asarray(self.cat.a_commission_bp, np.int64)
+        # platform rate in force on the line's settlement due day (confirm + 7; not confirmed yet: today's)
+        rate_day = np.where(l["confirm"] > 0, day_no(l["confirm"]) + SETTLE_DELAY_DAYS, self.last_no)
         fin = settle_day(
             self._rng(i, "finance"),
             orders,
             self.beh,
             self.now,
             self.last_no,
-            self.cat.platform_rate_bp(self.cat.p_first_cid[l["product"]]),
-            np.where(l["author"] >= 0, a_comm[np.maximum(l["author"], 0)], 0),
+            self.fees.rate_bp(self.cat.p_first_cid[l["product"]], rate_day),
+            self._commission_bp(l),
             self.anomalies,
         )
         comp = compensation_flows(self._rng(i, "compensation"), l, self.beh, self.now)
-        fin["fund_flow"] = {k: np.concatenate([v, comp[k]]) for k, v in fin["fund_flow"].items()}
+        fin["fund_flow"] = concat_flows(fin["fund_flow"], comp)
+        adj = adjustment_flows(
+            self._rng(i, "adjustments"),
+            orders,
+            fin["line_extra"]["settle_time"],
+            self.now,
+            self.beh.adjustment_rate,
+            force=not any(e["kind"] == "adjustment" for e in self.fund_events),
+        )
+        fin["fund_flow"] = concat_flows(fin["fund_flow"], adj)
+        self.fund_events += [
+            {
+                "account_trade_no": f"DZ{l['line_id'][x]}5",
+                "shop_id": str(self.cat.shop_ids[l["shop"][x]]),
+                "kind": "adjustment",
+                "account_type": "聚合账户",
+                "signed_fen": int(a if d == 0 else -a),
+                "bill_date": _iso_day(int(t)),
+                "order_id": str(l["line_id"][x]),
+            }
+            for x, d, a, t in zip(adj["line"], adj["direction"], adj["account_amount"], adj["bill_time"])
+        ]
         order_rollup(orders)
         self._late_updates(self._rng(i, "late_update"), orders)
         self._sla(orders)
         wl = self._assign(orders)
+        self._parcel_incidents(self._rng(i, "incidents"), orders, wl)
         self._write_platform(orders, fin, wl, day)
         self._exports(day)
         self._queue_logistics(orders, wl)
@@ -281,6 +351,7 @@ class World:
             self._rng(i, "funnel"), self.cat, self._funnel_lines(orders.l, day_start), day
         )
         self._write_ad_report(reports.ad_report_frame(self._rng(i, "ads"), self.cat, orders.l, content, day), day)
+        self._restate_ads(self._rng(i, "ad_restatement"), day)
         self.truth.add_day(orders, fin["recon"], i, comp)
         frames.update(self._logistics_day(day, i))
         invoices = frames.get("freight_invoice")
@@ -288,6 +359,7 @@ class World:
             self.freight["freight_invoices"] += len(invoices)
             self.freight["freight_fen"] += int(invoices["freight_fen"].sum())
         frames["settlement_bill"] = self._read_day("settlement_bill", day)
+        self._deposit_day(day, i)
         frames["fund_flow"] = self._fund_flow_drop(self._rng(i, "fund_flow"), day, i)
         self.truth.flush_anomalies()
         if self.drops is not None:
@@ -312,6 +384,58 @@ class World:
             "channel": np.concatenate([l["channel"], carry["channel"]]),
             "paid": np.concatenate([paid_day == today, np.ones(len(carry["product"]), dtype=bool)]),
         }
+    def _commission_bp(self, l: dict[str, np.ndarray]) -> np.ndarray:
+        """Creator commission rate per line: the author's rate, or a campaign's on the line's pay day."""
+        base = np.asarray(self.cat.a_commission_bp, np.int64)
+        out = np.where(l["author"] >= 0, base[np.maximum(l["author"], 0)], 0).astype(np.int64)
+        if not self.campaigns:
+            return out
+        pay_no = day_no(l["pay"])
+        for d in np.unique(pay_no[l["pay"] > 0]):
+            m = pay_no == d
+            out[m] = commission_bp(l["author"][m], base, _day_of(int(d)), self.campaigns)
+        return out
+
+    def _deposit_day(self, day: date, i: int) -> None:
+        """The day's 保证金 movements (platform fund_flow, partition of the day); a refund is a pair:
+        out of the 保证金账户, into the 聚合账户."""
+        events = [e for e in self.deposits if e.day == i]
+        if not events:
+            return
+        t0 = day_bounds_unix(day)[0]
+        rows: list[dict] = []
+        for n, e in enumerate(events):
+            shop = str(self.cat.shop_ids[e.shop])
+            base = dict(bill_time=t0 + 9 * H + n * 60, account_amount=e.amount, shop_id=shop, biz_type=6)
+            no = f"BZ{shop}{day:%Y%m%d}{n:02d}"
+            tag = DEPOSIT_TAGS[e.kind]
+            if e.kind == "deposit_topup":
+                rows.append({**base, "account_trade_no": no, "fund_flow": 0, "account_type": "保证金账户",
+                             "account_bill_desc": "保证金缴纳", "account_bill_desc_tag": tag, "remark": ""})
+            elif e.kind == "deposit_deduction":
+                rows.append({**base, "account_trade_no": no, "fund_flow": 1, "account_type": "保证金账户",
+                             "account_bill_desc": "违规扣款", "account_bill_desc_tag": tag, "remark": "虚假发货违规扣除保证金"})
+            else:
+                rows.append({**base, "account_trade_no": no + "O", "fund_flow": 1, "account_type": "保证金账户",
+                             "account_bill_desc": "保证金退还", "account_bill_desc_tag": tag, "remark": ""})
+                rows.append({**base, "account_trade_no": no + "I", "fund_flow": 0, "account_type": "聚合账户",
+                             "account_bill_desc": "保证金退还", "account_bill_desc_tag": tag, "remark": ""})
+        frame = pd.DataFrame(rows)
+        for r in rows:
+            self.fund_events.append(
+                {
+                    "account_trade_no": r["account_trade_no"],
+                    "shop_id": r["shop_id"],
+                    "kind": next(k for k, v in DEPOSIT_TAGS.items() if v == r["account_bill_desc_tag"]),
+                    "account_type": r["account_type"],
+                    "signed_fen": (1 if r["fund_flow"] == 0 else -1) * int(str(r["account_amount"])),
+                    "bill_date": day.isoformat(),
+                    "order_id": "",
+                }
+            )
+        self.sink.register("SF", frame.astype({"bill_time": "int64", "account_amount": "int64"}))
+        self.sink.copy_partitioned("fund_flow", q.SHOP_FLOW, f"b-{day:%Y%m%d}")
+        self.rows["fund_flow"] += len(frame)
 
     def _senders(self) -> dict[str, list[str]]:
         """Shops and warehouses that send their daily files even on a quiet day (header-only files)."""
@@ -345,11 +469,53 @@ class World:
         return np.random.default_rng([self.seed, 3, i, zlib.crc32(step.encode())])
 
     def _write_ad_report(self, ads: pd.DataFrame, day: date) -> None:
+        self._today_ads = ads
         if not len(ads):
             return
         self.sink.register("AD", ads)
         self.sink.copy_partitioned("ad_report", q.AD_REPORT, f"c-{day:%Y%m%d}")
         self.rows["ad_report"] += len(ads)
+
+    def _restate_ads(self, rng: np.random.Generator, day: date) -> None:
+        """Qianchuan restates yesterday's report today (attribution window, invalid-click refunds): the changed
+        rows of stat_date D−1 are delivered again in today's partition; the newest delivery is the truth."""
+        prev, self.prev_ads = self.prev_ads, self._today_ads
+        if prev is None or not len(prev) or self.beh.ad_restatement_rate <= 0:
+            return
+        pick_ = rng.random(len(prev)) < self.beh.ad_restatement_rate
+        if not pick_.any():
+            return
+        new = prev[pick_].copy()
+        k = len(new)
+        new["cost_fen"] = np.maximum(0, (new["cost_fen"].to_numpy() * rng.uniform(0.85, 1.05, k)).astype(np.int64))
+        extra = rng.integers(0, 3, k)
+        new["pay_order_count"] = new["pay_order_count"].to_numpy() + extra
+        new["pay_order_fen"] = new["pay_order_fen"].to_numpy() + extra * rng.integers(2000, 9000, k)
+        for (_, a), (_, b) in zip(prev[pick_].iterrows(), new.iterrows()):
+            self.quirk_rows["ad_restatements"].append(
+                {
+                    "advertiser_id": a["advertiser_id"],
+                    "stat_date": a["stat_date"].isoformat(),
+                    "marketing_goal": a["marketing_goal"],
+                    "restated_on": day.isoformat(),
+                    "original_cost_fen": int(a["cost_fen"]),
+                    "restated_cost_fen": int(b["cost_fen"]),
+                    "original_pay_order_fen": int(a["pay_order_fen"]),
+                    "restated_pay_order_fen": int(b["pay_order_fen"]),
+                }
+            )
+        self.sink.register("AD", new.reset_index(drop=True))
+        self.sink.copy_partitioned(
+            "ad_report", f"SELECT * REPLACE (DATE '{day.isoformat()}' AS dt) FROM ({q.AD_REPORT})", f"r-{day:%Y%m%d}"
+        )
+        self.rows["ad_report"] += k
+
+    def _quirk_tables(self) -> dict[str, tuple[list[dict], list[str]]]:
+        rows = dict(self.quirk_rows)
+        if self.logistics is not None:
+            rows["logistics_incidents"] = self.logistics.incidents
+            rows["stock_count_differences"] = self.logistics.count_differences
+        return {k: (rows.get(k, []), cols) for k, cols in _QUIRK_COLUMNS.items()}
 
     def _take(self, pending: dict[int, list[pd.DataFrame]], i: int) -> pd.DataFrame | None:
         parts = pending.pop(i, [])
@@ -469,6 +635,26 @@ class World:
         wl["province"] = lines["province"].to_numpy()
         return wl
 
+    def _parcel_incidents(self, rng: np.random.Generator, orders: DayOrders, wl: pd.DataFrame) -> None:
+        """Lost parcels and rejected deliveries (拒收): shipped single-line waybills whose line was refunded
+        in full without a return (type 1) were never delivered; the incident happens at the after-sale's
+        application. Marks ``incident`` / ``incident_time`` on the lines and clears their receipt."""
+        l = orders.l
+        n = len(l["line_id"])
+        l["incident"] = np.full(n, "", dtype=object)
+        l["incident_time"] = np.zeros(n, np.int64)
+        p = np.flatnonzero(l["paid"])
+        single = ~wl["tracking_no"].duplicated(keep=False).to_numpy()
+        cand = np.zeros(n, bool)
+        cand[p] = single & (l["as_type"][p] == 1) & l["full_refund"][p] & (l["ship"][p] > 0)
+        u = rng.random(n)
+        lost = cand & (u < self.beh.lost_parcel_rate)
+        rejected = cand & ~lost & (u < self.beh.lost_parcel_rate + self.beh.rejected_delivery_rate)
+        for mask, kind in ((lost, "lost"), (rejected, "rejected")):
+            l["incident"][mask] = kind
+            l["incident_time"][mask] = np.maximum(l["as_apply"][mask], l["ship"][mask] + 3600)
+            l["receipt"][mask] = 0
+
     def _queue_logistics(self, orders: DayOrders, wl: pd.DataFrame) -> None:
         l = orders.l
         p = np.flatnonzero(l["paid"])
@@ -488,6 +674,8 @@ class World:
                 "logistics_receipt_time": l["receipt"][p][s],
                 "exp_ship_time": l["exp_ship"][p][s],
                 "province": wl["province"].to_numpy()[s],
+                "incident": l["incident"][p][s],
+                "incident_time": l["incident_time"][p][s],
             }
         )
         ship_day = day_no(ship[s]) - self.start_no
@@ -564,7 +752,8 @@ class World:
         n = self.cat.n_shops
         if ff is not None:
             shop_idx = ff["shop_id"].astype(np.int64).to_numpy() - int(self.cat.shop_ids[0])
-            sign = np.where(ff["fund_flow"].to_numpy() == 0, 1, -1)
+            # the shop account's balance: the 保证金账户 moves apart
+            sign = np.where(ff["fund_flow"].to_numpy() == 0, 1, -1) * (ff["account_type"].to_numpy() == "聚合账户")
             self.balance += np.bincount(shop_idx, weights=sign * ff["account_amount"].to_numpy(), minlength=n).astype(
                 np.int64
             )
@@ -626,6 +815,28 @@ class World:
                 one_row(self.sink.con, f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')")[0]
             )
         self.rows = {e: sum(v for k, v in files.items() if k.split("/")[1] == e) for e in PLATFORM_ENTITIES}
+        self.truth.write_table("fee_rate_changes", self.fees.as_rows(), ["first_cid", "effective_date", "old_rate_bp", "new_rate_bp"])
+        self.truth.write_table(
+            "commission_campaigns",
+            [
+                {
+                    "author_id": str(c.a_id[k.author]),
+                    "start_date": k.start.isoformat(),
+                    "end_date": k.end.isoformat(),
+                    "base_rate_bp": c.a_commission_bp[k.author],
+                    "campaign_rate_bp": k.rate_bp,
+                }
+                for k in self.campaigns
+            ],
+            ["author_id", "start_date", "end_date", "base_rate_bp", "campaign_rate_bp"],
+        )
+        self.truth.write_table(
+            "fund_events",
+            sorted(self.fund_events, key=lambda r: r["account_trade_no"]),
+            ["account_trade_no", "shop_id", "kind", "account_type", "signed_fen", "bill_date", "order_id"],
+        )
+        for name, (rows, cols) in self._quirk_tables().items():
+            self.truth.write_table(name, rows, cols)
         self.truth.write(
             {
                 "entities": self.rows,
@@ -653,6 +864,8 @@ class World:
             "now_unix": self.now,
             "behaviour": self.beh.as_dict(),
             "platform_fee_rates_bp": {str(k): v[1] for k, v in sorted(c.fee_rates.items())},
+            "platform_fee_rate_changes": self.fees.as_rows(),
+            "settle_tolerance_fen": ROUNDING_TOLERANCE_FEN,
             "settle_delay_days": SETTLE_DELAY_DAYS,
             "grace_days": GRACE_DAYS,
             "business_tz": "Asia/Shanghai",
@@ -660,6 +873,33 @@ class World:
         (self.root / "world.json").write_text(
             json.dumps(world, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
+
+
+# truth/<name>.csv of the quirks that are not anomalies (one row per instance)
+_QUIRK_COLUMNS: dict[str, list[str]] = {
+    "live_sessions_cross_midnight": ["room_id", "shop_id", "start_date", "end_date"],
+    "ad_restatements": [
+        "advertiser_id",
+        "stat_date",
+        "marketing_goal",
+        "restated_on",
+        "original_cost_fen",
+        "restated_cost_fen",
+        "original_pay_order_fen",
+        "restated_pay_order_fen",
+    ],
+    "logistics_incidents": ["tracking_no", "kind", "sku_order_id", "shop_id", "warehouse_id", "event_date", "return_tracking_no"],
+    "stock_count_differences": ["stock_date", "warehouse_id", "sku_id", "ledger_closing_qty", "counted_qty", "difference_qty"],
+}
+
+
+def _iso_day(t: int) -> str:
+    """Asia/Shanghai business day of a unix time, ISO."""
+    return _day_of(int(day_no(np.int64(t)))).isoformat()
+
+
+def _day_of(day_number: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=day_number)
 
 
 def _code_version() -> str:

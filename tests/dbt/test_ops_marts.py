@@ -9,6 +9,7 @@ under test.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from collections import Counter
@@ -217,7 +218,7 @@ def test_stock_ledger_balances_and_matches_3pl_snapshots(world: dict[str, Any]) 
             from read_parquet('{snapshot_glob}')""").fetchall()
         ledger = con.execute("""
             select ledger_date, warehouse_id, sku_id, opening_qty, receipt_qty, shipment_qty, return_qty, closing_qty,
-                   has_snapshot, closing_diff_qty
+                   has_snapshot, closing_diff_qty, count_adjustment_qty
             from intermediate.int_stock__ledger""").fetchall()
         shipped_units = con.execute(f"""
             select sum(quantity) from read_parquet('{world["lake_dir"]}/raw/wms/shipment/dt=*/*.parquet')""").fetchone()[
@@ -232,12 +233,20 @@ def test_stock_ledger_balances_and_matches_3pl_snapshots(world: dict[str, Any]) 
         row = by_key[(d, wh, sku)]
         assert row[3:8] == (opening, inbound, outbound, ret, closing), (d, wh, sku)
         assert row[8] is True and row[9] == 0
-    # the ledger's own arithmetic: closing = previous closing + in - out, day after day
+    # the ledger's own arithmetic: closing = previous closing + in - out + the 3PL count's 盘盈/盘亏, day after day
     for (d, wh, sku), row in by_key.items():
         prev = by_key.get((d - timedelta(days=1), wh, sku))
         if prev is not None:
             assert row[3] == prev[7]
-        assert row[7] == row[3] + row[4] + row[6] - row[5]
+        assert row[7] == row[3] + row[4] + row[6] - row[5] + row[10]
+    # every count difference the world made (truth/stock_count_differences.csv), and no other
+    with open(Path(world["world_dir"]) / "truth" / "stock_count_differences.csv", encoding="utf-8") as fh:
+        counted = {
+            (date.fromisoformat(r["stock_date"]), r["warehouse_id"], r["sku_id"]): int(r["difference_qty"])
+            for r in csv.DictReader(fh)
+        }
+    assert counted, "the world's 3PL found stock count differences (盘盈/盘亏)"
+    assert {k: r[10] for k, r in by_key.items() if r[10]} == counted
     assert sum(r[5] for r in ledger) == shipped_units
     assert daily == (len(ledger), shipped_units)
     # the platform's own final stock (sku.stockNum: stock_num_map per warehouse) = the last day's closing
@@ -313,7 +322,9 @@ def test_perf_ads_spend_equals_the_worlds_ad_report(world: dict[str, Any]) -> No
             world["world_dir"],
             """
                     select advertiser_id, stat_date, marketing_goal, stat_cost, pay_order_amount
-                    from read_parquet('{p}/ad_report/*/*.parquet')""",
+                    from read_parquet('{p}/ad_report/*/*.parquet', hive_partitioning = true)
+                    -- a report restated the next day (delivered again in that day's partition): the newest wins
+                    qualify row_number() over (partition by advertiser_id, stat_date, marketing_goal order by dt desc) = 1""",
         )
     }
     got = {

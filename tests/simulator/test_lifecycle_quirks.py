@@ -118,7 +118,7 @@ def test_shipping_insurance_claims_are_on_successful_returns_only(con, quirks):
     # not the shop's money: no fund-flow row and no settlement row carries it
     claims = ",".join(repr(k) for k in q.index)
     assert con.execute(
-        f"SELECT count(*) FROM fund_flow WHERE order_id IN ({claims}) AND account_bill_desc_tag NOT IN (3, 2, 20, 30)"
+        f"SELECT count(*) FROM fund_flow WHERE order_id IN ({claims}) AND account_bill_desc_tag NOT IN (3, 2, 20, 30, 31)"
     ).fetchone() == (0,)
 
 
@@ -154,7 +154,7 @@ def test_reversal_after_settlement_is_posted_days_after_the_refund(con, quirks, 
 def test_platform_compensation_is_a_fund_flow_credit(con, quirks):
     rows = con.execute("""SELECT order_id, fund_flow, account_amount, account_bill_desc,
                                  CAST(to_timestamp(bill_time) AS DATE)::VARCHAR AS day
-                          FROM fund_flow WHERE account_bill_desc_tag = 30""").df()
+                          FROM fund_flow WHERE account_bill_desc_tag = 31""").df()
     q = quirks[quirks.kind == "platform_compensation"]
     assert sorted(zip(rows.order_id, rows.day, rows.account_amount)) == sorted(zip(q.key, q.day, q.amount_fen))
     assert len(rows) >= 1 and (rows.fund_flow == 0).all() and set(rows.account_bill_desc) == {"平台赔付"}

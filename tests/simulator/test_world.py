@@ -14,7 +14,7 @@ import pandas as pd
 
 from douyin_etl.money import rate_of
 from douyin_sim.simulator import generate_world
-from douyin_sim.simulator.catalog import read_fee_rates
+from douyin_sim.simulator.fees import PLATFORM_RATES_BP
 from douyin_sim.simulator.finance import fee_of
 
 KINDS = {
@@ -242,8 +242,30 @@ def test_refunds_and_settlements_are_coherent(con):
     )
 
 
+def _platform_rate(world: Path):
+    """The platform's rate per (first_cid, due day) from its start rates and truth/fee_rate_changes.csv."""
+    changes = pd.read_csv(world / "truth" / "fee_rate_changes.csv", dtype={"first_cid": int})
+
+    def rate(cid: int, day: date) -> int:
+        bp = PLATFORM_RATES_BP[cid][1]
+        for c in changes.itertuples():
+            if c.first_cid == cid and day >= date.fromisoformat(c.effective_date):
+                bp = int(c.new_rate_bp)
+        return bp
+
+    return rate
+
+
+def test_seed_is_the_platforms_starting_rates():
+    """The merchant's expectation (the seed) is what the platform charged before any change."""
+    seed = pd.read_csv(Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "platform_fee_rates.csv")
+    assert {int(r.first_cid): int(r.platform_fee_rate_bp) for r in seed.itertuples()} == {
+        cid: bp for cid, (_, bp) in PLATFORM_RATES_BP.items()
+    }
+
+
 def test_reconciliation_truth_follows_contract_rules(con, world):
-    rates = {cid: bp for cid, (_, bp) in read_fee_rates().items()}
+    rate = _platform_rate(world)
     as_of = date(2026, 10, 10)
     lines = con.execute("""
         SELECT l.order_id, l.pay_amount, l.first_cid, l.promotion_platform_amount pp, l.promotion_talent_amount pt,
@@ -275,20 +297,21 @@ def test_reconciliation_truth_follows_contract_rules(con, world):
                 else:
                     full_before = True
         base = r.pay_amount - before
-        exp = base + r.pp + r.pt - rate_of(base, rates[r.first_cid]) - rate_of(base, r.crb) - rate_of(base, r.colb)
-        n0 = 0 if rows is None else int((rows.trade_type == 0).sum())
-        reversed_ = rows is not None and bool((rows.trade_type == 1).any())
-        total = 0 if rows is None else int(rows.settle_amount.sum())
         due = None
         if r.confirm_receipt_time:
             due = pd.Timestamp(r.confirm_receipt_time, unit="s", tz="Asia/Shanghai").date() + pd.Timedelta(days=7)
+        bp = rate(r.first_cid, due if due is not None else as_of)
+        exp = base + r.pp + r.pt - rate_of(base, bp) - rate_of(base, r.crb) - rate_of(base, r.colb)
+        n0 = 0 if rows is None else int((rows.trade_type == 0).sum())
+        reversed_ = rows is not None and bool((rows.trade_type == 1).any())
+        total = 0 if rows is None else int(rows.settle_amount.sum())
         if full_before and rows is None:
             status, reason = "refunded", None
         elif n0 > 1:
             status, reason = "discrepancy", "duplicate_settlement"
         elif after and not reversed_:
             status, reason = "discrepancy", "refund_not_reversed"
-        elif rows is not None and total != exp - after:
+        elif rows is not None and abs(total - (exp - after)) > 1:  # 1 fen: rounding tolerance
             status, reason = "discrepancy", "fee_mismatch"
         elif rows is not None:
             status, reason = "settled", None

@@ -2,7 +2,9 @@
 -- (docs/sources.md "Reconciliation rules", exactly):
 --   base                = pay - refund_before          (refund_before: partial, type 6, before settlement)
 --   expected_settle_fen = base + promo_platform + promo_talent
---                         - fee_of(base, platform rate of first_cid)      (seed platform_fee_rates)
+--                         - fee_of(base, platform rate of first_cid)      (the billed rate in force on the
+--                           line's due day, int_platform_fee_rates__billed; before any bill shows one, or for a
+--                           line not yet confirmed: as of the run's day; no billed rate yet: the seed)
 --                         - fee_of(base, commission_rate_bp)              (alliance order, else 0)
 --                         - fee_of(base, colonel_service_rate_bp)         (alliance order, else 0)
 --   a line fully refunded (type 0/1/2) before settlement expects nothing (0): no settlement at all
@@ -17,12 +19,47 @@ with order_lines as (
 
 ),
 
-fee_rates as (
+seed_rates as (
 
     select
         cast(first_cid as {{ dbt.type_string() }}) as first_cid,
         cast(platform_fee_rate_bp as integer)      as platform_fee_rate_bp
     from {{ ref('platform_fee_rates') }}
+
+),
+
+billed_rates as (
+
+    select first_cid, rate_date, billed_rate_bp, valid_to
+    from {{ ref('int_platform_fee_rates__billed') }}
+    where billed_rate_bp is not null
+
+),
+
+rate_days as (
+
+    select
+        sku_order_id,
+        first_cid,
+        coalesce(cast({{ dbt.dateadd('day', var('settle_delay_days'), 'confirm_receipt_date') }} as date),
+                 {{ as_of_date() }})                                          as rate_date
+    from order_lines
+
+),
+
+fee_rates as (
+
+    select
+        rate_days.sku_order_id,
+        coalesce(billed_rates.billed_rate_bp, seed_rates.platform_fee_rate_bp) as platform_fee_rate_bp,
+        billed_rates.billed_rate_bp is not null                               as is_billed_rate
+    from rate_days
+    left join billed_rates
+        on rate_days.first_cid = billed_rates.first_cid
+        and rate_days.rate_date >= billed_rates.rate_date
+        and (billed_rates.valid_to is null or rate_days.rate_date < billed_rates.valid_to)
+    left join seed_rates
+        on rate_days.first_cid = seed_rates.first_cid
 
 ),
 
@@ -49,6 +86,7 @@ based as (
         order_lines.promo_talent_fen,
         coalesce(fee_rates.platform_fee_rate_bp, 0)                          as platform_fee_rate_bp,
         fee_rates.platform_fee_rate_bp is not null                           as has_platform_fee_rate,
+        coalesce(fee_rates.is_billed_rate, false)                            as is_billed_platform_fee_rate,
         order_lines.commission_rate_bp,
         order_lines.colonel_service_rate_bp,
         coalesce(refunds.refund_fen, 0)                                      as refund_fen,
@@ -64,7 +102,7 @@ based as (
         end                                                                  as settle_subsidy_fen
     from order_lines
     left join fee_rates
-        on order_lines.first_cid = fee_rates.first_cid
+        on order_lines.sku_order_id = fee_rates.sku_order_id
     left join refunds
         on order_lines.sku_order_id = refunds.sku_order_id
 

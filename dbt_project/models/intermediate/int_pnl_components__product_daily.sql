@@ -17,8 +17,11 @@
 -- refund day; COGS = unit cost in force on the pay day x units sold, less the same unit cost x
 -- units returned (types 0 and 2) on the return day; ad spend (Qianchuan stat_cost) by stat day,
 -- allocated to the shop's products by their GMV share that day (no GMV that day: product_id null);
--- freight (carrier invoices) by ship day, split over the waybill's shipped lines by units
--- (waybills not found in the 3PL shipments: product_id null). Allocations are exact to the fen
+-- freight (carrier invoices) by ship (billing) day, split over the waybill's shipped lines by units;
+-- a return waybill (拒收: no 3PL outbound of its own) over the lines of its original waybill
+-- (original_tracking_no); a waybill found in neither over the shops by their units shipped from the
+-- invoice's warehouse (product_id null: the shop-level unallocated freight), so every invoiced fen
+-- reaches a shop's P&L. Allocations are exact to the fen
 -- (allocate_fen_by_weight(), macros/allocation.sql: the largest share takes the remainder).
 -- Grain: shop_id x product_id (nullable) x date_day.
 with lines as (
@@ -123,26 +126,97 @@ ad_allocated as (
 
 ),
 
-freight_lines as (
+shipped_lines as (
 
     select
-        freight.tracking_no,
-        freight.ship_date                                                                  as date_day,
-        freight.freight_fen,
-        coalesce(enriched.shop_id, shop_orders.shop_id)                                    as shop_id,
-        enriched.product_id,
+        shipments.tracking_no,
+        shipments.warehouse_id,
         shipments.sku_order_id,
         shipments.quantity,
-        coalesce(shipments.quantity, 0)                                                    as units
-    from {{ ref('stg_carrier__freight_invoice') }} as freight
-    left join {{ ref('stg_wms__shipment') }} as shipments
-        on freight.tracking_no = shipments.tracking_no
+        coalesce(enriched.shop_id, shop_orders.shop_id)                                    as shop_id,
+        enriched.product_id
+    from {{ ref('stg_wms__shipment') }} as shipments
     left join enriched
         on shipments.sku_order_id = enriched.sku_order_id
     left join {{ ref('stg_doudian__shop_order') }} as shop_orders
         on shipments.shop_order_id = shop_orders.shop_order_id
+
+),
+
+shipped_waybills as (
+
+    select distinct tracking_no from shipped_lines
+
+),
+
+invoices as (
+
+    select
+        freight.tracking_no,
+        freight.warehouse_id,
+        freight.ship_date,
+        freight.freight_fen,
+        -- the waybill whose lines carry the freight: its own, else the outbound one it returns
+        case when shipped_waybills.tracking_no is not null then freight.tracking_no
+             else freight.original_tracking_no end                                        as shipment_tracking_no
+    from {{ ref('stg_carrier__freight_invoice') }} as freight
+    left join shipped_waybills
+        on freight.tracking_no = shipped_waybills.tracking_no
     where freight.ship_date <= {{ as_of_date() }}
       and {{ incremental_days_filter('freight.ship_date', cutoff, touched) }}
+
+),
+
+attributed as (
+
+    select
+        invoices.tracking_no,
+        invoices.ship_date                                                                 as date_day,
+        invoices.freight_fen,
+        shipped_lines.shop_id,
+        shipped_lines.product_id,
+        shipped_lines.sku_order_id,
+        shipped_lines.quantity,
+        coalesce(shipped_lines.quantity, 0)                                                as units
+    from invoices
+    inner join shipped_lines
+        on invoices.shipment_tracking_no = shipped_lines.tracking_no
+
+),
+
+warehouse_shops as (
+
+    select warehouse_id, shop_id, sum(quantity) as units
+    from shipped_lines
+    where shop_id is not null
+    group by warehouse_id, shop_id
+
+),
+
+unattributed as (
+
+    -- no 3PL shipment for the waybill nor its original: the shops' units from the invoice's warehouse
+    select
+        invoices.tracking_no,
+        invoices.ship_date                                                                 as date_day,
+        invoices.freight_fen,
+        warehouse_shops.shop_id,
+        cast(null as {{ dbt.type_string() }})                                              as product_id,
+        warehouse_shops.shop_id                                                            as sku_order_id,
+        warehouse_shops.units                                                              as quantity,
+        warehouse_shops.units                                                              as units
+    from invoices
+    left join warehouse_shops
+        on invoices.warehouse_id = warehouse_shops.warehouse_id
+    where invoices.tracking_no not in (select tracking_no from attributed)
+
+),
+
+freight_lines as (
+
+    select * from attributed
+    union all
+    select * from unattributed
 
 ),
 

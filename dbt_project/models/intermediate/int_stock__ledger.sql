@@ -3,6 +3,9 @@
 --   opening  = closing of the previous day (the first day: the report's opening stock)
 --   closing  = opening + receipts (入库单) + returns (退货入库, the report's return_qty: no separate
 --              return-receipt file exists) - shipments (发货明细 quantities by ship day)
+--              + count adjustments (盘盈 +, 盘亏 -: the 3PL's count found a closing its own movements
+--              do not explain, count_adjustment_qty = 期末 - (期初 + 入库 + 退货入库 - 出库) of its report;
+--              the next day opens from the count)
 -- closing_diff_qty = closing_qty - snapshot_closing_qty: 0 when the ledger and the 3PL agree
 -- (null when the report for that day is missing). Dates are Asia/Shanghai business days.
 with snapshots as (
@@ -29,7 +32,13 @@ receipts as (
 
 returns as (
 
-    select warehouse_id, sku_id, stock_date as ledger_date, cast(sum(return_qty) as {{ dbt.type_bigint() }}) as return_qty
+    select
+        warehouse_id,
+        sku_id,
+        stock_date                                                          as ledger_date,
+        cast(sum(return_qty) as {{ dbt.type_bigint() }})                    as return_qty,
+        cast(sum(closing_qty - (opening_qty + inbound_qty + return_qty - outbound_qty))
+             as {{ dbt.type_bigint() }})                                    as count_adjustment_qty
     from snapshots
     group by warehouse_id, sku_id, stock_date
 
@@ -81,8 +90,10 @@ movements as (
         coalesce(receipts.receipt_qty, 0)                                   as receipt_qty,
         coalesce(returns.return_qty, 0)                                     as return_qty,
         coalesce(shipments.shipment_qty, 0)                                 as shipment_qty,
+        coalesce(returns.count_adjustment_qty, 0)                           as count_adjustment_qty,
         coalesce(receipts.receipt_qty, 0) + coalesce(returns.return_qty, 0)
-            - coalesce(shipments.shipment_qty, 0)                           as net_change_qty,
+            - coalesce(shipments.shipment_qty, 0)
+            + coalesce(returns.count_adjustment_qty, 0)                     as net_change_qty,
         case when grid.ledger_date = grid.first_date
              then coalesce(snapshots.opening_qty, 0) else 0 end             as initial_qty,
         snapshots.stock_date is not null                                    as has_snapshot,
@@ -130,6 +141,7 @@ select
     receipt_qty,
     return_qty,
     shipment_qty,
+    count_adjustment_qty,
     net_change_qty,
     closing_qty,
     locked_qty,

@@ -200,6 +200,8 @@ SPECS: dict[str, FileSpec] = {
                 C("运费(元)", "freight_fen", "fen"),
                 C("目的省", "dest_province", "str", nullable=True),
                 C("仓库编码", "warehouse_id", "id"),
+                # a return waybill (拒收 parcel going back) names the outbound waybill it returns
+                C("原运单号", "original_tracking_no", "id", required=False, nullable=True),
             ),
             formats=("xlsx",),
             description="运费账单: carrier freight per waybill",

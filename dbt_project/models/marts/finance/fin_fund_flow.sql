@@ -9,8 +9,11 @@
 }}
 -- One row per account movement (动账明细), de-duplicated by account_trade_no: the same record
 -- delivered twice counts once (copies_seen > 1 shows it came more than once). signed amounts:
--- + credit (入账), - debit (出账). 平台赔付 (tag 30: the platform compensating the shop, e.g. for a
--- fast refund whose goods never came back) is a credit of its own kind, dated by its bill day.
+-- + credit (入账), - debit (出账). 调账 (adjustments, tag 30) refer to an earlier order and never
+-- touch the settlement bill; 平台赔付 (tag 31: the platform compensating the shop, e.g. for a fast
+-- refund whose goods never came back) is a credit of its own kind, dated by its bill day; 保证金
+-- movements (tags 40 top-up, 41 penalty deduction 违规扣款, 42 refund) are on the deposit account
+-- (is_deposit_account) except the refund's credit back to the shop account.
 -- Incremental (macros/incremental.sql): the rows from partitions on or after incremental_cutoff() are
 -- deleted (pre_hook) and come back from staging, with the rows the delete removes and the window
 -- does not bring back (lost_keys()), by account_trade_no.
@@ -45,9 +48,14 @@ final as (
             when 2 then 'refund_after_settlement'
             when 11 then 'withdrawal'
             when 20 then 'shipping_insurance'
-            when 30 then 'platform_compensation'
+            when 30 then 'adjustment'
+            when 31 then 'platform_compensation'
+            when 40 then 'deposit_topup'
+            when 41 then 'deposit_deduction'
+            when 42 then 'deposit_refund'
             else 'other'
         end                                                       as movement_kind,
+        coalesce(account_type = '保证金账户', false)              as is_deposit_account,
         sku_order_id,
         shop_order_id,
         account_fen,

@@ -20,7 +20,7 @@
 --   refunded                              fully refunded before any settlement, no settlement rows
 --   discrepancy / duplicate_settlement    more than one 已结算 (trade_type 0) row
 --   discrepancy / refund_not_reversed     a refund succeeded after settlement, no reversal row
---   discrepancy / fee_mismatch            Σ settle_amount <> expected_net_fen
+--   discrepancy / fee_mismatch            |Σ settle_amount - expected_net_fen| > settle_tolerance_fen (rounding)
 --   settled                               settlement rows exist and match
 --   discrepancy / missing_settlement      no settlement and overdue (due + grace < as_of)
 --   pending                               otherwise
@@ -79,7 +79,7 @@ classified as (
             when is_fully_refunded_before_settlement and settlement_rows = 0 then 'refunded'
             when settle_rows > 1 then 'discrepancy'
             when refund_after_fen > 0 and reversal_rows = 0 then 'discrepancy'
-            when settlement_rows > 0 and settled_fen <> expected_net_fen then 'discrepancy'
+            when settlement_rows > 0 and abs(settled_fen - expected_net_fen) > {{ var('settle_tolerance_fen') }} then 'discrepancy'
             when settlement_rows > 0 then 'settled'
             when is_settlement_overdue then 'discrepancy'
             else 'pending'
@@ -88,7 +88,7 @@ classified as (
             when is_fully_refunded_before_settlement and settlement_rows = 0 then null
             when settle_rows > 1 then 'duplicate_settlement'
             when refund_after_fen > 0 and reversal_rows = 0 then 'refund_not_reversed'
-            when settlement_rows > 0 and settled_fen <> expected_net_fen then 'fee_mismatch'
+            when settlement_rows > 0 and abs(settled_fen - expected_net_fen) > {{ var('settle_tolerance_fen') }} then 'fee_mismatch'
             when settlement_rows > 0 then null
             when is_settlement_overdue then 'missing_settlement'
         end as reason

@@ -47,6 +47,7 @@ select
     cast(ledger.receipt_qty as {{ dbt.type_bigint() }})               as receipt_qty,
     cast(ledger.return_qty as {{ dbt.type_bigint() }})                as return_qty,
     cast(ledger.shipment_qty as {{ dbt.type_bigint() }})              as shipment_qty,
+    cast(ledger.count_adjustment_qty as {{ dbt.type_bigint() }})      as count_adjustment_qty,
     cast(ledger.closing_qty as {{ dbt.type_bigint() }})               as closing_qty,
     cast(ledger.locked_qty as {{ dbt.type_bigint() }})                as locked_qty,
     cast(ledger.available_qty as {{ dbt.type_bigint() }})             as available_qty,

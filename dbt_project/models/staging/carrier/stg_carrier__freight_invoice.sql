@@ -23,6 +23,7 @@ renamed as (
         cast(billed_weight_g as {{ dbt.type_bigint() }}) as billed_weight_g,
         cast(freight_fen as {{ dbt.type_bigint() }}) as freight_fen,
         cast(dest_province as {{ dbt.type_string() }}) as dest_province,
+        cast(nullif(cast(original_tracking_no as {{ dbt.type_string() }}), '') as {{ dbt.type_string() }}) as original_tracking_no,
         cast(dt as date) as source_dt,
         cast(_source_ref as {{ dbt.type_string() }}) as source_ref
     from latest
