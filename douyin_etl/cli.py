@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         "query",
         help="read-only SQL on the published warehouse, as a table, CSV, JSON or Parquet",
         description="Read-only SQL (DuckDB dialect) on the published warehouse: the marts sales.*, finance.*, "
-        "inventory.*, performance.* and core.* (docs/analyst-guide.md). No file access, no writes.\n"
+        "inventory.* and performance.* (docs/analyst-guide.md). No file access, no writes.\n"
         "The SQL comes from the argument, from -f FILE, or from standard input.",
         examples=[
             'douyin-etl query "select shop_id, date_day, gmv_yuan from sales.sales_daily order by 2 desc limit 5"',

@@ -140,7 +140,7 @@ def write_query(
     if output is not None:
         output = Path(output)
         if output.is_dir():
-            raise UsageError(f"--output {output} is a directory; give a file name, e.g. {output / 'result.' + fmt}")
+            raise UsageError(f"--output {output} is a directory; give a file name, e.g. {output / ('result.' + fmt)}")
         if not output.parent.is_dir():
             raise UsageError(f"--output {output}: the directory {output.parent} does not exist; create it first")
     if fmt == "parquet":
