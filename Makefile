@@ -61,8 +61,9 @@ lint-sql: $(LINT_STAMP)
 	DBT_TARGET_PATH=$$scratch/target DBT_LOG_PATH=$$scratch/logs PYTHONPATH=$(CURDIR) \
 	$(LINT_VENV)/bin/sqlfluff lint dbt_project
 
-## Generate a 30-day, 2-shop world, serve it through the mock Open API, run the daily pipeline
-## over the whole window through Airflow, publish the warehouse and print where to look.
+## Generate a 30-day, 2-shop world, serve it through the mock Open API, run the whole window through Airflow
+## as one douyin_daily run (a line per step as it finishes), publish the warehouse, then print the run
+## report's page and the commands to try next.
 demo: install
 	$(PY) -m douyin_etl demo
 
@@ -84,6 +85,8 @@ SF ?= 1
 bench: install
 	$(PY) -m bench.run --sf $(SF)
 
+## Airflow (scheduler, dag-processor, triggerer, UI) on http://127.0.0.1:8080/ with this project's DAGs; prints the
+## URL and the login at every start (user admin; DOUYIN_AIRFLOW_PASSWORD=… to choose the password). Ctrl-C stops it.
 airflow: install
 	$(PY) -m douyin_etl airflow
 

@@ -28,6 +28,10 @@ Alerts: every task that fails for good (or a gate) and the findings go to the ch
 Airflow connections `douyin_alert_dingtalk`, `douyin_alert_feishu`, `douyin_alert_wecom`,
 `douyin_alert_email` (docs/deploy.md); nothing is sent when none exists.
 
+**A range in one run**: trigger it manually with conf `{"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}`;
+the plan then covers every entity over exactly those business days and the run lands, gates, builds
+and publishes them all at once (`douyin-etl demo` does this for its whole window).
+
 Use either this DAG or the `extract_*` + `transform_warehouse` pair (both are paused on creation);
 this one emits no Assets, so it never triggers `transform_warehouse`. `catchup=True` from
 `DOUYIN_START_DATE`; `max_active_runs=1`. Backfill business days A..B:
@@ -50,7 +54,7 @@ def douyin_daily() -> None:
     stages = []
     for family in s.EXTRACT_FAMILIES:
         with TaskGroup(group_id=family, tooltip=f"land the {family} entities"):
-            stages.append(t.extract_stages([e.name for e in entities.by_family(family)]))  # type: ignore[arg-type]
+            stages.append(t.extract_stages([e.name for e in entities.by_family(family)], plan))  # type: ignore[arg-type]
     first_stages = [family_stages[0] for family_stages in stages]
     plan >> first_stages
     for family_stages in stages:  # e.g. logistics_track: after every family's first stage (shipments, orders)

@@ -1,5 +1,8 @@
 """One CLI: ``python -m douyin_etl <command>`` (also installed as ``douyin-etl``).
 
+Every command and option carries its help (what it does, its default, an example per command):
+``tests/cli/test_help.py`` walks the parser and fails on an option without help.
+
 Each command is a thin wrapper: parse arguments, call the function that owns the work, print a
 short human summary. Logic lives in the modules named in each handler.
 
@@ -100,11 +103,44 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo(days=args.days, shops=args.shops, orders_per_day=args.orders_per_day, seed=args.seed)
 
 
-def _cmd_query(args: argparse.Namespace) -> int:
-    from douyin_etl.access.query import render, run_query
+def _query_sql(args: argparse.Namespace) -> str:
+    """The SQL of ``query``: the argument, ``-f FILE`` or standard input (``-`` or neither given)."""
+    if args.sql is not None and args.file is not None:
+        raise UsageError("give the SQL either as an argument or with -f FILE, not both")
+    if args.file is not None and str(args.file) != "-":
+        try:
+            sql = Path(args.file).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"-f {args.file}: no such file; give the path of a .sql file") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"-f {args.file}: not UTF-8 text; save the SQL file as UTF-8") from None
+    elif args.sql == "-" or str(args.file) == "-" or (args.sql is None and not sys.stdin.isatty()):
+        sql = sys.stdin.read()
+    elif args.sql is None:
+        raise UsageError(
+            'no SQL: give it as an argument (douyin-etl query "select 1"), from a file (-f report.sql) '
+            "or on standard input (douyin-etl query < report.sql)"
+        )
+    else:
+        sql = args.sql
+    if not sql.strip():
+        raise UsageError('the SQL is empty; give a statement, e.g. douyin-etl query "SHOW ALL TABLES"')
+    return sql
 
-    columns, rows = run_query(args.sql)  # QueryError / WarehouseMissing: one line, exit 2 (see main)
-    print(render(columns, rows, args.format))
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    import shutil
+
+    from douyin_etl.access.query import write_query
+
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    out = write_query(  # QueryError / WarehouseMissing: one line, exit 2 (see main)
+        _query_sql(args), args.format, output=args.output, max_rows=args.max_rows, width=width
+    )
+    if out.path is not None:
+        print(
+            f"wrote {out.rows:,} rows to {out.path}" if out.rows is not None else f"wrote {out.path}", file=sys.stderr
+        )
     return 0
 
 
@@ -204,108 +240,265 @@ def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
     group.add_argument("-q", "--quiet", action="store_true", default=default, help="warnings and errors only")
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Descriptions wrapped line by line, indented lines (examples) kept as written; an option's default
+    after its help, unless the help already says it, the option is a flag or has no default."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        return "\n".join(
+            indent + line
+            if not line.strip() or line.startswith("  ")
+            else textwrap.fill(line, width, initial_indent=indent, subsequent_indent=indent)
+            for line in text.splitlines()
+        )
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            "default" in text
+            or action.default in (None, False, argparse.SUPPRESS)
+            or action.nargs == 0
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _version() -> str:
+    """``douyin-etl X (Python …, Airflow …, dbt-core …, DuckDB …)``, read from the installed packages."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from douyin_etl import __version__
+
+    parts = [f"Python {sys.version.split()[0]}"]
+    for dist in ("apache-airflow", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations"):
+        try:
+            parts.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            parts.append(f"{dist} not installed")
+    return f"douyin-etl {__version__} ({', '.join(parts)})"
+
+
 class _SubParsers(argparse._SubParsersAction):  # noqa: SLF001 - every command also takes -v/-q
     def add_parser(self, name, **kwargs):
+        examples = kwargs.pop("examples", ())
+        if examples:
+            kwargs["epilog"] = "examples:\n" + "\n".join(f"  {e}" for e in examples)
+        kwargs.setdefault("description", kwargs.get("help"))
+        kwargs.setdefault("formatter_class", HelpFormatter)
         parser = super().add_parser(name, **kwargs)
         _verbosity_options(parser, argparse.SUPPRESS)  # SUPPRESS: the top-level value stays when not given
         return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="douyin-etl", description=__doc__.splitlines()[0])
-    _verbosity_options(p, False)
-    p.register("action", "parsers", _SubParsers)
-    sub = p.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+douyin-etl: batch ETL for Douyin (抖店) merchants, from the Open API and file drops to a published
+DuckDB warehouse. Every command prints its own help: douyin-etl COMMAND --help.
 
-    s = sub.add_parser("simulate", help="generate a seeded, deterministic merchant world")
-    s.add_argument("--seed", type=int, default=7)
-    s.add_argument("--start", type=_date, default=date(2026, 10, 1))
-    s.add_argument("--days", type=_positive, default=30)
-    s.add_argument("--shops", type=_positive, default=2)
-    s.add_argument("--orders-per-day", type=_positive, default=300)
-    s.add_argument("--out", default=str(config.world_dir()))
+Settings come from environment variables (DOUYIN_*, Airflow connections); the demo sets its own.
+Exit status: 0 done, 1 the run or check failed (see its report), 2 a wrong argument or setting
+(one line saying what to do)."""
+
+FIRST_STEPS = """\
+first steps:
+  douyin-etl demo                         generate a 30-day world and run everything through Airflow
+  douyin-etl query "SHOW ALL TABLES"      what the warehouse holds
+  douyin-etl status                       recent runs, the published version, freshness per mart
+  douyin-etl dashboard                    the operator dashboard on http://127.0.0.1:8501/"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="douyin-etl", description=DESCRIPTION, epilog=FIRST_STEPS, formatter_class=HelpFormatter
+    )
+    _verbosity_options(p, False)
+    p.add_argument("--version", action="version", version=_version(), help="print the versions and exit")
+    p.register("action", "parsers", _SubParsers)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
+
+    s = sub.add_parser(
+        "simulate",
+        help="generate a seeded, deterministic merchant world (the demo's platform and file drops)",
+        examples=["douyin-etl simulate --days 7 --shops 1 --orders-per-day 50 --out /tmp/world"],
+    )
+    s.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same world")
+    s.add_argument("--start", type=_date, default=date(2026, 10, 1), help="first business day, YYYY-MM-DD")
+    s.add_argument("--days", type=_positive, default=30, help="business days to generate")
+    s.add_argument("--shops", type=_positive, default=2, help="number of shops")
+    s.add_argument("--orders-per-day", type=_positive, default=300, help="shop orders per shop and day (about)")
+    s.add_argument(
+        "--out",
+        default=str(config.world_dir()),
+        help="world directory (default: $DOUYIN_WORLD_DIR, else <state dir>/world)",
+    )
     s.set_defaults(func=_cmd_simulate)
 
-    s = sub.add_parser("serve-mock", help="serve a world through the mock Doudian Open API")
-    s.add_argument("--world", default=str(config.world_dir()))
-    s.add_argument("--host", default=config.DEMO_API_HOST)
-    s.add_argument("--port", type=int, default=config.DEMO_API_PORT)
-    s.add_argument("--app-key", default=config.DEMO_APP_KEY)
-    s.add_argument("--app-secret", default=config.DEMO_APP_SECRET)
+    s = sub.add_parser(
+        "serve-mock",
+        help="serve a world through the mock Doudian Open API (loopback, real signing and paging)",
+        examples=[
+            "douyin-etl serve-mock --port 18080",
+            "douyin-etl serve-mock --faults rate_limit=0.1,server_error=0.05,slow_ms=50",
+        ],
+    )
     s.add_argument(
-        "--faults", default="", help="e.g. 'rate_limit=0.1,server_error=0.05,slow_ms=50,duplicates=0.1,mutate=0.05'"
+        "--world", default=str(config.world_dir()), help="world to serve (default: the simulate command's --out)"
+    )
+    s.add_argument("--host", default=config.DEMO_API_HOST, help="address to listen on")
+    s.add_argument("--port", type=int, default=config.DEMO_API_PORT, help="port to listen on (0: any free port)")
+    s.add_argument("--app-key", default=config.DEMO_APP_KEY, help="app key the mock accepts")
+    s.add_argument("--app-secret", default=config.DEMO_APP_SECRET, help="app secret requests are signed with")
+    s.add_argument(
+        "--faults",
+        default="",
+        help="faults to inject, a comma list of name=value: rate_limit, server_error, duplicates, mutate "
+        "(probabilities 0..1), slow_ms (default: none)",
     )
     s.set_defaults(func=_cmd_serve_mock)
 
-    s = sub.add_parser("run", help="run the daily pipeline for a range of business days, no scheduler")
-    s.add_argument("--start", type=_date, required=True)
-    s.add_argument("--end", type=_date, required=True)
-    s.add_argument("--full-refresh", action="store_true")
+    s = sub.add_parser(
+        "run",
+        help="run the whole pipeline for a range of business days in this process (no scheduler)",
+        description="Extract, landing gate, dbt build into an audit copy, mart gate, publish and report over "
+        "business days START..END (Asia/Shanghai, both included). Needs the settings of docs/deploy.md.",
+        examples=[
+            "douyin-etl run --start 2026-10-01 --end 2026-10-31",
+            "douyin-etl run --start 2026-10-05 --end 2026-10-05 --full-refresh",
+        ],
+    )
+    s.add_argument("--start", type=_date, required=True, help="first business day, YYYY-MM-DD (required)")
+    s.add_argument("--end", type=_date, required=True, help="last business day, YYYY-MM-DD, included (required)")
+    s.add_argument("--full-refresh", action="store_true", help="rebuild every mart from the whole lake")
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser(
         "check",
         help="every data test and mart check over the whole published warehouse "
         "(read-only; daily runs test only their window)",
+        examples=["douyin-etl check", "douyin-etl check --select marts.finance --no-mart-gate"],
     )
     s.add_argument("--select", help="dbt node selection of the tests to run (default: every data test)")
-    s.add_argument("--no-mart-gate", action="store_true", help="run the dbt tests only")
+    s.add_argument("--no-mart-gate", action="store_true", help="run the dbt tests only, not the mart gate")
     s.set_defaults(func=_cmd_check)
 
-    s = sub.add_parser("demo", help="generate a world, serve it, run everything, print where to look")
-    s.add_argument("--days", type=_positive, default=30)
-    s.add_argument("--shops", type=_positive, default=2)
-    s.add_argument("--orders-per-day", type=_positive, default=300)
-    s.add_argument("--seed", type=int, default=7)
+    s = sub.add_parser(
+        "demo",
+        help="generate a world, serve it, run everything through Airflow, print where to look",
+        examples=["douyin-etl demo", "douyin-etl demo --days 7 --orders-per-day 100"],
+    )
+    s.add_argument("--days", type=_positive, default=30, help="business days from 2026-10-01")
+    s.add_argument("--shops", type=_positive, default=2, help="number of shops")
+    s.add_argument("--orders-per-day", type=_positive, default=300, help="shop orders per shop and day (about)")
+    s.add_argument("--seed", type=int, default=7, help="random seed of the world")
     s.set_defaults(func=_cmd_demo)
 
-    s = sub.add_parser("query", help="read-only SQL on the published warehouse")
-    s.add_argument("sql")
-    s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s = sub.add_parser(
+        "query",
+        help="read-only SQL on the published warehouse, as a table, CSV, JSON or Parquet",
+        description="Read-only SQL (DuckDB dialect) on the published warehouse: the marts sales.*, finance.*, "
+        "inventory.* and performance.* (docs/analyst-guide.md). No file access, no writes.\n"
+        "The SQL comes from the argument, from -f FILE, or from standard input.",
+        examples=[
+            'douyin-etl query "select shop_id, date_day, gmv_yuan from sales.sales_daily order by 2 desc limit 5"',
+            "douyin-etl query -f monthly.sql --format csv --output monthly.csv",
+            "echo 'SHOW ALL TABLES' | douyin-etl query",
+            'douyin-etl query "from finance.fin_pnl_daily" --format parquet --output pnl.parquet',
+        ],
+    )
+    s.add_argument("sql", nargs="?", help="the SQL; '-' or nothing reads standard input")
+    s.add_argument("-f", "--file", type=Path, help="read the SQL from this file ('-': standard input)")
+    s.add_argument(
+        "--format",
+        choices=["table", "csv", "json", "parquet"],
+        default="table",
+        help="table: aligned for reading (Chinese text included); csv/json: every row; "
+        "parquet: typed columns, needs --output",
+    )
+    s.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to this file instead of standard output")
+    s.add_argument(
+        "--max-rows", type=_positive, default=100, help="rows --format table shows (csv/json/parquet write all)"
+    )
     s.set_defaults(func=_cmd_query)
 
-    s = sub.add_parser("airflow", help="start Airflow standalone on 127.0.0.1 with this project's DAGs")
-    s.add_argument("--port", type=int, default=8080)
+    s = sub.add_parser(
+        "airflow",
+        help="start Airflow (scheduler, dag-processor, triggerer, UI) on 127.0.0.1 with this project's DAGs",
+        description="A local Airflow on 127.0.0.1 (SQLite, LocalExecutor, UI in Asia/Shanghai). The login is "
+        "printed at every start: user admin, password from $DOUYIN_AIRFLOW_PASSWORD when set, else a random "
+        "one kept in <state dir>/airflow. Ctrl-C stops every component.",
+        examples=["douyin-etl airflow", "DOUYIN_AIRFLOW_PASSWORD=choose-one douyin-etl airflow --port 8090"],
+    )
+    s.add_argument("--port", type=int, default=8080, help="port of the UI and API")
     s.set_defaults(func=_cmd_airflow)
 
     s = sub.add_parser(
         "cluster-env",
         help="settings of an Airflow cluster (PostgreSQL + CeleryExecutor/Redis) "
         "as an environment file, with freshly generated shared secrets",
+        examples=[
+            "douyin-etl cluster-env --db-url postgresql+psycopg2://airflow:pw@db:5432/airflow "
+            "--broker-url redis://redis:6379/0 --out airflow.env"
+        ],
     )
-    s.add_argument("--db-url", required=True, help="metadata DB: postgresql+psycopg2://user:pw@host:5432/airflow")
-    s.add_argument("--broker-url", required=True, help="Celery broker: redis://host:6379/0")
+    s.add_argument(
+        "--db-url", required=True, help="metadata DB, e.g. postgresql+psycopg2://user:pw@host:5432/airflow (required)"
+    )
+    s.add_argument("--broker-url", required=True, help="Celery broker, e.g. redis://host:6379/0 (required)")
     s.add_argument("--result-backend", help="Celery results (default: db+postgresql://… in the metadata DB)")
-    s.add_argument("--home", default="/srv/airflow", help="AIRFLOW_HOME on every machine (default /srv/airflow)")
+    s.add_argument("--home", default="/srv/airflow", help="AIRFLOW_HOME on every machine")
     s.add_argument("--api-host", default="127.0.0.1", help="host the api-server listens on and workers call")
     s.add_argument("--api-port", type=int, default=8080, help="api-server port (not 8793: the workers' log server)")
     s.add_argument("--parallelism", type=int, default=4, help="task instances at once across the cluster")
     s.add_argument("--worker-concurrency", type=int, default=2, help="task processes per Celery worker (≈ cores)")
-    s.add_argument("--out", help="write to this file (mode 0600) instead of stdout")
+    s.add_argument("--out", help="write to this file (mode 0600) instead of standard output")
     s.set_defaults(func=_cmd_cluster_env)
 
-    s = sub.add_parser("status", help="recent runs, the published version, freshness per mart (read-only)")
+    s = sub.add_parser(
+        "status",
+        help="recent runs, the published version, freshness per mart (read-only)",
+        examples=["douyin-etl status", "douyin-etl status --limit 3 --json"],
+    )
     s.add_argument("--limit", type=int, default=10, help="how many recent runs to list")
     s.add_argument("--json", action="store_true", help="print the status as JSON")
     s.set_defaults(func=_cmd_status)
 
-    s = sub.add_parser("export", help="finance export of a period from the published warehouse (xlsx/csv/parquet)")
-    s.add_argument("--period", required=True, help="YYYY-MM, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (business days)")
+    s = sub.add_parser(
+        "export",
+        help="finance export of a period from the published warehouse (xlsx/csv/parquet)",
+        examples=[
+            "douyin-etl export --period 2026-10",
+            "douyin-etl export --period 2026-10-01..2026-10-15 --shop 1000001 --tables reconciliation,pnl "
+            "--format csv --chinese-headers",
+        ],
+    )
+    s.add_argument(
+        "--period", required=True, help="YYYY-MM, YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (business days; required)"
+    )
     s.add_argument("--shop", action="append", help="shop id; repeatable or a comma list (default: all shops)")
     s.add_argument("--tables", action="append", help="comma list of reconciliation,settlements,fees,pnl (default: all)")
-    s.add_argument("--format", choices=["xlsx", "csv", "parquet"], default="xlsx")
+    s.add_argument("--format", choices=["xlsx", "csv", "parquet"], default="xlsx", help="file format")
     s.add_argument("--chinese-headers", action="store_true", help="中文 column headers")
-    s.add_argument("--out", help="output directory (default: <state_dir>/exports)")
+    s.add_argument("--out", help="output directory (default: <state dir>/exports)")
     s.set_defaults(func=_cmd_export)
 
-    s = sub.add_parser("docs", help="generate dbt docs and serve them with the run reports on 127.0.0.1")
-    s.add_argument("--port", type=int, default=8081)
+    s = sub.add_parser(
+        "docs",
+        help="generate dbt docs and serve them with the run reports on 127.0.0.1",
+        examples=["douyin-etl docs", "douyin-etl docs --no-generate --port 8091"],
+    )
+    s.add_argument("--port", type=int, default=8081, help="port to serve on")
     s.add_argument("--no-generate", action="store_true", help="serve the last generated dbt docs")
     s.add_argument("--no-compile", action="store_true", help="dbt docs generate --no-compile (faster)")
     s.set_defaults(func=_cmd_docs)
 
-    s = sub.add_parser("dashboard", help="read-only operator dashboard over the published marts on 127.0.0.1")
-    s.add_argument("--port", type=int, default=8501)
+    s = sub.add_parser(
+        "dashboard",
+        help="read-only operator dashboard over the published marts on 127.0.0.1",
+        examples=["douyin-etl dashboard", "douyin-etl dashboard --port 8502"],
+    )
+    s.add_argument("--port", type=int, default=8501, help="port to serve on")
     s.set_defaults(func=_cmd_dashboard)
     return p
 
@@ -374,7 +567,9 @@ def _stdout_closed() -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        with cli_logging(args.verbose, args.quiet):
+        # the demo prints its own progress: the pipeline's log lines only with -v
+        quiet = args.quiet or (args.command == "demo" and not args.verbose)
+        with cli_logging(args.verbose, quiet):
             code = int(args.func(args) or 0)
             sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code

@@ -1,5 +1,7 @@
 """Runs of the DAGs in this process (``dag.test``, no scheduler): the demo and the benchmark use them.
 
+``daily_over_range_through_airflow`` runs ``douyin_daily`` once over a whole range (conf start/end: one
+plan, every entity over every day, one gate, one build, one publish: what the demo does);
 ``land_days_through_airflow`` runs the extract DAGs per business day and ``transform_through_airflow``
 runs ``transform_warehouse`` once over a window. Running a range without a scheduler (``douyin-etl run``)
 is ``douyin_etl.orchestration.run.run_range``; the demo's wiring is ``douyin_etl.demo``.
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 log = logging.getLogger(__name__)
 
@@ -56,4 +58,23 @@ def transform_through_airflow(start: date, end: date):
     dag = local_airflow.load_dags()["transform_warehouse"]
     return local_airflow.run_dag(
         dag, day_start(end + timedelta(days=1)), conf={"start": start.isoformat(), "end": end.isoformat()}
+    )
+
+
+def daily_over_range_through_airflow(start: date, end: date, run_after: datetime | None = None):
+    """``dag.test`` ``douyin_daily`` once over ``[start, end]`` (manual conf): extract every entity over
+    every day of the range, landing gate, dbt build, mart gate, publish, report. Returns the DagRun.
+
+    Airflow must be prepared (``local_airflow.prepare``) first. ``run_after`` (default now) names the
+    run: its id is ``local_airflow.manual_run_id(run_after)`` (the demo follows its step records).
+    """
+    from douyin_etl.orchestration import local_airflow
+    from douyin_etl.timeutil import day_start
+
+    dag = local_airflow.load_dags()["douyin_daily"]
+    return local_airflow.run_dag(
+        dag,
+        day_start(end + timedelta(days=1)),
+        conf={"start": start.isoformat(), "end": end.isoformat()},
+        run_after=run_after,
     )

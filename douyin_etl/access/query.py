@@ -11,18 +11,26 @@ no ``SET`` that would give any of it back. A caller that must write files (expor
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
 from douyin_etl import config
 from douyin_etl.errors import MissingInput, UsageError
+from douyin_etl.sqlrow import one_row
 
 
 class WarehouseMissing(MissingInput):
@@ -96,6 +104,123 @@ def run_query(sql: str, path: Path | None = None) -> tuple[list[str], list[tuple
         con.close()
 
 
+FORMATS = ("table", "csv", "json", "parquet")
+
+
+@dataclass
+class QueryOutput:
+    """What ``write_query`` wrote: the rows of the result and the file (None: the text stream)."""
+
+    rows: int | None  # None: a table (DuckDB's renderer counts the rows it leaves out itself)
+    path: Path | None = None
+
+
+def write_query(
+    sql: str,
+    fmt: str = "table",
+    *,
+    output: Path | None = None,
+    stream: TextIO | None = None,
+    max_rows: int = 100,
+    width: int | None = None,
+    path: Path | None = None,
+) -> QueryOutput:
+    """Run ``sql`` on the hardened session and write its result as ``fmt`` (what ``douyin-etl query`` does).
+
+    ``table`` is DuckDB's own box renderer (display widths of Chinese text included; at most ``max_rows``
+    rows, ``width`` columns of text); ``csv`` and ``json`` carry every row; ``parquet`` keeps DuckDB's
+    types (DECIMAL money stays exact) and needs ``output``. With ``output`` the result goes to that
+    file (written beside it, then renamed: a reader never sees half a file), else to ``stream``
+    (default: standard output). Raises ``QueryError`` (one line) for SQL DuckDB refuses.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if fmt == "parquet" and output is None:
+        raise UsageError("--format parquet writes a file: give --output FILE.parquet")
+    if output is not None:
+        output = Path(output)
+        if output.is_dir():
+            raise UsageError(f"--output {output} is a directory; give a file name, e.g. {output / ('result.' + fmt)}")
+        if not output.parent.is_dir():
+            raise UsageError(f"--output {output}: the directory {output.parent} does not exist; create it first")
+    if fmt == "parquet":
+        return _write_parquet(sql, Path(output), path)  # type: ignore[arg-type]
+    con = connect_read_only(path)
+    try:
+        try:
+            rel = con.sql(sql)
+            if fmt == "table":
+                text, rows = _table(rel, max_rows, width)
+            else:
+                text, rows = _text(rel, fmt)
+        except duckdb.Error as exc:
+            raise QueryError(_explain(exc)) from None
+    finally:
+        con.close()
+    if output is not None:
+        _atomic_write_text(output, text)
+    else:
+        (stream or sys.stdout).write(text)
+    return QueryOutput(rows, output)
+
+
+def _table(rel: duckdb.DuckDBPyRelation | None, max_rows: int, width: int | None) -> tuple[str, int | None]:
+    """DuckDB's box rendering of ``rel``: it measures display width (抖音 takes four columns, not two),
+    right-aligns numbers, names each column's type, and says how many rows it left out."""
+    if rel is None:  # a statement without a result
+        return "", 0
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):  # DuckDB prints through Python's sys.stdout
+        rel.show(max_rows=max_rows, max_width=width, null_value="NULL")
+    return buf.getvalue(), None
+
+
+def _text(rel: duckdb.DuckDBPyRelation | None, fmt: str) -> tuple[str, int]:
+    columns = list(rel.columns) if rel is not None else []
+    rows = rel.fetchall() if rel is not None else []
+    if fmt == "json":
+        text = json.dumps([{c: _plain(v) for c, v in zip(columns, r)} for r in rows], ensure_ascii=False, indent=1)
+        return text + "\n", len(rows)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(columns)
+    w.writerows([[_plain(v) for v in r] for r in rows])
+    return buf.getvalue(), len(rows)
+
+
+def _write_parquet(sql: str, output: Path, path: Path | None) -> QueryOutput:
+    """``sql`` to ``output`` as Parquet: the session may write one private, empty directory beside it
+    (nothing else: no other file can be read or overwritten), then the file is renamed into place."""
+    private = Path(tempfile.mkdtemp(prefix=".douyin-query-", dir=output.parent))
+    try:
+        con = connect_read_only(path, write_dir=private)
+        try:
+            try:
+                rel = con.sql(sql)
+                if rel is None:
+                    raise QueryError("this statement has no result to write; give a SELECT (or SHOW, DESCRIBE …)")
+                tmp = private / "result.parquet"
+                rel.write_parquet(str(tmp))
+                rows = int(one_row(con, "SELECT count(*) FROM read_parquet(?)", [str(tmp)])[0])
+            except duckdb.Error as exc:
+                raise QueryError(_explain(exc)) from None
+        finally:
+            con.close()
+        os.replace(tmp, output)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    return QueryOutput(rows, output)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _explain(exc: duckdb.Error) -> str:
     """One line: DuckDB's message plus what to do next."""
     lines = []
@@ -130,26 +255,3 @@ def _plain(v):
     if isinstance(v, (date, datetime)):
         return v.isoformat()
     return v
-
-
-def render(columns: list[str], rows: list[tuple], fmt: str = "table", max_rows: int = 200) -> str:
-    if fmt == "json":
-        return json.dumps([{c: _plain(v) for c, v in zip(columns, r)} for r in rows], ensure_ascii=False, indent=1)
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(columns)
-        w.writerows([[_plain(v) for v in r] for r in rows])
-        return buf.getvalue()
-    shown = rows[:max_rows]
-    cells = [[("" if v is None else str(_plain(v))) for v in r] for r in shown]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)), "-+-".join("-" * w for w in widths)]
-    lines += [
-        " | ".join(v.rjust(w) if v.replace(".", "", 1).lstrip("-").isdigit() else v.ljust(w) for v, w in zip(r, widths))
-        for r in cells
-    ]
-    if len(rows) > max_rows:
-        lines.append(f"… {len(rows) - max_rows} more rows (use --format csv to get all)")
-    lines.append(f"({len(rows)} rows)")
-    return "\n".join(lines)

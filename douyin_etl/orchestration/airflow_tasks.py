@@ -17,7 +17,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from airflow.sdk import task
@@ -62,17 +62,20 @@ def _run_id(context: dict[str, Any]) -> str:
 # -- extract ---------------------------------------------------------------------------------
 @task
 @fails_fast
-def extract_entity(entity: str, **context: Any) -> dict:
-    """Land one entity for this run's Asia/Shanghai business day D.
+def extract_entity(entity: str, plan: dict | None = None, **context: Any) -> dict:
+    """Land one entity for this run's Asia/Shanghai business day D (or the days of ``plan``).
 
     Event-partitioned API entities re-land dt in [D - lookback, D] (late updates move rows between
     partitions); snapshots and file drops land dt = D. Each partition is replaced atomically, so a
     retry or rerun leaves exactly one copy. Mapped over the family's entities: one failing entity
-    retries alone.
+    retries alone. With ``plan`` (``douyin_daily``) the entity lands exactly the plan's partitions:
+    the day's, or every day of a manual run over a range.
     """
     from douyin_etl.orchestration import steps, windows
+    from douyin_etl.orchestration.contracts import Plan
 
-    return steps.extract_entity_days(entity, windows.days_for(entity, _day(context)), _run_id(context)).to_dict()
+    days = Plan.from_dict(plan).partitions[entity] if plan else windows.days_for(entity, _day(context))
+    return steps.extract_entity_days(entity, days, _run_id(context)).to_dict()
 
 
 @task
@@ -105,8 +108,9 @@ def announce_landed(names: list[str], **context: Any) -> dict:
     return {"dt": day.isoformat(), "rows": rows}
 
 
-def extract_stages(names: list[str]) -> list:
-    """Mapped extract tasks for ``names``, one stage after another (``windows.stages``).
+def extract_stages(names: list[str], plan: Any = None) -> list:
+    """Mapped extract tasks for ``names``, one stage after another (``windows.stages``); with ``plan``
+    (the plan task's output) each lands the plan's partitions of its entity.
 
     The first stage is task ``extract_entity``; later stages (entities that need another entity's
     landing first, e.g. logistics_track after shipment) are ``extract_dependent``,
@@ -119,7 +123,8 @@ def extract_stages(names: list[str]) -> list:
     for i, stage in enumerate(windows.stages(names)):
         tid = "extract_entity" if i == 0 else "extract_dependent" if i == 1 else f"extract_dependent_{i}"
         # a mapped task gets no doc from the docstring by itself
-        mapped = extract_entity.override(task_id=tid, doc_md=extract_entity.function.__doc__).expand(entity=stage)
+        op = extract_entity.override(task_id=tid, doc_md=extract_entity.function.__doc__)
+        mapped = (op.partial(plan=plan) if plan is not None else op).expand(entity=stage)
         if out:
             out[-1] >> mapped
         out.append(mapped)
@@ -130,9 +135,21 @@ def extract_stages(names: list[str]) -> list:
 @task
 @fails_fast
 def plan_business_day(**context: Any) -> dict:
-    """The plan of a daily run: its business day D and every entity's partitions for D."""
+    """The plan of a daily run: its business day D and every entity's partitions for D.
+
+    A manual run with ``conf`` {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"} covers that range instead:
+    every entity over exactly those days, in one run (``douyin-etl demo`` lands its window this way).
+    """
     from douyin_etl.orchestration import run
 
+    conf = (context["dag_run"].conf if context.get("dag_run") is not None else None) or {}
+    if conf.get("start") or conf.get("end"):
+        try:
+            start = date.fromisoformat(conf.get("start") or conf["end"])
+            end = date.fromisoformat(conf.get("end") or conf["start"])
+        except ValueError as exc:
+            raise ValueError(f"conf start/end must be dates as YYYY-MM-DD; got {conf!r} ({exc})") from None
+        return run.begin(run.plan_range(_run_id(context), start, end, source="manual")).to_dict()
     return run.begin(run.plan_day(_run_id(context), _day(context))).to_dict()
 
 

@@ -107,9 +107,19 @@ def load_dags() -> dict:
     return dict(bag.dags)
 
 
-def run_dag(dag, logical_date, conf: dict | None = None):
-    """``dag.test()`` one run at ``logical_date`` (in process, no scheduler); returns the DagRun."""
-    return dag.test(logical_date=logical_date, run_conf=conf)
+def run_dag(dag, logical_date, conf: dict | None = None, run_after=None):
+    """``dag.test()`` one run at ``logical_date`` (in process, no scheduler); returns the DagRun.
+
+    ``run_after`` (default: now) names the run: ``manual_run_id(run_after)``."""
+    return dag.test(logical_date=logical_date, run_conf=conf, run_after=run_after)
+
+
+def manual_run_id(run_after) -> str:
+    """The run id ``run_dag(..., run_after=run_after)`` gives its run (Airflow's, before ``safe_run_id``)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.types import DagRunType
+
+    return DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=run_after, run_after=run_after)
 
 
 # The components of a local Airflow, as `airflow standalone` starts them, but with every listener on
@@ -141,6 +151,9 @@ def standalone_env(home: Path, port: int) -> dict[str, str]:
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin"
             ),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file(home)),
+            # naive dates (CLI, DAG arguments) as Beijing time; the UI shows the browser's zone, see login_text
+            "AIRFLOW__CORE__DEFAULT_TIMEZONE": config.BUSINESS_TZ,
             "AIRFLOW__API__HOST": LOCAL_HOST,
             "AIRFLOW__API__PORT": str(port),
             "AIRFLOW__API__BASE_URL": f"http://{LOCAL_HOST}:{port}",
@@ -150,6 +163,56 @@ def standalone_env(home: Path, port: int) -> dict[str, str]:
             # the components start `airflow …` children from PATH: put this venv first
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         }
+    )
+
+
+UI_USER = "admin"
+PASSWORD_ENV = "DOUYIN_AIRFLOW_PASSWORD"
+
+
+def passwords_file(home: Path) -> Path:
+    """Where the simple auth manager of the local Airflow keeps its passwords (user -> password, JSON)."""
+    return Path(home) / "simple_auth_manager_passwords.json.generated"
+
+
+def ensure_login(home: Path) -> tuple[str, str, bool]:
+    """The UI login, written where the api-server reads it: (user, password, chosen by the user).
+
+    ``$DOUYIN_AIRFLOW_PASSWORD`` when set (it replaces the stored one), else the one stored by an
+    earlier start, else a new random one. The file is written atomically, mode 0600.
+    """
+    import secrets
+
+    path = passwords_file(home)
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except ValueError:
+        stored = {}
+    chosen = os.environ.get(PASSWORD_ENV, "").strip()
+    password = chosen or str(stored.get(UI_USER) or "") or secrets.token_urlsafe(12)
+    if stored.get(UI_USER) != password:
+        stored[UI_USER] = password
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(stored) + "\n")
+        os.replace(tmp, path)
+    return UI_USER, password, bool(chosen)
+
+
+def login_text(port: int, user: str, password: str, chosen: bool) -> str:
+    """What ``douyin-etl airflow`` prints at every start: the URL, the login, the time zone."""
+    shown = f"the password in ${PASSWORD_ENV}" if chosen else password
+    return "\n".join(
+        [
+            f"Airflow UI  http://{LOCAL_HOST}:{port}/",
+            f"  login     {user} / {shown}"
+            + ("" if chosen else f"   (choose your own: {PASSWORD_ENV}=… make airflow)"),
+            f"  times     business days and schedules are {config.BUSINESS_TZ}; the UI shows your browser's "
+            f"zone: pick {config.BUSINESS_TZ} under User → Timezone if it is another",
+            "  stop      Ctrl-C (stops every component)",
+        ]
     )
 
 
@@ -224,13 +287,15 @@ def standalone(home: Path | None = None, port: int = 8080) -> int:
     Every listener binds 127.0.0.1 (see ``components``). Each component runs in its own session; on
     SIGINT or SIGTERM (or when one component dies) every component's process group and descendant gets
     SIGTERM, and whatever is still running after ``STOP_GRACE_SECONDS`` gets SIGKILL: nothing is left
-    behind. Login ``admin``; the password is in ``<home>/simple_auth_manager_passwords.json.generated``.
+    behind. Login ``admin`` with ``$DOUYIN_AIRFLOW_PASSWORD`` or a random password kept in
+    ``<home>/simple_auth_manager_passwords.json.generated`` (``ensure_login``), printed at every start.
     Returns 0 after a requested stop, else the exit status of the component that died.
     """
     home = Path(home or config.state_dir() / "airflow")
     with socket.socket() as probe:  # a port in use: one clear error now, not a dying api-server later
         probe.bind((LOCAL_HOST, port))
     prepare(home)
+    user, password, chosen = ensure_login(home)
     env = standalone_env(home, port)
     airflow_bin = str(Path(sys.executable).parent / "airflow")
     procs: list[subprocess.Popen] = []
@@ -246,13 +311,8 @@ def standalone(home: Path | None = None, port: int = 8080) -> int:
             proc = subprocess.Popen([airflow_bin, *args], env=env, start_new_session=True)
             procs.append(proc)
             names[proc.pid] = name
-        log.info(
-            "Airflow on http://%s:%d (home %s): login admin, password in %s; Ctrl-C or SIGTERM stops every component",
-            LOCAL_HOST,
-            port,
-            home,
-            home / "simple_auth_manager_passwords.json.generated",
-        )
+        log.info("Airflow home %s; Ctrl-C or SIGTERM stops every component", home)
+        print(login_text(port, user, password, chosen), flush=True)  # the terminal, never the logs
         while True:
             for proc in procs:
                 rc = proc.poll()

@@ -25,7 +25,7 @@ import logging
 import os
 import shutil
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +81,8 @@ def _later_steps(name: str) -> list[str]:
 def _record(run_id: str, name: str, status: str, seconds: float, details: dict[str, Any]) -> None:
     """Write one step's outcome atomically (``steps/<name>.json``); ``details``: the result's ``to_dict()``.
 
+    The record says when the step started (``finished_at`` minus its ``seconds``) and finished (UTC).
+
     A step that records makes the records of the steps after it stale (a rerun of the run's tasks):
     they are removed, so the report never pairs this outcome with an earlier attempt's publish.
     """
@@ -88,11 +90,13 @@ def _record(run_id: str, name: str, status: str, seconds: float, details: dict[s
     path.parent.mkdir(parents=True, exist_ok=True)
     for later in _later_steps(name):
         (path.parent / f"{later}.json").unlink(missing_ok=True)
+    finished = datetime.now(UTC)
     data = {
         "name": name,
         "status": status,
         "seconds": round(seconds, 3),
-        "finished_at": datetime.now(UTC).isoformat(),
+        "started_at": (finished - timedelta(seconds=seconds)).isoformat(),
+        "finished_at": finished.isoformat(),
         "details": details,
     }
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
@@ -108,6 +112,17 @@ def read_steps(run_id: str) -> dict[str, dict]:
         for p in sorted(d.glob("*.json")):
             out[p.stem] = json.loads(p.read_text(encoding="utf-8"))
     return out
+
+
+def started_at(record: dict[str, Any]) -> str | None:
+    """When a recorded step started (UTC, ISO): its ``started_at``, else ``finished_at`` minus ``seconds``
+    (records written before steps recorded their start)."""
+    if record.get("started_at"):
+        return str(record["started_at"])
+    if record.get("finished_at"):
+        finished = datetime.fromisoformat(record["finished_at"])
+        return (finished - timedelta(seconds=float(record.get("seconds") or 0))).isoformat()
+    return None
 
 
 def read_extracts(run_id: str) -> dict[str, tuple[str, ExtractResult]]:
@@ -495,11 +510,13 @@ def report(run_id: str, start: date | str | None, end: date | str | None, errors
     extracts = read_extracts(run_id)
     if extracts:
         ok = all(st == "ok" for st, _ in extracts.values())
+        starts = [t for k, v in steps.items() if k.startswith("extract.") and (t := started_at(v))]
         record.add_step(
             "extract",
             "ok" if ok else "failed",
             sum(x.seconds for _, x in extracts.values()),
             {k: {"rows": x.rows, "days": [d.isoformat() for d in x.days]} for k, (_, x) in sorted(extracts.items())},
+            started_at=min(starts) if starts else "",
         )
         for entity, (_, x) in sorted(extracts.items()):
             for landed_entity, n in sorted(x.landed.items()):
@@ -541,7 +558,7 @@ def _report_warehouse_steps(record: Any, steps: dict[str, dict]) -> None:
     for name in STEP_ORDER[1:]:
         s = steps.get(name)
         if s is None:
-            record.add_step(name, "skipped", 0.0)
+            record.add_step(name, "skipped", 0.0, started_at="")  # never started
             continue
         details: dict[str, Any]
         if name in ("landing_gate", "mart_gate"):
@@ -564,4 +581,4 @@ def _report_warehouse_steps(record: Any, steps: dict[str, dict]) -> None:
             details = {"published": str(published.path)}
             record.published_path = str(published.path)
             record.published_version = published.to_dict()
-        record.add_step(name, s["status"], s["seconds"], details)
+        record.add_step(name, s["status"], s["seconds"], details, started_at=started_at(s))

@@ -63,7 +63,9 @@ class RunRecord:
         details: dict[str, Any] | None = None,
         started_at: str | None = None,
     ) -> Step:
-        s = Step(name, started_at or datetime.now(UTC).isoformat(), round(seconds, 3), status, details or {})
+        """Record a step; ``started_at``: when it started (UTC, ISO; default now, "" for a step that never ran)."""
+        start = datetime.now(UTC).isoformat() if started_at is None else started_at
+        s = Step(name, start, round(seconds, 3), status, details or {})
         self.steps.append(s)
         return s
 
@@ -269,7 +271,7 @@ def render_html(d: dict[str, Any]) -> str:
     steps = _table(
         ["step", "status", "started (UTC)", "seconds", "details"],
         [
-            [s["name"], _badge(s["status"]), s["started_at"], s["seconds"], s.get("details") or ""]
+            [s["name"], _badge(s["status"]), s["started_at"] or "—", s["seconds"], s.get("details") or ""]
             for s in d.get("steps", [])
         ],
         raw_cols={1},

@@ -156,3 +156,118 @@ def test_a_closed_pipe_ends_quietly(tiny):
     )
     assert proc.stdout.strip() == "range"
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+# -- issue 16, point 2: SQL from an argument, a file or stdin; csv/json/parquet; CJK-aligned tables ----------
+SHOPS_SQL = "SELECT shop_id, shop_name, gmv_yuan FROM sales.shops ORDER BY shop_id"
+
+
+@pytest.fixture
+def shops(tiny):
+    con = duckdb.connect(str(tiny["warehouse"]))
+    con.execute(
+        "CREATE TABLE sales.shops AS SELECT * FROM (VALUES (1000001, '抖音小店旗舰店', 12345.67::DECIMAL(18,2)), "
+        "(1000002, 'Acme 好物', 8.50::DECIMAL(18,2)), (1000003, 'plain ascii shop', 0.01::DECIMAL(18,2))) "
+        "t(shop_id, shop_name, gmv_yuan)"
+    )
+    con.close()
+    return tiny
+
+
+def _csv_ids(out: str) -> list[str]:
+    return [line.split(",")[0] for line in out.strip().splitlines()]
+
+
+def test_query_takes_sql_from_an_argument_a_file_or_stdin(shops, capsys, monkeypatch, tmp_path):
+    import io
+
+    expected = ["shop_id", "1000001", "1000002", "1000003"]
+    assert main(["query", SHOPS_SQL, "--format", "csv"]) == 0
+    assert _csv_ids(capsys.readouterr().out) == expected
+    sql_file = tmp_path / "shops.sql"
+    sql_file.write_text(f"-- 店铺\n{SHOPS_SQL};\n", encoding="utf-8")
+    assert main(["query", "-f", str(sql_file), "--format", "csv"]) == 0
+    assert _csv_ids(capsys.readouterr().out) == expected
+    for argv in (["query", "--format", "csv"], ["query", "-", "--format", "csv"]):
+        monkeypatch.setattr("sys.stdin", io.StringIO(SHOPS_SQL))
+        assert main(argv) == 0
+        assert _csv_ids(capsys.readouterr().out) == expected
+    assert main(["query", SHOPS_SQL, "-f", str(sql_file)]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["query", "-f", str(tmp_path / "missing.sql")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_query_writes_json_csv_and_parquet_files(shops, capsys, tmp_path):
+    import json as _json
+    from decimal import Decimal
+
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["query", SHOPS_SQL, "--format", "json"]) == 0
+    rows = _json.loads(capsys.readouterr().out)
+    assert rows[0] == {"shop_id": 1000001, "shop_name": "抖音小店旗舰店", "gmv_yuan": "12345.67"}
+    assert main(["query", SHOPS_SQL, "--format", "csv", "--output", str(out / "shops.csv")]) == 0
+    assert "抖音小店旗舰店" in (out / "shops.csv").read_text(encoding="utf-8")
+    assert main(["query", SHOPS_SQL, "--format", "parquet"]) == 2  # a file format: needs --output
+    assert "--output" in capsys.readouterr().err
+    assert main(["query", SHOPS_SQL, "--format", "parquet", "-o", str(out / "shops.parquet")]) == 0
+    assert "wrote 3 rows" in capsys.readouterr().err
+    back = duckdb.connect()
+    got = back.execute(f"SELECT any_value(typeof(gmv_yuan)), sum(gmv_yuan) FROM '{out / 'shops.parquet'}'").fetchone()
+    assert got == ("DECIMAL(18,2)", Decimal("12354.18"))  # money keeps its exact type
+    assert sorted(p.name for p in out.iterdir()) == ["shops.csv", "shops.parquet"]  # no temporary left behind
+    # the Parquet session may write only its private directory: the SQL cannot read or write anything else
+    assert (
+        main(["query", f"COPY (SELECT 1) TO '{out / 'x.csv'}'", "--format", "parquet", "-o", str(out / "y.parquet")])
+        == 2
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["shops.csv", "shops.parquet"]
+
+
+def _display_width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def test_a_table_in_a_terminal_aligns_chinese_names_by_display_width(shops):
+    """Run in a pseudo-terminal, as a person would: every column separator of every row sits at the same
+    display column, whatever mix of Chinese and Latin text the shop names have."""
+    import pty
+    import select
+
+    import douyin_etl
+
+    package_root = str(Path(douyin_etl.__file__).resolve().parents[1])  # the code under test, in the child too
+    env = {**os.environ, "PYTHONPATH": package_root, "DOUYIN_WAREHOUSE": str(shops["warehouse"]), "COLUMNS": "120"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI with a terminal as its stdout
+        os.execve(sys.executable, [sys.executable, "-m", "douyin_etl", "query", SHOPS_SQL], env)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], 60)
+        if not ready:
+            break
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    out = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    rows = [line for line in out.splitlines() if "抖音小店旗舰店" in line or "Acme 好物" in line or "shop_name" in line]
+    assert len(rows) == 3, out
+    positions = set()
+    for line in rows:
+        sep = "│" if "│" in line else "|"
+        cols, at = [], 0
+        for ch in line:
+            if ch == sep:
+                cols.append(at)
+            at += _display_width(ch)
+        positions.add(tuple(cols))
+    assert len(positions) == 1, out  # the same separator columns on every row

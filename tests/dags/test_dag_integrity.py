@@ -100,8 +100,10 @@ def test_daily_extracts_are_the_extract_dags_stages_in_one_group_per_family(dagb
         assert in_daily == stages, family
     gate = daily.get_task("landing_gate")
     assert {t for t in daily.task_dict if "." in t} <= gate.upstream_task_ids
-    # logistics_track waits for every family's first stage (the day's shipments and orders)
+    # logistics_track waits for every family's first stage (the day's shipments and orders); every extract
+    # task lands the plan's partitions (the day, or a manual run's whole range)
     assert daily.get_task("logistics.extract_dependent").upstream_task_ids == {
+        "plan",
         "platform.extract_entity",
         "logistics.extract_entity",
         "finance.extract_entity",

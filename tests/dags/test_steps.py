@@ -253,3 +253,31 @@ def test_plans_of_a_day_of_events_and_of_a_manual_transform(monkeypatch):
     manual = run.plan_from_events("r", [], {"start": "2026-10-01", "end": "2026-10-02"}, date(2026, 1, 1))
     assert (manual.source, manual.start, manual.end) == ("manual", date(2026, 10, 1), date(2026, 10, 2))
     assert manual.partitions["product"] == [date(2026, 10, 1), date(2026, 10, 2)]
+
+
+def test_each_report_step_starts_when_its_record_says_it_started(state):
+    """Issue 16 point 4: the report gave every step its own time as its start. Each step now starts when its
+    record says (finished minus its seconds); the extract step when its first entity started; a step that
+    never ran has no start."""
+    from datetime import datetime
+
+    from douyin_etl.orchestration.contracts import ExtractResult
+
+    run_id = "unit_starts"
+    d = date(2026, 10, 1)
+    steps.begin_run(run_id, {"run_id": run_id, "start": "2026-10-01", "end": "2026-10-01"})
+    for entity, seconds in (("shop_order", 400.0), ("settlement_bill", 300.0)):
+        result = ExtractResult(entity, "platform", [d], 1, partitions={d: 1}, landed={entity: 1})
+        steps._record(run_id, f"extract.{entity}", "ok", seconds, result.to_dict())
+    steps._record(run_id, "landing_gate", "blocked", 200.0, _gate(run_id, "landing", False).to_dict())
+    recorded = steps.read_steps(run_id)
+    for rec in recorded.values():  # the record says when the step started
+        start, end = datetime.fromisoformat(rec["started_at"]), datetime.fromisoformat(rec["finished_at"])
+        assert (end - start).total_seconds() == pytest.approx(rec["seconds"], abs=1e-3)
+    report = json.loads(open(steps.report(run_id, d, d), encoding="utf-8").read())
+    starts = {s["name"]: s["started_at"] for s in report["steps"]}
+    assert starts["landing_gate"] == recorded["landing_gate"]["started_at"]
+    assert starts["extract"] == min(recorded[f"extract.{e}"]["started_at"] for e in ("shop_order", "settlement_bill"))
+    assert starts["extract"] < starts["landing_gate"] < report["finished_at"]  # each its own, in order
+    assert starts["build_audit"] == starts["mart_gate"] == starts["publish"] == ""  # never ran
+    assert "—" in open(str(steps.run_dir(run_id) / "report.html"), encoding="utf-8").read()
