@@ -45,9 +45,11 @@ def default_day(world: Path, lookback: int = DEFAULT_LOOKBACK) -> date:
 def _pass(
     mock: Any, client: Any, world: Path, lake: Path, day: date, shops: list[str], workers: int, qps: float, run_id: str
 ) -> dict[str, Any]:
+    from douyin_etl.sources.doudian.client import forget_tokens
     from douyin_etl.sources.doudian.extract import extract_api_entity
     from douyin_etl.storage import Storage
 
+    forget_tokens(mock.base_url)  # each pass is a run of its own (a new process): it gets its tokens anew
     per: dict[str, Any] = {}
     for entity in API_ENTITIES:
         served0 = sum(mock.stats.get("requests", {}).values())

@@ -115,6 +115,10 @@ def extract(ctx: dict[str, Any]) -> dict[str, Any]:
 
 @step
 def extract_incr(ctx: dict[str, Any]) -> dict[str, Any]:
+    """The last day: through the mock Open API and the file drops, or (``incr_land`` = direct) straight
+    from the world through the landing writer, as ``land_history`` lands the history."""
+    if ctx.get("incr_land") == "direct":
+        return _land_days(ctx, ctx["incr_run_id"], [_d(ctx["incr_day"])], "bench extract_incr (direct)")
     return _extract(ctx, ctx["incr_run_id"], _d(ctx["incr_day"]), _d(ctx["incr_day"]))
 
 
@@ -139,16 +143,19 @@ def land_history(ctx: dict[str, Any]) -> dict[str, Any]:
     writer and file ingestion (``bench.land``, no HTTP): SF10/SF100, whose API extraction would take hours."""
     from datetime import timedelta
 
+    first, last = _d(ctx["full_start"]), _d(ctx["full_end"])
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return _land_days(ctx, ctx["run_id"], days, "bench land_history")
+
+
+def _land_days(ctx: dict[str, Any], run_id: str, days: list[date], source: str) -> dict[str, Any]:
+    """``days`` landed straight from the world through the landing writer and file ingestion (no HTTP)."""
     from bench.land import land_world as land
     from douyin_etl import config
     from douyin_etl.orchestration import steps
 
-    first, last = _d(ctx["full_start"]), _d(ctx["full_end"])
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    steps.begin_run(
-        ctx["run_id"],
-        {"run_id": ctx["run_id"], "start": ctx["full_start"], "end": ctx["full_end"], "source": "bench land_history"},
-    )
+    first, last = days[0], days[-1]
+    steps.begin_run(run_id, {"run_id": run_id, "start": first.isoformat(), "end": last.isoformat(), "source": source})
     t0 = time.perf_counter()
     landed = land(
         Path(ctx["world"]),

@@ -393,6 +393,7 @@ def run(
     api_day: bool = False,
     rate_limited: bool = True,
     skip: tuple[str, ...] = (),
+    incr_land: str = "api",
 ) -> dict[str, Any]:
     """Run the benchmark at scale ``sf``; return the result document (also written as JSON).
 
@@ -442,11 +443,12 @@ def run(
         "rate_entities": list(rate_entities),
         "land": land,
         "land_workers": land_workers,
+        "incr_land": incr_land,
     }
     saved = work / "bench-run.json"
     if resume and saved.exists():  # the interrupted run's identity: its run ids and timestamp
         prev = json.loads(saved.read_text(encoding="utf-8"))
-        ctx, stamp = prev["ctx"], prev["stamp"]
+        ctx, stamp = {**prev["ctx"], "incr_land": incr_land}, prev["stamp"]
     else:
         saved.write_text(json.dumps({"ctx": ctx, "stamp": stamp}, default=str), encoding="utf-8")
     steps_dir = work / "steps"
@@ -510,9 +512,12 @@ def run(
             airflow and "airflow_transform" not in skip
         ):  # before the extra day lands: the same range, landed → published, through Airflow
             go("airflow_transform")
-        with MockProcess(world, work / "mock-incr", env) as mock:
-            go("extract_incr", mock_url=mock.base_url)
-        _add_mock(measures["extract_incr"], mock)
+        if incr_land == "direct":
+            go("extract_incr")
+        else:
+            with MockProcess(world, work / "mock-incr", env) as mock:
+                go("extract_incr", mock_url=mock.base_url)
+            _add_mock(measures["extract_incr"], mock)
         go("landing_gate_incr")
         incr = go("dbt_incr")
         go("mart_gate_incr", audit_path=incr.result["audit_path"], since=incr.result.get("tests_since"))
@@ -593,6 +598,12 @@ def main(argv: list[str] | None = None) -> int:
         help="how the history lands: api = through the mock Open API and the file drops (default below 1 M "
         "orders), direct = straight from the world through the landing writer (default from SF10)",
     )
+    p.add_argument(
+        "--incr-land",
+        choices=("api", "direct"),
+        default="api",
+        help="how the extra day lands: api = through the mock Open API (default), direct = the landing writer",
+    )
     p.add_argument("--land-workers", type=int, default=2, help="processes for --land direct (default 2 = cores)")
     p.add_argument(
         "--until", metavar="STEP", help="stop after this step (e.g. landing_gate); continue later with --resume"
@@ -656,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
         api_day=args.api_day,
         rate_limited=not args.no_rate_limited,
         skip=tuple(args.skip),
+        incr_land=args.incr_land,
     )
     if doc.get("stopped_after"):
         print(f"stopped after {doc['stopped_after']}; continue with --resume --work {doc['work']}")
