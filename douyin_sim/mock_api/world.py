@@ -9,6 +9,13 @@ big shop (SF100: 109 k ``shop_order`` rows) is ~700 MB, so the cache keeps the m
 partitions up to ``DOUYIN_MOCK_CACHE_ROWS`` rows (default 400,000: ~1–2.5 GB) and at least the
 newest one. The key → partition indexes of ``track`` and ``shop_order`` are two NumPy arrays sorted by
 hash (12 bytes per key: 11 M waybills in 0.13 GB), not dicts (~1 GB).
+
+Whatever is derived from the whole history (the key indexes, the advertisers) is built once, by the first
+request that needs it, while concurrent requests wait for it (``_derive``): a build is a DuckDB scan of
+every partition (SF100: 10 M waybills, ~8 s and ~1 GB), and a build per waiting request (the client's
+four workers, then its retries after a 12 s timeout, each in a new server thread) took the mock to 24 GB.
+Every DuckDB connection of the store is capped at ``DUCKDB_MEMORY_LIMIT`` (spilling to a temporary
+directory beyond it) instead of DuckDB's default of 80 % of the machine.
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
@@ -45,6 +54,9 @@ ROW_KEYS = {
     "ad_report": ("advertiser_id", "stat_date", "marketing_goal"),
 }
 DT_FIELD = "_dt"  # hidden: the partition a cached row came from
+DUCKDB_MEMORY_LIMIT = "1GB"  # per DuckDB connection of the store (a key index of 10 M keys needs ~0.7 GB)
+
+T = TypeVar("T")
 
 
 def _sql_str(s: str) -> str:
@@ -82,13 +94,49 @@ class WorldStore:
         self._locks: dict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._meta_lock = threading.Lock()
         self._derived: dict[str, Any] = {}
+        self._builds: dict[str, int] = defaultdict(int)  # name -> times built (each is a scan of the history)
         self._hash_con: duckdb.DuckDBPyConnection | None = None
+        self._spill: tempfile.TemporaryDirectory[str] | None = None
+
+    # -- DuckDB ------------------------------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection capped at DUCKDB_MEMORY_LIMIT, spilling to this store's temporary directory."""
+        with self._meta_lock:
+            if self._spill is None:
+                self._spill = tempfile.TemporaryDirectory(prefix="douyin-mock-duckdb-")
+            spill = self._spill.name
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = {_sql_str(DUCKDB_MEMORY_LIMIT)}")
+        con.execute(f"SET temp_directory = {_sql_str(spill)}")
+        con.execute("SET enable_progress_bar = false")
+        return con
+
+    def _derive(self, name: str, build: Callable[[], T]) -> T:
+        """``build()`` once per store, cached under ``name``; concurrent callers wait for the one build."""
+        with self._meta_lock:
+            if name in self._derived:
+                return self._derived[name]
+            lock = self._locks[("derived", name)]
+        with lock:
+            with self._meta_lock:
+                if name in self._derived:
+                    return self._derived[name]
+            value = build()
+            with self._meta_lock:
+                self._derived[name] = value
+                self._builds[name] += 1
+        return value
+
+    def builds(self) -> dict[str, int]:
+        """How many times each derived value (key index, advertisers…) was built: once each, at most."""
+        with self._meta_lock:
+            return dict(self._builds)
 
     # -- raw reads ---------------------------------------------------------------------------
     def _read(self, pattern: Path) -> list[dict[str, Any]]:
         if not list(pattern.parent.glob(pattern.name)):
             return []
-        con = duckdb.connect()
+        con = self._connect()
         try:
             cur = con.execute(
                 f"SELECT * FROM read_parquet({_sql_str(str(pattern))}, union_by_name=true, hive_partitioning=false)"
@@ -163,9 +211,9 @@ class WorldStore:
 
     def shops(self) -> list[dict[str, str]]:
         """Shops of the world: world.json 'shops' if present, else the shop ids found in products."""
-        with self._meta_lock:
-            if "shops" in self._derived:
-                return self._derived["shops"]
+        return self._derive("shops", self._load_shops)
+
+    def _load_shops(self) -> list[dict[str, str]]:
         shops: list[dict[str, str]] = []
         meta = self.root / "world.json"
         if meta.exists():
@@ -177,22 +225,26 @@ class WorldStore:
         if not shops:
             ids = sorted({str(r["shop_id"]) for r in self.snapshot("product") if r.get("shop_id") is not None})
             shops = [{"shop_id": i, "shop_name": f"shop {i}"} for i in ids]
-        with self._meta_lock:
-            self._derived["shops"] = shops
         return shops
 
     def advertisers(self) -> dict[str, str]:
-        """advertiser_id -> shop_id over every ad_report partition."""
-        with self._meta_lock:
-            if "advertisers" in self._derived:
-                return self._derived["advertisers"]
-        found: dict[str, str] = {}
-        for dt in self.partitions("ad_report"):
-            for r in self.partition("ad_report", dt):
-                found[str(r["advertiser_id"])] = str(r.get("shop_id"))
-        with self._meta_lock:
-            self._derived["advertisers"] = found
-        return found
+        """advertiser_id -> shop_id (of its newest report) over every ad_report partition: one DuckDB query,
+        not every partition through the row cache."""
+        return self._derive("advertisers", self._load_advertisers)
+
+    def _load_advertisers(self) -> dict[str, str]:
+        if not any((self.platform / "ad_report").glob("dt=*/*.parquet")):
+            return {}
+        con = self._connect()
+        try:
+            rows = con.execute(
+                f"SELECT advertiser_id::VARCHAR, arg_max(shop_id, dt)::VARCHAR "
+                f"FROM read_parquet({self._glob('ad_report')}, union_by_name = true, hive_partitioning = true) "
+                f"WHERE advertiser_id IS NOT NULL GROUP BY 1"
+            ).fetchall()
+        finally:
+            con.close()
+        return {str(a): str(s) for a, s in rows}
 
     def shop_order(self, order_id: str) -> dict[str, Any] | None:
         """One shop order (its final state: the newest partition holding it) by id, through the hashed
@@ -229,14 +281,7 @@ class WorldStore:
         NumPy arrays sorted by DuckDB's hash of the key, 12 bytes per key: 11 M waybills in 0.13 GB
         where a dict took ~1 GB); on a hash shared by two keys (about one in 10^13 pairs), every
         partition holding it, newest first, from a scan. [] when no partition holds the key."""
-        name = f"index:{entity}.{column}"
-        with self._meta_lock:
-            index = self._derived.get(name)
-        if index is None:
-            index = self._key_index(entity, column)
-            with self._meta_lock:
-                self._derived[name] = index
-        hashes, days = index
+        hashes, days = self._derive(f"index:{entity}.{column}", lambda: self._key_index(entity, column))
         h = self._hash(value)
         lo, hi = np.searchsorted(hashes, h, side="left"), np.searchsorted(hashes, h, side="right")
         if hi - lo == 1:
@@ -247,7 +292,7 @@ class WorldStore:
         """DuckDB's hash of a key, as in the index (one connection, under a lock)."""
         with self._meta_lock:
             if self._hash_con is None:
-                self._hash_con = duckdb.connect()
+                self._hash_con = duckdb.connect()  # hashes one value at a time: no memory to cap
             return np.uint64(one_row(self._hash_con, "SELECT hash(?::VARCHAR)", [str(value)])[0])
 
     def _glob(self, entity: str) -> str:
@@ -258,9 +303,8 @@ class WorldStore:
         the partition day (proleptic ordinal), from one DuckDB scan of the key column."""
         if not any((self.platform / entity).glob("dt=*/*.parquet")):
             return np.array([], dtype=np.uint64), np.array([], dtype=np.int32)
-        con = duckdb.connect()
+        con = self._connect()
         try:
-            con.execute("SET enable_progress_bar = false")
             got = con.execute(
                 f"SELECT hash({column}::VARCHAR) AS h, (max(dt) - DATE '0001-01-01')::INTEGER + 1 AS day "
                 f"FROM read_parquet({self._glob(entity)}, hive_partitioning = true) "
@@ -272,9 +316,8 @@ class WorldStore:
 
     def _scan_days(self, entity: str, column: str, value: str) -> list[date]:
         """The partitions holding ``column = value``, newest first (the rare hash-collision path)."""
-        con = duckdb.connect()
+        con = self._connect()
         try:
-            con.execute("SET enable_progress_bar = false")
             rows = con.execute(
                 f"SELECT DISTINCT dt FROM read_parquet({self._glob(entity)}, hive_partitioning = true) "
                 f"WHERE {column}::VARCHAR = ? ORDER BY dt DESC",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -60,3 +63,55 @@ def test_every_waybill_is_found_with_all_its_route_nodes(api_world: Path) -> Non
     for track_no, seqs in expected:
         assert [n["node_seq"] for n in store.track(track_no)] == seqs, track_no
     assert store.track("YT-not-a-waybill") == []
+
+
+def test_concurrent_waybill_lookups_build_the_index_once(api_world: Path) -> None:
+    """The waybill index is a scan of every route partition (SF100: 10 M keys, ~1 GB, seconds): requests
+    arriving while it is built wait for that one build. Built once per waiting request (the extractor's
+    workers, then their retries after a timeout), it took the SF100 mock to 24 GB and the OOM killer."""
+    glob = str(api_world / "platform" / "logistics_track" / "dt=*" / "*.parquet")
+    waybills = [
+        r[0] for r in duckdb.sql(f"SELECT DISTINCT track_no FROM read_parquet('{glob}') ORDER BY 1 LIMIT 8").fetchall()
+    ]
+    store = WorldStore(api_world)
+    built: list[str] = []
+    real = store._key_index
+
+    def counting(entity: str, column: str):  # noqa: ANN202
+        built.append(entity)
+        time.sleep(0.3)  # a build takes a while: the other lookups arrive meanwhile
+        return real(entity, column)
+
+    store._key_index = counting  # type: ignore[method-assign]
+    start = threading.Barrier(len(waybills))
+
+    def look(track_no: str) -> int:
+        start.wait()
+        return len(store.track(track_no))
+
+    with ThreadPoolExecutor(len(waybills)) as pool:
+        nodes = list(pool.map(look, waybills))
+    assert built == ["logistics_track"]
+    assert all(n > 0 for n in nodes)
+
+
+def test_advertisers_do_not_walk_every_ad_report_partition(api_world: Path) -> None:
+    """advertiser → shop comes from one query over the history, not from every ad_report partition read
+    into the row cache (365 partitions at SF100, each a DuckDB read): the cache stays empty."""
+    glob = str(api_world / "platform" / "ad_report" / "dt=*" / "*.parquet")
+    expected = dict(
+        duckdb.sql(f"SELECT DISTINCT advertiser_id::VARCHAR, shop_id::VARCHAR FROM read_parquet('{glob}')").fetchall()
+    )
+    store = WorldStore(api_world)
+    assert store.advertisers() == expected and len(expected) == 2
+    assert store.cached_rows() == 0
+
+
+def test_the_stores_duckdb_connections_are_capped(api_world: Path) -> None:
+    """DuckDB's default memory limit is 80 % of the machine: the store's scans are capped instead."""
+    con = WorldStore(api_world)._connect()
+    try:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+    finally:
+        con.close()
+    assert limit.endswith(("MiB", "GiB")) and float(limit.split()[0]) <= (1024 if limit.endswith("MiB") else 1)
