@@ -154,7 +154,10 @@ def settle_day(
         amount = np.where(
             typ != 6,
             l["pay_amount"][idx],
-            np.rint(l["pay_amount"][idx] * rng.uniform(0.1, 0.3, len(idx))).astype(np.int64),
+            # 价保: the unit price difference (10-30 % of the unit's paid price) for every unit
+            np.maximum(1, np.rint(l["pay_amount"][idx] / l["item_num"][idx] * rng.uniform(0.1, 0.3, len(idx))))
+            .astype(np.int64)
+            * l["item_num"][idx],
         )
         l["as_type"][idx], l["as_apply"][idx], l["as_done"][idx], l["as_update"][idx] = typ, apply, done, done
         l["as_status"][idx], l["refund_status"][idx], l["refund_amount"][idx], l["refund_time"][idx] = (

@@ -40,8 +40,8 @@ def test_every_lifecycle_quirk_occurs_in_the_small_world(quirks, world):
         "late_reversal",
         "platform_compensation",
     }
-    assert set(counts) == kinds and all(counts[k] >= 1 for k in kinds), counts
-    assert quirks.kind.value_counts().to_dict() == counts
+    assert kinds <= set(counts) and all(counts[k] >= 1 for k in kinds), counts  # besides 15B's quirk tables
+    assert quirks.kind.value_counts().to_dict() == {k: counts[k] for k in kinds}
 
 
 def test_pay_day_after_create_day_orders_are_the_truths(con, quirks):
