@@ -67,7 +67,9 @@ class Rules:
     min0: list[str] = field(default_factory=list)  # money / counts that must be >= 0
     min1: list[str] = field(default_factory=list)  # quantities that must be >= 1
     equal0: dict[str, tuple[str, str, str]] = field(default_factory=dict)  # derived -> (SQL, severity, description)
+    tolerance: dict[str, int] = field(default_factory=dict)  # equal0 derived -> |value| allowed (0 when absent)
     day_severity: str = "error"  # event time inside the partition's business day
+    day_offset_min: int = 0  # event day this many days before the partition's day still belongs to it
     caps: dict[str, int] = field(default_factory=dict)  # column -> hard cap in fen: |value| <= cap (error)
     cond_caps: dict[str, tuple[str, str, int, str]] = field(
         default_factory=dict
@@ -198,6 +200,7 @@ RULES: dict[str, Rules] = {
         not_null=["shop_id", "stat_cost"],
         enums={"marketing_goal": (["LIVE_PROM_GOODS", "VIDEO_PROM_GOODS"], "error")},
         min0=["stat_cost", "show_cnt", "click_cnt", "pay_order_count", "pay_order_amount"],
+        day_offset_min=-1,  # Qianchuan restates day D in the next day's report (the newest landing wins)
         caps=_caps("stat_cost, pay_order_amount", AD_DAY_CAP),
         history={"stat_cost": ["marketing_goal"]},
     ),
@@ -302,9 +305,11 @@ RULES: dict[str, Rules] = {
             "_stock_balance_diff": (
                 "closing_qty - (opening_qty + inbound_qty + return_qty - outbound_qty)",
                 "error",
-                "closing = opening + inbound + return - outbound (units)",
+                "closing = opening + inbound + return - outbound, within 10 units: the 3PL's stock count "
+                "(盘盈/盘亏, inv_stock_daily.count_adjustment_qty) may differ from its movements",
             )
         },
+        tolerance={"_stock_balance_diff": 10},
     ),
     "purchase_receipt": Rules(
         min0=["unit_cost_fen"], min1=["quantity"], caps=_caps("unit_cost_fen", LINE_CAP), history={"unit_cost_fen": []}
@@ -473,6 +478,7 @@ def build_suite(entity_name: str) -> dict[str, Any]:
             exps.append(exp)
     for name, (sql, severity, description) in rules.equal0.items():
         derived[name] = sql
+        tol = rules.tolerance.get(name, 0)
         exps.append(
             _exp(
                 "expect_column_values_to_be_between",
@@ -480,8 +486,8 @@ def build_suite(entity_name: str) -> dict[str, Any]:
                 "rows",
                 description,
                 column=name,
-                min_value=0,
-                max_value=0,
+                min_value=-tol,
+                max_value=tol,
             )
         )
     if entity.partition_field:
@@ -494,9 +500,10 @@ def build_suite(entity_name: str) -> dict[str, Any]:
                 "expect_column_values_to_be_between",
                 rules.day_severity,
                 "rows",
-                f"{entity.partition_field} falls on the partition's business day ({config.BUSINESS_TZ})",
+                f"{entity.partition_field} falls on the partition's business day ({config.BUSINESS_TZ})"
+                + (f" or up to {-rules.day_offset_min} day(s) before it (restated)" if rules.day_offset_min else ""),
                 column="_partition_day_offset",
-                min_value=0,
+                min_value=rules.day_offset_min,
                 max_value=0,
             )
         )

@@ -109,4 +109,3 @@ final as (
 )
 
 select * from final
-
