@@ -7,10 +7,15 @@
 - The period filters the table's business-date column (Asia/Shanghai dates): ``YYYY-MM`` (a month),
   ``YYYY-MM-DD`` (a day) or ``YYYY-MM-DD..YYYY-MM-DD`` (inclusive range).
 - Totals are computed in DuckDB (SUM over DECIMAL / BIGINT: exact to the fen), never with floats.
-- xlsx: one sheet per table (typed cells, yuan as ``#,##0.00``, frozen header, auto filter, widths, a
-  totals row), a "说明 Columns" sheet describing every column and a "导出信息 Export" sheet (period,
-  shops, warehouse version). csv: UTF-8 with BOM, decimals as plain strings with 2 places, instants
-  in Asia/Shanghai local time. parquet: DuckDB COPY, original types.
+- xlsx and csv show money in yuan, first (``sheet_layout``): descriptive columns, the amounts in yuan (a
+  ``x_fen`` column as its ``x_yuan`` twin, or derived exactly), then counts, rates and flags. xlsx (written
+  by ``xlsx_writer``, cells rendered by DuckDB): one sheet per table (typed cells, yuan as ``#,##0.00``,
+  frozen header, auto filter, widths, a 合计 row of ``SUBTOTAL(109, …)`` formulas saved with their exact
+  totals as cached values), a "技术 fen" sheet (fen totals), a "说明 Columns" sheet describing every
+  column and a "导出信息 Export" sheet (period, shops, warehouse version). csv: UTF-8 with BOM, the fen
+  columns at the right end, decimals as plain strings with 2 places, instants in Asia/Shanghai local
+  time, ids behind a tab (Excel keeps them as text). parquet: DuckDB COPY, the mart's columns and types.
+- ``--chinese-headers``: 中文 headers and Chinese labels for status-like codes (``export_spec``).
 - Every file is written to a temporary sibling and renamed into place.
 """
 
