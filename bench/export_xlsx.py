@@ -29,6 +29,9 @@ SCALED = (  # relation, date column, id columns made unique per copy
 def scaled_copy(warehouse: Path, out: Path, lines: int) -> str:
     """Copy ``warehouse`` to ``out`` with its busiest reconciliation month grown to ~``lines`` lines; return the month."""
     shutil.copyfile(warehouse, out)
+    version = warehouse.with_name("douyin.version.json")  # the published run's record (read_version)
+    if version.exists():
+        shutil.copyfile(version, out.with_name(version.name))
     con = duckdb.connect(str(out))
     try:
         month, n = con.execute(

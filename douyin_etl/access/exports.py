@@ -37,7 +37,7 @@ import duckdb
 
 from douyin_etl import config
 from douyin_etl.access import xlsx_writer as xw
-from douyin_etl.access.catalog import ModelDoc, load_catalog
+from douyin_etl.access.catalog import ColumnDoc, ModelDoc, load_catalog, unit_of
 from douyin_etl.access.export_spec import (
     CHINESE_LABELS,
     DEFAULT_TABLES,
@@ -200,6 +200,27 @@ def _display_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
+def _comments(con: duckdb.DuckDBPyConnection, spec: ExportTable) -> dict[str, str]:
+    """The mart's column descriptions as the warehouse carries them (dbt persists the yml's as comments)."""
+    schema, table = spec.relation.split(".")
+    rows = con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?", [schema, table]
+    ).fetchall()
+    return {name: " ".join(str(comment).split()) for name, comment in rows if comment}
+
+
+def _docs(con: duckdb.DuckDBPyConnection, spec: ExportTable, catalog: dict[str, ModelDoc]) -> ModelDoc | None:
+    """The descriptions of ``spec``'s mart: its comments in the warehouse, else (an older file) the yml."""
+    comments = _comments(con, spec)
+    described = {r[0] for r in con.execute(f"DESCRIBE {spec.relation}").fetchall()}
+    if comments and described <= set(comments):
+        schema, table = spec.relation.split(".")
+        return ModelDoc(table, schema, "", (), tuple(ColumnDoc(n, "", d) for n, d in comments.items()))
+    if not catalog:
+        catalog.update({d.relation: d for d in load_catalog()})
+    return catalog.get(spec.relation)
+
+
 def _columns(con: duckdb.DuckDBPyConnection, spec: ExportTable, doc: ModelDoc | None) -> list[ExportColumn]:
     """The mart's columns, as DESCRIBE lists them, with the yml's descriptions and units."""
     try:
@@ -213,12 +234,13 @@ def _columns(con: duckdb.DuckDBPyConnection, spec: ExportTable, doc: ModelDoc | 
     out = []
     for name, duck_type, *_ in described:
         d = docs.get(name)
+        description = d.description if d else ""
         out.append(
             ExportColumn(
                 name,
                 str(duck_type),
-                d.description if d else "",
-                d.unit if d else "",
+                description,
+                unit_of(name, str(duck_type), description),
                 chinese_header(name),
                 labels=tuple(CHINESE_LABELS.get(name, {}).items()),
             )
@@ -544,14 +566,14 @@ def export_finance(
             "(or `make demo`) first, or set DOUYIN_WAREHOUSE"
         )
     out_dir = Path(out_dir or config.state_dir() / "exports")
-    catalog = {d.relation: d for d in load_catalog()}
+    catalog: dict[str, ModelDoc] = {}  # the yml, read only for a warehouse without comments
     result = ExportResult(per, shop_list, fmt, version=read_version(warehouse))
     # The hardened read-only session (never takes the writer's lock); files only under out_dir.
     con = connect_read_only(warehouse, alias="wh", write_dir=out_dir, settings={"TimeZone": config.BUSINESS_TZ})
     try:
         plans: list[tuple[ExportTable, ExportedTable, str]] = []
         for spec in specs:
-            mart_columns = _columns(con, spec, catalog.get(spec.relation))
+            mart_columns = _columns(con, spec, _docs(con, spec, catalog))
             where = _where(spec, per, shop_list)
             lo, hi = one_row(
                 con, f"SELECT min({_q(spec.date_column)}), max({_q(spec.date_column)}) FROM {spec.relation}"

@@ -23,6 +23,7 @@ row of ``Text``/``Number``/``Formula`` cells (headers, totals, small sheets).
 
 from __future__ import annotations
 
+import functools
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -84,6 +85,7 @@ def _text(value: str) -> str:
     return v
 
 
+@functools.lru_cache(maxsize=65_536)  # shop ids, names, codes and dates repeat down a sheet
 def _inline(value: str) -> str:
     space = ' xml:space="preserve"' if value[:1].isspace() or value[-1:].isspace() else ""
     return f"<is><t{space}>{_text(value)}</t></is>"
