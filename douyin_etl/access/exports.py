@@ -28,10 +28,11 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -474,7 +475,7 @@ def _write_sheet(wb: xw.XlsxWriter, con, spec: ExportTable, where: str, table: E
     return rows
 
 
-def _write_columns_sheet(wb: xw.XlsxWriter, tables: list[ExportedTable], chinese: bool) -> None:
+def _write_columns_sheet(wb: xw.XlsxWriter, tables: list[ExportedTable]) -> None:
     head = ["表 table", "列 column", "中文 header", "类型 type", "单位 unit", "说明 description", "值 values"]
     widths = (16, 34, 30, 16, 26, 90, 40)
     sheet = wb.add_sheet(COLUMNS_SHEET, [xw.Column(h, w) for h, w in zip(head, widths)])
@@ -482,7 +483,7 @@ def _write_columns_sheet(wb: xw.XlsxWriter, tables: list[ExportedTable], chinese
     rows = []
     for t in tables:
         for c, where in [(c, t.name) for c in t.columns] + [(c, f"{t.name} ({TECH_SHEET})") for c in t.fen_columns]:
-            values = ", ".join(f"{code}={label}" for code, label in c.labels) if chinese else ""
+            values = ", ".join(f"{code}={label}" for code, label in c.labels)
             rows.append([where, c.name, c.chinese, c.duck_type, c.unit, c.description, values or None])
     sheet.write_rows(rows)
     sheet.finish(autofilter_last_row=len(rows) + 1)
@@ -531,7 +532,7 @@ def _write_info_sheet(wb: xw.XlsxWriter, result: ExportResult, warehouse: Path) 
         ("数据仓库 warehouse", str(warehouse)),
         ("版本 published run", str(v.get("run_id", "unknown"))),
         ("发布时间 published at", str(v.get("published_at", "unknown"))),
-        ("导出时间 exported at", datetime.now(UTC).isoformat(timespec="seconds")),
+        ("导出时间 exported at", datetime.now(ZoneInfo(config.BUSINESS_TZ)).isoformat(timespec="seconds")),
         ("合计 totals", "SUBTOTAL(109, …): the totals follow the auto filter (visible rows only)"),
     ]
     rows += [(f"{t.name} rows 行数", t.rows) for t in result.tables]
@@ -619,7 +620,7 @@ def export_finance(
                         table.rows = _write_sheet(wb, con, spec, _where(spec, per, shop_list), table, chinese_headers)
                         result.tables.append(table)
                     _write_tech_sheet(wb, result.tables)
-                    _write_columns_sheet(wb, result.tables, chinese_headers)
+                    _write_columns_sheet(wb, result.tables)
                     _write_info_sheet(wb, result, warehouse)
             except BaseException:
                 tmp.unlink(missing_ok=True)
