@@ -49,7 +49,7 @@ skus as (
         sku.shop_id,
         products.product_name
     from {{ ref('stg_doudian__sku') }} as sku
-    left join {{ ref('dim_products') }} as products
+    left join {{ ref('stg_doudian__product') }} as products  -- the name sales.dim_products shows; no seed needed
         on sku.product_id = products.product_id
 
 ),
