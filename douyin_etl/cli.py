@@ -479,7 +479,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shop", action="append", help="shop id; repeatable or a comma list (default: all shops)")
     s.add_argument("--tables", action="append", help="comma list of reconciliation,settlements,fees,pnl (default: all)")
     s.add_argument("--format", choices=["xlsx", "csv", "parquet"], default="xlsx", help="file format")
-    s.add_argument("--chinese-headers", action="store_true", help="中文 column headers")
+    s.add_argument(
+        "--chinese-headers",
+        action="store_true",
+        help="中文 column headers, and Chinese labels for status, reason, channel (e.g. discrepancy -> 差异)",
+    )
     s.add_argument("--out", help="output directory (default: <state dir>/exports)")
     s.set_defaults(func=_cmd_export)
 

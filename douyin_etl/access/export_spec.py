@@ -1,8 +1,10 @@
-"""What finance can export: export name -> mart, business-date column, Chinese headers.
+"""What finance can export: export name -> mart, business-date column, Chinese headers and labels.
 
 Columns, types and descriptions come from the marts' yml (``catalog.load_catalog``); this file only
 adds what the yml does not say. A new export is one ``ExportTable`` line (plus Chinese headers for
-any column not yet in ``CHINESE_HEADERS``).
+any column not yet in ``CHINESE_HEADERS``; a ``*_yuan`` column derived from a ``*_fen`` one takes the
+fen header with 元 for 分, see ``chinese_header``). ``CHINESE_LABELS`` translates the codes of status-like
+columns with ``--chinese-headers``; a code missing there is exported as it is.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ CHINESE_HEADERS: dict[str, str] = {
     "shop_order_id": "订单号",
     "sku_order_id": "子订单号",
     "product_id": "商品ID",
+    "product_name": "商品名称",
     "sku_id": "SKU ID",
     "request_no": "结算单号",
     "channel": "成交渠道",
@@ -134,6 +137,29 @@ CHINESE_HEADERS: dict[str, str] = {
     "contribution_margin_yuan": "贡献毛利(元)",
     "contribution_margin_fen": "贡献毛利(分)",
 }
+
+
+# column -> code -> 中文 label (--chinese-headers; docs/finance-guide.md explains each status and reason).
+CHINESE_LABELS: dict[str, dict[str, str]] = {
+    "status": {"settled": "已结算", "pending": "待结算", "refunded": "已退款", "discrepancy": "差异"},
+    "reason": {
+        "duplicate_settlement": "重复结算",
+        "refund_not_reversed": "结算后退款未冲回",
+        "fee_mismatch": "费用不符",
+        "missing_settlement": "逾期未结算",
+    },
+    "trade_type_name": {"settled": "已结算", "reversed": "结算后退款冲回"},
+    "channel": {"live": "直播", "video": "短视频", "card": "商品卡", "search": "搜索", "alliance": "精选联盟"},
+}
+
+
+def chinese_header(name: str) -> str:
+    """The 中文 header of a column; a derived ``x_yuan`` takes ``x_fen``'s header with 元 for 分."""
+    if name in CHINESE_HEADERS:
+        return CHINESE_HEADERS[name]
+    if name.endswith("_yuan") and (fen := CHINESE_HEADERS.get(name[: -len("_yuan")] + "_fen")):
+        return fen.replace("(分)", "(元)")
+    return name
 
 
 def export_table(name: str) -> ExportTable:

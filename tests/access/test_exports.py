@@ -11,9 +11,11 @@ import duckdb
 import pytest
 from openpyxl import load_workbook
 
-from douyin_etl.access.export_spec import CHINESE_HEADERS, EXPORT_TABLES, export_table
+from douyin_etl.access.export_spec import CHINESE_LABELS, EXPORT_TABLES, chinese_header, export_table
 from douyin_etl.access.exports import (
     COLUMNS_SHEET,
+    INFO_SHEET,
+    TECH_SHEET,
     TOTAL_LABEL,
     YUAN_FORMAT,
     ExportError,
@@ -72,37 +74,67 @@ def test_every_export_column_has_chinese_header_and_description(published):
         for spec in EXPORT_TABLES:
             names = [r[0] for r in con.execute(f"DESCRIBE {spec.relation}").fetchall()]
             assert spec.date_column in names
-            missing = [n for n in names if n not in CHINESE_HEADERS]
+            missing = [n for n in names if chinese_header(n) == n]
             assert not missing, f"{spec.relation}: add Chinese headers for {missing} in export_spec.py"
     finally:
         con.close()
+
+
+def _expected_total(totals: dict[str, object], name: str) -> Decimal:
+    """A sheet column's total from the mart's sums: a yuan column the mart has, or one derived from ``x_fen``."""
+    if name in totals:
+        return Decimal(totals[name] or 0)
+    fen = name[: -len("_yuan")] + "_fen"
+    return Decimal(totals[fen] or 0) / 100
 
 
 def test_xlsx_workbook(published, mart, tmp_path):
     result = export_finance(_month(published), fmt="xlsx", out_dir=tmp_path, warehouse=published.warehouse)
     assert result.files == [tmp_path / f"douyin_finance_{_month(published)}.xlsx"]
     assert not list(tmp_path.glob(".tmp-*"))
-    wb = load_workbook(result.files[0])
-    assert wb.sheetnames[:4] == ["reconciliation 订单对账", "settlements 结算明细", "fees 费用汇总", "pnl 日利润"]
-    assert COLUMNS_SHEET in wb.sheetnames
+    wb = load_workbook(result.files[0])  # formulas
+    cached = load_workbook(result.files[0], data_only=True)  # the formulas' cached values
+    assert wb.sheetnames == [
+        "reconciliation 订单对账",
+        "settlements 结算明细",
+        "fees 费用汇总",
+        "pnl 日利润",
+        TECH_SHEET,
+        COLUMNS_SHEET,
+        INFO_SHEET,
+    ]
     checked_money = 0
     for spec, table in zip(EXPORT_TABLES, result.tables):
-        ws = wb[wb.sheetnames[EXPORT_TABLES.index(spec)]]
+        ws, wv = wb[wb.sheetnames[EXPORT_TABLES.index(spec)]], cached[wb.sheetnames[EXPORT_TABLES.index(spec)]]
         rows, totals = _mart_totals(mart, published, spec.relation, spec.date_column, result.period)
         assert rows > 0, f"{spec.relation} has no rows in {result.period}: the test world is too small"
         assert table.rows == rows
         header = [c.value for c in ws[1]]
         assert header == [c.name for c in table.columns]
+        # yuan only, and first: no fen column; the amounts come right after the descriptive columns
+        assert not [h for h in header if h.endswith("_fen")]
+        kinds = ["yuan" if h.endswith("_yuan") else "other" for h in header]
+        first, last = kinds.index("yuan"), len(kinds) - 1 - kinds[::-1].index("yuan")
+        assert set(kinds[first : last + 1]) == {"yuan"}, header
+        assert all(ws.cell(2, j + 1).number_format != "#,##0" for j in range(first)), "a count before the amounts"
+        fen_cols = [n for n in totals if n.endswith("_fen")]
+        assert {n[:-4] + "_yuan" for n in fen_cols} <= set(header), "every fen amount is shown in yuan"
         assert ws.freeze_panes == "A2"
         assert ws.auto_filter.ref == f"A1:{ws.cell(1, len(header)).column_letter}{rows + 1}"
         assert ws.max_row == rows + 2  # header + data + totals
-        total_row = [c.value for c in ws[rows + 2]]
-        assert total_row[0] == TOTAL_LABEL
-        for name, expected in totals.items():
-            j = header.index(name)
-            assert _dec(total_row[j]) == Decimal(expected or 0), (spec.name, name)
+        assert ws.cell(rows + 2, 1).value == TOTAL_LABEL
+        for j, name in enumerate(header):
+            if name not in table.totals:
+                if j:  # codes, rates and dates are not summed
+                    assert ws.cell(rows + 2, j + 1).value is None, name
+                continue
+            letter = ws.cell(1, j + 1).column_letter
+            # a formula that follows the filter, whose cached value is the mart's total to the fen
+            assert ws.cell(rows + 2, j + 1).value == f"=SUBTOTAL(109,{letter}2:{letter}{rows + 1})", name
+            expected = _expected_total(totals, name)
+            assert _dec(wv.cell(rows + 2, j + 1).value) == expected, (spec.name, name)
             data_sum = sum((_dec(ws.cell(i, j + 1).value) for i in range(2, rows + 2)), Decimal(0))
-            assert data_sum == Decimal(expected or 0), (spec.name, name)
+            assert data_sum == expected, (spec.name, name)
             if name.endswith("_yuan"):
                 assert ws.cell(2, j + 1).number_format == YUAN_FORMAT
                 assert ws.cell(rows + 2, j + 1).number_format == YUAN_FORMAT
@@ -118,15 +150,61 @@ def test_xlsx_workbook(published, mart, tmp_path):
         if spec.name == "settlements":  # instants are Asia/Shanghai local: their date is the business date
             at, day = header.index("settle_at") + 1, header.index("settle_date") + 1
             assert all(ws.cell(i, at).value.date() == ws.cell(i, day).value.date() for i in range(2, rows + 2))
-            assert "trade_type" not in totals  # codes and rates are not summed
-    assert checked_money >= 20
+            assert "trade_type" not in table.totals  # codes and rates are not summed
+    assert checked_money >= 40
+    # the technical sheet: every fen column's total, equal to the mart's, in fen
+    tech = list(wb[TECH_SHEET].iter_rows(min_row=2, values_only=True))
+    assert tech, "the technical sheet lists the fen totals"
+    marts = {
+        t.name: _mart_totals(mart, published, t.relation, export_table(t.name).date_column, result.period)
+        for t in result.tables
+    }
+    for table_name, _, column, _, fen, yuan, n in tech:
+        count, totals = marts[table_name]
+        assert fen == totals[column] and _dec(yuan) == Decimal(fen) / 100 and n == count, (table_name, column)
+    assert {(r[0], r[2]) for r in tech} >= {("reconciliation", "difference_fen"), ("pnl", "contribution_margin_fen")}
     # the column sheet describes every exported column with its Chinese header and unit
     cols = list(wb[COLUMNS_SHEET].iter_rows(min_row=2, values_only=True))
-    assert len(cols) == sum(len(t.columns) for t in result.tables)
+    assert len(cols) == sum(len(t.columns) + len(t.fen_columns) for t in result.tables)
     by_key = {(r[0], r[1]): r for r in cols}
     row = by_key[("pnl", "contribution_margin_yuan")]
     assert row[2] == "贡献毛利(元)" and "yuan" in row[4] and row[5]
+    row = by_key[("reconciliation", "difference_yuan")]  # derived from difference_fen
+    assert row[2] == "差额(元)" and "yuan" in row[4] and "difference_fen / 100" in row[5]
     assert all(r[2] and r[5] for r in cols), [r[:2] for r in cols if not (r[2] and r[5])]
+
+
+def test_chinese_labels_in_xlsx(published, mart, tmp_path):
+    result = export_finance(
+        _month(published),
+        fmt="xlsx",
+        tables=["reconciliation", "settlements"],
+        chinese_headers=True,
+        out_dir=tmp_path,
+        warehouse=published.warehouse,
+    )
+    wb = load_workbook(result.files[0], read_only=True)
+    recon = list(wb["reconciliation 订单对账"].iter_rows(values_only=True))
+    header, data = recon[0], recon[1:-1]
+    assert header[:5] == ("子订单号", "订单号", "店铺ID", "商品ID", "商品名称")
+    status, reason = header.index("对账状态"), header.index("差异原因")
+    labels = CHINESE_LABELS["status"]
+    counts = dict(
+        mart(
+            published,
+            "SELECT status, count(*) FROM finance.fin_order_reconciliation "
+            f"WHERE pay_date BETWEEN DATE '{result.period.start}' AND DATE '{result.period.end}' GROUP BY 1",
+        )
+    )
+    assert {labels[k]: v for k, v in counts.items()} == {
+        s: sum(1 for r in data if r[status] == s) for s in {r[status] for r in data}
+    }
+    assert {r[reason] for r in data} <= set(CHINESE_LABELS["reason"].values()) | {None}
+    settle = list(wb["settlements 结算明细"].iter_rows(max_row=3, values_only=True))
+    kind = settle[0].index("结算类型名称")
+    assert settle[1][kind] in CHINESE_LABELS["trade_type_name"].values()
+    values = {r[1]: r[6] for r in wb[COLUMNS_SHEET].iter_rows(min_row=2, values_only=True) if len(r) > 6 and r[6]}
+    assert "discrepancy=差异" in values["status"] and "fee_mismatch=费用不符" in values["reason"]
 
 
 def test_csv_bom_chinese_headers_and_exact_decimals(published, mart, tmp_path):
@@ -140,15 +218,24 @@ def test_csv_bom_chinese_headers_and_exact_decimals(published, mart, tmp_path):
         with open(table.path, encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
         header, data = rows[0], rows[1:]
-        assert header == [CHINESE_HEADERS[c.name] for c in table.columns]
+        assert header == [chinese_header(c.name) for c in table.columns]
+        names = [c.name for c in table.columns]
+        # yuan first, fen at the right end (exact integers for machines)
+        fen = [i for i, n in enumerate(names) if n.endswith("_fen")]
+        assert fen == list(range(len(names) - len(fen), len(names)))
         count, totals = _mart_totals(mart, published, spec.relation, spec.date_column, result.period)
         assert len(data) == count
-        names = [c.name for c in table.columns]
-        for name, expected in totals.items():
+        # ids are text behind a tab, so Excel keeps all their digits
+        sid = names.index("shop_id")
+        assert all(r[sid].startswith("\t") and r[sid][1:].isdigit() for r in data)
+        for name in set(totals) | {n for n in names if n.endswith("_yuan")}:
             j = names.index(name)
             if name.endswith("_yuan"):
                 assert all(re.fullmatch(r"-?\d+\.\d{2}", r[j]) for r in data if r[j]), name
-            assert sum((_dec(r[j]) for r in data), Decimal(0)) == Decimal(expected or 0), (spec.name, name)
+            assert sum((_dec(r[j]) for r in data), Decimal(0)) == _expected_total(totals, name), (spec.name, name)
+        if spec.name == "reconciliation":
+            status = names.index("status")
+            assert {r[status] for r in data} <= set(CHINESE_LABELS["status"].values())
 
 
 def test_parquet_and_shop_filter(published, mart, tmp_path):

@@ -140,6 +140,17 @@ final as (
         {{ fen_to_yuan('settled_fen') }}                            as settled_yuan
     from classified
 
+),
+
+products as (
+
+    select product_id, product_name from {{ ref('dim_products') }}
+
 )
 
-select * from final
+select
+    final.*,
+    products.product_name
+from final
+left join products
+    on final.product_id = products.product_id

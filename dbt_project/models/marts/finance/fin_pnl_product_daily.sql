@@ -22,14 +22,23 @@ with components as (
 
 ),
 
+products as (
+
+    select product_id, product_name from {{ ref('dim_products') }}
+
+),
+
 final as (
 
     select
-        shop_id,
-        product_id,
-        date_day,
+        components.shop_id,
+        components.product_id,
+        products.product_name,
+        components.date_day,
 {{ pnl_measures() }}
     from components
+    left join products
+        on components.product_id = products.product_id
 
 )
 

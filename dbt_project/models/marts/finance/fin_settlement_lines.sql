@@ -48,6 +48,7 @@ final as (
         settlement_bills.shop_order_id,
         settlement_bills.sku_order_id,
         settlement_bills.product_id,
+        products.product_name,
         order_lines.sku_id,
         order_lines.channel,
         order_lines.pay_date,
@@ -77,6 +78,8 @@ final as (
     from settlement_bills
     left join order_lines
         on settlement_bills.sku_order_id = order_lines.sku_order_id
+    left join {{ ref('dim_products') }} as products
+        on settlement_bills.product_id = products.product_id
 
 )
 

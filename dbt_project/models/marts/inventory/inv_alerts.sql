@@ -53,6 +53,7 @@ select
     cast(warehouse_id as {{ dbt.type_string() }})                     as warehouse_id,
     cast(sku_id as {{ dbt.type_string() }})                           as sku_id,
     cast(product_id as {{ dbt.type_string() }})                       as product_id,
+    cast(product_name as {{ dbt.type_string() }})                     as product_name,
     cast(shop_id as {{ dbt.type_string() }})                          as shop_id,
     cast(closing_qty as {{ dbt.type_bigint() }})                      as closing_qty,
     cast(available_qty as {{ dbt.type_bigint() }})                    as available_qty,

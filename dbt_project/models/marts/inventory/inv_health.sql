@@ -33,6 +33,12 @@ sell_through as (
     from health
     group by warehouse_id
 
+),
+
+products as (
+
+    select product_id, product_name from {{ ref('dim_products') }}
+
 )
 
 select
@@ -40,6 +46,7 @@ select
     cast(health.warehouse_id as {{ dbt.type_string() }})              as warehouse_id,
     cast(health.sku_id as {{ dbt.type_string() }})                    as sku_id,
     cast(health.product_id as {{ dbt.type_string() }})                as product_id,
+    cast(products.product_name as {{ dbt.type_string() }})            as product_name,
     cast(health.shop_id as {{ dbt.type_string() }})                   as shop_id,
     cast(health.closing_qty as {{ dbt.type_bigint() }})               as closing_qty,
     cast(health.available_qty as {{ dbt.type_bigint() }})             as available_qty,
@@ -57,5 +64,7 @@ select
     cast(health.last_sale_date as date)                               as last_sale_date,
     cast(health.shop_sales_rank as {{ dbt.type_bigint() }})           as shop_sales_rank
 from health
+left join products
+    on health.product_id = products.product_id
 left join sell_through
     on health.warehouse_id = sell_through.warehouse_id

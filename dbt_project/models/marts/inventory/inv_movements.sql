@@ -43,7 +43,14 @@ returns as (
 
 skus as (
 
-    select sku_id, product_id, shop_id from {{ ref('stg_doudian__sku') }}
+    select
+        sku.sku_id,
+        sku.product_id,
+        sku.shop_id,
+        products.product_name
+    from {{ ref('stg_doudian__sku') }} as sku
+    left join {{ ref('stg_doudian__product') }} as products  -- the name sales.dim_products shows; no seed needed
+        on sku.product_id = products.product_id
 
 ),
 
@@ -117,6 +124,7 @@ select
     cast(movements.warehouse_id as {{ dbt.type_string() }})           as warehouse_id,
     cast(movements.sku_id as {{ dbt.type_string() }})                 as sku_id,
     cast(skus.product_id as {{ dbt.type_string() }})                  as product_id,
+    cast(skus.product_name as {{ dbt.type_string() }})                as product_name,
     cast(skus.shop_id as {{ dbt.type_string() }})                     as shop_id,
     cast(movements.quantity as {{ dbt.type_bigint() }})               as quantity,
     cast(movements.signed_quantity as {{ dbt.type_bigint() }})        as signed_quantity,

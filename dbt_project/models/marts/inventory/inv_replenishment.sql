@@ -44,6 +44,17 @@ suggestion as (
         avg_daily_units > 0 and available_qty <= reorder_point_units       as needs_reorder
     from points
 
+),
+
+named as (
+
+    select
+        suggestion.*,
+        products.product_name
+    from suggestion
+    left join {{ ref('dim_products') }} as products
+        on suggestion.product_id = products.product_id
+
 )
 
 select
@@ -51,6 +62,7 @@ select
     cast(warehouse_id as {{ dbt.type_string() }})                     as warehouse_id,
     cast(sku_id as {{ dbt.type_string() }})                           as sku_id,
     cast(product_id as {{ dbt.type_string() }})                       as product_id,
+    cast(product_name as {{ dbt.type_string() }})                     as product_name,
     cast(shop_id as {{ dbt.type_string() }})                          as shop_id,
     cast(available_qty as {{ dbt.type_bigint() }})                    as available_qty,
     cast(lead_time_days as integer)                                   as lead_time_days,
@@ -65,4 +77,4 @@ select
     needs_reorder                                                     as needs_reorder,
     cast(case when needs_reorder then ceil(round(target_stock_units - available_qty, 6)) else 0 end
          as {{ dbt.type_bigint() }})                                  as suggested_order_qty
-from suggestion
+from named

@@ -33,7 +33,14 @@ demand as (
 
 skus as (
 
-    select sku_id, product_id, shop_id from {{ ref('stg_doudian__sku') }}
+    select
+        sku.sku_id,
+        sku.product_id,
+        sku.shop_id,
+        products.product_name
+    from {{ ref('stg_doudian__sku') }} as sku
+    left join {{ ref('stg_doudian__product') }} as products  -- the name sales.dim_products shows; no seed needed
+        on sku.product_id = products.product_id
 
 )
 
@@ -42,6 +49,7 @@ select
     cast(ledger.warehouse_id as {{ dbt.type_string() }})              as warehouse_id,
     cast(ledger.sku_id as {{ dbt.type_string() }})                    as sku_id,
     cast(skus.product_id as {{ dbt.type_string() }})                  as product_id,
+    cast(skus.product_name as {{ dbt.type_string() }})                as product_name,
     cast(skus.shop_id as {{ dbt.type_string() }})                     as shop_id,
     cast(ledger.opening_qty as {{ dbt.type_bigint() }})               as opening_qty,
     cast(ledger.receipt_qty as {{ dbt.type_bigint() }})               as receipt_qty,

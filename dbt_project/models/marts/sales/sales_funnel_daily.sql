@@ -67,12 +67,24 @@ joined as (
         and funnel.channel = paid.channel
         and funnel.stat_date = paid.pay_date
 
+),
+
+named as (
+
+    select
+        joined.*,
+        products.product_name
+    from joined
+    left join {{ ref('dim_products') }} as products
+        on joined.product_id = products.product_id
+
 )
 
 select
     cast(shop_id as {{ dbt.type_string() }})                                    as shop_id,
     cast(stat_date as date)                                                     as stat_date,
     cast(product_id as {{ dbt.type_string() }})                                 as product_id,
+    cast(product_name as {{ dbt.type_string() }})                               as product_name,
     cast(channel as {{ dbt.type_string() }})                                    as channel,
     cast(exposures as {{ dbt.type_bigint() }})                                  as exposures,
     cast(clicks as {{ dbt.type_bigint() }})                                     as clicks,
@@ -88,4 +100,4 @@ select
     {{ fen_to_yuan('gmv_fen') }}                                                as paid_gmv_yuan,
     cast(pays - paid_lines as {{ dbt.type_bigint() }})                          as pays_minus_paid_lines,
     has_funnel_row                                                              as has_funnel_row
-from joined
+from named
