@@ -62,11 +62,11 @@ def build_world(lake: Path, db: Path) -> None:
         ('L5', 'settled', NULL), ('L6', 'settled', NULL), ('L7', 'settled', NULL), ('L8', 'settled', NULL),
         ('L9', 'settled', NULL), ('L10', 'settled', NULL), ('L11', 'refunded', NULL)) t(sku_order_id, status, reason)""")
     con.execute("""CREATE TABLE inventory.inv_stock_daily AS SELECT * FROM (VALUES
-        (DATE '2026-10-03', 'WH01', 'S1', 10, 5, 0, 3, 12, true, 0),
-        (DATE '2026-10-04', 'WH01', 'S1', 12, 0, 1, 4, 9, true, 0),
-        (DATE '2026-10-05', 'WH01', 'S1', 9, 0, 0, 2, 7, false, NULL)
-        ) t(stock_date, warehouse_id, sku_id, opening_qty, receipt_qty, return_qty, shipment_qty, closing_qty,
-            has_snapshot, closing_diff_qty)""")
+        (DATE '2026-10-03', 'WH01', 'S1', 10, 5, 0, 3, 0, 12, true, 0),
+        (DATE '2026-10-04', 'WH01', 'S1', 12, 0, 1, 4, 0, 9, true, 0),
+        (DATE '2026-10-05', 'WH01', 'S1', 9, 0, 0, 2, -1, 6, false, NULL)
+        ) t(stock_date, warehouse_id, sku_id, opening_qty, receipt_qty, return_qty, shipment_qty,
+            count_adjustment_qty, closing_qty, has_snapshot, closing_diff_qty)""")
     con.close()
 
 
