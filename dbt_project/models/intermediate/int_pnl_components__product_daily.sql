@@ -193,22 +193,64 @@ warehouse_shops as (
 
 ),
 
-unattributed as (
+all_shops as (
 
-    -- no 3PL shipment for the waybill nor its original: the shops' units from the invoice's warehouse
+    -- every shop's units shipped (any warehouse): for freight of a warehouse with no shipment in the lake
+    select shop_id, sum(quantity) as units
+    from shipped_lines
+    where shop_id is not null
+    group by shop_id
+
+),
+
+unattributed_invoices as (
+
+    -- no 3PL shipment for the waybill nor its original; by_warehouse: its warehouse shipped in the lake
     select
         invoices.tracking_no,
-        invoices.ship_date                                                                 as date_day,
+        invoices.ship_date,
         invoices.freight_fen,
+        invoices.warehouse_id,
+        known.warehouse_id is not null                                                     as by_warehouse
+    from invoices
+    left join (select distinct warehouse_id from warehouse_shops) as known
+        on invoices.warehouse_id = known.warehouse_id
+    where invoices.tracking_no not in (select tracking_no from attributed)
+
+),
+
+unattributed as (
+
+    -- over the shops by their units shipped from the invoice's warehouse; a warehouse with no shipment
+    -- in the lake (e.g. a one-day run billing a waybill shipped before the lake starts): over every
+    -- shop's units shipped. Null shop only when the lake holds no shipment at all.
+    select
+        unattributed_invoices.tracking_no,
+        unattributed_invoices.ship_date                                                    as date_day,
+        unattributed_invoices.freight_fen,
         warehouse_shops.shop_id,
         cast(null as {{ dbt.type_string() }})                                              as product_id,
         warehouse_shops.shop_id                                                            as sku_order_id,
         warehouse_shops.units                                                              as quantity,
         warehouse_shops.units                                                              as units
-    from invoices
-    left join warehouse_shops
-        on invoices.warehouse_id = warehouse_shops.warehouse_id
-    where invoices.tracking_no not in (select tracking_no from attributed)
+    from unattributed_invoices
+    inner join warehouse_shops
+        on unattributed_invoices.warehouse_id = warehouse_shops.warehouse_id
+    where unattributed_invoices.by_warehouse
+    union all
+    select
+        unattributed_invoices.tracking_no,
+        unattributed_invoices.ship_date                                                    as date_day,
+        unattributed_invoices.freight_fen,
+        all_shops.shop_id,
+        cast(null as {{ dbt.type_string() }})                                              as product_id,
+        all_shops.shop_id                                                                  as sku_order_id,
+        all_shops.units                                                                    as quantity,
+        all_shops.units                                                                    as units
+    from unattributed_invoices
+    left join all_shops
+        on 1 = 1
+    where not unattributed_invoices.by_warehouse
 
 ),
 
