@@ -193,6 +193,12 @@ warehouse_shops as (
 
 ),
 
+known_warehouses as (
+
+    select distinct warehouse_id from warehouse_shops
+
+),
+
 all_shops as (
 
     -- every shop's units shipped (any warehouse): for freight of a warehouse with no shipment in the lake
@@ -211,10 +217,10 @@ unattributed_invoices as (
         invoices.ship_date,
         invoices.freight_fen,
         invoices.warehouse_id,
-        known.warehouse_id is not null                                                     as by_warehouse
+        known_warehouses.warehouse_id is not null                                          as by_warehouse
     from invoices
-    left join (select distinct warehouse_id from warehouse_shops) as known
-        on invoices.warehouse_id = known.warehouse_id
+    left join known_warehouses
+        on invoices.warehouse_id = known_warehouses.warehouse_id
     where invoices.tracking_no not in (select tracking_no from attributed)
 
 ),
