@@ -204,31 +204,27 @@ class TruthBook:
         pd.DataFrame(rows, columns=columns).to_csv(truth / f"{name}.csv", index=False, lineterminator="\n")
         self.tables[name] = len(rows)
 
+    def _parts_to_csv(self, prefix: str, order_by: str, out: Path, header: str) -> None:
+        """The ``<prefix>-*.parquet`` day parts as one CSV ordered by ``order_by`` (header only when none)."""
+        if list(self.parts.glob(f"{prefix}-*.parquet")):
+            self.sink.con.execute(
+                f"COPY (SELECT * FROM read_parquet('{self.parts.as_posix()}/{prefix}-*.parquet') ORDER BY {order_by}) "
+                f"TO '{out.as_posix()}' (HEADER, DELIMITER ',')"
+            )
+        else:
+            out.write_text(header + "\n", encoding="utf-8")
+
     def write(self, extra_counts: dict) -> dict:
         """Write truth/ and return counts.json's content."""
         truth = self.root / "truth"
         truth.mkdir(parents=True, exist_ok=True)
         parts = self.parts.as_posix()
-        quirks = truth / "quirks.csv"
-        if list(self.parts.glob("quirk-*.parquet")):
-            self.sink.con.execute(
-                f"COPY (SELECT * FROM read_parquet('{parts}/quirk-*.parquet') ORDER BY kind, key, day) "
-                f"TO '{quirks.as_posix()}' (HEADER, DELIMITER ',')"
-            )
-        else:
-            quirks.write_text("kind,key,day,amount_fen,detail\n", encoding="utf-8")
+        self._parts_to_csv("quirk", "kind, key, day", truth / "quirks.csv", "kind,key,day,amount_fen,detail")
         self.sink.copy_file(
             f"SELECT * FROM read_parquet('{parts}/recon-*.parquet') ORDER BY sku_order_id",
             truth / "reconciliation.parquet",
         )
-        anomalies = truth / "anomalies.csv"
-        if list(self.parts.glob("anom-*.parquet")):
-            self.sink.con.execute(
-                f"COPY (SELECT * FROM read_parquet('{parts}/anom-*.parquet') ORDER BY kind, key, detail) "
-                f"TO '{anomalies.as_posix()}' (HEADER, DELIMITER ',')"
-            )
-        else:
-            anomalies.write_text("kind,key,detail\n", encoding="utf-8")
+        self._parts_to_csv("anom", "kind, key, detail", truth / "anomalies.csv", "kind,key,detail")
         shutil.rmtree(self.parts)
         n = len(self.shop_ids)
         dates = [(self.start + timedelta(days=d)).isoformat() for d in range(self.days)]
