@@ -181,6 +181,9 @@ attributed as (
     from invoices
     inner join shipped_lines
         on invoices.shipment_tracking_no = shipped_lines.tracking_no
+    -- a shipped line of an order not in the lake has no shop: the waybill's other lines carry its share,
+    -- and a waybill with no line of a known shop goes with the unattributed ones (by warehouse)
+    where shipped_lines.shop_id is not null
 
 ),
 
@@ -211,7 +214,8 @@ all_shops as (
 
 unattributed_invoices as (
 
-    -- no 3PL shipment for the waybill nor its original; by_warehouse: its warehouse shipped in the lake
+    -- no 3PL shipment of a known shop for the waybill nor its original; by_warehouse: its warehouse
+    -- shipped in the lake
     select
         invoices.tracking_no,
         invoices.ship_date,
