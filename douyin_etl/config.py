@@ -287,7 +287,7 @@ def _how_to_set_grant(shop_id: str) -> str:
 
     conn_id = SHOP_CONN_PREFIX + shop_id
     return (
-        f"set the Airflow connection {conn_id!r} (e.g. {env_var(conn_id)}='{{\"conn_type\": \"generic\", "
+        f'set the Airflow connection {conn_id!r} (e.g. {env_var(conn_id)}=\'{{"conn_type": "generic", '
         f'"password": "<authorization code from the merchant>", "extra": {{"grant_type": "authorization_code"}}}}\'), '
         f'or, when the app is the shop\'s own, the extra "grant_type": "authorization_self" of {DOUDIAN_CONN_ID!r} '
         f"(or DOUYIN_SHOP_GRANT=authorization_self)"

@@ -23,6 +23,7 @@ CHANNEL_LABELS = {
     "search": "搜索 search",
 }
 
+
 @dataclass(frozen=True)
 class Frame:
     w: int

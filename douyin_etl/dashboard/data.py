@@ -45,7 +45,9 @@ class Bounds:
 
     def covers(self, start: date, end: date) -> bool:
         """True when every day of [start, end] lies inside the published data (a comparison is complete)."""
-        return self.first_day is not None and self.last_day is not None and self.first_day <= start <= end <= self.last_day
+        return (
+            self.first_day is not None and self.last_day is not None and self.first_day <= start <= end <= self.last_day
+        )
 
 
 def _year_earlier(d: date) -> date:
@@ -355,8 +357,10 @@ def load_dashboard(query: Mapping[str, list[str]], warehouse: Path | None = None
                 log.error("dashboard panel %s failed: %s", panel.key, exc)
                 data.errors[panel.key] = str(exc).splitlines()[0]
                 data.rows[panel.key] = []
-        data.comparisons = tuple(_compare(con, key, f, bounds, data) for key, f in (
-            ("prev", filters.previous()), ("yoy", filters.last_year())))
+        data.comparisons = tuple(
+            _compare(con, key, f, bounds, data)
+            for key, f in (("prev", filters.previous()), ("yoy", filters.last_year()))
+        )
         return data
     finally:
         con.close()

@@ -425,7 +425,11 @@ def section_funnel(data: DashboardData) -> str:
             f'<span class="chip" data-rate="{key}">{escape(label)} {fmt_pct(value / prev if prev else None)}</span>'
         )
     overall = fmt_pct(steps[-1][1] / steps[0][1] if steps[0][1] else None)
-    body = charts.responsive(lambda fr: charts.funnel_chart(steps, fr)) if steps[0][1] else '<p class="empty">所选期间无罗盘数据 · no funnel data</p>'
+    body = (
+        charts.responsive(lambda fr: charts.funnel_chart(steps, fr))
+        if steps[0][1]
+        else '<p class="empty">所选期间无罗盘数据 · no funnel data</p>'
+    )
     body += f'<div class="chips">{"".join(rates)}<span class="chip" data-rate="overall">曝光→支付 exposure→pay {overall}</span></div>'
     return _section("funnel", "转化漏斗", "funnel (罗盘)", body, data.errors.get("funnel"))
 
@@ -650,7 +654,7 @@ def render_dashboard(data: DashboardData) -> str:
     meta = (
         f"期间 period {f.start} → {f.end} · 店铺 shop {escape(shop)} · 数据范围 data {b.first_day} → {b.last_day}"
         + (
-            f' · 发布 published <time data-published>{escape(fmt_published(b.published_at))}</time> '
+            f" · 发布 published <time data-published>{escape(fmt_published(b.published_at))}</time> "
             f"(run {escape(b.run_id)})"
             if b.run_id
             else ""

@@ -245,7 +245,10 @@ RULES: dict[str, Rules] = {
         },
     ),
     "fund_flow": Rules(
-        enums={"fund_flow": ([0, 1], "error"), "account_bill_desc_tag": ([1, 2, 3, 11, 20, 30, 31, 40, 41, 42], "warning")},
+        enums={
+            "fund_flow": ([0, 1], "error"),
+            "account_bill_desc_tag": ([1, 2, 3, 11, 20, 30, 31, 40, 41, 42], "warning"),
+        },
         min0=["account_amount"],
         caps=_caps("account_amount", ACCOUNT_CAP),
         cond_caps={

@@ -319,7 +319,9 @@ class MockApp:
         if time.time() >= tok.expires_at:
             raise ApiFailure(P.TOKEN_EXPIRED, "access_token已过期 (refresh it with /token/refresh)")
         if revoked:
-            raise ApiFailure(P.NO_AUTHORIZATION, f"店铺授权已失效，请重新授权 (shop {tok.shop_id} withdrew the authorisation)")
+            raise ApiFailure(
+                P.NO_AUTHORIZATION, f"店铺授权已失效，请重新授权 (shop {tok.shop_id} withdrew the authorisation)"
+            )
         return tok.shop_id
 
     def _transient_faults(self, request_key: str) -> None:
@@ -376,7 +378,9 @@ class MockApp:
             raise ParamError("the world has no shops")
         shop_id = str(params.get("shop_id") or shops[0])
         if shop_id not in shops or shop_id in self._revoked:
-            raise ApiFailure(P.NO_SHOP_AUTHORIZATION, f"生成token失败，店铺授权已失效 (shop {shop_id} has not authorised this app)")
+            raise ApiFailure(
+                P.NO_SHOP_AUTHORIZATION, f"生成token失败，店铺授权已失效 (shop {shop_id} has not authorised this app)"
+            )
         return self._issue(shop_id)
 
     def _token_refresh(self, params: dict[str, Any], _: str) -> dict[str, Any]:
@@ -427,7 +431,9 @@ class MockApp:
                 floor = self.clock() - LOOKBACK_DAYS * 86400
                 if start < floor:
                     raise _invalid(
-                        ep.method, "lookback", f"订单查询只支持查询最近{LOOKBACK_DAYS}天内的数据 (create_time_start too old)"
+                        ep.method,
+                        "lookback",
+                        f"订单查询只支持查询最近{LOOKBACK_DAYS}天内的数据 (create_time_start too old)",
                     )
             out.append((w, start, end))
         return out

@@ -155,8 +155,9 @@ def settle_day(
             typ != 6,
             l["pay_amount"][idx],
             # 价保: the unit price difference (10-30 % of the unit's paid price) for every unit
-            np.maximum(1, np.rint(l["pay_amount"][idx] / l["item_num"][idx] * rng.uniform(0.1, 0.3, len(idx))))
-            .astype(np.int64)
+            np.maximum(1, np.rint(l["pay_amount"][idx] / l["item_num"][idx] * rng.uniform(0.1, 0.3, len(idx)))).astype(
+                np.int64
+            )
             * l["item_num"][idx],
         )
         l["as_type"][idx], l["as_apply"][idx], l["as_done"][idx], l["as_update"][idx] = typ, apply, done, done
@@ -373,6 +374,8 @@ def compensation_flows(
         commission=z.copy(),
         colonel_service_fee=z.copy(),
     )
+
+
 def adjustment_flows(
     rng: np.random.Generator, day: DayOrders, settle_time: np.ndarray, now: int, rate: float, force: bool = False
 ) -> dict[str, np.ndarray]:

@@ -716,7 +716,9 @@ class LogisticsSim:
             self._recent_waybills = (self._recent_waybills + [set()])[-7:]
             return pd.DataFrame({c: pd.Series(dtype=str) for c in [*cols, "original_tracking_no"]})
         if len(shipped) == 0:
-            wb = pd.DataFrame(columns=["tracking_no", "carrier", "warehouse_id", "province", "ship_time", "receipt", "weight"])
+            wb = pd.DataFrame(
+                columns=["tracking_no", "carrier", "warehouse_id", "province", "ship_time", "receipt", "weight"]
+            )
         else:
             wb = self._waybills(shipped)
         seen = set().union(*self._recent_waybills) if self._recent_waybills else set()

@@ -151,11 +151,14 @@ class World:
         self.fees = FeeSchedule.build(start, days, beh.fee_rate_change_bp)
         creators = [k for k in range(len(self.cat.a_id)) if self.cat.a_is_creator[k]]
         self.campaigns = draw_campaigns(
-            np.random.default_rng([seed, 6]), creators, self.cat.a_commission_bp, start, days, beh.commission_campaign_rate
+            np.random.default_rng([seed, 6]),
+            creators,
+            self.cat.a_commission_bp,
+            start,
+            days,
+            beh.commission_campaign_rate,
         )
-        self.deposits = (
-            deposit_plan(np.random.default_rng([seed, 7]), shops, days) if beh.deposit_events else []
-        )
+        self.deposits = deposit_plan(np.random.default_rng([seed, 7]), shops, days) if beh.deposit_events else []
         self.fund_events: list[dict] = []  # truth/fund_events.csv: adjustments and deposit movements
         self.content = ContentState(self.cat, cross_midnight_rate=beh.live_cross_midnight_rate)
         self.prev_ads: pd.DataFrame | None = None  # yesterday's ad report (restated today, maybe)
@@ -384,6 +387,7 @@ class World:
             "channel": np.concatenate([l["channel"], carry["channel"]]),
             "paid": np.concatenate([paid_day == today, np.ones(len(carry["product"]), dtype=bool)]),
         }
+
     def _commission_bp(self, l: dict[str, np.ndarray]) -> np.ndarray:
         """Creator commission rate per line: the author's rate, or a campaign's on the line's pay day."""
         base = np.asarray(self.cat.a_commission_bp, np.int64)
@@ -410,16 +414,52 @@ class World:
             no = f"BZ{shop}{day:%Y%m%d}{n:02d}"
             tag = DEPOSIT_TAGS[e.kind]
             if e.kind == "deposit_topup":
-                rows.append({**base, "account_trade_no": no, "fund_flow": 0, "account_type": "保证金账户",
-                             "account_bill_desc": "保证金缴纳", "account_bill_desc_tag": tag, "remark": ""})
+                rows.append(
+                    {
+                        **base,
+                        "account_trade_no": no,
+                        "fund_flow": 0,
+                        "account_type": "保证金账户",
+                        "account_bill_desc": "保证金缴纳",
+                        "account_bill_desc_tag": tag,
+                        "remark": "",
+                    }
+                )
             elif e.kind == "deposit_deduction":
-                rows.append({**base, "account_trade_no": no, "fund_flow": 1, "account_type": "保证金账户",
-                             "account_bill_desc": "违规扣款", "account_bill_desc_tag": tag, "remark": "虚假发货违规扣除保证金"})
+                rows.append(
+                    {
+                        **base,
+                        "account_trade_no": no,
+                        "fund_flow": 1,
+                        "account_type": "保证金账户",
+                        "account_bill_desc": "违规扣款",
+                        "account_bill_desc_tag": tag,
+                        "remark": "虚假发货违规扣除保证金",
+                    }
+                )
             else:
-                rows.append({**base, "account_trade_no": no + "O", "fund_flow": 1, "account_type": "保证金账户",
-                             "account_bill_desc": "保证金退还", "account_bill_desc_tag": tag, "remark": ""})
-                rows.append({**base, "account_trade_no": no + "I", "fund_flow": 0, "account_type": "聚合账户",
-                             "account_bill_desc": "保证金退还", "account_bill_desc_tag": tag, "remark": ""})
+                rows.append(
+                    {
+                        **base,
+                        "account_trade_no": no + "O",
+                        "fund_flow": 1,
+                        "account_type": "保证金账户",
+                        "account_bill_desc": "保证金退还",
+                        "account_bill_desc_tag": tag,
+                        "remark": "",
+                    }
+                )
+                rows.append(
+                    {
+                        **base,
+                        "account_trade_no": no + "I",
+                        "fund_flow": 0,
+                        "account_type": "聚合账户",
+                        "account_bill_desc": "保证金退还",
+                        "account_bill_desc_tag": tag,
+                        "remark": "",
+                    }
+                )
         frame = pd.DataFrame(rows)
         for r in rows:
             self.fund_events.append(
@@ -815,7 +855,9 @@ class World:
                 one_row(self.sink.con, f"SELECT sum(num_rows) FROM parquet_file_metadata('{f.as_posix()}')")[0]
             )
         self.rows = {e: sum(v for k, v in files.items() if k.split("/")[1] == e) for e in PLATFORM_ENTITIES}
-        self.truth.write_table("fee_rate_changes", self.fees.as_rows(), ["first_cid", "effective_date", "old_rate_bp", "new_rate_bp"])
+        self.truth.write_table(
+            "fee_rate_changes", self.fees.as_rows(), ["first_cid", "effective_date", "old_rate_bp", "new_rate_bp"]
+        )
         self.truth.write_table(
             "commission_campaigns",
             [
@@ -888,8 +930,23 @@ _QUIRK_COLUMNS: dict[str, list[str]] = {
         "original_pay_order_fen",
         "restated_pay_order_fen",
     ],
-    "logistics_incidents": ["tracking_no", "kind", "sku_order_id", "shop_id", "warehouse_id", "event_date", "return_tracking_no"],
-    "stock_count_differences": ["stock_date", "warehouse_id", "sku_id", "ledger_closing_qty", "counted_qty", "difference_qty"],
+    "logistics_incidents": [
+        "tracking_no",
+        "kind",
+        "sku_order_id",
+        "shop_id",
+        "warehouse_id",
+        "event_date",
+        "return_tracking_no",
+    ],
+    "stock_count_differences": [
+        "stock_date",
+        "warehouse_id",
+        "sku_id",
+        "ledger_closing_qty",
+        "counted_qty",
+        "difference_qty",
+    ],
 }
 
 

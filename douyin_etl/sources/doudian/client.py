@@ -289,7 +289,9 @@ class DoudianClient:
             if g.grant_type == "authorization_code":
                 data = self._request("token.create", {"grant_type": "authorization_code", "code": g.secret}, auth=False)
             else:
-                data = self._request("token.refresh", {"grant_type": "refresh_token", "refresh_token": g.secret}, auth=False)
+                data = self._request(
+                    "token.refresh", {"grant_type": "refresh_token", "refresh_token": g.secret}, auth=False
+                )
         except DoudianApiError as exc:
             raise DoudianApiError(
                 exc.method,

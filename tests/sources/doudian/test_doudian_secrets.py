@@ -40,7 +40,9 @@ def test_no_secret_in_logs_or_landed_files(api_world, tmp_path, caplog, monkeypa
         c.call("sku.list", {"page": 0, "size": 2})
         logging.getLogger("douyin_etl.sources.doudian.client").debug("client state %r", c)
         secrets = {DEMO_APP_SECRET} | set(m.app._tokens) | {t.refresh_token for t in m.app._tokens.values()}
-    assert len(secrets) >= 6  # app secret + access and refresh tokens (one set per shop, shared by its clients, + a refresh)
+    assert (
+        len(secrets) >= 6
+    )  # app secret + access and refresh tokens (one set per shop, shared by its clients, + a refresh)
     text = caplog.text
     assert "HTTP Request: POST" in text and "access_token=***" in text  # httpx URLs were logged, masked
     assert fingerprint(c._token.access_token) in text  # the short fingerprint is what shows
