@@ -73,10 +73,12 @@ class Outcome:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
-    from douyin_sim.simulator import generate_world
+    from douyin_sim.simulator import Behaviour, generate_world
 
     out = tmp_path_factory.mktemp("cluster-world") / "world"
-    generate_world(out=out, **WORLD)
+    # shops withdraw every day money is there, so the two days run on the cluster hold withdrawals (with
+    # the weekly default, an early credit such as 平台赔付 moves the withdrawal before them)
+    generate_world(out=out, **WORLD, behaviour=Behaviour(withdraw_every_days=1))
     return out
 
 
@@ -307,7 +309,9 @@ def test_published_marts_equal_the_embedded_run(on_cluster: Outcome, embedded: O
             if int(r["gmv_fen"]) and r["date"] in {d.isoformat() for d in DAYS}
         }
     assert gmv == truth and len(truth) == 2 * len(DAYS)  # and both equal the simulator's truth, to the fen
-    assert not empty, f"marts without rows: {sorted(empty)}"  # settlements, fees, withdrawals included
+    # settlements, fees, withdrawals included; a billed fee rate needs 2 bill rows of one category and due
+    # day, which 2 days of 20 orders may not give (fin_platform_fee_rates is compared with the embedded run)
+    assert not empty - {"finance.fin_platform_fee_rates"}, f"marts without rows: {sorted(empty)}"
     assert refunds > 0  # not only the happy path
 
 
