@@ -27,8 +27,8 @@
 -- Incremental by line (macros/incremental.sql): a run rebuilds the lines that changed on or after
 -- incremental_cutoff() (the pre_hook deletes them first, and the lines no longer paid or gone from the
 -- lake), the lines whose settlement rows changed or went since, the pending lines (a pending
--- line becomes overdue as the horizon moves) and the lines whose expected net moved (a billed fee rate
--- derived anew); the pre_hook sets as_of_date on the rows it keeps.
+-- line becomes overdue as the horizon moves) and the lines whose fee rate or expected net moved (a billed
+-- fee rate derived anew); the pre_hook sets as_of_date on the rows it keeps.
 -- (Finding the lines gone takes two anti-joins on the line key over the whole table: key columns
 -- only, small next to rebuilding the statuses.)
 {%- set cutoff = incremental_cutoff('pay_date') %}
@@ -40,12 +40,13 @@ with expected as (
        or sku_order_id in (select sku_order_id from {{ ref('int_settlements__matched_to_lines') }} where changed_dt >= {{ cutoff }})
        or sku_order_id in (select sku_order_id from {{ ref('stg_backoffice__settlement_bill') }} where source_dt >= {{ cutoff }})
        or sku_order_id in (select sku_order_id from {{ this }} where status = 'pending')
-       -- lines whose expected net moved without a change of their own: the billed fee rate in force on
-       -- their due day was derived anew from other lines' bills (int_platform_fee_rates__billed)
+       -- lines whose fee rate or expected net moved without a change of their own: the billed rate in
+       -- force on their due day was derived anew from other lines' bills (int_platform_fee_rates__billed)
        or sku_order_id in (select stored.sku_order_id from {{ this }} as stored
                            inner join {{ ref('int_order_lines__expected_settlement') }} as current_expected
                                on stored.sku_order_id = current_expected.sku_order_id
-                           where stored.expected_net_fen <> current_expected.expected_net_fen)
+                           where stored.expected_net_fen <> current_expected.expected_net_fen
+                              or stored.platform_fee_rate_bp <> current_expected.platform_fee_rate_bp)
        -- lines whose every bill row went (a re-dropped file with fewer rows)
        or sku_order_id in (select sku_order_id from {{ this }} where settlement_rows > 0 and sku_order_id not in (
            select sku_order_id from {{ ref('int_settlements__matched_to_lines') }}))
