@@ -81,13 +81,7 @@ class Published:
 
     def query(self, sql: str, params: dict | None = None) -> list[tuple]:
         """Rows of ``sql`` over the published warehouse, opened read-only."""
-        import duckdb
-
-        con = duckdb.connect(str(self.warehouse), read_only=True)
-        try:
-            return con.execute(sql, params or {}).fetchall()
-        finally:
-            con.close()
+        return query(self.warehouse, sql, params)
 
 
 def world_days(world: Path) -> list[date]:
@@ -163,3 +157,14 @@ def build_published(base: Path) -> Published:
         if not run.ok:
             raise RuntimeError(f"the run for the published warehouse failed:\n{run.summary()}")
     return pub
+
+
+def query(db_path: Path, sql: str, params: dict | None = None) -> list[tuple]:
+    """Rows of ``sql`` over a warehouse file, opened read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return con.execute(sql, params or {}).fetchall()
+    finally:
+        con.close()

@@ -18,12 +18,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import duckdb
 import pytest
 
 from douyin_etl.warehousing.dbt_runner import DbtResult
 from douyin_etl.warehousing.dbt_runner import run_dbt as product_run_dbt
-from worlds import lake_as_of, land_world, world_days  # tests/worlds.py
+from worlds import lake_as_of, land_world, query, world_days  # tests/worlds.py
 
 
 def run_dbt(
@@ -46,14 +45,6 @@ def run_dbt(
         read_only=read_only,
         extra_env={"DOUYIN_LAKE_DIR": str(lake_dir)},
     )
-
-
-def query(db_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="session")

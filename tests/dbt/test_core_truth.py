@@ -11,15 +11,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from worlds import query  # tests/worlds.py
+
 pytestmark = pytest.mark.slow
-
-
-def query(db_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 # Nodes owned by the core (staging of doudian/backoffice/merchant, core intermediate, sales, finance).

@@ -12,18 +12,11 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from worlds import query  # tests/worlds.py
+
 pytestmark = pytest.mark.slow
-
-
-def query(db_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def quirks(world: Path, kind: str) -> list[dict[str, str]]:
