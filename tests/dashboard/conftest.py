@@ -31,3 +31,21 @@ def dashboard_url(published) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def chromium_cmd(tmp_path) -> list[str]:
+    """Headless Chromium with no network of its own and a profile in the test's temp dir: the command's
+    start, to which a test adds its flags and URL."""
+    return [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium'}",
+    ]

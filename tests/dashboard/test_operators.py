@@ -211,19 +211,6 @@ HOST = """<!doctype html><html><body style="margin:0">
   var pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = e.data; document.body.appendChild(pre);
 }});</script></body></html>"""
 
-CHROMIUM = [
-    "chromium",
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
-
 
 def artefacts(tmp_path: Path) -> Path:
     out = Path(os.environ.get("DOUYIN_TEST_ARTEFACTS") or tmp_path) / "dashboard"
@@ -231,16 +218,16 @@ def artefacts(tmp_path: Path) -> Path:
     return out
 
 
-def chromium(tmp_path: Path, *args: str) -> str:
-    proc = subprocess.run(
-        [*CHROMIUM, f"--user-data-dir={tmp_path / 'chromium'}", *args], capture_output=True, text=True, timeout=120
-    )
+def chromium(cmd: list[str], *args: str) -> str:
+    proc = subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed (apt-get install -y chromium)")
-def test_on_a_phone_the_page_fits_the_screen_and_the_charts_are_readable(dashboard_url, published, tmp_path) -> None:
+def test_on_a_phone_the_page_fits_the_screen_and_the_charts_are_readable(
+    dashboard_url, published, tmp_path, chromium_cmd
+) -> None:
     end = published.last_day
     page = get(dashboard_url, **{"from": str(end - timedelta(days=6)), "to": str(end)})
     probed = tmp_path / "probed.html"  # the served page plus a script that measures the laid-out page
@@ -251,7 +238,11 @@ def test_on_a_phone_the_page_fits_the_screen_and_the_charts_are_readable(dashboa
         host = tmp_path / f"host-{width}.html"
         host.write_text(HOST.format(src=probed.as_uri(), width=width, height=844), encoding="utf-8")
         dom = chromium(
-            tmp_path, f"--window-size={max(width, 500)},900", "--virtual-time-budget=5000", "--dump-dom", host.as_uri()
+            chromium_cmd,
+            f"--window-size={max(width, 500)},900",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            host.as_uri(),
         )
         m = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
         assert m, "the probe did not run"
@@ -260,7 +251,7 @@ def test_on_a_phone_the_page_fits_the_screen_and_the_charts_are_readable(dashboa
         tall = tmp_path / f"tall-{width}.html"
         tall.write_text(HOST.format(src=probed.as_uri(), width=width, height=6000), encoding="utf-8")
         chromium(
-            tmp_path,
+            chromium_cmd,
             f"--window-size={width if width >= 500 else 500},6000",
             "--virtual-time-budget=3000",
             f"--screenshot={shot}",

@@ -260,20 +260,11 @@ def test_reads_per_request_so_a_publish_shows_up(published, tmp_path) -> None:
     shutil.which("chromium") is None,
     reason="chromium is not installed (apt-get install -y chromium) - browser check skipped",
 )
-def test_headless_chromium_renders_the_figures(dashboard_url, published, tmp_path) -> None:
+def test_headless_chromium_renders_the_figures(dashboard_url, published, chromium_cmd) -> None:
     exp = expected_kpis(published, "1000002", published.first_day, published.last_day)
     proc = subprocess.run(
         [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'chromium'}",
+            *chromium_cmd,
             "--dump-dom",
             f"{dashboard_url}/?shop=1000002",
         ],
