@@ -313,7 +313,9 @@ def publish_incr(ctx: dict[str, Any]) -> dict[str, Any]:
         )
     )
     steps.report(ctx["incr_run_id"], ctx["incr_day"], ctx["incr_day"])
-    return {"own_s": own, "published": str(r.path), "warehouse_mb": _warehouse_mb()}
+    # visible_s: from the start of publish to the rename (readers have the new version); the rest is the
+    # copy for the next run's audit file, made after that
+    return {"own_s": own, "published": str(r.path), "warehouse_mb": _warehouse_mb(), "visible_s": r.visible_s}
 
 
 def _warehouse_mb() -> float:
@@ -343,7 +345,9 @@ def publish(ctx: dict[str, Any]) -> dict[str, Any]:
         )
     )
     steps.report(ctx["run_id"], ctx["full_start"], ctx["full_end"])
-    return {"own_s": own, "published": str(r.path), "warehouse_mb": _warehouse_mb()}
+    # visible_s: from the start of publish to the rename (readers have the new version); the rest is the
+    # copy for the next run's audit file, made after that
+    return {"own_s": own, "published": str(r.path), "warehouse_mb": _warehouse_mb(), "visible_s": r.visible_s}
 
 
 @step

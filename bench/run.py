@@ -142,6 +142,16 @@ def compute(measures: dict[str, StepMeasure], scale: scales.Scale, prior: dict |
         out["daily_landed_to_published_own_s"] = round(sum(float(x.result.get("own_s") or 0) for x in daily), 2)
         out["daily_landed_to_published_peak_rss_mb"] = max(x.peak_rss_mb for x in daily)
         out["daily_over_full"] = _ratio(out["daily_landed_to_published_wall_s"], l2p_wall)
+        # until readers have the new version: the publish step up to its rename (the copy for the next
+        # run's audit file follows it)
+        visible = m["publish_incr"].result.get("visible_s")
+        if visible is not None:
+            out["daily_landed_to_visible_wall_s"] = round(
+                sum(x.wall_s for x in daily[:-1])
+                + (m["publish_incr"].wall_s - float(m["publish_incr"].result["own_s"]))
+                + float(visible),
+                2,
+            )
         out["warehouse_mb_full"] = m["publish"].result.get("warehouse_mb")
         out["warehouse_mb_after_daily"] = m["publish_incr"].result.get("warehouse_mb")
     direct = m["dbt_direct"].result if "dbt_direct" in m else {}
@@ -236,6 +246,14 @@ def targets(derived: dict[str, Any], scale: scales.Scale) -> list[dict[str, Any]
     if scale.name == "100" and "daily_landed_to_published_wall_s" in derived:
         dl = derived["daily_landed_to_published_wall_s"]
         add("SF100 one more day, landed→published", f"{dl:.1f} s", f"≤ {DAILY_SECONDS:g} s", dl <= DAILY_SECONDS)
+        if (dv := derived.get("daily_landed_to_visible_wall_s")) is not None:
+            add(
+                "SF100 one more day, landed→readers have it",
+                f"{dv:.1f} s",
+                f"≤ {DAILY_SECONDS:g} s",
+                dv <= DAILY_SECONDS,
+                "publish up to its rename; the copy for the next run's audit file follows",
+            )
         rss = derived["daily_landed_to_published_peak_rss_mb"] / 1024
         add("SF100 one more day peak RSS", f"{rss:.2f} GB", f"≤ {DAILY_RSS_GB:g} GB", rss <= DAILY_RSS_GB)
     if "daily_over_full" in derived:

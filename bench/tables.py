@@ -72,6 +72,10 @@ def tables(docs: list[dict[str, Any]]) -> str:
         row("— of which landing gate", lambda d: _s(d["steps"]["landing_gate"]["wall_s"])),
         row("— of which dbt build", lambda d: _s(d["steps"]["dbt_full"]["wall_s"])),
         row("**one more day**: time", lambda d: _s(d["derived"].get("daily_landed_to_published_wall_s"))),
+        row(
+            "one more day: until readers have it",
+            lambda d: _s(d["derived"].get("daily_landed_to_visible_wall_s")),
+        ),
         row("one more day: peak RSS", lambda d: _gb(d["derived"].get("daily_landed_to_published_peak_rss_mb"))),
         row(
             "one more day ÷ full rebuild",

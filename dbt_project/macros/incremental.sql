@@ -287,3 +287,21 @@
     {%- endif -%}
     {{- return(rows) -}}
 {%- endmacro %}
+
+{#- The orders (shop_order_id) with a line that changed (changed_dt) on or after ``cutoff``: the rows
+    of fct_orders an incremental run rebuilds whatever their place in the buyer's sequence. -#}
+{% macro changed_orders_sql(cutoff) -%}
+    select shop_order_id from {{ ref('int_order_lines__enriched') }} where changed_dt >= {{ cutoff }}
+{%- endmacro %}
+
+{#- fct_orders' pre_hook condition: its stored orders that go before the insert. The changed orders
+    that have no paid line any more, and every order of the ``stale`` buyers (stale_buyers(): they come
+    back whole). -#}
+{% macro gone_orders_sql(cutoff, stale=[]) -%}
+    (shop_order_id in ({{ changed_orders_sql(cutoff) }})
+     and shop_order_id not in (select shop_order_id from {{ ref('fct_order_lines') }}
+                               where is_paid and shop_order_id in ({{ changed_orders_sql(cutoff) }})))
+    {%- if stale %}
+    or (shop_id, coalesce(buyer_key, shop_id)) in ({% for row in stale %}{{ ' union ' if not loop.first }}select {{ row }}{% endfor %})
+    {%- endif %}
+{%- endmacro %}

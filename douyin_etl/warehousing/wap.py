@@ -11,12 +11,16 @@ one, never a half-written file:
    ``storage_compatibility_version='v1.4.0'`` so DuckDB 1.4 tools (older CLI, DBeaver's JDBC) can open
    it. dbt builds into the audit copy; the gates read it.
 2. ``publish(audit_path, run_id, meta)`` records the version in ``_meta.publish_log`` inside the
-   audit file, CHECKPOINTs and closes it (no ``.wal`` left), writes it to a temporary sibling of the
-   published path — a byte copy, or a *compacted* copy when the file carries too much free space (see
-   below) — fsyncs it while computing its sha256, ``os.replace``-s it onto the published path, fsyncs
-   the directory, writes ``douyin.version.json`` beside it and releases the lease. After a byte copy
-   the audit file becomes ``<state_dir>/audit-base.duckdb``: the next run's audit copy. Readers that
-   opened the old file keep the old inode; new readers get the new version.
+   audit file, CHECKPOINTs and closes it (no ``.wal`` left), then makes it the published file: when it
+   carries little free space (a daily run) the audit file itself is hashed (sha256), fsynced and
+   ``os.replace``-d onto the published path (no copy before readers see it; the run's own audit file on
+   the published file's filesystem only, else a byte copy to a temporary sibling as below); otherwise a
+   *compacted* copy (see below) is written to a temporary sibling, fsynced while hashed and renamed.
+   Then it fsyncs the directory, writes ``douyin.version.json`` beside it and releases the lease. After
+   a renamed publish, still under the file lock (readers already have the new version; the next run
+   waits for the lock), the published file is byte-copied to ``<state_dir>/audit-base.duckdb``: the
+   next run's audit copy (a kill during that copy only costs the next run the copy; its temp file is
+   swept). Readers that opened the old file keep the old inode; new readers get the new version.
    The version is the published file's own: ``_meta.publish_log`` is inside the renamed file, so the
    rename publishes data and version together. ``douyin.version.json`` is a convenience copy (plus
    size and sha256) written after the rename: ``read_version`` checks it against the file's newest
@@ -33,12 +37,13 @@ one, never a half-written file:
 so a file dbt has rebuilt into can hold up to about twice its data. ``publish`` compacts — DuckDB ``COPY
 FROM DATABASE`` into a fresh v1.4.0 file: every schema, table, view, macro, sequence, type and comment,
 no free space — when more than ``COMPACT_SLACK`` (10 %) of the audit file's blocks are free or it is more
-than 110 % of the last compacted publish (``compacted_size`` in the version file); otherwise it copies
-the bytes, which is several times faster. The published file therefore stays within about 10 % of a
-fresh build, however many runs rebuild into it. Each run writes one full copy, at publish: after a byte
-copy the audit file holds exactly the published version, and the next ``prepare_audit`` renames it into
-place instead of copying (it compares the newest ``_meta.publish_log`` row of both; on a mismatch, when
-it is missing, or after a compacting publish, it copies the published file).
+than 110 % of the last compacted publish (``compacted_size`` in the version file); otherwise it renames
+the audit file, which is much faster. The published file therefore stays within about 10 % of a
+fresh build, however many runs rebuild into it. Each run writes one full copy, after readers have the
+new version: the base for the next run (or, when compacting, the compacted file; the next run then
+copies the published file). The next ``prepare_audit`` renames the base into place instead of copying
+(it compares the newest ``_meta.publish_log`` row of both; on a mismatch, or when it is missing, it
+copies the published file).
 
 Audit copies of runs that did not publish stay for inspection; after each publish the newest
 ``DOUYIN_KEEP_AUDIT_RUNS`` (default 5) of them stay. A crash in the middle of publish leaves at most a
@@ -115,6 +120,7 @@ class PublishResult:
     size: int
     sha256: str
     seconds: float
+    visible_s: float | None = None  # from the start of publish to the rename: when readers get the new version
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -131,6 +137,7 @@ class PublishResult:
             size=int(d["size"]),
             sha256=d["sha256"],
             seconds=float(d["seconds"]),
+            visible_s=d.get("visible_s"),
         )
 
 
@@ -484,6 +491,7 @@ def prepare_audit(run_id: str, *, lock_timeout: float = 600.0) -> Path:
         claim_lease(published, run_id, step="prepare_audit")
         for stale in (audit, audit.with_name(audit.name + ".wal")):
             stale.unlink(missing_ok=True)
+        _sweep_base_temp()
         if published.exists() and not _take_base(published, audit, run_id):
             tmp = audit.with_name(f".tmp-{os.getpid()}-{audit.name}")
             tmp.unlink(missing_ok=True)
@@ -572,30 +580,46 @@ def publish(
         tmp = published.with_name(f".tmp-{os.getpid()}-{published.name}")
         _remove_temp(tmp)
         reason = _compaction_reason(audit_path, published)
+        renamed = not reason and _can_rename(audit_path, run_id, published)
         try:
             if reason:
                 log.info("publish of run %s compacts %s: %s", run_id, audit_path, reason)
                 compact(audit_path, tmp)
                 sha = _fsync_sha256(tmp)
+            elif renamed:  # the audit file itself becomes the published file: no copy before it is visible
+                sha = _fsync_sha256(audit_path)
             else:
                 sha = _copy_fsync(audit_path, tmp)
-            size = tmp.stat().st_size
+            size = (audit_path if renamed else tmp).stat().st_size
             if lease is not None:
                 verify_lease(published, run_id)  # still ours, right before the rename
-            os.replace(tmp, published)
+            os.replace(audit_path if renamed else tmp, published)
         except BaseException:
             _remove_temp(tmp)
             raise
+        visible_s = round(time.monotonic() - started, 3)
         _test_pause("DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME")
         _fsync_dir(published.parent)
         compacted_size = size if reason else ((_read_version_file(published) or {}).get("compacted_size") or size)
         vpath = _write_version(published, run_id, published_at, size, sha, compacted_size)
         if lease is not None:
             drop_lease(published, run_id)
-        if not reason:  # a compacted publish leaves a bloated audit file: the next run copies the compact one
+        if renamed:  # after the publish, still under the file lock: the next run's audit copy
+            _copy_base(published)
+        elif not reason:  # a compacted publish leaves a bloated audit file: the next run copies the compact one
             _hand_over(audit_path, run_id)
-    result = PublishResult(run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3))
-    log.info("published run %s: %s (%d bytes, sha256 %s…) in %.2f s", run_id, published, size, sha[:12], result.seconds)
+    result = PublishResult(
+        run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3), visible_s
+    )
+    log.info(
+        "published run %s: %s (%d bytes, sha256 %s…) in %.2f s (visible after %.2f s)",
+        run_id,
+        published,
+        size,
+        sha[:12],
+        result.seconds,
+        visible_s,
+    )
     prune_audits(keep=keep_audits, protect=run_id)
     return result
 
@@ -610,6 +634,42 @@ def _published_by(published: Path, run_id: str, lock_timeout: float) -> dict | N
     if actual is None or actual["run_id"] != run_id or recorded is None:
         return None
     return recorded
+
+
+def _can_rename(audit_path: Path, run_id: str, published: Path) -> bool:
+    """Whether ``publish`` may rename the audit file onto the published path: it is the run's own audit
+    file (not a caller's path) on the published file's filesystem (a rename across filesystems copies)."""
+    if audit_path != audit_path_for(run_id):
+        return False
+    try:
+        return audit_path.stat().st_dev == published.parent.stat().st_dev
+    except OSError:
+        return False
+
+
+def _copy_base(published: Path) -> None:
+    """Copy the file just published to ``base_path()`` (through a temp sibling), the next run's audit copy.
+    Called after the rename, under the file lock: readers already have the new version, and the next run
+    waits for the lock instead of copying the published file itself. A failure only costs the next run
+    that copy."""
+    base = base_path()
+    tmp = base.with_name(f".tmp-{os.getpid()}-{base.name}")
+    try:
+        base.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+        shutil.copyfile(published, tmp)
+        os.replace(tmp, base)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        log.warning(
+            "could not keep a copy of %s as the next run's audit copy (%s); the next run copies it", published, exc
+        )
+
+
+def _sweep_base_temp() -> None:
+    """Delete what a publish killed while copying the next run's base left in the state directory."""
+    for leftover in config.state_dir().glob(f".tmp-*-{base_path().name}"):
+        leftover.unlink(missing_ok=True)
 
 
 def _hand_over(audit_path: Path, run_id: str) -> None:

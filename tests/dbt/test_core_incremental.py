@@ -315,3 +315,91 @@ def test_relanded_partitions_with_fewer_rows_equal_full_refresh(
                (SELECT count(*) FROM finance.fin_settlement_lines WHERE request_no IN ({bills})),
                (SELECT count(*) FROM sales.fct_order_lines WHERE sku_order_id IN ({moved_list}))""",
     )[0] == (0, 0, 2)
+
+
+def test_an_earlier_order_landing_late_renumbers_its_buyers_later_orders(
+    dbt_world: dict[str, Any], dbt_helpers, tmp_path: Path
+) -> None:
+    """fct_orders rebuilds the orders that changed and the orders whose place in their buyer's sequence
+    moved, not every order of a touched buyer. A returning buyer's first order lands only on the last
+    day (missing from the lake before): the daily run numbers it 1 and moves each later order of the
+    buyer up by one, and fct_orders, sales_customers and sales_cohorts_monthly equal a full build."""
+    h = dbt_helpers
+    days = h.world_days(dbt_world["world_dir"])
+    last = days[-1]
+    lake = tmp_path / "lake"
+    shutil.copytree(dbt_world["lake_dir"], lake)
+    raw = lake / "raw" / "doudian"
+    con = duckdb.connect()
+    try:
+        # a buyer with at least three paid orders, and their first one
+        buyer_orders = con.execute(
+            f"""
+            WITH latest AS (
+                SELECT order_id, shop_id, doudian_open_id, pay_time FROM read_parquet('{raw}/shop_order/dt=*/*.parquet')
+                QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY dt DESC) = 1
+            ), paid AS (SELECT * FROM latest WHERE pay_time > 0 AND doudian_open_id IS NOT NULL)
+            SELECT order_id FROM paid
+            WHERE (shop_id, doudian_open_id) = (
+                SELECT (shop_id, doudian_open_id) FROM paid GROUP BY ALL HAVING count(*) >= 3
+                ORDER BY count(*) DESC, 1 LIMIT 1)
+            ORDER BY pay_time, order_id"""
+        ).fetchall()
+        assert len(buyer_orders) >= 3
+        first = buyer_orders[0][0]
+        late: dict[str, str] = {}
+        for entity, column in (("shop_order", "order_id"), ("sku_order", "parent_order_id")):
+            rows = f"read_parquet('{raw}/{entity}/dt=*/*.parquet', hive_partitioning = true)"
+            late[entity] = str(tmp_path / f"late_{entity}.parquet")  # its newest version of each row
+            key = "order_id"
+            con.execute(
+                f"COPY (SELECT * EXCLUDE (dt) FROM {rows} WHERE {column} = '{first}' "
+                f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY dt DESC) = 1) TO '{late[entity]}' (FORMAT parquet)"
+            )
+            for part in (raw / entity).glob("dt=*/*.parquet"):  # the lake before: the order is missing
+                tmp = part.with_name("rewritten.tmp")
+                con.execute(
+                    f"COPY (SELECT * FROM read_parquet('{part}', hive_partitioning = false) "
+                    f"WHERE {column} IS DISTINCT FROM '{first}') TO '{tmp}' (FORMAT parquet)"
+                )
+                tmp.replace(part)
+    finally:
+        con.close()
+    as_of = {"as_of_date": last}
+    incremental_db = tmp_path / "incremental.duckdb"
+    built = h.run_dbt([*BUILD], lake_dir=lake, db_path=incremental_db, run_dir=tmp_path / "t0", run_params=as_of)
+    assert built.ok, built.failures or built.error
+    buyer_sql = f"""SELECT shop_order_id, buyer_order_seq FROM sales.fct_orders WHERE (shop_id, buyer_key) =
+            (SELECT (shop_id, buyer_key) FROM staging.stg_doudian__shop_order WHERE shop_order_id = '{buyer_orders[-1][0]}')
+            ORDER BY buyer_order_seq"""
+    before = h.query(incremental_db, buyer_sql)
+    assert len(before) >= 2 and before[0][1] == 1 and first not in {r[0] for r in before}
+
+    con = duckdb.connect()  # the late landing: the order and its lines in the last day's partitions
+    try:
+        for entity in ("shop_order", "sku_order"):
+            (part,) = (raw / entity / f"dt={last}").glob("*.parquet")
+            tmp = part.with_name("rewritten.tmp")
+            con.execute(
+                f"COPY (SELECT * FROM read_parquet('{part}', hive_partitioning = false) UNION ALL BY NAME "
+                f"SELECT * FROM read_parquet('{late[entity]}')) TO '{tmp}' (FORMAT parquet)"
+            )
+            tmp.replace(part)
+    finally:
+        con.close()
+    daily = h.run_dbt(
+        [*BUILD],
+        lake_dir=lake,
+        db_path=incremental_db,
+        run_dir=tmp_path / "t1",
+        run_params={**as_of, "window_start": last},
+    )
+    assert daily.ok, daily.failures or daily.error
+    after = h.query(incremental_db, buyer_sql)
+    assert after == [(first, 1)] + [(order, seq + 1) for order, seq in before]  # the later orders moved up
+    full_db = tmp_path / "full.duckdb"
+    full = h.run_dbt([*BUILD], lake_dir=lake, db_path=full_db, run_dir=tmp_path / "t2", run_params=as_of)
+    assert full.ok, full.failures or full.error
+    for table in ("sales.fct_orders", "sales.sales_customers", "sales.sales_cohorts_monthly"):
+        rows, only_incremental, only_full = _diff(incremental_db, full_db, table)
+        assert rows > 0 and (only_incremental, only_full) == (0, 0), (table, only_incremental, only_full)

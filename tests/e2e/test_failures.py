@@ -348,10 +348,19 @@ def test_sigkill_during_the_publish_copy_then_a_rerun_publishes(world, env, publ
     before, before_run = sha256(wh), json.loads(wh.with_name(wh.stem + ".version.json").read_text())["run_id"]
     log_path = tmp_path / "killed.log"
     proc = _cli_run(BAD_DAY, log_path, DOUYIN_TEST_PUBLISH_CHUNK_DELAY="0.5")
-    tmp = _wait_for("the publish temp file", lambda: list(wh.parent.glob(f".tmp-*-{wh.name}")), proc, log_path)
-    time.sleep(0.7)  # a chunk or two into the copy
+    # the publish step has the lease; it then hashes (and copies, when it compacts) 1 MiB per 0.5 s
+    lease = _wait_for(
+        "the publish step",
+        lambda: (held := lock.read_lease(wh)) is not None and held.step == "publish" and held,
+        proc,
+        log_path,
+    )
+    audit = config.state_dir() / "runs" / lease.run_id / "audit.duckdb"
+    time.sleep(2.0)  # a few chunks into the hash (renamed publish) or the compacted copy
     _kill_group(proc)
-    assert all(t.exists() for t in tmp), "the kill was not in the middle of the copy"
+    # the rename never happened: the run's audit file is still its own, and a compacting publish's
+    # temp file is left half written beside the warehouse
+    assert audit.exists() and wh.stat().st_ino != audit.stat().st_ino, "the kill was not before the rename"
     # the published file is a whole version (the old one: the rename never happened) and readable
     _assert_published_is(wh, before, before_run)
     lease = lock.read_lease(wh)

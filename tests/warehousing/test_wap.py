@@ -174,14 +174,15 @@ def test_failed_gate_leaves_published_identical_and_keeps_the_audit(wh_env):
     _publish_version("next", 2)
 
 
-def _publish_until_copying(state: str, warehouse: str, audit: str, run_id: str, copying) -> None:
-    """Publish, and stop for good inside the copy: after its first chunk, say so (``copying``) and wait."""
+def _publish_until_hashing(state: str, warehouse: str, audit: str, run_id: str, hashing) -> None:
+    """Publish, and stop for good before the rename: after the first chunk of the audit file is hashed
+    (and fsynced), say so (``hashing``) and wait."""
     os.environ["DOUYIN_STATE_DIR"] = state
     os.environ["DOUYIN_WAREHOUSE"] = warehouse
     from douyin_etl.warehousing import wap as child_wap
 
     def hold() -> None:
-        copying.set()
+        hashing.set()
         threading.Event().wait()  # until SIGKILLed
 
     child_wap.HASH_CHUNK_BYTES = 256 * 1024
@@ -189,35 +190,62 @@ def _publish_until_copying(state: str, warehouse: str, audit: str, run_id: str, 
     child_wap.publish(Path(audit), run_id)
 
 
-def test_sigkill_during_publish_copy_leaves_warehouse_readable_and_rerun_publishes(wh_env):
-    _publish_version("v1", 1)
+def test_sigkill_during_publish_before_the_rename_leaves_warehouse_readable_and_rerun_publishes(wh_env):
+    """The audit file of a daily run (few free blocks) is renamed onto the published path after it is hashed
+    and fsynced; killed before that, the published file is the old version and the audit file the run's."""
+    _publish_version("v1", 1, rows=500_000)
     before = sha256(wh_env["warehouse"])
     audit = wap.prepare_audit("v2")
-    fill_version(audit, 2)
-    copying = CTX.Event()
+    con = duckdb.connect(str(audit))
+    con.execute("INSERT INTO v.t SELECT 2, i, 'late' FROM range(500000, 500100) r(i)")  # a small daily change
+    con.close()
+    hashing = CTX.Event()
     child = CTX.Process(
-        target=_publish_until_copying, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", copying)
+        target=_publish_until_hashing, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", hashing)
     )
     child.start()
-    tmp_glob = f".tmp-*-{wh_env['warehouse'].name}"
-    assert copying.wait(120), "publish never started copying"
-    assert list(wh_env["warehouse"].parent.glob(tmp_glob))  # killed with its temp file half written
+    assert hashing.wait(120), "publish never started hashing the audit file"
     os.kill(child.pid, signal.SIGKILL)
     child.join(timeout=10)
     assert child.exitcode == -signal.SIGKILL
-    # the published file is the old version, whole and readable
-    assert sha256(wh_env["warehouse"]) == before
+    # the published file is the old version, whole and readable; the audit file is still the run's
+    assert sha256(wh_env["warehouse"]) == before and audit.exists()
+    assert not list(wh_env["warehouse"].parent.glob(f".tmp-*-{wh_env['warehouse'].name}"))  # nothing was copied
     con = duckdb.connect(str(wh_env["warehouse"]), read_only=True)
-    assert con.execute("SELECT DISTINCT version FROM v.t").fetchall() == [(1,)]
+    assert con.execute("SELECT count(*) FROM v.t WHERE version = 2").fetchall() == [(0,)]
     con.close()
-    # a rerun of the same run publishes (and sweeps the leftover temp file); publish_log has it once
+    # a rerun of the same run publishes; publish_log has it once
     res = wap.publish(audit, "v2")
+    con = duckdb.connect(str(wh_env["warehouse"]), read_only=True)
+    assert con.execute("SELECT count(*) FROM v.t WHERE version = 2").fetchall() == [(100,)]
+    assert con.execute("SELECT count(*) FROM _meta.publish_log WHERE run_id = 'v2'").fetchone()[0] == 1
+    con.close()
+    assert res.sha256 == sha256(wh_env["warehouse"]) == sha256(wap.base_path())
+
+
+def test_sigkill_during_a_compacting_publish_leaves_warehouse_readable_and_removes_the_temp_file(wh_env):
+    """A publish that writes a new file (compaction) is killed with that file half written beside the
+    warehouse: the published file stays the old version; the rerun sweeps the temp file."""
+    _publish_version("v1", 1, rows=20_000)
+    before = sha256(wh_env["warehouse"])
+    audit = wap.prepare_audit("v2")
+    fill_version(audit, 2, rows=20_000)  # a rebuilt table: free blocks, so publish compacts
+    hashing = CTX.Event()
+    child = CTX.Process(
+        target=_publish_until_hashing, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", hashing)
+    )
+    child.start()
+    tmp_glob = f".tmp-*-{wh_env['warehouse'].name}"
+    assert hashing.wait(120), "publish never started hashing the compacted file"
+    assert list(wh_env["warehouse"].parent.glob(tmp_glob))  # killed with its temp file written, not renamed
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(timeout=10)
+    assert sha256(wh_env["warehouse"]) == before
+    wap.publish(audit, "v2")
     assert not list(wh_env["warehouse"].parent.glob(tmp_glob))
     con = duckdb.connect(str(wh_env["warehouse"]), read_only=True)
     assert con.execute("SELECT DISTINCT version FROM v.t").fetchall() == [(2,)]
-    assert con.execute("SELECT count(*) FROM _meta.publish_log WHERE run_id = 'v2'").fetchone()[0] == 1
     con.close()
-    assert res.sha256 == sha256(wh_env["warehouse"])
 
 
 def _hold_lock(warehouse: str, ready: mp.Event, release: mp.Event) -> None:
@@ -452,8 +480,12 @@ def test_a_publish_with_little_free_space_copies_bytes_and_the_next_run_reuses_i
     con = duckdb.connect(str(audit))
     con.execute("INSERT INTO v.t SELECT 1, i, 'late' FROM range(500000, 500100) r(i)")  # a small daily change
     con.close()
+    audit_inode = audit.stat().st_ino
     res = wap.publish(audit, "v2")
-    assert not audit.exists() and wap.base_path().exists()  # no compaction: the audit file is kept as the base
+    # no compaction: the audit file itself is renamed onto the published path (no copy before readers
+    # see it), then copied to the base, the next run's audit copy
+    assert not audit.exists() and wh_env["warehouse"].stat().st_ino == audit_inode
+    assert res.visible_s is not None and res.visible_s <= res.seconds
     assert sha256(wap.base_path()) == res.sha256 == sha256(wh_env["warehouse"])  # a byte copy of it
     base_inode = wap.base_path().stat().st_ino
     audit3 = wap.prepare_audit("v3")  # renamed into place: no copy at all

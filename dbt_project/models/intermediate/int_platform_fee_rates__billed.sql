@@ -1,144 +1,31 @@
--- The platform service fee rate each category was actually billed at, per settlement due day, read
--- from the settlement bills (the bill is the truth; seeds/platform_fee_rates.csv is only what the
--- merchant expected). For every due day (confirm receipt date + settle_delay_days) and first
--- category with 已结算 rows: the candidate rates are the rates implied by each row
--- (round half up of fee x 10000 / base, base = real pay - refund before settlement); the billed rate
--- is the candidate that reproduces the most rows' fees exactly (fee_of), the roundest on a tie
--- (a multiple of 100 bp, then of 10 bp), and only when it explains at least two rows and more than
--- half of them (else the day has no billed rate and the rate in force carries on). valid_to is the
--- next due day with a billed rate: a line uses the billed rate in force on its due day, the seed
--- before any bill shows one. Also the day's fees at the seed rate, for the variance.
+-- The platform service fee rate each first category was billed at, per settlement due day, with its
+-- validity: int_platform_fee_rates__scored (one row per first category x due day with 已结算 bill rows:
+-- how the billed rate is found) and valid_to, the next due day with a billed rate (exclusive end of the
+-- rate's validity; null = still in force). A view: the lead() over the small scored table is cheap, and
+-- a day scored again moves the valid_to of the billed day before it without rebuilding that day.
 -- Grain: first_cid x rate_date.
-with bills as (
+with scored as (
 
-    select * from {{ ref('stg_backoffice__settlement_bill') }}
-    where trade_type = 0
-      and settle_date <= {{ as_of_date() }}
-
-),
-
-order_lines as (
-
-    select sku_order_id, first_cid, confirm_receipt_date
-    from {{ ref('int_order_lines__enriched') }}
-    where confirm_receipt_date is not null
-
-),
-
-seed_rates as (
-
-    select
-        cast(first_cid as {{ dbt.type_string() }}) as first_cid,
-        cast(platform_fee_rate_bp as integer)      as seed_rate_bp
-    from {{ ref('platform_fee_rates') }}
-
-),
-
-billed_rows as (
-
-    select
-        order_lines.first_cid,
-        cast({{ dbt.dateadd('day', var('settle_delay_days'), 'order_lines.confirm_receipt_date') }} as date)
-                                                                              as rate_date,
-        bills.real_pay_fen - bills.refund_before_settle_fen                   as base_fen,
-        bills.platform_service_fee_fen                                        as fee_fen
-    from bills
-    inner join order_lines
-        on bills.sku_order_id = order_lines.sku_order_id
-    where bills.real_pay_fen - bills.refund_before_settle_fen > 0
-
-),
-
-candidates as (
-
-    select distinct
-        first_cid,
-        rate_date,
-        cast(floor((cast(fee_fen as decimal(38, 0)) * 20000 + base_fen) / (2 * base_fen)) as integer) as rate_bp
-    from billed_rows
-
-),
-
-scored as (
-
-    select
-        candidates.first_cid,
-        candidates.rate_date,
-        candidates.rate_bp,
-        sum(case when {{ fee_of('billed_rows.base_fen', 'candidates.rate_bp') }} = billed_rows.fee_fen
-                 then 1 else 0 end)                                           as rows_explained,
-        count(*)                                                              as rows_billed
-    from candidates
-    inner join billed_rows
-        on candidates.first_cid = billed_rows.first_cid and candidates.rate_date = billed_rows.rate_date
-    group by candidates.first_cid, candidates.rate_date, candidates.rate_bp
-
-),
-
-ranked as (
-
-    select
-        scored.*,
-        row_number() over (
-            partition by first_cid, rate_date
-            order by rows_explained desc,
-                     case when rate_bp % 100 = 0 then 0 when rate_bp % 10 = 0 then 1 else 2 end asc,
-                     rate_bp asc
-        ) as rank_in_day
-    from scored
-
-),
-
-day_totals as (
-
-    select
-        billed_rows.first_cid,
-        billed_rows.rate_date,
-        count(*)                                                              as settled_rows,
-        sum(billed_rows.base_fen)                                             as base_fen,
-        sum(billed_rows.fee_fen)                                              as billed_fee_fen,
-        sum({{ fee_of('billed_rows.base_fen', 'coalesce(seed_rates.seed_rate_bp, 0)') }}) as fee_at_seed_rate_fen
-    from billed_rows
-    left join seed_rates
-        on billed_rows.first_cid = seed_rates.first_cid
-    group by billed_rows.first_cid, billed_rows.rate_date
-
-),
-
-billed as (
-
-    select
-        first_cid,
-        rate_date,
-        rate_bp                                                               as billed_rate_bp,
-        rows_explained
-    from ranked
-    where rank_in_day = 1
-      and rows_explained >= 2
-      and rows_explained * 2 > rows_billed
+    select * from {{ ref('int_platform_fee_rates__scored') }}
 
 ),
 
 final as (
 
     select
-        day_totals.first_cid,
-        day_totals.rate_date,
-        seed_rates.seed_rate_bp,
-        billed.billed_rate_bp,
-        lead(billed.rate_date) over (
-            partition by day_totals.first_cid, billed.billed_rate_bp is not null order by day_totals.rate_date
+        first_cid,
+        rate_date,
+        seed_rate_bp,
+        billed_rate_bp,
+        lead(case when billed_rate_bp is not null then rate_date end) over (
+            partition by first_cid, billed_rate_bp is not null order by rate_date
         )                                                                     as valid_to,
-        cast(day_totals.settled_rows as {{ dbt.type_bigint() }})              as settled_rows,
-        cast(coalesce(billed.rows_explained, 0) as {{ dbt.type_bigint() }})   as rows_explained,
-        cast(day_totals.base_fen as {{ dbt.type_bigint() }})                  as base_fen,
-        cast(day_totals.billed_fee_fen as {{ dbt.type_bigint() }})            as billed_fee_fen,
-        cast(day_totals.fee_at_seed_rate_fen as {{ dbt.type_bigint() }})      as fee_at_seed_rate_fen
-    from day_totals
-    left join billed
-        on day_totals.first_cid = billed.first_cid and day_totals.rate_date = billed.rate_date
-    left join seed_rates
-        on day_totals.first_cid = seed_rates.first_cid
+        settled_rows,
+        rows_explained,
+        base_fen,
+        billed_fee_fen,
+        fee_at_seed_rate_fen
+    from scored
 
 )
 

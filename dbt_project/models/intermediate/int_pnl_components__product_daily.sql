@@ -33,7 +33,14 @@ with lines as (
 
 costed as (
 
+    -- the lines paid on a rebuilt day (sold), and the lines returned on one (returned): the COGS view
+    -- over a year of lines would otherwise be costed whole on every run
     select * from {{ ref('int_order_lines__costed') }}
+    {%- if is_incremental() %}
+    where {{ incremental_days_filter('pay_date', cutoff, touched) }}
+       or sku_order_id in (select sku_order_id from {{ ref('stg_doudian__after_sale') }}
+                           where is_refund_success and {{ incremental_days_filter('refund_date', cutoff, touched) }})
+    {%- endif %}
 
 ),
 

@@ -1,16 +1,8 @@
-{{
-    config(
-        materialized=keyed_incremental_materialization(),
-        incremental_strategy=keyed_incremental_strategy(),
-        unique_key=day_incremental_key('date_day', ['shop_id', 'date_day']),
-        on_schema_change='fail'
-    )
-}}
 -- Contribution margin per shop x business day: fin_pnl_product_daily summed over products
 -- (including the rows without a product: unallocated ad spend and freight). Same definitions.
--- Incremental by day: the days int_pnl_components__product_daily rebuilt (pnl_touched_days_sql()).
-{%- set cutoff = incremental_cutoff('date_day') %}
-{%- set touched = incremental_touched_days(pnl_touched_days_sql(cutoff), cutoff) %}
+-- A table rebuilt every run from int_pnl_components__product_daily (incremental by day): one row per
+-- shop x (product x) day, small next to the order facts, so a daily run pays for the touched days once
+-- (there) instead of finding them again here.
 with components as (
 
     select
@@ -27,7 +19,6 @@ with components as (
         sum(cogs_sold_fen)      as cogs_sold_fen,
         sum(cogs_returned_fen)  as cogs_returned_fen
     from {{ ref('int_pnl_components__product_daily') }}
-    where {{ incremental_days_filter('date_day', cutoff, touched) }}
     group by shop_id, date_day
 
 ),

@@ -1,8 +1,20 @@
+{{
+    config(
+        materialized=keyed_incremental_materialization(),
+        incremental_strategy=keyed_incremental_strategy(),
+        unique_key='tracking_no',
+        on_schema_change='fail',
+        pre_hook="{{ delete_incremental_window('source_dt', incremental_cutoff('source_dt')) }}"
+    )
+}}
 -- 运费账单: one row per waybill (latest file wins); billed weight in grams, freight in fen.
 -- `carrier` is the carrier code from the file name, `carrier_name` the 快递公司 column.
+-- Incremental (macros/incremental.sql lake_window_source): one row per waybill grows with history (a
+-- year of a big shop: 10 M), and the P&L, its touched days and its tests read it on every run; a run
+-- reads only the lake partitions of its window and replaces the rows whose newest partition is in it.
 with source as (
 
-    select * from {{ source('carrier', 'freight_invoice') }}
+    select * from {{ lake_window_source('carrier', 'freight_invoice', 'cast(tracking_no as ' ~ dbt.type_string() ~ ')', 'tracking_no') }}
 
 ),
 
