@@ -11,6 +11,7 @@
 --   expected_net_fen    = expected_settle_fen - refunds that succeeded after settlement
 --   due date            = confirm receipt date + settle_delay_days; overdue when due + settle_grace_days < as_of
 -- Grain: sku_order_id (paid lines only).
+{%- set rate_day = 'coalesce(cast(' ~ dbt.dateadd('day', var('settle_delay_days'), 'order_lines.confirm_receipt_date') ~ ' as date), ' ~ as_of_date() ~ ')' %}
 with order_lines as (
 
     select * from {{ ref('int_order_lines__enriched') }}
@@ -36,33 +37,6 @@ billed_rates as (
 
 ),
 
-rate_days as (
-
-    select
-        sku_order_id,
-        first_cid,
-        coalesce(cast({{ dbt.dateadd('day', var('settle_delay_days'), 'confirm_receipt_date') }} as date),
-                 {{ as_of_date() }})                                          as rate_date
-    from order_lines
-
-),
-
-fee_rates as (
-
-    select
-        rate_days.sku_order_id,
-        coalesce(billed_rates.billed_rate_bp, seed_rates.platform_fee_rate_bp) as platform_fee_rate_bp,
-        billed_rates.billed_rate_bp is not null                               as is_billed_rate
-    from rate_days
-    left join billed_rates
-        on rate_days.first_cid = billed_rates.first_cid
-        and rate_days.rate_date >= billed_rates.rate_date
-        and (billed_rates.valid_to is null or rate_days.rate_date < billed_rates.valid_to)
-    left join seed_rates
-        on rate_days.first_cid = seed_rates.first_cid
-
-),
-
 refunds as (
 
     select * from {{ ref('int_refunds__allocated_to_lines') }}
@@ -84,9 +58,10 @@ based as (
         order_lines.pay_fen,
         order_lines.promo_platform_fen,
         order_lines.promo_talent_fen,
-        coalesce(fee_rates.platform_fee_rate_bp, 0)                          as platform_fee_rate_bp,
-        fee_rates.platform_fee_rate_bp is not null                           as has_platform_fee_rate,
-        coalesce(fee_rates.is_billed_rate, false)                            as is_billed_platform_fee_rate,
+        coalesce(billed_rates.billed_rate_bp, seed_rates.platform_fee_rate_bp, 0) as platform_fee_rate_bp,
+        coalesce(billed_rates.billed_rate_bp, seed_rates.platform_fee_rate_bp) is not null
+                                                                             as has_platform_fee_rate,
+        billed_rates.billed_rate_bp is not null                              as is_billed_platform_fee_rate,
         order_lines.commission_rate_bp,
         order_lines.colonel_service_rate_bp,
         coalesce(refunds.refund_fen, 0)                                      as refund_fen,
@@ -101,8 +76,14 @@ based as (
              else order_lines.promo_platform_fen + order_lines.promo_talent_fen
         end                                                                  as settle_subsidy_fen
     from order_lines
-    left join fee_rates
-        on order_lines.sku_order_id = fee_rates.sku_order_id
+    -- the billed rate in force on the line's due day (not confirmed yet: as of the run's day); joined
+    -- here, on the lines themselves, so that a filter on the lines (a month of pay days) reaches it
+    left join billed_rates
+        on order_lines.first_cid = billed_rates.first_cid
+        and {{ rate_day }} >= billed_rates.rate_date
+        and (billed_rates.valid_to is null or {{ rate_day }} < billed_rates.valid_to)
+    left join seed_rates
+        on order_lines.first_cid = seed_rates.first_cid
     left join refunds
         on order_lines.sku_order_id = refunds.sku_order_id
 

@@ -12,7 +12,7 @@
         ]
     )
 }}
--- depends_on: {{ ref('int_order_lines__enriched') }}, {{ ref('stg_backoffice__settlement_bill') }}
+-- depends_on: {{ ref('int_order_lines__enriched') }}, {{ ref('stg_backoffice__settlement_bill') }}, {{ ref('int_platform_fee_rates__scored') }}
 -- Per paid SKU order line, as of the run's business day (var as_of_date, default the latest pay
 -- date): what was paid, refunded, expected to settle and settled, each fee expected vs settled,
 -- the difference in fen, and a status with a reason: exactly the contract's rules
@@ -32,6 +32,22 @@
 -- (Finding the lines gone takes two anti-joins on the line key over the whole table: key columns
 -- only, small next to rebuilding the statuses.)
 {%- set cutoff = incremental_cutoff('pay_date') %}
+{#- The first due day whose billed rate this run may have moved: a due day scored again in the window
+    changes the validity of the billed day before it (its valid_to) and everything after; the earliest
+    such day over the categories. Asked once, at compile time (a DATE literal: it filters the scans). -#}
+{%- set rate_moved_from -%}
+    {%- if is_incremental() -%}
+    {{ query_date('select min(coalesce(previous_billed, first_changed)) from ('
+                  ~ 'select changed.first_cid, changed.first_changed, max(previous.rate_date) as previous_billed from ('
+                  ~ 'select first_cid, min(rate_date) as first_changed from ' ~ ref('int_platform_fee_rates__scored')
+                  ~ ' where changed_dt >= ' ~ cutoff ~ ' group by first_cid) as changed left join '
+                  ~ ref('int_platform_fee_rates__scored') ~ ' as previous on previous.first_cid = changed.first_cid'
+                  ~ ' and previous.billed_rate_bp is not null and previous.rate_date < changed.first_changed'
+                  ~ ' group by changed.first_cid, changed.first_changed) as moved', default='9999-12-31') }}
+    {%- else -%}
+    cast(null as date)
+    {%- endif -%}
+{%- endset %}
 with expected as (
 
     select * from {{ ref('int_order_lines__expected_settlement') }}
@@ -41,12 +57,17 @@ with expected as (
        or sku_order_id in (select sku_order_id from {{ ref('stg_backoffice__settlement_bill') }} where source_dt >= {{ cutoff }})
        or sku_order_id in (select sku_order_id from {{ this }} where status = 'pending')
        -- lines whose fee rate or expected net moved without a change of their own: the billed rate in
-       -- force on their due day was derived anew from other lines' bills (int_platform_fee_rates__billed)
+       -- force on their due day was derived anew from other lines' bills (int_platform_fee_rates__billed);
+       -- only due days from rate_moved_from on can have moved, and the lines not confirmed (no due day:
+       -- the rate in force on the run's day)
        or sku_order_id in (select stored.sku_order_id from {{ this }} as stored
                            inner join {{ ref('int_order_lines__expected_settlement') }} as current_expected
                                on stored.sku_order_id = current_expected.sku_order_id
-                           where stored.expected_net_fen <> current_expected.expected_net_fen
-                              or stored.platform_fee_rate_bp <> current_expected.platform_fee_rate_bp)
+                           where (stored.settle_due_date >= {{ rate_moved_from }} or stored.settle_due_date is null)
+                             and (current_expected.settle_due_date >= {{ rate_moved_from }}
+                                  or current_expected.settle_due_date is null)
+                             and (stored.expected_net_fen <> current_expected.expected_net_fen
+                                  or stored.platform_fee_rate_bp <> current_expected.platform_fee_rate_bp))
        -- lines whose every bill row went (a re-dropped file with fewer rows)
        or sku_order_id in (select sku_order_id from {{ this }} where settlement_rows > 0 and sku_order_id not in (
            select sku_order_id from {{ ref('int_settlements__matched_to_lines') }}))
