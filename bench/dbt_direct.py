@@ -27,7 +27,7 @@ from douyin_etl import config
 from douyin_etl.buyer_key import dbt_env
 from douyin_etl.warehousing.buyer_key_plugin import set_session
 
-_ENV_VAR = re.compile(r"\{\{\s*env_var\(\s*'([^']+)'\s*(?:,\s*'([^']*)'\s*)?\)\s*\}\}")
+_ENV_VAR = re.compile(r"\{\{\s*env_var\(\s*'([^']+)'\s*(?:,\s*'([^']*)'\s*)?\)\s*(?:\|\s*int\s*)?\}\}")
 
 
 def profile_settings(profiles: Path | None = None) -> dict[str, Any]:
@@ -36,7 +36,8 @@ def profile_settings(profiles: Path | None = None) -> dict[str, Any]:
     raw = _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), path.read_text(encoding="utf-8"))
     prof = yaml.safe_load(raw)["douyin"]
     out = prof["outputs"][prof.get("target", "dev")]
-    return {"threads": out.get("threads"), **(out.get("settings") or {})}
+    threads = out.get("threads")
+    return {"threads": int(threads) if threads is not None else None, **(out.get("settings") or {})}
 
 
 def _order(nodes: dict[str, dict]) -> list[str]:

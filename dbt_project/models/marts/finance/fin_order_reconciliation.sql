@@ -48,6 +48,7 @@
     cast(null as date)
     {%- endif -%}
 {%- endset %}
+{%- set rate_moved_confirmed_from = 'cast(' ~ dbt.dateadd('day', -1 * var('settle_delay_days') | int, rate_moved_from) ~ ' as date)' %}
 with expected as (
 
     select * from {{ ref('int_order_lines__expected_settlement') }}
@@ -63,9 +64,12 @@ with expected as (
        or sku_order_id in (select stored.sku_order_id from {{ this }} as stored
                            inner join {{ ref('int_order_lines__expected_settlement') }} as current_expected
                                on stored.sku_order_id = current_expected.sku_order_id
-                           where (stored.settle_due_date >= {{ rate_moved_from }} or stored.settle_due_date is null)
-                             and (current_expected.settle_due_date >= {{ rate_moved_from }}
-                                  or current_expected.settle_due_date is null)
+                           -- on the confirm day (due day - settle_delay_days): a column of the lines,
+                           -- so the filter reaches their scan (the due day is computed in the view)
+                           where (stored.confirm_receipt_date >= {{ rate_moved_confirmed_from }}
+                                  or stored.confirm_receipt_date is null)
+                             and (current_expected.confirm_receipt_date >= {{ rate_moved_confirmed_from }}
+                                  or current_expected.confirm_receipt_date is null)
                              and (stored.expected_net_fen <> current_expected.expected_net_fen
                                   or stored.platform_fee_rate_bp <> current_expected.platform_fee_rate_bp))
        -- lines whose every bill row went (a re-dropped file with fewer rows)
