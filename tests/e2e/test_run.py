@@ -224,7 +224,7 @@ REPORT_KEYS = {
         "run_results",
         "warnings",
     ],
-    "published_version": ["path", "published_at", "run_id", "seconds", "sha256", "size", "version_path"],
+    "published_version": ["path", "published_at", "run_id", "seconds", "sha256", "size", "version_path", "visible_s"],
 }
 
 
