@@ -658,6 +658,8 @@ def _copy_base(published: Path) -> None:
         base.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
         shutil.copyfile(published, tmp)
+        with open(tmp, "rb") as fh:  # whole on disk before it is named the base
+            os.fsync(fh.fileno())
         os.replace(tmp, base)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
