@@ -62,3 +62,22 @@
         on lines.sku_id = costs.sku_id and lines.pay_date >= costs.effective_date
     where after_sales.is_refund_success and costs.source_dt >= {{ cutoff }}
 {%- endmacro %}
+
+{#- The 3PL shipment lines that pass ``shipment_filter`` (a condition on stg_wms__shipment's columns) with
+    their shop (the order line's, else the order's) and product: the freight allocation's inputs
+    (int_pnl_components__product_daily). Each reader passes its own filter, so that it reaches the scan of
+    a year of shipments before the joins. -#}
+{% macro pnl_shipments_with_shop(shipment_filter) -%}
+    select
+        shipments.tracking_no,
+        shipments.warehouse_id,
+        shipments.sku_order_id,
+        shipments.quantity,
+        coalesce(lines.shop_id, shop_orders.shop_id)                                       as shop_id,
+        lines.product_id
+    from (select * from {{ ref('stg_wms__shipment') }} where {{ shipment_filter }}) as shipments
+    left join {{ ref('int_order_lines__enriched') }} as lines
+        on shipments.sku_order_id = lines.sku_order_id
+    left join {{ ref('stg_doudian__shop_order') }} as shop_orders
+        on shipments.shop_order_id = shop_orders.shop_order_id
+{%- endmacro %}

@@ -37,6 +37,37 @@ billed_rates as (
 
 ),
 
+-- the billed rate in force on every day from the first billed day to the last billed day or the run's
+-- day, whichever is later (a few categories x a few hundred days): the lines join it on (category,
+-- day), an equality, instead of testing each line against every billed day of its category
+rate_calendar as (
+
+    select
+        min(rate_date)                                                      as first_day,
+        greatest(max(rate_date), {{ as_of_date() }})                        as last_day
+    from billed_rates
+
+),
+
+rate_days as (
+
+    {{ day_series('(select first_day from rate_calendar)', '(select last_day from rate_calendar)') }}
+
+),
+
+rates_by_day as (
+
+    select
+        billed_rates.first_cid,
+        rate_days.day                                                       as rate_day,
+        billed_rates.billed_rate_bp
+    from billed_rates
+    inner join rate_days
+        on billed_rates.rate_date <= rate_days.day
+        and (billed_rates.valid_to is null or billed_rates.valid_to > rate_days.day)
+
+),
+
 refunds as (
 
     select * from {{ ref('int_refunds__allocated_to_lines') }}
@@ -76,12 +107,13 @@ based as (
              else order_lines.promo_platform_fen + order_lines.promo_talent_fen
         end                                                                  as settle_subsidy_fen
     from order_lines
+    cross join rate_calendar
     -- the billed rate in force on the line's due day (not confirmed yet: as of the run's day); joined
-    -- here, on the lines themselves, so that a filter on the lines (a month of pay days) reaches it
-    left join billed_rates
+    -- here, on the lines themselves, so that a filter on the lines (a month of pay days) reaches it. A
+    -- day after the calendar's last day has the rate in force on that day (no billed day after it).
+    left join rates_by_day as billed_rates
         on order_lines.first_cid = billed_rates.first_cid
-        and {{ rate_day }} >= billed_rates.rate_date
-        and (billed_rates.valid_to is null or {{ rate_day }} < billed_rates.valid_to)
+        and least({{ rate_day }}, rate_calendar.last_day) = billed_rates.rate_day
     left join seed_rates
         on order_lines.first_cid = seed_rates.first_cid
     left join refunds

@@ -31,14 +31,20 @@ with lines as (
 
 ),
 
-costed as (
+costed_sold as (
 
-    -- the lines paid on a rebuilt day (sold), and the lines returned on one (returned): the COGS view
-    -- over a year of lines would otherwise be costed whole on every run
+    -- the lines paid on a rebuilt day (two filters, not one with an OR: each reaches the COGS view's scan)
+    select * from {{ ref('int_order_lines__costed') }}
+    where {{ incremental_days_filter('pay_date', cutoff, touched) }}
+
+),
+
+costed_returned as (
+
+    -- the lines returned on a rebuilt day
     select * from {{ ref('int_order_lines__costed') }}
     {%- if is_incremental() %}
-    where {{ incremental_days_filter('pay_date', cutoff, touched) }}
-       or sku_order_id in (select sku_order_id from {{ ref('stg_doudian__after_sale') }}
+    where sku_order_id in (select sku_order_id from {{ ref('stg_doudian__after_sale') }}
                            where is_refund_success and {{ incremental_days_filter('refund_date', cutoff, touched) }})
     {%- endif %}
 
@@ -62,10 +68,10 @@ sold as (
         sum(lines.expected_platform_fee_fen)                          as platform_fee_fen,
         sum(lines.expected_commission_fen)                            as commission_fen,
         sum(lines.expected_colonel_fee_fen)                           as colonel_fee_fen,
-        sum(coalesce(costed.unit_cost_fen, 0) * costed.item_num)      as cogs_sold_fen
+        sum(coalesce(costed_sold.unit_cost_fen, 0) * costed_sold.item_num) as cogs_sold_fen
     from lines
-    left join costed
-        on lines.sku_order_id = costed.sku_order_id
+    left join costed_sold
+        on lines.sku_order_id = costed_sold.sku_order_id
     group by lines.shop_id, lines.product_id, lines.pay_date
 
 ),
@@ -94,7 +100,7 @@ returned as (
         product_id,
         last_return_date                                              as date_day,
         sum(coalesce(unit_cost_fen, 0) * returned_units)              as cogs_returned_fen
-    from costed
+    from costed_returned
     where returned_units > 0 and last_return_date <= {{ as_of_date() }}
       and {{ incremental_days_filter('last_return_date', cutoff, touched) }}
     group by shop_id, product_id, last_return_date
@@ -133,20 +139,29 @@ ad_allocated as (
 
 ),
 
+billed_freight as (
+
+    select tracking_no, warehouse_id, ship_date, freight_fen, original_tracking_no
+    from {{ ref('stg_carrier__freight_invoice') }}
+    where ship_date <= {{ as_of_date() }}
+      and {{ incremental_days_filter('ship_date', cutoff, touched) }}
+
+),
+
+invoice_waybills as (
+
+    -- the waybills whose 3PL shipments may carry the rebuilt days' freight: their own, or the outbound one
+    -- a return waybill comes back on
+    select tracking_no from billed_freight
+    union
+    select original_tracking_no as tracking_no from billed_freight
+    where original_tracking_no is not null
+
+),
+
 shipped_lines as (
 
-    select
-        shipments.tracking_no,
-        shipments.warehouse_id,
-        shipments.sku_order_id,
-        shipments.quantity,
-        coalesce(enriched.shop_id, shop_orders.shop_id)                                    as shop_id,
-        enriched.product_id
-    from {{ ref('stg_wms__shipment') }} as shipments
-    left join enriched
-        on shipments.sku_order_id = enriched.sku_order_id
-    left join {{ ref('stg_doudian__shop_order') }} as shop_orders
-        on shipments.shop_order_id = shop_orders.shop_order_id
+    {{ pnl_shipments_with_shop('tracking_no in (select tracking_no from invoice_waybills)') }}
 
 ),
 
@@ -159,18 +174,16 @@ shipped_waybills as (
 invoices as (
 
     select
-        freight.tracking_no,
-        freight.warehouse_id,
-        freight.ship_date,
-        freight.freight_fen,
+        billed_freight.tracking_no,
+        billed_freight.warehouse_id,
+        billed_freight.ship_date,
+        billed_freight.freight_fen,
         -- the waybill whose lines carry the freight: its own, else the outbound one it returns
-        case when shipped_waybills.tracking_no is not null then freight.tracking_no
-             else freight.original_tracking_no end                                        as shipment_tracking_no
-    from {{ ref('stg_carrier__freight_invoice') }} as freight
+        case when shipped_waybills.tracking_no is not null then billed_freight.tracking_no
+             else billed_freight.original_tracking_no end                                 as shipment_tracking_no
+    from billed_freight
     left join shipped_waybills
-        on freight.tracking_no = shipped_waybills.tracking_no
-    where freight.ship_date <= {{ as_of_date() }}
-      and {{ incremental_days_filter('freight.ship_date', cutoff, touched) }}
+        on billed_freight.tracking_no = shipped_waybills.tracking_no
 
 ),
 
@@ -194,12 +207,22 @@ attributed as (
 
 ),
 
+unattributed_waybills as (
+
+    -- no 3PL shipment of a known shop for the waybill nor its original
+    select tracking_no, ship_date, freight_fen, warehouse_id
+    from invoices
+    where tracking_no not in (select tracking_no from attributed)
+
+),
+
 warehouse_shops as (
 
-    select warehouse_id, shop_id, sum(quantity) as units
-    from shipped_lines
+    -- the units each shop shipped (the whole lake) from the warehouses of unattributed freight
+    select shipments.warehouse_id, shop_id, sum(shipments.quantity) as units
+    from ({{ pnl_shipments_with_shop('warehouse_id in (select warehouse_id from unattributed_waybills)') }}) as shipments
     where shop_id is not null
-    group by warehouse_id, shop_id
+    group by shipments.warehouse_id, shop_id
 
 ),
 
@@ -209,30 +232,26 @@ known_warehouses as (
 
 ),
 
-all_shops as (
+unattributed_invoices as (
 
-    -- every shop's units shipped (any warehouse): for freight of a warehouse with no shipment in the lake
-    select shop_id, sum(quantity) as units
-    from shipped_lines
-    where shop_id is not null
-    group by shop_id
+    -- by_warehouse: the invoice's warehouse shipped for a known shop in the lake
+    select
+        unattributed_waybills.*,
+        known_warehouses.warehouse_id is not null                                          as by_warehouse
+    from unattributed_waybills
+    left join known_warehouses
+        on unattributed_waybills.warehouse_id = known_warehouses.warehouse_id
 
 ),
 
-unattributed_invoices as (
+all_shops as (
 
-    -- no 3PL shipment of a known shop for the waybill nor its original; by_warehouse: its warehouse
-    -- shipped in the lake
-    select
-        invoices.tracking_no,
-        invoices.ship_date,
-        invoices.freight_fen,
-        invoices.warehouse_id,
-        known_warehouses.warehouse_id is not null                                          as by_warehouse
-    from invoices
-    left join known_warehouses
-        on invoices.warehouse_id = known_warehouses.warehouse_id
-    where invoices.tracking_no not in (select tracking_no from attributed)
+    -- every shop's units shipped (any warehouse): for freight of a warehouse with no shipment in the
+    -- lake; read only when there is such freight
+    select shop_id, sum(quantity) as units
+    from ({{ pnl_shipments_with_shop("1 in (select 1 from unattributed_invoices where not by_warehouse)") }}) as shipments
+    where shop_id is not null
+    group by shop_id
 
 ),
 
