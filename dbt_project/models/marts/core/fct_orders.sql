@@ -23,14 +23,9 @@
 {%- set cutoff = incremental_cutoff('pay_date') %}
 {%- set stale = stale_buyers(['shop_order_id'], 'sku_order_count',
                              'select shop_order_id, changed_dt from ' ~ ref('fct_order_lines') ~ ' where is_paid', cutoff) %}
-with paid_lines as (
-
-    select * from {{ ref('fct_order_lines') }}
-    where is_paid
-
-),
-
-{% if is_incremental() -%}
+{#- Each reader of the lines reads them with its own filter and columns: a CTE read twice would be
+    materialized whole (a year of lines, every column). #}
+with {% if is_incremental() -%}
 buyer_orders as (
 
     -- narrow: every paid order of the touched buyers, with its buyer and pay instant, for the sequence
@@ -39,8 +34,9 @@ buyer_orders as (
         min(shop_id)                                   as shop_id,
         min(buyer_key)                                 as buyer_key,
         min(pay_at)                                    as pay_at
-    from paid_lines
-    where (shop_id, coalesce(buyer_key, shop_id)) in ({{ touched_buyers_sql(cutoff, stale) }})
+    from {{ ref('fct_order_lines') }}
+    where is_paid
+      and (shop_id, coalesce(buyer_key, shop_id)) in ({{ touched_buyers_sql(cutoff, stale) }})
     group by shop_order_id
 
 ),
@@ -64,14 +60,16 @@ rebuilt as (
 
 order_lines as (
 
-    select * from paid_lines
-    where shop_order_id in (select shop_order_id from rebuilt)
+    select * from {{ ref('fct_order_lines') }}
+    where is_paid
+      and shop_order_id in (select shop_order_id from rebuilt)
 
 ),
 {%- else -%}
 order_lines as (
 
-    select * from paid_lines
+    select * from {{ ref('fct_order_lines') }}
+    where is_paid
 
 ),
 {%- endif %}
