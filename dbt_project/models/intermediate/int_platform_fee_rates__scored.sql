@@ -72,13 +72,23 @@ billed_rows as (
 
 ),
 
+billed_amounts as (
+
+    -- the day's rows by amount: many rows bill the same base and fee, and each candidate rate is tried
+    -- on every distinct amount once
+    select first_cid, rate_date, base_fen, fee_fen, count(*) as rows_billed
+    from billed_rows
+    group by first_cid, rate_date, base_fen, fee_fen
+
+),
+
 candidates as (
 
     select distinct
         first_cid,
         rate_date,
         cast(floor((cast(fee_fen as decimal(38, 0)) * 20000 + base_fen) / (2 * base_fen)) as integer) as rate_bp
-    from billed_rows
+    from billed_amounts
 
 ),
 
@@ -88,12 +98,12 @@ scored as (
         candidates.first_cid,
         candidates.rate_date,
         candidates.rate_bp,
-        sum(case when {{ fee_of('billed_rows.base_fen', 'candidates.rate_bp') }} = billed_rows.fee_fen
-                 then 1 else 0 end)                                           as rows_explained,
-        count(*)                                                              as rows_billed
+        sum(case when {{ fee_of('billed_amounts.base_fen', 'candidates.rate_bp') }} = billed_amounts.fee_fen
+                 then billed_amounts.rows_billed else 0 end)                  as rows_explained,
+        sum(billed_amounts.rows_billed)                                       as rows_billed
     from candidates
-    inner join billed_rows
-        on candidates.first_cid = billed_rows.first_cid and candidates.rate_date = billed_rows.rate_date
+    inner join billed_amounts
+        on candidates.first_cid = billed_amounts.first_cid and candidates.rate_date = billed_amounts.rate_date
     group by candidates.first_cid, candidates.rate_date, candidates.rate_bp
 
 ),
