@@ -11,6 +11,20 @@
 }}
 {%- set cutoff = incremental_cutoff('date_day') %}
 {%- set touched = incremental_touched_days(pnl_touched_days_sql(cutoff), cutoff) %}
+{#- Which 3PL shipments each freight step reads (pnl_shipments_with_shop()). A daily run reads the rebuilt
+    days' waybills, and the whole lake only for the warehouses of unattributed freight (or, for freight of no
+    known warehouse, every shop's units); a full build reads every shipment: the same rows, and a plan
+    without subqueries between the steps (Spark inlines each CTE where it is read: the daily run's filters
+    made its plan run out of Java heap). -#}
+{%- if is_incremental() %}
+{%- set shipments_billed = 'tracking_no in (select tracking_no from invoice_waybills)' %}
+{%- set shipments_of_unattributed_warehouses = 'warehouse_id in (select warehouse_id from unattributed_waybills)' %}
+{%- set shipments_if_unattributed_anywhere = '1 in (select 1 from unattributed_invoices where not by_warehouse)' %}
+{%- else %}
+{%- set shipments_billed = 'true' %}
+{%- set shipments_of_unattributed_warehouses = 'true' %}
+{%- set shipments_if_unattributed_anywhere = 'true' %}
+{%- endif %}
 -- Contribution-margin components per shop x product x business day, in fen, each dated by its
 -- own event (accrual): sales, subsidies and the platform's fees by the pay day (fees are the
 -- expected fees of the lines paid that day, int_order_lines__expected_settlement); refunds by the
@@ -148,6 +162,7 @@ billed_freight as (
 
 ),
 
+{% if is_incremental() -%}
 invoice_waybills as (
 
     -- the waybills whose 3PL shipments may carry the rebuilt days' freight: their own, or the outbound one
@@ -159,9 +174,10 @@ invoice_waybills as (
 
 ),
 
+{% endif -%}
 shipped_lines as (
 
-    {{ pnl_shipments_with_shop('tracking_no in (select tracking_no from invoice_waybills)') }}
+    {{ pnl_shipments_with_shop(shipments_billed) }}
 
 ),
 
@@ -220,7 +236,7 @@ warehouse_shops as (
 
     -- the units each shop shipped (the whole lake) from the warehouses of unattributed freight
     select shipments.warehouse_id, shop_id, sum(shipments.quantity) as units
-    from ({{ pnl_shipments_with_shop('warehouse_id in (select warehouse_id from unattributed_waybills)') }}) as shipments
+    from ({{ pnl_shipments_with_shop(shipments_of_unattributed_warehouses) }}) as shipments
     where shop_id is not null
     group by shipments.warehouse_id, shop_id
 
@@ -249,7 +265,7 @@ all_shops as (
     -- every shop's units shipped (any warehouse): for freight of a warehouse with no shipment in the
     -- lake; read only when there is such freight
     select shop_id, sum(quantity) as units
-    from ({{ pnl_shipments_with_shop("1 in (select 1 from unattributed_invoices where not by_warehouse)") }}) as shipments
+    from ({{ pnl_shipments_with_shop(shipments_if_unattributed_anywhere) }}) as shipments
     where shop_id is not null
     group by shop_id
 
