@@ -37,6 +37,7 @@ from douyin_sim.simulator.catalog import (
     final_frames,
 )
 from douyin_sim.simulator.content import ContentState
+from douyin_sim.simulator.drop_writer import BACKGROUND_FROM_ORDERS_PER_DAY, DropWriter
 from douyin_sim.simulator.fees import FeeSchedule, commission_bp, draw_campaigns
 from douyin_sim.simulator.finance import (
     DEPOSIT_TAGS,
@@ -138,7 +139,15 @@ class World:
     """State of one generation run (catalogue, content, logistics, truth accumulators)."""
 
     def __init__(
-        self, root: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int, beh: Behaviour
+        self,
+        root: Path,
+        seed: int,
+        start: date,
+        days: int,
+        shops: int,
+        orders_per_day: int,
+        beh: Behaviour,
+        background_writes: bool = False,
     ) -> None:
         self.root, self.seed, self.start, self.days, self.beh = root, seed, start, days, beh
         self.orders_per_day = orders_per_day
@@ -166,6 +175,8 @@ class World:
         self.quirk_rows: dict[str, list[dict]] = {k: [] for k in _QUIRK_COLUMNS}
         for k in range(-7, 0):
             self.content.publish(np.random.default_rng([seed, 2, k + 7]), k, day_bounds_unix(start)[0] + k * D)
+        self.drops = _load_drops()  # its writer first: a worker process is forked before DuckDB starts
+        self.drop_writer = DropWriter(self.drops, background_writes) if self.drops is not None else None
         self.sink = ParquetSink(root)
         self.truth = TruthBook(root, self.sink, self.cat.shop_ids, start, days)
         self.anomalies = self.truth.anomalies
@@ -181,7 +192,6 @@ class World:
         self.freight = {"freight_invoices": 0, "freight_fen": 0}  # truth of the carriers' 运费账单 (counts.json totals)
         self.last_stock: pd.DataFrame | None = None
         self._funnel_carry: dict[str, np.ndarray] = {"product": np.zeros(0, np.int64), "channel": np.zeros(0, np.int64)}
-        self.drops = _load_drops()
         Sim = _load_logistics()
         self.logistics = (
             Sim(
@@ -365,15 +375,10 @@ class World:
         self._deposit_day(day, i)
         frames["fund_flow"] = self._fund_flow_drop(self._rng(i, "fund_flow"), day, i)
         self.truth.flush_anomalies()
-        if self.drops is not None:
-            written = self.drops.write_day(
-                self.root,
-                day,
-                frames,
-                self.seed,  # None: nothing today (header-only files)
-                senders=self._senders(),
+        if self.drop_writer is not None:  # a frame None: nothing today (header-only files)
+            self.drop_writer.write(
+                f"drops/{day.isoformat()}/", "write_day", self.root, day, frames, self.seed, self._senders()
             )
-            self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
 
     def _funnel_lines(self, l: dict[str, np.ndarray], day_start: int) -> dict[str, np.ndarray]:
         """The lines of the day's 商品流量: those created today, and those created last evening and paid
@@ -772,12 +777,11 @@ class World:
 
     def _exports(self, day: date) -> None:
         """订单导出 / 售后导出 noise files of the day's new orders (final state), when H1b's writer offers them."""
-        if not self.beh.write_exports or self.drops is None or not hasattr(self.drops, "write_exports"):
+        if not self.beh.write_exports or self.drop_writer is None or not hasattr(self.drops, "write_exports"):
             return
         so = self.sink.df(f"SELECT * EXCLUDE (dt) FROM ({q.SKU_ORDER})")
         af = self.sink.df(f"SELECT * EXCLUDE (dt) FROM ({q.AFTER_SALE})")
-        written = self.drops.write_exports(self.root, day, so, af, self.seed)
-        self.drop_counts.update({f"drops/{day.isoformat()}/{k}": v for k, v in written.items()})
+        self.drop_writer.write(f"drops/{day.isoformat()}/", "write_exports", self.root, day, so, af, self.seed)
 
     def _read_day(self, entity: str, day: date, cols: str = "*") -> pd.DataFrame | None:
         part = self.root / "platform" / entity / f"dt={day.isoformat()}"
@@ -845,6 +849,8 @@ class World:
     # -- the end ----------------------------------------------------------------------------------
     def finish(self, orders_per_day: int) -> None:
         c = self.cat
+        if self.drop_writer is not None:
+            self.drop_counts = self.drop_writer.close()
         for name, (frame, key) in final_frames(self.cat, self.last_stock).items():
             self.sink.register("FC", frame)
             self.sink.copy_file(f"SELECT * FROM FC ORDER BY {key}", self.root / "platform" / name / f"{name}.parquet")
@@ -969,10 +975,19 @@ def _code_version() -> str:
 
 
 def generate_world(
-    out: Path, seed: int, start: date, days: int, shops: int, orders_per_day: int, behaviour: Behaviour = DEFAULT
+    out: Path,
+    seed: int,
+    start: date,
+    days: int,
+    shops: int,
+    orders_per_day: int,
+    behaviour: Behaviour = DEFAULT,
+    background_writes: bool | None = None,
 ) -> WorldSummary:
     """Generate a deterministic world into ``out`` (replaced atomically). ``orders_per_day``: mean number of
-    shop orders created per day across all shops (weekday-seasonal, Poisson)."""
+    shop orders created per day across all shops (weekday-seasonal, Poisson). ``background_writes``: write
+    the file drops in a worker process (``drop_writer``; the same bytes); by default from
+    ``BACKGROUND_FROM_ORDERS_PER_DAY`` orders a day."""
     if days < 1 or shops < 1 or orders_per_day < 1:
         raise ValueError(f"days, shops and orders_per_day must be ≥ 1 (got {days}, {shops}, {orders_per_day})")
     t0 = time.perf_counter()
@@ -980,8 +995,11 @@ def generate_world(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".tmp-{uuid.uuid4().hex}-{out.name}"
     tmp.mkdir()
+    if background_writes is None:
+        background_writes = orders_per_day >= BACKGROUND_FROM_ORDERS_PER_DAY
+    w: World | None = None
     try:
-        w = World(tmp, seed, start, days, shops, orders_per_day, behaviour)
+        w = World(tmp, seed, start, days, shops, orders_per_day, behaviour, background_writes)
         for i in range(days):
             w.run_day(i)
             log.debug("simulated %s", start + timedelta(days=i))
@@ -995,6 +1013,8 @@ def generate_world(
         else:
             tmp.rename(out)
     except BaseException:
+        if w is not None and w.drop_writer is not None:
+            w.drop_writer.abort()  # before the tree goes: the worker may still be writing into it
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())

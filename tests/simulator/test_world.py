@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from douyin_etl.money import rate_of
 from douyin_sim.simulator import generate_world
@@ -50,6 +51,30 @@ def test_same_arguments_give_byte_identical_tree(tmp_path):
     c = generate_world(tmp_path / "c", seed=4, start=date(2026, 3, 1), days=1, shops=2, orders_per_day=50)
     assert c.orders > 0 and (tmp_path / "c" / "truth" / "reconciliation.parquet").exists()
     assert _tree_hashes(tmp_path / "c")["platform/sku/sku.parquet"] != ha["platform/sku/sku.parquet"]
+
+
+def test_drops_written_by_a_worker_process_are_the_same_bytes(tmp_path):
+    """Big worlds write their file drops in a worker process (``drop_writer``): same files, same counts."""
+    args = dict(seed=5, start=date(2026, 3, 1), days=4, shops=2, orders_per_day=60)
+    inline = generate_world(tmp_path / "inline", **args, background_writes=False)
+    worker = generate_world(tmp_path / "worker", **args, background_writes=True)
+    hi, hw = _tree_hashes(tmp_path / "inline"), _tree_hashes(tmp_path / "worker")
+    assert sum(k.startswith("drops/") for k in hi) > 40 and hi == hw  # counts.json (file order) included
+    assert (inline.drop_files, inline.drop_rows) == (worker.drop_files, worker.drop_rows) and inline.drop_rows > 500
+
+
+def test_a_drop_the_worker_cannot_write_fails_generation_and_leaves_nothing(tmp_path, monkeypatch):
+    from douyin_sim.simulator import drops
+
+    def broken(*args, **kwargs):
+        raise drops.DropWriteError("stock_snapshot.quantity: value 'x' at row 3 is not an integer")
+
+    monkeypatch.setattr(drops, "write_day", broken)  # the worker is forked after this: it has the broken one
+    with pytest.raises(drops.DropWriteError, match="row 3"):
+        generate_world(
+            tmp_path / "w", seed=5, start=date(2026, 3, 1), days=4, shops=2, orders_per_day=60, background_writes=True
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_world_json_has_no_generation_time(world):
