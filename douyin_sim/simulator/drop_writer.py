@@ -2,11 +2,12 @@
 
 Formatting and writing the drops (``drops.write_day``, ``drops.write_exports``) is a pure function of
 the frames the day loop hands over, and nothing in the loop reads the files back. A world of SF100's
-size spends about 40 % of its generation there, on one core, so big worlds hand the calls to one
-worker process and go on with the next day (measured on 8 days of 30,000 orders: 39.9 s → see
-``docs/performance.md``). The files are the same bytes either way; the row counts come back in the order
-the calls were made, so ``truth/counts.json`` is the same too. At most ``MAX_PENDING`` days wait for the
-worker, so memory stays bounded when it falls behind.
+size spends about a third of its generation there, so big worlds hand the calls to one worker process
+and go on with the next day (8 days of 30,000 orders: 39.9 → 26.2 s on 2 cores). The files are the same
+bytes either way; the row counts come back in the order the calls were made, so ``truth/counts.json``
+is the same too. At most ``MAX_PENDING`` days wait for the worker, so memory stays bounded when it falls
+behind. The worker is a spawned process (about a second to start), so a script that generates a big
+world must guard its entry point (``if __name__ == "__main__":``), as multiprocessing requires.
 """
 
 from __future__ import annotations
@@ -39,13 +40,11 @@ class DropWriter:
 
     def __init__(self, drops: ModuleType, background: bool) -> None:
         self._drops = drops
-        self._pool = ProcessPoolExecutor(1, mp_context=get_context("fork")) if background else None
+        # spawned, not forked: ``import duckdb`` starts a thread pool, and DuckDB's state is not fork-safe
+        # (duckdb/duckdb-python#292)
+        self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn")) if background else None
         self._pending: deque[tuple[str, Future]] = deque()
         self.counts: dict[str, int] = {}
-        if self._pool is not None:
-            # fork the worker now, before the world opens its DuckDB connection: a forked copy of a process
-            # is safest while it has no threads of its own (spawn would re-run the caller's __main__)
-            self._pool.submit(int).result()
 
     @property
     def background(self) -> bool:

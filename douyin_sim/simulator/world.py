@@ -175,7 +175,7 @@ class World:
         self.quirk_rows: dict[str, list[dict]] = {k: [] for k in _QUIRK_COLUMNS}
         for k in range(-7, 0):
             self.content.publish(np.random.default_rng([seed, 2, k + 7]), k, day_bounds_unix(start)[0] + k * D)
-        self.drops = _load_drops()  # its writer first: a worker process is forked before DuckDB starts
+        self.drops = _load_drops()
         self.drop_writer = DropWriter(self.drops, background_writes) if self.drops is not None else None
         self.sink = ParquetSink(root)
         self.truth = TruthBook(root, self.sink, self.cat.shop_ids, start, days)

@@ -63,18 +63,30 @@ def test_drops_written_by_a_worker_process_are_the_same_bytes(tmp_path):
     assert (inline.drop_files, inline.drop_rows) == (worker.drop_files, worker.drop_rows) and inline.drop_rows > 500
 
 
-def test_a_drop_the_worker_cannot_write_fails_generation_and_leaves_nothing(tmp_path, monkeypatch):
+def test_a_drop_the_worker_cannot_write_fails_where_the_day_loop_collects_it(tmp_path):
+    """A DropWriteError in the worker process reaches the caller with its message (file, row, field)."""
     from douyin_sim.simulator import drops
+    from douyin_sim.simulator.drop_writer import DropWriter
 
-    def broken(*args, **kwargs):
-        raise drops.DropWriteError("stock_snapshot.quantity: value 'x' at row 3 is not an integer")
-
-    monkeypatch.setattr(drops, "write_day", broken)  # the worker is forked after this: it has the broken one
-    with pytest.raises(drops.DropWriteError, match="row 3"):
-        generate_world(
-            tmp_path / "w", seed=5, start=date(2026, 3, 1), days=4, shops=2, orders_per_day=60, background_writes=True
-        )
-    assert list(tmp_path.iterdir()) == []
+    good = pd.DataFrame(
+        {
+            "product_id": ["11"],
+            "sku_id": ["12"],
+            "code": ["A"],
+            "unit_cost_fen": [250],
+            "effective_date": [date(2026, 3, 1)],
+        }
+    )
+    bad = good.assign(unit_cost_fen=["x"])
+    writer = DropWriter(drops, background=True)
+    assert writer.background
+    writer.write("drops/2026-03-01/", "write_day", tmp_path, date(2026, 3, 1), {"product_cost": good}, 5, None)
+    writer.write("drops/2026-03-02/", "write_day", tmp_path, date(2026, 3, 2), {"product_cost": bad}, 5, None)
+    with pytest.raises(drops.DropWriteError, match=r"product_cost\.unit_cost_fen: expected integers"):
+        writer.close()
+    assert list(writer.counts.values()) == [1]  # the good day was written and counted, in order
+    assert [p.parent.name for p in tmp_path.rglob("*.*")] == ["2026-03-01"]
+    assert not writer.background  # the worker is gone
 
 
 def test_world_json_has_no_generation_time(world):
