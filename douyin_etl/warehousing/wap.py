@@ -12,15 +12,17 @@ one, never a half-written file:
    it. dbt builds into the audit copy; the gates read it.
 2. ``publish(audit_path, run_id, meta)`` records the version in ``_meta.publish_log`` inside the
    audit file, CHECKPOINTs and closes it (no ``.wal`` left), then makes it the published file: when it
-   carries little free space (a daily run) the audit file itself is hashed (sha256), fsynced and
-   ``os.replace``-d onto the published path (no copy before readers see it; the run's own audit file on
-   the published file's filesystem only, else a byte copy to a temporary sibling as below); otherwise a
+   carries little free space (a daily run) the audit file itself is fsynced and ``os.replace``-d onto
+   the published path (no copy and no hash before readers see it; the run's own audit file on the
+   published file's filesystem only, else a byte copy to a temporary sibling as below); otherwise a
    *compacted* copy (see below) is written to a temporary sibling, fsynced while hashed and renamed.
    Then it fsyncs the directory, writes ``douyin.version.json`` beside it and releases the lease. After
    a renamed publish, still under the file lock (readers already have the new version; the next run
-   waits for the lock), the published file is byte-copied to ``<state_dir>/audit-base.duckdb``: the
-   next run's audit copy (a kill during that copy only costs the next run the copy; its temp file is
-   swept). Readers that opened the old file keep the old inode; new readers get the new version.
+   waits for the lock), the published file is byte-copied to ``<state_dir>/audit-base.duckdb``, the
+   next run's audit copy, and hashed in the same read; the version file then gets its sha256. A kill
+   during that copy costs the next run the copy (its temp file is swept) and the hash (``reconcile_version``
+   fills a missing sha256). Readers that opened the old file keep the old inode; new readers get the
+   new version.
    The version is the published file's own: ``_meta.publish_log`` is inside the renamed file, so the
    rename publishes data and version together. ``douyin.version.json`` is a convenience copy (plus
    size and sha256) written after the rename: ``read_version`` checks it against the file's newest
@@ -57,7 +59,9 @@ import hashlib
 import json
 import logging
 import os
+import queue
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -236,7 +240,7 @@ def read_version(published: Path | None = None) -> dict | None:
 
 
 def _write_version(
-    published: Path, run_id: str, published_at: str, size: int, sha: str, compacted_size: int | None = None
+    published: Path, run_id: str, published_at: str, size: int, sha: str | None, compacted_size: int | None = None
 ) -> Path:
     vpath = version_path(published)
     vtmp = vpath.with_name(f".tmp-{os.getpid()}-{vpath.name}")
@@ -265,7 +269,18 @@ def reconcile_version(published: Path | None = None) -> dict | None:
     if actual is None:
         return None
     recorded = _read_version_file(published)
-    if not _matches(recorded, actual):
+    if _matches(recorded, actual) and recorded is not None and not recorded.get("sha256"):
+        # a publish killed while it copied (and hashed) the next run's base after its rename
+        _write_version(
+            published,
+            actual["run_id"],
+            actual["published_at"],
+            int(recorded.get("size") or published.stat().st_size),
+            _sha256(published),
+            recorded.get("compacted_size"),
+        )
+        log.warning("%s had no sha256 (its publish stopped after the rename): hashed the file", version_path(published))
+    elif not _matches(recorded, actual):
         _write_version(
             published, actual["run_id"], actual["published_at"], published.stat().st_size, _sha256(published)
         )
@@ -378,37 +393,47 @@ def _compaction_reason(audit: Path, published: Path) -> str | None:
 
 
 def _copy_fsync(src: Path, dst: Path) -> str:
-    """Copy ``src`` to ``dst`` (new file), fsync it, return its sha256."""
+    """Copy ``src`` to ``dst`` (new file), fsync it, return its sha256: one read of ``src``, hashed by a
+    thread of its own while the chunks are written (hashlib releases the GIL), so a copy costs no more
+    than the copy alone (14 GB: see docs/performance.md)."""
     digest = hashlib.sha256()
-    delay = float(os.environ.get("DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "0") or 0)  # see _fsync_sha256
-    size = 1024 * 1024 if delay > 0 else HASH_CHUNK_BYTES
-    with open(src, "rb") as fin, open(dst, "xb") as fout:
-        while chunk := fin.read(size):
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+
+    def hash_chunks() -> None:
+        while (chunk := chunks.get()) is not None:
             digest.update(chunk)
-            fout.write(chunk)
-            if _after_chunk is not None:
-                _after_chunk()
-            if delay > 0:
-                time.sleep(delay)
-        fout.flush()
-        os.fsync(fout.fileno())
+
+    hasher = threading.Thread(target=hash_chunks, name="publish-sha256", daemon=True)
+    hasher.start()
+    try:
+        with open(src, "rb") as fin, open(dst, "xb") as fout:
+            while chunk := fin.read(HASH_CHUNK_BYTES):
+                chunks.put(chunk)
+                fout.write(chunk)
+                if _after_chunk is not None:
+                    _after_chunk()
+            fout.flush()
+            os.fsync(fout.fileno())
+    finally:
+        chunks.put(None)
+        hasher.join()
     return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    """fsync ``path`` (a file another connection wrote and closed)."""
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _fsync_sha256(path: Path) -> str:
     """fsync ``path`` (a file just written) and return its sha256."""
     digest = hashlib.sha256()
-    # test hook for crash tests of a whole CLI run: ``DOUYIN_TEST_PUBLISH_CHUNK_DELAY`` (seconds) reads in
-    # 1 MiB chunks and sleeps after each, so a test can SIGKILL the process before the rename
-    delay = float(os.environ.get("DOUYIN_TEST_PUBLISH_CHUNK_DELAY", "0") or 0)
-    size = 1024 * 1024 if delay > 0 else HASH_CHUNK_BYTES
     with open(path, "rb") as fh:
-        while chunk := fh.read(size):
+        while chunk := fh.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
             if _after_chunk is not None:
                 _after_chunk()
-            if delay > 0:
-                time.sleep(delay)
         os.fsync(fh.fileno())
     return digest.hexdigest()
 
@@ -586,11 +611,13 @@ def publish(
                 log.info("publish of run %s compacts %s: %s", run_id, audit_path, reason)
                 compact(audit_path, tmp)
                 sha = _fsync_sha256(tmp)
-            elif renamed:  # the audit file itself becomes the published file: no copy before it is visible
-                sha = _fsync_sha256(audit_path)
+            elif renamed:  # the audit file itself becomes the published file: no copy or hash before it is visible
+                _fsync(audit_path)
+                sha = ""  # hashed while the next run's base is copied, after the rename
             else:
                 sha = _copy_fsync(audit_path, tmp)
             size = (audit_path if renamed else tmp).stat().st_size
+            _test_pause("DOUYIN_TEST_PUBLISH_PAUSE_BEFORE_RENAME")
             if lease is not None:
                 verify_lease(published, run_id)  # still ours, right before the rename
             os.replace(audit_path if renamed else tmp, published)
@@ -601,11 +628,12 @@ def publish(
         _test_pause("DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME")
         _fsync_dir(published.parent)
         compacted_size = size if reason else ((_read_version_file(published) or {}).get("compacted_size") or size)
-        vpath = _write_version(published, run_id, published_at, size, sha, compacted_size)
+        vpath = _write_version(published, run_id, published_at, size, sha or None, compacted_size)
         if lease is not None:
             drop_lease(published, run_id)
-        if renamed:  # after the publish, still under the file lock: the next run's audit copy
-            _copy_base(published)
+        if renamed:  # after the publish, still under the file lock: the next run's audit copy, hashed as copied
+            sha = _copy_base(published) or _sha256(published)
+            _write_version(published, run_id, published_at, size, sha, compacted_size)
         elif not reason:  # a compacted publish leaves a bloated audit file: the next run copies the compact one
             _hand_over(audit_path, run_id)
     result = PublishResult(
@@ -647,8 +675,9 @@ def _can_rename(audit_path: Path, run_id: str, published: Path) -> bool:
         return False
 
 
-def _copy_base(published: Path) -> None:
-    """Copy the file just published to ``base_path()`` (through a temp sibling), the next run's audit copy.
+def _copy_base(published: Path) -> str | None:
+    """Copy the file just published to ``base_path()`` (through a temp sibling, fsynced), the next run's
+    audit copy; returns the published file's sha256, hashed while copied (None when the copy failed).
     Called after the rename, under the file lock: readers already have the new version, and the next run
     waits for the lock instead of copying the published file itself. A failure only costs the next run
     that copy."""
@@ -657,15 +686,15 @@ def _copy_base(published: Path) -> None:
     try:
         base.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
-        shutil.copyfile(published, tmp)
-        with open(tmp, "rb") as fh:  # whole on disk before it is named the base
-            os.fsync(fh.fileno())
+        sha = _copy_fsync(published, tmp)  # whole on disk before it is named the base
         os.replace(tmp, base)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         log.warning(
             "could not keep a copy of %s as the next run's audit copy (%s); the next run copies it", published, exc
         )
+        return None
+    return sha
 
 
 def _sweep_base_temp() -> None:

@@ -63,7 +63,8 @@ def env(world, tmp_path_factory, pipeline_env) -> Iterator[Path]:
     mp = pipeline_env(world, base)
     for k in (
         "DOUYIN_WRITER_LEASE_GRACE_SECONDS",
-        "DOUYIN_TEST_PUBLISH_CHUNK_DELAY",
+        "DOUYIN_TEST_PUBLISH_PAUSE_BEFORE_RENAME",
+        "DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME",
         "DOUYIN_QUARANTINE_THRESHOLD",
         "DOUYIN_QUARANTINE_FLOOR",
     ):
@@ -347,16 +348,15 @@ def test_sigkill_during_the_publish_copy_then_a_rerun_publishes(world, env, publ
     wh = config.warehouse_path()
     before, before_run = sha256(wh), json.loads(wh.with_name(wh.stem + ".version.json").read_text())["run_id"]
     log_path = tmp_path / "killed.log"
-    proc = _cli_run(BAD_DAY, log_path, DOUYIN_TEST_PUBLISH_CHUNK_DELAY="0.5")
-    # the publish step has the lease; it then hashes (and copies, when it compacts) 1 MiB per 0.5 s
-    lease = _wait_for(
-        "the publish step",
-        lambda: (held := lock.read_lease(wh)) is not None and held.step == "publish" and held,
-        proc,
-        log_path,
+    proc = _cli_run(BAD_DAY, log_path, DOUYIN_TEST_PUBLISH_PAUSE_BEFORE_RENAME="120")
+    # the publish step has the lease; it pauses right before its rename (the audit file fsynced, or the
+    # compacted copy written beside the warehouse)
+    _wait_for(
+        "the pause before the rename", lambda: "PAUSE_BEFORE_RENAME: pausing" in log_path.read_text(), proc, log_path
     )
+    lease = lock.read_lease(wh)
+    assert lease is not None and lease.step == "publish"
     audit = config.state_dir() / "runs" / lease.run_id / "audit.duckdb"
-    time.sleep(2.0)  # a few chunks into the hash (renamed publish) or the compacted copy
     _kill_group(proc)
     # the rename never happened: the run's audit file is still its own, and a compacting publish's
     # temp file is left half written beside the warehouse

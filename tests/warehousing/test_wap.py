@@ -174,37 +174,44 @@ def test_failed_gate_leaves_published_identical_and_keeps_the_audit(wh_env):
     _publish_version("next", 2)
 
 
-def _publish_until_hashing(state: str, warehouse: str, audit: str, run_id: str, hashing) -> None:
-    """Publish, and stop for good before the rename: after the first chunk of the audit file is hashed
-    (and fsynced), say so (``hashing``) and wait."""
+def _publish_until(state: str, warehouse: str, audit: str, run_id: str, reached, where: str = "hashing") -> None:
+    """Publish, and stop for good at ``where``: ``hashing`` (after the first chunk a publish hashes: the
+    compacted file before the rename, the next run's base after it) or ``before_rename`` (the audit file
+    fsynced, the rename next). Say so (``reached``) and wait."""
     os.environ["DOUYIN_STATE_DIR"] = state
     os.environ["DOUYIN_WAREHOUSE"] = warehouse
     from douyin_etl.warehousing import wap as child_wap
 
     def hold() -> None:
-        hashing.set()
+        reached.set()
         threading.Event().wait()  # until SIGKILLed
 
     child_wap.HASH_CHUNK_BYTES = 256 * 1024
-    child_wap._after_chunk = hold
+    if where == "hashing":
+        child_wap._after_chunk = hold
+    else:
+        child_wap._test_pause = lambda variable: (
+            hold() if variable == "DOUYIN_TEST_PUBLISH_PAUSE_BEFORE_RENAME" else None
+        )
     child_wap.publish(Path(audit), run_id)
 
 
 def test_sigkill_during_publish_before_the_rename_leaves_warehouse_readable_and_rerun_publishes(wh_env):
-    """The audit file of a daily run (few free blocks) is renamed onto the published path after it is hashed
-    and fsynced; killed before that, the published file is the old version and the audit file the run's."""
+    """The audit file of a daily run (few free blocks) is renamed onto the published path after it is
+    fsynced; killed before that, the published file is the old version and the audit file the run's."""
     _publish_version("v1", 1, rows=500_000)
     before = sha256(wh_env["warehouse"])
     audit = wap.prepare_audit("v2")
     con = duckdb.connect(str(audit))
     con.execute("INSERT INTO v.t SELECT 2, i, 'late' FROM range(500000, 500100) r(i)")  # a small daily change
     con.close()
-    hashing = CTX.Event()
+    reached = CTX.Event()
     child = CTX.Process(
-        target=_publish_until_hashing, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", hashing)
+        target=_publish_until,
+        args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", reached, "before_rename"),
     )
     child.start()
-    assert hashing.wait(120), "publish never started hashing the audit file"
+    assert reached.wait(120), "publish never got to its rename"
     os.kill(child.pid, signal.SIGKILL)
     child.join(timeout=10)
     assert child.exitcode == -signal.SIGKILL
@@ -232,7 +239,7 @@ def test_sigkill_during_a_compacting_publish_leaves_warehouse_readable_and_remov
     fill_version(audit, 2, rows=20_000)  # a rebuilt table: free blocks, so publish compacts
     hashing = CTX.Event()
     child = CTX.Process(
-        target=_publish_until_hashing, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", hashing)
+        target=_publish_until, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", hashing)
     )
     child.start()
     tmp_glob = f".tmp-*-{wh_env['warehouse'].name}"
@@ -245,6 +252,38 @@ def test_sigkill_during_a_compacting_publish_leaves_warehouse_readable_and_remov
     assert not list(wh_env["warehouse"].parent.glob(tmp_glob))
     con = duckdb.connect(str(wh_env["warehouse"]), read_only=True)
     assert con.execute("SELECT DISTINCT version FROM v.t").fetchall() == [(2,)]
+    con.close()
+
+
+def test_sigkill_while_the_base_is_copied_after_the_rename_keeps_the_new_version_and_fills_its_hash(wh_env):
+    """A daily publish renames its audit file onto the published path, then copies it to the next run's base
+    while hashing it. Killed during that copy, readers have the new version (version file without its
+    sha256); the next run sweeps the half copy, hashes the file into the version file and copies it."""
+    _publish_version("v1", 1, rows=500_000)
+    audit = wap.prepare_audit("v2")
+    con = duckdb.connect(str(audit))
+    con.execute("INSERT INTO v.t SELECT 2, i, 'late' FROM range(500000, 500100) r(i)")
+    con.close()
+    audit_inode = audit.stat().st_ino
+    hashing = CTX.Event()
+    child = CTX.Process(
+        target=_publish_until, args=(str(wh_env["state"]), str(wh_env["warehouse"]), str(audit), "v2", hashing)
+    )
+    child.start()
+    assert hashing.wait(120), "publish never started copying the base"
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(timeout=10)
+    wh = wh_env["warehouse"]
+    assert wh.stat().st_ino == audit_inode  # renamed before the copy: readers have v2
+    recorded = json.loads(wap.version_path(wh).read_text())
+    assert recorded["run_id"] == "v2" and recorded["sha256"] is None and recorded["size"] == wh.stat().st_size
+    assert wap.read_version(wh)["run_id"] == "v2"
+    assert list(wap.base_path().parent.glob(f".tmp-*-{wap.base_path().name}")) and not wap.base_path().exists()
+    audit3 = wap.prepare_audit("v3")  # no base: a copy of the published file; the version file gets its hash
+    assert json.loads(wap.version_path(wh).read_text())["sha256"] == sha256(wh) == sha256(audit3)
+    assert not list(wap.base_path().parent.glob(f".tmp-*-{wap.base_path().name}"))
+    con = duckdb.connect(str(audit3), read_only=True)
+    assert con.execute("SELECT count(*) FROM v.t WHERE version = 2").fetchone()[0] == 100
     con.close()
 
 
@@ -487,6 +526,7 @@ def test_a_publish_with_little_free_space_copies_bytes_and_the_next_run_reuses_i
     assert not audit.exists() and wh_env["warehouse"].stat().st_ino == audit_inode
     assert res.visible_s is not None and res.visible_s <= res.seconds
     assert sha256(wap.base_path()) == res.sha256 == sha256(wh_env["warehouse"])  # a byte copy of it
+    assert json.loads(wap.version_path(wh_env["warehouse"]).read_text())["sha256"] == res.sha256  # hashed as copied
     base_inode = wap.base_path().stat().st_ino
     audit3 = wap.prepare_audit("v3")  # renamed into place: no copy at all
     assert audit3.stat().st_ino == base_inode and not wap.base_path().exists()
