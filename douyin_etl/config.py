@@ -148,6 +148,12 @@ def lookback_days() -> int:
     return _int_setting("DOUYIN_LOOKBACK_DAYS", 3, 0, 366, "the days re-extracted before the interval")
 
 
+def gate_workers() -> int:
+    return _int_setting(
+        "DOUYIN_GATE_WORKERS", 2, 1, 16, "the processes the landing gate validates its entities in (1: in this one)"
+    )
+
+
 def api_qps() -> float:
     value = _env("DOUYIN_API_QPS")
     if value is None:

@@ -404,3 +404,43 @@ def test_the_gate_reads_bounded_batches_and_gx_sees_only_rows_that_may_fail(lake
     assert max(seen) <= 90 + 2  # a frame exceeds the chunk only by rows sharing its last key
     assert _everything(small, lake)[0] == _everything(one, lake)[0]
     assert small.rows_validated == one.rows_validated == 200
+
+
+def test_gate_workers_give_the_same_result_as_one_process(lake, write_partition, monkeypatch):
+    """Entities and cross-source checks validated in spawned workers (``DOUYIN_GATE_WORKERS``) give the
+    same checks, in the same order, the same counts and the same quarantine as validating in-process."""
+    key = "CASE WHEN i IN (10, 11) THEN 'DUP' ELSE 'T' || lpad(i::VARCHAR, 8, '0') END"
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=100, overrides={"account_trade_no": key})
+    amount = "CASE WHEN i = 7 THEN -1234 ELSE 100 END"
+    write_partition(
+        "fund_flow",
+        DT + timedelta(days=1),
+        fund_flow_columns(DT + timedelta(days=1)),
+        rows=60,
+        overrides={"account_amount": amount},
+    )
+    bill = settlement_bill_columns(DT, amount_fen=9500)
+    bill["settle_amount"] = "CASE WHEN i = 3 THEN 9400 ELSE 9500 END"
+    write_partition("settlement_bill", DT, bill, rows=30)
+    parts = {"fund_flow": [DT, DT + timedelta(days=1)], "settlement_bill": [DT]}
+
+    def run(workers: str, run_id: str):
+        monkeypatch.setenv("DOUYIN_GATE_WORKERS", workers)
+        return run_landing_gate(run_id, parts)
+
+    serial, parallel = run("1", "serial"), run("2", "parallel")
+
+    def comparable(gate):
+        return [c.to_dict() if hasattr(c, "to_dict") else vars(c) for c in gate.checks]
+
+    assert comparable(serial) == comparable(parallel)
+    assert not serial.ok and len(serial.blocking) >= 3  # the duplicate key, the negative amount, the identity
+    assert {c.suite.split(".")[0] for c in parallel.checks} == {"landing", "cross"}
+    assert (serial.rows_validated, serial.partitions) == (parallel.rows_validated, parallel.partitions) == (190, 3)
+    assert serial.quarantined == parallel.quarantined > 0
+    assert serial.scans == parallel.scans
+    q = duckdb.sql(
+        f"SELECT split_part(parse_filename(filename), '-landing-gate', 1) AS run, count(*) FROM read_parquet("
+        f"'{lake}/quarantine/**/*-landing-gate.parquet', filename = true) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert q[0][0] == "parallel" and q[1][0] == "serial" and q[0][1] == q[1][1] > 0
