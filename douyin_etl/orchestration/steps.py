@@ -152,13 +152,8 @@ def begin_run(run_id: str, plan: dict | None = None) -> dict:
         shutil.rmtree(_steps_dir(run_id), ignore_errors=True)
     _steps_dir(run_id).mkdir(parents=True, exist_ok=True)
     if plan is not None:
-        _record(
-            run_id,
-            "plan",
-            "ok",
-            0.0,
-            plan if previous is None or not same else {**plan, "started_at": previous["started_at"]},
-        )
+        kept = same and previous is not None and "started_at" in previous  # a plan without one: nothing to keep
+        _record(run_id, "plan", "ok", 0.0, {**plan, "started_at": previous["started_at"]} if kept else plan)
     return {"run_id": run_id, "run_dir": str(run_dir(run_id))}
 
 

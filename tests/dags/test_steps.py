@@ -110,6 +110,9 @@ def test_report_of_a_blocked_run_names_the_gate_and_counts_rows(state):
         "mart_gate": "skipped",
         "publish": "skipped",
     }
+    # the same plan again (a plan without started_at, as the bench writes it) keeps the records
+    steps.begin_run(run_id, {"run_id": run_id, "start": "2026-10-01", "end": "2026-10-02"})
+    assert steps.run_status(steps.read_steps(run_id)) == "blocked"
     # a new attempt of the same run id starts clean
     steps.begin_run(run_id)
     assert steps.read_steps(run_id) == {}
