@@ -56,13 +56,12 @@ import logging
 import os
 import posixpath
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from pathlib import Path
 from typing import Any
 
@@ -681,11 +680,6 @@ _worker_validator: Validator | None = None  # one GX context per gate worker pro
 def _gate_worker_init(level: int) -> None:
     """A spawned gate worker logs to stderr at the gate's level (it inherits no logging setup)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    main = sys.modules.get("__main__")
-    if main is not None and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
-        # A spawned process runs ``python -c …``: its __main__ has neither. GX imports pyspark when it is
-        # installed (the scale extras), and pyspark then takes the process for a doctest run and exits.
-        main.__file__ = __file__
 
 
 def _gate_task(task: tuple[Any, ...]) -> Any:
@@ -737,6 +731,9 @@ def run_landing_gate(
     gate = GateResult("landing", run_id)
     work = {entity: sorted(set(partitions[entity])) for entity in sorted(partitions) if partitions[entity]}
     workers = min(config.gate_workers(), len(work) + 1) if len(work) > 1 else 1
+    if workers > 1 and current_process().daemon:  # e.g. a pool worker: it may not start processes of its own
+        log.info("landing gate in this process: it is a daemon process (DOUYIN_GATE_WORKERS=%d not used)", workers)
+        workers = 1
     outcomes: dict[str, _EntityOutcome] = {}
     t_cross = time.monotonic()
     if workers > 1:

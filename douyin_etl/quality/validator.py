@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,12 @@ class Validator:
 
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        main = sys.modules.get("__main__")
+        if main is not None and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+            # A spawned process (``python -c …``: the gate's workers) has a __main__ with neither. GX imports
+            # pyspark when it is installed (the scale extras), and pyspark takes such a process for a
+            # doctest run and exits it (sys.exit(0)) unless its own test helpers are importable.
+            main.__file__ = "<douyin_etl>"
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 

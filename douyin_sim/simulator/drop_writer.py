@@ -16,7 +16,7 @@ import logging
 import pickle
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from types import ModuleType
 from typing import Any
 
@@ -42,6 +42,7 @@ class DropWriter:
         self._drops = drops
         # spawned, not forked: ``import duckdb`` starts a thread pool, and DuckDB's state is not fork-safe
         # (duckdb/duckdb-python#292)
+        background = background and not current_process().daemon  # a daemon process may not start one
         self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn")) if background else None
         self._pending: deque[tuple[str, Future]] = deque()
         self.counts: dict[str, int] = {}

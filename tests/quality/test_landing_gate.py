@@ -444,3 +444,32 @@ def test_gate_workers_give_the_same_result_as_one_process(lake, write_partition,
         f"'{lake}/quarantine/**/*-landing-gate.parquet', filename = true) GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert q[0][0] == "parallel" and q[1][0] == "serial" and q[0][1] == q[1][1] > 0
+
+
+def _gate_in_daemon(env: dict, parts: dict, out) -> None:
+    import os
+
+    os.environ.update(env)
+    gate = run_landing_gate("daemon", parts)
+    out.put((gate.ok, len(gate.checks), gate.rows_validated))
+
+
+def test_a_gate_in_a_daemon_process_validates_in_that_process(lake, write_partition, monkeypatch):
+    """A daemon process (a pool's worker) may not start processes: the gate then runs in it, same result."""
+    import multiprocessing as mp
+    import os
+
+    write_partition("fund_flow", DT, fund_flow_columns(), rows=40)
+    write_partition("settlement_bill", DT, settlement_bill_columns(DT), rows=10)
+    parts = {"fund_flow": [DT], "settlement_bill": [DT]}
+    monkeypatch.setenv("DOUYIN_GATE_WORKERS", "2")
+    here = run_landing_gate("here", parts)
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    env = {k: v for k, v in os.environ.items() if k.startswith(("DOUYIN_", "GX_"))}
+    child = ctx.Process(target=_gate_in_daemon, args=(env, parts, out), daemon=True)
+    child.start()
+    result = out.get(timeout=120)
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert result == (here.ok, len(here.checks), here.rows_validated) and result[2] == 50
