@@ -152,8 +152,8 @@ def begin_run(run_id: str, plan: dict | None = None) -> dict:
         shutil.rmtree(_steps_dir(run_id), ignore_errors=True)
     _steps_dir(run_id).mkdir(parents=True, exist_ok=True)
     if plan is not None:
-        kept = same and previous is not None and "started_at" in previous  # a plan without one: nothing to keep
-        _record(run_id, "plan", "ok", 0.0, {**plan, "started_at": previous["started_at"]} if kept else plan)
+        started_at = (previous or {}).get("started_at") if same else None  # a plan without one: nothing to keep
+        _record(run_id, "plan", "ok", 0.0, {**plan, "started_at": started_at} if started_at is not None else plan)
     return {"run_id": run_id, "run_dir": str(run_dir(run_id))}
 
 
