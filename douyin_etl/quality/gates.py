@@ -58,10 +58,8 @@ import posixpath
 import re
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from multiprocessing import current_process, get_context
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +68,7 @@ import pandas as pd
 
 from douyin_etl import config
 from douyin_etl.entities import get as get_entity
+from douyin_etl.processes import spawn_pool
 from douyin_etl.quality.results import CheckResult, GateResult, jsonable
 from douyin_etl.quality.rowscan import TIE_BREAK, RowScan, ScanStats, key_chunks, plan_batches
 from douyin_etl.quality.suites import Suite, SuiteError, cross_suites, landing_suite, mart_suites, substitute
@@ -682,18 +681,23 @@ def _gate_worker_init(level: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _gate_task(task: tuple[Any, ...]) -> Any:
-    """One task of a gate worker: ``("entity", run_id, entity, dts, root, options, max_rows, quarantine,
-    candidates_in_sql)`` or ``("cross", partitions, root, options)``."""
+def _worker_gx() -> Validator:
     global _worker_validator
     if _worker_validator is None:
         _worker_validator = Validator()
-    if task[0] == "cross":
-        _, partitions, root, options = task
-        return run_cross_checks(_worker_validator, partitions, storage=Storage(root, options).cached())
-    _, run_id, entity, dts, root, options, max_rows, quarantine, candidates_in_sql = task
-    storage = Storage(root, options).cached()
-    return _validate_for_gate(_worker_validator, run_id, entity, dts, storage, max_rows, quarantine, candidates_in_sql)
+    return _worker_validator
+
+
+def _entity_in_worker(
+    run_id: str, entity: str, dts: list[date], root: str, options: dict[str, Any], *flags: Any
+) -> _EntityOutcome:
+    """In a gate worker: ``_validate_for_gate`` (``flags``: max_rows, quarantine, candidates_in_sql)."""
+    return _validate_for_gate(_worker_gx(), run_id, entity, dts, Storage(root, options).cached(), *flags)
+
+
+def _cross_in_worker(partitions: dict[str, list[date]], root: str, options: dict[str, Any]) -> list[CheckResult]:
+    """In a gate worker: ``run_cross_checks``."""
+    return run_cross_checks(_worker_gx(), partitions, storage=Storage(root, options).cached())
 
 
 def _log_entity(entity: str, dts: list[date], outcome: _EntityOutcome) -> None:
@@ -731,32 +735,15 @@ def run_landing_gate(
     gate = GateResult("landing", run_id)
     work = {entity: sorted(set(partitions[entity])) for entity in sorted(partitions) if partitions[entity]}
     workers = min(config.gate_workers(), len(work) + 1) if len(work) > 1 else 1
-    if workers > 1 and current_process().daemon:  # e.g. a pool worker: it may not start processes of its own
-        log.info("landing gate in this process: it is a daemon process (DOUYIN_GATE_WORKERS=%d not used)", workers)
-        workers = 1
+    pool = spawn_pool(workers, "landing gate", _gate_worker_init, (log.getEffectiveLevel(),)) if workers > 1 else None
     outcomes: dict[str, _EntityOutcome] = {}
     t_cross = time.monotonic()
-    if workers > 1:
-        ctx = get_context("spawn")  # DuckDB is not fork-safe (duckdb/duckdb-python#292)
-        with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_gate_worker_init, initargs=(log.getEffectiveLevel(),)
-        ) as pool:
-            cross_future = pool.submit(_gate_task, ("cross", partitions, storage.root, storage.options))
+    if pool is not None:
+        with pool:
+            root, options, flags = storage.root, storage.options, (max_rows, quarantine, candidates_in_sql)
+            cross_future = pool.submit(_cross_in_worker, partitions, root, options)
             futures = {
-                entity: pool.submit(
-                    _gate_task,
-                    (
-                        "entity",
-                        run_id,
-                        entity,
-                        dts,
-                        storage.root,
-                        storage.options,
-                        max_rows,
-                        quarantine,
-                        candidates_in_sql,
-                    ),
-                )
+                entity: pool.submit(_entity_in_worker, run_id, entity, dts, root, options, *flags)
                 for entity, dts in work.items()
             }
             for entity, future in futures.items():
@@ -787,7 +774,7 @@ def run_landing_gate(
             sum(c.blocking for c in cross),
             sum(not c.success and not c.blocking for c in cross),
             time.monotonic() - t_cross,
-            f", beside the entities in {workers} processes" if workers > 1 else "",
+            f", beside the entities in {workers} processes" if pool is not None else "",
         )
     gate.seconds = time.monotonic() - started
     (log.info if gate.ok else log.error)("%s", gate.summary())

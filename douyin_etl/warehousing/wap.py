@@ -606,6 +606,7 @@ def publish(
         _remove_temp(tmp)
         reason = _compaction_reason(audit_path, published)
         renamed = not reason and _can_rename(audit_path, run_id, published)
+        sha: str | None
         try:
             if reason:
                 log.info("publish of run %s compacts %s: %s", run_id, audit_path, reason)
@@ -613,7 +614,7 @@ def publish(
                 sha = _fsync_sha256(tmp)
             elif renamed:  # the audit file itself becomes the published file: no copy or hash before it is visible
                 _fsync(audit_path)
-                sha = ""  # hashed while the next run's base is copied, after the rename
+                sha = None  # hashed while the next run's base is copied, after the rename
             else:
                 sha = _copy_fsync(audit_path, tmp)
             size = (audit_path if renamed else tmp).stat().st_size
@@ -628,7 +629,7 @@ def publish(
         _test_pause("DOUYIN_TEST_PUBLISH_PAUSE_AFTER_RENAME")
         _fsync_dir(published.parent)
         compacted_size = size if reason else ((_read_version_file(published) or {}).get("compacted_size") or size)
-        vpath = _write_version(published, run_id, published_at, size, sha or None, compacted_size)
+        vpath = _write_version(published, run_id, published_at, size, sha, compacted_size)
         if lease is not None:
             drop_lease(published, run_id)
         if renamed:  # after the publish, still under the file lock: the next run's audit copy, hashed as copied
@@ -636,6 +637,7 @@ def publish(
             _write_version(published, run_id, published_at, size, sha, compacted_size)
         elif not reason:  # a compacted publish leaves a bloated audit file: the next run copies the compact one
             _hand_over(audit_path, run_id)
+    assert sha is not None  # a renamed publish hashed the file with the next run's base
     result = PublishResult(
         run_id, published, vpath, published_at, size, sha, round(time.monotonic() - started, 3), visible_s
     )

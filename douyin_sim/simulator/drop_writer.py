@@ -6,8 +6,8 @@ size spends about a third of its generation there, so big worlds hand the calls 
 and go on with the next day (8 days of 30,000 orders: 39.9 → 26.2 s on 2 cores). The files are the same
 bytes either way; the row counts come back in the order the calls were made, so ``truth/counts.json``
 is the same too. At most ``MAX_PENDING`` days wait for the worker, so memory stays bounded when it falls
-behind. The worker is a spawned process (about a second to start), so a script that generates a big
-world must guard its entry point (``if __name__ == "__main__":``), as multiprocessing requires.
+behind. The worker is spawned (``douyin_etl.processes``), so a script that generates a big world must
+guard its entry point (``if __name__ == "__main__":``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from __future__ import annotations
 import logging
 import pickle
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import current_process, get_context
+from concurrent.futures import Future
 from types import ModuleType
 from typing import Any
+
+from douyin_etl.processes import spawn_pool
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,7 @@ class DropWriter:
 
     def __init__(self, drops: ModuleType, background: bool) -> None:
         self._drops = drops
-        # spawned, not forked: ``import duckdb`` starts a thread pool, and DuckDB's state is not fork-safe
-        # (duckdb/duckdb-python#292)
-        background = background and not current_process().daemon  # a daemon process may not start one
-        self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn")) if background else None
+        self._pool = spawn_pool(1, "file drops") if background else None
         self._pending: deque[tuple[str, Future]] = deque()
         self.counts: dict[str, int] = {}
 
