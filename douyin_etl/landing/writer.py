@@ -307,6 +307,17 @@ class PartitionWriter:
         self._rows_written += int(rows)
         return int(rows)
 
+    def scratch_connection(self) -> duckdb.DuckDBPyConnection:
+        """A new connection to the process's scratch DuckDB (single-threaded, spills locally) for preparing
+        a batch; the caller closes it."""
+        self._check_open()
+        return _scratch_db().cursor()
+
+    def scratch_file(self, stem: str) -> Path:
+        """A new path in the writer's local scratch folder (removed with it), e.g. for ``write_parquet``."""
+        self._check_open()
+        return self._scratch() / f"{stem}-{len(self._parts):05d}.parquet"
+
     # -- finishing -----------------------------------------------------------------------------
     def commit(self) -> dict[str, Any]:
         """De-duplicate, sort, write the final Parquet and manifest, and rename into place."""

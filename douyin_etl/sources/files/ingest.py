@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -45,6 +45,7 @@ from douyin_etl.entities import ENTITIES
 from douyin_etl.landing.quarantine import Quarantine, floor, threshold
 from douyin_etl.landing.reader import list_partitions, read_manifest
 from douyin_etl.landing.writer import SOURCE_REF, PartitionWriter
+from douyin_etl.sources.files import columnar
 from douyin_etl.sources.files.convert import CONVERTERS, clean
 from douyin_etl.sources.files.errors import CellError, FileIngestError, MissingSourceError
 from douyin_etl.sources.files.expected import check_days, latest_earlier_files
@@ -173,61 +174,66 @@ def _bad(reason: str, column: str | None, value: Any, ref: str, headers: list[st
     }
 
 
-def _ingest_file(
-    spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, sha256: str | None = None
-) -> FileResult:
-    started = time.monotonic()
-    table = open_table(path, sha256)
-    mapping = _map_header(spec, table)
-    match = spec.match(path.name)
-    groups = {k: v for k, v in (match.groupdict() if match else {}).items()}
-    drift = list(mapping.drift)
-    if groups.get("file_date") and groups["file_date"] != dt.strftime("%Y%m%d"):
-        drift.append(f"{path.name}: file date {groups['file_date']} differs from its drop folder {dt}")
-    width = len(mapping.headers)
-    name = path.name
-    short_rows_bad = table.format == "csv"  # an XLSX row ends at its last value: short rows are normal
-    # (cell index, column, converter, text column?, a text cell lands as it is?): id and str converters
-    # return a str cell unchanged
-    plan = [
-        (i, col, CONVERTERS[col.ctype], col.ctype == "str", col.ctype in ("id", "str")) for i, col in mapping.columns
-    ]
-    absent = {c.name: None for c in spec.columns if c.name not in {col.name for _, col in mapping.columns}}
-    # A landed record always has the same keys (the file's columns, the absent ones, the file-name
-    # groups, _extra): the order of its fingerprint is fixed once per file, not sorted per row.
-    fingerprint_keys = sorted({*absent, *(col.name for _, col in mapping.columns), *groups} - {EXTRA})
-    bad_rows: list[dict[str, Any]] = []
-    batch: list[dict[str, Any]] = []
-    data_rows = blank_rows = landed = 0
-    pending: tuple[int, list[Any]] | None = None  # one row of look-ahead: the last row may be truncated
-    key_cols = ENTITIES[spec.entity].key
-    seen_keys: dict[tuple, tuple[int, int]] = {}  # key -> (fingerprint of the row's values, first row number)
-    exact_repeats = 0
+@dataclass
+class _FileContext:
+    """What the header row and the file name say about one file: how a row becomes a record."""
 
-    def handle(n: int, cells: list[Any], is_last: bool) -> None:
-        nonlocal data_rows, landed
-        data_rows += 1
-        ref = f"{name}:{n}"
-        if len(cells) < width and short_rows_bad:
+    spec: FileSpec
+    name: str
+    mapping: _Mapping
+    groups: dict[str, str]
+    width: int
+    short_rows_bad: bool  # CSV: a row with fewer cells than the header is bad (XLSX rows end at their last value)
+    absent: dict[str, None]  # spec columns the file lacks, landed as NULL
+    fingerprint_keys: list[str]
+    key_cols: tuple[str, ...]
+    # (cell index, column, converter, text column?, a text cell lands as it is?): the id and str converters
+    # return a str cell unchanged
+    plan: list[tuple[int, Column, Any, bool, bool]]
+
+    @classmethod
+    def of(cls, spec: FileSpec, table: Table) -> _FileContext:
+        mapping = _map_header(spec, table)
+        match = spec.match(table.path.name)
+        groups = {k: v for k, v in (match.groupdict() if match else {}).items()}
+        mapped = {col.name for _, col in mapping.columns}
+        absent: dict[str, None] = {c.name: None for c in spec.columns if c.name not in mapped}
+        return cls(
+            spec=spec,
+            name=table.path.name,
+            mapping=mapping,
+            groups=groups,
+            width=len(mapping.headers),
+            short_rows_bad=table.format == "csv",
+            absent=absent,
+            # A landed record always has the same keys (the file's columns, the absent ones, the file-name
+            # groups, _extra): the order of its fingerprint is fixed once per file, not sorted per row.
+            fingerprint_keys=sorted({*absent, *mapped, *groups} - {EXTRA}),
+            key_cols=ENTITIES[spec.entity].key,
+            plan=[
+                (i, col, CONVERTERS[col.ctype], col.ctype == "str", col.ctype in ("id", "str"))
+                for i, col in mapping.columns
+            ],
+        )
+
+    def record(self, n: int, cells: list[Any], is_last: bool) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """(record, None) for a good row, (None, bad row) for a bad one; the row path of one row."""
+        ref = f"{self.name}:{n}"
+        width, headers = self.width, self.mapping.headers
+        if len(cells) < width and self.short_rows_bad:
             if is_last:
                 raise FileIngestError(
-                    name,
+                    self.name,
                     f"truncated: the last row ({n}) has {len(cells)} of {width} cells",
                     "re-download the file; it was cut off during export or transfer",
                 )
-            bad_rows.append(
-                _bad(f"row has {len(cells)} cells, the header has {width}", None, None, ref, mapping.headers, cells)
-            )
-            return
+            return None, _bad(f"row has {len(cells)} cells, the header has {width}", None, None, ref, headers, cells)
         if len(cells) > width and any(clean(c, "str") is not None for c in cells[width:]):
-            bad_rows.append(
-                _bad(f"row has more cells than the header ({width})", None, None, ref, mapping.headers, cells)
-            )
-            return
-        rec: dict[str, Any] = dict(absent)
+            return None, _bad(f"row has more cells than the header ({width})", None, None, ref, headers, cells)
+        rec: dict[str, Any] = dict(self.absent)
         n_cells = len(cells)
         value: Any  # the cell, cleaned
-        for i, col, conv, is_text, text_as_is in plan:
+        for i, col, conv, is_text, text_as_is in self.plan:
             raw = cells[i] if i < n_cells else None
             if type(raw) is str:  # fast path of clean() for the common CSV cell
                 value = raw.strip()
@@ -239,8 +245,7 @@ def _ingest_file(
                 value = clean(raw, col.ctype)
             if value is None:
                 if not col.nullable:
-                    bad_rows.append(_bad("required value is empty", col.name, raw, ref, mapping.headers, cells))
-                    return
+                    return None, _bad("required value is empty", col.name, raw, ref, headers, cells)
                 rec[col.name] = None
                 continue
             if text_as_is and type(value) is str:
@@ -249,15 +254,61 @@ def _ingest_file(
             try:
                 rec[col.name] = conv(value, col)
             except CellError as exc:
-                bad_rows.append(_bad(exc.reason, col.name, raw, ref, mapping.headers, cells))
-                return
-        for k, v in groups.items():
+                return None, _bad(exc.reason, col.name, raw, ref, headers, cells)
+        for k, v in self.groups.items():
             rec.setdefault(k, v)
-        if mapping.extras:
-            extra = {h: cells[i] for i, h in mapping.extras if i < len(cells) and clean(cells[i], "str") is not None}
+        if self.mapping.extras:
+            extra = {
+                h: cells[i] for i, h in self.mapping.extras if i < len(cells) and clean(cells[i], "str") is not None
+            }
             rec[EXTRA] = json.dumps(extra, ensure_ascii=False, sort_keys=True, default=str) if extra else None
         else:
             rec[EXTRA] = None
+        rec[SOURCE_REF] = ref
+        return rec, None
+
+
+@dataclass
+class _Tally:
+    """What one pass over a file's rows found."""
+
+    data_rows: int = 0
+    landed: int = 0
+    exact_repeats: int = 0
+    bad_rows: list[dict[str, Any]] = field(default_factory=list)
+    blank_refs: list[int] = field(default_factory=list)
+    summary_rows: list[tuple[int, str]] = field(default_factory=list)  # (row number, word) of 合计/总计/小计 rows
+    path: str = "rows"  # rows | columnar
+
+
+def _data_rows(table: Table, tally: _Tally) -> Iterator[tuple[int, list[Any]]]:
+    """The data rows of a file: blank and summary rows are counted in ``tally`` and skipped."""
+    for n, cells in table.rows:
+        if blank_row(cells):
+            tally.blank_refs.append(n)
+            continue
+        word = summary_word(cells)
+        if word is not None:
+            tally.summary_rows.append((n, word))
+            continue
+        tally.data_rows += 1
+        yield n, cells
+
+
+def _rows_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> _Tally:
+    """Convert and land the file row by row (any file; the reference for the columnar path)."""
+    tally = _Tally()
+    batch: list[dict[str, Any]] = []
+    seen_keys: dict[tuple, tuple[int, int]] = {}  # key -> (fingerprint of the row's values, first row number)
+    pending: tuple[int, list[Any]] | None = None  # one row of look-ahead: the last row may be truncated
+    key_cols, fingerprint_keys = ctx.key_cols, ctx.fingerprint_keys
+
+    def handle(n: int, cells: list[Any], is_last: bool) -> None:
+        rec, bad = ctx.record(n, cells, is_last)
+        if rec is None:
+            assert bad is not None
+            tally.bad_rows.append(bad)
+            return
         # The same key twice in one file: an exact repeat is the same record (landed once by the writer);
         # a repeat with other values is a conflict nobody can resolve here -> quarantined, counted as bad.
         key = tuple([rec.get(k) for k in key_cols])
@@ -266,38 +317,26 @@ def _ingest_file(
         if first is None:
             seen_keys[key] = (fingerprint, n)
         elif first[0] == fingerprint:
-            nonlocal exact_repeats
-            exact_repeats += 1
+            tally.exact_repeats += 1
         else:
-            bad_rows.append(
+            tally.bad_rows.append(
                 _bad(
                     f"duplicate key {dict(zip(key_cols, key))} with other values than row {first[1]}",
                     key_cols[0],
                     key[0],
-                    ref,
-                    mapping.headers,
+                    rec[SOURCE_REF],
+                    ctx.mapping.headers,
                     cells,
                 )
             )
             return
-        rec[SOURCE_REF] = ref
         batch.append(rec)
-        landed += 1
+        tally.landed += 1
         if len(batch) >= BATCH_ROWS:
             writer.write_records(batch)
             batch.clear()
 
-    summary_rows: list[tuple[int, str]] = []  # (row number, word) of skipped 合计/总计/小计 rows
-    blank_refs: list[int] = []
-    for n, cells in table.rows:
-        if blank_row(cells):
-            blank_rows += 1
-            blank_refs.append(n)
-            continue
-        word = summary_word(cells)
-        if word is not None:
-            summary_rows.append((n, word))
-            continue
+    for n, cells in _data_rows(table, tally):
         if pending is not None:
             handle(*pending, is_last=False)
         pending = (n, cells)
@@ -305,6 +344,74 @@ def _ingest_file(
         handle(*pending, is_last=True)
     if batch:
         writer.write_records(batch)
+    return tally
+
+
+def _columnar_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> _Tally | None:
+    """Convert the file's columns in DuckDB (``columnar.py``); None: the row path must convert this file.
+
+    Rows SQL cannot judge go through ``_FileContext.record``; a file with a row SQL did not convert but
+    the row path does, with a key twice with other values, or with a truncated last row goes back whole."""
+    tally = _Tally(path="columnar")
+    cells = columnar.Cells(ctx.mapping.columns, ctx.width, xlsx=table.format == "xlsx")
+    last: list[Any] | None = None
+    for n, row in _data_rows(table, tally):
+        cells.add(n, row)
+        last = row
+    cells.finish(last)
+    if cells.last_short:
+        return None
+    constants: dict[str, str | None] = {**ctx.groups, **ctx.absent, EXTRA: None}
+    part = writer.scratch_file("columnar")
+    con = writer.scratch_connection()
+    try:
+        done = columnar.convert(con, cells, landed_schema(ctx.spec), constants, ctx.key_cols, ctx.name, part)
+        if done.conflict:
+            log.info("%s: a key appears twice with other values; converting it row by row", ctx.name)
+            return None
+        check = sorted({*done.flagged, *cells.aside})
+        if check:  # the row path judges these rows: read them again
+            wanted, at = set(check), 0
+            again = open_table(table.path, table.sha256)
+            for n, row in _data_rows(again, _Tally()):
+                if n not in wanted:
+                    continue
+                rec, bad = ctx.record(n, row, is_last=False)
+                if rec is not None:
+                    log.info("%s: row %d converts only row by row; converting the file row by row", ctx.name, n)
+                    return None
+                tally.bad_rows.append(bad)  # type: ignore[arg-type]
+                at += 1
+            if at != len(wanted):
+                return None  # the file changed under us: the row path reads it once more and decides
+        if done.part is not None:
+            writer.write_parquet([done.part])
+        tally.landed, tally.exact_repeats = done.landed, done.exact_repeats
+        return tally
+    finally:
+        con.close()
+        part.unlink(missing_ok=True)
+
+
+def _ingest_file(
+    spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, sha256: str | None = None, columnar_ok: bool = True
+) -> FileResult:
+    started = time.monotonic()
+    table = open_table(path, sha256)
+    ctx = _FileContext.of(spec, table)
+    drift = list(ctx.mapping.drift)
+    groups = ctx.groups
+    if groups.get("file_date") and groups["file_date"] != dt.strftime("%Y%m%d"):
+        drift.append(f"{path.name}: file date {groups['file_date']} differs from its drop folder {dt}")
+    tally = None
+    if columnar_ok and not ctx.mapping.extras:
+        tally = _columnar_path(ctx, table, writer)
+        if tally is None:
+            table = open_table(path, table.sha256)
+    if tally is None:
+        tally = _rows_path(ctx, table, writer)
+    data_rows, landed, bad_rows, exact_repeats = tally.data_rows, tally.landed, tally.bad_rows, tally.exact_repeats
+    summary_rows, blank_refs, blank_rows = tally.summary_rows, tally.blank_refs, len(tally.blank_refs)
     if summary_rows:
         words = "/".join(sorted({w for _, w in summary_rows}))
         drift.append(
@@ -353,6 +460,7 @@ def _ingest_file(
         "summary_rows": len(summary_rows),
         "summary_refs": [f"{n}:{w}" for n, w in summary_rows[:_REFS_KEPT]],
         "exact_repeats": exact_repeats,
+        "conversion": tally.path,
         "status": "landed",
         "seconds": round(seconds, 3),
     }
@@ -392,6 +500,7 @@ def ingest_entity(
     drops_dir: Path | None = None,
     storage: Storage | None = None,
     shops: Sequence[str] | None = None,
+    columnar_ok: bool = True,
 ) -> dict[str, Any]:
     """Land every file of ``entity`` dropped for business day ``dt``; see the module docstring.
 
@@ -402,7 +511,8 @@ def ingest_entity(
     ``run_id``), and ``skipped`` lists ``{name, reason}``.
 
     Raises ``MissingSourceError`` (nothing landed) when the day's folder lacks files the spec's cadence
-    expects; ``shops``: the shops expected (default ``config.doudian_shop_ids()``).
+    expects; ``shops``: the shops expected (default ``config.doudian_shop_ids()``); ``columnar_ok``: False converts
+    every file row by row (``_rows_path``, the reference the columnar path is tested against).
     """
     started = time.monotonic()
     try:
@@ -478,7 +588,7 @@ def ingest_entity(
     bad: list[dict[str, Any]] = []
     with PartitionWriter(entity, dt, run_id, storage=st, schema=landed_schema(spec)) as writer:
         for path, sha in included:
-            result = _ingest_file(spec, path, dt, writer, sha)
+            result = _ingest_file(spec, path, dt, writer, sha, columnar_ok=columnar_ok)
             if path.name in carried:
                 result.entry["carried_from"] = carried[path.name]
             writer.add_source(result.entry)

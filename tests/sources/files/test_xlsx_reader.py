@@ -289,3 +289,86 @@ def test_open_table_rows_match_openpyxl_for_a_simulated_file(world):
     expected = _openpyxl_rows(path)
     assert table.header == list(expected[0])
     assert [(n, cells) for n, cells in table.rows] == [(n, list(r)) for n, r in enumerate(expected[1:], start=2)]
+
+
+# -- the plain-XML fast path ------------------------------------------------------------------------------
+def _both_ways(path: Path) -> tuple[list, list]:
+    """(rows by the fast path, rows by expat) of the first sheet; the fast path may raise ``_NotPlain``."""
+    from douyin_etl.sources.files import xlsx
+
+    sheet = xlsx.XlsxSheet.open(path)
+    try:
+        assert sheet.part is not None
+        with sheet.zf.open(sheet.part) as src:
+            by_expat = list(xlsx._parse_rows(src, sheet))
+        with sheet.zf.open(sheet.part) as src:
+            fast = list(xlsx._plain_rows(src, sheet))
+        return fast, by_expat
+    finally:
+        sheet.close()
+
+
+def test_the_fast_path_reads_every_simulated_xlsx_itself_and_as_expat_does(world):
+    files = sorted((world / "drops").rglob("*.xlsx"))
+    for path in files:
+        fast, by_expat = _both_ways(path)  # no _NotPlain: these sheets are plain
+        assert _typed(fast) == _typed(by_expat), path.name
+
+
+_PLAIN_ROWS = """<row r="1" spans="1:6"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c><c r="E1" t="s"><v>4</v></c><c r="F1" t="s"><v>5</v></c></row>
+<row r="2"><c r="A2"><v>123</v></c><c r="B2"><v>1.5</v></c><c r="C2"><v>1E3</v></c><c r="D2"><v>-0.25</v></c><c r="E2" t="b"><v>1</v></c><c r="F2" t="b"><v>0</v></c></row>
+<row r="3"><c r="A3" s="1"><v>46082</v></c><c r="B3" s="2"><v>46082.5208333333</v></c><c r="C3" s="3"><v>1.75</v></c><c r="D3" s="1"><v>0.5</v></c><c r="E3" s="1"><v>59</v></c><c r="F3" s="4"><v>1234.5</v></c></row>
+<row r="4"><c r="A4" t="e"><v>#DIV/0!</v></c><c r="B4" t="str"><v>运单号x</v></c><c r="C4" t="d"><v>2026-03-01T08:30:00</v></c><c r="D4" t="d"><v>2026-03-02</v></c><c r="E4"/><c r="F4" t="inlineStr"><is><t xml:space="preserve"> in line </t></is></c></row>
+<row r="7"><c r="B7" t="inlineStr"><is><t>a &amp; b &lt;c&gt; &#x4E2D;&#25991; &quot;q&apos;</t></is></c><c r="D7"><v></v></c><c r="E7" t="inlineStr"/><c r="F7" s="1"/></row>
+<row r="8"/>
+<row>
+  <c t="inlineStr"><is><t>no refs</t></is></c>
+  <c><v>2</v></c><c r="E9"><v>5</v></c><c><v>6</v></c><c t="inlineStr"><is></is></c><c t="inlineStr"><is><t/></is></c>
+</row>
+<row r="10"><c r="H10"><v>8</v></c></row>
+<row r="12"><c r="A12" t="s"><v>0</v></c></row>"""
+
+
+@pytest.mark.parametrize("dimension", ["A1:F12", None, "A1:D5"])
+def test_the_fast_path_reads_excel_style_cells_as_openpyxl_does(tmp_path, dimension):
+    path = _package_with(tmp_path / "plain.xlsx", _PLAIN_ROWS, dimension)
+    fast, by_expat = _both_ways(path)
+    assert _typed(fast) == _typed(by_expat)
+    rows = assert_same_as_openpyxl(path)
+    if dimension == "A1:F12":
+        assert rows[3][5] == " in line "
+        assert rows[6][1] == "a & b <c> 中文 \"q'"
+
+
+def _package_with(path: Path, rows: str, dimension: str | None) -> Path:
+    """``_package`` with other rows in its first sheet."""
+    _package(path, dimension)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    parts["xl/worksheets/sheet2.xml"] = parts["xl/worksheets/sheet2.xml"].decode().replace(_ROWS, rows).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        '<c r="C5"><f>SUM(A2:B2)</f><v>3</v></c>',  # a formula
+        '<c r="C5" t="inlineStr"><is><r><t>ri</t></r><r><t>ch</t></r></is></c>',  # rich inline text
+        '<!-- a comment --><c r="C5"><v>3</v></c>',
+        '<c r="C5" t="str"><v><![CDATA[<raw>]]></v></c>',
+        '<c r="C5" t="inlineStr"><is><t>carriage\r\nreturn</t></is></c>',
+    ],
+)
+def test_xml_the_fast_path_does_not_read_is_read_by_expat_from_the_start(tmp_path, odd):
+    from douyin_etl.sources.files import xlsx
+
+    rows = _PLAIN_ROWS.replace('<row r="7">', f'<row r="5">{odd}</row><row r="7">')
+    path = _package_with(tmp_path / "odd.xlsx", rows, "A1:H12")
+    with pytest.raises(xlsx._NotPlain):
+        _both_ways(path)
+    got = assert_same_as_openpyxl(path)  # the rows before row 5 came from the fast path, the rest from expat
+    assert got[4][2] in (3, "rich", "<raw>", "carriage\nreturn")
+    assert got[6][1] == "a & b <c> 中文 \"q'"  # row 7, after the odd one
