@@ -198,16 +198,22 @@ def xlsx_text(value: Any, ctype: str) -> Any:
 
 @dataclass
 class Cells:
-    """The mapped cells of a file's data rows, gathered as batches of text (plus row numbers)."""
+    """The mapped cells of a file's data rows as texts, moved into the DuckDB temp table ``_cells`` (text
+    columns c0…, row number ``n``, ``pre``: an XLSX cell only the row path converts) every ``CHUNK_ROWS``
+    rows: Python holds one chunk, DuckDB the file (spilling beyond its memory limit)."""
 
+    con: duckdb.DuckDBPyConnection
     columns: list[tuple[int, Column]]  # (cell index, spec column)
     width: int  # cells per row the header spans
     xlsx: bool
-    batches: list[pd.DataFrame] = field(default_factory=list)
     aside: list[int] = field(default_factory=list)  # rows that go to the row path whatever their cells
     last_short: bool = False  # the last data row has fewer cells than the header (a truncated CSV)
     _rows: list[list[Any]] = field(default_factory=list)
     _numbers: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        texts = "".join(f"c{j} VARCHAR, " for j in range(len(self.columns)))
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _cells ({texts}n BIGINT, pre BOOLEAN)")
 
     def add(self, n: int, cells: list[Any]) -> None:
         width = self.width
@@ -255,7 +261,11 @@ class Cells:
             frame[f"c{j}"] = column
         frame["n"] = np.array(self._numbers, dtype=np.int64)
         frame["pre"] = flagged
-        self.batches.append(pd.DataFrame(frame, copy=False))
+        self.con.register("_chunk", pd.DataFrame(frame, copy=False))
+        try:
+            self.con.execute("INSERT INTO _cells SELECT * FROM _chunk")
+        finally:
+            self.con.unregister("_chunk")
         self._rows, self._numbers = [], []
 
 
@@ -271,7 +281,6 @@ class Converted:
 
 
 def convert(
-    con: duckdb.DuckDBPyConnection,
     cells: Cells,
     landed: dict[str, str],
     constants: dict[str, str | None],
@@ -279,21 +288,11 @@ def convert(
     name: str,
     out: Path,
 ) -> Converted:
-    """Convert ``cells`` into ``out`` (Parquet: every ``landed`` column in order, ``_source_ref`` last).
+    """Convert ``cells`` (on their connection) into ``out`` (Parquet: every ``landed`` column in order, ``_source_ref`` last).
 
     ``constants``: columns with one value for the whole file (absent spec columns as NULL, file-name
     groups, ``_extra``); ``key``: the entity key (rows with the same key are compared)."""
-    if cells.batches:
-        table = pd.concat(cells.batches, ignore_index=True, copy=False) if len(cells.batches) > 1 else cells.batches[0]
-    else:
-        table = pd.DataFrame(
-            {
-                **{f"c{j}": np.empty(0, dtype=object) for j in range(len(cells.columns))},
-                "n": np.empty(0, dtype=np.int64),
-                "pre": np.empty(0, dtype=bool),
-            }
-        )
-    con.register("_cells", table)
+    con = cells.con
     try:
         # The cleaned texts (v: kept for the NULL test; x: what the stages work on), then each column's stages.
         plans = [_stages(col) for _, col in cells.columns]
@@ -321,7 +320,7 @@ def convert(
             f"FROM ({query})"
         )
     finally:
-        con.unregister("_cells")
+        con.execute("DROP TABLE IF EXISTS _cells")
     try:
         flagged = [int(r[0]) for r in con.execute("SELECT n FROM _conv WHERE NOT _ok ORDER BY n").fetchall()]
         mapped = [col.name for _, col in cells.columns]

@@ -353,19 +353,19 @@ def _columnar_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> 
     Rows SQL cannot judge go through ``_FileContext.record``; a file with a row SQL did not convert but
     the row path does, with a key twice with other values, or with a truncated last row goes back whole."""
     tally = _Tally(path="columnar")
-    cells = columnar.Cells(ctx.mapping.columns, ctx.width, xlsx=table.format == "xlsx")
-    last: list[Any] | None = None
-    for n, row in _data_rows(table, tally):
-        cells.add(n, row)
-        last = row
-    cells.finish(last)
-    if cells.last_short:
-        return None
     constants: dict[str, str | None] = {**ctx.groups, **ctx.absent, EXTRA: None}
     part = writer.scratch_file("columnar")
     con = writer.scratch_connection()
     try:
-        done = columnar.convert(con, cells, landed_schema(ctx.spec), constants, ctx.key_cols, ctx.name, part)
+        cells = columnar.Cells(con, ctx.mapping.columns, ctx.width, xlsx=table.format == "xlsx")
+        last: list[Any] | None = None
+        for n, row in _data_rows(table, tally):
+            cells.add(n, row)
+            last = row
+        cells.finish(last)
+        if cells.last_short:
+            return None
+        done = columnar.convert(cells, landed_schema(ctx.spec), constants, ctx.key_cols, ctx.name, part)
         if done.conflict:
             log.info("%s: a key appears twice with other values; converting it row by row", ctx.name)
             return None
