@@ -256,8 +256,10 @@
     its ``key_columns``, or whose changed_dt differs from their newest changed_dt. That is a line or
     an order re-landed away, or fallen back to an older version, by a re-extracted day with fewer
     rows: nothing in the window touches the buyer any more, so touched_buyers_sql() alone misses
-    them. Asked once, at compile time, before the pre_hook deletes anything (like lost_keys()): a
-    list of row literals ('shop', 'buyer'), usually empty; [] when not built incrementally. -#}
+    them. Buyers touched in the window are left out (touched_buyers_sql() has them already: at SF100
+    a day touches ~27,000, which as literals made a 2.5 MB statement DuckDB took minutes to plan).
+    Asked once, at compile time, before the pre_hook deletes anything (like lost_keys()): a list of
+    row literals ('shop', 'buyer'), usually empty; [] when not built incrementally. -#}
 {% macro stale_buyers(key_columns, count_column, upstream_sql, cutoff) -%}
     {%- set rows = [] -%}
     {%- if execute and is_incremental() -%}
@@ -273,12 +275,22 @@
                 from ({{ upstream_sql }}) as u
                 where ({{ keys }}) in (select {{ keys }} from stored)
                 group by {{ keys }}
+            ),
+            -- the buyers touched_buyers_sql() rebuilds anyway: listed there, not here (a busy day touches
+            -- tens of thousands of buyers, and each listed one is a row literal in the compiled SQL)
+            touched as (
+                select distinct shop_id as touched_shop_id, coalesce(buyer_key, shop_id) as touched_buyer
+                from {{ ref('int_order_lines__enriched') }}
+                where changed_dt >= {{ cutoff }}
             )
             select distinct stored.stale_shop_id, stored.stale_buyer
             from stored left join upstream
                 on {% for k in key_columns %}stored.{{ k }} = upstream.{{ k }}{{ ' and ' if not loop.last }}{% endfor %}
-            where coalesce(upstream.upstream_rows, 0) <> stored.stored_rows
-               or upstream.upstream_dt is distinct from stored.stored_dt
+            left join touched
+                on stored.stale_shop_id = touched.touched_shop_id and stored.stale_buyer = touched.touched_buyer
+            where (coalesce(upstream.upstream_rows, 0) <> stored.stored_rows
+                   or upstream.upstream_dt is distinct from stored.stored_dt)
+              and touched.touched_shop_id is null
             order by 1, 2
         {%- endset -%}
         {%- for r in run_query(sql).rows -%}
