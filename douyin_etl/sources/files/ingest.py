@@ -12,6 +12,10 @@ entity; a new file format is a new spec.
   number (header = row 1), column, value and reason, and is not landed.
 - Expected files first (``expected.py``, from the spec's ``cadence``): a missing day folder or a
   missing expected file raises ``MissingSourceError`` before anything lands (the lake keeps what it had).
+- Cells are converted column by column in DuckDB (``columnar.py``); the rows SQL cannot judge go
+  through the row path (``_FileContext.record``), which quarantines the bad ones; a file with a cell only
+  the row path reads, or a key twice with other values, is converted row by row whole (the manifest's
+  ``sources[].conversion`` says which). Both land the same bytes.
 - Summary rows (合计/总计/小计 in one of the first cells, as Excel exports add) and blank rows are
   skipped and counted in the file's manifest entry (``summary_rows``, ``blank_rows``) and ``drift``.
 - A bad file raises ``FileIngestError`` (missing required column, undecodable, unreadable, empty,
@@ -278,7 +282,7 @@ class _Tally:
     bad_rows: list[dict[str, Any]] = field(default_factory=list)
     blank_refs: list[int] = field(default_factory=list)
     summary_rows: list[tuple[int, str]] = field(default_factory=list)  # (row number, word) of 合计/总计/小计 rows
-    path: str = "rows"  # rows | columnar
+    conversion: str = "rows"  # which path converted the file: rows | columnar (the manifest's "conversion")
 
 
 def _data_rows(table: Table, tally: _Tally) -> Iterator[tuple[int, list[Any]]]:
@@ -352,7 +356,7 @@ def _columnar_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> 
 
     Rows SQL cannot judge go through ``_FileContext.record``; a file with a row SQL did not convert but
     the row path does, with a key twice with other values, or with a truncated last row goes back whole."""
-    tally = _Tally(path="columnar")
+    tally = _Tally(conversion="columnar")
     constants: dict[str, str | None] = {**ctx.groups, **ctx.absent, EXTRA: None}
     part = writer.scratch_file("columnar")
     con = writer.scratch_connection()
@@ -460,7 +464,7 @@ def _ingest_file(
         "summary_rows": len(summary_rows),
         "summary_refs": [f"{n}:{w}" for n, w in summary_rows[:_REFS_KEPT]],
         "exact_repeats": exact_repeats,
-        "conversion": tally.path,
+        "conversion": tally.conversion,
         "status": "landed",
         "seconds": round(seconds, 3),
     }
