@@ -12,7 +12,8 @@ entity; a new file format is a new spec.
   number (header = row 1), column, value and reason, and is not landed.
 - Expected files first (``expected.py``, from the spec's ``cadence``): a missing day folder or a
   missing expected file raises ``MissingSourceError`` before anything lands (the lake keeps what it had).
-- Cells are converted column by column in DuckDB (``columnar.py``); the rows SQL cannot judge go
+- Cells of files with at least ``columnar.MIN_ROWS`` data rows are converted column by column in
+  DuckDB (``columnar.py``; smaller files row by row, quicker for them); the rows SQL cannot judge go
   through the row path (``_FileContext.record``), which quarantines the bad ones; a file with a cell only
   the row path reads, or a key twice with other values, is converted row by row whole (the manifest's
   ``sources[].conversion`` says which). Both land the same bytes.
@@ -38,9 +39,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -299,9 +301,11 @@ def _data_rows(table: Table, tally: _Tally) -> Iterator[tuple[int, list[Any]]]:
         yield n, cells
 
 
-def _rows_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> _Tally:
-    """Convert and land the file row by row (any file; the reference for the columnar path)."""
-    tally = _Tally()
+def _rows_path(
+    ctx: _FileContext, rows: Iterable[tuple[int, list[Any]]], tally: _Tally, writer: PartitionWriter
+) -> _Tally:
+    """Convert and land the file's data ``rows`` (``_data_rows``, counted in ``tally``) row by row: any
+    file; the reference for the columnar path."""
     batch: list[dict[str, Any]] = []
     seen_keys: dict[tuple, tuple[int, int]] = {}  # key -> (fingerprint of the row's values, first row number)
     pending: tuple[int, list[Any]] | None = None  # one row of look-ahead: the last row may be truncated
@@ -340,7 +344,7 @@ def _rows_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> _Tal
             writer.write_records(batch)
             batch.clear()
 
-    for n, cells in _data_rows(table, tally):
+    for n, cells in rows:
         if pending is not None:
             handle(*pending, is_last=False)
         pending = (n, cells)
@@ -351,19 +355,22 @@ def _rows_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> _Tal
     return tally
 
 
-def _columnar_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> _Tally | None:
-    """Convert the file's columns in DuckDB (``columnar.py``); None: the row path must convert this file.
+def _columnar_path(
+    ctx: _FileContext, rows: Iterable[tuple[int, list[Any]]], tally: _Tally, table: Table, writer: PartitionWriter
+) -> _Tally | None:
+    """Convert the file's data ``rows`` (of ``table``, counted in ``tally``) column by column in DuckDB
+    (``columnar.py``); None: the row path must convert this file.
 
     Rows SQL cannot judge go through ``_FileContext.record``; a file with a row SQL did not convert but
     the row path does, with a key twice with other values, or with a truncated last row goes back whole."""
-    tally = _Tally(conversion="columnar")
+    tally.conversion = "columnar"
     constants: dict[str, str | None] = {**ctx.groups, **ctx.absent, EXTRA: None}
     part = writer.scratch_file("columnar")
     con = writer.scratch_connection()
     try:
         cells = columnar.Cells(con, ctx.mapping.columns, ctx.width, xlsx=table.format == "xlsx")
         last: list[Any] | None = None
-        for n, row in _data_rows(table, tally):
+        for n, row in rows:
             cells.add(n, row)
             last = row
         cells.finish(last)
@@ -398,7 +405,12 @@ def _columnar_path(ctx: _FileContext, table: Table, writer: PartitionWriter) -> 
 
 
 def _ingest_file(
-    spec: FileSpec, path: Path, dt: date, writer: PartitionWriter, sha256: str | None = None, columnar_ok: bool = True
+    spec: FileSpec,
+    path: Path,
+    dt: date,
+    writer: PartitionWriter,
+    sha256: str | None = None,
+    columnar_from: int | None = columnar.MIN_ROWS,
 ) -> FileResult:
     started = time.monotonic()
     table = open_table(path, sha256)
@@ -407,13 +419,20 @@ def _ingest_file(
     groups = ctx.groups
     if groups.get("file_date") and groups["file_date"] != dt.strftime("%Y%m%d"):
         drift.append(f"{path.name}: file date {groups['file_date']} differs from its drop folder {dt}")
-    tally = None
-    if columnar_ok and not ctx.mapping.extras:
-        tally = _columnar_path(ctx, table, writer)
-        if tally is None:
-            table = open_table(path, table.sha256)
+    tally: _Tally | None = None
+    if columnar_from is not None and not ctx.mapping.extras:
+        counted = _Tally()
+        rows = _data_rows(table, counted)
+        head = list(islice(rows, columnar_from))
+        if len(head) < columnar_from:  # the whole file, and a small one: the row path is the quicker
+            tally = _rows_path(ctx, head, counted, writer)
+        else:
+            tally = _columnar_path(ctx, chain(head, rows), counted, table, writer)
+            if tally is None:
+                table = open_table(path, table.sha256)
     if tally is None:
-        tally = _rows_path(ctx, table, writer)
+        counted = _Tally()
+        tally = _rows_path(ctx, _data_rows(table, counted), counted, writer)
     data_rows, landed, bad_rows, exact_repeats = tally.data_rows, tally.landed, tally.bad_rows, tally.exact_repeats
     summary_rows, blank_refs, blank_rows = tally.summary_rows, tally.blank_refs, len(tally.blank_refs)
     if summary_rows:
@@ -504,7 +523,7 @@ def ingest_entity(
     drops_dir: Path | None = None,
     storage: Storage | None = None,
     shops: Sequence[str] | None = None,
-    columnar_ok: bool = True,
+    columnar_from: int | None = columnar.MIN_ROWS,
 ) -> dict[str, Any]:
     """Land every file of ``entity`` dropped for business day ``dt``; see the module docstring.
 
@@ -515,8 +534,9 @@ def ingest_entity(
     ``run_id``), and ``skipped`` lists ``{name, reason}``.
 
     Raises ``MissingSourceError`` (nothing landed) when the day's folder lacks files the spec's cadence
-    expects; ``shops``: the shops expected (default ``config.doudian_shop_ids()``); ``columnar_ok``: False converts
-    every file row by row (``_rows_path``, the reference the columnar path is tested against).
+    expects; ``shops``: the shops expected (default ``config.doudian_shop_ids()``); ``columnar_from``: files with
+    at least this many data rows are converted column by column (``columnar.py``), the others row by row;
+    None converts every file row by row (``_rows_path``, the reference the columnar path is tested against).
     """
     started = time.monotonic()
     try:
@@ -592,7 +612,7 @@ def ingest_entity(
     bad: list[dict[str, Any]] = []
     with PartitionWriter(entity, dt, run_id, storage=st, schema=landed_schema(spec)) as writer:
         for path, sha in included:
-            result = _ingest_file(spec, path, dt, writer, sha, columnar_ok=columnar_ok)
+            result = _ingest_file(spec, path, dt, writer, sha, columnar_from=columnar_from)
             if path.name in carried:
                 result.entry["carried_from"] = carried[path.name]
             writer.add_source(result.entry)

@@ -16,6 +16,7 @@ import pytest
 from files_helpers import SETTLEMENT_HEADERS, settlement_row, write_csv
 
 from douyin_etl.landing import reader
+from douyin_etl.sources.files.columnar import MIN_ROWS
 from douyin_etl.sources.files.ingest import ingest_entity
 from douyin_etl.sources.files.specs import SPECS
 from douyin_etl.storage import Storage
@@ -26,10 +27,12 @@ DT = date(2026, 3, 1)
 _RUN_FACTS = ("seconds", "conversion")
 
 
-def _land(drops: Path, lake: Path, entity: str, dt: date, shops: list[str], columnar_ok: bool) -> dict[str, Any]:
+def _land(
+    drops: Path, lake: Path, entity: str, dt: date, shops: list[str], columnar_from: int | None
+) -> dict[str, Any]:
     try:
         return ingest_entity(
-            entity, dt, "run-1", drops_dir=drops, storage=Storage(str(lake)), shops=shops, columnar_ok=columnar_ok
+            entity, dt, "run-1", drops_dir=drops, storage=Storage(str(lake)), shops=shops, columnar_from=columnar_from
         )
     except Exception as exc:  # noqa: BLE001 - both paths must fail alike
         return {"error": f"{type(exc).__name__}: {exc}"}
@@ -84,8 +87,8 @@ def test_every_file_of_a_generated_world_lands_the_same_both_ways(tmp_path):
     rows_lake, col_lake = tmp_path / "rows", tmp_path / "columnar"
     for dt in days:
         for entity in SPECS:
-            by_rows = _land(world / "drops", rows_lake, entity, dt, shops, columnar_ok=False)
-            by_cols = _land(world / "drops", col_lake, entity, dt, shops, columnar_ok=True)
+            by_rows = _land(world / "drops", rows_lake, entity, dt, shops, columnar_from=None)
+            by_cols = _land(world / "drops", col_lake, entity, dt, shops, columnar_from=0)
             assert ("error" in by_rows) == ("error" in by_cols) and by_rows.get("error") == by_cols.get("error")
             assert_same_landing(rows_lake, col_lake, entity, dt)
     assert _quarantine(rows_lake) == _quarantine(col_lake)
@@ -107,8 +110,8 @@ def drops(drops, monkeypatch):
 
 def _both(tmp_path: Path, drops: Path) -> dict[str, str]:
     rows_lake, col_lake = tmp_path / "rows", tmp_path / "columnar"
-    by_rows = _land(drops, rows_lake, "settlement_bill", DT, ["1001"], columnar_ok=False)
-    by_cols = _land(drops, col_lake, "settlement_bill", DT, ["1001"], columnar_ok=True)
+    by_rows = _land(drops, rows_lake, "settlement_bill", DT, ["1001"], columnar_from=None)
+    by_cols = _land(drops, col_lake, "settlement_bill", DT, ["1001"], columnar_from=0)
     assert "error" not in by_rows, by_rows
     for timing in ("seconds", "rows_per_s"):
         by_rows.pop(timing), by_cols.pop(timing)
@@ -131,6 +134,25 @@ def test_bad_cells_repeats_and_excel_protections_stay_columnar_and_land_alike(tm
     rows.append({"结算时间": "合计", "结算金额": "99.99"})  # a summary row
     _day(drops, rows)
     assert _both(tmp_path, drops) == {"结算账单_1001_20260301.csv": "columnar"}
+
+
+@pytest.mark.parametrize(("data_rows", "conversion"), [(MIN_ROWS - 1, "rows"), (MIN_ROWS, "columnar")])
+def test_by_default_a_file_below_min_rows_is_converted_row_by_row(tmp_path, drops, data_rows, conversion):
+    """The default path by size (the columnar path's fixed cost loses on small files), landing the same
+    bytes as the other path; blank and summary rows do not count."""
+    rows = [settlement_row(i) for i in range(1, data_rows + 1)]
+    rows.insert(10, {})  # a blank row
+    rows.append({"结算时间": "合计", "结算金额": "99.99"})  # a summary row
+    _day(drops, rows)
+    by_default = _land(drops, tmp_path / "default", "settlement_bill", DT, ["1001"], columnar_from=MIN_ROWS)
+    other = None if conversion == "columnar" else 0
+    by_other = _land(drops, tmp_path / "other", "settlement_bill", DT, ["1001"], columnar_from=other)
+    assert _conversions(tmp_path / "default") == {"结算账单_1001_20260301.csv": conversion}
+    assert _conversions(tmp_path / "other") == {
+        "结算账单_1001_20260301.csv": "columnar" if conversion == "rows" else "rows"
+    }
+    assert by_default["rows"] == by_other["rows"] == data_rows
+    assert_same_landing(tmp_path / "default", tmp_path / "other", "settlement_bill", DT)
 
 
 @pytest.mark.parametrize(
