@@ -1,8 +1,10 @@
 """The mock Open API in its own process, so the extract steps' RSS is the extractor's, not the mock's cache.
 
-``python -m bench.mock_proc WORLD URL_FILE STATS_FILE`` serves ``WORLD`` on a free loopback port, writes the
-base URL to ``URL_FILE`` and, on SIGTERM, its request counters to ``STATS_FILE``. ``MockProcess`` starts it,
-samples its peak RSS and stops it.
+``python -m bench.mock_proc WORLD URL_FILE STATS_FILE [FAULTS]`` serves ``WORLD`` on a free loopback port
+(``FAULTS``: a ``FaultConfig`` spec such as ``latency_ms=50,qps=50``), writes the base URL to ``URL_FILE``
+and, on SIGTERM, its request counters to ``STATS_FILE``. ``MockProcess`` starts it, samples its peak RSS and
+stops it. In a process of its own the mock does not share the extractor's interpreter (its lock), so what
+is measured is the extractor's speed.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import psutil
 
 
 class MockProcess:
-    def __init__(self, world: Path, work: Path, env: dict[str, str]) -> None:
-        self.world, self.work, self.env = Path(world), Path(work), env
+    def __init__(self, world: Path, work: Path, env: dict[str, str], faults: str | None = None) -> None:
+        self.world, self.work, self.env, self.faults = Path(world), Path(work), env, faults
         self.url_file, self.stats_file = self.work / "mock.url", self.work / "mock.stats.json"
         self.peak_rss = 0
         self._stop = threading.Event()
@@ -32,7 +34,15 @@ class MockProcess:
             p.unlink(missing_ok=True)
         self.log = open(self.work / "mock.log", "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.mock_proc", str(self.world), str(self.url_file), str(self.stats_file)],
+            [
+                sys.executable,
+                "-m",
+                "bench.mock_proc",
+                str(self.world),
+                str(self.url_file),
+                str(self.stats_file),
+                *([self.faults] if self.faults else []),
+            ],
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -74,12 +84,13 @@ class MockProcess:
 
 
 def main(argv: list[str]) -> int:
-    from douyin_sim.mock_api import MockServer
+    from douyin_sim.mock_api import FaultConfig, MockServer
 
-    world, url_file, stats_file = (Path(a) for a in argv)
+    world, url_file, stats_file = (Path(a) for a in argv[:3])
+    faults = FaultConfig.from_spec(argv[3]) if len(argv) > 3 else None
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    with MockServer(world) as mock:
+    with MockServer(world, faults=faults) as mock:
         tmp = url_file.with_suffix(".tmp")
         tmp.write_text(mock.base_url, encoding="utf-8")
         tmp.replace(url_file)

@@ -541,7 +541,11 @@ def run(
         go("mart_gate_incr", audit_path=incr.result["audit_path"], since=incr.result.get("tests_since"))
         go("publish_incr", audit_path=incr.result["audit_path"])
         if rate_limited and "extract_rate_limited" not in skip:
-            go("extract_rate_limited")
+            faults = f"latency_ms={latency_ms},qps={qps:g}"
+            with MockProcess(world, work / "mock-rate-limited", env, faults=faults) as mock:
+                rl = go("extract_rate_limited", mock_url=mock.base_url)
+            if rl.result.get("mock") == "separate process" and not rl.result.get("mock_faults"):
+                rl.result["mock_faults"] = mock.stats().get("faults")  # the mock's own counters
         if api_day and "extract_api_day" not in skip:
             go("extract_api_day")
         full_rows, incr_rows = _history(measures).result.get("rows"), measures["extract_incr"].result.get("rows")

@@ -19,6 +19,10 @@
   - tests that compare the model with another relation (sums_match, equal_rowcount) would compare
     a window with a whole table: they set meta {test_window: full} in their definition and always
     read the whole table (one aggregate each). Any test instance can do the same in its config.
+  - a test whose window cannot be cut before its model's work (a view that de-duplicates every landed
+    version by a key, with the window column known only after) would pay for all of history on
+    every run: its instance sets meta {test_window: full_pass}, reads no rows on daily runs (the
+    condition `false`) and runs whole in the full pass only.
   Rows whose window column is null are always tested (they are not "older than the window").
 
   dbt calls get_where_subquery(relation) when a generic test compiles (at execution), with the
@@ -44,7 +48,8 @@
 {%- endmacro %}
 
 {#- The window condition of the running test (SQL), or none: no tests_since, a test that needs the
-    whole table (meta test_window: full), or a model without meta window_column. -#}
+    whole table (meta test_window: full), or a model without meta window_column; `false` for a test
+    left to the full pass (meta test_window: full_pass). -#}
 {% macro test_window_condition() -%}
     {%- set since = run_param('tests_since') -%}
     {%- if not execute or not since -%}
@@ -53,6 +58,9 @@
     {%- set test_meta = config.get('meta') or {} -%}
     {%- if test_meta.get('test_window') == 'full' -%}
         {{- return(none) -}}
+    {%- endif -%}
+    {%- if test_meta.get('test_window') == 'full_pass' -%}
+        {{- return('false') -}}
     {%- endif -%}
     {%- set column = test_window_column() -%}
     {%- if not column -%}

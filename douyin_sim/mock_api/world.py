@@ -87,7 +87,10 @@ class WorldStore:
                 f"`douyin-etl simulate --out {self.root}` or pass --world (default: DOUYIN_WORLD_DIR)"
             )
         # Partitions served recently, least recently used evicted first: memory stays bounded by
-        # DOUYIN_MOCK_CACHE_ROWS rows however many days a backfill walks through.
+        # DOUYIN_MOCK_CACHE_ROWS rows however many days a backfill walks through, but for the newest
+        # entry of each kind (an entity's partitions, the lines by parent …), which is never evicted: a
+        # page of orders needs the day's orders and its lines at once, and a budget smaller than both
+        # made each evict the other on every page (an SF10 day: 4 s reloads, 7 min for one day).
         self._cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self._cache_rows: dict[tuple[str, str], int] = {}
         self._cache_budget = cache_budget_rows()
@@ -162,30 +165,37 @@ class WorldStore:
                 with self._meta_lock:
                     self._cache[key] = rows
                     self._cache_rows[key] = _row_count(rows)
-                    while len(self._cache) > 1 and sum(self._cache_rows.values()) > self._cache_budget:
-                        old, _ = self._cache.popitem(last=False)
-                        self._cache_rows.pop(old, None)
+                    self._evict()
         return rows
 
+    def _evict(self) -> None:
+        """Least recently used first, down to the budget; the newest entry of each kind stays (under _meta_lock)."""
+        while sum(self._cache_rows.values()) > self._cache_budget:
+            newest = {kind: (kind, part) for kind, part in self._cache}  # oldest -> newest: the last one wins
+            victim = next((key for key in self._cache if newest[key[0]] != key), None)
+            if victim is None:
+                return
+            del self._cache[victim]
+            self._cache_rows.pop(victim, None)
+
     def cached_rows(self) -> int:
-        """Rows held by the partition cache now (at most the budget, or the one newest partition)."""
+        """Rows held by the partition cache now (at most the budget, or the newest entry of each kind)."""
         with self._meta_lock:
             return sum(self._cache_rows.values())
 
     # -- public ------------------------------------------------------------------------------
     def partition(self, entity: str, dt: date) -> list[dict[str, Any]]:
         """Rows of ``platform/<entity>/dt=<dt>/`` sorted by key (empty when the partition is absent)."""
+        return self._cached(entity, dt.isoformat(), lambda: self._load_partition(entity, dt))
+
+    def _load_partition(self, entity: str, dt: date) -> list[dict[str, Any]]:
         part = dt.isoformat()
-
-        def load() -> list[dict[str, Any]]:
-            rows = self._read(self.platform / entity / f"dt={part}" / "*.parquet")
-            for r in rows:
-                r[DT_FIELD] = part
-            keys = ROW_KEYS.get(entity, ())
-            rows.sort(key=lambda r: tuple(str(r.get(k)) for k in keys))
-            return rows
-
-        return self._cached(entity, part, load)
+        rows = self._read(self.platform / entity / f"dt={part}" / "*.parquet")
+        for r in rows:
+            r[DT_FIELD] = part
+        keys = ROW_KEYS.get(entity, ())
+        rows.sort(key=lambda r: tuple(str(r.get(k)) for k in keys))
+        return rows
 
     def snapshot(self, entity: str) -> list[dict[str, Any]]:
         def load() -> list[dict[str, Any]]:
@@ -203,7 +213,7 @@ class WorldStore:
     def lines_by_parent(self, dt: date) -> dict[str, list[dict[str, Any]]]:
         def load() -> dict[str, list[dict[str, Any]]]:
             found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for line in self.partition("sku_order", dt):
+            for line in self._load_partition("sku_order", dt):  # held once, by this index
                 found[str(line.get("parent_order_id"))].append(line)
             return found
 

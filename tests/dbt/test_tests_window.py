@@ -56,9 +56,9 @@ def test_daily_tests_read_the_window_and_the_full_check_reads_everything(
     newest_pay = con.execute("select max(pay_date) from sales.fct_order_lines").fetchone()[0]
     con.close()
 
-    def daily(name: str, tests_since):
+    def daily(name: str, tests_since, select: str = "fct_order_lines"):
         return run_dbt(
-            ["test", "--select", "fct_order_lines"],
+            ["test", "--select", select],
             db_path=published,
             run_dir=tmp_path / name,
             run_params={"as_of_date": last, "tests_since": tests_since},
@@ -73,6 +73,23 @@ def test_daily_tests_read_the_window_and_the_full_check_reads_everything(
     # a test comparing with another relation reads both whole (sums_match of sales_daily vs fct_order_lines)
     sums = [sql for name, sql in compiled.items() if name.startswith("sums_match_sales_daily")]
     assert sums and not any(since.isoformat() in sql for sql in sums)
+
+    # a test left to the full pass (meta test_window: full_pass, the route view's key) reads no rows daily,
+    # and every row without tests_since
+    def route_key_sql(name: str) -> str:
+        [sql] = [
+            p.read_text()
+            for p in (tmp_path / name / "target" / "compiled").rglob("unique_combination_of_columns_*.sql")
+        ]
+        return sql
+
+    routes_daily = daily("routes-daily", since, select="stg_doudian__logistics_track")
+    routes_whole = daily("routes-whole", None, select="stg_doudian__logistics_track")
+    assert routes_daily.ok and routes_whole.ok
+    assert "where false" in route_key_sql("routes-daily")
+    assert "where false" not in route_key_sql("routes-whole") and "stg_doudian__logistics_track" in route_key_sql(
+        "routes-whole"
+    )
 
     # 2. the full pass over the published file finds it, and writes nothing to the file
     before = _sha(published)
